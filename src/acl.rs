@@ -1,0 +1,1 @@
+//! The acl component (work in progress).

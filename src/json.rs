@@ -1,0 +1,583 @@
+//! A strict JSON reader that keeps a byte span on every value.
+//!
+//! The ACL, credential and TLS-rule parsers all read JSON written by hand,
+//! and each must say *where* a mistake is, reject duplicate keys (serde and
+//! Mesos's picojson both let the last one win silently) and bound nesting
+//! (CVE-2018-11793). serde_json gives none of that, so the crate has this one
+//! reader, shared by every component.
+//!
+//! It reads RFC 8259 JSON exactly: no comments, no trailing commas, no BOM
+//! (unless allowed), no raw control characters or lone surrogates in strings.
+//! Numbers are kept as their source text; the caller decides what fits.
+//! String values sit in wiping buffers sized once, because a credential file
+//! holds secrets in them.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use crate::span::Span;
+
+/// Nesting allowed by default (threats.md §0).
+pub(crate) const DEFAULT_MAX_DEPTH: usize = 32;
+
+/// One JSON value and the bytes it came from.
+#[derive(Debug)]
+pub(crate) struct Json {
+    pub(crate) value: JsonValue,
+    pub(crate) span: Span,
+}
+
+/// The value itself.
+#[derive(Debug)]
+pub(crate) enum JsonValue {
+    Null,
+    Bool(bool),
+    /// The number's source text, already checked against the JSON grammar.
+    Number(Box<str>),
+    String(Zeroizing<String>),
+    Array(Vec<Json>),
+    /// Members in source order, duplicates included: the caller decides.
+    Object(Vec<Member>),
+}
+
+/// One `"key": value` pair of an object.
+#[derive(Debug)]
+pub(crate) struct Member {
+    pub(crate) key: String,
+    pub(crate) key_span: Span,
+    pub(crate) value: Json,
+}
+
+impl Json {
+    /// What kind of value this is, for messages ("expected a string, found an array").
+    pub(crate) fn kind(&self) -> &'static str {
+        match self.value {
+            JsonValue::Null => "null",
+            JsonValue::Bool(_) => "a boolean",
+            JsonValue::Number(_) => "a number",
+            JsonValue::String(_) => "a string",
+            JsonValue::Array(_) => "an array",
+            JsonValue::Object(_) => "an object",
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            JsonValue::String(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_bool(&self) -> Option<bool> {
+        match self.value {
+            JsonValue::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_array(&self) -> Option<&[Json]> {
+        match &self.value {
+            JsonValue::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_object(&self) -> Option<&[Member]> {
+        match &self.value {
+            JsonValue::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The number as a `u64`, if it is a plain non-negative integer that fits.
+    pub(crate) fn as_u64(&self) -> Option<u64> {
+        match &self.value {
+            JsonValue::Number(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// A problem with an object's keys, found by [`key_problems`].
+#[derive(Debug)]
+pub(crate) enum KeyProblem<'j> {
+    /// A key the schema does not know.
+    Unknown(&'j Member),
+    /// A key seen before in the same object.
+    Duplicate {
+        first: &'j Member,
+        again: &'j Member,
+    },
+}
+
+/// Lists unknown and repeated keys of `members`, in source order.
+pub(crate) fn key_problems<'j>(members: &'j [Member], known: &[&str]) -> Vec<KeyProblem<'j>> {
+    let mut problems = Vec::new();
+    for (i, m) in members.iter().enumerate() {
+        if !known.contains(&m.key.as_str()) {
+            problems.push(KeyProblem::Unknown(m));
+        } else if let Some(first) = members.iter().take(i).find(|p| p.key == m.key) {
+            problems.push(KeyProblem::Duplicate { first, again: m });
+        }
+    }
+    problems
+}
+
+/// The first member named `key`.
+pub(crate) fn first<'j>(members: &'j [Member], key: &str) -> Option<&'j Member> {
+    members.iter().find(|m| m.key == key)
+}
+
+/// The last member named `key`: what Mesos's picojson keeps (lenient modes).
+pub(crate) fn last<'j>(members: &'j [Member], key: &str) -> Option<&'j Member> {
+    members.iter().rev().find(|m| m.key == key)
+}
+
+/// A JSON path for messages, like `$.run_tasks[2].users.values[0]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct JsonPath(String);
+
+impl JsonPath {
+    pub(crate) fn root() -> Self {
+        Self("$".to_owned())
+    }
+
+    pub(crate) fn key(&self, key: &str) -> Self {
+        let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if plain {
+            Self(format!("{}.{key}", self.0))
+        } else {
+            Self(format!("{}[{key:?}]", self.0))
+        }
+    }
+
+    pub(crate) fn index(&self, i: usize) -> Self {
+        Self(format!("{}[{i}]", self.0))
+    }
+}
+
+impl fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Reader settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    /// Deepest nesting of arrays and objects accepted.
+    pub(crate) max_depth: usize,
+    /// Whether a leading UTF-8 byte-order mark is skipped rather than refused.
+    pub(crate) allow_bom: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_DEPTH,
+            allow_bom: false,
+        }
+    }
+}
+
+/// Why the text is not (acceptable) JSON, and the byte where that shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JsonError {
+    pub(crate) offset: usize,
+    pub(crate) kind: JsonErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum JsonErrorKind {
+    #[error("the text is empty")]
+    Empty,
+    #[error("the text starts with a byte-order mark")]
+    ByteOrderMark,
+    #[error("invalid UTF-8")]
+    InvalidUtf8,
+    #[error("unexpected end of text")]
+    UnexpectedEnd,
+    #[error("unexpected character `{0}`")]
+    Unexpected(char),
+    #[error("invalid number")]
+    InvalidNumber,
+    #[error("invalid escape sequence in a string")]
+    InvalidEscape,
+    #[error("unpaired surrogate `\\u{0:04x}` in a string")]
+    LoneSurrogate(u16),
+    #[error("raw control character U+{0:04X} in a string (write it as an escape)")]
+    ControlInString(u32),
+    #[error("nesting deeper than {0} levels")]
+    TooDeep(usize),
+    #[error("text after the end of the JSON value")]
+    TrailingData,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+/// Checks that `bytes` are UTF-8, reporting the first bad byte's offset.
+pub(crate) fn from_utf8(bytes: &[u8]) -> Result<&str, JsonError> {
+    std::str::from_utf8(bytes).map_err(|e| JsonError {
+        offset: e.valid_up_to(),
+        kind: JsonErrorKind::InvalidUtf8,
+    })
+}
+
+/// Parses one JSON document.
+pub(crate) fn parse(src: &str, options: Options) -> Result<Json, JsonError> {
+    let mut p = Parser {
+        src: src.as_bytes(),
+        pos: 0,
+        options,
+    };
+    if p.src.starts_with(b"\xEF\xBB\xBF") {
+        if !options.allow_bom {
+            return Err(p.error(JsonErrorKind::ByteOrderMark));
+        }
+        p.pos = 3;
+    }
+    p.skip_ws();
+    if p.pos >= p.src.len() {
+        return Err(p.error(JsonErrorKind::Empty));
+    }
+    let value = p.value(0)?;
+    p.skip_ws();
+    if p.pos < p.src.len() {
+        return Err(p.error(JsonErrorKind::TrailingData));
+    }
+    Ok(value)
+}
+
+struct Parser<'s> {
+    src: &'s [u8],
+    pos: usize,
+    options: Options,
+}
+
+impl Parser<'_> {
+    fn error(&self, kind: JsonErrorKind) -> JsonError {
+        JsonError {
+            offset: self.pos,
+            kind,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    /// The character at the current position, for "unexpected" messages.
+    fn unexpected(&self) -> JsonError {
+        // Every position the parser stops at is a character boundary of the
+        // (valid UTF-8) input, except inside a literal, where the byte is ASCII
+        // or starts a character.
+        let rest = self.src.get(self.pos..).unwrap_or_default();
+        let ch = rest
+            .utf8_chunks()
+            .next()
+            .and_then(|chunk| chunk.valid().chars().next());
+        match ch {
+            Some(c) => self.error(JsonErrorKind::Unexpected(c)),
+            None if rest.is_empty() => self.error(JsonErrorKind::UnexpectedEnd),
+            None => self.error(JsonErrorKind::InvalidUtf8),
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect_literal(&mut self, lit: &[u8]) -> Result<(), JsonError> {
+        for &want in lit {
+            if self.peek() != Some(want) {
+                return Err(self.unexpected());
+            }
+            self.pos += 1;
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Json, JsonError> {
+        let start = self.pos;
+        let value = match self.peek() {
+            None => return Err(self.error(JsonErrorKind::UnexpectedEnd)),
+            Some(b'{') => self.object(depth)?,
+            Some(b'[') => self.array(depth)?,
+            Some(b'"') => JsonValue::String(self.string()?),
+            Some(b't') => {
+                self.expect_literal(b"true")?;
+                JsonValue::Bool(true)
+            }
+            Some(b'f') => {
+                self.expect_literal(b"false")?;
+                JsonValue::Bool(false)
+            }
+            Some(b'n') => {
+                self.expect_literal(b"null")?;
+                JsonValue::Null
+            }
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            Some(_) => return Err(self.unexpected()),
+        };
+        Ok(Json {
+            value,
+            span: Span::new(start, self.pos),
+        })
+    }
+
+    fn enter(&self, depth: usize) -> Result<usize, JsonError> {
+        let depth = depth + 1;
+        if depth > self.options.max_depth {
+            return Err(self.error(JsonErrorKind::TooDeep(self.options.max_depth)));
+        }
+        Ok(depth)
+    }
+
+    fn object(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
+        let depth = self.enter(depth)?;
+        self.pos += 1; // '{'
+        let mut members = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(JsonValue::Object(members));
+        }
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.unexpected());
+            }
+            let key_start = self.pos;
+            let key = self.string()?;
+            let key_span = Span::new(key_start, self.pos);
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(self.unexpected());
+            }
+            self.pos += 1;
+            self.skip_ws();
+            let value = self.value(depth)?;
+            // Keys are never secret; keep them as plain strings.
+            members.push(Member {
+                key: key.as_str().to_owned(),
+                key_span,
+                value,
+            });
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(JsonValue::Object(members));
+                }
+                _ => return Err(self.unexpected()),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
+        let depth = self.enter(depth)?;
+        self.pos += 1; // '['
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(JsonValue::Array(items));
+        }
+        loop {
+            self.skip_ws();
+            items.push(self.value(depth)?);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(JsonValue::Array(items));
+                }
+                _ => return Err(self.unexpected()),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<JsonValue, JsonError> {
+        let start = self.pos;
+        let digits = |p: &mut Self| {
+            let from = p.pos;
+            while p.peek().is_some_and(|b| b.is_ascii_digit()) {
+                p.pos += 1;
+            }
+            p.pos > from
+        };
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                digits(self);
+            }
+            _ => return Err(self.error(JsonErrorKind::InvalidNumber)),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if !digits(self) {
+                return Err(self.error(JsonErrorKind::InvalidNumber));
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !digits(self) {
+                return Err(self.error(JsonErrorKind::InvalidNumber));
+            }
+        }
+        if self
+            .peek()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'.')
+        {
+            return Err(self.error(JsonErrorKind::InvalidNumber));
+        }
+        let text = std::str::from_utf8(self.src.get(start..self.pos).unwrap_or_default())
+            .map_err(|_| self.error(JsonErrorKind::InvalidNumber))?;
+        Ok(JsonValue::Number(text.into()))
+    }
+
+    /// Reads a string starting at the opening quote.
+    fn string(&mut self) -> Result<Zeroizing<String>, JsonError> {
+        self.pos += 1; // '"'
+        // Find the closing quote first so the buffer is sized once: decoding
+        // never makes a string longer, and no reallocation leaves a copy of a
+        // secret behind.
+        let body_start = self.pos;
+        let mut end = body_start;
+        loop {
+            match self.src.get(end) {
+                None => {
+                    self.pos = end;
+                    return Err(self.error(JsonErrorKind::UnexpectedEnd));
+                }
+                Some(b'"') => break,
+                Some(b'\\') => end += 2,
+                Some(_) => end += 1,
+            }
+        }
+        let mut out = Zeroizing::new(String::with_capacity(end - body_start));
+        while self.pos < end {
+            let Some(rest) = self.src.get(self.pos..end) else {
+                break;
+            };
+            // The input is a &str, so slices at ASCII positions are valid UTF-8.
+            let run = rest
+                .iter()
+                .position(|&b| b == b'\\' || b < 0x20)
+                .unwrap_or(rest.len());
+            if run > 0 {
+                let text = std::str::from_utf8(rest.get(..run).unwrap_or_default())
+                    .map_err(|_| self.error(JsonErrorKind::InvalidUtf8))?;
+                out.push_str(text);
+                self.pos += run;
+                continue;
+            }
+            match self.peek() {
+                Some(b'\\') => {
+                    let ch = self.escape()?;
+                    out.push(ch);
+                }
+                Some(b) => return Err(self.error(JsonErrorKind::ControlInString(u32::from(b)))),
+                None => return Err(self.error(JsonErrorKind::UnexpectedEnd)),
+            }
+        }
+        self.pos = end + 1; // closing quote
+        Ok(out)
+    }
+
+    fn hex4(&mut self) -> Result<u16, JsonError> {
+        let digits = self.src.get(self.pos..self.pos + 4).ok_or(JsonError {
+            offset: self.pos,
+            kind: JsonErrorKind::InvalidEscape,
+        })?;
+        let mut v: u16 = 0;
+        for &d in digits {
+            let n = char::from(d).to_digit(16).ok_or(JsonError {
+                offset: self.pos,
+                kind: JsonErrorKind::InvalidEscape,
+            })?;
+            v = (v << 4) | n as u16;
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+
+    fn escape(&mut self) -> Result<char, JsonError> {
+        let at = self.pos;
+        self.pos += 1; // '\\'
+        let e = self.peek();
+        self.pos += 1;
+        let ch = match e {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let hi = self.hex4()?;
+                match hi {
+                    0xD800..=0xDBFF => {
+                        if self.src.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                            return Err(JsonError {
+                                offset: at,
+                                kind: JsonErrorKind::LoneSurrogate(hi),
+                            });
+                        }
+                        self.pos += 2;
+                        let lo = self.hex4()?;
+                        if !(0xDC00..=0xDFFF).contains(&lo) {
+                            return Err(JsonError {
+                                offset: at,
+                                kind: JsonErrorKind::LoneSurrogate(hi),
+                            });
+                        }
+                        let c =
+                            0x10000 + ((u32::from(hi) - 0xD800) << 10) + (u32::from(lo) - 0xDC00);
+                        char::from_u32(c).ok_or(JsonError {
+                            offset: at,
+                            kind: JsonErrorKind::InvalidEscape,
+                        })?
+                    }
+                    0xDC00..=0xDFFF => {
+                        return Err(JsonError {
+                            offset: at,
+                            kind: JsonErrorKind::LoneSurrogate(hi),
+                        });
+                    }
+                    _ => char::from_u32(u32::from(hi)).ok_or(JsonError {
+                        offset: at,
+                        kind: JsonErrorKind::InvalidEscape,
+                    })?,
+                }
+            }
+            _ => {
+                return Err(JsonError {
+                    offset: at,
+                    kind: JsonErrorKind::InvalidEscape,
+                });
+            }
+        };
+        Ok(ch)
+    }
+}
+
+#[cfg(test)]
+mod test;

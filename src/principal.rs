@@ -1,0 +1,131 @@
+//! The `Principal` newtype: an authenticated identity as Mesos names it.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Longest principal accepted anywhere in the library, in bytes.
+///
+/// Cyrus SASL caps a whole CRAM-MD5 message at 1,024 bytes; 256 leaves room
+/// for the digest and matches the credential-file limit (threats.md §0).
+pub const MAX_PRINCIPAL_LEN: usize = 256;
+
+/// An identity: a framework, an agent or an operator.
+///
+/// A `Principal` is never empty, at most [`MAX_PRINCIPAL_LEN`] bytes, and holds
+/// no NUL or other control character, so it can never match a rule by
+/// truncation in a C caller (threats.md CS-3, AC-16). Cloning is cheap.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Principal(Arc<str>);
+
+impl Principal {
+    /// Checks `name` and makes it a principal.
+    ///
+    /// # Errors
+    ///
+    /// [`PrincipalError`] if `name` is empty, too long, or holds a control character.
+    pub fn new(name: &str) -> Result<Self, PrincipalError> {
+        if name.is_empty() {
+            return Err(PrincipalError::Empty);
+        }
+        if name.len() > MAX_PRINCIPAL_LEN {
+            return Err(PrincipalError::TooLong { len: name.len() });
+        }
+        if let Some(pos) = name.char_indices().find(|(_, c)| c.is_control()) {
+            return Err(PrincipalError::ControlCharacter { offset: pos.0 });
+        }
+        Ok(Self(Arc::from(name)))
+    }
+
+    /// The principal's name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Principal({:?})", &*self.0)
+    }
+}
+
+// Hash and Eq of `Principal` are those of the string, so maps keyed by
+// principal can be searched with a `&str`.
+impl std::borrow::Borrow<str> for Principal {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Principal {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl serde::Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// Why a string is not a valid [`Principal`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PrincipalError {
+    /// The name is empty.
+    #[error("principal is empty")]
+    Empty,
+    /// The name is longer than [`MAX_PRINCIPAL_LEN`].
+    #[error("principal is {len} bytes long, more than the limit of {MAX_PRINCIPAL_LEN}")]
+    TooLong {
+        /// The length that was offered.
+        len: usize,
+    },
+    /// The name holds a NUL or another control character.
+    #[error("principal holds a control character at byte {offset}")]
+    ControlCharacter {
+        /// Byte offset of the first control character.
+        offset: usize,
+    },
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_names() {
+        assert_eq!(
+            Principal::new("framework-1").unwrap().as_str(),
+            "framework-1"
+        );
+        assert_eq!(
+            Principal::new("with space@realm").unwrap().as_str(),
+            "with space@realm"
+        );
+        assert!(Principal::new(&"a".repeat(MAX_PRINCIPAL_LEN)).is_ok());
+    }
+
+    #[test]
+    fn refuses_empty_long_and_control() {
+        assert_eq!(Principal::new(""), Err(PrincipalError::Empty));
+        assert_eq!(
+            Principal::new(&"a".repeat(MAX_PRINCIPAL_LEN + 1)),
+            Err(PrincipalError::TooLong {
+                len: MAX_PRINCIPAL_LEN + 1
+            })
+        );
+        assert_eq!(
+            Principal::new("ali\0ce"),
+            Err(PrincipalError::ControlCharacter { offset: 3 })
+        );
+        assert!(Principal::new("bob\r").is_err());
+        assert!(Principal::new("bob\u{85}").is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! The sasl component (work in progress).

@@ -1,0 +1,93 @@
+//! Byte spans in a source text and their human line:column form, shared by
+//! every parser in the crate (ACLs, credentials, TLS mapping rules).
+
+use std::fmt;
+
+/// A half-open byte range `start..end` in a source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from `start` to `end`.
+    pub const fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+}
+
+/// A 1-based line and column; the column counts characters, not bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+pub struct Location {
+    /// Line number, from 1.
+    pub line: u32,
+    /// Column number in characters, from 1.
+    pub column: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Maps byte offsets of one source text to [`Location`]s.
+///
+/// Built once per text that has something to report, so turning many errors
+/// into locations costs a binary search each rather than a rescan.
+#[derive(Debug, Clone)]
+pub struct LineIndex<'a> {
+    src: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    /// Indexes the line starts of `src`.
+    pub fn new(src: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        Self { src, line_starts }
+    }
+
+    /// The location of byte `offset`; offsets past the end map to the end, and
+    /// an offset inside a multi-byte character maps to that character.
+    pub fn location(&self, offset: usize) -> Location {
+        let offset = offset.min(self.src.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let column = self
+            .src
+            .get(start..)
+            .unwrap_or("")
+            .char_indices()
+            .take_while(|(i, _)| start + i < offset)
+            .count()
+            + 1;
+        Location {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn maps_offsets() {
+        let idx = LineIndex::new("ab\ncdé\n\nx");
+        assert_eq!(idx.location(0), Location { line: 1, column: 1 });
+        assert_eq!(idx.location(2), Location { line: 1, column: 3 });
+        assert_eq!(idx.location(3), Location { line: 2, column: 1 });
+        // 'é' is two bytes; the byte after it is column 4.
+        assert_eq!(idx.location(7), Location { line: 2, column: 4 });
+        assert_eq!(idx.location(8), Location { line: 3, column: 1 });
+        assert_eq!(idx.location(9), Location { line: 4, column: 1 });
+        assert_eq!(idx.location(999), Location { line: 4, column: 2 });
+        assert_eq!(idx.location(5).to_string(), "2:3");
+    }
+}

@@ -1,0 +1,1 @@
+//! The tls component (work in progress).

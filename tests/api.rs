@@ -1,0 +1,9 @@
+//! Integration tests of the public API, one binary for faster linking
+//! (STYLE.md §8). Each component has its own submodule in tests/api/.
+
+mod api {
+    mod acl;
+    mod credentials;
+    mod sasl;
+    mod tls;
+}

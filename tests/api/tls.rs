@@ -1,0 +1,1 @@
+//! Integration tests for `mesos_auth::tls`.
