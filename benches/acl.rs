@@ -1,1 +1,3 @@
+//! Benchmarks for the acl component (criterion).
+
 fn main() {}

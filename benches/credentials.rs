@@ -1,1 +1,3 @@
+//! Benchmarks for the credentials component (criterion).
+
 fn main() {}

@@ -1,1 +1,3 @@
+//! Benchmarks for the sasl component (criterion).
+
 fn main() {}

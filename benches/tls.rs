@@ -1,1 +1,3 @@
+//! Benchmarks for the tls component (criterion).
+
 fn main() {}

@@ -26,12 +26,14 @@
 //! - [`tls`]: verified client certificates mapped to principals.
 //! - [`acl`]: Mesos ACLs compiled for constant-time decisions.
 //! - [`audit`]: typed audit events.
+//! - [`reload`]: atomic swap of a whole compiled object.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod acl;
 pub mod audit;
 pub mod credentials;
+pub mod reload;
 pub mod sasl;
 pub mod tls;
 
@@ -46,5 +48,6 @@ mod span;
 
 pub use audit::{AuditEvent, AuditSink};
 pub use principal::{MAX_PRINCIPAL_LEN, Principal, PrincipalError};
+pub use reload::{Reloadable, Snapshot};
 pub use secret::{MAX_SECRET_LEN, Secret};
 pub use span::{Location, Span};

@@ -39,14 +39,14 @@ impl fmt::Display for Location {
 /// Built once per text that has something to report, so turning many errors
 /// into locations costs a binary search each rather than a rescan.
 #[derive(Debug, Clone)]
-pub struct LineIndex<'a> {
+pub(crate) struct LineIndex<'a> {
     src: &'a str,
     line_starts: Vec<usize>,
 }
 
 impl<'a> LineIndex<'a> {
     /// Indexes the line starts of `src`.
-    pub fn new(src: &'a str) -> Self {
+    pub(crate) fn new(src: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
         Self { src, line_starts }
@@ -54,7 +54,7 @@ impl<'a> LineIndex<'a> {
 
     /// The location of byte `offset`; offsets past the end map to the end, and
     /// an offset inside a multi-byte character maps to that character.
-    pub fn location(&self, offset: usize) -> Location {
+    pub(crate) fn location(&self, offset: usize) -> Location {
         let offset = offset.min(self.src.len());
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
         let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
