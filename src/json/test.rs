@@ -127,3 +127,12 @@ fn paths_render() {
         .key("odd key");
     assert_eq!(p.to_string(), "$.run_tasks[2].users[\"odd key\"]");
 }
+
+#[test]
+fn regression_fuzz_number_beyond_f64_is_kept_as_text() {
+    // fuzz/json_parse found that serde_json refuses `6E6626`; we keep numbers
+    // as text by design, so it is accepted and never converted to infinity.
+    let j = ok("6E6626");
+    assert!(matches!(&j.value, JsonValue::Number(n) if &**n == "6E6626"));
+    assert_eq!(j.as_u64(), None);
+}
