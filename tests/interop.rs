@@ -318,7 +318,7 @@ fn random_agreement(peer: Peer, rounds: usize) {
             secret.clone()
         } else {
             let mut w = secret.clone();
-            w[slen - 1] ^= 1;
+            w[slen - 1] = if w[slen - 1] == b'a' { b'b' } else { b'a' };
             w
         };
         let expected = if right {
