@@ -4,7 +4,7 @@ use subtle::ConstantTimeEq;
 
 use super::event::FailureReason;
 use crate::Principal;
-use crate::credentials::CredentialStore;
+use crate::credentials::{CredentialStore, StoredSecret};
 use crate::hmac_md5::HmacMd5Key;
 
 /// Proof that a response's digest matched in constant time. Only
@@ -80,16 +80,25 @@ pub(crate) fn verify(
     let principal = name.and_then(|n| Principal::new(n).ok());
     let lookup = store.cram_md5_key(principal.as_ref().map_or("", |p| p.as_str()));
     let expected = hex_lower(&lookup.mac(challenge));
-    let well_formed = parsed.digest.len() == 32
-        && parsed
-            .digest
-            .iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+    let well_formed = parsed.digest.len() == 32 && is_lower_hex(parsed.digest);
     let mut received = [0u8; 32];
     if well_formed {
         received.copy_from_slice(parsed.digest);
     }
     let equal = bool::from(expected.ct_eq(&received));
+    // Done for every response, not only on a match, so a right digest costs
+    // the same as a wrong one: Cyrus refuses a stored empty secret, and so
+    // do we. The look-ups are balanced so that a known and an unknown name
+    // each make two hits and one miss in the store's table (a hit costs a
+    // little more than a miss): known = hit (key), hit (name), miss;
+    // unknown = miss (key), hit (decoy), hit (decoy).
+    let name = principal.as_ref().map_or("", |p| p.as_str());
+    let decoy = store.iter().next().map_or("", |c| c.principal().as_str());
+    let known = lookup.known();
+    let second = store.get(if known { name } else { decoy });
+    let _balance = std::hint::black_box(store.get(if known { "" } else { decoy }));
+    let empty_secret = known
+        && second.is_some_and(|c| matches!(c.secret(), StoredSecret::Plain(s) if s.is_empty()));
     let Some(principal) = principal else {
         return Err(FailureReason::InvalidPrincipal);
     };
@@ -102,13 +111,19 @@ pub(crate) fn verify(
     if !equal {
         return Err(FailureReason::BadDigest);
     }
-    // Only on success, so it costs the failure path nothing: Cyrus refuses a
-    // stored empty secret, and so do we.
-    if let Some(crate::credentials::StoredSecret::Plain(s)) =
-        store.get(principal.as_str()).map(|c| c.secret())
-        && s.is_empty()
-    {
+    if empty_secret {
         return Err(FailureReason::EmptySecret);
     }
     Ok((principal, DigestVerified(())))
+}
+
+/// Whether every byte is `0-9` or `a-f`, without a branch per byte (so the
+/// time does not depend on which digits the digest holds).
+fn is_lower_hex(bytes: &[u8]) -> bool {
+    let bad = bytes.iter().fold(0u8, |acc, &b| {
+        let digit = b.wrapping_sub(b'0') < 10;
+        let letter = b.wrapping_sub(b'a') < 6;
+        acc | u8::from(!(digit | letter))
+    });
+    bad == 0
 }
