@@ -13,3 +13,91 @@ pub fn json_parse(src: &[u8]) -> Result<(), String> {
         .map(drop)
         .map_err(|e| e.to_string())
 }
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::credentials::CredentialStore;
+use crate::sasl::{
+    Authenticatee, Authenticator, AuthenticatorConfig, NonceSource, SaslError, Status,
+};
+
+/// The CRAM-MD5 response `principal SP hex(HMAC-MD5(secret, challenge))`.
+pub fn cram_md5_response(principal: &str, secret: &[u8], challenge: &[u8]) -> Vec<u8> {
+    crate::sasl::cram_md5::response(principal, secret, challenge)
+}
+
+/// The server's check of `response` against `challenge`, without a session
+/// around it: `true` only for a known principal with the right digest. For
+/// benches and the constant-time test.
+pub fn cram_md5_verify(store: &CredentialStore, challenge: &[u8], response: &[u8]) -> bool {
+    crate::sasl::cram_md5::split(response)
+        .is_some_and(|parsed| crate::sasl::cram_md5::verify(store, challenge, &parsed).is_ok())
+}
+
+/// The challenge an authenticator with `host` would draw from `nonce`.
+pub fn sasl_challenge(nonce: [u8; 16], host: &str) -> Vec<u8> {
+    crate::sasl::nonce::challenge(nonce, host)
+}
+
+/// An authenticatee and an authenticator joined in memory, the one driver
+/// shared by tests, benches, fuzzers and examples (quinn-proto's `Pair`).
+#[derive(Debug)]
+pub struct Pair {
+    /// The server side.
+    pub server: Authenticator,
+    /// The client side.
+    pub client: Authenticatee,
+}
+
+impl Pair {
+    /// A fresh pair at `now`.
+    pub fn new(
+        store: Arc<CredentialStore>,
+        config: AuthenticatorConfig,
+        nonces: &mut (impl NonceSource + ?Sized),
+        client: Authenticatee,
+        now: Instant,
+    ) -> Self {
+        Self {
+            server: Authenticator::new(store, config, nonces, now),
+            client,
+        }
+    }
+
+    /// Moves messages both ways until neither side has anything to send.
+    /// Returns how many messages moved; stops early at the first error
+    /// (which both sides keep).
+    ///
+    /// # Errors
+    ///
+    /// The first error either side returned.
+    pub fn drive(&mut self, now: Instant) -> Result<usize, SaslError> {
+        let mut moved = 0;
+        loop {
+            let before = moved;
+            while let Some(m) = self.server.poll_output() {
+                moved += 1;
+                self.client.handle_message(m)?;
+            }
+            while let Some(m) = self.client.poll_output() {
+                moved += 1;
+                self.server.handle_message(now, m)?;
+            }
+            if moved == before {
+                return Ok(moved);
+            }
+        }
+    }
+
+    /// Both sides' status.
+    pub fn status(&self) -> (Status, Status) {
+        (self.server.status(), self.client.status())
+    }
+}
+
+/// The HMAC-MD5 inner and outer chaining states of `secret`, the stored form
+/// of [`StoredSecret::CramMd5State`](crate::credentials::StoredSecret).
+pub fn cram_md5_states(secret: &[u8]) -> ([u32; 4], [u32; 4]) {
+    crate::hmac_md5::HmacMd5Key::from_secret(secret).states()
+}

@@ -1,1 +1,100 @@
-//! The sasl component (work in progress).
+//! SASL CRAM-MD5 (RFC 2195) as Mesos speaks it: an [`Authenticator`] (the
+//! master's side) and an [`Authenticatee`] (the framework's or agent's side).
+//!
+//! Both are sans-I/O state machines: the host decodes a Mesos message, hands
+//! it in with a `handle_*` call together with the current time, and drains
+//! what to send with [`Authenticator::poll_output`] /
+//! [`Authenticatee::poll_output`] and what to log with `poll_event`. Nothing
+//! here reads a clock, a socket or the system RNG behind the caller's back:
+//! challenges come from an injected [`NonceSource`].
+//!
+//! ```text
+//!  authenticatee                          authenticator
+//!      │ ◄──────── Mechanisms["CRAM-MD5"] ─────┤  (on creation)
+//!      ├─────────── Start{"CRAM-MD5", ""} ───► │
+//!      │ ◄──────── Step(challenge) ─────────── ┤
+//!      ├─────────── Step("name hexdigest") ──► │  constant-time check
+//!      │ ◄──────── Completed | Failed | Error ─┤
+//! ```
+//!
+//! The peer sees one uniform `Failed` for an unknown principal, a wrong or
+//! malformed digest; why it failed goes only to the local [`AuthEvent`].
+//! Repeated failures can be slowed down with a [`Throttle`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Instant;
+//! use mesos_auth::credentials::{Credential, CredentialStore};
+//! use mesos_auth::sasl::{Authenticatee, Authenticator, AuthenticatorConfig, Status};
+//! use mesos_auth::{Principal, Secret};
+//! use rand_core::OsRng;
+//!
+//! let store = Arc::new(CredentialStore::from_credentials([Credential::plain(
+//!     Principal::new("tim")?,
+//!     Secret::new(b"tanstaaftanstaaf"),
+//! )])?);
+//! let now = Instant::now();
+//! let mut server = Authenticator::new(store, AuthenticatorConfig::default(), &mut OsRng, now);
+//! let mut client = Authenticatee::new(Principal::new("tim")?, &Secret::new(b"tanstaaftanstaaf"))?;
+//! // Shuttle messages until both sides are quiet.
+//! loop {
+//!     let mut moved = false;
+//!     while let Some(m) = server.poll_output() {
+//!         client.handle_message(m)?;
+//!         moved = true;
+//!     }
+//!     while let Some(m) = client.poll_output() {
+//!         server.handle_message(now, m)?;
+//!         moved = true;
+//!     }
+//!     if !moved {
+//!         break;
+//!     }
+//! }
+//! assert!(matches!(server.status(), Status::Completed(p) if p.as_str() == "tim"));
+//! assert!(matches!(client.status(), Status::Completed(_)));
+//! Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod authenticatee;
+mod authenticator;
+pub(crate) mod cram_md5;
+mod error;
+mod event;
+mod message;
+pub(crate) mod nonce;
+mod throttle;
+
+pub use authenticatee::Authenticatee;
+pub use authenticator::{Authenticator, AuthenticatorConfig};
+pub use error::{ApiMisuse, PeerMisbehaved, SaslError};
+pub use event::{AuthEvent, AuthResult, FailureReason, Side};
+pub use message::{ClientMessage, MAX_MESSAGE_LEN, MECHANISM, ServerMessage};
+pub use nonce::{NonceSource, default_nonce_source};
+pub use throttle::{Throttle, ThrottleConfig, Verdict};
+
+/// Where an exchange stands, for either side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Still exchanging messages.
+    Pending,
+    /// Authenticated. On the server, the principal the store holds; on the
+    /// client, the principal we authenticated as.
+    Completed(crate::Principal),
+    /// The credentials were refused (Mesos `AuthenticationFailedMessage`).
+    /// Final: Mesos clients do not retry this.
+    Failed,
+    /// The exchange broke off: protocol violation, timeout, discard, or an
+    /// error reported by the server. Mesos clients retry with backoff.
+    Error(SaslError),
+}
+
+impl Status {
+    /// Whether the exchange is over.
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, Self::Pending)
+    }
+}
+
+#[cfg(test)]
+mod test;

@@ -1,10 +1,307 @@
-//! `mesos-auth sasl ...` (not written yet).
+//! `mesos-auth sasl server|client`: one CRAM-MD5 exchange over stdio, in the
+//! interop line protocol (`C <b64 challenge>`, `R <b64 response>`,
+//! `OK <principal>` | `NO <reason>`). Exit codes: server 0 after `OK`, 1
+//! after `NO`, 2 on a setup error; client 0 after `OK`, 1 after `NO`, 2 on a
+//! protocol or setup error.
+//!
+//! The credentials file is the interop format, `principal<TAB>secret` per
+//! line (`#` comments and empty lines skipped). Mesos' own credential
+//! formats are the `credentials` component's job.
 
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use mesos_auth::audit::to_json_line;
+use mesos_auth::credentials::{Credential, CredentialStore};
+use mesos_auth::sasl::{
+    Authenticatee, Authenticator, AuthenticatorConfig, ServerMessage, Status, default_nonce_source,
+};
+use mesos_auth::{AuditEvent, Principal, Secret};
+use zeroize::Zeroizing;
+
+/// Longest line read from the peer; a CRAM-MD5 message is at most 1,024
+/// bytes, so its base64 fits with room to spare.
+const MAX_LINE: u64 = 4096;
 
 #[derive(clap::Subcommand)]
-pub(crate) enum Command {}
+pub(crate) enum Command {
+    /// Authenticator: send a challenge, check the response, print OK or NO.
+    Server {
+        /// Credentials file, `principal<TAB>secret` per line [env: CRAM_CREDENTIALS].
+        #[arg(long)]
+        credentials: Option<PathBuf>,
+        /// Host name put into the challenge.
+        #[arg(long, default_value = "localhost")]
+        host: String,
+        /// Seconds to wait for the response.
+        #[arg(long, default_value_t = 15)]
+        timeout: u64,
+    },
+    /// Authenticatee: answer the challenge, exit by the verdict.
+    Client {
+        /// Principal to authenticate as [env: CRAM_PRINCIPAL].
+        #[arg(long)]
+        principal: Option<String>,
+        /// File holding the secret; one trailing newline is ignored
+        /// [env: CRAM_SECRET holds the secret itself].
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+    },
+}
 
 pub(crate) fn run(cmd: Command) -> ExitCode {
-    match cmd {}
+    match cmd {
+        Command::Server {
+            credentials,
+            host,
+            timeout,
+        } => server(credentials, &host, Duration::from_secs(timeout)),
+        Command::Client {
+            principal,
+            secret_file,
+        } => client(principal, secret_file),
+    }
+}
+
+fn log(msg: &str) {
+    let _ = writeln!(io::stderr(), "mesos-auth sasl: {msg}");
+}
+
+fn audit(event: mesos_auth::sasl::AuthEvent) {
+    let line = to_json_line(&AuditEvent::Sasl(event), SystemTime::now());
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
+/// Writes one protocol line and flushes it.
+fn send(line: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(line.as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// Reads one line (without its `\n`), `None` at end of input.
+fn recv(input: &mut impl BufRead) -> io::Result<Option<String>> {
+    let mut buf = Vec::new();
+    io::Read::take(&mut *input, MAX_LINE).read_until(b'\n', &mut buf)?;
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    } else if buf.len() as u64 >= MAX_LINE {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
+    }
+    String::from_utf8(buf)
+        .map(Some)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "line is not UTF-8"))
+}
+
+/// Splits `TAG[ payload]`.
+fn parse_line(line: &str) -> (&str, &str) {
+    line.split_once(' ').unwrap_or((line, ""))
+}
+
+/// Parses the interop credentials format.
+fn load_credentials(path: &Path) -> Result<CredentialStore, String> {
+    let raw = Zeroizing::new(
+        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?,
+    );
+    let text = std::str::from_utf8(&raw).map_err(|e| {
+        format!(
+            "`{}`: not UTF-8 at byte {}",
+            path.display(),
+            e.valid_up_to()
+        )
+    })?;
+    let mut creds = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let at = format!("`{}` line {}", path.display(), i + 1);
+        let (name, secret) = line
+            .split_once('\t')
+            .ok_or_else(|| format!("{at}: expected `principal<TAB>secret`"))?;
+        let principal = Principal::new(name).map_err(|e| format!("{at}: {e}"))?;
+        creds.push(Credential::plain(principal, Secret::new(secret.as_bytes())));
+    }
+    CredentialStore::from_credentials(creds).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+fn server(credentials: Option<PathBuf>, host: &str, timeout: Duration) -> ExitCode {
+    let Some(path) =
+        credentials.or_else(|| std::env::var_os("CRAM_CREDENTIALS").map(PathBuf::from))
+    else {
+        log("no credentials: pass --credentials FILE or set CRAM_CREDENTIALS");
+        return ExitCode::from(2);
+    };
+    let store = match load_credentials(&path) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            log(&e);
+            return ExitCode::from(2);
+        }
+    };
+    let mut rng = match default_nonce_source() {
+        Ok(r) => r,
+        Err(e) => {
+            log(&format!("no randomness: {e}"));
+            return ExitCode::from(2);
+        }
+    };
+    let now = Instant::now();
+    let config = AuthenticatorConfig::new()
+        .host(host)
+        .timeout(timeout)
+        .peer("stdio");
+    let mut session = Authenticator::new(store, config, &mut rng, now);
+    // The line protocol has no mechanism negotiation: play the client's
+    // start ourselves.
+    let _mechanisms = session.poll_output();
+    if let Err(e) = session.handle_start(now, "CRAM-MD5", b"") {
+        log(&e.to_string());
+        return ExitCode::from(2);
+    }
+    let Some(ServerMessage::Step(challenge)) = session.poll_output() else {
+        log("no challenge");
+        return ExitCode::from(2);
+    };
+    if send(&format!("C {}", B64.encode(&challenge))).is_err() {
+        return verdict_no("eof while sending the challenge");
+    }
+    let mut input = io::stdin().lock();
+    let response = match recv(&mut input) {
+        Ok(Some(line)) => match parse_line(&line) {
+            ("R", b64) => match B64.decode(b64) {
+                Ok(r) => r,
+                Err(_) => return verdict_no("badprot response is not base64"),
+            },
+            _ => return verdict_no("badprot expected an R line"),
+        },
+        Ok(None) => return verdict_no("eof before the response"),
+        Err(e) => return verdict_no(&format!("badprot {e}")),
+    };
+    let _ = session.handle_step(Instant::now(), &response);
+    while let Some(ev) = session.poll_event() {
+        audit(ev);
+    }
+    match session.status() {
+        Status::Completed(p) => match send(&format!("OK {p}")) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(1),
+        },
+        // One uniform answer; the reason is in the audit line on stderr.
+        Status::Failed => verdict_no("badauth"),
+        Status::Error(e) => verdict_no(&format!("error {e}")),
+        Status::Pending => verdict_no("error exchange did not finish"),
+    }
+}
+
+fn verdict_no(reason: &str) -> ExitCode {
+    let _ = send(&format!("NO {reason}"));
+    ExitCode::from(1)
+}
+
+fn client(principal: Option<String>, secret_file: Option<PathBuf>) -> ExitCode {
+    let Some(name) = principal.or_else(|| std::env::var("CRAM_PRINCIPAL").ok()) else {
+        log("no principal: pass --principal P or set CRAM_PRINCIPAL");
+        return ExitCode::from(2);
+    };
+    let secret = match secret_file {
+        Some(path) => match std::fs::read(&path) {
+            Ok(bytes) => {
+                let bytes = Zeroizing::new(bytes);
+                let end = bytes
+                    .strip_suffix(b"\r\n")
+                    .or_else(|| bytes.strip_suffix(b"\n"))
+                    .unwrap_or(&bytes);
+                Secret::new(end)
+            }
+            Err(e) => {
+                log(&format!("cannot read `{}`: {e}", path.display()));
+                return ExitCode::from(2);
+            }
+        },
+        None => match std::env::var_os("CRAM_SECRET") {
+            Some(s) => Secret::new(s.as_encoded_bytes()),
+            None => {
+                log("no secret: pass --secret-file F or set CRAM_SECRET");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let principal = match Principal::new(&name) {
+        Ok(p) => p,
+        Err(e) => {
+            log(&format!("principal: {e}"));
+            return ExitCode::from(2);
+        }
+    };
+    let mut session = match Authenticatee::new(principal, &secret) {
+        Ok(s) => s,
+        Err(e) => {
+            log(&e.to_string());
+            return ExitCode::from(2);
+        }
+    };
+    drop(secret);
+    match client_exchange(&mut session) {
+        Ok(code) => {
+            while let Some(ev) = session.poll_event() {
+                audit(ev);
+            }
+            code
+        }
+        Err(e) => {
+            log(&e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn client_exchange(session: &mut Authenticatee) -> Result<ExitCode, String> {
+    let to_string = |e: mesos_auth::sasl::SaslError| e.to_string();
+    session
+        .handle_message(ServerMessage::Mechanisms(vec!["CRAM-MD5".to_owned()]))
+        .map_err(to_string)?;
+    let _start = session.poll_output();
+    let mut input = io::stdin().lock();
+    let line = recv(&mut input)
+        .map_err(|e| e.to_string())?
+        .ok_or("eof before the challenge")?;
+    let challenge = match parse_line(&line) {
+        ("C", b64) => B64.decode(b64).map_err(|_| "challenge is not base64")?,
+        _ => return Err("expected a C line".to_owned()),
+    };
+    session
+        .handle_message(ServerMessage::Step(challenge))
+        .map_err(to_string)?;
+    let Some(mesos_auth::sasl::ClientMessage::Step(response)) = session.poll_output() else {
+        return Err("no response computed".to_owned());
+    };
+    send(&format!("R {}", B64.encode(&response))).map_err(|e| e.to_string())?;
+    let line = recv(&mut input)
+        .map_err(|e| e.to_string())?
+        .ok_or("eof before the verdict")?;
+    match parse_line(&line) {
+        ("OK", _) => {
+            session
+                .handle_message(ServerMessage::Completed)
+                .map_err(to_string)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ("NO", _) => {
+            session
+                .handle_message(ServerMessage::Failed)
+                .map_err(to_string)?;
+            Ok(ExitCode::from(1))
+        }
+        _ => Err("expected OK or NO".to_owned()),
+    }
 }

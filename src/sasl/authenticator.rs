@@ -1,0 +1,392 @@
+//! The server side (the Mesos master's CRAM-MD5 authenticator session).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::Status;
+use super::cram_md5::{self, DigestVerified};
+use super::error::{PeerMisbehaved, SaslError};
+use super::event::{AuthEvent, AuthResult, FailureReason, Side};
+use super::message::{ClientMessage, MAX_MESSAGE_LEN, MECHANISM, ServerMessage};
+use super::nonce::{self, NonceSource};
+use crate::Principal;
+use crate::credentials::CredentialStore;
+
+/// Longest host name put into a challenge, keeping it under 200 bytes.
+const MAX_HOST_LEN: usize = 128;
+
+/// Settings of an [`Authenticator`].
+#[derive(Debug, Clone)]
+pub struct AuthenticatorConfig {
+    timeout: Duration,
+    host: String,
+    peer: Option<String>,
+}
+
+impl Default for AuthenticatorConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(15),
+            host: "localhost".to_owned(),
+            peer: None,
+        }
+    }
+}
+
+impl AuthenticatorConfig {
+    /// Defaults: a 15 s timeout (Mesos `--authentication_v0_timeout`), host
+    /// `localhost`, no peer name.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long the session may take before [`Authenticator::handle_timeout`]
+    /// ends it.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The host name in challenges (`<…@host>`). Characters other than ASCII
+    /// letters, digits, `.` and `-` are dropped, and it is cut to 128 bytes,
+    /// so the challenge always has the expected shape; empty becomes
+    /// `localhost`.
+    #[must_use]
+    pub fn host(mut self, host: &str) -> Self {
+        let clean: String = host
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+            .take(MAX_HOST_LEN)
+            .collect();
+        self.host = if clean.is_empty() {
+            "localhost".to_owned()
+        } else {
+            clean
+        };
+        self
+    }
+
+    /// The peer's name (for example the client's UPID or address), copied
+    /// into audit events.
+    #[must_use]
+    pub fn peer(mut self, peer: impl Into<String>) -> Self {
+        self.peer = Some(peer.into());
+        self
+    }
+}
+
+/// Waiting for `Start`; the challenge is already drawn.
+#[derive(Debug)]
+struct AwaitingStart {
+    challenge: Vec<u8>,
+}
+
+/// Waiting for the response to `challenge` (used once: the state is consumed).
+#[derive(Debug)]
+struct AwaitingResponse {
+    challenge: Vec<u8>,
+}
+
+/// Authenticated. Only reachable with a [`DigestVerified`] proof.
+#[derive(Debug)]
+struct Completed {
+    principal: Principal,
+}
+
+impl Completed {
+    fn new(principal: Principal, _proof: DigestVerified) -> Self {
+        Self { principal }
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    AwaitingStart(AwaitingStart),
+    AwaitingResponse(AwaitingResponse),
+    Completed(Completed),
+    Failed,
+    Error(SaslError),
+}
+
+/// What a transition produces besides the next state.
+enum Step {
+    Next(State),
+    Done(State, ServerMessage, AuthEvent),
+}
+
+impl AwaitingStart {
+    fn handle(self, msg: ClientMessage) -> Result<State, SaslError> {
+        match msg {
+            ClientMessage::Start { mechanism, data } => {
+                if mechanism != MECHANISM {
+                    return Err(PeerMisbehaved::UnsupportedMechanism.into());
+                }
+                if !data.is_empty() {
+                    return Err(PeerMisbehaved::InitialData.into());
+                }
+                Ok(State::AwaitingResponse(AwaitingResponse {
+                    challenge: self.challenge,
+                }))
+            }
+            ClientMessage::Step(_) => Err(PeerMisbehaved::UnexpectedStep.into()),
+        }
+    }
+}
+
+impl AwaitingResponse {
+    fn handle(self, msg: ClientMessage, ctx: &Ctx<'_>) -> Result<Step, SaslError> {
+        let data = match msg {
+            ClientMessage::Step(data) => data,
+            ClientMessage::Start { .. } => return Err(PeerMisbehaved::UnexpectedStart.into()),
+        };
+        let Some(parsed) = cram_md5::split(&data) else {
+            return Err(PeerMisbehaved::MissingName.into());
+        };
+        let claimed = claimed_name(parsed.name);
+        match cram_md5::verify(ctx.store, &self.challenge, &parsed) {
+            Ok((principal, proof)) => Ok(Step::Done(
+                State::Completed(Completed::new(principal, proof)),
+                ServerMessage::Completed,
+                ctx.event(Some(claimed), AuthResult::Completed, None, None),
+            )),
+            Err(reason) => Ok(Step::Done(
+                State::Failed,
+                ServerMessage::Failed,
+                ctx.event(Some(claimed), AuthResult::Failed, Some(reason), None),
+            )),
+        }
+    }
+}
+
+struct Ctx<'a> {
+    store: &'a CredentialStore,
+    peer: Option<&'a str>,
+}
+
+impl Ctx<'_> {
+    fn event(
+        &self,
+        principal: Option<String>,
+        result: AuthResult,
+        reason: Option<FailureReason>,
+        error: Option<&SaslError>,
+    ) -> AuthEvent {
+        AuthEvent {
+            side: Side::Authenticator,
+            principal,
+            peer: self.peer.map(str::to_owned),
+            mechanism: MECHANISM,
+            result,
+            reason,
+            error: error.map(ToString::to_string),
+        }
+    }
+}
+
+/// The peer's claimed name for the audit log: lossy UTF-8, at most 256 bytes.
+fn claimed_name(name: &[u8]) -> String {
+    let cut = name.get(..crate::MAX_PRINCIPAL_LEN).unwrap_or(name);
+    String::from_utf8_lossy(cut).into_owned()
+}
+
+/// One server-side CRAM-MD5 session (Mesos `CRAMMD5AuthenticatorSession`).
+///
+/// Created when the master receives `AuthenticateMessage`; it immediately
+/// queues the mechanism list. Feed it the client's messages with
+/// [`handle_message`](Self::handle_message), drain replies with
+/// [`poll_output`](Self::poll_output) and the audit record with
+/// [`poll_event`](Self::poll_event), and call
+/// [`handle_timeout`](Self::handle_timeout) when
+/// [`poll_timeout`](Self::poll_timeout) has passed.
+#[derive(Debug)]
+pub struct Authenticator {
+    state: State,
+    store: Arc<CredentialStore>,
+    peer: Option<String>,
+    deadline: Instant,
+    outputs: VecDeque<ServerMessage>,
+    events: VecDeque<AuthEvent>,
+}
+
+impl Authenticator {
+    /// Starts a session at `now`, drawing its challenge from `nonces`, and
+    /// queues the mechanism list (`["CRAM-MD5"]`).
+    pub fn new(
+        store: Arc<CredentialStore>,
+        config: AuthenticatorConfig,
+        nonces: &mut (impl NonceSource + ?Sized),
+        now: Instant,
+    ) -> Self {
+        let challenge = nonce::challenge(nonces.nonce(), &config.host);
+        let mut outputs = VecDeque::with_capacity(2);
+        outputs.push_back(ServerMessage::Mechanisms(vec![MECHANISM.to_owned()]));
+        Self {
+            state: State::AwaitingStart(AwaitingStart { challenge }),
+            store,
+            peer: config.peer,
+            // A timeout too large to add means "never"; fall back to a year.
+            deadline: now
+                .checked_add(config.timeout)
+                .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
+                .unwrap_or(now),
+            outputs,
+            events: VecDeque::with_capacity(1),
+        }
+    }
+
+    /// Handles one message from the client.
+    ///
+    /// # Errors
+    ///
+    /// A [`SaslError`] if the client broke the protocol (an
+    /// `AuthenticationErrorMessage` is queued for it), if the session timed
+    /// out, or if it had already ended. Bad credentials are not an error:
+    /// the session ends with [`Status::Failed`] and `Failed` is queued.
+    pub fn handle_message(&mut self, now: Instant, msg: ClientMessage) -> Result<(), SaslError> {
+        self.handle_timeout(now);
+        let len = match &msg {
+            ClientMessage::Start { data, .. } | ClientMessage::Step(data) => data.len(),
+        };
+        let state = std::mem::replace(&mut self.state, State::Failed);
+        let ctx = Ctx {
+            store: &self.store,
+            peer: self.peer.as_deref(),
+        };
+        let result = match state {
+            State::Error(e) => {
+                self.state = State::Error(e.clone());
+                return Err(e);
+            }
+            terminal @ (State::Completed(_) | State::Failed) => {
+                self.state = terminal;
+                return Err(PeerMisbehaved::AfterEnd.into());
+            }
+            _ if len > MAX_MESSAGE_LEN => Err(PeerMisbehaved::TooLong {
+                len,
+                max: MAX_MESSAGE_LEN,
+            }
+            .into()),
+            State::AwaitingStart(s) => s.handle(msg).map(Step::Next),
+            State::AwaitingResponse(s) => s.handle(msg, &ctx),
+        };
+        match result {
+            Ok(Step::Next(next)) => {
+                if let State::AwaitingResponse(s) = &next {
+                    self.outputs
+                        .push_back(ServerMessage::Step(s.challenge.clone()));
+                }
+                self.state = next;
+                Ok(())
+            }
+            Ok(Step::Done(next, reply, event)) => {
+                self.state = next;
+                self.outputs.push_back(reply);
+                self.events.push_back(event);
+                Ok(())
+            }
+            Err(e) => {
+                self.outputs.push_back(ServerMessage::Error(e.to_string()));
+                self.fail(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Shorthand for [`handle_message`](Self::handle_message) with a start message.
+    ///
+    /// # Errors
+    ///
+    /// As for `handle_message`.
+    pub fn handle_start(
+        &mut self,
+        now: Instant,
+        mechanism: &str,
+        data: &[u8],
+    ) -> Result<(), SaslError> {
+        self.handle_message(
+            now,
+            ClientMessage::Start {
+                mechanism: mechanism.to_owned(),
+                data: data.to_vec(),
+            },
+        )
+    }
+
+    /// Shorthand for [`handle_message`](Self::handle_message) with a step message.
+    ///
+    /// # Errors
+    ///
+    /// As for `handle_message`.
+    pub fn handle_step(&mut self, now: Instant, data: &[u8]) -> Result<(), SaslError> {
+        self.handle_message(now, ClientMessage::Step(data.to_vec()))
+    }
+
+    /// Ends a pending session whose deadline has passed at `now`. Nothing is
+    /// sent to the client (as in Mesos, where the future is discarded).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if now >= self.deadline && !self.status_is_terminal() {
+            self.fail(SaslError::TimedOut);
+        }
+    }
+
+    /// Ends a pending session at the host's request (a newer attempt from the
+    /// same client, shutdown). Nothing is sent to the client.
+    pub fn discard(&mut self) {
+        if !self.status_is_terminal() {
+            self.fail(SaslError::Discarded);
+        }
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout); `None` once the
+    /// session has ended.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        (!self.status_is_terminal()).then_some(self.deadline)
+    }
+
+    /// The next message to send to the client.
+    pub fn poll_output(&mut self) -> Option<ServerMessage> {
+        self.outputs.pop_front()
+    }
+
+    /// The audit record, once the session has ended.
+    pub fn poll_event(&mut self) -> Option<AuthEvent> {
+        self.events.pop_front()
+    }
+
+    /// Where the session stands.
+    pub fn status(&self) -> Status {
+        match &self.state {
+            State::AwaitingStart(_) | State::AwaitingResponse(_) => Status::Pending,
+            State::Completed(c) => Status::Completed(c.principal.clone()),
+            State::Failed => Status::Failed,
+            State::Error(e) => Status::Error(e.clone()),
+        }
+    }
+
+    /// The authenticated principal, once completed.
+    pub fn principal(&self) -> Option<&Principal> {
+        match &self.state {
+            State::Completed(c) => Some(&c.principal),
+            _ => None,
+        }
+    }
+
+    fn status_is_terminal(&self) -> bool {
+        !matches!(
+            self.state,
+            State::AwaitingStart(_) | State::AwaitingResponse(_)
+        )
+    }
+
+    fn fail(&mut self, e: SaslError) {
+        let ctx = Ctx {
+            store: &self.store,
+            peer: self.peer.as_deref(),
+        };
+        self.events
+            .push_back(ctx.event(None, AuthResult::Error, None, Some(&e)));
+        self.state = State::Error(e);
+    }
+}

@@ -1,0 +1,68 @@
+//! The audit record of one exchange.
+
+use serde::Serialize;
+
+/// Which side produced an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The server (Mesos master).
+    Authenticator,
+    /// The client (framework or agent).
+    Authenticatee,
+}
+
+/// How an exchange ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthResult {
+    /// Authenticated.
+    Completed,
+    /// Credentials refused.
+    Failed,
+    /// Broke off (protocol error, timeout, discard).
+    Error,
+}
+
+/// Why credentials were refused. Local only: the peer always sees the same
+/// bare `Failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FailureReason {
+    /// No such principal (or it has no CRAM-MD5-capable secret).
+    UnknownPrincipal,
+    /// The digest did not match.
+    BadDigest,
+    /// The digest was not exactly 32 lowercase hex digits.
+    MalformedDigest,
+    /// The claimed name cannot be a principal (not UTF-8, too long, control
+    /// characters).
+    InvalidPrincipal,
+    /// The stored secret is empty (Cyrus refuses these too).
+    EmptySecret,
+    /// The server said `Failed` (client side).
+    RefusedByServer,
+}
+
+/// One audit record: every exchange that ends produces exactly one, on the
+/// side that saw it end. Forward it as
+/// [`AuditEvent::Sasl`](crate::AuditEvent::Sasl).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthEvent {
+    /// Which side this is.
+    pub side: Side,
+    /// The principal claimed (server) or used (client), if known. On the
+    /// server this is the peer's claim, lossily decoded, at most 256 bytes.
+    pub principal: Option<String>,
+    /// The peer, as the host named it.
+    pub peer: Option<String>,
+    /// Always `CRAM-MD5`.
+    pub mechanism: &'static str,
+    /// The outcome.
+    pub result: AuthResult,
+    /// Why the credentials were refused, for `Failed`.
+    pub reason: Option<FailureReason>,
+    /// The error, for `Error`.
+    pub error: Option<String>,
+}

@@ -1,0 +1,37 @@
+//! The Mesos authentication messages, decoded (`authentication.proto`).
+
+/// The only mechanism spoken here.
+pub const MECHANISM: &str = "CRAM-MD5";
+
+/// Largest `data` accepted in a start or step message, either side, in bytes
+/// (Cyrus SASL's cap, threats.md SA-11, SC-3).
+pub const MAX_MESSAGE_LEN: usize = 1024;
+
+/// A message from the authenticator to the authenticatee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerMessage {
+    /// `AuthenticationMechanismsMessage`.
+    Mechanisms(Vec<String>),
+    /// `AuthenticationStepMessage` (the challenge).
+    Step(Vec<u8>),
+    /// `AuthenticationCompletedMessage`.
+    Completed,
+    /// `AuthenticationFailedMessage`: the one uniform refusal.
+    Failed,
+    /// `AuthenticationErrorMessage` with its `error` text.
+    Error(String),
+}
+
+/// A message from the authenticatee to the authenticator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientMessage {
+    /// `AuthenticationStartMessage`.
+    Start {
+        /// The chosen mechanism.
+        mechanism: String,
+        /// Initial response (must be empty for CRAM-MD5, which is server-first).
+        data: Vec<u8>,
+    },
+    /// `AuthenticationStepMessage` (the response).
+    Step(Vec<u8>),
+}

@@ -1,0 +1,37 @@
+use super::cram_md5::{hex_lower, split};
+use super::nonce::challenge;
+
+#[test]
+fn hex_matches_format() {
+    for seed in 0u8..=255 {
+        let bytes: [u8; 16] =
+            std::array::from_fn(|i| seed.wrapping_mul(31).wrapping_add(i as u8 * 17));
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex_lower(&bytes).as_slice(), expected.as_bytes());
+    }
+}
+
+#[test]
+fn split_at_last_space_without_trimming() {
+    let p = split(b"svc account 0123").unwrap();
+    assert_eq!(p.name, b"svc account");
+    assert_eq!(p.digest, b"0123");
+    let p = split(b"tim  abc").unwrap();
+    assert_eq!(p.name, b"tim ");
+    let p = split(b"tim abc ").unwrap();
+    assert_eq!(p.name, b"tim abc");
+    assert_eq!(p.digest, b"");
+    assert!(split(b"nospace").is_none());
+    assert!(split(b" leading").is_none());
+    assert!(split(b" ").is_none());
+    assert!(split(b"").is_none());
+}
+
+#[test]
+fn challenge_shape() {
+    let c = challenge([0xff; 16], "host.example");
+    let s = String::from_utf8(c).unwrap();
+    assert_eq!(s, format!("<{}.{}@host.example>", u64::MAX, u64::MAX));
+    let c = challenge([0; 16], "h");
+    assert_eq!(c, b"<0.0@h>");
+}
