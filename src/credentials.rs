@@ -52,8 +52,8 @@ pub use error::{CredentialsError, Diagnostic, ParseErrors, Problem};
 pub use file::{load, load_store};
 pub use findings::{Finding, FindingKind, MIN_SECRET_LEN, findings};
 pub use format::{
-    CRAM_MD5_PREFIX, MAX_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS, PLAIN_PREFIX,
-    SCRAM_SHA256_PREFIX, SCRAM_SALT_LEN, ScramSha256Keys, Scheme, to_json, to_text,
+    CRAM_MD5_PREFIX, MAX_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS, PLAIN_PREFIX, SCRAM_SALT_LEN,
+    SCRAM_SHA256_PREFIX, Scheme, ScramSha256Keys, to_json, to_text,
 };
 pub use parse::{
     CredentialsFile, DEFAULT_MAX_FILE_SIZE, FileEntry, Format, Options, Reader, parse,

@@ -172,7 +172,11 @@ impl fmt::Display for Diagnostic {
             // Escaped and shortened: the name may be hostile (too long, control
             // characters) when the problem is the name itself.
             let shown: String = p.chars().take(64).flat_map(char::escape_debug).collect();
-            let more = if p.chars().nth(64).is_some() { "…" } else { "" };
+            let more = if p.chars().nth(64).is_some() {
+                "…"
+            } else {
+                ""
+            };
             write!(f, " (principal `{shown}{more}`)")?;
         }
         Ok(())
@@ -325,7 +329,10 @@ pub enum Problem {
     #[error("the secret is empty")]
     EmptySecret,
     /// The secret is longer than [`MAX_SECRET_LEN`](crate::MAX_SECRET_LEN).
-    #[error("the secret is {len} bytes long, more than the limit of {}", crate::MAX_SECRET_LEN)]
+    #[error(
+        "the secret is {len} bytes long, more than the limit of {}",
+        crate::MAX_SECRET_LEN
+    )]
     SecretTooLong {
         /// Its length.
         len: usize,
@@ -345,8 +352,13 @@ pub enum Problem {
         reason: &'static str,
     },
     /// The secret starts with `{NAME}` for a scheme this library does not know.
-    #[error("the secret starts with an unknown `{{SCHEME}}` prefix (write `{{PLAIN}}` before a literal secret starting with `{{`)")]
+    #[error(
+        "the secret starts with an unknown `{{SCHEME}}` prefix (write `{{PLAIN}}` before a literal secret starting with `{{`)"
+    )]
     UnknownScheme,
+    /// The text format was asked for, but the file looks like JSON.
+    #[error("the file looks like JSON (starts with `{{` or `[`), not like the text format")]
+    LooksLikeJson,
     /// A text line does not hold exactly a principal and a secret.
     #[error("expected `principal secret` separated by one space, found {fields} field(s)")]
     TextFields {
@@ -354,7 +366,9 @@ pub enum Problem {
         fields: usize,
     },
     /// A text line has leading or trailing blanks, a tab, or several spaces in a row.
-    #[error("stray blank in a `principal secret` line (leading or trailing space, tab, or several spaces)")]
+    #[error(
+        "stray blank in a `principal secret` line (leading or trailing space, tab, or several spaces)"
+    )]
     TextBlank,
     /// A text line starts with `#`: Mesos has no comments, it would read a credential.
     #[error("line starts with `#`; the text format has no comments")]

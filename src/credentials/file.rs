@@ -29,7 +29,10 @@ use crate::{Location, Span};
 /// [`Options::allow_insecure_permissions`]), [`CredentialsError::TooLarge`],
 /// [`CredentialsError::ChangedWhileReading`], [`CredentialsError::Io`], or
 /// [`CredentialsError::Parse`] with the file name in every diagnostic.
-pub fn load(path: impl AsRef<Path>, options: &Options) -> Result<CredentialsFile, CredentialsError> {
+pub fn load(
+    path: impl AsRef<Path>,
+    options: &Options,
+) -> Result<CredentialsFile, CredentialsError> {
     let path = path.as_ref();
     let path = path
         .to_str()
@@ -75,7 +78,8 @@ fn read_checked(
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+    let flags =
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
     let fd = match rustix::fs::open(path, flags, Mode::empty()) {
         Ok(fd) => fd,
         Err(rustix::io::Errno::LOOP) => {
@@ -86,7 +90,10 @@ fn read_checked(
         Err(e) => return Err(io(e.into())),
     };
     let st = rustix::fs::fstat(&fd).map_err(|e| io(e.into()))?;
-    #[expect(clippy::useless_conversion, reason = "st_mode is not u32 on every target")]
+    #[expect(
+        clippy::useless_conversion,
+        reason = "st_mode is not u32 on every target"
+    )]
     let raw_mode = u32::from(st.st_mode);
     if FileType::from_raw_mode(raw_mode as _) != FileType::RegularFile {
         return Err(CredentialsError::NotRegularFile {
@@ -95,7 +102,12 @@ fn read_checked(
     }
     let mut notes = Vec::new();
     let at_start = |problem| {
-        Diagnostic::new(Span::new(0, 0), Location { line: 1, column: 1 }, None, problem)
+        Diagnostic::new(
+            Span::new(0, 0),
+            Location { line: 1, column: 1 },
+            None,
+            problem,
+        )
     };
     let perms = raw_mode & 0o7777;
     if perms & 0o077 != 0 {

@@ -12,8 +12,21 @@ pub const MIN_SECRET_LEN: usize = 16;
 
 /// Well-known passwords and Mesos documentation examples.
 const COMMON: &[&str] = &[
-    "password", "secret", "secret1", "secret2", "changeme", "admin", "root", "mesos", "123456",
-    "12345678", "qwerty", "letmein", "test-secret", "kitesurf", "default",
+    "password",
+    "secret",
+    "secret1",
+    "secret2",
+    "changeme",
+    "admin",
+    "root",
+    "mesos",
+    "123456",
+    "12345678",
+    "qwerty",
+    "letmein",
+    "test-secret",
+    "kitesurf",
+    "default",
 ];
 
 /// One finding.
@@ -122,12 +135,17 @@ pub fn findings(file: &CredentialsFile) -> Vec<Finding> {
                 if weak {
                     push(FindingKind::WeakSecret);
                 }
-                if secrets.iter().any(|(p, other)| *p != principal && other.verify(bytes)) {
+                if secrets
+                    .iter()
+                    .any(|(p, other)| *p != principal && other.verify(bytes))
+                {
                     push(FindingKind::SharedSecret);
                 }
                 secrets.push((principal, s));
             }
-            StoredSecret::ScramSha256(k) if k.iterations() < super::format::MIN_SCRAM_ITERATIONS => {
+            StoredSecret::ScramSha256(k)
+                if k.iterations() < super::format::MIN_SCRAM_ITERATIONS =>
+            {
                 push(FindingKind::FewScramIterations {
                     iterations: k.iterations(),
                 });

@@ -213,7 +213,11 @@ impl Credential {
     ///
     /// [`CredentialsError::Convert`] when the plaintext is not available (a
     /// stored form cannot be turned into another) or SCRAM parameters are bad.
-    pub fn convert(&self, to: Scheme, scram_iterations: u32) -> Result<Credential, CredentialsError> {
+    pub fn convert(
+        &self,
+        to: Scheme,
+        scram_iterations: u32,
+    ) -> Result<Credential, CredentialsError> {
         let fail = |reason| CredentialsError::Convert {
             principal: self.principal().clone(),
             reason,
@@ -319,9 +323,9 @@ fn decode_scram(text: &str) -> Result<StoredSecret, Problem> {
         scheme: "SCRAM-SHA-256",
         reason,
     };
-    let (params, keys) = text
-        .split_once('$')
-        .ok_or(bad("expected `<iterations>:<salt>$<StoredKey>:<ServerKey>`"))?;
+    let (params, keys) = text.split_once('$').ok_or(bad(
+        "expected `<iterations>:<salt>$<StoredKey>:<ServerKey>`",
+    ))?;
     let (iterations, salt) = params
         .split_once(':')
         .ok_or(bad("expected `<iterations>:<salt>` before `$`"))?;
@@ -334,7 +338,10 @@ fn decode_scram(text: &str) -> Result<StoredSecret, Problem> {
     let iterations: u32 = iterations
         .parse()
         .map_err(|_| bad("the iteration count is too large"))?;
-    let salt = Zeroizing::new(B64.decode(salt).map_err(|_| bad("the salt is not base64"))?);
+    let salt = Zeroizing::new(
+        B64.decode(salt)
+            .map_err(|_| bad("the salt is not base64"))?,
+    );
     let key = |s: &str| -> Result<[u8; 32], Problem> {
         let v = Zeroizing::new(B64.decode(s).map_err(|_| bad("a key is not base64"))?);
         <[u8; 32]>::try_from(v.as_slice()).map_err(|_| bad("a key is not 32 bytes long"))
@@ -378,7 +385,12 @@ pub(crate) fn encode_secret(secret: &StoredSecret) -> Result<Zeroizing<String>, 
             let server = B64.encode(k.server_key());
             let iterations = k.iterations().to_string();
             let mut out = Zeroizing::new(String::with_capacity(
-                SCRAM_SHA256_PREFIX.len() + iterations.len() + salt.len() + stored.len() + server.len() + 3,
+                SCRAM_SHA256_PREFIX.len()
+                    + iterations.len()
+                    + salt.len()
+                    + stored.len()
+                    + server.len()
+                    + 3,
             ));
             out.push_str(SCRAM_SHA256_PREFIX);
             out.push_str(&iterations);

@@ -388,6 +388,11 @@ impl Ctx<'_> {
     }
 
     fn text(&mut self, src: &str, reader: Reader) {
+        let first = src.find(|c| !is_blank(c)).unwrap_or(0);
+        if !self.lenient && matches!(src.as_bytes().get(first), Some(b'{' | b'[')) {
+            self.error(Span::new(first, first + 1), None, Problem::LooksLikeJson);
+            return;
+        }
         let mut offset = 0;
         let mut lines = 0usize;
         for line in src.split('\n') {
