@@ -356,6 +356,9 @@ pub enum Problem {
         "the secret starts with an unknown `{{SCHEME}}` prefix (write `{{PLAIN}}` before a literal secret starting with `{{`)"
     )]
     UnknownScheme,
+    /// Lenient mode reads JSON only, as Mesos ≥ 1.11, and this is not JSON.
+    #[error("not JSON: Mesos 1.11 and later read only JSON (ask for the text format explicitly)")]
+    NotJson,
     /// The text format was asked for, but the file looks like JSON.
     #[error("the file looks like JSON (starts with `{{` or `[`), not like the text format")]
     LooksLikeJson,

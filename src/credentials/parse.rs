@@ -270,12 +270,13 @@ pub fn parse(src: &[u8], options: &Options) -> Result<CredentialsFile, Credentia
             Problem::Empty,
         )));
     }
+    let looks_like_json = matches!(
+        text.trim_start_matches(is_blank).as_bytes().first(),
+        Some(b'{' | b'[')
+    );
     let format = match options.format {
-        Format::Auto if options.lenient => Format::Json,
-        Format::Auto => match text.trim_start_matches(is_blank).as_bytes().first() {
-            Some(b'{' | b'[') => Format::Json,
-            _ => Format::Text,
-        },
+        Format::Auto if options.lenient || looks_like_json => Format::Json,
+        Format::Auto => Format::Text,
         f => f,
     };
     let mut ctx = Ctx {
@@ -286,6 +287,9 @@ pub fn parse(src: &[u8], options: &Options) -> Result<CredentialsFile, Credentia
         raw: Vec::new(),
     };
     match format {
+        Format::Json if options.lenient && options.format == Format::Auto && !looks_like_json => {
+            ctx.error(Span::new(0, 1), None, Problem::NotJson);
+        }
         Format::Json => ctx.json(text, options.reader),
         _ => ctx.text(text, options.reader),
     }

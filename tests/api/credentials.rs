@@ -1183,3 +1183,115 @@ fn examples_load() {
         assert!(store.len() >= 3, "{name}");
     }
 }
+
+#[test]
+fn example_cram_state_is_the_documented_password() {
+    // examples/credentials.txt stores agent-main's password
+    // `agent-main-secret-2026` as a CRAM-MD5 state.
+    let src = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/credentials.txt"))
+        .unwrap();
+    let store = credentials::parse(&src, &Options::new())
+        .unwrap()
+        .into_store()
+        .unwrap();
+    assert!(store.verify_password("agent-main", b"agent-main-secret-2026"));
+    assert!(store.verify_password("framework-alpha", b"Jk7-rq2Vx9-pL4mT-0wzB"));
+}
+
+// ------------------------------------------------------------- CLI
+
+/// The `mesos-auth` binary, when built (feature `cli`).
+fn cli() -> Option<std::process::Command> {
+    // With the feature on, cargo builds the binary for the tests: never skip.
+    assert!(!cfg!(feature = "cli") || option_env!("CARGO_BIN_EXE_mesos-auth").is_some());
+    option_env!("CARGO_BIN_EXE_mesos-auth").map(std::process::Command::new)
+}
+
+#[test]
+fn cli_check_exit_codes() {
+    let Some(_) = cli() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let clean = private_file(&dir, "clean", b"alice correct-horse-battery-staple\n");
+    let weak = private_file(&dir, "weak", b"alice password\n");
+    let bad = private_file(&dir, "bad", b"alice x\nalice y\n");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = cli()
+            .unwrap()
+            .arg("credentials")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, _) = run(&["check".as_ref(), clean.as_os_str()]);
+    assert_eq!(code, Some(0));
+    let (code, text) = run(&["check".as_ref(), weak.as_os_str()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("easy to guess") && !text.contains("password\n"),
+        "{text}"
+    );
+    let (code, text) = run(&["check".as_ref(), bad.as_os_str()]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("bad:2:1") && text.contains("duplicate principal"),
+        "{text}"
+    );
+    // Lenient accepts the duplicate with a warning, exit 1.
+    let (code, text) = run(&[
+        "check".as_ref(),
+        bad.as_os_str(),
+        "--lenient".as_ref(),
+        "--format".as_ref(),
+        "text".as_ref(),
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    std::fs::set_permissions(&clean, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, text) = run(&["check".as_ref(), clean.as_os_str()]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("0644"), "{text}");
+}
+
+#[test]
+fn cli_convert_writes_owner_only_files() {
+    let Some(_) = cli() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let src = private_file(
+        &dir,
+        "in",
+        b"alice correct-horse-battery-staple\nbob Jk7-rq2Vx9-pL4mT-0wzB\n",
+    );
+    for (to, prefix) in [
+        ("cram-md5-state", "{CRAM-MD5}"),
+        ("scram-sha-256", "{SCRAM-SHA-256}"),
+        ("json", "\"credentials\""),
+    ] {
+        let out = dir.path().join(format!("out-{to}"));
+        let status = cli()
+            .unwrap()
+            .args(["credentials", "convert"])
+            .arg(&src)
+            .args(["--to", to, "--out"])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{to}");
+        let meta = std::fs::metadata(&out).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{to}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.contains(prefix), "{to}: {text}");
+        if to != "json" {
+            assert!(!text.contains("correct-horse"), "{to}");
+        }
+        let store = credentials::load_store(&out, &Options::new()).unwrap();
+        assert!(
+            store.verify_password("alice", b"correct-horse-battery-staple"),
+            "{to}"
+        );
+        assert!(!store.verify_password("alice", b"wrong"), "{to}");
+    }
+}
