@@ -1,3 +1,91 @@
-//! Benchmarks for the credentials component (criterion).
+//! Benchmarks for the credentials component (criterion): look-up hit and
+//! miss at 10 and 100,000 principals, and loading a 100,000-credential file
+//! in the text and JSON formats.
+#![allow(
+    clippy::unwrap_used,
+    reason = "benchmark setup: bad data should stop the run"
+)]
 
-fn main() {}
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use mesos_auth::credentials::{self, CredentialStore, Options};
+
+fn text_file(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| format!("principal-{i:06} secret-value-{i:08}-xyz\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+fn json_file(n: usize) -> Vec<u8> {
+    let items: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"    {{"principal": "principal-{i:06}", "secret": "secret-value-{i:08}-xyz"}}"#
+            )
+        })
+        .collect();
+    format!("{{\n  \"credentials\": [\n{}\n  ]\n}}\n", items.join(",\n")).into_bytes()
+}
+
+fn store(n: usize) -> CredentialStore {
+    credentials::parse(&text_file(n), &Options::new())
+        .and_then(|f| f.into_store())
+        .unwrap()
+}
+
+fn lookup(c: &mut Criterion) {
+    let mut group = c.benchmark_group("credentials/lookup");
+    for n in [10usize, 100_000] {
+        let s = store(n);
+        let hit = format!("principal-{:06}", n / 2);
+        let miss = "principal-absent";
+        group.bench_with_input(BenchmarkId::new("cram_md5_key_hit", n), &hit, |b, name| {
+            b.iter(|| black_box(s.cram_md5_key(black_box(name)).known()))
+        });
+        group.bench_with_input(
+            BenchmarkId::new("cram_md5_key_miss", n),
+            &miss,
+            |b, name| b.iter(|| black_box(s.cram_md5_key(black_box(name)).known())),
+        );
+        group.bench_with_input(BenchmarkId::new("get_hit", n), &hit, |b, name| {
+            b.iter(|| black_box(s.get(black_box(name)).is_some()))
+        });
+    }
+    group.finish();
+}
+
+fn load(c: &mut Criterion) {
+    let mut group = c.benchmark_group("credentials/load_100k");
+    group.sample_size(10);
+    let text = text_file(100_000);
+    let json = json_file(100_000);
+    group.bench_function("text", |b| {
+        b.iter(|| {
+            let f = credentials::parse(black_box(&text), &Options::new());
+            black_box(f.and_then(|f| f.into_store()).map(|s| s.len()))
+        })
+    });
+    group.bench_function("json", |b| {
+        b.iter(|| {
+            let f = credentials::parse(black_box(&json), &Options::new());
+            black_box(f.and_then(|f| f.into_store()).map(|s| s.len()))
+        })
+    });
+    // From a file: open, fstat checks, read, parse, build.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("creds.json");
+    std::fs::write(&path, &json).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    group.bench_function("json_file", |b| {
+        b.iter(|| black_box(credentials::load_store(&path, &Options::new()).map(|s| s.len())))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, lookup, load);
+criterion_main!(benches);

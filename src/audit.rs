@@ -18,6 +18,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub enum AuditEvent {
     /// A SASL exchange ended.
     Sasl(crate::sasl::AuthEvent),
+    /// A credentials reload was served or refused.
+    Credentials(crate::credentials::ReloadEvent),
 }
 
 /// Receives audit events. Implementations must be cheap and must not block

@@ -101,3 +101,25 @@ impl Pair {
 pub fn cram_md5_states(secret: &[u8]) -> ([u32; 4], [u32; 4]) {
     crate::hmac_md5::HmacMd5Key::from_secret(secret).states()
 }
+
+/// HMAC-MD5 of `challenge` under `principal`'s CRAM-MD5 key (the dummy key
+/// for unknown principals) and whether the principal is known: what a
+/// CRAM-MD5 server computes, for tests and benchmarks outside the crate.
+pub fn credentials_cram_md5(
+    store: &crate::credentials::CredentialStore,
+    principal: &str,
+    challenge: &[u8],
+) -> ([u8; 16], bool) {
+    let key = store.cram_md5_key(principal);
+    (key.mac(challenge), key.known())
+}
+
+/// Parses `src` as a credentials file (text or JSON, strict or lenient) and
+/// builds the store, returning whether it was accepted. For the fuzzers: it
+/// must never panic.
+pub fn credentials_accepts(src: &[u8], json: bool, lenient: bool) -> bool {
+    use crate::credentials::{Format, Options, parse};
+    let format = if json { Format::Json } else { Format::Text };
+    let options = Options::new().format(format).lenient(lenient);
+    parse(src, &options).and_then(|f| f.into_store()).is_ok()
+}

@@ -2,6 +2,12 @@
 
 use std::collections::HashMap;
 
+use std::borrow::Cow;
+
+use subtle::ConstantTimeEq;
+
+use super::error::CredentialsError;
+use super::format::ScramSha256Keys;
 use crate::hmac_md5::HmacMd5Key;
 use crate::{Principal, Secret};
 
@@ -19,6 +25,9 @@ pub enum StoredSecret {
         /// MD5 state after compressing key ⊕ opad.
         outer: [u32; 4],
     },
+    /// SCRAM-SHA-256 salt, iteration count, `StoredKey` and `ServerKey`
+    /// (RFC 5802/7677): enough to run SCRAM as a server, not to log in.
+    ScramSha256(ScramSha256Keys),
 }
 
 /// One principal and its secret.
@@ -94,22 +103,9 @@ pub struct CredentialStore {
     // chosen principals cannot flood one bucket (threats.md CS-13).
     entries: HashMap<Principal, Entry>,
     dummy: HmacMd5Key,
-}
-
-/// Why credentials could not be loaded or built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CredentialsError {
-    /// The same principal appears twice.
-    #[error("duplicate principal `{principal}` (entries {first} and {second})")]
-    DuplicatePrincipal {
-        /// The principal.
-        principal: Principal,
-        /// Position (0-based) of the first entry.
-        first: usize,
-        /// Position (0-based) of the repeated entry.
-        second: usize,
-    },
+    // Stands in for unknown principals in `verify_password` and
+    // `scram_sha256`, so they do the same work as for a known one.
+    dummy_secret: Secret,
 }
 
 impl CredentialStore {
@@ -131,10 +127,13 @@ impl CredentialStore {
                 });
             }
             let cram_md5 = match &credential.secret {
+                // An empty secret never authenticates (Cyrus refuses it too).
+                StoredSecret::Plain(s) if s.is_empty() => None,
                 StoredSecret::Plain(s) => Some(HmacMd5Key::from_secret(s.expose())),
                 StoredSecret::CramMd5State { inner, outer } => {
                     Some(HmacMd5Key::from_states(*inner, *outer))
                 }
+                StoredSecret::ScramSha256(_) => None,
             };
             entries.insert(
                 credential.principal.clone(),
@@ -147,9 +146,11 @@ impl CredentialStore {
                 ),
             );
         }
+        let dummy_secret = random_secret();
         Ok(Self {
             entries: entries.into_iter().map(|(k, (_, e))| (k, e)).collect(),
-            dummy: dummy_key(),
+            dummy: HmacMd5Key::from_secret(dummy_secret.expose()),
+            dummy_secret,
         })
     }
 
@@ -173,6 +174,60 @@ impl CredentialStore {
         self.entries.values().map(|e| &e.credential)
     }
 
+    /// The SCRAM-SHA-256 keys of `principal`, or made-up keys if it has none
+    /// (unknown, or stored in another form).
+    ///
+    /// Plaintext credentials get no keys here: deriving them costs a PBKDF2
+    /// run per principal; convert the file to `{SCRAM-SHA-256}` instead.
+    pub fn scram_sha256(&self, principal: &str) -> ScramLookup<'_> {
+        match self.entries.get(principal).map(|e| e.credential.secret()) {
+            Some(StoredSecret::ScramSha256(keys)) => ScramLookup {
+                keys: Cow::Borrowed(keys),
+                known: true,
+            },
+            _ => ScramLookup {
+                keys: Cow::Owned(dummy_scram(&self.dummy_secret, principal)),
+                known: false,
+            },
+        }
+    }
+
+    /// Checks a password as HTTP Basic does, in constant time (threats.md
+    /// CS-14).
+    ///
+    /// An unknown principal is checked against a random dummy secret, so it
+    /// costs the same as a wrong password for a plaintext credential. An
+    /// empty stored secret never matches (Mesos let `user:` in). For a
+    /// `{CRAM-MD5}` credential the password's HMAC-MD5 states are compared;
+    /// for `{SCRAM-SHA-256}` PBKDF2 runs at the stored iteration count, which
+    /// is slow by design.
+    pub fn verify_password(&self, principal: &str, password: &[u8]) -> bool {
+        let Some(entry) = self.entries.get(principal) else {
+            // Same work as the plaintext path; the result is ignored.
+            let _ = self.dummy_secret.verify(password);
+            return false;
+        };
+        match entry.credential.secret() {
+            StoredSecret::Plain(s) => {
+                let matches = s.verify(password);
+                matches && !s.is_empty()
+            }
+            StoredSecret::CramMd5State { inner, outer } => {
+                let candidate = StoredSecret::CramMd5State {
+                    inner: *inner,
+                    outer: *outer,
+                };
+                let (i2, o2) = HmacMd5Key::from_secret(password).states();
+                let offered = StoredSecret::CramMd5State {
+                    inner: i2,
+                    outer: o2,
+                };
+                same_secret(&candidate, &offered)
+            }
+            StoredSecret::ScramSha256(keys) => keys.verify_password(password),
+        }
+    }
+
     /// The CRAM-MD5 key of `principal`, or the dummy key if it has none.
     pub fn cram_md5_key(&self, principal: &str) -> CramMd5Lookup<'_> {
         match self
@@ -189,12 +244,90 @@ impl CredentialStore {
     }
 }
 
-/// A key nobody knows, made fresh for every store.
-fn dummy_key() -> HmacMd5Key {
+/// The result of looking up a principal's SCRAM-SHA-256 keys.
+///
+/// Always holds keys: for an unknown principal (or one stored in another
+/// form) they are made up, with a salt that stays the same for that name, so
+/// a SCRAM server can run the exchange to its end and fail it uniformly.
+#[derive(Debug, Clone)]
+pub struct ScramLookup<'s> {
+    keys: Cow<'s, ScramSha256Keys>,
+    known: bool,
+}
+
+impl ScramLookup<'_> {
+    /// Whether the principal exists and has SCRAM-SHA-256 keys.
+    pub fn known(&self) -> bool {
+        self.known
+    }
+
+    /// The keys (made up when [`known`](Self::known) is false).
+    pub fn keys(&self) -> &ScramSha256Keys {
+        &self.keys
+    }
+}
+
+/// Whether two stored secrets are the same (constant time within a form).
+pub(crate) fn same_secret(a: &StoredSecret, b: &StoredSecret) -> bool {
+    match (a, b) {
+        (StoredSecret::Plain(x), StoredSecret::Plain(y)) => x.verify(y.expose()),
+        (
+            StoredSecret::CramMd5State { inner, outer },
+            StoredSecret::CramMd5State {
+                inner: i2,
+                outer: o2,
+            },
+        ) => {
+            let eq = inner
+                .iter()
+                .chain(outer)
+                .zip(i2.iter().chain(o2))
+                .fold(subtle::Choice::from(1), |acc, (x, y)| acc & x.ct_eq(y));
+            bool::from(eq)
+        }
+        (StoredSecret::ScramSha256(x), StoredSecret::ScramSha256(y)) => {
+            x.iterations() == y.iterations()
+                && bool::from(
+                    x.salt().ct_eq(y.salt())
+                        & x.stored_key().ct_eq(y.stored_key())
+                        & x.server_key().ct_eq(y.server_key()),
+                )
+        }
+        _ => false,
+    }
+}
+
+/// A secret nobody knows, made fresh for every store.
+fn random_secret() -> Secret {
     use rand_core::{OsRng, RngCore};
     let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
     OsRng.fill_bytes(&mut *bytes);
-    HmacMd5Key::from_secret(&*bytes)
+    Secret::new(&*bytes)
+}
+
+/// Made-up SCRAM keys for an unknown principal. The salt depends on the
+/// name, so asking twice gives the same answer (RFC 5802 §5.1 advice against
+/// revealing who exists); no PBKDF2 runs, random keys are all a dummy needs.
+fn dummy_scram(seed: &Secret, principal: &str) -> ScramSha256Keys {
+    let stored = hmac_sha256(seed.expose(), b"dummy StoredKey");
+    let server = hmac_sha256(seed.expose(), b"dummy ServerKey");
+    let mut salt = [0u8; 16];
+    let full = hmac_sha256(seed.expose(), principal.as_bytes());
+    for (d, s) in salt.iter_mut().zip(full) {
+        *d = s;
+    }
+    ScramSha256Keys::dummy(salt, stored, server)
+}
+
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    match <Hmac<sha2::Sha256> as Mac>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(msg);
+            mac.finalize().into_bytes().into()
+        }
+        Err(_) => [0; 32],
+    }
 }
 
 // INVARIANT: the store is shared across threads by reference.

@@ -1,0 +1,723 @@
+//! Readers for Mesos credential files: the JSON form and the legacy text form.
+//!
+//! **Strict** (the default) follows the recommendations of the Mesos
+//! reference: the format is chosen explicitly or by the first non-blank byte
+//! (`{` or `[` means JSON, and JSON that fails is never re-read as text);
+//! duplicate principals, duplicate or unknown JSON keys, a single object
+//! instead of a list, missing/empty/null secrets, NUL or control characters,
+//! a BOM, comment-like `#` lines, stray blanks and an empty credential list
+//! are all errors, reported together with line:column and the principal.
+//!
+//! **Lenient** reproduces what Mesos ≥ 1.11 accepts and reports each quirk
+//! as a warning: JSON only (unless the text format is asked for explicitly,
+//! which then reads like Mesos 1.0–1.10: blank runs collapse, a CR stays in
+//! the secret), unknown keys ignored, the last of duplicate keys and
+//! duplicate principals wins, `null` means absent, a missing secret is
+//! empty, zero credentials are fine. NUL bytes, over-long secrets and invalid
+//! principals stay errors in both modes.
+//!
+//! An empty file is always an error ([`Problem::Empty`]); Mesos treats it as
+//! "no credentials" and exits.
+
+use std::collections::HashMap;
+
+use super::error::{CredentialsError, Diagnostic, ParseErrors, Problem};
+use super::format::decode_secret;
+use super::store::{Credential, CredentialStore, StoredSecret};
+use crate::json::{self, Json, JsonErrorKind, JsonPath, JsonValue, KeyProblem, Member};
+use crate::span::LineIndex;
+use crate::{Location, MAX_SECRET_LEN, Principal, Span};
+
+/// Default cap on a credentials file (threats.md §0).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 4 * 1024 * 1024;
+
+/// Which syntax a credentials text is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// Strict: JSON if the first non-blank byte is `{` or `[`, text
+    /// otherwise. Lenient: JSON, as Mesos ≥ 1.11.
+    #[default]
+    Auto,
+    /// One `principal secret` per line.
+    Text,
+    /// `{"credentials": [{"principal": .., "secret": ..}, ..]}`.
+    Json,
+}
+
+/// Which Mesos reader's shape to expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Reader {
+    /// A list of credentials (master `--credentials`, agent `--http_credentials`).
+    #[default]
+    Credentials,
+    /// Exactly one credential, `{"principal": .., "secret": ..}` (agent `--credential`).
+    Credential,
+}
+
+/// How to read a credentials file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    format: Format,
+    reader: Reader,
+    lenient: bool,
+    allow_empty: bool,
+    allow_insecure_permissions: bool,
+    max_file_size: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Options {
+    /// Strict, format detected, a list of credentials, at least one required,
+    /// owner-only permissions required, at most 4 MiB.
+    pub const fn new() -> Self {
+        Self {
+            format: Format::Auto,
+            reader: Reader::Credentials,
+            lenient: false,
+            allow_empty: false,
+            allow_insecure_permissions: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
+    }
+
+    /// Sets the format.
+    pub const fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Sets the reader shape.
+    pub const fn reader(mut self, reader: Reader) -> Self {
+        self.reader = reader;
+        self
+    }
+
+    /// Lenient mode: accept what Mesos accepts, with warnings.
+    pub const fn lenient(mut self, lenient: bool) -> Self {
+        self.lenient = lenient;
+        self
+    }
+
+    /// In strict mode, accept a file that lists no credentials (the store is
+    /// then empty and every authentication fails).
+    pub const fn allow_empty(mut self, allow: bool) -> Self {
+        self.allow_empty = allow;
+        self
+    }
+
+    /// Opt out of the file permission and ownership checks (the problems are
+    /// still reported as warnings).
+    pub const fn allow_insecure_permissions(mut self, allow: bool) -> Self {
+        self.allow_insecure_permissions = allow;
+        self
+    }
+
+    /// Sets the file size cap, in bytes.
+    pub const fn max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
+        self
+    }
+
+    /// Whether lenient mode is on.
+    pub const fn is_lenient(&self) -> bool {
+        self.lenient
+    }
+
+    /// Whether insecure permissions are tolerated.
+    pub const fn allows_insecure_permissions(&self) -> bool {
+        self.allow_insecure_permissions
+    }
+
+    /// The file size cap.
+    pub const fn file_size_limit(&self) -> u64 {
+        self.max_file_size
+    }
+}
+
+/// One credential read from a file, with where it was.
+#[derive(Debug)]
+pub struct FileEntry {
+    credential: Credential,
+    span: Span,
+    location: Location,
+}
+
+impl FileEntry {
+    /// The credential.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
+    /// Byte range of the principal in the file.
+    pub fn span(&self) -> Span {
+        self.span
+    }
+
+    /// Line and column of the principal.
+    pub fn location(&self) -> Location {
+        self.location
+    }
+}
+
+/// A parsed credentials file: every entry in file order, and the warnings
+/// (lenient mode only; strict mode turns them into errors).
+#[derive(Debug)]
+pub struct CredentialsFile {
+    entries: Vec<FileEntry>,
+    warnings: Vec<Diagnostic>,
+    format: Format,
+    lenient: bool,
+}
+
+impl CredentialsFile {
+    /// The entries, in file order (duplicates included in lenient mode).
+    pub fn entries(&self) -> &[FileEntry] {
+        &self.entries
+    }
+
+    /// The credentials, in file order.
+    pub fn credentials(&self) -> impl Iterator<Item = &Credential> {
+        self.entries.iter().map(|e| &e.credential)
+    }
+
+    /// What lenient mode tolerated.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// The format that was read ([`Format::Text`] or [`Format::Json`]).
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub(crate) fn set_file(&mut self, file: &std::path::Path) {
+        for w in &mut self.warnings {
+            w.set_file(file);
+        }
+    }
+
+    pub(crate) fn push_warning(&mut self, d: Diagnostic) {
+        self.warnings.push(d);
+    }
+
+    /// Builds the store. In lenient mode the last of duplicate principals
+    /// wins, as in Mesos.
+    ///
+    /// # Errors
+    ///
+    /// [`CredentialsError::DuplicatePrincipal`] (strict mode never gets here
+    /// with duplicates; the parser already refused them).
+    pub fn into_store(self) -> Result<CredentialStore, CredentialsError> {
+        let mut entries = self.entries;
+        if self.lenient {
+            let mut last: HashMap<Principal, usize> = HashMap::new();
+            for (i, e) in entries.iter().enumerate() {
+                last.insert(e.credential.principal().clone(), i);
+            }
+            let mut i = 0;
+            entries.retain(|e| {
+                let keep = last.get(e.credential.principal()) == Some(&i);
+                i += 1;
+                keep
+            });
+        }
+        CredentialStore::from_credentials(entries.into_iter().map(|e| e.credential))
+    }
+}
+
+/// Parses a credentials text.
+///
+/// # Errors
+///
+/// [`CredentialsError::Parse`] listing every problem found, each with its
+/// line:column and principal, never a secret.
+pub fn parse(src: &[u8], options: &Options) -> Result<CredentialsFile, CredentialsError> {
+    let fail = |d: Diagnostic| CredentialsError::Parse(ParseErrors::one(d));
+    if src.starts_with(b"\xEF\xBB\xBF") {
+        return Err(fail(Diagnostic::new(
+            Span::new(0, 3),
+            Location { line: 1, column: 1 },
+            None,
+            Problem::ByteOrderMark,
+        )));
+    }
+    let text = match std::str::from_utf8(src) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.valid_up_to();
+            let prefix = std::str::from_utf8(src.get(..at).unwrap_or_default()).unwrap_or_default();
+            let location = LineIndex::new(prefix).location(at);
+            return Err(fail(Diagnostic::new(
+                Span::new(at, at + 1),
+                location,
+                None,
+                Problem::InvalidUtf8,
+            )));
+        }
+    };
+    if text.trim_matches(is_blank).is_empty() {
+        return Err(fail(Diagnostic::new(
+            Span::new(0, text.len()),
+            Location { line: 1, column: 1 },
+            None,
+            Problem::Empty,
+        )));
+    }
+    let looks_like_json = matches!(
+        text.trim_start_matches(is_blank).as_bytes().first(),
+        Some(b'{' | b'[')
+    );
+    let format = match options.format {
+        Format::Auto if options.lenient || looks_like_json => Format::Json,
+        Format::Auto => Format::Text,
+        f => f,
+    };
+    let mut ctx = Ctx {
+        index: LineIndex::new(text),
+        lenient: options.lenient,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        raw: Vec::new(),
+    };
+    match format {
+        Format::Json if options.lenient && options.format == Format::Auto && !looks_like_json => {
+            ctx.error(Span::new(0, 1), None, Problem::NotJson);
+        }
+        Format::Json => ctx.json(text, options.reader),
+        _ => ctx.text(text, options.reader),
+    }
+    ctx.finish(text, options, format)
+}
+
+fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+struct Raw {
+    principal: Principal,
+    span: Span,
+    secret: StoredSecret,
+}
+
+struct Ctx<'s> {
+    index: LineIndex<'s>,
+    lenient: bool,
+    errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+    raw: Vec<Raw>,
+}
+
+impl Ctx<'_> {
+    fn diag(&self, span: Span, principal: Option<&str>, problem: Problem) -> Diagnostic {
+        Diagnostic::new(
+            span,
+            self.index.location(span.start),
+            principal.map(str::to_owned),
+            problem,
+        )
+    }
+
+    fn error(&mut self, span: Span, principal: Option<&str>, problem: Problem) {
+        let d = self.diag(span, principal, problem);
+        self.errors.push(d);
+    }
+
+    /// An error in strict mode, a warning in lenient mode.
+    fn tolerate(&mut self, span: Span, principal: Option<&str>, problem: Problem) {
+        let d = self.diag(span, principal, problem);
+        if self.lenient {
+            self.warnings.push(d);
+        } else {
+            self.errors.push(d);
+        }
+    }
+
+    fn principal(&mut self, name: &str, span: Span) -> Option<Principal> {
+        match Principal::new(name) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.error(span, Some(name), Problem::InvalidPrincipal(e));
+                None
+            }
+        }
+    }
+
+    /// Checks a secret's text and decodes its stored form.
+    fn secret(&mut self, text: &str, span: Span, principal: &str) -> Option<StoredSecret> {
+        let who = Some(principal);
+        if text.len() > MAX_SECRET_LEN {
+            self.error(span, who, Problem::SecretTooLong { len: text.len() });
+            return None;
+        }
+        if text.is_empty() {
+            self.tolerate(span, who, Problem::EmptySecret);
+        }
+        if text.contains('\0') {
+            self.error(span, who, Problem::NulInSecret);
+            return None;
+        }
+        if text.chars().any(char::is_control) {
+            self.tolerate(span, who, Problem::ControlInSecret);
+        }
+        match decode_secret(text, self.lenient) {
+            Ok((secret, unknown_scheme)) => {
+                if unknown_scheme {
+                    self.warnings
+                        .push(self.diag(span, who, Problem::UnknownScheme));
+                }
+                Some(secret)
+            }
+            Err(p) => {
+                self.error(span, who, p);
+                None
+            }
+        }
+    }
+
+    fn push(&mut self, principal: Option<Principal>, span: Span, secret: Option<StoredSecret>) {
+        if let (Some(principal), Some(secret)) = (principal, secret) {
+            self.raw.push(Raw {
+                principal,
+                span,
+                secret,
+            });
+        }
+    }
+
+    fn text(&mut self, src: &str, reader: Reader) {
+        let first = src.find(|c| !is_blank(c)).unwrap_or(0);
+        if !self.lenient && matches!(src.as_bytes().get(first), Some(b'{' | b'[')) {
+            self.error(Span::new(first, first + 1), None, Problem::LooksLikeJson);
+            return;
+        }
+        let mut offset = 0;
+        let mut lines = 0usize;
+        for line in src.split('\n') {
+            let start = offset;
+            offset += line.len() + 1;
+            // Strict: a CRLF file is fine; only one CR is taken off.
+            let body = if self.lenient {
+                line
+            } else {
+                line.strip_suffix('\r').unwrap_or(line)
+            };
+            if body.is_empty() {
+                continue;
+            }
+            lines += 1;
+            if reader == Reader::Credential && lines == 2 {
+                self.error(
+                    Span::new(start, start + body.len()),
+                    None,
+                    Problem::ExpectedOne,
+                );
+            }
+            let line_span = Span::new(start, start + body.len());
+            let tokens: Vec<(usize, &str)> = body
+                .split(' ')
+                .scan(0usize, |pos, t| {
+                    let at = *pos;
+                    *pos += t.len() + 1;
+                    Some((at, t))
+                })
+                .filter(|(_, t)| !t.is_empty())
+                .collect();
+            // Name the principal only when the line has at least two fields:
+            // a one-field line might be a bare secret.
+            let who = match tokens.as_slice() {
+                [(_, p), _, ..] => Some(*p),
+                _ => None,
+            };
+            if body.starts_with('#') {
+                self.tolerate(line_span, who, Problem::TextComment);
+                if !self.lenient {
+                    continue;
+                }
+            }
+            let exact_blanks = !body.contains('\t')
+                && !body.starts_with(' ')
+                && !body.ends_with(' ')
+                && !body.contains("  ");
+            if tokens.len() != 2 {
+                self.error(
+                    line_span,
+                    who,
+                    Problem::TextFields {
+                        fields: tokens.len(),
+                    },
+                );
+                continue;
+            }
+            if !exact_blanks {
+                self.tolerate(line_span, who, Problem::TextBlank);
+                if !self.lenient {
+                    continue;
+                }
+            }
+            let (Some(&(p_at, p)), Some(&(s_at, s))) = (tokens.first(), tokens.get(1)) else {
+                continue;
+            };
+            let p_span = Span::new(start + p_at, start + p_at + p.len());
+            let s_span = Span::new(start + s_at, start + s_at + s.len());
+            let principal = self.principal(p, p_span);
+            let secret = self.secret(s, s_span, p);
+            self.push(principal, p_span, secret);
+        }
+    }
+
+    fn json(&mut self, src: &str, reader: Reader) {
+        let doc = match json::parse(src, json::Options::default()) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let problem = match e.kind {
+                    JsonErrorKind::Empty => Problem::Empty,
+                    JsonErrorKind::ByteOrderMark => Problem::ByteOrderMark,
+                    JsonErrorKind::InvalidUtf8 => Problem::InvalidUtf8,
+                    kind => Problem::Json(json_message(&kind)),
+                };
+                self.error(Span::new(e.offset, e.offset + 1), None, problem);
+                return;
+            }
+        };
+        let root = JsonPath::root();
+        match reader {
+            Reader::Credential => self.credential(&doc, &root),
+            Reader::Credentials => {
+                let Some(members) = doc.as_object() else {
+                    self.wrong_type(&doc, &root, "an object");
+                    return;
+                };
+                self.key_problems(members, &["credentials"], &root);
+                let Some(list) = self.pick(members, "credentials") else {
+                    if !self.lenient {
+                        self.error(
+                            doc.span,
+                            None,
+                            Problem::MissingField {
+                                path: root.to_string(),
+                                field: "credentials",
+                            },
+                        );
+                    }
+                    return;
+                };
+                let path = root.key("credentials");
+                match &list.value.value {
+                    JsonValue::Array(items) => {
+                        for (i, item) in items.iter().enumerate() {
+                            self.credential(item, &path.index(i));
+                        }
+                    }
+                    JsonValue::Object(_) => {
+                        self.tolerate(
+                            list.value.span,
+                            None,
+                            Problem::ObjectForList {
+                                path: path.to_string(),
+                            },
+                        );
+                        self.credential(&list.value, &path);
+                    }
+                    JsonValue::Null => self.tolerate(
+                        list.value.span,
+                        None,
+                        Problem::Null {
+                            path: path.to_string(),
+                        },
+                    ),
+                    _ => self.wrong_type(&list.value, &path, "a list of credentials"),
+                }
+            }
+        }
+    }
+
+    fn wrong_type(&mut self, value: &Json, path: &JsonPath, expected: &'static str) {
+        self.error(
+            value.span,
+            None,
+            Problem::WrongType {
+                path: path.to_string(),
+                expected,
+                found: value.kind(),
+            },
+        );
+    }
+
+    /// Strict reads the first of duplicate keys (after reporting them);
+    /// lenient the last, as picojson does.
+    fn pick<'j>(&self, members: &'j [Member], key: &str) -> Option<&'j Member> {
+        if self.lenient {
+            json::last(members, key)
+        } else {
+            json::first(members, key)
+        }
+    }
+
+    fn key_problems(&mut self, members: &[Member], known: &[&str], path: &JsonPath) {
+        for problem in json::key_problems(members, known) {
+            match problem {
+                KeyProblem::Unknown(m) => self.tolerate(
+                    m.key_span,
+                    None,
+                    Problem::UnknownField {
+                        path: path.to_string(),
+                        field: m.key.clone(),
+                    },
+                ),
+                KeyProblem::Duplicate { first, again } => {
+                    let first = self.index.location(first.key_span.start);
+                    self.tolerate(
+                        again.key_span,
+                        None,
+                        Problem::DuplicateField {
+                            path: path.to_string(),
+                            field: again.key.clone(),
+                            first,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn credential(&mut self, value: &Json, path: &JsonPath) {
+        let Some(members) = value.as_object() else {
+            self.wrong_type(value, path, "an object");
+            return;
+        };
+        self.key_problems(members, &["principal", "secret"], path);
+        let principal_member = self.pick(members, "principal");
+        let (name, principal, p_span) = match principal_member.map(|m| &m.value) {
+            None
+            | Some(Json {
+                value: JsonValue::Null,
+                ..
+            }) => {
+                self.error(
+                    value.span,
+                    None,
+                    Problem::MissingField {
+                        path: path.to_string(),
+                        field: "principal",
+                    },
+                );
+                (None, None, value.span)
+            }
+            Some(v) => match v.as_str() {
+                Some(name) => (Some(name), self.principal(name, v.span), v.span),
+                None => {
+                    self.wrong_type(v, &path.key("principal"), "a string");
+                    (None, None, v.span)
+                }
+            },
+        };
+        let secret = match self.pick(members, "secret").map(|m| &m.value) {
+            None
+            | Some(Json {
+                value: JsonValue::Null,
+                ..
+            }) => {
+                self.tolerate(value.span, name, Problem::MissingSecret);
+                Some(StoredSecret::Plain(crate::Secret::new(b"")))
+            }
+            Some(v) => match v.as_str() {
+                Some(text) => self.secret(text, v.span, name.unwrap_or("")),
+                None => {
+                    self.error(
+                        v.span,
+                        name,
+                        Problem::WrongType {
+                            path: path.key("secret").to_string(),
+                            expected: "a string",
+                            found: v.kind(),
+                        },
+                    );
+                    None
+                }
+            },
+        };
+        self.push(principal, p_span, secret);
+    }
+
+    fn finish(
+        mut self,
+        src: &str,
+        options: &Options,
+        format: Format,
+    ) -> Result<CredentialsFile, CredentialsError> {
+        let mut first_seen: HashMap<Principal, Span> = HashMap::new();
+        for r in &self.raw {
+            match first_seen.get(&r.principal) {
+                Some(first) => {
+                    let first = self.index.location(first.start);
+                    let d = self.diag(
+                        r.span,
+                        Some(r.principal.as_str()),
+                        Problem::DuplicatePrincipal { first },
+                    );
+                    if self.lenient {
+                        self.warnings.push(d);
+                    } else {
+                        self.errors.push(d);
+                    }
+                }
+                None => {
+                    first_seen.insert(r.principal.clone(), r.span);
+                }
+            }
+        }
+        if self.raw.is_empty() && self.errors.is_empty() {
+            let d = self.diag(Span::new(0, src.len()), None, Problem::NoCredentials);
+            if self.lenient || options.allow_empty {
+                self.warnings.push(d);
+            } else {
+                self.errors.push(d);
+            }
+        }
+        if let Some(errors) = ParseErrors::from_vec(self.errors) {
+            return Err(CredentialsError::Parse(errors));
+        }
+        self.warnings.sort_by_key(|d| d.span().start);
+        let index = &self.index;
+        let entries = self
+            .raw
+            .into_iter()
+            .map(|r| FileEntry {
+                location: index.location(r.span.start),
+                span: r.span,
+                credential: Credential::new(r.principal, r.secret),
+            })
+            .collect();
+        Ok(CredentialsFile {
+            entries,
+            warnings: self.warnings,
+            format,
+            lenient: self.lenient,
+        })
+    }
+}
+
+/// JSON syntax errors without the offending character: it may belong to a
+/// secret (an unquoted password, say).
+fn json_message(kind: &JsonErrorKind) -> &'static str {
+    match kind {
+        JsonErrorKind::Empty => "the text is empty",
+        JsonErrorKind::ByteOrderMark => "the text starts with a byte-order mark",
+        JsonErrorKind::InvalidUtf8 => "invalid UTF-8",
+        JsonErrorKind::UnexpectedEnd => "unexpected end of text",
+        JsonErrorKind::Unexpected(_) => "unexpected character",
+        JsonErrorKind::InvalidNumber => "invalid number",
+        JsonErrorKind::InvalidEscape => "invalid escape sequence in a string",
+        JsonErrorKind::LoneSurrogate(_) => "unpaired surrogate in a string",
+        JsonErrorKind::ControlInString(_) => "raw control character in a string",
+        JsonErrorKind::TooDeep(_) => "nesting deeper than 32 levels",
+        JsonErrorKind::TrailingData => "text after the end of the JSON value",
+    }
+}

@@ -1,0 +1,268 @@
+//! T4 (threats.md): no secret survives in freed heap memory.
+//!
+//! A wrapping `#[global_allocator]` scans every block as it is freed (and,
+//! through `GlobalAlloc`'s default `realloc`, every block a reallocation
+//! moves away from) for a 32-byte canary secret and for its first 16 bytes.
+//! The scenario loads text and JSON files holding the canary, runs 1,000
+//! authentications and 100 reloads (some refused), formats `Debug` output,
+//! errors and audit lines, converts stored forms, and drops everything: the
+//! scan must find the canary zero times. A control in the same test frees a
+//! deliberately unwiped copy and must be caught, so the scan is known to work.
+//!
+//! The test's own buffers holding the canary are `Zeroizing` and sized once;
+//! passwords are passed from the stack. Stack copies are out of reach here.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+
+use mesos_auth::credentials::{self, CredentialsHandle, Options, Scheme};
+use mesos_auth::{Principal, Secret};
+use zeroize_buf::Buf;
+
+const CANARY_LEN: usize = 32;
+static CANARY: [AtomicU8; CANARY_LEN] = [const { AtomicU8::new(0) }; CANARY_LEN];
+static SCANNING: AtomicBool = AtomicBool::new(false);
+static HITS: AtomicUsize = AtomicUsize::new(0);
+
+struct ScanningAlloc;
+
+// SAFETY: every call is forwarded to `System` with the caller's arguments;
+// `dealloc` only reads the block it is about to free, which the caller
+// guarantees is live, allocated by us with `layout`, and `layout.size()`
+// bytes long.
+unsafe impl GlobalAlloc for ScanningAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if SCANNING.load(Ordering::Relaxed) && layout.size() >= CANARY_LEN / 2 {
+            // SAFETY: `ptr` is live and `layout.size()` bytes long (see above).
+            let block = unsafe { std::slice::from_raw_parts(ptr, layout.size()) };
+            if holds_canary(block) {
+                HITS.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        // SAFETY: forwarded unchanged.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    // `realloc` keeps the default: alloc + copy + `self.dealloc(old)`, so the
+    // block left behind by a move is scanned too.
+}
+
+#[global_allocator]
+static GLOBAL: ScanningAlloc = ScanningAlloc;
+
+/// Whether `block` holds the canary's first 16 bytes (and so also whenever
+/// it holds the whole canary). Allocation-free: it runs inside `dealloc`.
+fn holds_canary(block: &[u8]) -> bool {
+    let mut needle = [0u8; CANARY_LEN / 2];
+    for (n, c) in needle.iter_mut().zip(CANARY.iter()) {
+        *n = c.load(Ordering::Relaxed);
+    }
+    block.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A canary of 32 alphanumeric characters, made on the stack from the clock
+/// and the address space layout, so no other test run shares it.
+fn make_canary() -> [u8; CANARY_LEN] {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        ^ (&ALPHABET as *const _ as u64)
+        | 1;
+    let mut out = [0u8; CANARY_LEN];
+    for b in &mut out {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = ALPHABET[(x % ALPHABET.len() as u64) as usize];
+    }
+    out
+}
+
+/// Exact-size wiping buffers for the test's own file contents.
+mod zeroize_buf {
+    pub struct Buf(Vec<u8>);
+
+    impl Buf {
+        pub fn concat(parts: &[&[u8]]) -> Self {
+            let mut v = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+            for p in parts {
+                v.extend_from_slice(p);
+            }
+            Self(v)
+        }
+
+        pub fn bytes(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    impl Drop for Buf {
+        fn drop(&mut self) {
+            for b in self.0.iter_mut() {
+                // Volatile so the wipe is not optimised away.
+                unsafe_free_wipe(b);
+            }
+        }
+    }
+
+    fn unsafe_free_wipe(b: &mut u8) {
+        // SAFETY: `b` is a valid, exclusive reference.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+}
+
+fn write_private(path: &std::path::Path, content: &Buf) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, content.bytes()).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+fn hmac_md5(key: &[u8], msg: &[u8]) -> [u8; 16] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<md5::Md5> as Mac>::new_from_slice(key).unwrap();
+    mac.update(msg);
+    mac.finalize().into_bytes().into()
+}
+
+#[test]
+fn no_secret_survives_in_freed_memory() {
+    let canary = make_canary();
+    for (slot, b) in CANARY.iter().zip(canary) {
+        slot.store(b, Ordering::Relaxed);
+    }
+    SCANNING.store(true, Ordering::SeqCst);
+
+    // Control: an unwiped heap copy is caught when freed.
+    let before = HITS.load(Ordering::SeqCst);
+    drop(std::hint::black_box(canary.to_vec()));
+    let leaked = std::hint::black_box(String::from_utf8(canary[..20].to_vec()).unwrap());
+    drop(leaked);
+    assert_eq!(
+        HITS.load(Ordering::SeqCst),
+        before + 2,
+        "the scan must detect plain copies"
+    );
+    // And a wiped one is not.
+    drop(Buf::concat(&[&canary]));
+    assert_eq!(HITS.load(Ordering::SeqCst), before + 2);
+    HITS.store(0, Ordering::SeqCst);
+
+    let dir = tempfile::tempdir().unwrap();
+    let text_path = dir.path().join("creds.txt");
+    let json_path = dir.path().join("creds.json");
+    let text = Buf::concat(&[b"alice ", &canary, b"\nbob other-secret-value-0001\n"]);
+    let json = Buf::concat(&[
+        br#"{"credentials": [{"principal": "alice", "secret": ""#,
+        &canary,
+        br#""}, {"principal": "carol", "secret": "third-secret-value-02"}]}"#,
+    ]);
+    // Invalid: a duplicate principal, canary included, so the error path and
+    // its message are scanned too.
+    let invalid = Buf::concat(&[b"alice ", &canary, b"\nalice ", &canary, b"\n"]);
+    let bad_json = Buf::concat(&[
+        br#"{"credentials": [{"principal": "alice", "secret": "#,
+        &canary,
+        b"}]}",
+    ]);
+    write_private(&text_path, &text);
+    write_private(&json_path, &json);
+
+    let handle = CredentialsHandle::open(&text_path, Options::new()).unwrap();
+    let sink = mesos_auth::audit::MemorySink::new();
+    let challenge = b"<1896.697170952@postoffice.reston.mci.net>";
+    let expected = hmac_md5(&canary, challenge);
+    for round in 0..100usize {
+        // Reload: text, JSON, then every fifth an invalid file.
+        let next = match round % 5 {
+            4 => &invalid,
+            r if r % 2 == 0 => &json,
+            _ => &text,
+        };
+        write_private(&text_path, next);
+        let result = handle.reload_audited(&sink);
+        assert_eq!(result.is_err(), round % 5 == 4);
+        let snap = handle.snapshot();
+        for _ in 0..10 {
+            // 1,000 authentications: HTTP Basic style and CRAM-MD5.
+            assert!(snap.verify_password("alice", &canary));
+            assert!(!snap.verify_password("alice", &canary[..31]));
+            assert!(!snap.verify_password("nobody", &canary));
+            let (mac, known) =
+                mesos_auth::internal::credentials_cram_md5(&snap, "alice", challenge);
+            assert!(known);
+            assert_eq!(mac, expected);
+        }
+        // Debug output and errors are formatted (and freed, so scanned).
+        let shown = format!("{:?} {:?}", *snap, snap.get("alice"));
+        assert!(!shown.is_empty());
+        if let Err(e) = result {
+            let shown = format!("{e} {e:?}");
+            assert!(shown.contains("alice"));
+        }
+    }
+    for event in sink.take() {
+        let line = mesos_auth::audit::to_json_line(&event, std::time::SystemTime::now());
+        assert!(line.contains("credentials"));
+    }
+
+    // Parsing in both modes, errors with the canary in a bad JSON value, the
+    // findings and every conversion and writer.
+    for lenient in [false, true] {
+        let options = Options::new().lenient(lenient);
+        let file = credentials::parse(json.bytes(), &options).unwrap();
+        let found = credentials::findings(&file);
+        let _ = format!("{found:?} {file:?}");
+        let converted: Vec<_> = file
+            .credentials()
+            .map(|c| c.convert(Scheme::CramMd5State, 0).unwrap())
+            .collect();
+        let scram: Vec<_> = file
+            .credentials()
+            .map(|c| c.convert(Scheme::ScramSha256, 4096).unwrap())
+            .collect();
+        let plain_json = credentials::to_json(file.credentials()).unwrap();
+        let plain_text = credentials::to_text(file.credentials()).unwrap();
+        assert!(!credentials::to_text(&converted).unwrap().is_empty());
+        assert!(!credentials::to_json(&scram).unwrap().is_empty());
+        let again = credentials::parse(plain_json.as_bytes(), &options)
+            .unwrap()
+            .into_store()
+            .unwrap();
+        assert!(again.verify_password("alice", &canary));
+        drop((plain_json, plain_text));
+        let err = credentials::parse(bad_json.bytes(), &options).unwrap_err();
+        let _ = format!("{err} {err:?}");
+        let store = file.into_store().unwrap();
+        let handle = CredentialsHandle::from_store(store, options);
+        handle.reload_from_bytes(json.bytes()).unwrap();
+        assert!(handle.reload_from_bytes(invalid.bytes()).is_err());
+    }
+    let built = credentials::CredentialStore::from_credentials([credentials::Credential::plain(
+        Principal::new("dave").unwrap(),
+        Secret::new(&canary),
+    )])
+    .unwrap();
+    assert!(built.verify_password("dave", &canary));
+    drop(built);
+
+    drop(handle);
+    drop((text, json, invalid, bad_json));
+    drop(dir);
+    SCANNING.store(false, Ordering::SeqCst);
+    assert_eq!(
+        HITS.load(Ordering::SeqCst),
+        0,
+        "freed blocks held the canary secret"
+    );
+}
