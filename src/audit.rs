@@ -15,7 +15,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "component", rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum AuditEvent {}
+pub enum AuditEvent {
+    /// A TLS client certificate was mapped (or refused).
+    Tls(crate::tls::MappingEvent),
+}
 
 /// Receives audit events. Implementations must be cheap and must not block
 /// for long: they are called on the authentication path.

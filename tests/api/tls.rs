@@ -1,1 +1,12 @@
 //! Integration tests for `mesos_auth::tls`.
+
+#[cfg(test)]
+mod examples;
+#[cfg(test)]
+mod handshake;
+#[cfg(test)]
+mod openssl;
+#[cfg(test)]
+mod pki;
+#[cfg(test)]
+mod threats;
