@@ -1,6 +1,9 @@
 //! Integration tests for `mesos_auth::tls`.
 
 #[cfg(test)]
+#[cfg(feature = "cli")]
+mod cli;
+#[cfg(test)]
 mod examples;
 #[cfg(test)]
 mod handshake;
