@@ -20,6 +20,8 @@ pub enum AuditEvent {
     Sasl(crate::sasl::AuthEvent),
     /// A credentials reload was served or refused.
     Credentials(crate::credentials::ReloadEvent),
+    /// A TLS client certificate was mapped (or refused).
+    Tls(crate::tls::MappingEvent),
 }
 
 /// Receives audit events. Implementations must be cheap and must not block

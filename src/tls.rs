@@ -1,1 +1,62 @@
-//! The tls component (work in progress).
+//! Verified TLS client certificates mapped to Mesos principals
+//! (shared design: tls-identity.md).
+//!
+//! ```text
+//!   rustls handshake (WebPkiClientVerifier: chain, dates, clientAuth EKU)
+//!        │ peer_certificates()[0]
+//!        ▼
+//!   VerifiedLeaf ──parse once──► LeafFacts (RFC 4514 DN, SANs, SPIFFE ID)
+//!                                    │
+//!   rule file ──parse_rules──► RuleSet ──Mapper::compile──► Mapper ──decide──► Principal | Rejection
+//! ```
+//!
+//! Rules are tried top to bottom; the first rule that produces a result
+//! wins, and no rule means rejection: there is never an implicit fallback to
+//! the CN. Anything in the certificate that does not parse cleanly (a SAN
+//! entry, a CN with a control character, two CNs where a rule reads the CN)
+//! is a rejection too.
+//!
+//! ```
+//! use mesos_auth::tls::Mapper;
+//!
+//! let mapper = Mapper::from_json(r#"[
+//!     {"source": "spiffe", "match": "spiffe://prod\\.example\\.org/mesos/([a-z0-9-]+)", "principal": "${1}"},
+//!     "RULE:^CN=([^,]+),OU=agents,O=Acme$/agent:$1/L"
+//! ]"#)?;
+//! assert_eq!(mapper.len(), 2);
+//! Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A server builds its `ServerConfig` with [`server_config`], and after each
+//! handshake calls [`Mapper::map_connection`]. When CRAM-MD5 also
+//! authenticated the peer, [`combine_principals`] insists both agree.
+
+mod cache;
+mod config;
+mod dn;
+mod error;
+mod event;
+mod facts;
+mod mapper;
+mod rules;
+mod verified;
+
+#[cfg(test)]
+mod test;
+
+pub use cache::CachedMapper;
+pub use config::{
+    ClientAuth, certificates_from_pem, client_verifier, private_key_from_pem, read_pem_file,
+    server_config,
+};
+pub use error::{
+    PrincipalMismatch, RejectReason, Rejection, RuleProblem, RuleRef, RulesError, TlsMapError,
+};
+pub use event::MappingEvent;
+pub use facts::LeafFacts;
+pub use mapper::{MAX_RULE_FILE_LEN, Mapped, Mapper, TlsIdentity, combine_principals};
+pub use rules::{MAX_PATTERN_LEN, MAX_RULES, MAX_TEMPLATE_LEN, RuleSet, parse_rules};
+pub use verified::VerifiedLeaf;
+
+/// A mapper that can be swapped whole while connections use it.
+pub type ReloadableMapper = crate::Reloadable<Mapper>;

@@ -1,0 +1,473 @@
+//! The compiled rule list (tls-identity.md §3): immutable, `Send + Sync`,
+//! first rule that produces a result wins, no rule means rejection.
+
+use std::path::Path;
+
+use regex::{Captures, Regex, RegexBuilder};
+use rustls::server::ServerConnection;
+
+use crate::audit::{AuditEvent, AuditSink};
+use crate::principal::Principal;
+
+use super::error::{RejectReason, Rejection, RuleRef, RulesError, TlsMapError};
+use super::event::MappingEvent;
+use super::facts::LeafFacts;
+use super::rules::{Case, Group, Piece, RuleSet, Source, parse_rules};
+use super::verified::VerifiedLeaf;
+
+/// Size limit of one compiled pattern (§7).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Largest rule file read from disk.
+pub const MAX_RULE_FILE_LEN: u64 = 1 << 20;
+
+/// A successful mapping: the principal and the rule that produced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapped {
+    principal: Principal,
+    rule: RuleRef,
+}
+
+impl Mapped {
+    /// The principal.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The rule that produced it.
+    pub fn rule(&self) -> &RuleRef {
+        &self.rule
+    }
+}
+
+/// What TLS says about a connection's peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsIdentity {
+    /// The client sent no certificate (optional client auth): TLS names
+    /// nobody, and the normal Mesos authentication (CRAM-MD5) decides.
+    None,
+    /// The verified certificate mapped to this principal.
+    Principal(Principal),
+}
+
+#[derive(Debug)]
+struct CompiledRule {
+    rule: RuleRef,
+    source: Source,
+    pattern: Regex,
+    issuer: Option<Regex>,
+    /// Empty for a reject rule.
+    template: Vec<Piece>,
+    case: Case,
+    reject: bool,
+}
+
+/// A compiled rule list. Build once, share (it is `Send + Sync`), swap a new
+/// one in through [`Reloadable`](crate::Reloadable) to reload.
+#[derive(Debug)]
+pub struct Mapper {
+    rules: Box<[CompiledRule]>,
+}
+
+fn build_regex(pattern: &str, ignore_case: bool) -> Result<Regex, regex::Error> {
+    // Always whole-value (§2): `matches()`, as Kafka and Java do.
+    RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .case_insensitive(ignore_case)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
+fn regex_message(e: &regex::Error) -> String {
+    match e {
+        regex::Error::CompiledTooBig(limit) => {
+            format!("the pattern compiles to more than {limit} bytes")
+        }
+        // The syntax error's own text spans several lines; keep one.
+        other => {
+            let text = other.to_string();
+            let last = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches("error: ")
+                .to_owned();
+            format!("invalid regular expression: {last}")
+        }
+    }
+}
+
+impl Mapper {
+    /// Compiles a parsed rule set: regexes (with a size limit), and every
+    /// template group checked against its pattern.
+    ///
+    /// # Errors
+    ///
+    /// A [`RulesError`] listing every rule that does not compile.
+    pub fn compile(set: &RuleSet) -> Result<Self, RulesError> {
+        let mut problems = Vec::new();
+        let mut rules = Vec::with_capacity(set.rules.len());
+        for (index, spec) in set.rules.iter().enumerate() {
+            let pattern = match build_regex(&spec.pattern.value, spec.ignore_case) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    problems.push(spec.pattern.problem(regex_message(&e)));
+                    None
+                }
+            };
+            let issuer = match &spec.issuer {
+                None => Some(None),
+                Some(at) => match build_regex(&at.value, false) {
+                    Ok(re) => Some(Some(re)),
+                    Err(e) => {
+                        problems.push(at.problem(regex_message(&e)));
+                        None
+                    }
+                },
+            };
+            let mut template = Vec::new();
+            if let (Some(t), Some(re)) = (&spec.template, &pattern) {
+                // The regex crate expands a missing group to nothing; Kafka
+                // keeps it as text. Both hide a typo, so it is a load error.
+                for piece in &t.value {
+                    if let Piece::Group(g) = piece {
+                        let exists = match g {
+                            // Group 0 of the user's pattern is our group 0;
+                            // our wrapper adds no capturing group.
+                            Group::Index(n) => *n < re.captures_len(),
+                            Group::Name(name) => re.capture_names().flatten().any(|c| c == &**name),
+                        };
+                        if !exists {
+                            let shown = match g {
+                                Group::Index(n) => n.to_string(),
+                                Group::Name(name) => name.to_string(),
+                            };
+                            problems.push(t.problem(format!(
+                                "the template names group `{shown}`, which the pattern does not have"
+                            )));
+                        }
+                    }
+                }
+                template.clone_from(&t.value);
+            }
+            if let (Some(pattern), Some(issuer)) = (pattern, issuer) {
+                rules.push(CompiledRule {
+                    rule: RuleRef::new(index, spec.name.clone()),
+                    source: spec.source.clone(),
+                    pattern,
+                    issuer,
+                    template,
+                    case: spec.case,
+                    reject: spec.reject,
+                });
+            }
+        }
+        if problems.is_empty() {
+            Ok(Self {
+                rules: rules.into(),
+            })
+        } else {
+            Err(RulesError { problems })
+        }
+    }
+
+    /// Parses and compiles a rule file's text.
+    ///
+    /// # Errors
+    ///
+    /// A [`RulesError`] with every problem, each with a JSON path and line:column.
+    pub fn from_json(src: &str) -> Result<Self, RulesError> {
+        Self::compile(&parse_rules(src)?)
+    }
+
+    /// Reads, parses and compiles a rule file (at most [`MAX_RULE_FILE_LEN`] bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`TlsMapError::Read`], [`TlsMapError::TooLarge`] or [`TlsMapError::Rules`].
+    pub fn from_file(path: &Path) -> Result<Self, TlsMapError> {
+        let text = read_limited(path, MAX_RULE_FILE_LEN)?;
+        let text = match std::str::from_utf8(&text) {
+            Ok(t) => t,
+            Err(e) => {
+                let offset = e.valid_up_to();
+                let valid = String::from_utf8_lossy(text.get(..offset).unwrap_or(&[]));
+                return Err(TlsMapError::Rules(RulesError {
+                    problems: vec![super::error::RuleProblem {
+                        path: "$".to_owned(),
+                        span: crate::span::Span::new(offset, offset),
+                        location: crate::span::LineIndex::new(&valid).location(offset),
+                        message: "invalid UTF-8".to_owned(),
+                    }],
+                }));
+            }
+        };
+        Ok(Self::from_json(text)?)
+    }
+
+    /// How many rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are no rules (never true for a compiled mapper).
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Runs the rules over parsed facts: the first rule that produces a
+    /// result wins; none means rejection.
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] naming the deciding rule, or [`RejectReason::NoRule`].
+    pub fn decide(&self, facts: &LeafFacts) -> Result<Mapped, Rejection> {
+        for rule in self.rules.iter() {
+            if let Some(issuer) = &rule.issuer
+                && !issuer.is_match(facts.issuer_dn())
+            {
+                continue;
+            }
+            if let Some(result) = self.try_rule(rule, facts)? {
+                return Ok(result);
+            }
+        }
+        Err(Rejection::new(RejectReason::NoRule))
+    }
+
+    fn try_rule(
+        &self,
+        rule: &CompiledRule,
+        facts: &LeafFacts,
+    ) -> Result<Option<Mapped>, Rejection> {
+        let values: Vec<&str> = match &rule.source {
+            Source::Dn => Some(facts.subject_dn())
+                .filter(|d| !d.is_empty())
+                .into_iter()
+                .collect(),
+            Source::SanDns => facts.san_dns().iter().map(String::as_str).collect(),
+            Source::SanUri => facts.san_uri().iter().map(String::as_str).collect(),
+            Source::SanEmail => facts.san_email().iter().map(String::as_str).collect(),
+            Source::SanIp => facts.san_ip().iter().map(String::as_str).collect(),
+            Source::Spiffe => facts.spiffe().into_iter().collect(),
+            Source::Subject(oid, attr) => {
+                let found: Vec<_> = facts
+                    .attributes()
+                    .iter()
+                    .filter(|a| a.oid == *oid)
+                    .collect();
+                if found.iter().any(|a| a.multi_valued) {
+                    return Err(Rejection::new(RejectReason::MultiValuedRdn {
+                        attribute: attr.to_string(),
+                        rule: rule.rule.clone(),
+                    }));
+                }
+                // Two CNs are ambiguous: OpenSSL takes the first, Go the
+                // last (threats.md TM-3). Other attributes (OU) may repeat.
+                if found.len() > 1 && &**oid == super::dn::OID_CN {
+                    return Err(Rejection::new(RejectReason::AmbiguousAttribute {
+                        attribute: attr.to_string(),
+                        rule: rule.rule.clone(),
+                    }));
+                }
+                found.iter().map(|a| a.value.as_str()).collect()
+            }
+        };
+        for value in values {
+            let Some(caps) = rule.pattern.captures(value) else {
+                continue;
+            };
+            if rule.reject {
+                return Err(Rejection::new(RejectReason::RejectRule(rule.rule.clone())));
+            }
+            if matches!(rule.source, Source::Dn) && splits_an_escape(value, rule, &caps) {
+                return Err(Rejection::new(RejectReason::InvalidPrincipal {
+                    rule: rule.rule.clone(),
+                    problem: "a capture group starts or ends inside an escape sequence of the DN"
+                        .to_owned(),
+                }));
+            }
+            return self.finish(rule, &caps).map(Some);
+        }
+        Ok(None)
+    }
+
+    fn finish(&self, rule: &CompiledRule, caps: &Captures<'_>) -> Result<Mapped, Rejection> {
+        let mut out = String::new();
+        for piece in &rule.template {
+            match piece {
+                Piece::Literal(s) => out.push_str(s),
+                Piece::Group(Group::Index(n)) => {
+                    out.push_str(caps.get(*n).map_or("", |m| m.as_str()));
+                }
+                Piece::Group(Group::Name(name)) => {
+                    out.push_str(caps.name(name).map_or("", |m| m.as_str()));
+                }
+            }
+        }
+        let out = match rule.case {
+            Case::Keep => out,
+            Case::Lower => out.to_lowercase(),
+            Case::Upper => out.to_uppercase(),
+        };
+        let invalid = |problem: String| {
+            Rejection::new(RejectReason::InvalidPrincipal {
+                rule: rule.rule.clone(),
+                problem,
+            })
+        };
+        if out.starts_with(char::is_whitespace) || out.ends_with(char::is_whitespace) {
+            return Err(invalid("leading or trailing whitespace".to_owned()));
+        }
+        let principal = Principal::new(&out).map_err(|e| invalid(e.to_string()))?;
+        Ok(Mapped {
+            principal,
+            rule: rule.rule.clone(),
+        })
+    }
+
+    /// Parses the leaf and runs the rules, returning the facts too (for
+    /// `--explain` and audit records). The facts are `None` when the
+    /// certificate does not parse.
+    pub fn explain(&self, leaf: &VerifiedLeaf) -> (Option<LeafFacts>, Result<Mapped, Rejection>) {
+        match LeafFacts::parse_with_digest(leaf.der().as_ref(), *leaf.sha256()) {
+            Ok(facts) => {
+                let result = self.decide(&facts);
+                (Some(facts), result)
+            }
+            Err(rejection) => (None, Err(rejection)),
+        }
+    }
+
+    /// Maps a verified leaf to a principal.
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] when the certificate does not parse cleanly or no rule
+    /// produces a principal.
+    pub fn map(&self, leaf: &VerifiedLeaf) -> Result<Principal, Rejection> {
+        self.explain(leaf).1.map(|m| m.principal)
+    }
+
+    /// Maps a verified leaf and records a [`MappingEvent`] for the outcome.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mapper::map`].
+    pub fn map_audited(
+        &self,
+        leaf: &VerifiedLeaf,
+        sink: &dyn AuditSink,
+    ) -> Result<Principal, Rejection> {
+        let (facts, result) = self.explain(leaf);
+        sink.record(&AuditEvent::Tls(MappingEvent::new(
+            leaf.sha256(),
+            facts.as_ref(),
+            &result,
+        )));
+        result.map(|m| m.principal)
+    }
+
+    /// After a completed handshake: the connection's identity. No client
+    /// certificate gives [`TlsIdentity::None`] (no event is recorded then);
+    /// a certificate is mapped and the outcome recorded.
+    ///
+    /// Call it on every connection, resumed or not, so a reloaded rule set
+    /// applies at once (threats.md TM-13).
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`]: close the connection.
+    pub fn map_connection(
+        &self,
+        conn: &ServerConnection,
+        sink: &dyn AuditSink,
+    ) -> Result<TlsIdentity, Rejection> {
+        match VerifiedLeaf::from_server_connection(conn) {
+            None => Ok(TlsIdentity::None),
+            Some(leaf) => self.map_audited(&leaf, sink).map(TlsIdentity::Principal),
+        }
+    }
+}
+
+/// Whether a group the template uses starts or ends inside an RFC 4514
+/// escape of `dn`: `CN=([^,]+),OU=admins` over `CN=evil\\,OU=admins,...`
+/// captures `evil\\`, a sign the pattern took an escaped comma for a
+/// separator (threats.md TM-6). Such a match is refused, never mapped.
+fn splits_an_escape(dn: &str, rule: &CompiledRule, caps: &Captures<'_>) -> bool {
+    if !dn.contains('\\') {
+        return false;
+    }
+    let bytes = dn.as_bytes();
+    let mut inside = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes.get(i) == Some(&b'\\') {
+            let hex = |k: usize| bytes.get(k).is_some_and(u8::is_ascii_hexdigit);
+            let len = if hex(i + 1) && hex(i + 2) { 3 } else { 2 };
+            inside.extend(i + 1..i + len);
+            i += len;
+        } else {
+            i += 1;
+        }
+    }
+    rule.template.iter().any(|piece| {
+        let m = match piece {
+            Piece::Literal(_) => None,
+            Piece::Group(Group::Index(n)) => caps.get(*n),
+            Piece::Group(Group::Name(name)) => caps.name(name),
+        };
+        m.is_some_and(|m| inside.contains(&m.start()) || inside.contains(&m.end()))
+    })
+}
+
+/// Reads at most `limit` bytes of `path`, checking the size on the open file.
+pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, TlsMapError> {
+    use std::io::Read as _;
+    let shown = path.display().to_string();
+    let read_err = |e: std::io::Error| TlsMapError::Read {
+        path: shown.clone(),
+        message: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let size = file.metadata().map_err(read_err)?.len();
+    if size > limit {
+        return Err(TlsMapError::TooLarge {
+            path: shown,
+            size,
+            limit,
+        });
+    }
+    let mut buf = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(read_err)?;
+    if buf.len() as u64 > limit {
+        return Err(TlsMapError::TooLarge {
+            path: shown,
+            size: buf.len() as u64,
+            limit,
+        });
+    }
+    Ok(buf)
+}
+
+/// Combines the certificate principal with the CRAM-MD5 one (§7): either
+/// alone stands; both must be equal.
+///
+/// # Errors
+///
+/// [`PrincipalMismatch`](super::PrincipalMismatch) when both exist and differ.
+pub fn combine_principals(
+    certificate: Option<&Principal>,
+    sasl: Option<&Principal>,
+) -> Result<Option<Principal>, super::error::PrincipalMismatch> {
+    match (certificate, sasl) {
+        (Some(c), Some(s)) if c != s => Err(super::error::PrincipalMismatch {
+            certificate: c.clone(),
+            sasl: s.clone(),
+        }),
+        (Some(p), _) | (None, Some(p)) => Ok(Some(p.clone())),
+        (None, None) => Ok(None),
+    }
+}
