@@ -652,26 +652,28 @@ impl Ctx<'_> {
         options: &Options,
         format: Format,
     ) -> Result<CredentialsFile, CredentialsError> {
-        let mut first_seen: HashMap<Principal, Span> = HashMap::new();
+        let mut first_seen: HashMap<&str, Span> = HashMap::with_capacity(self.raw.len());
+        let mut duplicates = Vec::new();
         for r in &self.raw {
-            match first_seen.get(&r.principal) {
+            match first_seen.get(r.principal.as_str()) {
                 Some(first) => {
                     let first = self.index.location(first.start);
-                    let d = self.diag(
+                    duplicates.push(self.diag(
                         r.span,
                         Some(r.principal.as_str()),
                         Problem::DuplicatePrincipal { first },
-                    );
-                    if self.lenient {
-                        self.warnings.push(d);
-                    } else {
-                        self.errors.push(d);
-                    }
+                    ));
                 }
                 None => {
-                    first_seen.insert(r.principal.clone(), r.span);
+                    first_seen.insert(r.principal.as_str(), r.span);
                 }
             }
+        }
+        drop(first_seen);
+        if self.lenient {
+            self.warnings.extend(duplicates);
+        } else {
+            self.errors.extend(duplicates);
         }
         if self.raw.is_empty() && self.errors.is_empty() {
             let d = self.diag(Span::new(0, src.len()), None, Problem::NoCredentials);

@@ -65,6 +65,8 @@ impl Credential {
 /// A store entry, compiled for fast checks.
 #[derive(Debug)]
 struct Entry {
+    /// Position in the input, for the duplicate error.
+    position: usize,
     credential: Credential,
     /// Present for every form that can answer CRAM-MD5.
     cram_md5: Option<HmacMd5Key>,
@@ -117,15 +119,22 @@ impl CredentialStore {
     pub fn from_credentials(
         credentials: impl IntoIterator<Item = Credential>,
     ) -> Result<Self, CredentialsError> {
-        let mut entries: HashMap<Principal, (usize, Entry)> = HashMap::new();
-        for (i, credential) in credentials.into_iter().enumerate() {
-            if let Some((first, _)) = entries.get(&credential.principal) {
-                return Err(CredentialsError::DuplicatePrincipal {
-                    principal: credential.principal.clone(),
-                    first: *first,
-                    second: i,
-                });
-            }
+        use std::collections::hash_map::Entry as Slot;
+        let credentials = credentials.into_iter();
+        // Sized once: growing would rehash and move every entry.
+        let mut entries: HashMap<Principal, Entry> =
+            HashMap::with_capacity(credentials.size_hint().0);
+        for (i, credential) in credentials.enumerate() {
+            let slot = match entries.entry(credential.principal.clone()) {
+                Slot::Occupied(first) => {
+                    return Err(CredentialsError::DuplicatePrincipal {
+                        principal: credential.principal.clone(),
+                        first: first.get().position,
+                        second: i,
+                    });
+                }
+                Slot::Vacant(slot) => slot,
+            };
             let cram_md5 = match &credential.secret {
                 // An empty secret never authenticates (Cyrus refuses it too).
                 StoredSecret::Plain(s) if s.is_empty() => None,
@@ -135,20 +144,15 @@ impl CredentialStore {
                 }
                 StoredSecret::ScramSha256(_) => None,
             };
-            entries.insert(
-                credential.principal.clone(),
-                (
-                    i,
-                    Entry {
-                        credential,
-                        cram_md5,
-                    },
-                ),
-            );
+            slot.insert(Entry {
+                position: i,
+                credential,
+                cram_md5,
+            });
         }
         let dummy_secret = random_secret();
         Ok(Self {
-            entries: entries.into_iter().map(|(k, (_, e))| (k, e)).collect(),
+            entries,
             dummy: HmacMd5Key::from_secret(dummy_secret.expose()),
             dummy_secret,
         })
