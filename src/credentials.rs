@@ -59,6 +59,7 @@ pub use parse::{
     CredentialsFile, DEFAULT_MAX_FILE_SIZE, FileEntry, Format, Options, Reader, parse,
 };
 pub use reload::{CredentialsHandle, ReloadEvent, ReloadReport, diff};
+pub(crate) use store::same_secret;
 pub use store::{CramMd5Lookup, Credential, CredentialStore, ScramLookup, StoredSecret};
 
 #[cfg(test)]

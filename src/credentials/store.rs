@@ -12,7 +12,9 @@ use crate::hmac_md5::HmacMd5Key;
 use crate::{Principal, Secret};
 
 /// How a credential's secret is kept.
-#[derive(Debug)]
+///
+/// `Debug` shows the form only: the CRAM-MD5 states and SCRAM keys are
+/// login-equivalent for their mechanism and are redacted like the plaintext.
 #[non_exhaustive]
 pub enum StoredSecret {
     /// The password itself, as Mesos keeps it.
@@ -28,6 +30,16 @@ pub enum StoredSecret {
     /// SCRAM-SHA-256 salt, iteration count, `StoredKey` and `ServerKey`
     /// (RFC 5802/7677): enough to run SCRAM as a server, not to log in.
     ScramSha256(ScramSha256Keys),
+}
+
+impl std::fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Plain(s) => f.debug_tuple("Plain").field(s).finish(),
+            Self::CramMd5State { .. } => f.write_str("CramMd5State(<redacted>)"),
+            Self::ScramSha256(k) => f.debug_tuple("ScramSha256").field(k).finish(),
+        }
+    }
 }
 
 /// One principal and its secret.

@@ -742,7 +742,16 @@ fn cs11_cs12_secrets_never_in_debug_or_errors() {
             }
         }
     }
-    // Converting stored forms
+    // Stored forms are redacted too.
+    let cram = Credential::plain(p("a"), Secret::new(canary.as_bytes()))
+        .convert(Scheme::CramMd5State, 0)
+        .unwrap();
+    let StoredSecret::CramMd5State { inner, .. } = cram.secret() else {
+        panic!()
+    };
+    let shown = format!("{cram:?}");
+    assert!(shown.contains("CramMd5State(<redacted>)"), "{shown}");
+    assert!(!shown.contains(&inner[0].to_string()), "{shown}");
     let k = ScramSha256Keys::derive(&Secret::new(canary.as_bytes()), b"saltsalt", 4096).unwrap();
     assert!(!format!("{k:?}").contains("Canary"));
 }
