@@ -567,7 +567,8 @@ impl Ctx<'_> {
                     None,
                     Problem::UnknownField {
                         path: path.to_string(),
-                        field: m.key.clone(),
+                        // Escaped: a key may hold line breaks or controls.
+                        field: m.key.escape_debug().to_string(),
                     },
                 ),
                 KeyProblem::Duplicate { first, again } => {
@@ -577,7 +578,7 @@ impl Ctx<'_> {
                         None,
                         Problem::DuplicateField {
                             path: path.to_string(),
-                            field: again.key.clone(),
+                            field: again.key.escape_debug().to_string(),
                             first,
                         },
                     );

@@ -806,6 +806,28 @@ fn cs14_verify_password() {
     assert!(!cram_store.verify_password("ops", b"pa:ss:wordX"));
 }
 
+#[test]
+fn limits_at_and_over_the_cap() {
+    let at = format!("{} {}\n", "p".repeat(256), "s".repeat(1024));
+    assert!(credentials::parse(at.as_bytes(), &Options::new()).is_ok());
+    let long_secret = format!("a {}\n", "s".repeat(1025));
+    let err = credentials::parse(
+        long_secret.as_bytes(),
+        &Options::new().lenient(true).format(Format::Text),
+    )
+    .unwrap_err();
+    assert_eq!(problems(&err), vec![Problem::SecretTooLong { len: 1025 }]);
+    let long_name = format!("{} s\n", "p".repeat(257));
+    let err = credentials::parse(long_name.as_bytes(), &Options::new()).unwrap_err();
+    assert!(matches!(problems(&err)[..], [Problem::InvalidPrincipal(_)]));
+    // The shown name is shortened and the message has no line break.
+    assert!(err.to_string().contains('…'));
+    let odd_key = br#"{"credentials":[],"a
+b":1}"#;
+    let err = credentials::parse(odd_key, &Options::new()).unwrap_err();
+    assert!(!err.to_string().contains('\n'), "{err}");
+}
+
 // ------------------------------------------------------------- stored forms
 
 #[test]
