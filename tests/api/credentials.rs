@@ -1234,7 +1234,7 @@ fn example_cram_state_is_the_documented_password() {
 /// The `mesos-auth` binary, when built (feature `cli`).
 fn cli() -> Option<std::process::Command> {
     // With the feature on, cargo builds the binary for the tests: never skip.
-    assert!(!cfg!(feature = "cli") || option_env!("CARGO_BIN_EXE_mesos-auth").is_some());
+    const { assert!(!cfg!(feature = "cli") || option_env!("CARGO_BIN_EXE_mesos-auth").is_some()) };
     option_env!("CARGO_BIN_EXE_mesos-auth").map(std::process::Command::new)
 }
 
