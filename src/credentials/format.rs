@@ -88,11 +88,17 @@ impl ScramSha256Keys {
         Self::new(salt, iterations, stored_key, server_key)
     }
 
-    /// Made-up keys for unknown principals; the constants are within bounds.
-    pub(crate) fn dummy(salt: [u8; 16], stored_key: [u8; 32], server_key: [u8; 32]) -> Self {
+    /// Made-up keys for unknown principals; `iterations` comes from a
+    /// credential that passed [`ScramSha256Keys::new`] (or is the minimum).
+    pub(crate) fn dummy(
+        salt: [u8; 16],
+        iterations: u32,
+        stored_key: [u8; 32],
+        server_key: [u8; 32],
+    ) -> Self {
         Self {
             salt: Box::from(salt.as_slice()),
-            iterations: MIN_SCRAM_ITERATIONS,
+            iterations,
             stored_key,
             server_key,
         }

@@ -120,6 +120,9 @@ pub struct CredentialStore {
     // Stands in for unknown principals in `verify_password` and
     // `scram_sha256`, so they do the same work as for a known one.
     dummy_secret: Secret,
+    // Iteration count the made-up SCRAM keys claim: the first real SCRAM
+    // credential's, so unknown principals do not stand out by it.
+    dummy_iterations: u32,
 }
 
 impl CredentialStore {
@@ -162,11 +165,19 @@ impl CredentialStore {
                 cram_md5,
             });
         }
+        let dummy_iterations = entries
+            .values()
+            .find_map(|e| match e.credential.secret() {
+                StoredSecret::ScramSha256(k) => Some(k.iterations()),
+                _ => None,
+            })
+            .unwrap_or(super::format::MIN_SCRAM_ITERATIONS);
         let dummy_secret = random_secret();
         Ok(Self {
             entries,
             dummy: HmacMd5Key::from_secret(dummy_secret.expose()),
             dummy_secret,
+            dummy_iterations,
         })
     }
 
@@ -202,7 +213,11 @@ impl CredentialStore {
                 known: true,
             },
             _ => ScramLookup {
-                keys: Cow::Owned(dummy_scram(&self.dummy_secret, principal)),
+                keys: Cow::Owned(dummy_scram(
+                    &self.dummy_secret,
+                    self.dummy_iterations,
+                    principal,
+                )),
                 known: false,
             },
         }
@@ -324,7 +339,7 @@ fn random_secret() -> Secret {
 /// Made-up SCRAM keys for an unknown principal. The salt depends on the
 /// name, so asking twice gives the same answer (RFC 5802 §5.1 advice against
 /// revealing who exists); no PBKDF2 runs, random keys are all a dummy needs.
-fn dummy_scram(seed: &Secret, principal: &str) -> ScramSha256Keys {
+fn dummy_scram(seed: &Secret, iterations: u32, principal: &str) -> ScramSha256Keys {
     let stored = hmac_sha256(seed.expose(), b"dummy StoredKey");
     let server = hmac_sha256(seed.expose(), b"dummy ServerKey");
     let mut salt = [0u8; 16];
@@ -332,7 +347,7 @@ fn dummy_scram(seed: &Secret, principal: &str) -> ScramSha256Keys {
     for (d, s) in salt.iter_mut().zip(full) {
         *d = s;
     }
-    ScramSha256Keys::dummy(salt, stored, server)
+    ScramSha256Keys::dummy(salt, iterations, stored, server)
 }
 
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {

@@ -933,8 +933,17 @@ fn scram_sha256_rfc7677_vector() {
         let b = store.scram_sha256("nobody");
         assert!(!a.known());
         assert_eq!(a.keys().salt(), b.keys().salt());
+        assert_eq!(a.keys().iterations(), 4096);
         assert_ne!(a.keys().salt(), store.scram_sha256("other").keys().salt());
     }
+    // Made-up keys claim the iteration count real ones use.
+    let slow = ScramSha256Keys::new(&salt, 6000, [1; 32], [2; 32]).unwrap();
+    let store = CredentialStore::from_credentials([Credential::new(
+        p("user"),
+        StoredSecret::ScramSha256(slow),
+    )])
+    .unwrap();
+    assert_eq!(store.scram_sha256("nobody").keys().iterations(), 6000);
     for bad in [
         "u {SCRAM-SHA-256}4096:c2FsdHNhbHQ=$AAAA\n",
         "u {SCRAM-SHA-256}0:c2FsdHNhbHQ=$AAAA:AAAA\n",
