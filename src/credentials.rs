@@ -34,6 +34,25 @@
 //! with padding; the password is taken as raw bytes (no SASLprep). Any other
 //! `{NAME}` prefix is an error in strict mode.
 //!
+//! ```
+//! use mesos_auth::credentials::{self, Options, Problem};
+//!
+//! let src = br#"{"credentials": [{"principal": "sherman", "secret": "kitesurf-at-dawn"}]}"#;
+//! let store = credentials::parse(src, &Options::new())?.into_store()?;
+//! assert!(store.verify_password("sherman", b"kitesurf-at-dawn"));
+//! assert!(store.cram_md5_key("sherman").known());
+//! assert!(!store.cram_md5_key("nobody").known()); // answered with a dummy key
+//!
+//! // Strict mode reports every problem with its place and principal.
+//! let bad = b"alice s3cret-one\nalice s3cret-two\n";
+//! let err = credentials::parse(bad, &Options::new()).unwrap_err();
+//! let first = err.parse_errors().and_then(|e| e.iter().next()).ok_or("no error")?;
+//! assert_eq!(first.location().line, 2);
+//! assert!(matches!(first.problem(), Problem::DuplicatePrincipal { .. }));
+//! assert!(!err.to_string().contains("s3cret"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ```text
 //! # text format: principal, one space, secret (no comments: this line is an error)
 //! alice correct-horse-battery-staple
@@ -59,6 +78,7 @@ pub use parse::{
     CredentialsFile, DEFAULT_MAX_FILE_SIZE, FileEntry, Format, Options, Reader, parse,
 };
 pub use reload::{CredentialsHandle, ReloadEvent, ReloadReport, diff};
+pub(crate) use store::same_secret;
 pub use store::{CramMd5Lookup, Credential, CredentialStore, ScramLookup, StoredSecret};
 
 #[cfg(test)]

@@ -186,7 +186,9 @@ impl HmacMd5Key {
         }
         let mut ipad = [0u8; BLOCK];
         let mut opad = [0u8; BLOCK];
-        for ((i, o), k) in ipad.iter_mut().zip(opad.iter_mut()).zip(key) {
+        // By reference: `zip(key)` would move a copy of the key into the
+        // iterator, a stack copy nothing wipes (found by the zeroize test).
+        for ((i, o), k) in ipad.iter_mut().zip(opad.iter_mut()).zip(key.iter()) {
             *i = k ^ 0x36;
             *o = k ^ 0x5c;
         }

@@ -151,3 +151,30 @@ pub fn tls_map_der(mapper: &crate::tls::Mapper, der: &[u8]) -> Option<crate::Pri
     );
     mapper.map(&leaf).ok()
 }
+/// Parses `src` strictly (format detected); if accepted, writes the
+/// credentials as JSON and reads them back, asserting nothing was lost. For
+/// the fuzzers: panics only on a real round-trip bug.
+pub fn credentials_round_trip(src: &[u8]) {
+    use crate::credentials::{Options, parse, to_json};
+    let Ok(file) = parse(src, &Options::new()) else {
+        return;
+    };
+    let Ok(json) = to_json(file.credentials()) else {
+        return;
+    };
+    let back = parse(json.as_bytes(), &Options::new());
+    let same = back.as_ref().is_ok_and(|b| {
+        b.entries().len() == file.entries().len()
+            && b.credentials().zip(file.credentials()).all(|(x, y)| {
+                x.principal() == y.principal()
+                    && crate::credentials::same_secret(x.secret(), y.secret())
+            })
+    });
+    #[expect(
+        clippy::panic,
+        reason = "fuzz oracle: a lost credential is the bug being hunted"
+    )]
+    if !same {
+        panic!("credentials changed in a JSON round trip");
+    }
+}

@@ -79,20 +79,21 @@ impl ScramSha256Keys {
         }
         // Checks bounds before the expensive part.
         Self::new(salt, iterations, [0; 32], [0; 32])?;
-        let mut salted = Zeroizing::new([0u8; 32]);
-        pbkdf2::pbkdf2_hmac::<Sha256>(password.expose(), salt, iterations, &mut *salted);
-        let mut client_key = hmac_sha256(&*salted, b"Client Key");
-        let stored_key: [u8; 32] = Sha256::digest(client_key).into();
-        client_key.zeroize();
-        let server_key = hmac_sha256(&*salted, b"Server Key");
+        let (stored_key, server_key) = scram_keys(password.expose(), salt, iterations);
         Self::new(salt, iterations, stored_key, server_key)
     }
 
-    /// Made-up keys for unknown principals; the constants are within bounds.
-    pub(crate) fn dummy(salt: [u8; 16], stored_key: [u8; 32], server_key: [u8; 32]) -> Self {
+    /// Made-up keys for unknown principals; `iterations` comes from a
+    /// credential that passed [`ScramSha256Keys::new`] (or is the minimum).
+    pub(crate) fn dummy(
+        salt: [u8; 16],
+        iterations: u32,
+        stored_key: [u8; 32],
+        server_key: [u8; 32],
+    ) -> Self {
         Self {
             salt: Box::from(salt.as_slice()),
-            iterations: MIN_SCRAM_ITERATIONS,
+            iterations,
             stored_key,
             server_key,
         }
@@ -122,13 +123,21 @@ impl ScramSha256Keys {
     /// then a constant-time comparison of `StoredKey`).
     pub fn verify_password(&self, password: &[u8]) -> bool {
         use subtle::ConstantTimeEq;
-        let mut salted = Zeroizing::new([0u8; 32]);
-        pbkdf2::pbkdf2_hmac::<Sha256>(password, &self.salt, self.iterations, &mut *salted);
-        let mut client_key = hmac_sha256(&*salted, b"Client Key");
-        let stored: [u8; 32] = Sha256::digest(client_key).into();
-        client_key.zeroize();
+        let (stored, mut server) = scram_keys(password, &self.salt, self.iterations);
+        server.zeroize();
         bool::from(stored.ct_eq(&self.stored_key))
     }
+}
+
+/// `(StoredKey, ServerKey)` for a password (RFC 5802 §3).
+fn scram_keys(password: &[u8], salt: &[u8], iterations: u32) -> ([u8; 32], [u8; 32]) {
+    let mut salted = Zeroizing::new([0u8; 32]);
+    pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut *salted);
+    let mut client_key = hmac_sha256(&*salted, b"Client Key");
+    let stored_key: [u8; 32] = Sha256::digest(client_key).into();
+    client_key.zeroize();
+    let server_key = hmac_sha256(&*salted, b"Server Key");
+    (stored_key, server_key)
 }
 
 impl Drop for ScramSha256Keys {

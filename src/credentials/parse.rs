@@ -420,19 +420,24 @@ impl Ctx<'_> {
                 );
             }
             let line_span = Span::new(start, start + body.len());
-            let tokens: Vec<(usize, &str)> = body
-                .split(' ')
-                .scan(0usize, |pos, t| {
-                    let at = *pos;
-                    *pos += t.len() + 1;
-                    Some((at, t))
-                })
-                .filter(|(_, t)| !t.is_empty())
-                .collect();
+            // The first two space-separated fields (with offsets) and the
+            // field count, without allocating per line.
+            let mut fields = 0usize;
+            let mut first_two: [Option<(usize, &str)>; 2] = [None, None];
+            let mut pos = 0usize;
+            for t in body.split(' ') {
+                if !t.is_empty() {
+                    if let Some(slot) = first_two.get_mut(fields) {
+                        *slot = Some((pos, t));
+                    }
+                    fields += 1;
+                }
+                pos += t.len() + 1;
+            }
             // Name the principal only when the line has at least two fields:
             // a one-field line might be a bare secret.
-            let who = match tokens.as_slice() {
-                [(_, p), _, ..] => Some(*p),
+            let who = match first_two {
+                [Some((_, p)), Some(_)] => Some(p),
                 _ => None,
             };
             if body.starts_with('#') {
@@ -445,14 +450,8 @@ impl Ctx<'_> {
                 && !body.starts_with(' ')
                 && !body.ends_with(' ')
                 && !body.contains("  ");
-            if tokens.len() != 2 {
-                self.error(
-                    line_span,
-                    who,
-                    Problem::TextFields {
-                        fields: tokens.len(),
-                    },
-                );
+            if fields != 2 {
+                self.error(line_span, who, Problem::TextFields { fields });
                 continue;
             }
             if !exact_blanks {
@@ -461,7 +460,7 @@ impl Ctx<'_> {
                     continue;
                 }
             }
-            let (Some(&(p_at, p)), Some(&(s_at, s))) = (tokens.first(), tokens.get(1)) else {
+            let [Some((p_at, p)), Some((s_at, s))] = first_two else {
                 continue;
             };
             let p_span = Span::new(start + p_at, start + p_at + p.len());
@@ -568,7 +567,8 @@ impl Ctx<'_> {
                     None,
                     Problem::UnknownField {
                         path: path.to_string(),
-                        field: m.key.clone(),
+                        // Escaped: a key may hold line breaks or controls.
+                        field: m.key.escape_debug().to_string(),
                     },
                 ),
                 KeyProblem::Duplicate { first, again } => {
@@ -578,7 +578,7 @@ impl Ctx<'_> {
                         None,
                         Problem::DuplicateField {
                             path: path.to_string(),
-                            field: again.key.clone(),
+                            field: again.key.escape_debug().to_string(),
                             first,
                         },
                     );
@@ -652,26 +652,28 @@ impl Ctx<'_> {
         options: &Options,
         format: Format,
     ) -> Result<CredentialsFile, CredentialsError> {
-        let mut first_seen: HashMap<Principal, Span> = HashMap::new();
+        let mut first_seen: HashMap<&str, Span> = HashMap::with_capacity(self.raw.len());
+        let mut duplicates = Vec::new();
         for r in &self.raw {
-            match first_seen.get(&r.principal) {
+            match first_seen.get(r.principal.as_str()) {
                 Some(first) => {
                     let first = self.index.location(first.start);
-                    let d = self.diag(
+                    duplicates.push(self.diag(
                         r.span,
                         Some(r.principal.as_str()),
                         Problem::DuplicatePrincipal { first },
-                    );
-                    if self.lenient {
-                        self.warnings.push(d);
-                    } else {
-                        self.errors.push(d);
-                    }
+                    ));
                 }
                 None => {
-                    first_seen.insert(r.principal.clone(), r.span);
+                    first_seen.insert(r.principal.as_str(), r.span);
                 }
             }
+        }
+        drop(first_seen);
+        if self.lenient {
+            self.warnings.extend(duplicates);
+        } else {
+            self.errors.extend(duplicates);
         }
         if self.raw.is_empty() && self.errors.is_empty() {
             let d = self.diag(Span::new(0, src.len()), None, Problem::NoCredentials);

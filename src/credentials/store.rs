@@ -12,7 +12,9 @@ use crate::hmac_md5::HmacMd5Key;
 use crate::{Principal, Secret};
 
 /// How a credential's secret is kept.
-#[derive(Debug)]
+///
+/// `Debug` shows the form only: the CRAM-MD5 states and SCRAM keys are
+/// login-equivalent for their mechanism and are redacted like the plaintext.
 #[non_exhaustive]
 pub enum StoredSecret {
     /// The password itself, as Mesos keeps it.
@@ -28,6 +30,16 @@ pub enum StoredSecret {
     /// SCRAM-SHA-256 salt, iteration count, `StoredKey` and `ServerKey`
     /// (RFC 5802/7677): enough to run SCRAM as a server, not to log in.
     ScramSha256(ScramSha256Keys),
+}
+
+impl std::fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Plain(s) => f.debug_tuple("Plain").field(s).finish(),
+            Self::CramMd5State { .. } => f.write_str("CramMd5State(<redacted>)"),
+            Self::ScramSha256(k) => f.debug_tuple("ScramSha256").field(k).finish(),
+        }
+    }
 }
 
 /// One principal and its secret.
@@ -65,6 +77,8 @@ impl Credential {
 /// A store entry, compiled for fast checks.
 #[derive(Debug)]
 struct Entry {
+    /// Position in the input, for the duplicate error.
+    position: usize,
     credential: Credential,
     /// Present for every form that can answer CRAM-MD5.
     cram_md5: Option<HmacMd5Key>,
@@ -106,6 +120,9 @@ pub struct CredentialStore {
     // Stands in for unknown principals in `verify_password` and
     // `scram_sha256`, so they do the same work as for a known one.
     dummy_secret: Secret,
+    // Iteration count the made-up SCRAM keys claim: the first real SCRAM
+    // credential's, so unknown principals do not stand out by it.
+    dummy_iterations: u32,
 }
 
 impl CredentialStore {
@@ -117,15 +134,22 @@ impl CredentialStore {
     pub fn from_credentials(
         credentials: impl IntoIterator<Item = Credential>,
     ) -> Result<Self, CredentialsError> {
-        let mut entries: HashMap<Principal, (usize, Entry)> = HashMap::new();
-        for (i, credential) in credentials.into_iter().enumerate() {
-            if let Some((first, _)) = entries.get(&credential.principal) {
-                return Err(CredentialsError::DuplicatePrincipal {
-                    principal: credential.principal.clone(),
-                    first: *first,
-                    second: i,
-                });
-            }
+        use std::collections::hash_map::Entry as Slot;
+        let credentials = credentials.into_iter();
+        // Sized once: growing would rehash and move every entry.
+        let mut entries: HashMap<Principal, Entry> =
+            HashMap::with_capacity(credentials.size_hint().0);
+        for (i, credential) in credentials.enumerate() {
+            let slot = match entries.entry(credential.principal.clone()) {
+                Slot::Occupied(first) => {
+                    return Err(CredentialsError::DuplicatePrincipal {
+                        principal: credential.principal.clone(),
+                        first: first.get().position,
+                        second: i,
+                    });
+                }
+                Slot::Vacant(slot) => slot,
+            };
             let cram_md5 = match &credential.secret {
                 // An empty secret never authenticates (Cyrus refuses it too).
                 StoredSecret::Plain(s) if s.is_empty() => None,
@@ -135,22 +159,25 @@ impl CredentialStore {
                 }
                 StoredSecret::ScramSha256(_) => None,
             };
-            entries.insert(
-                credential.principal.clone(),
-                (
-                    i,
-                    Entry {
-                        credential,
-                        cram_md5,
-                    },
-                ),
-            );
+            slot.insert(Entry {
+                position: i,
+                credential,
+                cram_md5,
+            });
         }
+        let dummy_iterations = entries
+            .values()
+            .find_map(|e| match e.credential.secret() {
+                StoredSecret::ScramSha256(k) => Some(k.iterations()),
+                _ => None,
+            })
+            .unwrap_or(super::format::MIN_SCRAM_ITERATIONS);
         let dummy_secret = random_secret();
         Ok(Self {
-            entries: entries.into_iter().map(|(k, (_, e))| (k, e)).collect(),
+            entries,
             dummy: HmacMd5Key::from_secret(dummy_secret.expose()),
             dummy_secret,
+            dummy_iterations,
         })
     }
 
@@ -186,7 +213,11 @@ impl CredentialStore {
                 known: true,
             },
             _ => ScramLookup {
-                keys: Cow::Owned(dummy_scram(&self.dummy_secret, principal)),
+                keys: Cow::Owned(dummy_scram(
+                    &self.dummy_secret,
+                    self.dummy_iterations,
+                    principal,
+                )),
                 known: false,
             },
         }
@@ -270,7 +301,11 @@ impl ScramLookup<'_> {
 /// Whether two stored secrets are the same (constant time within a form).
 pub(crate) fn same_secret(a: &StoredSecret, b: &StoredSecret) -> bool {
     match (a, b) {
-        (StoredSecret::Plain(x), StoredSecret::Plain(y)) => x.verify(y.expose()),
+        // Direct comparison, no hashing: hash states would leave the secret
+        // in dead stack. Only the lengths show in the timing.
+        (StoredSecret::Plain(x), StoredSecret::Plain(y)) => {
+            bool::from(x.expose().ct_eq(y.expose()))
+        }
         (
             StoredSecret::CramMd5State { inner, outer },
             StoredSecret::CramMd5State {
@@ -308,7 +343,7 @@ fn random_secret() -> Secret {
 /// Made-up SCRAM keys for an unknown principal. The salt depends on the
 /// name, so asking twice gives the same answer (RFC 5802 §5.1 advice against
 /// revealing who exists); no PBKDF2 runs, random keys are all a dummy needs.
-fn dummy_scram(seed: &Secret, principal: &str) -> ScramSha256Keys {
+fn dummy_scram(seed: &Secret, iterations: u32, principal: &str) -> ScramSha256Keys {
     let stored = hmac_sha256(seed.expose(), b"dummy StoredKey");
     let server = hmac_sha256(seed.expose(), b"dummy ServerKey");
     let mut salt = [0u8; 16];
@@ -316,7 +351,7 @@ fn dummy_scram(seed: &Secret, principal: &str) -> ScramSha256Keys {
     for (d, s) in salt.iter_mut().zip(full) {
         *d = s;
     }
-    ScramSha256Keys::dummy(salt, stored, server)
+    ScramSha256Keys::dummy(salt, iterations, stored, server)
 }
 
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {

@@ -742,7 +742,16 @@ fn cs11_cs12_secrets_never_in_debug_or_errors() {
             }
         }
     }
-    // Converting stored forms
+    // Stored forms are redacted too.
+    let cram = Credential::plain(p("a"), Secret::new(canary.as_bytes()))
+        .convert(Scheme::CramMd5State, 0)
+        .unwrap();
+    let StoredSecret::CramMd5State { inner, .. } = cram.secret() else {
+        panic!()
+    };
+    let shown = format!("{cram:?}");
+    assert!(shown.contains("CramMd5State(<redacted>)"), "{shown}");
+    assert!(!shown.contains(&inner[0].to_string()), "{shown}");
     let k = ScramSha256Keys::derive(&Secret::new(canary.as_bytes()), b"saltsalt", 4096).unwrap();
     assert!(!format!("{k:?}").contains("Canary"));
 }
@@ -795,6 +804,28 @@ fn cs14_verify_password() {
     let cram_store = CredentialStore::from_credentials(converted).unwrap();
     assert!(cram_store.verify_password("ops", b"pa:ss:word"));
     assert!(!cram_store.verify_password("ops", b"pa:ss:wordX"));
+}
+
+#[test]
+fn limits_at_and_over_the_cap() {
+    let at = format!("{} {}\n", "p".repeat(256), "s".repeat(1024));
+    assert!(credentials::parse(at.as_bytes(), &Options::new()).is_ok());
+    let long_secret = format!("a {}\n", "s".repeat(1025));
+    let err = credentials::parse(
+        long_secret.as_bytes(),
+        &Options::new().lenient(true).format(Format::Text),
+    )
+    .unwrap_err();
+    assert_eq!(problems(&err), vec![Problem::SecretTooLong { len: 1025 }]);
+    let long_name = format!("{} s\n", "p".repeat(257));
+    let err = credentials::parse(long_name.as_bytes(), &Options::new()).unwrap_err();
+    assert!(matches!(problems(&err)[..], [Problem::InvalidPrincipal(_)]));
+    // The shown name is shortened and the message has no line break.
+    assert!(err.to_string().contains('…'));
+    let odd_key = br#"{"credentials":[],"a
+b":1}"#;
+    let err = credentials::parse(odd_key, &Options::new()).unwrap_err();
+    assert!(!err.to_string().contains('\n'), "{err}");
 }
 
 // ------------------------------------------------------------- stored forms
@@ -902,8 +933,17 @@ fn scram_sha256_rfc7677_vector() {
         let b = store.scram_sha256("nobody");
         assert!(!a.known());
         assert_eq!(a.keys().salt(), b.keys().salt());
+        assert_eq!(a.keys().iterations(), 4096);
         assert_ne!(a.keys().salt(), store.scram_sha256("other").keys().salt());
     }
+    // Made-up keys claim the iteration count real ones use.
+    let slow = ScramSha256Keys::new(&salt, 6000, [1; 32], [2; 32]).unwrap();
+    let store = CredentialStore::from_credentials([Credential::new(
+        p("user"),
+        StoredSecret::ScramSha256(slow),
+    )])
+    .unwrap();
+    assert_eq!(store.scram_sha256("nobody").keys().iterations(), 6000);
     for bad in [
         "u {SCRAM-SHA-256}4096:c2FsdHNhbHQ=$AAAA\n",
         "u {SCRAM-SHA-256}0:c2FsdHNhbHQ=$AAAA:AAAA\n",
@@ -1203,7 +1243,7 @@ fn example_cram_state_is_the_documented_password() {
 /// The `mesos-auth` binary, when built (feature `cli`).
 fn cli() -> Option<std::process::Command> {
     // With the feature on, cargo builds the binary for the tests: never skip.
-    assert!(!cfg!(feature = "cli") || option_env!("CARGO_BIN_EXE_mesos-auth").is_some());
+    const { assert!(!cfg!(feature = "cli") || option_env!("CARGO_BIN_EXE_mesos-auth").is_some()) };
     option_env!("CARGO_BIN_EXE_mesos-auth").map(std::process::Command::new)
 }
 

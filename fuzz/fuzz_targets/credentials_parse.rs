@@ -1,0 +1,21 @@
+//! Credential files: arbitrary bytes never panic, in the text and JSON
+//! formats, strict and lenient; whatever strict mode accepts as JSON,
+//! lenient (Mesos ≥ 1.11) mode accepts too, and a strict store survives a
+//! JSON round trip.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // Every combination runs on every input.
+    let strict_json = mesos_auth::internal::credentials_accepts(data, true, false);
+    let lenient_json = mesos_auth::internal::credentials_accepts(data, true, true);
+    if strict_json {
+        assert!(lenient_json, "lenient refused JSON that strict accepted");
+    }
+    // Text: strict strips one CR per line where Mesos 1.10 (lenient) keeps
+    // it, so neither accepts a superset of the other; both must not panic.
+    let _ = mesos_auth::internal::credentials_accepts(data, false, false);
+    let _ = mesos_auth::internal::credentials_accepts(data, false, true);
+    mesos_auth::internal::credentials_round_trip(data);
+});
