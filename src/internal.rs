@@ -1,6 +1,11 @@
 //! Hooks for fuzz targets and benchmarks. Not part of the public API: no
 //! semver promise, may change in any release.
 
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::credentials::CredentialStore;
+
 /// Parses `src` with the crate's strict JSON reader. For the fuzzers: it must
 /// never panic. The error is the reader's message.
 ///
@@ -14,10 +19,6 @@ pub fn json_parse(src: &[u8]) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use crate::credentials::CredentialStore;
 use crate::sasl::{
     Authenticatee, Authenticator, AuthenticatorConfig, NonceSource, SaslError, Status,
 };
@@ -106,7 +107,7 @@ pub fn cram_md5_states(secret: &[u8]) -> ([u32; 4], [u32; 4]) {
 /// for unknown principals) and whether the principal is known: what a
 /// CRAM-MD5 server computes, for tests and benchmarks outside the crate.
 pub fn credentials_cram_md5(
-    store: &crate::credentials::CredentialStore,
+    store: &CredentialStore,
     principal: &str,
     challenge: &[u8],
 ) -> ([u8; 16], bool) {
