@@ -274,12 +274,17 @@ impl Mapper {
             }
         };
         for value in values {
-            let Some(caps) = rule.pattern.captures(value) else {
+            // `is_match` runs the fast engines; captures are only needed
+            // for the one value that matches, and never for a reject rule.
+            if !rule.pattern.is_match(value) {
                 continue;
-            };
+            }
             if rule.reject {
                 return Err(Rejection::new(RejectReason::RejectRule(rule.rule.clone())));
             }
+            let Some(caps) = rule.pattern.captures(value) else {
+                continue;
+            };
             if matches!(rule.source, Source::Dn) && splits_an_escape(value, rule, &caps) {
                 return Err(Rejection::new(RejectReason::InvalidPrincipal {
                     rule: rule.rule.clone(),
