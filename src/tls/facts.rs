@@ -92,7 +92,7 @@ impl LeafFacts {
             }
             seen_san = true;
             let san = match SubjectAlternativeName::from_der(ext.value) {
-                Ok((rest, san)) if rest.is_empty() => san,
+                Ok(([], san)) => san,
                 _ => {
                     return Err(reject(RejectReason::Unparsable(
                         "the subjectAltName extension does not parse".to_owned(),
