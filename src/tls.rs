@@ -27,6 +27,13 @@
 //! Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Writing `dn` patterns: values are RFC 4514-escaped, so a CN of
+//! `evil,OU=admins` appears as `CN=evil\,OU=admins`. Match one value with
+//! `(?:[^,+\\]|\\.)+` (in JSON: `(?:[^,+\\\\]|\\\\.)+`), not `[^,]+`,
+//! or read the attribute itself with a `subject.<ATTR>` source. As a
+//! backstop, a capture that starts or ends inside an escape is refused
+//! (threats.md TM-6).
+//!
 //! A server builds its `ServerConfig` with [`server_config`], and after each
 //! handshake calls [`Mapper::map_connection`]. When CRAM-MD5 also
 //! authenticated the peer, [`combine_principals`] insists both agree.

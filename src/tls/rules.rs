@@ -410,6 +410,13 @@ fn read_rule(r: &mut Reader<'_>, path: &JsonPath, item: &Json) -> Option<RuleSpe
                     }
                 },
             };
+            if let Some(n) = &name
+                && (n.value.is_empty() || n.value.chars().any(char::is_control))
+            {
+                r.problems.push(
+                    n.problem("`name` must be non-empty, without control characters".to_owned()),
+                );
+            }
             if r.problems.len() > before {
                 return None;
             }

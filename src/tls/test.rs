@@ -192,6 +192,11 @@ fn rule_file_limits_and_shapes() {
             [0]
         .contains("a reject rule has no `principal`")
     );
+    assert!(
+        problems("[{\"name\":\"a\\u0007\",\"source\":\"dn\",\"match\":\"x\",\"principal\":\"p\"}]")
+            [0]
+        .contains("`name` must be")
+    );
     assert!(problems("[\"RULE:x/y\"]")[0].contains("expected `RULE:"));
     assert!(problems("[\"RULE:x/y/Q\"]")[0].contains("unknown case flag `Q`"));
     assert!(problems("[\"DEFAULTS\"]")[0].contains("must be `DEFAULT`"));

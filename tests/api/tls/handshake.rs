@@ -135,6 +135,15 @@ fn serve_one(
 }
 
 fn client_config(pki: &Pki, cert: Option<&Leaf>, resumption: bool) -> Arc<ClientConfig> {
+    let chain = cert.map(|leaf| (vec![leaf.der.clone()], leaf));
+    client_config_chain(pki, chain, resumption)
+}
+
+fn client_config_chain(
+    pki: &Pki,
+    cert: Option<(Vec<rustls_pki_types::CertificateDer<'static>>, &Leaf)>,
+    resumption: bool,
+) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     roots.add(pki.ca.der.clone()).unwrap();
     let builder = ClientConfig::builder_with_provider(provider())
@@ -142,9 +151,9 @@ fn client_config(pki: &Pki, cert: Option<&Leaf>, resumption: bool) -> Arc<Client
         .unwrap()
         .with_root_certificates(roots);
     let mut config = match cert {
-        Some(leaf) => builder
+        Some((chain, leaf)) => builder
             .with_client_auth_cert(
-                certificates_from_pem(leaf.pem.as_bytes()).unwrap(),
+                chain,
                 private_key_from_pem(leaf.key_pem.as_bytes()).unwrap(),
             )
             .unwrap(),
@@ -350,4 +359,45 @@ fn openssl_s_client_as_a_foreign_client() {
         seen[3]
     );
     assert_eq!(out[3], "");
+}
+
+#[test]
+fn tm12_long_chains_are_bounded() {
+    // webpki bounds path building (at most 6 intermediates, a signature
+    // budget); a long chain fails quickly, a short one maps the leaf.
+    let pki = pki();
+    let mut cas = vec![];
+    for i in 0..8 {
+        let parent = cas.last().unwrap_or(&pki.ca);
+        let next = parent.intermediate(&[("O", "Acme"), ("CN", &format!("Sub CA {i}"))]);
+        cas.push(next);
+    }
+    let chain_of = |depth: usize| {
+        let leaf = issue(&cas[depth - 1], &agent_spec(&format!("depth-{depth}")));
+        let mut chain = vec![leaf.der.clone()];
+        chain.extend(cas[..depth].iter().rev().map(|c| c.der.clone()));
+        (chain, leaf)
+    };
+    let (short, short_leaf) = chain_of(2);
+    let (long, long_leaf) = chain_of(8);
+    let (addr, server) = serve(&pki, ClientAuth::Required, 2);
+    let started = Instant::now();
+    let said = [
+        connect(
+            addr,
+            &client_config_chain(&pki, Some((short, &short_leaf)), false),
+        ),
+        connect(
+            addr,
+            &client_config_chain(&pki, Some((long, &long_leaf)), false),
+        ),
+    ];
+    let seen = server.join().unwrap();
+    assert!(started.elapsed() < TIMEOUT);
+    assert_eq!(said[0].as_deref(), Ok("principal agent:depth-2\n"));
+    assert!(
+        matches!(&seen[1], Seen::HandshakeFailed(e) if e.contains("MaximumPathDepthExceeded")),
+        "{:?}",
+        seen[1]
+    );
 }

@@ -1,5 +1,6 @@
 //! threats.md §4 (TLS client certificate → principal), one test per row;
-//! the handshake rows (TM-1 no certificate, TM-11, TM-13) are in handshake.rs.
+//! the handshake rows (TM-1 no certificate, TM-11, TM-12, TM-13) are in
+//! handshake.rs.
 
 use mesos_auth::audit::MemorySink;
 use mesos_auth::tls::{
@@ -302,7 +303,7 @@ fn tm10_no_cn_fallback_after_a_san_rule() {
 }
 
 #[test]
-fn tm12_ip_sans_render_and_odd_lengths_reject() {
+fn ip_sans_render_as_text() {
     let ca = ca();
     let v = leaf(
         &ca,
