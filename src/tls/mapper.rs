@@ -216,12 +216,9 @@ impl Mapper {
     }
 
     /// Runs the rules over parsed facts: the first rule that produces a
-    /// result wins; none means rejection.
-    ///
-    /// # Errors
-    ///
-    /// A [`Rejection`] naming the deciding rule, or [`RejectReason::NoRule`].
-    pub fn decide(&self, facts: &LeafFacts) -> Result<Mapped, Rejection> {
+    /// result wins; none means rejection. Crate-private: callers go through
+    /// a [`VerifiedLeaf`], so unverified facts are never mapped.
+    pub(crate) fn decide(&self, facts: &LeafFacts) -> Result<Mapped, Rejection> {
         for rule in self.rules.iter() {
             if let Some(issuer) = &rule.issuer
                 && !issuer.is_match(facts.issuer_dn())
