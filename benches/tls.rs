@@ -69,6 +69,15 @@ fn bench(c: &mut Criterion) {
     c.bench_function("tls/parse_and_render_only", |b| {
         b.iter(|| mesos_auth::tls::LeafFacts::parse(black_box(der.as_ref())))
     });
+    c.bench_function("tls/x509_parser_only", |b| {
+        use x509_parser::nom::Parser as _;
+        b.iter(|| {
+            x509_parser::certificate::X509CertificateParser::new()
+                .with_deep_parse_extensions(false)
+                .parse(black_box(der.as_ref()))
+                .is_ok()
+        })
+    });
     c.bench_function("tls/map_verified_leaf_incl_sha256", |b| {
         b.iter(|| {
             let leaf = VerifiedLeaf::from_der_verified_elsewhere(black_box(&der).clone());

@@ -34,6 +34,14 @@
 //! backstop, a capture that starts or ends inside an escape is refused
 //! (threats.md TM-6).
 //!
+//! The canonical DN (tls-identity.md §4) equals
+//! `openssl x509 -noout -subject -nameopt RFC2253` for typical certificates,
+//! except that: the AVAs of a multi-valued RDN stay in DER order (OpenSSL
+//! reverses them); non-ASCII text is written raw (OpenSSL: `\C3\BC`);
+//! `#hex` is lowercase; types outside the fixed keyword table are dotted
+//! OIDs with `#hex` values (OpenSSL knows e.g. `title`); streetAddress is
+//! `STREET` (OpenSSL: `street`). The tests check each of these.
+//!
 //! A server builds its `ServerConfig` with [`server_config`], and after each
 //! handshake calls [`Mapper::map_connection`]. When CRAM-MD5 also
 //! authenticated the peer, [`combine_principals`] insists both agree.
