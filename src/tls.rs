@@ -49,6 +49,7 @@
 mod cache;
 mod config;
 mod dn;
+mod early;
 mod error;
 mod event;
 mod facts;
@@ -62,8 +63,9 @@ mod test;
 pub use cache::CachedMapper;
 pub use config::{
     ClientAuth, certificates_from_pem, client_verifier, private_key_from_pem, read_pem_file,
-    server_config,
+    server_config, server_config_with_verifier,
 };
+pub use early::EarlyRejectVerifier;
 pub use error::{
     PrincipalMismatch, RejectReason, Rejection, RuleProblem, RuleRef, RulesError, TlsMapError,
 };

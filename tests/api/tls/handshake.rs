@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use mesos_auth::audit::MemorySink;
 use mesos_auth::tls::{
-    ClientAuth, Mapper, RejectReason, Rejection, TlsIdentity, certificates_from_pem,
-    private_key_from_pem, server_config,
+    ClientAuth, EarlyRejectVerifier, Mapper, RejectReason, Rejection, ReloadableMapper,
+    TlsIdentity, certificates_from_pem, client_verifier, private_key_from_pem, server_config,
+    server_config_with_verifier,
 };
 use rcgen::ExtendedKeyUsagePurpose;
 use rustls::client::Resumption;
@@ -70,6 +71,13 @@ fn serve(pki: &Pki, auth: ClientAuth, n: usize) -> (SocketAddr, JoinHandle<Vec<S
         )
         .unwrap(),
     );
+    serve_config(config, n)
+}
+
+fn serve_config(
+    config: Arc<rustls::ServerConfig>,
+    n: usize,
+) -> (SocketAddr, JoinHandle<Vec<Seen>>) {
     let mapper = Arc::new(Mapper::from_json(RULES).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -400,4 +408,46 @@ fn tm12_long_chains_are_bounded() {
         "{:?}",
         seen[1]
     );
+}
+
+#[test]
+fn early_rejection_fails_the_handshake_with_access_denied() {
+    let pki = pki();
+    let rules = Arc::new(ReloadableMapper::new(Mapper::from_json(RULES).unwrap()));
+    let sink = Arc::new(MemorySink::new());
+    let inner = client_verifier(provider(), pki.ca.pem.as_bytes(), ClientAuth::Required).unwrap();
+    let verifier = Arc::new(EarlyRejectVerifier::new(
+        inner,
+        Arc::clone(&rules),
+        sink.clone(),
+    ));
+    let config = server_config_with_verifier(
+        provider(),
+        verifier,
+        certificates_from_pem(pki.server.pem.as_bytes()).unwrap(),
+        private_key_from_pem(pki.server.key_pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let good = client_leaf(&pki.ca, agent_spec("e1"));
+    let unmapped = client_leaf(&pki.ca, LeafSpec::subject(&[&["CN=stranger"]]));
+    let untrusted = client_leaf(&Ca::new(&[("CN", "Elsewhere")]), agent_spec("e2"));
+    let (addr, server) = serve_config(Arc::new(config), 3);
+    let said = [
+        connect(addr, &client_config(&pki, Some(&good), false)),
+        connect(addr, &client_config(&pki, Some(&unmapped), false)),
+        connect(addr, &client_config(&pki, Some(&untrusted), false)),
+    ];
+    let seen = server.join().unwrap();
+    assert_eq!(said[0].as_deref(), Ok("principal agent:e1\n"));
+    assert!(
+        matches!(&seen[1], Seen::HandshakeFailed(e) if e.contains("ApplicationVerificationFailure")),
+        "{:?}",
+        seen[1]
+    );
+    let client_saw = said[1].as_ref().unwrap_err();
+    assert!(client_saw.contains("AccessDenied"), "{client_saw}");
+    // The chain check still comes first: an untrusted chain is not mapped.
+    assert!(matches!(&seen[2], Seen::HandshakeFailed(e) if e.contains("UnknownIssuer")));
+    let events = sink.take();
+    assert_eq!(events.len(), 1, "one rejection recorded by the verifier");
 }
