@@ -282,7 +282,7 @@ impl Mapper {
             let Some(caps) = rule.pattern.captures(value) else {
                 continue;
             };
-            if matches!(rule.source, Source::Dn) && splits_an_escape(value, rule, &caps) {
+            if matches!(rule.source, Source::Dn) && splits_an_escape(value, &caps) {
                 return Err(Rejection::new(RejectReason::InvalidPrincipal {
                     rule: rule.rule.clone(),
                     problem: "a capture group starts or ends inside an escape sequence of the DN"
@@ -392,11 +392,11 @@ impl Mapper {
     }
 }
 
-/// Whether a group the template uses starts or ends inside an RFC 4514
-/// escape of `dn`: `CN=([^,]+),OU=admins` over `CN=evil\\,OU=admins,...`
-/// captures `evil\\`, a sign the pattern took an escaped comma for a
+/// Whether a capture group starts or ends inside an RFC 4514
+/// escape of `dn`: `CN=([^,]+),OU=admins` over `CN=evil\,OU=admins,...`
+/// captures `evil\`, a sign the pattern took an escaped comma for a
 /// separator (threats.md TM-6). Such a match is refused, never mapped.
-fn splits_an_escape(dn: &str, rule: &CompiledRule, caps: &Captures<'_>) -> bool {
+fn splits_an_escape(dn: &str, caps: &Captures<'_>) -> bool {
     if !dn.contains('\\') {
         return false;
     }
@@ -413,14 +413,11 @@ fn splits_an_escape(dn: &str, rule: &CompiledRule, caps: &Captures<'_>) -> bool 
             i += 1;
         }
     }
-    rule.template.iter().any(|piece| {
-        let m = match piece {
-            Piece::Literal(_) => None,
-            Piece::Group(Group::Index(n)) => caps.get(*n),
-            Piece::Group(Group::Name(name)) => caps.name(name),
-        };
-        m.is_some_and(|m| inside.contains(&m.start()) || inside.contains(&m.end()))
-    })
+    // Every group counts, used by the template or not: a pattern whose
+    // group boundary falls inside an escape has misread the DN.
+    caps.iter()
+        .flatten()
+        .any(|m| inside.contains(&m.start()) || inside.contains(&m.end()))
 }
 
 /// Reads at most `limit` bytes of `path`, checking the size on the open file.

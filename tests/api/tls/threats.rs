@@ -157,6 +157,14 @@ fn tm6_escaped_specials_cannot_forge_rdns() {
         matches!(r.reason(), RejectReason::InvalidPrincipal { problem, .. } if problem.contains("escape")),
         "{r}"
     );
+    // Also when the template does not use the group.
+    let fixed = mapper(
+        r#"[{"source": "dn", "match": "CN=([^,]+),OU=admins,O=Acme", "principal": "admin"}]"#,
+    );
+    assert!(matches!(
+        fixed.map(&evil).unwrap_err().reason(),
+        RejectReason::InvalidPrincipal { .. }
+    ));
     // The pattern written as the docs advise does not match at all.
     let careful = mapper(
         r#"[{"source": "dn", "match": "CN=((?:[^,+\\\\]|\\\\.)+),OU=admins,O=Acme", "principal": "admin:${1}"}]"#,
