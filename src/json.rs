@@ -198,7 +198,8 @@ pub(crate) enum JsonErrorKind {
     InvalidUtf8,
     #[error("unexpected end of text")]
     UnexpectedEnd,
-    #[error("unexpected character `{0}`")]
+    // Escaped so a newline or control character never breaks the message.
+    #[error("unexpected character `{}`", .0.escape_debug())]
     Unexpected(char),
     #[error("invalid number")]
     InvalidNumber,
@@ -462,7 +463,8 @@ impl Parser<'_> {
         loop {
             match self.src.get(end) {
                 None => {
-                    self.pos = end;
+                    // A trailing backslash steps past the end; report the end.
+                    self.pos = end.min(self.src.len());
                     return Err(self.error(JsonErrorKind::UnexpectedEnd));
                 }
                 Some(b'"') => break,

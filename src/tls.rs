@@ -27,6 +27,21 @@
 //! Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Writing `dn` patterns: values are RFC 4514-escaped, so a CN of
+//! `evil,OU=admins` appears as `CN=evil\,OU=admins`. Match one value with
+//! `(?:[^,+\\]|\\.)+` (in JSON: `(?:[^,+\\\\]|\\\\.)+`), not `[^,]+`,
+//! or read the attribute itself with a `subject.<ATTR>` source. As a
+//! backstop, a capture that starts or ends inside an escape is refused
+//! (threats.md TM-6).
+//!
+//! The canonical DN (tls-identity.md §4) equals
+//! `openssl x509 -noout -subject -nameopt RFC2253` for typical certificates,
+//! except that: the AVAs of a multi-valued RDN stay in DER order (OpenSSL
+//! reverses them); non-ASCII text is written raw (OpenSSL: `\C3\BC`);
+//! `#hex` is lowercase; types outside the fixed keyword table are dotted
+//! OIDs with `#hex` values (OpenSSL knows e.g. `title`); streetAddress is
+//! `STREET` (OpenSSL: `street`). The tests check each of these.
+//!
 //! A server builds its `ServerConfig` with [`server_config`], and after each
 //! handshake calls [`Mapper::map_connection`]. When CRAM-MD5 also
 //! authenticated the peer, [`combine_principals`] insists both agree.
@@ -34,6 +49,7 @@
 mod cache;
 mod config;
 mod dn;
+mod early;
 mod error;
 mod event;
 mod facts;
@@ -47,8 +63,9 @@ mod test;
 pub use cache::CachedMapper;
 pub use config::{
     ClientAuth, certificates_from_pem, client_verifier, private_key_from_pem, read_pem_file,
-    server_config,
+    server_config, server_config_with_verifier,
 };
+pub use early::EarlyRejectVerifier;
 pub use error::{
     PrincipalMismatch, RejectReason, Rejection, RuleProblem, RuleRef, RulesError, TlsMapError,
 };

@@ -136,3 +136,19 @@ fn regression_fuzz_number_beyond_f64_is_kept_as_text() {
     assert!(matches!(&j.value, JsonValue::Number(n) if &**n == "6E6626"));
     assert_eq!(j.as_u64(), None);
 }
+
+#[test]
+fn regression_fuzz_trailing_backslash_offset_is_inside_the_text() {
+    // fuzz/tls_rules: a string ending in a backslash reported an offset one
+    // past the end of the text.
+    let src = "\"abc\\";
+    let e = err(src);
+    assert_eq!((e.kind, e.offset), (JsonErrorKind::UnexpectedEnd, src.len()));
+}
+
+#[test]
+fn unexpected_character_messages_stay_on_one_line() {
+    let e = err("tru\n");
+    assert_eq!(e.kind, JsonErrorKind::Unexpected('\n'));
+    assert_eq!(e.to_string(), "unexpected character `\\n`");
+}

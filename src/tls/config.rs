@@ -119,6 +119,23 @@ pub fn server_config(
     key: PrivateKeyDer<'static>,
 ) -> Result<ServerConfig, TlsMapError> {
     let verifier = client_verifier(Arc::clone(&provider), ca_bundle_pem, auth)?;
+    server_config_with_verifier(provider, verifier, cert_chain, key)
+}
+
+/// As [`server_config`], with a client-certificate verifier the caller
+/// built, e.g. an [`EarlyRejectVerifier`](super::EarlyRejectVerifier)
+/// around [`client_verifier`]. Session resumption is off here too.
+///
+/// # Errors
+///
+/// [`TlsMapError::Config`] if rustls refuses the protocol versions, the
+/// certificate chain or the key.
+pub fn server_config_with_verifier(
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    cert_chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<ServerConfig, TlsMapError> {
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsMapError::Config(e.to_string()))?

@@ -5,8 +5,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use sha2::{Digest, Sha256};
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::certificate::X509CertificateParser;
+use x509_parser::extensions::{GeneralName, SubjectAlternativeName};
+use x509_parser::nom::Parser as _;
 use x509_parser::oid_registry::OID_X509_EXT_SUBJECT_ALT_NAME;
 use x509_parser::prelude::FromDer;
 
@@ -38,7 +39,11 @@ impl LeafFacts {
     /// (callers that already hashed it pass it in; see [`sha256`]).
     pub(crate) fn parse_with_digest(der: &[u8], sha256: [u8; 32]) -> Result<Self, Rejection> {
         let reject = |reason| Rejection::new(reason);
-        let (rest, cert) = X509Certificate::from_der(der)
+        // Extensions other than the SAN are not needed here (webpki already
+        // checked them): parse only the SAN, which saves a third of the time.
+        let (rest, cert) = X509CertificateParser::new()
+            .with_deep_parse_extensions(false)
+            .parse(der)
             .map_err(|e| reject(RejectReason::Unparsable(e.to_string())))?;
         if !rest.is_empty() {
             return Err(reject(RejectReason::Unparsable(
@@ -86,10 +91,13 @@ impl LeafFacts {
                 )));
             }
             seen_san = true;
-            let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() else {
-                return Err(reject(RejectReason::Unparsable(
-                    "the subjectAltName extension does not parse".to_owned(),
-                )));
+            let san = match SubjectAlternativeName::from_der(ext.value) {
+                Ok(([], san)) => san,
+                _ => {
+                    return Err(reject(RejectReason::Unparsable(
+                        "the subjectAltName extension does not parse".to_owned(),
+                    )));
+                }
             };
             for name in &san.general_names {
                 facts.add_san(name)?;

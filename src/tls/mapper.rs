@@ -216,12 +216,9 @@ impl Mapper {
     }
 
     /// Runs the rules over parsed facts: the first rule that produces a
-    /// result wins; none means rejection.
-    ///
-    /// # Errors
-    ///
-    /// A [`Rejection`] naming the deciding rule, or [`RejectReason::NoRule`].
-    pub fn decide(&self, facts: &LeafFacts) -> Result<Mapped, Rejection> {
+    /// result wins; none means rejection. Crate-private: callers go through
+    /// a [`VerifiedLeaf`], so unverified facts are never mapped.
+    pub(crate) fn decide(&self, facts: &LeafFacts) -> Result<Mapped, Rejection> {
         for rule in self.rules.iter() {
             if let Some(issuer) = &rule.issuer
                 && !issuer.is_match(facts.issuer_dn())
@@ -274,13 +271,18 @@ impl Mapper {
             }
         };
         for value in values {
-            let Some(caps) = rule.pattern.captures(value) else {
+            // `is_match` runs the fast engines; captures are only needed
+            // for the one value that matches, and never for a reject rule.
+            if !rule.pattern.is_match(value) {
                 continue;
-            };
+            }
             if rule.reject {
                 return Err(Rejection::new(RejectReason::RejectRule(rule.rule.clone())));
             }
-            if matches!(rule.source, Source::Dn) && splits_an_escape(value, rule, &caps) {
+            let Some(caps) = rule.pattern.captures(value) else {
+                continue;
+            };
+            if matches!(rule.source, Source::Dn) && splits_an_escape(value, &caps) {
                 return Err(Rejection::new(RejectReason::InvalidPrincipal {
                     rule: rule.rule.clone(),
                     problem: "a capture group starts or ends inside an escape sequence of the DN"
@@ -390,11 +392,11 @@ impl Mapper {
     }
 }
 
-/// Whether a group the template uses starts or ends inside an RFC 4514
-/// escape of `dn`: `CN=([^,]+),OU=admins` over `CN=evil\\,OU=admins,...`
-/// captures `evil\\`, a sign the pattern took an escaped comma for a
+/// Whether a capture group starts or ends inside an RFC 4514
+/// escape of `dn`: `CN=([^,]+),OU=admins` over `CN=evil\,OU=admins,...`
+/// captures `evil\`, a sign the pattern took an escaped comma for a
 /// separator (threats.md TM-6). Such a match is refused, never mapped.
-fn splits_an_escape(dn: &str, rule: &CompiledRule, caps: &Captures<'_>) -> bool {
+fn splits_an_escape(dn: &str, caps: &Captures<'_>) -> bool {
     if !dn.contains('\\') {
         return false;
     }
@@ -411,14 +413,11 @@ fn splits_an_escape(dn: &str, rule: &CompiledRule, caps: &Captures<'_>) -> bool 
             i += 1;
         }
     }
-    rule.template.iter().any(|piece| {
-        let m = match piece {
-            Piece::Literal(_) => None,
-            Piece::Group(Group::Index(n)) => caps.get(*n),
-            Piece::Group(Group::Name(name)) => caps.name(name),
-        };
-        m.is_some_and(|m| inside.contains(&m.start()) || inside.contains(&m.end()))
-    })
+    // Every group counts, used by the template or not: a pattern whose
+    // group boundary falls inside an escape has misread the DN.
+    caps.iter()
+        .flatten()
+        .any(|m| inside.contains(&m.start()) || inside.contains(&m.end()))
 }
 
 /// Reads at most `limit` bytes of `path`, checking the size on the open file.

@@ -235,7 +235,10 @@ pub fn parse_rules(src: &str) -> Result<RuleSet, RulesError> {
     let doc = match json::parse(src, json::Options::default()) {
         Ok(doc) => doc,
         Err(e) => {
-            r.report(&root, Span::new(e.offset, e.offset), e.to_string());
+            // Clamped: the JSON reader can report one past the end of a
+            // text cut inside an escape (found by the tls_rules fuzzer).
+            let at = e.offset.min(src.len());
+            r.report(&root, Span::new(at, at), e.to_string());
             return Err(RulesError {
                 problems: r.problems,
             });
@@ -410,6 +413,13 @@ fn read_rule(r: &mut Reader<'_>, path: &JsonPath, item: &Json) -> Option<RuleSpe
                     }
                 },
             };
+            if let Some(n) = &name
+                && (n.value.is_empty() || n.value.chars().any(char::is_control))
+            {
+                r.problems.push(
+                    n.problem("`name` must be non-empty, without control characters".to_owned()),
+                );
+            }
             if r.problems.len() > before {
                 return None;
             }

@@ -192,6 +192,11 @@ fn rule_file_limits_and_shapes() {
             [0]
         .contains("a reject rule has no `principal`")
     );
+    assert!(
+        problems("[{\"name\":\"a\\u0007\",\"source\":\"dn\",\"match\":\"x\",\"principal\":\"p\"}]")
+            [0]
+        .contains("`name` must be")
+    );
     assert!(problems("[\"RULE:x/y\"]")[0].contains("expected `RULE:"));
     assert!(problems("[\"RULE:x/y/Q\"]")[0].contains("unknown case flag `Q`"));
     assert!(problems("[\"DEFAULTS\"]")[0].contains("must be `DEFAULT`"));
@@ -246,4 +251,74 @@ fn garbage_der_is_rejected() {
         let r = mapper.map(&leaf).unwrap_err();
         assert!(matches!(r.reason(), RejectReason::Unparsable(_)), "{r}");
     }
+}
+
+/// Undoes the §4.5 escaping: `\\XX` hex pairs and `\\c`.
+fn unescape(s: &str) -> String {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            let hex = |k: usize| b.get(k).is_some_and(u8::is_ascii_hexdigit);
+            if hex(i + 1) && hex(i + 2) {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i + 1]);
+                i += 2;
+            }
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+proptest::proptest! {
+    /// Escaping is reversible, and an escaped value holds no bare `,` or `+`
+    /// a pattern could take for a separator (threats.md TM-6).
+    #[test]
+    fn escaping_round_trips_and_hides_separators(v in "[ -~\u{0}-\u{1f}\u{7f}äü€😀]{0,24}") {
+        let e = esc(&v);
+        proptest::prop_assert_eq!(unescape(&e), v.clone());
+        let b = e.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'\\' {
+                i += 2;
+                continue;
+            }
+            proptest::prop_assert!(!b",+\";<>".contains(&b[i]), "bare special in {:?}", e);
+            proptest::prop_assert!(!(b[i] < 0x20 || b[i] == 0x7f), "raw control in {:?}", e);
+            i += 1;
+        }
+        proptest::prop_assert!(!e.starts_with(' ') && !e.starts_with('#'));
+        proptest::prop_assert!(!e.ends_with(' ') || e.ends_with("\\ "));
+    }
+}
+
+#[test]
+fn rule_file_reading_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, vec![b' '; (MAX_RULE_FILE_LEN + 1) as usize]).unwrap();
+    assert!(matches!(
+        Mapper::from_file(&big),
+        Err(TlsMapError::TooLarge { .. })
+    ));
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, b"[\n\"DEF\xffAULT\"]").unwrap();
+    let Err(TlsMapError::Rules(e)) = Mapper::from_file(&bad) else {
+        panic!("invalid UTF-8 must be a rules error")
+    };
+    assert_eq!(e.to_string(), "2:5: $: invalid UTF-8");
+    let ok = dir.path().join("ok.json");
+    std::fs::write(&ok, b"[\"DEFAULT\"]").unwrap();
+    assert_eq!(Mapper::from_file(&ok).unwrap().len(), 1);
+    assert!(matches!(
+        Mapper::from_file(&dir.path().join("missing.json")),
+        Err(TlsMapError::Read { .. })
+    ));
 }

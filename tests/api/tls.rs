@@ -12,4 +12,6 @@ mod openssl;
 #[cfg(test)]
 mod pki;
 #[cfg(test)]
+mod regressions;
+#[cfg(test)]
 mod threats;

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use mesos_auth::audit::MemorySink;
 use mesos_auth::tls::{
-    ClientAuth, Mapper, RejectReason, Rejection, TlsIdentity, certificates_from_pem,
-    private_key_from_pem, server_config,
+    ClientAuth, EarlyRejectVerifier, Mapper, RejectReason, Rejection, ReloadableMapper,
+    TlsIdentity, certificates_from_pem, client_verifier, private_key_from_pem, server_config,
+    server_config_with_verifier,
 };
 use rcgen::ExtendedKeyUsagePurpose;
 use rustls::client::Resumption;
@@ -70,6 +71,13 @@ fn serve(pki: &Pki, auth: ClientAuth, n: usize) -> (SocketAddr, JoinHandle<Vec<S
         )
         .unwrap(),
     );
+    serve_config(config, n)
+}
+
+fn serve_config(
+    config: Arc<rustls::ServerConfig>,
+    n: usize,
+) -> (SocketAddr, JoinHandle<Vec<Seen>>) {
     let mapper = Arc::new(Mapper::from_json(RULES).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -135,6 +143,15 @@ fn serve_one(
 }
 
 fn client_config(pki: &Pki, cert: Option<&Leaf>, resumption: bool) -> Arc<ClientConfig> {
+    let chain = cert.map(|leaf| (vec![leaf.der.clone()], leaf));
+    client_config_chain(pki, chain, resumption)
+}
+
+fn client_config_chain(
+    pki: &Pki,
+    cert: Option<(Vec<rustls_pki_types::CertificateDer<'static>>, &Leaf)>,
+    resumption: bool,
+) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     roots.add(pki.ca.der.clone()).unwrap();
     let builder = ClientConfig::builder_with_provider(provider())
@@ -142,9 +159,9 @@ fn client_config(pki: &Pki, cert: Option<&Leaf>, resumption: bool) -> Arc<Client
         .unwrap()
         .with_root_certificates(roots);
     let mut config = match cert {
-        Some(leaf) => builder
+        Some((chain, leaf)) => builder
             .with_client_auth_cert(
-                certificates_from_pem(leaf.pem.as_bytes()).unwrap(),
+                chain,
                 private_key_from_pem(leaf.key_pem.as_bytes()).unwrap(),
             )
             .unwrap(),
@@ -350,4 +367,87 @@ fn openssl_s_client_as_a_foreign_client() {
         seen[3]
     );
     assert_eq!(out[3], "");
+}
+
+#[test]
+fn tm12_long_chains_are_bounded() {
+    // webpki bounds path building (at most 6 intermediates, a signature
+    // budget); a long chain fails quickly, a short one maps the leaf.
+    let pki = pki();
+    let mut cas = vec![];
+    for i in 0..8 {
+        let parent = cas.last().unwrap_or(&pki.ca);
+        let next = parent.intermediate(&[("O", "Acme"), ("CN", &format!("Sub CA {i}"))]);
+        cas.push(next);
+    }
+    let chain_of = |depth: usize| {
+        let leaf = issue(&cas[depth - 1], &agent_spec(&format!("depth-{depth}")));
+        let mut chain = vec![leaf.der.clone()];
+        chain.extend(cas[..depth].iter().rev().map(|c| c.der.clone()));
+        (chain, leaf)
+    };
+    let (short, short_leaf) = chain_of(2);
+    let (long, long_leaf) = chain_of(8);
+    let (addr, server) = serve(&pki, ClientAuth::Required, 2);
+    let started = Instant::now();
+    let said = [
+        connect(
+            addr,
+            &client_config_chain(&pki, Some((short, &short_leaf)), false),
+        ),
+        connect(
+            addr,
+            &client_config_chain(&pki, Some((long, &long_leaf)), false),
+        ),
+    ];
+    let seen = server.join().unwrap();
+    assert!(started.elapsed() < TIMEOUT);
+    assert_eq!(said[0].as_deref(), Ok("principal agent:depth-2\n"));
+    assert!(
+        matches!(&seen[1], Seen::HandshakeFailed(e) if e.contains("MaximumPathDepthExceeded")),
+        "{:?}",
+        seen[1]
+    );
+}
+
+#[test]
+fn early_rejection_fails_the_handshake_with_access_denied() {
+    let pki = pki();
+    let rules = Arc::new(ReloadableMapper::new(Mapper::from_json(RULES).unwrap()));
+    let sink = Arc::new(MemorySink::new());
+    let inner = client_verifier(provider(), pki.ca.pem.as_bytes(), ClientAuth::Required).unwrap();
+    let verifier = Arc::new(EarlyRejectVerifier::new(
+        inner,
+        Arc::clone(&rules),
+        sink.clone(),
+    ));
+    let config = server_config_with_verifier(
+        provider(),
+        verifier,
+        certificates_from_pem(pki.server.pem.as_bytes()).unwrap(),
+        private_key_from_pem(pki.server.key_pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let good = client_leaf(&pki.ca, agent_spec("e1"));
+    let unmapped = client_leaf(&pki.ca, LeafSpec::subject(&[&["CN=stranger"]]));
+    let untrusted = client_leaf(&Ca::new(&[("CN", "Elsewhere")]), agent_spec("e2"));
+    let (addr, server) = serve_config(Arc::new(config), 3);
+    let said = [
+        connect(addr, &client_config(&pki, Some(&good), false)),
+        connect(addr, &client_config(&pki, Some(&unmapped), false)),
+        connect(addr, &client_config(&pki, Some(&untrusted), false)),
+    ];
+    let seen = server.join().unwrap();
+    assert_eq!(said[0].as_deref(), Ok("principal agent:e1\n"));
+    assert!(
+        matches!(&seen[1], Seen::HandshakeFailed(e) if e.contains("ApplicationVerificationFailure")),
+        "{:?}",
+        seen[1]
+    );
+    let client_saw = said[1].as_ref().unwrap_err();
+    assert!(client_saw.contains("AccessDenied"), "{client_saw}");
+    // The chain check still comes first: an untrusted chain is not mapped.
+    assert!(matches!(&seen[2], Seen::HandshakeFailed(e) if e.contains("UnknownIssuer")));
+    let events = sink.take();
+    assert_eq!(events.len(), 1, "one rejection recorded by the verifier");
 }

@@ -2,8 +2,8 @@
 //! on generated certificates. Equal, except for the differences
 //! tls-identity.md §4 documents, which are asserted explicitly here:
 //! OpenSSL reverses the AVAs of a multi-valued RDN, escapes non-ASCII
-//! UTF-8 as `\C3\BC`, writes unknown OIDs' hex in uppercase, and spells
-//! streetAddress `street`.
+//! UTF-8 as `\C3\BC`, writes unknown OIDs' hex in uppercase, names types
+//! outside §4's table (`title`) and spells streetAddress `street`.
 
 use mesos_auth::tls::LeafFacts;
 
@@ -58,6 +58,13 @@ const CASES: &[(Rdns, &str, Option<&str>)] = &[
         &[&["CN=z"], &["1.3.6.1.4.1.99999.1=x"]],
         "1.3.6.1.4.1.99999.1=#0c0178,CN=z",
         Some("1.3.6.1.4.1.99999.1=#0C0178,CN=z"),
+    ),
+    (
+        // OpenSSL names more types than §4's table (title) and spells
+        // streetAddress `street`; we write `STREET` and the `#hex` form.
+        &[&["street=Main St 1"], &["title=Boss"], &["CN=s"]],
+        "CN=s,2.5.4.12=#0c04426f7373,STREET=Main St 1",
+        Some("CN=s,title=Boss,street=Main St 1"),
     ),
     (&[&["O=tab\there"], &["CN=t"]], "CN=t,O=tab\\09here", None),
     (

@@ -112,7 +112,8 @@ pub(crate) fn dn_type(keyword: &str) -> DnType {
         "DC" => DnType::CustomDnType(vec![0, 9, 2342, 19200300, 100, 1, 25]),
         "UID" => DnType::CustomDnType(vec![0, 9, 2342, 19200300, 100, 1, 1]),
         "serialNumber" => DnType::CustomDnType(vec![2, 5, 4, 5]),
-        "STREET" => DnType::CustomDnType(vec![2, 5, 4, 9]),
+        "STREET" | "street" => DnType::CustomDnType(vec![2, 5, 4, 9]),
+        "title" => DnType::CustomDnType(vec![2, 5, 4, 12]),
         "emailAddress" => DnType::CustomDnType(vec![1, 2, 840, 113549, 1, 9, 1]),
         dotted => DnType::CustomDnType(dotted.split('.').map(|a| a.parse().unwrap()).collect()),
     }

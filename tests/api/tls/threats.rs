@@ -1,5 +1,6 @@
 //! threats.md §4 (TLS client certificate → principal), one test per row;
-//! the handshake rows (TM-1 no certificate, TM-11, TM-13) are in handshake.rs.
+//! the handshake rows (TM-1 no certificate, TM-11, TM-12, TM-13) are in
+//! handshake.rs.
 
 use mesos_auth::audit::MemorySink;
 use mesos_auth::tls::{
@@ -156,6 +157,14 @@ fn tm6_escaped_specials_cannot_forge_rdns() {
         matches!(r.reason(), RejectReason::InvalidPrincipal { problem, .. } if problem.contains("escape")),
         "{r}"
     );
+    // Also when the template does not use the group.
+    let fixed = mapper(
+        r#"[{"source": "dn", "match": "CN=([^,]+),OU=admins,O=Acme", "principal": "admin"}]"#,
+    );
+    assert!(matches!(
+        fixed.map(&evil).unwrap_err().reason(),
+        RejectReason::InvalidPrincipal { .. }
+    ));
     // The pattern written as the docs advise does not match at all.
     let careful = mapper(
         r#"[{"source": "dn", "match": "CN=((?:[^,+\\\\]|\\\\.)+),OU=admins,O=Acme", "principal": "admin:${1}"}]"#,
@@ -302,7 +311,7 @@ fn tm10_no_cn_fallback_after_a_san_rule() {
 }
 
 #[test]
-fn tm12_ip_sans_render_and_odd_lengths_reject() {
+fn ip_sans_render_as_text() {
     let ca = ca();
     let v = leaf(
         &ca,
