@@ -272,6 +272,15 @@ typedef struct mesos_auth_authenticator mesos_auth_authenticator;
 typedef struct mesos_auth_credentials mesos_auth_credentials;
 
 /*
+ Failure counts per principal and per peer, fed by the authenticator
+ sessions it is attached to (`mesos_auth_authenticator_set_throttle`).
+
+ Thread safety: shared and reference-counted, internally locked: any
+ number of threads and sessions may use one throttle at once.
+ */
+typedef struct mesos_auth_throttle mesos_auth_throttle;
+
+/*
  A compiled TLS mapping rule set.
 
  Thread safety: shared, reference-counted and immutable: any number of
@@ -592,6 +601,20 @@ mesos_auth_result mesos_auth_authenticator_check_timeout(mesos_auth_authenticato
 mesos_auth_result mesos_auth_authenticator_discard(mesos_auth_authenticator *session);
 
 /*
+ Attaches `throttle` (or detaches, with NULL): the session's outcome
+ is recorded in it when the session ends (a failure counts against the
+ principal and the peer, an error against the peer, a success clears
+ both). Give the session a `peer` name at creation for per-peer counts.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `throttle`
+ NULL or live.
+ */
+mesos_auth_result mesos_auth_authenticator_set_throttle(mesos_auth_authenticator *session,
+                                                        const mesos_auth_throttle *throttle);
+
+/*
  Where the session stands: a `mesos_auth_status` in `*out_status`.
 
  # Safety
@@ -682,6 +705,48 @@ mesos_auth_result mesos_auth_authenticatee_status(const mesos_auth_authenticatee
  `session` NULL or live, not in use by another call, not used again.
  */
 mesos_auth_result mesos_auth_authenticatee_free(mesos_auth_authenticatee *session);
+
+/*
+ Creates a throttle: the first `free_failures` failures cost nothing,
+ then each failure doubles the delay from `base_ms` up to `max_ms`.
+ Zero for all three gives the defaults (3 free failures, 1 s, 60 s).
+ `max_ms` below `base_ms` is refused.
+
+ # Safety
+
+ `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_throttle_new(uint32_t free_failures,
+                                          uint64_t base_ms,
+                                          uint64_t max_ms,
+                                          const mesos_auth_throttle **out);
+
+/*
+ How long a new attempt from `peer` (and, if known, by `principal`;
+ NULL with length 0 when not) should wait: 0 means go ahead. Call it
+ before creating a session; a host that must not block refuses the
+ attempt instead of waiting.
+
+ # Safety
+
+ `throttle` NULL or live; `principal`/`peer` valid for their lengths;
+ `out_delay_ms` valid for one write.
+ */
+mesos_auth_result mesos_auth_throttle_check(const mesos_auth_throttle *throttle,
+                                            const char *principal,
+                                            size_t principal_len,
+                                            const char *peer,
+                                            size_t peer_len,
+                                            uint64_t *out_delay_ms);
+
+/*
+ Drops the caller's reference. NULL is a no-op.
+
+ # Safety
+
+ `throttle` NULL or live, not used again.
+ */
+mesos_auth_result mesos_auth_throttle_free(const mesos_auth_throttle *throttle);
 
 /*
  Compiles a rule file (`len` bytes of UTF-8 JSON at `rules`, see

@@ -27,6 +27,7 @@ pub(crate) enum Kind {
     TlsMapper = 0x4d41_0004,
     // 0x4d41_0005 is reserved for the ACL policy handle (issue 6, ACL part).
     Audit = 0x4d41_0006,
+    Throttle = 0x4d41_0007,
 }
 
 /// The tag a handle gets as it is freed.

@@ -29,6 +29,7 @@ mod handle;
 mod panic;
 mod result;
 mod sasl;
+mod throttle;
 mod tls;
 
 pub use audit::{mesos_auth_audit, mesos_auth_audit_callback};
@@ -41,6 +42,7 @@ pub use sasl::{
     mesos_auth_authenticatee, mesos_auth_authenticator, mesos_auth_message,
     mesos_auth_message_kind, mesos_auth_status,
 };
+pub use throttle::mesos_auth_throttle;
 pub use tls::mesos_auth_tls_mapper;
 
 use panic::ffi_panic_boundary;

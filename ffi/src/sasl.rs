@@ -17,6 +17,7 @@ use crate::credentials::mesos_auth_credentials;
 use crate::handle::{self, Castable, Kind, Ownership};
 use crate::panic::ffi_panic_boundary;
 use crate::result::{fail, mesos_auth_result};
+use crate::throttle::{self, SharedThrottle, mesos_auth_throttle};
 use crate::{mesos_auth_bytes, mesos_auth_str};
 
 /// The kind of a Mesos authentication message (`authentication.proto`),
@@ -107,6 +108,7 @@ impl Outbox {
 pub(crate) struct ServerSession {
     inner: Authenticator,
     sink: SharedSink,
+    throttle: Option<SharedThrottle>,
     out: Outbox,
     principal: Option<String>,
 }
@@ -132,6 +134,9 @@ impl Castable for mesos_auth_authenticatee {
 impl ServerSession {
     fn after_call(&mut self) {
         while let Some(e) = self.inner.poll_event() {
+            if let Some(t) = &self.throttle {
+                throttle::observe(t, &e);
+            }
             audit::record(&self.sink, AuditEvent::Sasl(e));
         }
         if self.principal.is_none() {
@@ -255,6 +260,7 @@ impl mesos_auth_authenticator {
                 Ok(handle::to_box::<mesos_auth_authenticator>(ServerSession {
                     inner,
                     sink,
+                    throttle: None,
                     out: Outbox::default(),
                     principal: None,
                 }))
@@ -395,6 +401,40 @@ impl mesos_auth_authenticator {
                 handle::with_mut(session, |s| {
                     s.inner.discard();
                     s.after_call();
+                    Ok(())
+                })
+            })
+        }
+    }
+
+    /// Attaches `throttle` (or detaches, with NULL): the session's outcome
+    /// is recorded in it when the session ends (a failure counts against the
+    /// principal and the peer, an error against the peer, a success clears
+    /// both). Give the session a `peer` name at creation for per-peer counts.
+    ///
+    /// # Safety
+    ///
+    /// `session` NULL or live and not in use by another call; `throttle`
+    /// NULL or live.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_authenticator_set_throttle(
+        session: *mut mesos_auth_authenticator,
+        throttle: *const mesos_auth_throttle,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            let t = if throttle.is_null() {
+                None
+            } else {
+                // SAFETY: forwarded caller contract.
+                match unsafe { handle::clone_arc(throttle) } {
+                    Ok(t) => Some(t),
+                    Err(e) => return e,
+                }
+            };
+            // SAFETY: forwarded caller contract.
+            handle::code(unsafe {
+                handle::with_mut(session, |s| {
+                    s.throttle = t;
                     Ok(())
                 })
             })

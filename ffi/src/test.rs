@@ -133,6 +133,8 @@ fn every_export_has_the_panic_boundary() {
         "mesos_auth_authenticator_feed",
         "mesos_auth_authenticatee_poll_output",
         "mesos_auth_tls_mapper_map_der",
+        "mesos_auth_throttle_check",
+        "mesos_auth_authenticator_set_throttle",
     ] {
         assert!(
             names.iter().any(|n| n == known),

@@ -337,6 +337,60 @@ static void test_cram_md5(const mesos_auth_credentials *creds, const mesos_auth_
   }
 }
 
+/* ---- throttle ---- */
+static void fail_once(const mesos_auth_credentials *creds, const mesos_auth_throttle *t, const char *secret) {
+  mesos_auth_authenticator *s = NULL;
+  mesos_auth_authenticatee *c = NULL;
+  CHECK(mesos_auth_authenticator_new(creds, 0, "10.0.0.9:1", 10, NULL, &s) == MESOS_AUTH_RESULT_OK);
+  CHECK(mesos_auth_authenticator_set_throttle(s, t) == MESOS_AUTH_RESULT_OK);
+  CHECK(mesos_auth_authenticatee_new("tim", 3, (const uint8_t *)secret, strlen(secret), NULL, &c) ==
+        MESOS_AUTH_RESULT_OK);
+  exchange(s, c);
+  mesos_auth_authenticator_free(s);
+  mesos_auth_authenticatee_free(c);
+}
+
+static void test_throttle(const mesos_auth_credentials *creds) {
+  const mesos_auth_throttle *t = NULL;
+  uint64_t ms = 99;
+  CHECK(mesos_auth_throttle_new(1, 0, 10, &t) == MESOS_AUTH_RESULT_INVALID_PARAMETER);
+  CHECK(mesos_auth_throttle_new(1, 100, 10, &t) == MESOS_AUTH_RESULT_INVALID_PARAMETER);
+  CHECK(mesos_auth_throttle_new(1, 100, 1000, NULL) == MESOS_AUTH_RESULT_NULL_PARAMETER);
+  CHECK(t == NULL);
+  CHECK(mesos_auth_throttle_new(0, 0, 0, &t) == MESOS_AUTH_RESULT_OK); /* defaults */
+  CHECK(mesos_auth_throttle_free(t) == MESOS_AUTH_RESULT_OK);
+  CHECK(mesos_auth_throttle_new(1, 60000, 120000, &t) == MESOS_AUTH_RESULT_OK);
+  CHECK(mesos_auth_throttle_check(t, "tim", 3, "10.0.0.9:1", 10, &ms) == MESOS_AUTH_RESULT_OK && ms == 0);
+  fail_once(creds, t, "wrong-1");
+  CHECK(mesos_auth_throttle_check(t, "tim", 3, "10.0.0.9:1", 10, &ms) == MESOS_AUTH_RESULT_OK && ms == 0);
+  fail_once(creds, t, "wrong-2"); /* past the free failure: delayed */
+  CHECK(mesos_auth_throttle_check(t, NULL, 0, "10.0.0.9:1", 10, &ms) == MESOS_AUTH_RESULT_OK && ms > 1000);
+  CHECK(mesos_auth_throttle_check(t, "tim", 3, NULL, 0, &ms) == MESOS_AUTH_RESULT_OK && ms > 1000);
+  CHECK(mesos_auth_throttle_check(t, "bob", 3, "10.0.0.8:1", 10, &ms) == MESOS_AUTH_RESULT_OK && ms == 0);
+  fail_once(creds, t, "tanstaaftanstaaf-0123"); /* a success clears both */
+  CHECK(mesos_auth_throttle_check(t, "tim", 3, "10.0.0.9:1", 10, &ms) == MESOS_AUTH_RESULT_OK && ms == 0);
+  /* Bad arguments, wrong kinds, detaching. */
+  CHECK(mesos_auth_throttle_check(t, "t\xffm", 3, NULL, 0, &ms) == MESOS_AUTH_RESULT_INVALID_UTF8);
+  CHECK(mesos_auth_throttle_check(t, NULL, 0, NULL, 0, NULL) == MESOS_AUTH_RESULT_NULL_PARAMETER);
+  CHECK(mesos_auth_throttle_check(NULL, NULL, 0, NULL, 0, &ms) == MESOS_AUTH_RESULT_NULL_PARAMETER);
+  CHECK(mesos_auth_throttle_check((const mesos_auth_throttle *)(const void *)creds, NULL, 0, NULL, 0, &ms) ==
+        MESOS_AUTH_RESULT_WRONG_HANDLE);
+  {
+    mesos_auth_authenticator *s = NULL;
+    CHECK(mesos_auth_authenticator_new(creds, 0, NULL, 0, NULL, &s) == MESOS_AUTH_RESULT_OK);
+    CHECK(mesos_auth_authenticator_set_throttle(s, (const mesos_auth_throttle *)(const void *)creds) ==
+          MESOS_AUTH_RESULT_WRONG_HANDLE);
+    CHECK(mesos_auth_authenticator_set_throttle(s, t) == MESOS_AUTH_RESULT_OK);
+    CHECK(mesos_auth_throttle_free(t) == MESOS_AUTH_RESULT_OK); /* the session keeps its reference */
+    CHECK(mesos_auth_authenticator_discard(s) == MESOS_AUTH_RESULT_OK);
+    CHECK(mesos_auth_authenticator_set_throttle(s, NULL) == MESOS_AUTH_RESULT_OK);
+    CHECK(mesos_auth_authenticator_free(s) == MESOS_AUTH_RESULT_OK);
+  }
+  CHECK(mesos_auth_authenticator_set_throttle(NULL, NULL) == MESOS_AUTH_RESULT_NULL_PARAMETER);
+  CHECK(mesos_auth_throttle_free(NULL) == MESOS_AUTH_RESULT_OK);
+  CHECK(mesos_auth_throttle_free(NULL) == MESOS_AUTH_RESULT_OK);
+}
+
 /* ---- TLS ---- */
 static uint8_t *read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
@@ -474,6 +528,7 @@ int main(int argc, char **argv) {
   const mesos_auth_audit *audit = make_audit();
   const mesos_auth_credentials *creds = test_credentials(audit);
   test_cram_md5(creds, audit);
+  test_throttle(creds);
   const mesos_auth_tls_mapper *mapper = test_tls(argv[1], audit);
   test_threads(creds, mapper, argv[1]);
   /* Wrong kind to a _free: refused, nothing freed. */
