@@ -231,6 +231,48 @@ mod components {
         assert_eq!(got, R::Ok);
     }
 
+    /// The same for a single-owner session handle: a panic inside a call
+    /// poisons it, later calls get `Poisoned`, `_free` still releases it.
+    #[test]
+    fn a_panic_poisons_a_session() {
+        let c = load();
+        let mut s = ptr::null_mut();
+        // SAFETY: c live; s writable.
+        let r = unsafe {
+            mesos_auth_authenticator::mesos_auth_authenticator_new(
+                c,
+                0,
+                ptr::null(),
+                0,
+                ptr::null(),
+                &mut s,
+            )
+        };
+        assert_eq!(r, R::Ok);
+        // SAFETY: s is live and used by this thread only.
+        let r: Result<(), R> = unsafe {
+            handle::with_mut(s, |_| {
+                let v: Vec<u8> = Vec::new();
+                if v.is_empty() {
+                    panic!("injected");
+                }
+                Ok(())
+            })
+        };
+        assert_eq!(r, Err(R::Panic));
+        let mut st = 77;
+        // SAFETY: s live; st writable.
+        let got = unsafe { mesos_auth_authenticator::mesos_auth_authenticator_status(s, &mut st) };
+        assert_eq!(got, R::Poisoned);
+        assert_eq!(st, 77);
+        // SAFETY: s live; freed once.
+        let got = unsafe { mesos_auth_authenticator::mesos_auth_authenticator_free(s) };
+        assert_eq!(got, R::Ok);
+        // SAFETY: c live; freed once.
+        let got = unsafe { mesos_auth_credentials::mesos_auth_credentials_free(c) };
+        assert_eq!(got, R::Ok);
+    }
+
     #[test]
     fn wrong_kinds_and_nulls_are_refused() {
         let c = load();
