@@ -25,6 +25,22 @@
 
 
 /*
+ Lenient mode: accept what Mesos accepts, reporting quirks as findings.
+ */
+#define MESOS_AUTH_CREDENTIALS_LENIENT 1
+
+/*
+ Skip the file permission and ownership checks (the problems are still
+ reported as findings). Only for `mesos_auth_credentials_load_path`.
+ */
+#define MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS 2
+
+/*
+ Accept a file that lists no credentials (every authentication then fails).
+ */
+#define MESOS_AUTH_CREDENTIALS_ALLOW_EMPTY 4
+
+/*
  The result of every fallible call. Numbers are fixed forever: a retired
  value stays reserved (kept here as a comment) and is never reused.
  */
@@ -82,6 +98,20 @@ enum mesos_auth_result
    The operation is not valid in the object's current state.
    */
   MESOS_AUTH_RESULT_INVALID_STATE = 103,
+  /*
+   A TLS certificate maps to no principal; the reason is in
+   `mesos_auth_last_error`. Close the connection.
+   */
+  MESOS_AUTH_RESULT_REJECTED = 104,
+  /*
+   The peer broke the SASL protocol (or the session had timed out or
+   ended); an error message for the peer is queued on the session.
+   */
+  MESOS_AUTH_RESULT_PROTOCOL_ERROR = 105,
+  /*
+   The operating system's random number generator could not be read.
+   */
+  MESOS_AUTH_RESULT_RANDOM_UNAVAILABLE = 106,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -90,6 +120,173 @@ typedef enum mesos_auth_result mesos_auth_result;
 typedef uint32_t mesos_auth_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/*
+ The syntax of a credentials buffer (passed as `uint32_t`).
+ */
+enum mesos_auth_credentials_format
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Strict: JSON if the first non-blank byte is `{` or `[`, text otherwise.
+   Lenient: JSON, as Mesos >= 1.11.
+   */
+  MESOS_AUTH_CREDENTIALS_FORMAT_AUTO = 0,
+  /*
+   One `principal secret` per line.
+   */
+  MESOS_AUTH_CREDENTIALS_FORMAT_TEXT = 1,
+  /*
+   `{"credentials": [{"principal": .., "secret": ..}, ..]}`.
+   */
+  MESOS_AUTH_CREDENTIALS_FORMAT_JSON = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mesos_auth_credentials_format mesos_auth_credentials_format;
+#else
+typedef uint32_t mesos_auth_credentials_format;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ The kind of a Mesos authentication message (`authentication.proto`),
+ passed as `uint32_t` in `mesos_auth_message.kind`.
+ */
+enum mesos_auth_message_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   No message (`_poll_output` had nothing to send).
+   */
+  MESOS_AUTH_MESSAGE_KIND_NONE = 0,
+  /*
+   `AuthenticationMechanismsMessage`: `mechanism` holds the names,
+   separated by `,` (the authenticator sends `CRAM-MD5`).
+   */
+  MESOS_AUTH_MESSAGE_KIND_MECHANISMS = 1,
+  /*
+   `AuthenticationStartMessage`: `mechanism` and `data` (empty for CRAM-MD5).
+   */
+  MESOS_AUTH_MESSAGE_KIND_START = 2,
+  /*
+   `AuthenticationStepMessage`: `data`.
+   */
+  MESOS_AUTH_MESSAGE_KIND_STEP = 3,
+  /*
+   `AuthenticationCompletedMessage`.
+   */
+  MESOS_AUTH_MESSAGE_KIND_COMPLETED = 4,
+  /*
+   `AuthenticationFailedMessage`.
+   */
+  MESOS_AUTH_MESSAGE_KIND_FAILED = 5,
+  /*
+   `AuthenticationErrorMessage`: `data` holds the error text.
+   */
+  MESOS_AUTH_MESSAGE_KIND_ERROR = 6,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mesos_auth_message_kind mesos_auth_message_kind;
+#else
+typedef uint32_t mesos_auth_message_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ Where a session stands (`uint32_t` from the `_status` functions).
+ */
+enum mesos_auth_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Still exchanging messages.
+   */
+  MESOS_AUTH_STATUS_PENDING = 0,
+  /*
+   Authenticated.
+   */
+  MESOS_AUTH_STATUS_COMPLETED = 1,
+  /*
+   The credentials were refused (final; Mesos clients do not retry).
+   */
+  MESOS_AUTH_STATUS_FAILED = 2,
+  /*
+   The exchange broke off (protocol violation, timeout, discard, server
+   error); Mesos clients retry with backoff.
+   */
+  MESOS_AUTH_STATUS_ERROR = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mesos_auth_status mesos_auth_status;
+#else
+typedef uint32_t mesos_auth_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ An audit sink: a callback and its userdata. Events carry principals,
+ peers, rule names and reasons, never a secret.
+
+ Thread safety: shared and reference-counted; may be passed to any number
+ of handles and used from any thread. `_free` drops the caller's reference;
+ handles built with it keep their own.
+ */
+typedef struct mesos_auth_audit mesos_auth_audit;
+
+/*
+ A CRAM-MD5 authenticatee session (our side as a client).
+
+ Thread safety: as `mesos_auth_authenticator`.
+ */
+typedef struct mesos_auth_authenticatee mesos_auth_authenticatee;
+
+/*
+ A CRAM-MD5 authenticator session (one client's attempt).
+
+ Thread safety: single owner. Calls on one session must not overlap (use
+ it from one thread at a time); different sessions are independent.
+ Views it returns live until the next call on the session or its `_free`
+ (the principal: until `_free`).
+ */
+typedef struct mesos_auth_authenticator mesos_auth_authenticator;
+
+/*
+ A credential store being served, reloadable while in use.
+
+ Thread safety: shared and reference-counted. Every function taking a
+ `const mesos_auth_credentials *` may be called from any number of threads
+ at once, reloads included: a reload swaps the whole store atomically, and
+ sessions already created keep the store they started with. Freeing it
+ while sessions created from it are in flight is safe (they hold their own
+ reference to their store).
+ */
+typedef struct mesos_auth_credentials mesos_auth_credentials;
+
+/*
+ Failure counts per principal and per peer, fed by the authenticator
+ sessions it is attached to (`mesos_auth_authenticator_set_throttle`).
+
+ Thread safety: shared and reference-counted, internally locked: any
+ number of threads and sessions may use one throttle at once.
+ */
+typedef struct mesos_auth_throttle mesos_auth_throttle;
+
+/*
+ A compiled TLS mapping rule set.
+
+ Thread safety: shared, reference-counted and immutable: any number of
+ threads may map certificates through one mapper at once.
+ */
+typedef struct mesos_auth_tls_mapper mesos_auth_tls_mapper;
 
 /*
  A borrowed, read-only string view: `len` bytes of UTF-8 at `data`, not
@@ -106,6 +303,54 @@ typedef struct {
   size_t len;
 } mesos_auth_str;
 
+/*
+ Receives one audit event as a JSON object (one line, no newline),
+ `json[len] == 0`. `json` is valid only during the call; copy what you
+ keep. `userdata` is the pointer given to `mesos_auth_audit_new`.
+
+ The callback may be called from any thread that uses a handle the audit
+ sink was given, possibly from several at once. It must not unwind: a C++
+ callback must be `noexcept` (an exception crossing Rust frames aborts).
+ It must not call back into the handle that is reporting the event.
+ */
+typedef void (*mesos_auth_audit_callback)(void *userdata, const char *json, size_t len);
+
+/*
+ A borrowed, read-only byte view: `len` bytes at `data`. Its lifetime is
+ documented by the function returning it. On input, `data` may be NULL
+ when `len` is 0.
+ */
+typedef struct {
+  /*
+   The bytes; never NULL on output.
+   */
+  const uint8_t *data;
+  /*
+   Length in bytes.
+   */
+  size_t len;
+} mesos_auth_bytes;
+
+/*
+ A decoded Mesos authentication message. Fields a kind does not use are
+ ignored on input and empty on output. On input, a NULL pointer is allowed
+ with a zero length.
+ */
+typedef struct {
+  /*
+   A `mesos_auth_message_kind`.
+   */
+  uint32_t kind;
+  /*
+   The mechanism (`START`) or mechanism list (`MECHANISMS`), UTF-8.
+   */
+  mesos_auth_str mechanism;
+  /*
+   The payload (`START`, `STEP`, `ERROR`).
+   */
+  mesos_auth_bytes data;
+} mesos_auth_message;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -114,6 +359,152 @@ extern "C" {
  The library's version, e.g. `0.1.0`. Static storage: valid forever.
  */
 mesos_auth_str mesos_auth_version(void);
+
+/*
+ Creates an audit sink calling `callback(userdata, json, len)` for
+ every event. `callback` must not be NULL. `userdata` may be NULL; it
+ must stay valid until every handle given this sink has been freed, and
+ be safe to use from any thread.
+
+ # Safety
+
+ `out` must be valid for one write; `callback` must follow the rules of
+ `mesos_auth_audit_callback`.
+ */
+mesos_auth_result mesos_auth_audit_new(mesos_auth_audit_callback callback,
+                                       void *userdata,
+                                       const mesos_auth_audit **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op.
+
+ # Safety
+
+ `audit` must be NULL or a live audit handle, not used again.
+ */
+mesos_auth_result mesos_auth_audit_free(const mesos_auth_audit *audit);
+
+/*
+ Loads the credentials file at `path` (`path_len` bytes of UTF-8; a
+ `file://` prefix is taken off, as Mesos flags allow). The file must be
+ a regular file owned by this process's user with no group/other
+ access, unless `flags` has `MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS`.
+ `flags` is a mix of the `MESOS_AUTH_CREDENTIALS_*` bits; `format` a
+ `mesos_auth_credentials_format`. `audit` may be NULL; reload outcomes
+ are reported to it. On success `*out` gets a new handle.
+
+ # Safety
+
+ `path` must be valid for `path_len` bytes; `audit` NULL or live; `out`
+ valid for one write.
+ */
+mesos_auth_result mesos_auth_credentials_load_path(const char *path,
+                                                   size_t path_len,
+                                                   uint32_t format,
+                                                   uint32_t flags,
+                                                   const mesos_auth_audit *audit,
+                                                   const mesos_auth_credentials **out);
+
+/*
+ Parses credentials from `len` bytes at `buf` (text or JSON per
+ `format`; `flags` as for `_load_path`, except that
+ `ALLOW_INSECURE_PERMISSIONS` is refused). The buffer may be freed as
+ soon as the call returns.
+
+ # Safety
+
+ `buf` must be valid for `len` bytes; `audit` NULL or live; `out`
+ valid for one write.
+ */
+mesos_auth_result mesos_auth_credentials_load_buffer(const uint8_t *buf,
+                                                     size_t len,
+                                                     uint32_t format,
+                                                     uint32_t flags,
+                                                     const mesos_auth_audit *audit,
+                                                     const mesos_auth_credentials **out);
+
+/*
+ Re-reads the file the handle was loaded from and swaps the new store
+ in; `*out_generation` gets the new generation (the first load is 0).
+ An invalid file is refused (the error says where) and the old store
+ keeps serving. A handle made from a buffer gives `InvalidState`.
+
+ # Safety
+
+ `creds` must be NULL or live; `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_credentials_reload(const mesos_auth_credentials *creds,
+                                                uint64_t *out_generation);
+
+/*
+ Parses `len` bytes at `buf` with the handle's format and flags and
+ swaps the new store in, as `mesos_auth_credentials_reload`.
+
+ # Safety
+
+ `creds` NULL or live; `buf` valid for `len` bytes; `out_generation`
+ valid for one write.
+ */
+mesos_auth_result mesos_auth_credentials_reload_buffer(const mesos_auth_credentials *creds,
+                                                       const uint8_t *buf,
+                                                       size_t len,
+                                                       uint64_t *out_generation);
+
+/*
+ How many credentials the store being served holds.
+
+ # Safety
+
+ `creds` NULL or live; `out_n` valid for one write.
+ */
+mesos_auth_result mesos_auth_credentials_count(const mesos_auth_credentials *creds, size_t *out_n);
+
+/*
+ The generation of the store being served (0 for the first load, +1
+ per successful reload).
+
+ # Safety
+
+ `creds` NULL or live; `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_credentials_generation(const mesos_auth_credentials *creds,
+                                                    uint64_t *out_generation);
+
+/*
+ How many findings (weak, short or shared secrets, tolerated lenient
+ quirks, permission problems that were allowed) the served file has.
+
+ # Safety
+
+ `creds` NULL or live; `out_n` valid for one write.
+ */
+mesos_auth_result mesos_auth_credentials_findings_count(const mesos_auth_credentials *creds,
+                                                        size_t *out_n);
+
+/*
+ Writes finding number `index` (`line:column: ...`, never a secret)
+ into `buf` as a NUL-terminated string, its length into `*out_n`; as
+ `mesos_auth_result_message` for a short buffer. An index past the end
+ gives `InvalidParameter`. A reload in between may change the list.
+
+ # Safety
+
+ `creds` NULL or live; `buf` valid for `len` bytes; `out_n` for one write.
+ */
+mesos_auth_result mesos_auth_credentials_finding(const mesos_auth_credentials *creds,
+                                                 size_t index,
+                                                 char *buf,
+                                                 size_t len,
+                                                 size_t *out_n);
+
+/*
+ Drops the caller's reference. NULL is a no-op.
+
+ # Safety
+
+ `creds` must be NULL or live, and not used again.
+ */
+mesos_auth_result mesos_auth_credentials_free(const mesos_auth_credentials *creds);
 
 /*
  Writes the static description of `result` into `buf` (NUL-terminated),
@@ -138,6 +529,281 @@ mesos_auth_result mesos_auth_result_message(uint32_t result, char *buf, size_t l
  `buf` must be valid for `len` bytes of writes; `out_n` for one write.
  */
 mesos_auth_result mesos_auth_last_error(char *buf, size_t len, size_t *out_n);
+
+/*
+ Starts an authenticator session over the store `creds` is serving
+ now (a later reload does not affect this session). `timeout_ms` is
+ how long the exchange may take (0: the Mesos default, 15 s). `peer`
+ (may be NULL with `peer_len` 0) names the client in audit events.
+ `audit` may be NULL. The mechanism list is queued at once: call
+ `_poll_output` and send it.
+
+ # Safety
+
+ `creds` NULL or live; `peer` valid for `peer_len` bytes; `audit` NULL
+ or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_authenticator_new(const mesos_auth_credentials *creds,
+                                               uint64_t timeout_ms,
+                                               const char *peer,
+                                               size_t peer_len,
+                                               const mesos_auth_audit *audit,
+                                               mesos_auth_authenticator **out);
+
+/*
+ Feeds one message from the client (`START` or `STEP`). A wrong
+ digest or unknown principal is not an error: the status becomes
+ `FAILED` and `FAILED` is queued for the client. A protocol violation
+ (or a message after the end, or after the timeout) returns
+ `ProtocolError`, and an `ERROR` message is queued when the client
+ should be told.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `msg` NULL or
+ valid, with valid views.
+ */
+mesos_auth_result mesos_auth_authenticator_feed(mesos_auth_authenticator *session,
+                                                const mesos_auth_message *msg);
+
+/*
+ Takes the next message to send to the client into `*out`; its views
+ stay valid until the next call on this session. `out->kind` is
+ `MESOS_AUTH_MESSAGE_KIND_NONE` when nothing is queued.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `out` valid
+ for one write.
+ */
+mesos_auth_result mesos_auth_authenticator_poll_output(mesos_auth_authenticator *session,
+                                                       mesos_auth_message *out);
+
+/*
+ Ends the session if its timeout has passed (nothing is sent to the
+ client; the status becomes `ERROR`). Call it when the timer the host
+ set for the session fires.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call.
+ */
+mesos_auth_result mesos_auth_authenticator_check_timeout(mesos_auth_authenticator *session);
+
+/*
+ Ends a pending session at the host's request (a newer attempt from
+ the same client, shutdown). Nothing is sent; the status becomes `ERROR`.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call.
+ */
+mesos_auth_result mesos_auth_authenticator_discard(mesos_auth_authenticator *session);
+
+/*
+ Attaches `throttle` (or detaches, with NULL): the session's outcome
+ is recorded in it when the session ends (a failure counts against the
+ principal and the peer, an error against the peer, a success clears
+ both). Give the session a `peer` name at creation for per-peer counts.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `throttle`
+ NULL or live.
+ */
+mesos_auth_result mesos_auth_authenticator_set_throttle(mesos_auth_authenticator *session,
+                                                        const mesos_auth_throttle *throttle);
+
+/*
+ Where the session stands: a `mesos_auth_status` in `*out_status`.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `out_status`
+ valid for one write.
+ */
+mesos_auth_result mesos_auth_authenticator_status(const mesos_auth_authenticator *session,
+                                                  uint32_t *out_status);
+
+/*
+ The authenticated principal, once the status is `COMPLETED`
+ (`InvalidState` before). The view lives until the session is freed.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `out` valid
+ for one write.
+ */
+mesos_auth_result mesos_auth_authenticator_principal(const mesos_auth_authenticator *session,
+                                                     mesos_auth_str *out);
+
+/*
+ Frees the session. NULL is a no-op. A pending session is discarded.
+
+ # Safety
+
+ `session` NULL or live, not in use by another call, not used again.
+ */
+mesos_auth_result mesos_auth_authenticator_free(mesos_auth_authenticator *session);
+
+/*
+ Starts an authenticatee session for `principal` (UTF-8, 1..=256
+ bytes) with `secret` (`secret_len` > 0 bytes; copied, and wiped from
+ our memory when no longer needed). `audit` may be NULL.
+
+ # Safety
+
+ `principal` valid for `principal_len` bytes, `secret` for
+ `secret_len`; `audit` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_authenticatee_new(const char *principal,
+                                               size_t principal_len,
+                                               const uint8_t *secret,
+                                               size_t secret_len,
+                                               const mesos_auth_audit *audit,
+                                               mesos_auth_authenticatee **out);
+
+/*
+ Feeds one message from the server (`MECHANISMS`, `STEP`,
+ `COMPLETED`, `FAILED` or `ERROR`). `FAILED` is not an error (the
+ status becomes `FAILED`); a protocol violation or a server `ERROR`
+ returns `ProtocolError` and the status becomes `ERROR`.
+
+ # Safety
+
+ As `mesos_auth_authenticator_feed`.
+ */
+mesos_auth_result mesos_auth_authenticatee_feed(mesos_auth_authenticatee *session,
+                                                const mesos_auth_message *msg);
+
+/*
+ Takes the next message to send to the server, as
+ `mesos_auth_authenticator_poll_output`.
+
+ # Safety
+
+ As `mesos_auth_authenticator_poll_output`.
+ */
+mesos_auth_result mesos_auth_authenticatee_poll_output(mesos_auth_authenticatee *session,
+                                                       mesos_auth_message *out);
+
+/*
+ Where the session stands: a `mesos_auth_status` in `*out_status`.
+
+ # Safety
+
+ As `mesos_auth_authenticator_status`.
+ */
+mesos_auth_result mesos_auth_authenticatee_status(const mesos_auth_authenticatee *session,
+                                                  uint32_t *out_status);
+
+/*
+ Frees the session (its key is wiped). NULL is a no-op.
+
+ # Safety
+
+ `session` NULL or live, not in use by another call, not used again.
+ */
+mesos_auth_result mesos_auth_authenticatee_free(mesos_auth_authenticatee *session);
+
+/*
+ Creates a throttle: the first `free_failures` failures cost nothing,
+ then each failure doubles the delay from `base_ms` up to `max_ms`.
+ Zero for all three gives the defaults (3 free failures, 1 s, 60 s).
+ `max_ms` below `base_ms` is refused.
+
+ # Safety
+
+ `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_throttle_new(uint32_t free_failures,
+                                          uint64_t base_ms,
+                                          uint64_t max_ms,
+                                          const mesos_auth_throttle **out);
+
+/*
+ How long a new attempt from `peer` (and, if known, by `principal`;
+ NULL with length 0 when not) should wait: 0 means go ahead. Call it
+ before creating a session; a host that must not block refuses the
+ attempt instead of waiting.
+
+ # Safety
+
+ `throttle` NULL or live; `principal`/`peer` valid for their lengths;
+ `out_delay_ms` valid for one write.
+ */
+mesos_auth_result mesos_auth_throttle_check(const mesos_auth_throttle *throttle,
+                                            const char *principal,
+                                            size_t principal_len,
+                                            const char *peer,
+                                            size_t peer_len,
+                                            uint64_t *out_delay_ms);
+
+/*
+ Drops the caller's reference. NULL is a no-op.
+
+ # Safety
+
+ `throttle` NULL or live, not used again.
+ */
+mesos_auth_result mesos_auth_throttle_free(const mesos_auth_throttle *throttle);
+
+/*
+ Compiles a rule file (`len` bytes of UTF-8 JSON at `rules`, see
+ tls-identity rules: `{"source": .., "match": .., "principal": ..}` or
+ `"RULE:..."` strings). A bad rule gives `ParseError` and
+ `mesos_auth_last_error` says where (line:column, JSON path).
+
+ # Safety
+
+ `rules` valid for `len` bytes; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_tls_mapper_new(const char *rules,
+                                            size_t len,
+                                            const mesos_auth_tls_mapper **out);
+
+/*
+ How many rules the mapper has.
+
+ # Safety
+
+ `mapper` NULL or live; `out_n` valid for one write.
+ */
+mesos_auth_result mesos_auth_tls_mapper_len(const mesos_auth_tls_mapper *mapper, size_t *out_n);
+
+/*
+ Maps a client leaf certificate (`der_len` bytes of DER) to a
+ principal. The certificate must already have been verified by the
+ caller's TLS stack (chain, dates, clientAuth usage): this function
+ does not verify it. The issuer DN the rules see is the one in the
+ leaf. On success the principal (at most 256 bytes; a 257-byte buffer
+ always suffices) is written to `buf` as a NUL-terminated string and
+ its length to `*out_n`. A certificate that maps to no principal gives
+ `Rejected`, with the reason in `mesos_auth_last_error` (for the local
+ log, not for the peer): close the connection. `audit` may be NULL;
+ otherwise the outcome is recorded.
+
+ # Safety
+
+ `mapper` NULL or live; `der` valid for `der_len` bytes; `audit` NULL
+ or live; `buf` valid for `len` bytes; `out_n` for one write.
+ */
+mesos_auth_result mesos_auth_tls_mapper_map_der(const mesos_auth_tls_mapper *mapper,
+                                                const uint8_t *der,
+                                                size_t der_len,
+                                                const mesos_auth_audit *audit,
+                                                char *buf,
+                                                size_t len,
+                                                size_t *out_n);
+
+/*
+ Drops the caller's reference. NULL is a no-op.
+
+ # Safety
+
+ `mapper` NULL or live, not used again.
+ */
+mesos_auth_result mesos_auth_tls_mapper_free(const mesos_auth_tls_mapper *mapper);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -17,11 +17,33 @@
 //!   (or NULL/false/0 for functions without a result) and poisons the handle.
 //! - Thread safety is stated per handle type.
 #![deny(unsafe_op_in_unsafe_fn)]
+#![allow(non_camel_case_types, reason = "C naming, as the header shows it")]
 
+// `mod acl;` goes here when the ACL component lands: the policy handle
+// (compile, reload, authorize, authorize many, explain), kind tag 0x4d410005
+// reserved in handle.rs. Keep it a top-level file: the panic-boundary test
+// scans src/*.rs.
+mod audit;
+mod credentials;
+mod handle;
 mod panic;
 mod result;
+mod sasl;
+mod throttle;
+mod tls;
 
+pub use audit::{mesos_auth_audit, mesos_auth_audit_callback};
+pub use credentials::{
+    MESOS_AUTH_CREDENTIALS_ALLOW_EMPTY, MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS,
+    MESOS_AUTH_CREDENTIALS_LENIENT, mesos_auth_credentials, mesos_auth_credentials_format,
+};
 pub use result::{mesos_auth_last_error, mesos_auth_result, mesos_auth_result_message};
+pub use sasl::{
+    mesos_auth_authenticatee, mesos_auth_authenticator, mesos_auth_message,
+    mesos_auth_message_kind, mesos_auth_status,
+};
+pub use throttle::mesos_auth_throttle;
+pub use tls::mesos_auth_tls_mapper;
 
 use panic::ffi_panic_boundary;
 
@@ -44,9 +66,43 @@ impl mesos_auth_str {
     };
 
     fn from_static(s: &'static str) -> Self {
+        Self::view(s)
+    }
+
+    /// A view of `s`; the caller documents how long `s` lives.
+    fn view(s: &str) -> Self {
+        if s.is_empty() {
+            return Self::EMPTY;
+        }
         Self {
             data: s.as_ptr().cast(),
             len: s.len(),
+        }
+    }
+}
+
+/// A borrowed, read-only byte view: `len` bytes at `data`. Its lifetime is
+/// documented by the function returning it. On input, `data` may be NULL
+/// when `len` is 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct mesos_auth_bytes {
+    /// The bytes; never NULL on output.
+    pub data: *const u8,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+impl mesos_auth_bytes {
+    /// A view of `b`; the caller documents how long `b` lives.
+    fn view(b: &[u8]) -> Self {
+        Self {
+            data: if b.is_empty() {
+                [0u8; 0].as_ptr()
+            } else {
+                b.as_ptr()
+            },
+            len: b.len(),
         }
     }
 }

@@ -36,6 +36,14 @@ pub enum mesos_auth_result {
     FileError = 102,
     /// The operation is not valid in the object's current state.
     InvalidState = 103,
+    /// A TLS certificate maps to no principal; the reason is in
+    /// `mesos_auth_last_error`. Close the connection.
+    Rejected = 104,
+    /// The peer broke the SASL protocol (or the session had timed out or
+    /// ended); an error message for the peer is queued on the session.
+    ProtocolError = 105,
+    /// The operating system's random number generator could not be read.
+    RandomUnavailable = 106,
 }
 
 impl mesos_auth_result {
@@ -54,12 +62,15 @@ impl mesos_auth_result {
             Self::LimitExceeded => "the input exceeded a limit",
             Self::FileError => "a file could not be read or has unsafe permissions",
             Self::InvalidState => "the operation is not valid in the current state",
+            Self::Rejected => "the certificate maps to no principal",
+            Self::ProtocolError => "the peer broke the authentication protocol",
+            Self::RandomUnavailable => "the system random number generator is unavailable",
         }
     }
 
     /// Maps a number from C to a result, or `None` if it names none.
     pub(crate) fn from_u32(n: u32) -> Option<Self> {
-        const ALL: [mesos_auth_result; 12] = [
+        const ALL: [mesos_auth_result; 15] = [
             mesos_auth_result::Ok,
             mesos_auth_result::NullParameter,
             mesos_auth_result::InvalidParameter,
@@ -72,6 +83,9 @@ impl mesos_auth_result {
             mesos_auth_result::LimitExceeded,
             mesos_auth_result::FileError,
             mesos_auth_result::InvalidState,
+            mesos_auth_result::Rejected,
+            mesos_auth_result::ProtocolError,
+            mesos_auth_result::RandomUnavailable,
         ];
         ALL.into_iter().find(|r| *r as u32 == n)
     }
@@ -85,7 +99,6 @@ thread_local! {
 }
 
 /// Records `detail` as this thread's last error and returns `code`.
-#[allow(dead_code, reason = "used by the component exports as they land")]
 pub(crate) fn fail(code: mesos_auth_result, detail: impl std::fmt::Display) -> mesos_auth_result {
     LAST_ERROR.with(|e| {
         let mut e = e.borrow_mut();
@@ -101,7 +114,7 @@ pub(crate) fn fail(code: mesos_auth_result, detail: impl std::fmt::Display) -> m
 /// # Safety
 ///
 /// `buf` must be valid for `len` bytes of writes and `out_n` for one write.
-unsafe fn write_text(
+pub(crate) unsafe fn write_text(
     text: &str,
     buf: *mut c_char,
     len: usize,

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds libmesos_auth_module.so against a Mesos installation.
+#   bash ffi/mesos/build.sh MESOS_PREFIX [OUT]
+# MESOS_PREFIX: a Mesos 1.11 install configured with
+# --enable-install-module-dependencies (include/, lib/libmesos.so,
+# lib/mesos/3rdparty/include). Extra include directories (for example a
+# source checkout's generated protobuf headers) can be passed in
+# MESOS_EXTRA_CXXFLAGS.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mesos=${1:?usage: build.sh MESOS_PREFIX [OUT]}
+out=${2:-target/libmesos_auth_module.so}
+cargo build -p mesos-auth-ffi --release
+# shellcheck disable=SC2086 # MESOS_EXTRA_CXXFLAGS is a list of flags.
+g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra \
+  -DPICOJSON_USE_INT64 -D__STDC_FORMAT_MACROS \
+  -I"$mesos/include" -I"$mesos/lib/mesos/3rdparty/include" ${MESOS_EXTRA_CXXFLAGS:-} \
+  -Iffi/include ffi/mesos/authenticator.cpp \
+  -L"$mesos/lib" -lmesos \
+  target/release/libmesos_auth.a -lpthread -ldl -lm \
+  -Wl,--exclude-libs,ALL -o "$out"
+nm -D --defined-only "$out" | grep -qw org_mesosauth_CramMd5Authenticator \
+  || { echo "module symbol missing from $out"; exit 1; }
+echo "built $out"

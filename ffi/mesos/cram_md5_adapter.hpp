@@ -1,0 +1,282 @@
+// The Mesos-independent half of the CRAM-MD5 authenticator module: module
+// parameters, the credential store and one session, as C++17 RAII types over
+// the mesos-auth C API. authenticator.cpp adds only the libprocess plumbing
+// (receiving and sending the protobuf messages, completing the future), so
+// everything here is exercised without Mesos by ffi/tests/c/module_host.cpp.
+//
+// No exceptions: results are returned as values, as Mesos's Try would carry
+// them.
+#ifndef MESOS_AUTH_CRAM_MD5_ADAPTER_HPP
+#define MESOS_AUTH_CRAM_MD5_ADAPTER_HPP
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mesos_auth.h"
+
+namespace mesos_auth_module {
+
+// The detail of the last failure on this thread, prefixed by `what`.
+inline std::string lastError(const std::string &what, mesos_auth_result r) {
+  char buf[512];
+  size_t n = 0;
+  std::string detail;
+  if (mesos_auth_last_error(buf, sizeof buf, &n) == MESOS_AUTH_RESULT_OK) detail.assign(buf, n);
+  char msg[128];
+  std::string desc;
+  if (mesos_auth_result_message(static_cast<uint32_t>(r), msg, sizeof msg, &n) == MESOS_AUTH_RESULT_OK)
+    desc.assign(msg, n);
+  return what + ": " + desc + (detail.empty() ? "" : " (" + detail + ")");
+}
+
+// Module parameters (the manifest's key/value list), in order.
+using Parameters = std::vector<std::pair<std::string, std::string>>;
+
+// What the module reads from its parameters.
+struct Config {
+  // `credentials`: a credentials file read by mesos-auth (permissions
+  // checked). Without it, the credentials Mesos parsed from --credentials
+  // are used.
+  std::optional<std::string> credentialsPath;
+  // `credentials_lenient`: "true" accepts what Mesos accepts, with findings.
+  bool lenient = false;
+  // `allow_insecure_permissions`: "true" skips the file permission check.
+  bool allowInsecurePermissions = false;
+  // `timeout_ms`: how long one exchange may take (default 15000, as Mesos).
+  uint64_t timeoutMs = 15000;
+};
+
+inline bool parseBool(const std::string &v, bool *out) {
+  if (v == "true") {
+    *out = true;
+    return true;
+  }
+  if (v == "false") {
+    *out = false;
+    return true;
+  }
+  return false;
+}
+
+// Reads the parameters; unknown keys, repeated keys and bad values are
+// errors (a typo must not silently fall back to a default).
+inline std::optional<std::string> parseParameters(const Parameters &params, Config *config) {
+  std::vector<std::string> seen;
+  for (const auto &kv : params) {
+    const std::string &key = kv.first;
+    const std::string &value = kv.second;
+    for (const auto &s : seen)
+      if (s == key) return "parameter '" + key + "' given twice";
+    seen.push_back(key);
+    if (key == "credentials") {
+      if (value.empty()) return "parameter 'credentials' is empty";
+      config->credentialsPath = value;
+    } else if (key == "credentials_lenient") {
+      if (!parseBool(value, &config->lenient)) return "parameter 'credentials_lenient' must be true or false";
+    } else if (key == "allow_insecure_permissions") {
+      if (!parseBool(value, &config->allowInsecurePermissions))
+        return "parameter 'allow_insecure_permissions' must be true or false";
+    } else if (key == "timeout_ms") {
+      uint64_t n = 0;
+      if (value.empty() || value.size() > 9) return "parameter 'timeout_ms' must be 1..999999999";
+      for (char c : value) {
+        if (c < '0' || c > '9') return "parameter 'timeout_ms' must be 1..999999999";
+        n = n * 10 + static_cast<uint64_t>(c - '0');
+      }
+      if (n == 0) return "parameter 'timeout_ms' must be 1..999999999";
+      config->timeoutMs = n;
+    } else {
+      return "unknown parameter '" + key + "'";
+    }
+  }
+  return std::nullopt;
+}
+
+// JSON string escaping for credentials Mesos handed us already parsed.
+inline void appendJsonString(std::string *out, const std::string &s) {
+  static const char hex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      out->append("\\u00");
+      out->push_back(hex[c >> 4]);
+      out->push_back(hex[c & 0xf]);
+    } else {
+      out->push_back(static_cast<char>(c));
+    }
+  }
+  out->push_back('"');
+}
+
+// The credential store, shared by every session of the module.
+class Store {
+ public:
+  struct Free {
+    void operator()(const mesos_auth_credentials *p) const noexcept { mesos_auth_credentials_free(p); }
+  };
+
+  // From the `credentials` parameter's file, or else from (principal, secret)
+  // pairs Mesos parsed from --credentials (none: every attempt fails).
+  static std::optional<std::string> open(const Config &config,
+                                         const std::vector<std::pair<std::string, std::string>> *fromMesos,
+                                         std::shared_ptr<Store> *out) {
+    uint32_t flags = config.lenient ? MESOS_AUTH_CREDENTIALS_LENIENT : 0;
+    const mesos_auth_credentials *h = nullptr;
+    mesos_auth_result r;
+    if (config.credentialsPath) {
+      if (config.allowInsecurePermissions) flags |= MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS;
+      const std::string &p = *config.credentialsPath;
+      r = mesos_auth_credentials_load_path(p.data(), p.size(), MESOS_AUTH_CREDENTIALS_FORMAT_AUTO, flags, nullptr,
+                                           &h);
+      if (r != MESOS_AUTH_RESULT_OK) return lastError("loading credentials", r);
+    } else {
+      std::string json = "{\"credentials\": [";
+      bool first = true;
+      if (fromMesos != nullptr) {
+        for (const auto &c : *fromMesos) {
+          if (!first) json += ", ";
+          first = false;
+          json += "{\"principal\": ";
+          appendJsonString(&json, c.first);
+          json += ", \"secret\": ";
+          appendJsonString(&json, c.second);
+          json += "}";
+        }
+      }
+      json += "]}";
+      r = mesos_auth_credentials_load_buffer(reinterpret_cast<const uint8_t *>(json.data()), json.size(),
+                                             MESOS_AUTH_CREDENTIALS_FORMAT_JSON,
+                                             flags | MESOS_AUTH_CREDENTIALS_ALLOW_EMPTY, nullptr, &h);
+      // Wipe our copy of the secrets before reporting anything.
+      volatile char *v = &json[0];
+      for (size_t i = 0; i < json.size(); i++) v[i] = 0;
+      if (r != MESOS_AUTH_RESULT_OK) return lastError("loading credentials", r);
+    }
+    out->reset(new Store(h));
+    return std::nullopt;
+  }
+
+  const mesos_auth_credentials *get() const { return handle_.get(); }
+
+  size_t size() const {
+    size_t n = 0;
+    return mesos_auth_credentials_count(handle_.get(), &n) == MESOS_AUTH_RESULT_OK ? n : 0;
+  }
+
+ private:
+  explicit Store(const mesos_auth_credentials *h) : handle_(h) {}
+  std::unique_ptr<const mesos_auth_credentials, Free> handle_;
+};
+
+// A message to send to the authenticatee.
+struct Outgoing {
+  uint32_t kind;  // mesos_auth_message_kind
+  std::vector<std::string> mechanisms;  // MECHANISMS
+  std::string data;  // STEP (challenge), ERROR (text)
+};
+
+enum class Outcome { Pending, Completed, Failed, Error };
+
+// One authenticator session (one AuthenticateMessage). Not thread-safe: the
+// module's libprocess actor serialises calls.
+class Session {
+ public:
+  struct Free {
+    void operator()(mesos_auth_authenticator *p) const noexcept { mesos_auth_authenticator_free(p); }
+  };
+
+  static std::optional<std::string> start(const std::shared_ptr<Store> &store, uint64_t timeoutMs,
+                                          const std::string &peer, std::unique_ptr<Session> *out) {
+    if (!store) return std::string("starting a CRAM-MD5 session: no credential store");
+    mesos_auth_authenticator *s = nullptr;
+    mesos_auth_result r =
+        mesos_auth_authenticator_new(store->get(), timeoutMs, peer.data(), peer.size(), nullptr, &s);
+    if (r != MESOS_AUTH_RESULT_OK) return lastError("starting a CRAM-MD5 session", r);
+    out->reset(new Session(s));
+    return std::nullopt;
+  }
+
+  // Messages to send now, in order.
+  std::vector<Outgoing> drain() {
+    std::vector<Outgoing> v;
+    mesos_auth_message m{};
+    while (mesos_auth_authenticator_poll_output(handle_.get(), &m) == MESOS_AUTH_RESULT_OK &&
+           m.kind != MESOS_AUTH_MESSAGE_KIND_NONE) {
+      Outgoing o{m.kind, {}, std::string(reinterpret_cast<const char *>(m.data.data), m.data.len)};
+      if (m.kind == MESOS_AUTH_MESSAGE_KIND_MECHANISMS) {
+        std::string list(m.mechanism.data, m.mechanism.len);
+        size_t from = 0;
+        for (size_t at; (at = list.find(',', from)) != std::string::npos; from = at + 1)
+          o.mechanisms.push_back(list.substr(from, at - from));
+        o.mechanisms.push_back(list.substr(from));
+      }
+      v.push_back(std::move(o));
+    }
+    return v;
+  }
+
+  // An AuthenticationStartMessage. A mechanism that is not UTF-8 is a
+  // protocol error like any other.
+  void onStart(const std::string &mechanism, const std::string &data) {
+    mesos_auth_message m{MESOS_AUTH_MESSAGE_KIND_START,
+                         {mechanism.data(), mechanism.size()},
+                         {reinterpret_cast<const uint8_t *>(data.data()), data.size()}};
+    feed(m);
+  }
+
+  // An AuthenticationStepMessage.
+  void onStep(const std::string &data) {
+    mesos_auth_message m{MESOS_AUTH_MESSAGE_KIND_STEP,
+                         {nullptr, 0},
+                         {reinterpret_cast<const uint8_t *>(data.data()), data.size()}};
+    feed(m);
+  }
+
+  void checkTimeout() { (void)mesos_auth_authenticator_check_timeout(handle_.get()); }
+  void discard() { (void)mesos_auth_authenticator_discard(handle_.get()); }
+
+  Outcome outcome() const {
+    uint32_t st = MESOS_AUTH_STATUS_ERROR;
+    if (mesos_auth_authenticator_status(handle_.get(), &st) != MESOS_AUTH_RESULT_OK) return Outcome::Error;
+    switch (st) {
+      case MESOS_AUTH_STATUS_PENDING: return Outcome::Pending;
+      case MESOS_AUTH_STATUS_COMPLETED: return Outcome::Completed;
+      case MESOS_AUTH_STATUS_FAILED: return Outcome::Failed;
+      default: return Outcome::Error;
+    }
+  }
+
+  std::optional<std::string> principal() const {
+    mesos_auth_str p{};
+    if (mesos_auth_authenticator_principal(handle_.get(), &p) != MESOS_AUTH_RESULT_OK) return std::nullopt;
+    return std::string(p.data, p.len);
+  }
+
+  // Why the session ended in Error (for the failed future), if it did.
+  const std::string &error() const { return error_; }
+
+ private:
+  explicit Session(mesos_auth_authenticator *s) : handle_(s) {}
+
+  void feed(const mesos_auth_message &m) {
+    mesos_auth_result r = mesos_auth_authenticator_feed(handle_.get(), &m);
+    if (r != MESOS_AUTH_RESULT_OK && error_.empty()) error_ = lastError("CRAM-MD5", r);
+    // Input the C API refused before it reached the session (bad UTF-8 in
+    // the mechanism): end the session so the caller does not wait forever.
+    if (r != MESOS_AUTH_RESULT_OK && outcome() == Outcome::Pending) discard();
+  }
+
+  std::unique_ptr<mesos_auth_authenticator, Free> handle_;
+  std::string error_;
+};
+
+}  // namespace mesos_auth_module
+
+#endif  // MESOS_AUTH_CRAM_MD5_ADAPTER_HPP

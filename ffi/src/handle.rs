@@ -1,0 +1,334 @@
+//! Opaque handles: how a Rust object crosses to C and comes back.
+//!
+//! Every handle C holds points at a [`Tagged<T>`]: a `#[repr(C)]` header
+//! (a kind tag and a poisoned flag) followed by the Rust value. The header
+//! sits at offset 0 whatever `T` is, so any handle pointer can be checked
+//! for its kind before it is used as a `T` (threats.md FF-4). A freed handle
+//! gets a dead tag just before its memory is released, which catches some
+//! use-after-free mistakes; ASan catches the rest in our tests.
+//!
+//! [`Castable`] names, for each opaque C type, the Rust type behind it and
+//! whether C holds an `Arc` (shared compiled objects: any thread, any number
+//! of concurrent calls) or a `Box` (one session: one call at a time).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use crate::result::{fail, mesos_auth_result};
+
+/// The kind tags. Values are arbitrary but distinct and never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Kind {
+    Credentials = 0x4d41_0001,
+    Authenticator = 0x4d41_0002,
+    Authenticatee = 0x4d41_0003,
+    TlsMapper = 0x4d41_0004,
+    // 0x4d41_0005 is reserved for the ACL policy handle (issue 6, ACL part).
+    Audit = 0x4d41_0006,
+    Throttle = 0x4d41_0007,
+}
+
+/// The tag a handle gets as it is freed.
+const DEAD: u32 = 0xdead_0000;
+
+/// How C owns a handle.
+pub(crate) enum Ownership {
+    /// `Arc::into_raw`; `_free` drops one reference.
+    Arc,
+    /// `Box::into_raw`; `_free` drops the value.
+    Box,
+}
+
+/// Maps an opaque C type to the Rust value behind it.
+pub(crate) trait Castable {
+    /// The Rust type C's pointer really points at (inside a [`Tagged`]).
+    type RustType: Send + Sync;
+    /// Its tag.
+    const KIND: Kind;
+    /// How C holds it.
+    const OWNERSHIP: Ownership;
+}
+
+#[repr(C)]
+pub(crate) struct Header {
+    tag: AtomicU32,
+    poisoned: AtomicBool,
+}
+
+/// What a handle pointer points at.
+#[repr(C)]
+pub(crate) struct Tagged<T> {
+    header: Header,
+    value: T,
+}
+
+impl<T> Tagged<T> {
+    fn new(kind: Kind, value: T) -> Self {
+        Self {
+            header: Header {
+                tag: AtomicU32::new(kind as u32),
+                poisoned: AtomicBool::new(false),
+            },
+            value,
+        }
+    }
+}
+
+/// Checks the tag behind `ptr`.
+///
+/// # Safety
+///
+/// `ptr` must be NULL or a pointer this library handed out (of any kind)
+/// that has not been freed.
+unsafe fn check<C: Castable>(
+    ptr: *const C,
+) -> Result<*const Tagged<C::RustType>, mesos_auth_result> {
+    if ptr.is_null() {
+        return Err(fail(
+            mesos_auth_result::NullParameter,
+            "a handle argument was NULL",
+        ));
+    }
+    // SAFETY: every handle starts with a Header (repr(C), offset 0), and the
+    // caller promised `ptr` is a live handle.
+    let header = unsafe { &*ptr.cast::<Header>() };
+    if header.tag.load(Ordering::Acquire) != C::KIND as u32 {
+        return Err(fail(
+            mesos_auth_result::WrongHandle,
+            "a handle of another kind, or a freed one, was passed",
+        ));
+    }
+    if header.poisoned.load(Ordering::Acquire) {
+        return Err(fail(
+            mesos_auth_result::Poisoned,
+            "the handle was poisoned by an earlier internal error",
+        ));
+    }
+    Ok(ptr.cast::<Tagged<C::RustType>>())
+}
+
+/// Runs `f` on the value, catching a panic: the handle is then poisoned
+/// and `Panic` returned.
+fn guarded<T, R>(
+    tagged: &Tagged<T>,
+    f: impl FnOnce(&T) -> Result<R, mesos_auth_result>,
+) -> Result<R, mesos_auth_result> {
+    match catch_unwind(AssertUnwindSafe(|| f(&tagged.value))) {
+        Ok(r) => r,
+        Err(_) => {
+            tagged.header.poisoned.store(true, Ordering::Release);
+            Err(fail(
+                mesos_auth_result::Panic,
+                "internal error (panic); the handle is now poisoned",
+            ))
+        }
+    }
+}
+
+/// Gives C a new Arc handle.
+pub(crate) fn to_arc<C: Castable>(value: C::RustType) -> *const C {
+    Arc::into_raw(Arc::new(Tagged::new(C::KIND, value))).cast::<C>()
+}
+
+/// Gives C a new Box handle.
+pub(crate) fn to_box<C: Castable>(value: C::RustType) -> *mut C {
+    Box::into_raw(Box::new(Tagged::new(C::KIND, value))).cast::<C>()
+}
+
+/// Calls `f` with a shared reference to the value behind a handle.
+///
+/// # Safety
+///
+/// `ptr` must be NULL or a live handle from this library. For a Box handle,
+/// no other call may be using it at the same time.
+pub(crate) unsafe fn with_ref<C: Castable, R>(
+    ptr: *const C,
+    f: impl FnOnce(&C::RustType) -> Result<R, mesos_auth_result>,
+) -> Result<R, mesos_auth_result> {
+    // SAFETY: forwarded caller contract.
+    let tagged = unsafe { check(ptr)? };
+    // SAFETY: `check` verified the tag, so `tagged` points at a live
+    // Tagged<C::RustType>; it lives at least until this call returns, since
+    // freeing it concurrently would break the caller's contract.
+    guarded(unsafe { &*tagged }, f)
+}
+
+/// Calls `f` with an exclusive reference to the value behind a Box handle.
+///
+/// # Safety
+///
+/// `ptr` must be NULL or a live Box handle from this library, used by no
+/// other call at the same time.
+pub(crate) unsafe fn with_mut<C: Castable, R>(
+    ptr: *mut C,
+    f: impl FnOnce(&mut C::RustType) -> Result<R, mesos_auth_result>,
+) -> Result<R, mesos_auth_result> {
+    debug_assert!(matches!(C::OWNERSHIP, Ownership::Box));
+    // SAFETY: forwarded caller contract.
+    let tagged = unsafe { check(ptr.cast_const())? }.cast_mut();
+    // SAFETY: tag checked; a Box handle is used by one call at a time (the
+    // caller's contract), so this is the only reference.
+    let tagged = unsafe { &mut *tagged };
+    let poisoned = &tagged.header.poisoned;
+    match catch_unwind(AssertUnwindSafe(|| f(&mut tagged.value))) {
+        Ok(r) => r,
+        Err(_) => {
+            poisoned.store(true, Ordering::Release);
+            Err(fail(
+                mesos_auth_result::Panic,
+                "internal error (panic); the handle is now poisoned",
+            ))
+        }
+    }
+}
+
+/// A new strong reference to the value behind an Arc handle (for objects
+/// that keep what they were built from alive, e.g. a session and its store).
+///
+/// # Safety
+///
+/// As [`with_ref`].
+pub(crate) unsafe fn clone_arc<C: Castable>(
+    ptr: *const C,
+) -> Result<Arc<Tagged<C::RustType>>, mesos_auth_result> {
+    // SAFETY: forwarded caller contract.
+    let tagged = unsafe { check(ptr)? };
+    // SAFETY: an Arc handle came from Arc::into_raw of this exact type (tag
+    // checked) and C still holds its reference, so the count is at least 1.
+    unsafe {
+        Arc::increment_strong_count(tagged);
+        Ok(Arc::from_raw(tagged))
+    }
+}
+
+impl<T> std::ops::Deref for Tagged<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+/// Releases C's reference. NULL is a no-op; a handle of another kind is
+/// refused (and leaked rather than freed as the wrong type).
+///
+/// # Safety
+///
+/// `ptr` must be NULL or a live handle from this library, not used by any
+/// other call during or after this one (for an Arc handle: not used again
+/// through this pointer).
+pub(crate) unsafe fn free<C: Castable>(ptr: *const C) -> mesos_auth_result {
+    if ptr.is_null() {
+        return mesos_auth_result::Ok;
+    }
+    // SAFETY: forwarded caller contract. A poisoned handle may still be freed.
+    let header = unsafe { &*ptr.cast::<Header>() };
+    if header.tag.load(Ordering::Acquire) != C::KIND as u32 {
+        return fail(
+            mesos_auth_result::WrongHandle,
+            "a handle of another kind, or a freed one, was passed to a _free function",
+        );
+    }
+    let tagged = ptr.cast::<Tagged<C::RustType>>();
+    match C::OWNERSHIP {
+        Ownership::Arc => {
+            // SAFETY: from Arc::into_raw of this type (tag checked); this
+            // gives C's reference back. Only the last reference marks it dead.
+            let arc = unsafe { Arc::from_raw(tagged) };
+            if Arc::strong_count(&arc) == 1 {
+                arc.header.tag.store(DEAD, Ordering::Release);
+            }
+            drop(arc);
+        }
+        Ownership::Box => {
+            // SAFETY: from Box::into_raw of this type (tag checked), and the
+            // caller gives up the pointer.
+            let boxed = unsafe { Box::from_raw(tagged.cast_mut()) };
+            boxed.header.tag.store(DEAD, Ordering::Release);
+            drop(boxed);
+        }
+    }
+    mesos_auth_result::Ok
+}
+
+/// Writes `value` to `*out`.
+///
+/// # Safety
+///
+/// `out` must be NULL or valid for one write of `T`.
+pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) -> mesos_auth_result {
+    if out.is_null() {
+        return fail(
+            mesos_auth_result::NullParameter,
+            "an output argument was NULL",
+        );
+    }
+    // SAFETY: non-null, and the caller promised it is writable.
+    unsafe { out.write(value) };
+    mesos_auth_result::Ok
+}
+
+/// Borrows `len` bytes at `ptr` (NULL allowed when `len` is 0).
+///
+/// # Safety
+///
+/// `ptr` must be valid for `len` bytes of reads for the returned lifetime.
+pub(crate) unsafe fn bytes<'a>(
+    ptr: *const u8,
+    len: usize,
+    what: &str,
+) -> Result<&'a [u8], mesos_auth_result> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(fail(
+            mesos_auth_result::NullParameter,
+            format_args!("{what}: NULL pointer with a non-zero length"),
+        ));
+    }
+    if len > isize::MAX as usize {
+        return Err(fail(
+            mesos_auth_result::InvalidParameter,
+            format_args!("{what}: length too large"),
+        ));
+    }
+    // SAFETY: non-null, len bounded, and the caller promised readability.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Borrows a UTF-8 string without NUL bytes (threats.md FF-3).
+///
+/// # Safety
+///
+/// As [`bytes`].
+pub(crate) unsafe fn string<'a>(
+    ptr: *const std::ffi::c_char,
+    len: usize,
+    what: &str,
+) -> Result<&'a str, mesos_auth_result> {
+    // SAFETY: forwarded caller contract.
+    let b = unsafe { bytes(ptr.cast::<u8>(), len, what)? };
+    let s = std::str::from_utf8(b).map_err(|e| {
+        fail(
+            mesos_auth_result::InvalidUtf8,
+            format_args!("{what}: invalid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })?;
+    if let Some(at) = s.find('\0') {
+        return Err(fail(
+            mesos_auth_result::InvalidUtf8,
+            format_args!("{what}: NUL byte at byte {at}"),
+        ));
+    }
+    Ok(s)
+}
+
+/// Turns a `Result` into the C result code (the error was recorded by `fail`).
+pub(crate) fn code(r: Result<(), mesos_auth_result>) -> mesos_auth_result {
+    match r {
+        Ok(()) => mesos_auth_result::Ok,
+        Err(e) => e,
+    }
+}

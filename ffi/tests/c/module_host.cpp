@@ -1,0 +1,218 @@
+// A C++17 host that drives ffi/mesos/cram_md5_adapter.hpp exactly as the
+// Mesos authenticator module does (parameters, store, one session per
+// AuthenticateMessage, messages in and out, outcome), with a real
+// authenticatee session as the peer. Tests the adapter without Mesos.
+#include "../../mesos/cram_md5_adapter.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+using namespace mesos_auth_module;
+
+static std::atomic<int> failures{0};
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      failures++;                                                                   \
+    }                                                                               \
+  } while (0)
+
+namespace {
+struct ClientFree {
+  void operator()(mesos_auth_authenticatee *p) const noexcept { mesos_auth_authenticatee_free(p); }
+};
+using Client = std::unique_ptr<mesos_auth_authenticatee, ClientFree>;
+
+Client client(const std::string &principal, const std::string &secret) {
+  mesos_auth_authenticatee *c = nullptr;
+  mesos_auth_authenticatee_new(principal.data(), principal.size(), reinterpret_cast<const uint8_t *>(secret.data()),
+                               secret.size(), nullptr, &c);
+  return Client(c);
+}
+
+// What the module's actor does: send what the session queued, and hand the
+// peer's replies back as protobuf fields (strings).
+Outcome run(Session *s, mesos_auth_authenticatee *c) {
+  for (int round = 0; round < 10; round++) {
+    bool moved = false;
+    for (const Outgoing &o : s->drain()) {
+      std::string mechs;
+      for (const auto &m : o.mechanisms) mechs += (mechs.empty() ? "" : ",") + m;
+      mesos_auth_message m{o.kind,
+                           {mechs.data(), mechs.size()},
+                           {reinterpret_cast<const uint8_t *>(o.data.data()), o.data.size()}};
+      mesos_auth_authenticatee_feed(c, &m);
+      moved = true;
+    }
+    mesos_auth_message m{};
+    while (mesos_auth_authenticatee_poll_output(c, &m) == MESOS_AUTH_RESULT_OK &&
+           m.kind != MESOS_AUTH_MESSAGE_KIND_NONE) {
+      std::string data(reinterpret_cast<const char *>(m.data.data), m.data.len);
+      if (m.kind == MESOS_AUTH_MESSAGE_KIND_START)
+        s->onStart(std::string(m.mechanism.data, m.mechanism.len), data);
+      else
+        s->onStep(data);
+      moved = true;
+    }
+    if (!moved) break;
+  }
+  return s->outcome();
+}
+}  // namespace
+
+static void test_parameters() {
+  Config c;
+  CHECK(!parseParameters({}, &c));
+  CHECK(!c.credentialsPath && c.timeoutMs == 15000 && !c.lenient);
+  CHECK(!parseParameters({{"credentials", "/etc/mesos/creds"}, {"timeout_ms", "2500"}, {"credentials_lenient", "true"}},
+                         &c));
+  CHECK(c.credentialsPath && *c.credentialsPath == "/etc/mesos/creds" && c.timeoutMs == 2500 && c.lenient);
+  Config d;
+  CHECK(parseParameters({{"credential", "/x"}}, &d));                   // typo: unknown key
+  CHECK(parseParameters({{"timeout_ms", "0"}}, &d));                    // out of range
+  CHECK(parseParameters({{"timeout_ms", "12a"}}, &d));                  // not a number
+  CHECK(parseParameters({{"timeout_ms", "1"}, {"timeout_ms", "2"}}, &d));  // repeated
+  CHECK(parseParameters({{"credentials_lenient", "yes"}}, &d));
+  CHECK(parseParameters({{"credentials", ""}}, &d));
+}
+
+static void test_stores(std::shared_ptr<Store> *shared) {
+  // From what Mesos parsed: quotes and backslashes survive the JSON round
+  // trip; a control character is refused without echoing the secret.
+  std::vector<std::pair<std::string, std::string>> bad = {{"fw", "secret-with-\x01-control"}};
+  std::shared_ptr<Store> none;
+  auto badErr = Store::open(Config{}, &bad, &none);
+  CHECK(badErr && badErr->find("control") != std::string::npos && badErr->find("secret-with") == std::string::npos);
+  CHECK(!none);
+  std::vector<std::pair<std::string, std::string>> creds = {
+      {"fw\"1", "secret\\with\"quotes-and-more"}, {"agent", "0123456789abcdef0123"}};
+  Config config;
+  std::shared_ptr<Store> store;
+  auto openErr = Store::open(config, &creds, &store);
+  if (openErr) std::fprintf(stderr, "%s\n", openErr->c_str());
+  CHECK(!openErr);
+  CHECK(store && store->size() == 2);
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, config.timeoutMs, "scheduler@10.0.0.1:1234", &s));
+    Client c = client("fw\"1", "secret\\with\"quotes-and-more");
+    CHECK(run(s.get(), c.get()) == Outcome::Completed);
+    CHECK(s->principal() && *s->principal() == "fw\"1");
+  }
+  // No credentials at all: an empty store, every attempt fails.
+  std::shared_ptr<Store> empty;
+  CHECK(!Store::open(config, nullptr, &empty));
+  CHECK(empty && empty->size() == 0);
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(empty, 1000, "", &s));
+    Client c = client("agent", "0123456789abcdef0123");
+    CHECK(run(s.get(), c.get()) == Outcome::Failed);
+    CHECK(!s->principal());
+  }
+  // From a file (permissions checked; opt-out by parameter).
+  char path[] = "/tmp/mesos-auth-module-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  const std::string text = "agent 0123456789abcdef0123\n";
+  CHECK(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  close(fd);
+  Config fromFile;
+  CHECK(!parseParameters({{"credentials", path}}, &fromFile));
+  std::shared_ptr<Store> f;
+  CHECK(!Store::open(fromFile, nullptr, &f));
+  CHECK(f && f->size() == 1);
+  chmod(path, 0644);
+  std::shared_ptr<Store> g;
+  auto err = Store::open(fromFile, nullptr, &g);
+  CHECK(err && err->find("0644") != std::string::npos && !g);
+  CHECK(!parseParameters({{"credentials", path}, {"allow_insecure_permissions", "true"}}, &fromFile));
+  CHECK(!Store::open(fromFile, nullptr, &g));
+  CHECK(g && g->size() == 1);
+  unlink(path);
+  *shared = f;
+}
+
+static void test_sessions(const std::shared_ptr<Store> &store) {
+  // Wrong secret.
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, 1000, "", &s));
+    Client c = client("agent", "wrong-secret");
+    CHECK(run(s.get(), c.get()) == Outcome::Failed);
+  }
+  // A peer that asks for another mechanism gets an ERROR message.
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, 1000, "", &s));
+    auto first = s->drain();
+    CHECK(first.size() == 1 && first[0].kind == MESOS_AUTH_MESSAGE_KIND_MECHANISMS &&
+          first[0].mechanisms.size() == 1 && first[0].mechanisms[0] == "CRAM-MD5");
+    s->onStart("GSSAPI", "");
+    CHECK(s->outcome() == Outcome::Error && !s->error().empty());
+    auto out = s->drain();
+    CHECK(out.size() == 1 && out[0].kind == MESOS_AUTH_MESSAGE_KIND_ERROR);
+  }
+  // A mechanism that is not UTF-8 ends the session too.
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, 1000, "", &s));
+    s->onStart("CRAM\xff", "");
+    CHECK(s->outcome() == Outcome::Error);
+  }
+  // A step before start.
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, 1000, "", &s));
+    s->onStep("agent 00");
+    CHECK(s->outcome() == Outcome::Error);
+  }
+  // The master discards the future (re-authentication, shutdown), and a timeout.
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, 1000, "", &s));
+    s->discard();
+    CHECK(s->outcome() == Outcome::Error);
+    std::unique_ptr<Session> t;
+    CHECK(!Session::start(store, 1, "", &t));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    t->checkTimeout();
+    CHECK(t->outcome() == Outcome::Error);
+  }
+  // Many libprocess workers at once over one store.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&store] {
+      for (int i = 0; i < 10; i++) {
+        std::unique_ptr<Session> s;
+        if (Session::start(store, 1000, "", &s)) {
+          failures++;
+          continue;
+        }
+        Client c = client("agent", "0123456789abcdef0123");
+        if (run(s.get(), c.get()) != Outcome::Completed || s->principal() != std::string("agent")) failures++;
+      }
+    });
+  }
+  for (auto &t : threads) t.join();
+}
+
+int main() {
+  test_parameters();
+  std::shared_ptr<Store> store;
+  test_stores(&store);
+  if (store) test_sessions(store);
+  if (failures) {
+    std::fprintf(stderr, "%d check(s) failed\n", failures.load());
+    return 1;
+  }
+  std::printf("c++ module host: all checks passed\n");
+  return 0;
+}
