@@ -8,8 +8,8 @@ prefix="${1:-/usr/local}"
 version=$(sed -n 's/^#define MESOS_AUTH_VERSION "\(.*\)"$/\1/p' ffi/include/mesos_auth.h)
 cargo build -p mesos-auth-ffi --release
 install -d "$prefix/lib" "$prefix/include" "$prefix/lib/pkgconfig"
-install -m 0644 target/release/libmesos_auth.a "$prefix/lib/"
-install -m 0755 target/release/libmesos_auth.so "$prefix/lib/"
+install -m 0644 target/release/libmesos_auth_ffi.a "$prefix/lib/libmesos_auth.a"
+install -m 0755 target/release/libmesos_auth_ffi.so "$prefix/lib/libmesos_auth.so"
 install -m 0644 ffi/include/mesos_auth.h "$prefix/include/"
 sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$version|" ffi/mesos_auth.pc.in \
   > "$prefix/lib/pkgconfig/mesos_auth.pc"

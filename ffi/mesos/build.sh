@@ -17,7 +17,7 @@ g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra \
   -I"$mesos/include" -I"$mesos/lib/mesos/3rdparty/include" ${MESOS_EXTRA_CXXFLAGS:-} \
   -Iffi/include ffi/mesos/authenticator.cpp \
   -L"$mesos/lib" -lmesos \
-  target/release/libmesos_auth.a -lpthread -ldl -lm \
+  target/release/libmesos_auth_ffi.a -lpthread -ldl -lm \
   -Wl,--exclude-libs,ALL -o "$out"
 nm -D --defined-only "$out" | grep -qw org_mesosauth_CramMd5Authenticator \
   || { echo "module symbol missing from $out"; exit 1; }
