@@ -15,7 +15,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "component", rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum AuditEvent {}
+pub enum AuditEvent {
+    /// An ACL decision ([`crate::acl::DecisionEvent`]).
+    Acl(crate::acl::DecisionEvent),
+}
 
 /// Receives audit events. Implementations must be cheap and must not block
 /// for long: they are called on the authentication path.
