@@ -376,6 +376,25 @@ impl Table {
             pairs: HashMap::with_hasher(s),
             prefix_pairs: HashMap::with_hasher(s),
         };
+        // Size the maps once: rehashing 10^5 keys is most of a compile.
+        let count = |e: &Entity| match e {
+            Entity::Some(v) => v.len(),
+            _ => 0,
+        };
+        let (mut ns, mut no, mut np) = (0usize, 0usize, 0usize);
+        for acl in acls {
+            let (a, b) = (count(&acl.principals), count(&acl.object));
+            ns += a;
+            no += b;
+            np = np.saturating_add(a.saturating_mul(b));
+        }
+        let np = np.min(budget.left);
+        t.subjects.reserve(ns);
+        t.objects.reserve(no);
+        t.pairs.reserve(np);
+        t.by_subject.reserve(ns);
+        t.by_object.reserve(no);
+        t.rules.reserve(acls.len());
         for acl in acls {
             let rule = RuleRef {
                 list: acl.list,

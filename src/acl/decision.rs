@@ -236,7 +236,7 @@ pub(crate) fn check_principal(p: &str, max_len: usize) -> Result<(), RequestErro
     if p.len() > max_len {
         return Err(RequestError::PrincipalTooLong);
     }
-    if p.chars().any(char::is_control) {
+    if has_control(p) {
         return Err(RequestError::PrincipalControlCharacter);
     }
     Ok(())
@@ -247,13 +247,22 @@ pub(crate) fn check_object(o: &str, role: bool, max_len: usize) -> Result<(), Re
     if o.len() > max_len {
         return Err(RequestError::ObjectTooLong);
     }
-    if o.chars().any(char::is_control) {
+    if has_control(o) {
         return Err(RequestError::ObjectControlCharacter);
     }
     if role && !valid_role(o) {
         return Err(RequestError::InvalidRole);
     }
     Ok(())
+}
+
+/// Whether `s` holds a control character (Unicode Cc: U+0000–U+001F,
+/// U+007F–U+009F). Byte scan first: the C1 range needs a 0xC2 lead byte.
+#[inline]
+pub(crate) fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().any(|&x| x < 0x20 || x == 0x7f)
+        || (b.contains(&0xC2) && s.chars().any(char::is_control))
 }
 
 /// Mesos `roles::validate`: `*`, or `/`-separated components, none empty,

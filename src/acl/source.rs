@@ -594,6 +594,7 @@ impl Parser<'_> {
         let mut kind: Option<(&str, usize)> = None;
         let mut values: Option<(Vec<Value>, usize)> = None;
         let mut ok = true;
+        let mut bad_type = false;
         for m in self.members(path, members, TYPE_KEYS) {
             let p = path.key(&m.key);
             match (m.key.as_str(), &m.value.value) {
@@ -607,6 +608,7 @@ impl Parser<'_> {
                 ("type", JsonValue::String(s)) => match s.as_str() {
                     t @ ("SOME" | "ANY" | "NONE") => kind = Some((t, m.value.span.start)),
                     other => {
+                        bad_type = true;
                         self.problem(
                             &p,
                             m.value.span.start,
@@ -700,7 +702,8 @@ impl Parser<'_> {
             }
             _ => {
                 let values = values.map(|(v, _)| v).unwrap_or_default();
-                if values.is_empty() {
+                // After an unknown type, one problem is enough.
+                if values.is_empty() && !bad_type {
                     self.problem(path, v.span.start, "entity names no values, so it matches nothing; write {\"type\": \"NONE\"} or list values");
                 }
                 Some(Entity::Some(values))
