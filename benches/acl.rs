@@ -1,6 +1,11 @@
 //! ACL benchmarks: compile time and per-decision time at 10, 1,000 and
 //! 100,000 ACLs, for a request decided by the first ACL, by the last, and by
 //! none (permissive), compiled vs the reference interpreter.
+#![allow(
+    clippy::expect_used,
+    missing_docs,
+    reason = "benchmark setup: a broken fixture should stop the run; criterion macros generate undocumented items"
+)]
 
 use std::hint::black_box;
 
