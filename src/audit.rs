@@ -22,6 +22,8 @@ pub enum AuditEvent {
     Credentials(crate::credentials::ReloadEvent),
     /// A TLS client certificate was mapped (or refused).
     Tls(crate::tls::MappingEvent),
+    /// An ACL decision ([`crate::acl::DecisionEvent`]).
+    Acl(crate::acl::DecisionEvent),
 }
 
 /// Receives audit events. Implementations must be cheap and must not block

@@ -113,12 +113,17 @@ pub(crate) enum KeyProblem<'j> {
 
 /// Lists unknown and repeated keys of `members`, in source order.
 pub(crate) fn key_problems<'j>(members: &'j [Member], known: &[&str]) -> Vec<KeyProblem<'j>> {
+    // A map of first occurrences keeps this linear: an object with 10^5
+    // repeated keys must not cost 10^10 comparisons (threats.md AC-8).
     let mut problems = Vec::new();
-    for (i, m) in members.iter().enumerate() {
+    let mut seen: std::collections::HashMap<&str, &Member> = std::collections::HashMap::new();
+    for m in members {
         if !known.contains(&m.key.as_str()) {
             problems.push(KeyProblem::Unknown(m));
-        } else if let Some(first) = members.iter().take(i).find(|p| p.key == m.key) {
+        } else if let Some(first) = seen.get(m.key.as_str()) {
             problems.push(KeyProblem::Duplicate { first, again: m });
+        } else {
+            seen.insert(&m.key, m);
         }
     }
     problems

@@ -1,0 +1,291 @@
+//! Requests, decisions and the reasons behind them.
+
+use std::fmt;
+
+use crate::span::Location;
+
+use super::kind::{AclList, Action};
+
+/// What a request names as its object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Object<'a> {
+    /// No object: Mesos treats it as ANY (all objects).
+    Absent,
+    /// One object: a role, user, principal, ...
+    One(&'a str),
+    /// Several roles (MULTI_ROLE `register_framework`, or the distinct roles
+    /// of one RESERVE operation): every one must be allowed.
+    Many(&'a [&'a str]),
+}
+
+/// Which legacy (Mesos 1.0–1.2) quota call an `update_quota` request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LegacyQuotaOp {
+    /// `SetQuota`: checked against `set_quotas` when a legacy list is in use.
+    SetQuota,
+    /// `RemoveQuota`: checked against `remove_quotas` when a legacy list is in use.
+    RemoveQuota,
+}
+
+/// One authorization question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// What is asked.
+    pub action: Action,
+    /// Who asks; `None` when the caller did not authenticate (Mesos: ANY).
+    /// An empty string is a real principal, as in Mesos.
+    pub principal: Option<&'a str>,
+    /// On what.
+    pub object: Object<'a>,
+    /// For `update_quota` from a Mesos 1.0–1.2 master: which legacy call.
+    pub legacy_quota_op: Option<LegacyQuotaOp>,
+}
+
+impl<'a> Request<'a> {
+    /// A request for `action` by `principal` on `object`.
+    pub fn new(action: Action, principal: Option<&'a str>, object: Object<'a>) -> Self {
+        Self {
+            action,
+            principal,
+            object,
+            legacy_quota_op: None,
+        }
+    }
+}
+
+/// Why a request was refused before any ACL was consulted (always a deny,
+/// never the permissive default: threats.md AC-9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The principal holds a NUL or other control character (AC-16).
+    PrincipalControlCharacter,
+    /// The principal is longer than the longest value a policy may hold.
+    PrincipalTooLong,
+    /// An object holds a control character.
+    ObjectControlCharacter,
+    /// An object is longer than the longest value a policy may hold.
+    ObjectTooLong,
+    /// A role is not a valid Mesos role (`a/../b`, `a//b`, `/a`, `a/`, `.`; AC-12).
+    InvalidRole,
+    /// A list of objects for an action that takes one.
+    ObjectListNotAllowed,
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RequestError::PrincipalControlCharacter => "the principal holds a control character",
+            RequestError::PrincipalTooLong => "the principal is too long",
+            RequestError::ObjectControlCharacter => "the object holds a control character",
+            RequestError::ObjectTooLong => "the object is too long",
+            RequestError::InvalidRole => "the role is not a valid Mesos role",
+            RequestError::ObjectListNotAllowed => "this action takes a single object, not a list",
+        })
+    }
+}
+
+/// The ACL that decided a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct RuleRef {
+    /// Its list.
+    pub list: AclList,
+    /// Its position in the list, from 0.
+    pub index: u32,
+    /// Where its JSON object starts.
+    pub location: Location,
+}
+
+impl fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}[{}] (line {})",
+            self.list, self.index, self.location.line
+        )
+    }
+}
+
+/// Why a decision came out as it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The first ACL whose subject and object matched.
+    Rule(RuleRef),
+    /// No ACL matched; the policy's `permissive` flag decided.
+    NoMatch {
+        /// The flag.
+        permissive: bool,
+    },
+    /// A MULTI_ROLE framework with no roles: Mesos answers `permissive`
+    /// regardless of any ACL (spec §2.6).
+    NoRoles {
+        /// The flag.
+        permissive: bool,
+    },
+    /// A RESERVE with no roles: nothing to authorize, so not refused.
+    NothingToAuthorize,
+    /// The request itself is malformed: denied.
+    InvalidRequest(RequestError),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Rule(r) => write!(f, "decided by ACL {r}"),
+            Reason::NoMatch { permissive } => {
+                write!(f, "no ACL matched, permissive = {permissive}")
+            }
+            Reason::NoRoles { permissive } => {
+                write!(f, "framework has no roles, permissive = {permissive}")
+            }
+            Reason::NothingToAuthorize => f.write_str("no roles to reserve, nothing to authorize"),
+            Reason::InvalidRequest(e) => write!(f, "invalid request: {e}"),
+        }
+    }
+}
+
+/// The answer: allow or deny, and why. Exhaustive on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// Allowed.
+    Allow(Reason),
+    /// Denied.
+    Deny(Reason),
+}
+
+impl Decision {
+    pub(crate) const fn from_bool(allowed: bool, reason: Reason) -> Self {
+        if allowed {
+            Decision::Allow(reason)
+        } else {
+            Decision::Deny(reason)
+        }
+    }
+
+    /// Whether the request is allowed.
+    pub const fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allow(_))
+    }
+
+    /// Why.
+    pub const fn reason(&self) -> &Reason {
+        match self {
+            Decision::Allow(r) | Decision::Deny(r) => r,
+        }
+    }
+
+    /// The deciding ACL, if one decided.
+    pub const fn rule(&self) -> Option<RuleRef> {
+        match self.reason() {
+            Reason::Rule(r) => Some(*r),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Decision::Allow(r) => write!(f, "allow: {r}"),
+            Decision::Deny(r) => write!(f, "deny: {r}"),
+        }
+    }
+}
+
+/// An audit record of one decision. Building it allocates; the caller
+/// chooses when (the decision itself never allocates).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DecisionEvent {
+    /// The action asked.
+    pub action: Action,
+    /// The principal, or `None` for an unauthenticated request.
+    pub principal: Option<String>,
+    /// The object(s); empty for no object.
+    pub objects: Vec<String>,
+    /// Whether it was allowed.
+    pub allowed: bool,
+    /// The deciding ACL, if one decided.
+    pub rule: Option<RuleRef>,
+    /// The reason in words.
+    pub reason: String,
+}
+
+impl DecisionEvent {
+    /// Records `decision` for `request`. Principals and objects holding
+    /// control characters are escaped so logs stay one line per event.
+    pub fn new(request: &Request<'_>, decision: &Decision) -> Self {
+        let clean = |s: &str| s.escape_debug().to_string();
+        let objects = match request.object {
+            Object::Absent => Vec::new(),
+            Object::One(o) => vec![clean(o)],
+            Object::Many(os) => os.iter().map(|o| clean(o)).collect(),
+        };
+        Self {
+            action: request.action,
+            principal: request.principal.map(clean),
+            objects,
+            allowed: decision.is_allowed(),
+            rule: decision.rule(),
+            reason: decision.reason().to_string(),
+        }
+    }
+}
+
+/// Checks a request's strings; `max_len` is the policy's longest value.
+pub(crate) fn check_principal(p: &str, max_len: usize) -> Result<(), RequestError> {
+    if p.len() > max_len {
+        return Err(RequestError::PrincipalTooLong);
+    }
+    if has_control(p) {
+        return Err(RequestError::PrincipalControlCharacter);
+    }
+    Ok(())
+}
+
+/// Checks one object; roles (hierarchical lists) must be valid Mesos roles.
+pub(crate) fn check_object(o: &str, role: bool, max_len: usize) -> Result<(), RequestError> {
+    if o.len() > max_len {
+        return Err(RequestError::ObjectTooLong);
+    }
+    if has_control(o) {
+        return Err(RequestError::ObjectControlCharacter);
+    }
+    if role && !valid_role(o) {
+        return Err(RequestError::InvalidRole);
+    }
+    Ok(())
+}
+
+/// Whether `s` holds a control character (Unicode Cc: U+0000–U+001F,
+/// U+007F–U+009F). Byte scan first: the C1 range needs a 0xC2 lead byte.
+#[inline]
+pub(crate) fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().any(|&x| x < 0x20 || x == 0x7f)
+        || (b.contains(&0xC2) && s.chars().any(char::is_control))
+}
+
+/// Mesos `roles::validate`: `*`, or `/`-separated components, none empty,
+/// `.`, `..` or `*`, none starting with `-`, no whitespace or DEL.
+pub(crate) fn valid_role(role: &str) -> bool {
+    if role == "*" {
+        return true;
+    }
+    if role.is_empty() {
+        return false;
+    }
+    role.split('/').all(|c| {
+        !c.is_empty()
+            && c != "."
+            && c != ".."
+            && c != "*"
+            && !c.starts_with('-')
+            && !c.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+    })
+}
+
+impl From<DecisionEvent> for crate::audit::AuditEvent {
+    fn from(e: DecisionEvent) -> Self {
+        crate::audit::AuditEvent::Acl(e)
+    }
+}

@@ -1,0 +1,727 @@
+//! ACL text → [`AclSource`]: the parsed policy, every ACL with its location.
+//!
+//! Strict by default; [`Options::lenient`] reproduces what Mesos ≥ 1.5
+//! accepts and reports each thing it dropped or coerced as a warning.
+
+use crate::json::{self, Json, JsonPath, JsonValue, KeyProblem, Member};
+use crate::span::{LineIndex, Location};
+
+use super::error::{AclError, Diagnostic, LimitError, LimitKind};
+use super::kind::{AclList, ENDPOINT_PATHS, LIST_COUNT, ObjectRule};
+
+/// Largest ACL text accepted by default (threats.md §0).
+pub const DEFAULT_MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Parser settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Accept what Mesos ≥ 1.5 accepts, with a warning for each coercion.
+    pub lenient: bool,
+    /// Largest text accepted, in bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            lenient: false,
+            max_bytes: DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+}
+
+impl Options {
+    /// Strict parsing, default limits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets lenient (Mesos-compatible) parsing.
+    #[must_use]
+    pub fn lenient(mut self, yes: bool) -> Self {
+        self.lenient = yes;
+        self
+    }
+
+    /// Sets the largest text accepted.
+    #[must_use]
+    pub fn max_bytes(mut self, n: usize) -> Self {
+        self.max_bytes = n;
+        self
+    }
+}
+
+/// One literal value of a SOME entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Value {
+    pub(crate) text: Box<str>,
+    pub(crate) location: Location,
+}
+
+impl Value {
+    /// The literal string.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Where it is written.
+    pub fn location(&self) -> Location {
+        self.location
+    }
+}
+
+/// A subject or object entity (`ACL.Entity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entity {
+    /// `{"type": "ANY"}`: everyone / everything.
+    Any,
+    /// `{"type": "NONE"}`: matches everyone, then denies.
+    None,
+    /// A set of literal values (empty only in lenient mode: matches nothing).
+    Some(Vec<Value>),
+}
+
+/// One ACL of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acl {
+    pub(crate) list: AclList,
+    pub(crate) index: u32,
+    pub(crate) location: Location,
+    pub(crate) principals: Entity,
+    pub(crate) object: Entity,
+}
+
+impl Acl {
+    /// The list it belongs to.
+    pub fn list(&self) -> AclList {
+        self.list
+    }
+
+    /// Its position in the list, from 0.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Where its JSON object starts.
+    pub fn location(&self) -> Location {
+        self.location
+    }
+
+    /// The subject entity (`principals`).
+    pub fn principals(&self) -> &Entity {
+        &self.principals
+    }
+
+    /// The object entity (`roles`, `users`, ...).
+    pub fn object(&self) -> &Entity {
+        &self.object
+    }
+}
+
+/// A parsed ACL policy, not yet compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclSource {
+    pub(crate) permissive: Option<bool>,
+    pub(crate) lists: Vec<Vec<Acl>>,
+    pub(crate) warnings: Vec<Diagnostic>,
+    pub(crate) bytes: usize,
+}
+
+impl AclSource {
+    /// The `permissive` flag as Mesos reads it (unset means `true`).
+    pub fn permissive(&self) -> bool {
+        self.permissive.unwrap_or(true)
+    }
+
+    /// Whether the file sets `permissive` itself.
+    pub fn permissive_is_set(&self) -> bool {
+        self.permissive.is_some()
+    }
+
+    /// The ACLs of `list`, in file order.
+    pub fn acls(&self, list: AclList) -> &[Acl] {
+        self.lists.get(list.index()).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every ACL of every list.
+    pub fn iter(&self) -> impl Iterator<Item = &Acl> {
+        self.lists.iter().flatten()
+    }
+
+    /// What lenient parsing dropped or coerced (empty in strict mode).
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// Size of the text it came from.
+    pub fn source_bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// Parses ACL JSON strictly.
+///
+/// # Errors
+///
+/// [`AclError::Invalid`] listing every problem (JSON path and line:column),
+/// or [`AclError::Limit`] if the text is over [`DEFAULT_MAX_FILE_BYTES`].
+pub fn parse(src: &str) -> Result<AclSource, AclError> {
+    parse_with(src, Options::default())
+}
+
+/// Parses ACL JSON with `options`.
+///
+/// # Errors
+///
+/// As [`parse`].
+pub fn parse_with(src: &str, options: Options) -> Result<AclSource, AclError> {
+    if src.len() > options.max_bytes {
+        return Err(AclError::Limit(LimitError {
+            kind: LimitKind::FileBytes,
+            limit: options.max_bytes,
+            found: src.len(),
+            path: "$".into(),
+            location: Location { line: 1, column: 1 },
+        }));
+    }
+    let lines = Locator::new(src);
+    let doc = json::parse(src, json::Options::default()).map_err(|e| {
+        AclError::Invalid(vec![Diagnostic::new(
+            "$",
+            lines.location(e.offset),
+            format!("invalid JSON: {e}"),
+        )])
+    })?;
+    let mut p = Parser {
+        lenient: options.lenient,
+        lines,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let out = p.document(&doc, src.len());
+    if p.errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(AclError::Invalid(p.errors))
+    }
+}
+
+/// Reads and parses an ACL file, checking its size on the opened file
+/// before reading it.
+///
+/// # Errors
+///
+/// [`AclError::Io`] if it cannot be read or is not UTF-8, else as [`parse`].
+pub fn read_file(path: &std::path::Path, options: Options) -> Result<AclSource, AclError> {
+    use std::io::Read;
+    let io = |e: std::io::Error| AclError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let limit = options.max_bytes;
+    if len > limit as u64 {
+        return Err(AclError::Limit(LimitError {
+            kind: LimitKind::FileBytes,
+            limit,
+            found: usize::try_from(len).unwrap_or(usize::MAX),
+            path: "$".into(),
+            location: Location { line: 1, column: 1 },
+        }));
+    }
+    let mut bytes = Vec::new();
+    // Read at most one byte past the limit: a file that grew after the
+    // size check is still refused.
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    let text = String::from_utf8(bytes).map_err(|e| AclError::Io {
+        path: path.display().to_string(),
+        message: format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+    })?;
+    parse_with(&text, options)
+}
+
+/// Offsets → locations, fast for the (mostly increasing) order the parser
+/// asks in: a cursor walks forward from the last answer, so a whole file
+/// costs one pass even when it is a single 16 MiB line.
+struct Locator<'s> {
+    src: &'s str,
+    index: LineIndex<'s>,
+    offset: std::cell::Cell<usize>,
+    at: std::cell::Cell<Location>,
+}
+
+impl<'s> Locator<'s> {
+    fn new(src: &'s str) -> Self {
+        Self {
+            src,
+            index: LineIndex::new(src),
+            offset: std::cell::Cell::new(0),
+            at: std::cell::Cell::new(Location { line: 1, column: 1 }),
+        }
+    }
+
+    fn location(&self, offset: usize) -> Location {
+        let from = self.offset.get();
+        let loc = match self.src.get(from..offset) {
+            Some(gap) if offset >= from => {
+                let mut at = self.at.get();
+                match gap.rfind('\n') {
+                    Some(nl) => {
+                        let newlines = gap.bytes().filter(|&b| b == b'\n').count();
+                        at.line = at
+                            .line
+                            .saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+                        let tail = gap.get(nl + 1..).unwrap_or("");
+                        at.column = u32::try_from(tail.chars().count() + 1).unwrap_or(u32::MAX);
+                    }
+                    None => {
+                        let n = u32::try_from(gap.chars().count()).unwrap_or(u32::MAX);
+                        at.column = at.column.saturating_add(n);
+                    }
+                }
+                at
+            }
+            // Backwards or inside a character: the slow, exact way.
+            _ => self.index.location(offset),
+        };
+        if self.src.is_char_boundary(offset) {
+            self.offset.set(offset);
+            self.at.set(loc);
+        }
+        loc
+    }
+}
+
+struct Parser<'s> {
+    lenient: bool,
+    lines: Locator<'s>,
+    errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+}
+
+const TYPE_KEYS: &[&str] = &["type", "values"];
+
+impl Parser<'_> {
+    fn loc(&self, offset: usize) -> Location {
+        self.lines.location(offset)
+    }
+
+    fn error(&mut self, path: &JsonPath, offset: usize, msg: impl Into<String>) {
+        let d = Diagnostic::new(path, self.loc(offset), msg);
+        self.errors.push(d);
+    }
+
+    /// Strict: an error. Lenient: a warning, and the caller applies Mesos's
+    /// coercion.
+    fn problem(&mut self, path: &JsonPath, offset: usize, msg: impl Into<String>) {
+        let d = Diagnostic::new(path, self.loc(offset), msg);
+        if self.lenient {
+            self.warnings.push(d);
+        } else {
+            self.errors.push(d);
+        }
+    }
+
+    /// Reports unknown and repeated keys; returns the members to use (the
+    /// first of each key when strict, the last when lenient, as picojson).
+    fn members<'j>(
+        &mut self,
+        path: &JsonPath,
+        members: &'j [Member],
+        known: &[&str],
+    ) -> Vec<&'j Member> {
+        for p in json::key_problems(members, known) {
+            match p {
+                KeyProblem::Unknown(m) => {
+                    let msg = if self.lenient {
+                        format!("unknown key `{}` ignored (Mesos drops it silently)", m.key)
+                    } else {
+                        format!("unknown key `{}`", m.key)
+                    };
+                    self.problem(&path.key(&m.key), m.key_span.start, msg);
+                }
+                KeyProblem::Duplicate { first, again } => {
+                    let msg = format!(
+                        "duplicate key `{}` (first at {}){}",
+                        again.key,
+                        self.loc(first.key_span.start),
+                        if self.lenient {
+                            "; the last one wins"
+                        } else {
+                            ""
+                        }
+                    );
+                    self.problem(&path.key(&again.key), again.key_span.start, msg);
+                }
+            }
+        }
+        // Known keys are few, so this stays linear in the object's size.
+        let mut out = Vec::new();
+        for key in known {
+            let pick = if self.lenient {
+                json::last(members, key)
+            } else {
+                json::first(members, key)
+            };
+            if let Some(m) = pick {
+                out.push(m);
+            }
+        }
+        out.sort_by_key(|m| m.key_span.start);
+        out
+    }
+
+    fn document(&mut self, doc: &Json, bytes: usize) -> AclSource {
+        let mut source = AclSource {
+            permissive: None,
+            lists: vec![Vec::new(); LIST_COUNT],
+            warnings: Vec::new(),
+            bytes,
+        };
+        let root = JsonPath::root();
+        let Some(members) = doc.as_object() else {
+            self.error(
+                &root,
+                doc.span.start,
+                format!("expected an object, found {}", doc.kind()),
+            );
+            return source;
+        };
+        let mut known: Vec<&str> = vec!["permissive"];
+        known.extend(AclList::ALL.iter().map(|l| l.key()));
+        for m in self.members(&root, members, &known) {
+            let path = root.key(&m.key);
+            if m.key == "permissive" {
+                source.permissive = self.permissive(&path, &m.value);
+            } else if let Some(list) = AclList::from_key(&m.key) {
+                let acls = self.list(&path, list, &m.value);
+                if let Some(slot) = source.lists.get_mut(list.index()) {
+                    *slot = acls;
+                }
+            }
+        }
+        if source.permissive.is_none() {
+            self.problem(
+                &root.key("permissive"),
+                doc.span.start,
+                "`permissive` is not set, so requests no ACL matches are allowed (Mesos default true); set it explicitly",
+            );
+        }
+        let has = |l: AclList| !source.acls(l).is_empty();
+        if has(AclList::UpdateQuotas) && (has(AclList::SetQuotas) || has(AclList::RemoveQuotas)) {
+            self.problem(
+                &root.key("update_quotas"),
+                doc.span.start,
+                "`update_quotas` cannot be combined with the legacy `set_quotas` / `remove_quotas` (Mesos 1.0-1.2 refused the file; later versions ignore the legacy lists)",
+            );
+        }
+        source.warnings = std::mem::take(&mut self.warnings);
+        source
+    }
+
+    fn permissive(&mut self, path: &JsonPath, v: &Json) -> Option<bool> {
+        match &v.value {
+            JsonValue::Bool(b) => Some(*b),
+            JsonValue::Null => {
+                self.problem(
+                    path,
+                    v.span.start,
+                    "`permissive` is null; expected true or false",
+                );
+                None
+            }
+            JsonValue::String(s) if s.as_str() == "true" || s.as_str() == "false" => {
+                self.problem(
+                    path,
+                    v.span.start,
+                    format!(
+                        "`permissive` is the string \"{}\"; expected a boolean",
+                        s.as_str()
+                    ),
+                );
+                Some(s.as_str() == "true")
+            }
+            _ => {
+                self.error(
+                    path,
+                    v.span.start,
+                    format!("expected true or false, found {}", v.kind()),
+                );
+                None
+            }
+        }
+    }
+
+    fn list(&mut self, path: &JsonPath, list: AclList, v: &Json) -> Vec<Acl> {
+        let mut out = Vec::new();
+        let items: Vec<(JsonPath, &Json)> = match &v.value {
+            JsonValue::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (path.index(i), x))
+                .collect(),
+            JsonValue::Object(_) => {
+                self.problem(
+                    path,
+                    v.span.start,
+                    "expected an array of ACLs, found a single object",
+                );
+                vec![(path.clone(), v)]
+            }
+            JsonValue::Null => {
+                self.problem(path, v.span.start, "list is null; treated as empty");
+                Vec::new()
+            }
+            _ => {
+                self.error(
+                    path,
+                    v.span.start,
+                    format!("expected an array of ACLs, found {}", v.kind()),
+                );
+                Vec::new()
+            }
+        };
+        for (p, item) in items {
+            match &item.value {
+                JsonValue::Object(members) => {
+                    let index = u32::try_from(out.len()).unwrap_or(u32::MAX);
+                    if let Some(acl) = self.acl(&p, list, index, item, members) {
+                        out.push(acl);
+                    }
+                }
+                JsonValue::Null => self.problem(&p, item.span.start, "ACL is null; skipped"),
+                _ => self.error(
+                    &p,
+                    item.span.start,
+                    format!("expected an ACL object, found {}", item.kind()),
+                ),
+            }
+        }
+        out
+    }
+
+    fn acl(
+        &mut self,
+        path: &JsonPath,
+        list: AclList,
+        index: u32,
+        v: &Json,
+        members: &[Member],
+    ) -> Option<Acl> {
+        // Locate the ACL before its contents: the locator walks forward.
+        let location = self.loc(v.span.start);
+        let field = list.object_field();
+        let chosen = self.members(path, members, &["principals", field]);
+        let mut principals = None;
+        let mut object = None;
+        for m in chosen {
+            let p = path.key(&m.key);
+            if matches!(m.value.value, JsonValue::Null) {
+                continue; // reported as missing below
+            }
+            if m.key == "principals" {
+                principals = self.entity(&p, &m.value);
+            } else {
+                object = self.entity(&p, &m.value);
+            }
+        }
+        let present = |k: &str| {
+            members
+                .iter()
+                .any(|m| m.key == k && !matches!(m.value.value, JsonValue::Null))
+        };
+        if !present("principals") {
+            self.error(path, v.span.start, "missing required entity `principals`");
+        }
+        if !present(field) {
+            self.error(
+                path,
+                v.span.start,
+                format!("missing required entity `{field}`"),
+            );
+        }
+        let (principals, object) = (principals?, object?);
+        let opath = path.key(field);
+        match (list.object_rule(), &object) {
+            (ObjectRule::NoSome, Entity::Some(_)) => {
+                self.error(
+                    &opath,
+                    v.span.start,
+                    format!(
+                        "`{}.{field}` must be ANY or NONE (Mesos refuses SOME here)",
+                        list.key()
+                    ),
+                );
+            }
+            (ObjectRule::Endpoints, Entity::Some(values)) => {
+                for val in values {
+                    if !ENDPOINT_PATHS.contains(&val.as_str()) {
+                        let d = Diagnostic::new(
+                            &opath,
+                            val.location,
+                            format!(
+                                "`{}` is not an endpoint Mesos authorizes with `get_endpoints`",
+                                val.as_str()
+                            ),
+                        );
+                        self.errors.push(d);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Some(Acl {
+            list,
+            index,
+            location,
+            principals,
+            object,
+        })
+    }
+
+    fn entity(&mut self, path: &JsonPath, v: &Json) -> Option<Entity> {
+        let Some(members) = v.as_object() else {
+            self.error(
+                path,
+                v.span.start,
+                format!("expected an entity object, found {}", v.kind()),
+            );
+            return None;
+        };
+        let mut kind: Option<(&str, usize)> = None;
+        let mut values: Option<(Vec<Value>, usize)> = None;
+        let mut ok = true;
+        let mut bad_type = false;
+        for m in self.members(path, members, TYPE_KEYS) {
+            let p = path.key(&m.key);
+            match (m.key.as_str(), &m.value.value) {
+                (_, JsonValue::Null) => {
+                    self.problem(
+                        &p,
+                        m.value.span.start,
+                        format!("`{}` is null; treated as absent", m.key),
+                    );
+                }
+                ("type", JsonValue::String(s)) => match s.as_str() {
+                    t @ ("SOME" | "ANY" | "NONE") => kind = Some((t, m.value.span.start)),
+                    other => {
+                        bad_type = true;
+                        self.problem(
+                            &p,
+                            m.value.span.start,
+                            format!(
+                                "unknown entity type `{other}` (expected SOME, ANY or NONE){}",
+                                if self.lenient {
+                                    "; Mesos drops it, leaving SOME"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        );
+                    }
+                },
+                ("type", _) => {
+                    self.error(
+                        &p,
+                        m.value.span.start,
+                        format!("expected a type name, found {}", m.value.kind()),
+                    );
+                    ok = false;
+                }
+                (_, JsonValue::String(s)) => {
+                    self.problem(
+                        &p,
+                        m.value.span.start,
+                        "expected an array of strings, found a single string",
+                    );
+                    values = Some((
+                        vec![self.value(&p, s.as_str(), m.value.span.start)],
+                        m.value.span.start,
+                    ));
+                }
+                (_, JsonValue::Array(items)) => {
+                    let mut out = Vec::with_capacity(items.len());
+                    for (i, item) in items.iter().enumerate() {
+                        let ip = p.index(i);
+                        match &item.value {
+                            JsonValue::String(s) => {
+                                out.push(self.value(&ip, s.as_str(), item.span.start))
+                            }
+                            JsonValue::Null => {
+                                self.problem(&ip, item.span.start, "value is null; skipped")
+                            }
+                            _ => {
+                                self.error(
+                                    &ip,
+                                    item.span.start,
+                                    format!("expected a string, found {}", item.kind()),
+                                );
+                                ok = false;
+                            }
+                        }
+                    }
+                    values = Some((out, m.value.span.start));
+                }
+                (_, _) => {
+                    self.error(
+                        &p,
+                        m.value.span.start,
+                        format!("expected an array of strings, found {}", m.value.kind()),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if !ok {
+            return None;
+        }
+        match kind {
+            Some((t @ ("ANY" | "NONE"), _)) => {
+                if let Some((_, at)) = values {
+                    self.problem(
+                        &path.key("values"),
+                        at,
+                        format!(
+                            "an entity of type {t} takes no `values`{}",
+                            if self.lenient {
+                                "; they are ignored"
+                            } else {
+                                ""
+                            }
+                        ),
+                    );
+                }
+                Some(if t == "ANY" {
+                    Entity::Any
+                } else {
+                    Entity::None
+                })
+            }
+            _ => {
+                let values = values.map(|(v, _)| v).unwrap_or_default();
+                // After an unknown type, one problem is enough.
+                if values.is_empty() && !bad_type {
+                    self.problem(path, v.span.start, "entity names no values, so it matches nothing; write {\"type\": \"NONE\"} or list values");
+                }
+                Some(Entity::Some(values))
+            }
+        }
+    }
+
+    fn value(&mut self, path: &JsonPath, s: &str, offset: usize) -> Value {
+        if s.chars().any(char::is_control) {
+            self.problem(
+                path,
+                offset,
+                "value holds a control character; it can never match",
+            );
+        }
+        Value {
+            text: s.into(),
+            location: self.loc(offset),
+        }
+    }
+}
