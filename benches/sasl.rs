@@ -112,6 +112,16 @@ fn client(c: &mut Criterion) {
             ))
         })
     });
+    // Reference point on the same (shared, loaded) machine: RustCrypto's
+    // HMAC-MD5 with its key schedule, i.e. the floor of the client side.
+    c.bench_function("sasl/floor/rustcrypto_hmac_md5", |b| {
+        use hmac::Mac;
+        b.iter(|| {
+            let mut mac = hmac::Hmac::<md5::Md5>::new_from_slice(b"secret-500").unwrap();
+            mac.update(black_box(&challenge));
+            black_box(mac.finalize().into_bytes())
+        })
+    });
     let principal = Principal::new("framework-500").unwrap();
     let secret = Secret::new(b"secret-500");
     c.bench_function("sasl/client/session", |b| {
