@@ -1,3 +1,165 @@
-//! Benchmarks for the sasl component (criterion).
+//! CRAM-MD5 benchmarks (criterion): the server side (challenge generation
+//! and response verification) and the client side (response computation).
+//!
+//! `cargo bench --bench sasl -- --warm-up-time 1 --measurement-time 3`
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    missing_docs,
+    reason = "benchmark harness"
+)]
 
-fn main() {}
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mesos_auth::credentials::{Credential, CredentialStore};
+use mesos_auth::internal::{Pair, cram_md5_response, cram_md5_verify};
+use mesos_auth::sasl::{
+    Authenticatee, Authenticator, AuthenticatorConfig, ClientMessage, NonceSource, ServerMessage,
+    default_nonce_source,
+};
+use mesos_auth::{Principal, Secret};
+
+/// Always the same nonce, so a precomputed response is the right one.
+struct Fixed;
+
+impl NonceSource for Fixed {
+    fn nonce(&mut self) -> [u8; 16] {
+        [7; 16]
+    }
+}
+
+fn store() -> Arc<CredentialStore> {
+    Arc::new(
+        CredentialStore::from_credentials((0..1000).map(|i| {
+            Credential::plain(
+                Principal::new(&format!("framework-{i}")).unwrap(),
+                Secret::new(format!("secret-{i}").as_bytes()),
+            )
+        }))
+        .unwrap(),
+    )
+}
+
+fn challenge_of(server: &mut Authenticator, now: Instant) -> Vec<u8> {
+    server.poll_output();
+    server.handle_start(now, "CRAM-MD5", b"").unwrap();
+    match server.poll_output() {
+        Some(ServerMessage::Step(c)) => c,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn server(c: &mut Criterion) {
+    let store = store();
+    let now = Instant::now();
+    let config = AuthenticatorConfig::new().host("master.example.org");
+    let mut rng = default_nonce_source().unwrap();
+
+    c.bench_function("sasl/server/challenge", |b| {
+        b.iter(|| {
+            let mut s = Authenticator::new(store.clone(), config.clone(), &mut rng, now);
+            black_box(challenge_of(&mut s, now))
+        })
+    });
+
+    let challenge = challenge_of(
+        &mut Authenticator::new(store.clone(), config.clone(), &mut Fixed, now),
+        now,
+    );
+    let response = cram_md5_response("framework-500", b"secret-500", &challenge);
+    c.bench_function("sasl/server/verify", |b| {
+        b.iter(|| {
+            black_box(cram_md5_verify(
+                &store,
+                black_box(&challenge),
+                black_box(&response),
+            ))
+        })
+    });
+
+    // The whole server session: create, send mechanisms and challenge,
+    // check the response, complete.
+    c.bench_function("sasl/server/session", |b| {
+        b.iter(|| {
+            let mut s = Authenticator::new(store.clone(), config.clone(), &mut Fixed, now);
+            challenge_of(&mut s, now);
+            s.handle_step(now, black_box(&response)).unwrap();
+            black_box(s.poll_output())
+        })
+    });
+    c.bench_function("sasl/server/session_csprng", |b| {
+        b.iter(|| {
+            let mut s = Authenticator::new(store.clone(), config.clone(), &mut rng, now);
+            challenge_of(&mut s, now);
+            // Wrong for this challenge: the failure path costs the same.
+            s.handle_step(now, black_box(&response)).unwrap();
+            black_box(s.poll_output())
+        })
+    });
+}
+
+fn client(c: &mut Criterion) {
+    let challenge = b"<12345678901234567890.9876543210987654321@master.example.org>".to_vec();
+    c.bench_function("sasl/client/response", |b| {
+        b.iter(|| {
+            black_box(cram_md5_response(
+                "framework-500",
+                b"secret-500",
+                black_box(&challenge),
+            ))
+        })
+    });
+    // Reference point on the same (shared, loaded) machine: RustCrypto's
+    // HMAC-MD5 with its key schedule, i.e. the floor of the client side.
+    c.bench_function("sasl/floor/rustcrypto_hmac_md5", |b| {
+        use hmac::Mac;
+        b.iter(|| {
+            let mut mac = hmac::Hmac::<md5::Md5>::new_from_slice(b"secret-500").unwrap();
+            mac.update(black_box(&challenge));
+            black_box(mac.finalize().into_bytes())
+        })
+    });
+    let principal = Principal::new("framework-500").unwrap();
+    let secret = Secret::new(b"secret-500");
+    c.bench_function("sasl/client/session", |b| {
+        b.iter(|| {
+            let mut a = Authenticatee::new(principal.clone(), &secret).unwrap();
+            a.handle_message(ServerMessage::Mechanisms(vec!["CRAM-MD5".into()]))
+                .unwrap();
+            a.poll_output();
+            a.handle_message(ServerMessage::Step(challenge.clone()))
+                .unwrap();
+            match a.poll_output() {
+                Some(ClientMessage::Step(r)) => black_box(r),
+                other => panic!("{other:?}"),
+            }
+        })
+    });
+}
+
+fn pair(c: &mut Criterion) {
+    let store = store();
+    let now = Instant::now();
+    let principal = Principal::new("framework-500").unwrap();
+    let secret = Secret::new(b"secret-500");
+    let mut rng = default_nonce_source().unwrap();
+    c.bench_function("sasl/pair/exchange", |b| {
+        b.iter(|| {
+            let client = Authenticatee::new(principal.clone(), &secret).unwrap();
+            let mut p = Pair::new(
+                store.clone(),
+                AuthenticatorConfig::new(),
+                &mut rng,
+                client,
+                now,
+            );
+            black_box(p.drive(now).unwrap())
+        })
+    });
+}
+
+criterion_group!(benches, server, client, pair);
+criterion_main!(benches);

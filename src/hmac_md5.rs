@@ -16,103 +16,128 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 const BLOCK: usize = 64;
 const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
-/// Per-round shift amounts and sine constants of RFC 1321.
-const S: [u32; 64] = [
-    7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9,
-    14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15,
-    21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-];
-const K: [u32; 64] = [
-    0xd76a_a478,
-    0xe8c7_b756,
-    0x2420_70db,
-    0xc1bd_ceee,
-    0xf57c_0faf,
-    0x4787_c62a,
-    0xa830_4613,
-    0xfd46_9501,
-    0x6980_98d8,
-    0x8b44_f7af,
-    0xffff_5bb1,
-    0x895c_d7be,
-    0x6b90_1122,
-    0xfd98_7193,
-    0xa679_438e,
-    0x49b4_0821,
-    0xf61e_2562,
-    0xc040_b340,
-    0x265e_5a51,
-    0xe9b6_c7aa,
-    0xd62f_105d,
-    0x0244_1453,
-    0xd8a1_e681,
-    0xe7d3_fbc8,
-    0x21e1_cde6,
-    0xc337_07d6,
-    0xf4d5_0d87,
-    0x455a_14ed,
-    0xa9e3_e905,
-    0xfcef_a3f8,
-    0x676f_02d9,
-    0x8d2a_4c8a,
-    0xfffa_3942,
-    0x8771_f681,
-    0x6d9d_6122,
-    0xfde5_380c,
-    0xa4be_ea44,
-    0x4bde_cfa9,
-    0xf6bb_4b60,
-    0xbebf_bc70,
-    0x289b_7ec6,
-    0xeaa1_27fa,
-    0xd4ef_3085,
-    0x0488_1d05,
-    0xd9d4_d039,
-    0xe6db_99e5,
-    0x1fa2_7cf8,
-    0xc4ac_5665,
-    0xf429_2244,
-    0x432a_ff97,
-    0xab94_23a7,
-    0xfc93_a039,
-    0x655b_59c3,
-    0x8f0c_cc92,
-    0xffef_f47d,
-    0x8584_5dd1,
-    0x6fa8_7e4f,
-    0xfe2c_e6e0,
-    0xa301_4314,
-    0x4e08_11a1,
-    0xf753_7e82,
-    0xbd3a_f235,
-    0x2ad7_d2bb,
-    0xeb86_d391,
-];
+#[inline(always)]
+fn f(x: u32, y: u32, z: u32) -> u32 {
+    (x & y) | (!x & z)
+}
 
-#[expect(
-    clippy::indexing_slicing,
-    reason = "every index is < 16 or < 64 by construction"
-)]
+#[inline(always)]
+fn g(x: u32, y: u32, z: u32) -> u32 {
+    (x & z) | (y & !z)
+}
+
+#[inline(always)]
+fn h(x: u32, y: u32, z: u32) -> u32 {
+    x ^ y ^ z
+}
+
+#[inline(always)]
+fn i(x: u32, y: u32, z: u32) -> u32 {
+    y ^ (x | !z)
+}
+
+/// One MD5 step: `b + ((a + fun + m + k) <<< s)`.
+#[inline(always)]
+fn step(fun: u32, a: u32, b: u32, m: u32, k: u32, s: u32) -> u32 {
+    b.wrapping_add(
+        a.wrapping_add(fun)
+            .wrapping_add(m)
+            .wrapping_add(k)
+            .rotate_left(s),
+    )
+}
+
 fn compress(state: &mut [u32; 4], block: &[u8; BLOCK]) {
     let mut m = [0u32; 16];
     for (w, chunk) in m.iter_mut().zip(block.chunks_exact(4)) {
-        *w = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        // `chunks_exact(4)` yields 4-byte chunks only.
+        *w = u32::from_le_bytes(chunk.try_into().unwrap_or([0; 4]));
     }
+    // Unrolled (RFC 1321 §3.4): a constant message index and shift per
+    // step lets the compiler keep everything in registers.
     let [mut a, mut b, mut c, mut d] = *state;
-    for i in 0..64 {
-        let (f, g) = match i / 16 {
-            0 => ((b & c) | (!b & d), i),
-            1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
-            2 => (b ^ c ^ d, (3 * i + 5) % 16),
-            _ => (c ^ (b | !d), (7 * i) % 16),
-        };
-        let rotated = a
-            .wrapping_add(f)
-            .wrapping_add(K[i])
-            .wrapping_add(m[g])
-            .rotate_left(S[i]);
-        (a, b, c, d) = (d, b.wrapping_add(rotated), b, c);
-    }
+    let [
+        m0,
+        m1,
+        m2,
+        m3,
+        m4,
+        m5,
+        m6,
+        m7,
+        m8,
+        m9,
+        m10,
+        m11,
+        m12,
+        m13,
+        m14,
+        m15,
+    ] = m;
+    a = step(f(b, c, d), a, b, m0, 0xd76aa478, 7);
+    d = step(f(a, b, c), d, a, m1, 0xe8c7b756, 12);
+    c = step(f(d, a, b), c, d, m2, 0x242070db, 17);
+    b = step(f(c, d, a), b, c, m3, 0xc1bdceee, 22);
+    a = step(f(b, c, d), a, b, m4, 0xf57c0faf, 7);
+    d = step(f(a, b, c), d, a, m5, 0x4787c62a, 12);
+    c = step(f(d, a, b), c, d, m6, 0xa8304613, 17);
+    b = step(f(c, d, a), b, c, m7, 0xfd469501, 22);
+    a = step(f(b, c, d), a, b, m8, 0x698098d8, 7);
+    d = step(f(a, b, c), d, a, m9, 0x8b44f7af, 12);
+    c = step(f(d, a, b), c, d, m10, 0xffff5bb1, 17);
+    b = step(f(c, d, a), b, c, m11, 0x895cd7be, 22);
+    a = step(f(b, c, d), a, b, m12, 0x6b901122, 7);
+    d = step(f(a, b, c), d, a, m13, 0xfd987193, 12);
+    c = step(f(d, a, b), c, d, m14, 0xa679438e, 17);
+    b = step(f(c, d, a), b, c, m15, 0x49b40821, 22);
+    a = step(g(b, c, d), a, b, m1, 0xf61e2562, 5);
+    d = step(g(a, b, c), d, a, m6, 0xc040b340, 9);
+    c = step(g(d, a, b), c, d, m11, 0x265e5a51, 14);
+    b = step(g(c, d, a), b, c, m0, 0xe9b6c7aa, 20);
+    a = step(g(b, c, d), a, b, m5, 0xd62f105d, 5);
+    d = step(g(a, b, c), d, a, m10, 0x02441453, 9);
+    c = step(g(d, a, b), c, d, m15, 0xd8a1e681, 14);
+    b = step(g(c, d, a), b, c, m4, 0xe7d3fbc8, 20);
+    a = step(g(b, c, d), a, b, m9, 0x21e1cde6, 5);
+    d = step(g(a, b, c), d, a, m14, 0xc33707d6, 9);
+    c = step(g(d, a, b), c, d, m3, 0xf4d50d87, 14);
+    b = step(g(c, d, a), b, c, m8, 0x455a14ed, 20);
+    a = step(g(b, c, d), a, b, m13, 0xa9e3e905, 5);
+    d = step(g(a, b, c), d, a, m2, 0xfcefa3f8, 9);
+    c = step(g(d, a, b), c, d, m7, 0x676f02d9, 14);
+    b = step(g(c, d, a), b, c, m12, 0x8d2a4c8a, 20);
+    a = step(h(b, c, d), a, b, m5, 0xfffa3942, 4);
+    d = step(h(a, b, c), d, a, m8, 0x8771f681, 11);
+    c = step(h(d, a, b), c, d, m11, 0x6d9d6122, 16);
+    b = step(h(c, d, a), b, c, m14, 0xfde5380c, 23);
+    a = step(h(b, c, d), a, b, m1, 0xa4beea44, 4);
+    d = step(h(a, b, c), d, a, m4, 0x4bdecfa9, 11);
+    c = step(h(d, a, b), c, d, m7, 0xf6bb4b60, 16);
+    b = step(h(c, d, a), b, c, m10, 0xbebfbc70, 23);
+    a = step(h(b, c, d), a, b, m13, 0x289b7ec6, 4);
+    d = step(h(a, b, c), d, a, m0, 0xeaa127fa, 11);
+    c = step(h(d, a, b), c, d, m3, 0xd4ef3085, 16);
+    b = step(h(c, d, a), b, c, m6, 0x04881d05, 23);
+    a = step(h(b, c, d), a, b, m9, 0xd9d4d039, 4);
+    d = step(h(a, b, c), d, a, m12, 0xe6db99e5, 11);
+    c = step(h(d, a, b), c, d, m15, 0x1fa27cf8, 16);
+    b = step(h(c, d, a), b, c, m2, 0xc4ac5665, 23);
+    a = step(i(b, c, d), a, b, m0, 0xf4292244, 6);
+    d = step(i(a, b, c), d, a, m7, 0x432aff97, 10);
+    c = step(i(d, a, b), c, d, m14, 0xab9423a7, 15);
+    b = step(i(c, d, a), b, c, m5, 0xfc93a039, 21);
+    a = step(i(b, c, d), a, b, m12, 0x655b59c3, 6);
+    d = step(i(a, b, c), d, a, m3, 0x8f0ccc92, 10);
+    c = step(i(d, a, b), c, d, m10, 0xffeff47d, 15);
+    b = step(i(c, d, a), b, c, m1, 0x85845dd1, 21);
+    a = step(i(b, c, d), a, b, m8, 0x6fa87e4f, 6);
+    d = step(i(a, b, c), d, a, m15, 0xfe2ce6e0, 10);
+    c = step(i(d, a, b), c, d, m6, 0xa3014314, 15);
+    b = step(i(c, d, a), b, c, m13, 0x4e0811a1, 21);
+    a = step(i(b, c, d), a, b, m4, 0xf7537e82, 6);
+    d = step(i(a, b, c), d, a, m11, 0xbd3af235, 10);
+    c = step(i(d, a, b), c, d, m2, 0x2ad7d2bb, 15);
+    b = step(i(c, d, a), b, c, m9, 0xeb86d391, 21);
     for (s, v) in state.iter_mut().zip([a, b, c, d]) {
         *s = s.wrapping_add(v);
     }

@@ -232,7 +232,7 @@ impl Authenticator {
                 .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
                 .unwrap_or(now),
             outputs,
-            events: VecDeque::with_capacity(1),
+            events: VecDeque::new(),
         }
     }
 

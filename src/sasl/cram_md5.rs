@@ -74,11 +74,15 @@ pub(crate) fn verify(
     challenge: &[u8],
     parsed: &Parsed<'_>,
 ) -> Result<(Principal, DigestVerified), FailureReason> {
-    let name = std::str::from_utf8(parsed.name).ok();
-    // An invalid name is looked up as "", which no principal can be, so it
-    // gets the dummy key.
-    let principal = name.and_then(|n| Principal::new(n).ok());
-    let lookup = store.cram_md5_key(principal.as_ref().map_or("", |p| p.as_str()));
+    // The rule of `Principal::new`, checked without allocating; an invalid
+    // name is looked up as "", which no principal can be, so it gets the
+    // dummy key.
+    let name = std::str::from_utf8(parsed.name)
+        .ok()
+        .filter(|n| n.len() <= crate::MAX_PRINCIPAL_LEN && !n.chars().any(char::is_control))
+        .unwrap_or("");
+    let valid = !name.is_empty();
+    let lookup = store.cram_md5_key(name);
     let expected = hex_lower(&lookup.mac(challenge));
     let well_formed = parsed.digest.len() == 32 && is_lower_hex(parsed.digest);
     let mut received = [0u8; 32];
@@ -92,17 +96,16 @@ pub(crate) fn verify(
     // each make two hits and one miss in the store's table (a hit costs a
     // little more than a miss): known = hit (key), hit (name), miss;
     // unknown = miss (key), hit (decoy), hit (decoy).
-    let name = principal.as_ref().map_or("", |p| p.as_str());
     let decoy = store.iter().next().map_or("", |c| c.principal().as_str());
     let known = lookup.known();
     let second = store.get(if known { name } else { decoy });
     let _balance = std::hint::black_box(store.get(if known { "" } else { decoy }));
     let empty_secret = known
         && second.is_some_and(|c| matches!(c.secret(), StoredSecret::Plain(s) if s.is_empty()));
-    let Some(principal) = principal else {
+    if !valid {
         return Err(FailureReason::InvalidPrincipal);
-    };
-    if !lookup.known() {
+    }
+    if !known {
         return Err(FailureReason::UnknownPrincipal);
     }
     if !well_formed {
@@ -114,7 +117,11 @@ pub(crate) fn verify(
     if empty_secret {
         return Err(FailureReason::EmptySecret);
     }
-    Ok((principal, DigestVerified(())))
+    // The principal returned is the stored one (threats.md SA-4).
+    match second {
+        Some(c) => Ok((c.principal().clone(), DigestVerified(()))),
+        None => Err(FailureReason::UnknownPrincipal),
+    }
 }
 
 /// Whether every byte is `0-9` or `a-f`, without a branch per byte (so the

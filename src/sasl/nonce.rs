@@ -35,5 +35,29 @@ pub(crate) fn challenge(nonce: [u8; 16], host: &str) -> Vec<u8> {
     let value = u128::from_be_bytes(nonce);
     let hi = (value >> 64) as u64;
     let lo = value as u64;
-    format!("<{hi}.{lo}@{host}>").into_bytes()
+    // Sized once: two u64s of at most 20 digits, `<.@>` and the host.
+    let mut out = Vec::with_capacity(44 + host.len());
+    out.push(b'<');
+    push_decimal(&mut out, hi);
+    out.push(b'.');
+    push_decimal(&mut out, lo);
+    out.push(b'@');
+    out.extend_from_slice(host.as_bytes());
+    out.push(b'>');
+    out
+}
+
+/// Appends `n` in decimal (no `format!`: this is on every session's path).
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+        start -= 1;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(start..).unwrap_or_default());
 }

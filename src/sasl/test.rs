@@ -35,3 +35,18 @@ fn challenge_shape() {
     let c = challenge([0; 16], "h");
     assert_eq!(c, b"<0.0@h>");
 }
+
+#[test]
+fn challenge_digits_match_format() {
+    for (hi, lo) in [
+        (0u64, 1u64),
+        (9, 10),
+        (u64::MAX, 12345),
+        (1 << 63, 999_999_999_999),
+    ] {
+        let mut nonce = [0u8; 16];
+        nonce[..8].copy_from_slice(&hi.to_be_bytes());
+        nonce[8..].copy_from_slice(&lo.to_be_bytes());
+        assert_eq!(challenge(nonce, "x"), format!("<{hi}.{lo}@x>").into_bytes());
+    }
+}

@@ -1099,3 +1099,17 @@ proptest! {
         prop_assert_eq!(pair.status(), (expect.clone(), expect));
     }
 }
+
+/// Found by the `sasl_pair` fuzzer (an oracle bug, not a library bug): HMAC
+/// pads keys of up to 64 bytes with zeros (RFC 2104), so in CRAM-MD5 a
+/// secret and the same secret plus trailing NUL bytes are one key. Cyrus and
+/// GNU SASL behave the same; the credential parsers refuse NUL (CS-3).
+#[test]
+fn regression_trailing_nul_bytes_are_the_same_hmac_key() {
+    let now = Instant::now();
+    let s = store(&[("tim", b"secret")]);
+    let client = Authenticatee::new(p("tim"), &Secret::new(b"secret\0\0")).unwrap();
+    let mut pair = Pair::new(s, AuthenticatorConfig::new(), &mut rng(), client, now);
+    pair.drive(now).unwrap();
+    assert_eq!(pair.server.status(), Status::Completed(p("tim")));
+}
