@@ -33,8 +33,9 @@ pub(crate) struct Json {
 pub(crate) enum JsonValue {
     Null,
     Bool(bool),
-    /// The number's source text, already checked against the JSON grammar.
-    Number(Box<str>),
+    /// A number, checked against the JSON grammar. No schema in the crate
+    /// takes numbers, so only its span is kept (`1e400` cannot overflow).
+    Number,
     String(Zeroizing<String>),
     Array(Vec<Json>),
     /// Members in source order, duplicates included: the caller decides.
@@ -55,7 +56,7 @@ impl Json {
         match self.value {
             JsonValue::Null => "null",
             JsonValue::Bool(_) => "a boolean",
-            JsonValue::Number(_) => "a number",
+            JsonValue::Number => "a number",
             JsonValue::String(_) => "a string",
             JsonValue::Array(_) => "an array",
             JsonValue::Object(_) => "an object",
@@ -86,14 +87,6 @@ impl Json {
     pub(crate) fn as_object(&self) -> Option<&[Member]> {
         match &self.value {
             JsonValue::Object(m) => Some(m),
-            _ => None,
-        }
-    }
-
-    /// The number as a `u64`, if it is a plain non-negative integer that fits.
-    pub(crate) fn as_u64(&self) -> Option<u64> {
-        match &self.value {
-            JsonValue::Number(n) => n.parse().ok(),
             _ => None,
         }
     }
@@ -413,7 +406,6 @@ impl Parser<'_> {
     }
 
     fn number(&mut self) -> Result<JsonValue, JsonError> {
-        let start = self.pos;
         let digits = |p: &mut Self| {
             let from = p.pos;
             while p.peek().is_some_and(|b| b.is_ascii_digit()) {
@@ -452,9 +444,7 @@ impl Parser<'_> {
         {
             return Err(self.error(JsonErrorKind::InvalidNumber));
         }
-        let text = std::str::from_utf8(self.src.get(start..self.pos).unwrap_or_default())
-            .map_err(|_| self.error(JsonErrorKind::InvalidNumber))?;
-        Ok(JsonValue::Number(text.into()))
+        Ok(JsonValue::Number)
     }
 
     /// Reads a string starting at the opening quote.

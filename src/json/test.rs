@@ -16,8 +16,9 @@ fn reads_values_with_spans() {
     assert_eq!(members[0].key, "a");
     assert_eq!(members[0].key_span, Span::new(2, 5));
     let arr = members[0].value.as_array().unwrap();
-    assert_eq!(arr[0].as_u64(), Some(1));
-    assert!(matches!(&arr[1].value, JsonValue::Number(n) if &**n == "-2.5e3"));
+    assert!(matches!(arr[0].value, JsonValue::Number));
+    assert_eq!(arr[1].span, Span::new(11, 17));
+    assert!(matches!(arr[1].value, JsonValue::Number));
     assert_eq!(arr[2].as_bool(), Some(true));
     assert!(matches!(arr[3].value, JsonValue::Null));
     assert_eq!(members[1].value.as_str(), Some("xé\n"));
@@ -86,7 +87,12 @@ fn refuses_what_rfc_8259_refuses() {
 #[test]
 fn huge_exponents_are_text_not_overflow() {
     let j = ok("[1e400, -3328e400]");
-    assert_eq!(j.as_array().unwrap()[0].as_u64(), None);
+    assert!(
+        j.as_array()
+            .unwrap()
+            .iter()
+            .all(|n| matches!(n.value, JsonValue::Number))
+    );
 }
 
 #[test]
@@ -133,8 +139,8 @@ fn regression_fuzz_number_beyond_f64_is_kept_as_text() {
     // fuzz/json_parse found that serde_json refuses `6E6626`; we keep numbers
     // as text by design, so it is accepted and never converted to infinity.
     let j = ok("6E6626");
-    assert!(matches!(&j.value, JsonValue::Number(n) if &**n == "6E6626"));
-    assert_eq!(j.as_u64(), None);
+    assert!(matches!(j.value, JsonValue::Number));
+    assert_eq!(j.span, Span::new(0, 6));
 }
 
 #[test]
@@ -143,7 +149,10 @@ fn regression_fuzz_trailing_backslash_offset_is_inside_the_text() {
     // past the end of the text.
     let src = "\"abc\\";
     let e = err(src);
-    assert_eq!((e.kind, e.offset), (JsonErrorKind::UnexpectedEnd, src.len()));
+    assert_eq!(
+        (e.kind, e.offset),
+        (JsonErrorKind::UnexpectedEnd, src.len())
+    );
 }
 
 #[test]
