@@ -94,12 +94,20 @@ struct Entry {
 pub struct CramMd5Lookup<'s> {
     key: &'s HmacMd5Key,
     known: bool,
+    credential: Option<&'s Credential>,
 }
 
-impl CramMd5Lookup<'_> {
+impl<'s> CramMd5Lookup<'s> {
     /// Whether the principal exists and has a CRAM-MD5-capable secret.
     pub fn known(&self) -> bool {
         self.known
+    }
+
+    /// The stored credential, if the principal exists at all (it may still
+    /// be unable to answer CRAM-MD5: an empty secret, or SCRAM keys only).
+    /// Found by the same single probe as the key.
+    pub fn credential(&self) -> Option<&'s Credential> {
+        self.credential
     }
 
     /// HMAC-MD5 of `message` under this key.
@@ -261,15 +269,19 @@ impl CredentialStore {
 
     /// The CRAM-MD5 key of `principal`, or the dummy key if it has none.
     pub fn cram_md5_key(&self, principal: &str) -> CramMd5Lookup<'_> {
-        match self
-            .entries
-            .get(principal)
-            .and_then(|e| e.cram_md5.as_ref())
-        {
-            Some(key) => CramMd5Lookup { key, known: true },
+        // One probe answers everything, so a known name does not cost extra
+        // look-ups that an unknown one skips.
+        let entry = self.entries.get(principal);
+        match entry.and_then(|e| e.cram_md5.as_ref()) {
+            Some(key) => CramMd5Lookup {
+                key,
+                known: true,
+                credential: entry.map(|e| &e.credential),
+            },
             None => CramMd5Lookup {
                 key: &self.dummy,
                 known: false,
+                credential: entry.map(|e| &e.credential),
             },
         }
     }

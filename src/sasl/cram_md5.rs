@@ -4,7 +4,7 @@ use subtle::ConstantTimeEq;
 
 use super::event::FailureReason;
 use crate::Principal;
-use crate::credentials::{CredentialStore, StoredSecret};
+use crate::credentials::CredentialStore;
 use crate::hmac_md5::HmacMd5Key;
 
 /// Proof that a response's digest matched in constant time. Only
@@ -90,23 +90,18 @@ pub(crate) fn verify(
         received.copy_from_slice(parsed.digest);
     }
     let equal = bool::from(expected.ct_eq(&received));
-    // Done for every response, not only on a match, so a right digest costs
-    // the same as a wrong one: Cyrus refuses a stored empty secret, and so
-    // do we. The look-ups are balanced so that a known and an unknown name
-    // each make two hits and one miss in the store's table (a hit costs a
-    // little more than a miss): known = hit (key), hit (name), miss;
-    // unknown = miss (key), hit (decoy), hit (decoy).
-    let decoy = store.iter().next().map_or("", |c| c.principal().as_str());
     let known = lookup.known();
-    let second = store.get(if known { name } else { decoy });
-    let _balance = std::hint::black_box(store.get(if known { "" } else { decoy }));
-    let empty_secret = known
-        && second.is_some_and(|c| matches!(c.secret(), StoredSecret::Plain(s) if s.is_empty()));
+    let stored = lookup.credential();
     if !valid {
         return Err(FailureReason::InvalidPrincipal);
     }
-    if !known {
+    let Some(stored) = stored else {
         return Err(FailureReason::UnknownPrincipal);
+    };
+    if !known {
+        // The principal exists but its secret cannot answer CRAM-MD5: an
+        // empty secret (Cyrus refuses those too) or SCRAM keys only.
+        return Err(FailureReason::NoCramMd5Secret);
     }
     if !well_formed {
         return Err(FailureReason::MalformedDigest);
@@ -114,14 +109,8 @@ pub(crate) fn verify(
     if !equal {
         return Err(FailureReason::BadDigest);
     }
-    if empty_secret {
-        return Err(FailureReason::EmptySecret);
-    }
     // The principal returned is the stored one (threats.md SA-4).
-    match second {
-        Some(c) => Ok((c.principal().clone(), DigestVerified(()))),
-        None => Err(FailureReason::UnknownPrincipal),
-    }
+    Ok((stored.principal().clone(), DigestVerified(())))
 }
 
 /// Whether every byte is `0-9` or `a-f`, without a branch per byte (so the

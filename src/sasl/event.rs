@@ -39,8 +39,9 @@ pub enum FailureReason {
     /// The claimed name cannot be a principal (not UTF-8, too long, control
     /// characters).
     InvalidPrincipal,
-    /// The stored secret is empty (Cyrus refuses these too).
-    EmptySecret,
+    /// The principal exists but its stored secret cannot answer CRAM-MD5: it
+    /// is empty (Cyrus refuses these too) or holds SCRAM keys only.
+    NoCramMd5Secret,
     /// The server said `Failed` (client side).
     RefusedByServer,
 }

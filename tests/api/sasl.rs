@@ -311,7 +311,7 @@ fn uniform_failure_reasons_stay_local() {
         ),
         (
             Box::new(|c| cram_md5_response("nopass", b"", c)),
-            FailureReason::EmptySecret,
+            FailureReason::NoCramMd5Secret,
         ),
         (
             Box::new(|c| {
