@@ -368,6 +368,10 @@ impl Ctx<'_> {
         }
         match decode_secret(text, self.lenient) {
             Ok((secret, unknown_scheme)) => {
+                // `{PLAIN}` with nothing after it is an empty secret too.
+                if !text.is_empty() && matches!(&secret, StoredSecret::Plain(s) if s.is_empty()) {
+                    self.tolerate(span, who, Problem::EmptySecret);
+                }
                 if unknown_scheme {
                     self.warnings
                         .push(self.diag(span, who, Problem::UnknownScheme));

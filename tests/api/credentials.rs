@@ -1335,3 +1335,30 @@ fn cli_convert_writes_owner_only_files() {
         assert!(!store.verify_password("alice", b"wrong"), "{to}");
     }
 }
+
+/// fuzz/credentials_parse found that strict mode accepted `{PLAIN}` with
+/// nothing after it (an empty secret), which then failed a JSON round trip.
+#[test]
+fn regression_fuzz_plain_prefix_with_empty_secret() {
+    use mesos_auth::credentials::{Format, Options, Problem, parse};
+    let src = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/regressions/credentials_parse-plain-prefix-empty-secret"
+    ))
+    .unwrap();
+    let err = parse(&src, &Options::new()).unwrap_err();
+    let problems: Vec<_> = err
+        .parse_errors()
+        .unwrap()
+        .iter()
+        .map(|d| d.problem().clone())
+        .collect();
+    assert_eq!(problems, [Problem::EmptySecret]);
+    // Lenient text mode keeps it, with a warning, as it does for a bare
+    // empty secret.
+    let file = parse(&src, &Options::new().lenient(true).format(Format::Text)).unwrap();
+    assert_eq!(file.entries().len(), 2);
+    assert_eq!(file.warnings().len(), 1);
+    // And the round trip the fuzzer checks now holds.
+    mesos_auth::internal::credentials_round_trip(&src);
+}
