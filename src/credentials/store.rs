@@ -252,16 +252,8 @@ impl CredentialStore {
                 matches && !s.is_empty()
             }
             StoredSecret::CramMd5State { inner, outer } => {
-                let candidate = StoredSecret::CramMd5State {
-                    inner: *inner,
-                    outer: *outer,
-                };
                 let (i2, o2) = HmacMd5Key::from_secret(password).states();
-                let offered = StoredSecret::CramMd5State {
-                    inner: i2,
-                    outer: o2,
-                };
-                same_secret(&candidate, &offered)
+                states_eq((inner, outer), (&i2, &o2))
             }
             StoredSecret::ScramSha256(keys) => keys.verify_password(password),
         }
@@ -310,6 +302,16 @@ impl ScramLookup<'_> {
     }
 }
 
+/// Whether two pairs of HMAC-MD5 chaining states are equal, in constant time.
+fn states_eq(a: (&[u32; 4], &[u32; 4]), b: (&[u32; 4], &[u32; 4])) -> bool {
+    let eq =
+        a.0.iter()
+            .chain(a.1)
+            .zip(b.0.iter().chain(b.1))
+            .fold(subtle::Choice::from(1), |acc, (x, y)| acc & x.ct_eq(y));
+    bool::from(eq)
+}
+
 /// Whether two stored secrets are the same (constant time within a form).
 pub(crate) fn same_secret(a: &StoredSecret, b: &StoredSecret) -> bool {
     match (a, b) {
@@ -324,14 +326,7 @@ pub(crate) fn same_secret(a: &StoredSecret, b: &StoredSecret) -> bool {
                 inner: i2,
                 outer: o2,
             },
-        ) => {
-            let eq = inner
-                .iter()
-                .chain(outer)
-                .zip(i2.iter().chain(o2))
-                .fold(subtle::Choice::from(1), |acc, (x, y)| acc & x.ct_eq(y));
-            bool::from(eq)
-        }
+        ) => states_eq((inner, outer), (i2, o2)),
         (StoredSecret::ScramSha256(x), StoredSecret::ScramSha256(y)) => {
             x.iterations() == y.iterations()
                 && bool::from(
