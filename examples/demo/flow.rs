@@ -406,6 +406,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// Sends one frame: length (tag + body, big-endian u32), tag, body.
 fn write_frame(w: &mut impl Write, tag: u8, body: &[u8]) -> io::Result<()> {
     let len = u32::try_from(body.len() + 1)
         .ok()
@@ -419,6 +420,7 @@ fn write_frame(w: &mut impl Write, tag: u8, body: &[u8]) -> io::Result<()> {
     w.flush()
 }
 
+/// Reads one frame; a length of 0 or over [`MAX_FRAME`] is an error.
 fn read_frame(r: &mut impl Read) -> io::Result<(u8, Vec<u8>)> {
     let mut len = [0u8; 4];
     r.read_exact(&mut len)?;
@@ -437,6 +439,7 @@ fn read_frame(r: &mut impl Read) -> io::Result<(u8, Vec<u8>)> {
     Ok((*tag, body.to_vec()))
 }
 
+/// The NUL-separated fields of a body.
 fn fields(body: &[u8]) -> Vec<String> {
     body.split(|&b| b == 0)
         .map(|f| String::from_utf8_lossy(f).into_owned())
@@ -447,6 +450,7 @@ fn protocol_error(what: impl Into<String>) -> DemoError {
     io::Error::new(io::ErrorKind::InvalidData, what.into()).into()
 }
 
+/// One SASL message from the library's authenticator, as a frame.
 fn send_server_message(w: &mut impl Write, msg: ServerMessage) -> io::Result<()> {
     match msg {
         ServerMessage::Mechanisms(list) => {
@@ -911,11 +915,19 @@ fn accept_loop(
     stop: Arc<AtomicBool>,
 ) -> Result<usize, DemoError> {
     let mut handles = Vec::new();
+    let mut failure = None;
     for sock in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let sock = sock?;
+        let sock = match sock {
+            Ok(sock) => sock,
+            Err(e) => {
+                // Stop accepting, but still join what is running.
+                failure = Some(e);
+                break;
+            }
+        };
         let master = Arc::clone(&master);
         handles.push(std::thread::spawn(move || {
             if let Err(e) = master.serve(sock) {
@@ -928,10 +940,21 @@ fn accept_loop(
     }
     drop(listener);
     let n = handles.len();
-    for h in handles {
-        join(h, "connection")?;
+    // Join every one before reporting a panic, so none is left behind.
+    let panicked = handles
+        .into_iter()
+        .map(JoinHandle::join)
+        .filter(Result::is_err)
+        .count();
+    if panicked > 0 {
+        return Err(protocol_error(format!(
+            "{panicked} connection threads panicked"
+        )));
     }
-    Ok(n)
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(n),
+    }
 }
 
 /// Runs the whole demo: keys and files in a temporary directory (removed at
@@ -983,6 +1006,10 @@ pub(crate) fn run() -> Result<Report, DemoError> {
         },
         trace: Arc::clone(&trace),
     });
+    // Everything fallible happens before the accept thread starts, so an
+    // early error never leaves it behind.
+    let mut roots = RootCertStore::empty();
+    roots.add(pki.ca_der.clone())?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     setup(format!(
@@ -995,8 +1022,6 @@ pub(crate) fn run() -> Result<Report, DemoError> {
         std::thread::spawn(move || accept_loop(master, listener, stop))
     };
 
-    let mut roots = RootCertStore::empty();
-    roots.add(pki.ca_der.clone())?;
     let ctx = Arc::new(ClientCtx {
         addr,
         roots,
