@@ -174,7 +174,6 @@ impl SizedProperty<'_> for AuditProperty {
 /// digest). The reason is only in the audit event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("authentication failed")]
-#[non_exhaustive]
 pub struct AuthenticationFailed;
 
 impl MechanismError for AuthenticationFailed {

@@ -143,7 +143,7 @@ impl ServerCallback {
     }
 
     /// As [`config`](Self::config), with another set of mechanisms, e.g.
-    /// `&[CRAM_MD5]` for a Mesos-only server. Mechanisms other than
+    /// `static MESOS: &[Mechanism] = &[CRAM_MD5];` for a Mesos-only server. Mechanisms other than
     /// CRAM-MD5 and SCRAM-SHA-256 will never validate.
     ///
     /// # Errors
