@@ -97,6 +97,7 @@
 //! [`Authenticator`]: super::Authenticator
 //! [`Authenticatee`]: super::Authenticatee
 //! [`AuthEvent`]: super::AuthEvent
+//! [`AuditSink`]: crate::AuditSink
 
 mod callback;
 mod cram_md5;
