@@ -663,3 +663,195 @@ fn cram_md5_only_validates_through_our_callback() {
     assert!(r.unwrap_err().is_missing_prop());
     assert!(out.is_empty());
 }
+
+/// rsasl 2.3.1's SCRAM parsers index attributes without a length check; the
+/// wrapper refuses such messages before they get there.
+#[test]
+fn scram_short_attributes_are_errors_not_panics() {
+    let server = server();
+    for bad in [
+        &b"n,,n"[..],
+        b"n,a,n=x,r=y",
+        b"n,,n=x,r",
+        b"n,,n=x,r=abc,e",
+        b"",
+        b"y",
+    ] {
+        let mut s = server.start("SCRAM-SHA-256");
+        let (r, out) = step(&mut s, Some(bad));
+        assert!(r.is_err(), "{bad:?}");
+        assert!(out.is_empty());
+        assert!(matches!(
+            step(&mut s, Some(b"n,,n=x,r=y")).0,
+            Err(SessionError::MechanismDone)
+        ));
+    }
+    // A short attribute in the client-final message.
+    for bad in [
+        &b"c"[..],
+        b"c=biws,r=x,p",
+        b"c=biws,r",
+        b"c=biws,r=x,p=abc,x",
+    ] {
+        let mut s = server.start("SCRAM-SHA-256");
+        let (r, _) = step(&mut s, Some(b"n,,n=sam,r=abcdef"));
+        r.unwrap();
+        assert!(step(&mut s, Some(bad)).0.is_err(), "{bad:?}");
+        assert!(matches!(
+            step(&mut s, Some(bad)).0,
+            Err(SessionError::MechanismDone)
+        ));
+    }
+    let errors = server.events();
+    assert_eq!(errors.len(), 10);
+    assert!(errors.iter().all(|e| e.result == AuthResult::Error));
+    // And on the client side, in the server's messages.
+    for bad in [&b"r"[..], b"r=x,s", b""] {
+        let mut c = client("sam", b"pencil", &["SCRAM-SHA-256"]);
+        step(&mut c, None).0.unwrap();
+        assert!(step(&mut c, Some(bad)).0.is_err(), "{bad:?}");
+        assert!(matches!(
+            step(&mut c, Some(bad)).0,
+            Err(SessionError::MechanismDone)
+        ));
+    }
+}
+
+#[test]
+fn scram_step_without_input_keeps_the_exchange() {
+    // rsasl drops its state on `InputDataRequired`; the wrapper answers it
+    // first, so the exchange goes on.
+    let server = server();
+    let mut c = client("sam", b"pencil", &["SCRAM-SHA-256"]);
+    let mut s = server.start("SCRAM-SHA-256");
+    assert!(matches!(
+        step(&mut s, None).0,
+        Err(SessionError::InputDataRequired)
+    ));
+    let (_, client_first) = step(&mut c, None);
+    assert!(matches!(
+        step(&mut c, None).0,
+        Err(SessionError::InputDataRequired)
+    ));
+    let (_, server_first) = step(&mut s, Some(&client_first));
+    assert!(matches!(
+        step(&mut s, None).0,
+        Err(SessionError::InputDataRequired)
+    ));
+    let (_, client_final) = step(&mut c, Some(&server_first));
+    let (r, server_final) = step(&mut s, Some(&client_final));
+    assert_eq!(r.unwrap(), State::Finished(MessageSent::Yes));
+    assert!(step(&mut c, Some(&server_final)).0.is_ok());
+    assert_eq!(s.validation(), Some(p("sam")));
+}
+
+mod random_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One step of a session under test.
+    type StepFn<'a> = dyn FnMut(Option<&[u8]>) -> Result<State, SessionError> + 'a;
+
+    /// Messages built from SCRAM and CRAM-MD5 pieces, whole and cut short,
+    /// so the parsers are reached, not just the first check; sometimes raw
+    /// bytes, sometimes no input at all.
+    fn message() -> impl Strategy<Value = Option<Vec<u8>>> {
+        let field = prop::sample::select(vec![
+            "",
+            "n",
+            "y",
+            "p",
+            "p=tls-unique",
+            "a",
+            "a=",
+            "a=x",
+            "n=",
+            "n=x",
+            "m",
+            "m=x",
+            "r",
+            "r=",
+            "r=abc",
+            "c",
+            "c=",
+            "c=biws",
+            "p=",
+            "p=AAAA",
+            "s",
+            "s=AAAA",
+            "i",
+            "i=1",
+            "v",
+            "v=AAAA",
+            "e",
+            "e=x",
+            "x",
+            "x tim 0123456789abcdef0123456789abcdef",
+            "<1.2@h>",
+        ]);
+        let fields = prop::collection::vec(field, 1..6).prop_map(|f| f.join(",").into_bytes());
+        let raw = prop::collection::vec(any::<u8>(), 0..40);
+        prop::option::weighted(0.9, prop_oneof![4 => fields, 1 => raw])
+    }
+
+    /// A store without plaintext, so no PBKDF2 runs on random names. Built
+    /// once: deriving its keys is slow in a debug build.
+    fn scram_only_server() -> &'static Server {
+        static SERVER: std::sync::OnceLock<Server> = std::sync::OnceLock::new();
+        SERVER.get_or_init(build_scram_only_server)
+    }
+
+    fn build_scram_only_server() -> Server {
+        let salt = [7u8; 16];
+        let store = Arc::new(
+            CredentialStore::from_credentials([Credential::new(
+                p("x"),
+                scram(b"pencil", &salt, 4096),
+            )])
+            .unwrap(),
+        );
+        Server {
+            config: ServerCallback::new(store).config().unwrap(),
+            audit: Arc::new(MemorySink::new()),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// Random message sequences never panic, and once a session has
+        /// ended every further step is an error.
+        #[test]
+        fn sessions_never_panic(
+            mechanism in prop::sample::select(vec!["SCRAM-SHA-256", "CRAM-MD5"]),
+            client_side in any::<bool>(),
+            messages in prop::collection::vec(message(), 1..6),
+        ) {
+            let server = scram_only_server();
+            let mut ended = false;
+            let mut run = |session: &mut StepFn<'_>| {
+                for m in &messages {
+                    let r = session(m.as_deref());
+                    if ended {
+                        prop_assert!(r.is_err());
+                    }
+                    match r {
+                        Ok(State::Running) | Err(SessionError::InputDataRequired) => {}
+                        _ => ended = true,
+                    }
+                }
+                Ok(())
+            };
+            if client_side {
+                let mut c = client("x", b"pencil", &[mechanism]);
+                if c.are_we_first() {
+                    step(&mut c, None).0.unwrap();
+                }
+                run(&mut |m| step(&mut c, m).0)?;
+            } else {
+                let mut s = server.start(mechanism);
+                run(&mut |m| step(&mut s, m).0)?;
+            }
+        }
+    }
+}

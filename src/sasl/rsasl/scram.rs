@@ -1,5 +1,8 @@
 //! rsasl's SCRAM-SHA-256, wrapped so the server side reports its outcome as
-//! an audit event (rsasl itself tells the callback only about successes).
+//! an audit event (rsasl itself tells the callback only about successes),
+//! and so that neither side hands rsasl 2.3's parsers input they panic on
+//! (an attribute shorter than `x=`, e.g. the 4-byte client message `n,,n`)
+//! or steps it again after it ended.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -25,6 +28,12 @@ pub(super) const NAME: &str = "SCRAM-SHA-256";
 /// reason (unknown principal, wrong proof), or an error. Its keys come from
 /// the callback ([`ServerCallback`](super::ServerCallback) takes them from
 /// the credential store). Channel binding (`-PLUS`) is not offered.
+///
+/// Both sides check each message's attribute syntax before rsasl parses it:
+/// rsasl 2.3.1 indexes attributes without a length check and panics on
+/// input as short as `n,,n` from an unauthenticated peer. Such a message is
+/// refused with a protocol error instead, and any step after the exchange
+/// ended returns `MechanismDone` (rsasl would panic there too).
 pub static SCRAM_SHA256: Mechanism = Mechanism::build(
     Mechname::const_new_unchecked(NAME.as_bytes()),
     600,
@@ -44,9 +53,14 @@ impl Named for Select {
 }
 
 fn start_client() -> Result<Box<dyn Authentication>, SASLError> {
-    ::rsasl::mechanisms::scram::SCRAM_SHA256
+    let inner = ::rsasl::mechanisms::scram::SCRAM_SHA256
         .client()
-        .unwrap_or(Err(SASLError::NoSharedMechanism))
+        .unwrap_or(Err(SASLError::NoSharedMechanism))?;
+    Ok(Box::new(GuardedClient {
+        inner,
+        steps: 0,
+        done: false,
+    }))
 }
 
 fn start_server(config: &SASLConfig) -> Result<Box<dyn Authentication>, SASLError> {
@@ -56,13 +70,76 @@ fn start_server(config: &SASLConfig) -> Result<Box<dyn Authentication>, SASLErro
     Ok(Box::new(AuditedServer {
         inner,
         claimed: None,
+        received: 0,
+        done: false,
     }))
+}
+
+/// A SCRAM message refused before rsasl's parser saw it.
+#[derive(Debug, thiserror::Error)]
+#[error("malformed SCRAM message")]
+struct Malformed;
+
+impl ::rsasl::mechanism::MechanismError for Malformed {
+    fn kind(&self) -> ::rsasl::mechanism::MechanismErrorKind {
+        ::rsasl::mechanism::MechanismErrorKind::Parse
+    }
+}
+
+/// Whether every attribute of `message` that rsasl 2.3 slices is at least
+/// `x=` long. In a client-first message the first field is the GS2 flag
+/// (`n`, `y` or `p=..`, which rsasl checks safely) and the second the
+/// optional authorization identity (empty, or `a=..`).
+fn attributes_ok(message: &[u8], client_first: bool) -> bool {
+    message
+        .split(|&b| b == b',')
+        .enumerate()
+        .all(|(i, field)| match i {
+            0 if client_first => true,
+            1 if client_first => field.is_empty() || field.starts_with(b"a="),
+            _ => field.len() >= 2 && field.get(1) == Some(&b'='),
+        })
+}
+
+/// rsasl's client, fed only well-formed server messages and never stepped
+/// after it ended. rsasl drops its state when it returns an error, even
+/// `InputDataRequired`, so the next step would panic: those calls stop here.
+struct GuardedClient {
+    inner: Box<dyn Authentication>,
+    steps: usize,
+    done: bool,
+}
+
+impl Authentication for GuardedClient {
+    fn step(
+        &mut self,
+        session: &mut MechanismData,
+        input: Option<&[u8]>,
+        writer: &mut dyn Write,
+    ) -> Result<State, SessionError> {
+        if self.done {
+            return Err(SessionError::MechanismDone);
+        }
+        // The first step writes the client-first message and reads nothing.
+        let result = match input {
+            _ if self.steps == 0 => self.inner.step(session, None, writer),
+            None => return Err(SessionError::InputDataRequired),
+            Some(message) if !attributes_ok(message, false) => Err(Malformed.into()),
+            Some(_) => self.inner.step(session, input, writer),
+        };
+        self.steps += 1;
+        self.done = !matches!(result, Ok(State::Running));
+        result
+    }
 }
 
 struct AuditedServer {
     inner: Box<dyn Authentication>,
     /// The user name from the client-first message, unescaped.
     claimed: Option<String>,
+    /// Client messages handed to rsasl so far.
+    received: usize,
+    done: bool,
 }
 
 impl Authentication for AuditedServer {
@@ -72,11 +149,26 @@ impl Authentication for AuditedServer {
         input: Option<&[u8]>,
         writer: &mut dyn Write,
     ) -> Result<State, SessionError> {
-        if self.claimed.is_none() {
-            self.claimed = input.and_then(claimed_name);
+        if self.done {
+            return Err(SessionError::MechanismDone);
+        }
+        // SCRAM is client-first: the server always needs input. Answered
+        // here, as rsasl would lose its state.
+        let Some(message) = input else {
+            return Err(SessionError::InputDataRequired);
+        };
+        let first = self.received == 0;
+        if first {
+            self.claimed = claimed_name(message);
         }
         let mut out = Vec::new();
-        let result = self.inner.step(session, input, &mut out);
+        let result = if attributes_ok(message, first) {
+            self.inner.step(session, input, &mut out)
+        } else {
+            Err(Malformed.into())
+        };
+        self.received += 1;
+        self.done = !matches!(result, Ok(State::Running));
         if result.is_ok() {
             writer.write_all(&out)?;
         }
@@ -97,7 +189,7 @@ impl Authentication for AuditedServer {
                 let reason = failure_reason(session, self.claimed.as_deref());
                 send_event(session, &event(AuthResult::Failed, Some(reason), None));
             }
-            Ok(State::Running) | Err(SessionError::InputDataRequired) => {}
+            Ok(State::Running) => {}
             Err(e) => {
                 send_event(
                     session,
