@@ -855,3 +855,43 @@ mod random_input {
         }
     }
 }
+
+#[test]
+fn scram_messages_are_capped() {
+    let server = server();
+    let mut s = server.start("SCRAM-SHA-256");
+    let long = format!("n,,n={},r=abc", "x".repeat(4096));
+    assert!(step(&mut s, Some(long.as_bytes())).0.is_err());
+    // Just under the cap is parsed (and fails later, as an unknown name).
+    let mut s = server.start("SCRAM-SHA-256");
+    let fits = format!("n,,n={},r=abc", "x".repeat(4000));
+    assert_eq!(
+        step(&mut s, Some(fits.as_bytes())).0.unwrap(),
+        State::Running
+    );
+}
+
+#[test]
+fn audit_events_name_the_peer() {
+    let server = server_with(|c| c.peer("10.0.0.7:5050"));
+    let (r, _) = cram_md5(&server, "tim", b"tanstaaftanstaaf");
+    assert!(r.is_ok());
+    let run = scram_run(&server, "sam", b"wrong");
+    assert_eq!(run.validation, None);
+    let events = server.events();
+    assert_eq!(events.len(), 2);
+    for e in &events {
+        assert_eq!(e.peer.as_deref(), Some("10.0.0.7:5050"));
+    }
+    // They serialize as the crate's JSON lines.
+    let line = mesos_auth::audit::to_json_line(
+        &AuditEvent::Sasl(events[1].clone()),
+        std::time::SystemTime::UNIX_EPOCH,
+    );
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["mechanism"], "SCRAM-SHA-256");
+    assert_eq!(v["result"], "failed");
+    assert_eq!(v["reason"], "bad_digest");
+    assert_eq!(v["principal"], "sam");
+    assert!(!line.contains("wrong"));
+}

@@ -32,8 +32,9 @@ pub(super) const NAME: &str = "SCRAM-SHA-256";
 /// Both sides check each message's attribute syntax before rsasl parses it:
 /// rsasl 2.3.1 indexes attributes without a length check and panics on
 /// input as short as `n,,n` from an unauthenticated peer. Such a message is
-/// refused with a protocol error instead, and any step after the exchange
-/// ended returns `MechanismDone` (rsasl would panic there too).
+/// refused with a protocol error instead, as is a message over 4,096 bytes,
+/// and any step after the exchange ended returns `MechanismDone` (rsasl
+/// would panic there too).
 pub static SCRAM_SHA256: Mechanism = Mechanism::build(
     Mechname::const_new_unchecked(NAME.as_bytes()),
     600,
@@ -75,6 +76,11 @@ fn start_server(config: &SASLConfig) -> Result<Box<dyn Authentication>, SASLErro
     }))
 }
 
+/// Longest SCRAM message accepted, either side, in bytes: room for a
+/// 256-byte principal fully escaped, as authentication and authorization
+/// identity, a long nonce and channel-binding data; rsasl has no limit.
+const MAX_MESSAGE_LEN: usize = 4096;
+
 /// A SCRAM message refused before rsasl's parser saw it.
 #[derive(Debug, thiserror::Error)]
 #[error("malformed SCRAM message")]
@@ -86,19 +92,20 @@ impl ::rsasl::mechanism::MechanismError for Malformed {
     }
 }
 
-/// Whether every attribute of `message` that rsasl 2.3 slices is at least
-/// `x=` long. In a client-first message the first field is the GS2 flag
+/// Whether `message` is at most [`MAX_MESSAGE_LEN`] bytes and every
+/// attribute of it that rsasl 2.3 slices is at least `x=` long. In a client-first message the first field is the GS2 flag
 /// (`n`, `y` or `p=..`, which rsasl checks safely) and the second the
 /// optional authorization identity (empty, or `a=..`).
 fn attributes_ok(message: &[u8], client_first: bool) -> bool {
-    message
-        .split(|&b| b == b',')
-        .enumerate()
-        .all(|(i, field)| match i {
-            0 if client_first => true,
-            1 if client_first => field.is_empty() || field.starts_with(b"a="),
-            _ => field.len() >= 2 && field.get(1) == Some(&b'='),
-        })
+    message.len() <= MAX_MESSAGE_LEN
+        && message
+            .split(|&b| b == b',')
+            .enumerate()
+            .all(|(i, field)| match i {
+                0 if client_first => true,
+                1 if client_first => field.is_empty() || field.starts_with(b"a="),
+                _ => field.len() >= 2 && field.get(1) == Some(&b'='),
+            })
 }
 
 /// rsasl's client, fed only well-formed server messages and never stepped
