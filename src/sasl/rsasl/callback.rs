@@ -34,7 +34,7 @@ pub enum PlaintextScram {
     /// unknown or a SCRAM-stored one, every SCRAM attempt pays it while the
     /// store holds any plaintext credential. Throttle failures (see
     /// [`Throttle`](crate::sasl::Throttle)) and convert the file to
-    /// `{SCRAM-SHA-256}` (`mesos-auth credentials convert`) to avoid it.
+    /// `{SCRAM-SHA-256}` (`mesos-auth credentials convert FILE --to scram-sha-256`) to avoid it.
     #[default]
     Derive,
     /// Treat plaintext principals like unknown ones for SCRAM: made-up keys,
@@ -55,7 +55,51 @@ pub enum PlaintextScram {
 ///
 /// The store is fixed for the callback's life: after a reload
 /// ([`CredentialsHandle`](crate::credentials::CredentialsHandle)), build a
-/// new callback and config for new sessions (both are cheap).
+/// new callback and config for new sessions (cheap: one pass over the store
+/// to see whether it holds plaintext).
+///
+/// # Example: SCRAM-SHA-256 from a `{SCRAM-SHA-256}` credential
+///
+/// ```
+/// use std::sync::Arc;
+/// use mesos_auth::audit::MemorySink;
+/// use mesos_auth::credentials::{self, Options};
+/// use mesos_auth::sasl::rsasl::{PrincipalValidation, ServerCallback, client_config};
+/// use mesos_auth::{AuditEvent, Principal, Secret};
+/// use rsasl::prelude::{Mechname, SASLClient, SASLServer, State};
+///
+/// // RFC 7677's user: keys for the password "pencil", as `mesos-auth
+/// // credentials convert` writes them.
+/// let file = b"user {SCRAM-SHA-256}4096:W22ZaJ0SNY7soEsUEjb6gQ==$\
+///     WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=\n";
+/// let store = Arc::new(credentials::parse(file, &Options::new())?.into_store()?);
+/// let audit = Arc::new(MemorySink::new());
+/// let config = ServerCallback::new(store).audit(audit.clone()).peer("10.0.0.7:40112").config()?;
+///
+/// let client = SASLClient::new(client_config(Principal::new("user")?, Secret::new(b"pencil"))?);
+/// let offered = [Mechname::parse(b"SCRAM-SHA-256")?, Mechname::parse(b"CRAM-MD5")?];
+/// let mut client = client.start_suggested(&offered)?;
+/// assert_eq!(client.get_mechname().as_str(), "SCRAM-SHA-256");
+/// let mut server = SASLServer::<PrincipalValidation>::new(config)
+///     .start_suggested(client.get_mechname())?;
+///
+/// // Client-first; every message goes to the other side until both finish.
+/// let (mut to_server, mut to_client) = (Vec::new(), Vec::new());
+/// client.step(None, &mut to_server)?;
+/// loop {
+///     to_client.clear();
+///     let server_state = server.step(Some(&to_server), &mut to_client)?;
+///     to_server.clear();
+///     let client_state = client.step(Some(&to_client), &mut to_server)?;
+///     if server_state.is_finished() && client_state.is_finished() {
+///         break;
+///     }
+/// }
+/// assert_eq!(server.validation().ok_or("refused")?.as_str(), "user");
+/// let events = audit.take();
+/// assert!(matches!(&events[..], [AuditEvent::Sasl(e)] if e.peer.as_deref() == Some("10.0.0.7:40112")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ServerCallback {
     store: Arc<CredentialStore>,
     audit: Arc<dyn AuditSink>,
