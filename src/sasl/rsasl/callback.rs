@@ -34,7 +34,8 @@ pub enum PlaintextScram {
     /// unknown or a SCRAM-stored one, every SCRAM attempt pays it while the
     /// store holds any plaintext credential. Throttle failures (see
     /// [`Throttle`](crate::sasl::Throttle)) and convert the file to
-    /// `{SCRAM-SHA-256}` (`mesos-auth credentials convert FILE --to scram-sha-256`) to avoid it.
+    /// `{SCRAM-SHA-256}` (`mesos-auth credentials convert FILE --to
+    /// scram-sha-256`) to avoid it.
     #[default]
     Derive,
     /// Treat plaintext principals like unknown ones for SCRAM: made-up keys,
