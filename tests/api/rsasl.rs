@@ -895,3 +895,25 @@ fn audit_events_name_the_peer() {
     assert_eq!(v["principal"], "sam");
     assert!(!line.contains("wrong"));
 }
+
+#[test]
+fn cram_md5_settings_reach_the_authenticator() {
+    use std::time::Duration;
+    let server = server_with(|c| {
+        c.cram_md5(
+            AuthenticatorConfig::new()
+                .host("master.example")
+                .timeout(Duration::from_millis(50)),
+        )
+    });
+    let mut s = server.start("CRAM-MD5");
+    let (r, challenge) = step(&mut s, None);
+    r.unwrap();
+    assert!(challenge.ends_with(b"@master.example>"));
+    // Too long between challenge and response: timed out.
+    std::thread::sleep(Duration::from_millis(100));
+    let response = mesos_auth::internal::cram_md5_response("tim", b"tanstaaftanstaaf", &challenge);
+    let e = mechanism_error(step(&mut s, Some(&response)).0);
+    assert!(e.contains("timed out"), "{e}");
+    assert_eq!(s.validation(), None);
+}
