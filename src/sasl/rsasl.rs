@@ -46,6 +46,17 @@
 //! Passwords are used as raw bytes on both sides (no SASLprep, as in the
 //! credential store); rsasl's SCRAM client does the same.
 //!
+//! # Limits
+//!
+//! - No channel binding: `SCRAM-SHA-256-PLUS` is not offered.
+//! - rsasl's SCRAM server compares the hash of the client's key with
+//!   `StoredKey` using `==`. That is a SHA-256 output of attacker input, which
+//!   the attacker cannot steer, so early exit there reveals nothing useful;
+//!   the CRAM-MD5 check is constant time as everywhere in this crate.
+//! - rsasl 2.3.1's SCRAM code panics on malformed input and on a step after
+//!   an error; [`SCRAM_SHA256`] filters both out (see there), so use it and
+//!   not `rsasl::mechanisms::scram::SCRAM_SHA256` directly.
+//!
 //! # Example
 //!
 //! ```
