@@ -63,6 +63,8 @@ mod error;
 mod event;
 mod message;
 pub(crate) mod nonce;
+#[cfg(feature = "rsasl")]
+pub mod rsasl;
 mod throttle;
 
 pub use authenticatee::Authenticatee;

@@ -4,6 +4,8 @@
 mod api {
     mod acl;
     mod credentials;
+    #[cfg(feature = "rsasl")]
+    mod rsasl;
     mod sasl;
     mod tls;
 }
