@@ -84,29 +84,47 @@ impl<'a> LineIndex<'a> {
     pub(crate) fn location_after(&self, offset: usize, known: (usize, Location)) -> Location {
         let offset = offset.min(self.src.len());
         let (from, at) = known;
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let same_line = u32::try_from(line).is_ok_and(|l| l == at.line)
-            && self.line_starts.get(line - 1).is_some_and(|&s| s <= from);
-        if from <= offset && same_line && self.src.is_char_boundary(from) {
-            // Characters starting in from..offset (UTF-8 continuation bytes
-            // do not start one).
-            let chars = self
-                .src
-                .as_bytes()
-                .get(from..offset)
-                .unwrap_or_default()
-                .iter()
-                .filter(|&&b| b & 0xC0 != 0x80)
-                .count();
+        if from > offset || !self.src.is_char_boundary(from) {
+            return self.location(offset);
+        }
+        // The next offset is usually on the same line or a few lines on:
+        // step forward from the known line before searching the rest.
+        let known_line = usize::try_from(at.line).unwrap_or(usize::MAX);
+        let mut line = known_line;
+        let mut steps = 0;
+        while steps < 8 && self.line_starts.get(line).is_some_and(|&s| s <= offset) {
+            line += 1;
+            steps += 1;
+        }
+        if steps == 8 {
+            line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        }
+        let line_start = self.line_starts.get(line.wrapping_sub(1)).copied();
+        let same_line = line == known_line && line_start.is_some_and(|s| s <= from);
+        if !same_line {
+            // Count from the start of the offset's line.
+            let Some(start) = line_start else {
+                return self.location(offset);
+            };
+            let chars = count_chars(self.src.as_bytes().get(start..offset).unwrap_or_default());
             return Location {
-                line: at.line,
-                column: at
-                    .column
-                    .saturating_add(u32::try_from(chars).unwrap_or(u32::MAX)),
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                column: u32::try_from(chars + 1).unwrap_or(u32::MAX),
             };
         }
-        self.location(offset)
+        let chars = count_chars(self.src.as_bytes().get(from..offset).unwrap_or_default());
+        Location {
+            line: at.line,
+            column: at
+                .column
+                .saturating_add(u32::try_from(chars).unwrap_or(u32::MAX)),
+        }
     }
+}
+
+/// Characters starting in `bytes` (UTF-8 continuation bytes do not start one).
+fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
 #[cfg(test)]
@@ -129,7 +147,13 @@ mod test {
 
     #[test]
     fn location_after_matches_location() {
-        let src = "ab\ncdé f\n\nxé\u{1F600}y";
+        let long = "é\n".repeat(12) + "ab\ncdé f\n\nxé\u{1F600}y\n\n";
+        for src in ["ab\ncdé f\n\nxé\u{1F600}y", long.as_str()] {
+            check_location_after(src);
+        }
+    }
+
+    fn check_location_after(src: &str) {
         let idx = LineIndex::new(src);
         for from in 0..=src.len() + 2 {
             let known = (from.min(src.len()), idx.location(from));

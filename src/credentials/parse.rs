@@ -349,12 +349,6 @@ fn is_blank(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
-struct Raw {
-    principal: Principal,
-    span: Span,
-    secret: StoredSecret,
-}
-
 struct Ctx<'s> {
     index: LineIndex<'s>,
     /// The last offset located and its location: locations are mostly asked
@@ -363,7 +357,8 @@ struct Ctx<'s> {
     lenient: bool,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
-    raw: Vec<Raw>,
+    /// Entries read so far; their locations are filled in by `finish`.
+    raw: Vec<FileEntry>,
 }
 
 impl Ctx<'_> {
@@ -446,10 +441,10 @@ impl Ctx<'_> {
 
     fn push(&mut self, principal: Option<Principal>, span: Span, secret: Option<StoredSecret>) {
         if let (Some(principal), Some(secret)) = (principal, secret) {
-            self.raw.push(Raw {
-                principal,
+            self.raw.push(FileEntry {
+                credential: Credential::new(principal, secret),
                 span,
-                secret,
+                location: Location::default(),
             });
         }
     }
@@ -792,19 +787,24 @@ impl Ctx<'_> {
     ) -> Result<CredentialsFile, CredentialsError> {
         // Entries are in file order, so their locations are counted on from
         // one another: one pass over the text in all.
-        let locations: Vec<Location> = self.raw.iter().map(|r| self.locate(r.span.start)).collect();
-        let mut first_seen: HashMap<&str, Location> = HashMap::with_capacity(self.raw.len());
+        self.last_location.set((0, Location { line: 1, column: 1 }));
+        let mut entries = std::mem::take(&mut self.raw);
+        for e in &mut entries {
+            e.location = self.locate(e.span.start);
+        }
+        let mut first_seen: HashMap<&str, Location> = HashMap::with_capacity(entries.len());
         let mut duplicates = Vec::new();
-        for (r, &location) in self.raw.iter().zip(&locations) {
-            match first_seen.get(r.principal.as_str()) {
+        for e in &entries {
+            let principal = e.credential.principal().as_str();
+            match first_seen.get(principal) {
                 Some(&first) => duplicates.push(Diagnostic::new(
-                    r.span,
-                    location,
-                    Some(r.principal.as_str().to_owned()),
+                    e.span,
+                    e.location,
+                    Some(principal.to_owned()),
                     Problem::DuplicatePrincipal { first },
                 )),
                 None => {
-                    first_seen.insert(r.principal.as_str(), location);
+                    first_seen.insert(principal, e.location);
                 }
             }
         }
@@ -814,7 +814,7 @@ impl Ctx<'_> {
         } else {
             self.errors.extend(duplicates);
         }
-        if self.raw.is_empty() && self.errors.is_empty() {
+        if entries.is_empty() && self.errors.is_empty() {
             let d = self.diag(Span::new(0, src.len()), None, Problem::NoCredentials);
             if self.lenient || options.allow_empty {
                 self.warnings.push(d);
@@ -826,16 +826,6 @@ impl Ctx<'_> {
             return Err(CredentialsError::Parse(errors));
         }
         self.warnings.sort_by_key(|d| d.span().start);
-        let entries = self
-            .raw
-            .into_iter()
-            .zip(locations)
-            .map(|(r, location)| FileEntry {
-                location,
-                span: r.span,
-                credential: Credential::new(r.principal, r.secret),
-            })
-            .collect();
         Ok(CredentialsFile {
             entries,
             warnings: self.warnings,
