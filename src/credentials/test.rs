@@ -122,3 +122,34 @@ fn collect_strings(v: &serde_json::Value, f: &mut dyn FnMut(&str)) {
         _ => {}
     }
 }
+
+/// A minified file keeps every credential on one line: each location is
+/// counted on from the previous one (this used to rescan the line from its
+/// start for every credential, quadratic in the file size).
+#[test]
+fn one_line_json_locations() {
+    use super::parse::{Options, parse};
+    let n = 20_000;
+    let items: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"principal":"p{i:05}","secret":"s-{i:08}"}}"#))
+        .collect();
+    let src = format!(r#"{{"credentials":[{}]}}"#, items.join(","));
+    let file = parse(src.as_bytes(), &Options::new()).unwrap();
+    assert_eq!(file.entries().len(), n);
+    for (i, e) in file.entries().iter().enumerate().step_by(997) {
+        let at = src.find(&format!(r#""p{i:05}""#)).unwrap();
+        assert_eq!(e.span().start, at);
+        assert_eq!(e.location().line, 1);
+        assert_eq!(e.location().column as usize, at + 1);
+    }
+    // And the same file with a duplicate at the very end names both places.
+    let dup = src.replacen(
+        "]}",
+        r#",{"principal":"p00003","secret":"again-secret"}]}"#,
+        1,
+    );
+    let err = parse(dup.as_bytes(), &Options::new()).unwrap_err();
+    let shown = err.to_string();
+    let first = src.find(r#""p00003""#).unwrap() + 1;
+    assert!(shown.contains(&format!("1:{first}")), "{shown}");
+}
