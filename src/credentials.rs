@@ -74,10 +74,10 @@ pub use format::{
     CRAM_MD5_PREFIX, MAX_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS, PLAIN_PREFIX, SCRAM_SALT_LEN,
     SCRAM_SHA256_PREFIX, Scheme, ScramSha256Keys, to_json, to_text,
 };
-pub(crate) use parse::fast_path_agrees;
 pub use parse::{
     CredentialsFile, DEFAULT_MAX_FILE_SIZE, FileEntry, Format, Options, Reader, parse,
 };
+pub(crate) use parse::{fast_path_agrees, parse_full_reader};
 pub use reload::{CredentialsHandle, ReloadEvent, ReloadReport, diff};
 pub(crate) use store::same_secret;
 pub use store::{CramMd5Lookup, Credential, CredentialStore, ScramLookup, StoredSecret};

@@ -282,6 +282,15 @@ pub(crate) fn fast_path_takes(src: &str) -> bool {
     ctx.json_fast(src)
 }
 
+/// Parses with the full JSON reader only (no fast path), for the bench that
+/// compares the two.
+pub(crate) fn parse_full_reader(
+    src: &[u8],
+    options: &Options,
+) -> Result<CredentialsFile, CredentialsError> {
+    parse_with(src, options, false)
+}
+
 fn parse_with(
     src: &[u8],
     options: &Options,
