@@ -77,19 +77,34 @@ impl<'a> LineIndex<'a> {
         }
     }
 
-    /// Like [`location`](Self::location), but when `known` (an earlier
-    /// offset and its location) is on the same line, counts the column on
-    /// from there: a reader locating many offsets in order along one long
-    /// line (minified JSON) then scans that line once, not once per offset.
+    /// Like [`location`](Self::location), but counts on (or back) from
+    /// `known`, an offset already located and its location: a reader
+    /// locating many offsets roughly in order along one long line (minified
+    /// JSON) then scans that line about once, not once per offset.
     pub(crate) fn location_after(&self, offset: usize, known: (usize, Location)) -> Location {
         let offset = offset.min(self.src.len());
         let (from, at) = known;
-        if from > offset || !self.src.is_char_boundary(from) {
+        if !self.src.is_char_boundary(from) {
+            return self.location(offset);
+        }
+        let known_line = usize::try_from(at.line).unwrap_or(usize::MAX);
+        if offset < from {
+            // A step back (a credential's own span after its fields'):
+            // count back from the known place if it is on the same line.
+            let line_start = self.line_starts.get(known_line.wrapping_sub(1));
+            if line_start.is_some_and(|&s| s <= offset) {
+                let back = count_chars(self.src.as_bytes().get(offset..from).unwrap_or_default());
+                return Location {
+                    line: at.line,
+                    column: at
+                        .column
+                        .saturating_sub(u32::try_from(back).unwrap_or(u32::MAX)),
+                };
+            }
             return self.location(offset);
         }
         // The next offset is usually on the same line or a few lines on:
         // step forward from the known line before searching the rest.
-        let known_line = usize::try_from(at.line).unwrap_or(usize::MAX);
         let mut line = known_line;
         let mut steps = 0;
         while steps < 8 && self.line_starts.get(line).is_some_and(|&s| s <= offset) {

@@ -153,3 +153,29 @@ fn one_line_json_locations() {
     let first = src.find(r#""p00003""#).unwrap() + 1;
     assert!(shown.contains(&format!("1:{first}")), "{shown}");
 }
+
+/// Errors on one long line, asked for out of order (a principal's, then its
+/// credential's missing secret, which starts earlier), get exact locations.
+#[test]
+fn one_line_errors_out_of_order() {
+    use super::parse::{Options, parse};
+    let n = 2_000;
+    let items: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"principal":"p{i:04}\u0001"}}"#))
+        .collect();
+    let src = format!(r#"{{"credentials":[{}]}}"#, items.join(","));
+    let err = parse(src.as_bytes(), &Options::new()).unwrap_err();
+    let errors: Vec<_> = err.parse_errors().unwrap().iter().collect();
+    assert_eq!(errors.len(), 2 * n);
+    let last_object = src.rfind(r#"{"principal""#).unwrap();
+    let last_name = src.rfind(r#""p1999"#).unwrap();
+    let columns: Vec<usize> = errors
+        .iter()
+        .rev()
+        .take(2)
+        .map(|d| d.location().column as usize)
+        .collect();
+    // Sorted by place: the missing secret (object start), then the name.
+    assert_eq!(columns, vec![last_name + 1, last_object + 1]);
+    assert!(errors.iter().all(|d| d.location().line == 1));
+}
