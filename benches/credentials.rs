@@ -1,6 +1,7 @@
 //! Benchmarks for the credentials component (criterion): look-up hit and
 //! miss at 10 and 100,000 principals, and loading a 100,000-credential file
-//! in the text and JSON formats.
+//! in the text and JSON formats (JSON through the fast path and through the
+//! full reader).
 #![allow(
     clippy::unwrap_used,
     reason = "benchmark setup: bad data should stop the run"
@@ -76,6 +77,16 @@ fn load(c: &mut Criterion) {
         b.iter_with_large_drop(|| {
             let f = credentials::parse(black_box(&json), &Options::new());
             black_box(f.and_then(|f| f.into_store()))
+        })
+    });
+    // The same JSON through the full reader (a JSON tree), as any file not
+    // of the plain shape is read (an extra key, lenient quirks, errors).
+    group.bench_function("json_full_reader", |b| {
+        b.iter_with_large_drop(|| {
+            black_box(mesos_auth::internal::credentials_load_full_reader(
+                black_box(&json),
+                &Options::new(),
+            ))
         })
     });
     // From a file: open, fstat checks, read, parse, build.

@@ -77,6 +77,7 @@ pub use format::{
 pub use parse::{
     CredentialsFile, DEFAULT_MAX_FILE_SIZE, FileEntry, Format, Options, Reader, parse,
 };
+pub(crate) use parse::{fast_path_agrees, parse_full_reader};
 pub use reload::{CredentialsHandle, ReloadEvent, ReloadReport, diff};
 pub(crate) use store::same_secret;
 pub use store::{CramMd5Lookup, Credential, CredentialStore, ScramLookup, StoredSecret};

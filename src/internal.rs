@@ -125,6 +125,29 @@ pub fn credentials_accepts(src: &[u8], json: bool, lenient: bool) -> bool {
     parse(src, &options).and_then(|f| f.into_store()).is_ok()
 }
 
+/// Whether the credential reader's JSON fast path and its full JSON reader
+/// agree on `src` (same errors, or same entries and warnings), strict or
+/// lenient. For the `credentials_parse` fuzzer.
+pub fn credentials_fast_path_agrees(src: &[u8], lenient: bool) -> bool {
+    use crate::credentials::{Format, Options};
+    let options = Options::new().format(Format::Json).lenient(lenient);
+    crate::credentials::fast_path_agrees(src, &options)
+}
+
+/// Parses `src` with the credential reader's full JSON reader, never its
+/// fast path, and builds the store: what a file in another shape costs. For
+/// the credentials bench.
+///
+/// # Errors
+///
+/// As [`crate::credentials::parse`] and `into_store`.
+pub fn credentials_load_full_reader(
+    src: &[u8],
+    options: &crate::credentials::Options,
+) -> Result<CredentialStore, crate::credentials::CredentialsError> {
+    crate::credentials::parse_full_reader(src, options).and_then(|f| f.into_store())
+}
+
 /// Parses and compiles a TLS rule file. For the `tls_rules` fuzzer: it
 /// must never panic; `None` when the bytes are not UTF-8, else the number of
 /// rules or the errors (whose spans the fuzzer checks lie inside the text).

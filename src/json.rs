@@ -92,6 +92,75 @@ impl Json {
     }
 }
 
+/// A string read without building a tree: borrowed from the source when it
+/// holds no escape, else decoded into a buffer wiped on drop (it may be a
+/// secret).
+#[derive(Debug)]
+pub(crate) enum JsonStr<'s> {
+    Borrowed(&'s str),
+    Decoded(Zeroizing<String>),
+}
+
+impl std::ops::Deref for JsonStr<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Self::Borrowed(s) => s,
+            Self::Decoded(s) => s.as_str(),
+        }
+    }
+}
+
+/// A cursor for readers that walk one fixed document shape token by token
+/// instead of building a [`Json`] tree (the credential reader's fast path:
+/// no allocation per value).
+///
+/// It has no messages of its own: each method either consumes exactly what
+/// was asked for or answers that it is not there, and the caller then reads
+/// the text again with [`parse`], which reports the problem. Strings go
+/// through the same code as [`parse`], so they are exactly as strict.
+pub(crate) struct Scanner<'s> {
+    p: Parser<'s>,
+}
+
+impl<'s> Scanner<'s> {
+    /// A scanner at the start of `text` (a BOM is not skipped).
+    pub(crate) fn new(text: &'s str) -> Self {
+        Self {
+            p: Parser::new(text, Options::default()),
+        }
+    }
+
+    /// Skips whitespace, then consumes `byte` if it comes next.
+    pub(crate) fn eat(&mut self, byte: u8) -> bool {
+        self.p.skip_ws();
+        let next = self.p.peek() == Some(byte);
+        if next {
+            self.p.pos += 1;
+        }
+        next
+    }
+
+    /// Skips whitespace, then reads a string and its span (quotes
+    /// included); `None` if no valid string comes next.
+    pub(crate) fn string(&mut self) -> Option<(JsonStr<'s>, Span)> {
+        self.p.skip_ws();
+        if self.p.peek() != Some(b'"') {
+            return None;
+        }
+        let start = self.p.pos;
+        let s = self.p.string_ref().ok()?;
+        Some((s, Span::new(start, self.p.pos)))
+    }
+
+    /// Skips whitespace; whether the text ends there.
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.p.skip_ws();
+        self.p.pos >= self.p.src.len()
+    }
+}
+
 /// A problem with an object's keys, found by [`key_problems`].
 #[derive(Debug)]
 pub(crate) enum KeyProblem<'j> {
@@ -104,11 +173,31 @@ pub(crate) enum KeyProblem<'j> {
     },
 }
 
+/// Objects up to this many members are checked for repeated keys without a map.
+const SMALL_OBJECT: usize = 8;
+
 /// Lists unknown and repeated keys of `members`, in source order.
 pub(crate) fn key_problems<'j>(members: &'j [Member], known: &[&str]) -> Vec<KeyProblem<'j>> {
     // A map of first occurrences keeps this linear: an object with 10^5
     // repeated keys must not cost 10^10 comparisons (threats.md AC-8).
     let mut problems = Vec::new();
+    if members.len() <= SMALL_OBJECT {
+        // A handful of keys: comparing with the earlier ones is cheaper than
+        // hashing, and this runs once per credential of a large file.
+        for (i, m) in members.iter().enumerate() {
+            if !known.contains(&m.key.as_str()) {
+                problems.push(KeyProblem::Unknown(m));
+            } else if let Some(first) = members
+                .get(..i)
+                .unwrap_or_default()
+                .iter()
+                .find(|f| f.key == m.key)
+            {
+                problems.push(KeyProblem::Duplicate { first, again: m });
+            }
+        }
+        return problems;
+    }
     let mut seen: std::collections::HashMap<&str, &Member> = std::collections::HashMap::new();
     for m in members {
         if !known.contains(&m.key.as_str()) {
@@ -229,11 +318,7 @@ pub(crate) fn from_utf8(bytes: &[u8]) -> Result<&str, JsonError> {
 
 /// Parses one JSON document.
 pub(crate) fn parse(src: &str, options: Options) -> Result<Json, JsonError> {
-    let mut p = Parser {
-        src: src.as_bytes(),
-        pos: 0,
-        options,
-    };
+    let mut p = Parser::new(src, options);
     if p.src.starts_with(b"\xEF\xBB\xBF") {
         if !options.allow_bom {
             return Err(p.error(JsonErrorKind::ByteOrderMark));
@@ -253,12 +338,22 @@ pub(crate) fn parse(src: &str, options: Options) -> Result<Json, JsonError> {
 }
 
 struct Parser<'s> {
+    text: &'s str,
     src: &'s [u8],
     pos: usize,
     options: Options,
 }
 
-impl Parser<'_> {
+impl<'s> Parser<'s> {
+    fn new(text: &'s str, options: Options) -> Self {
+        Self {
+            text,
+            src: text.as_bytes(),
+            pos: 0,
+            options,
+        }
+    }
+
     fn error(&self, kind: JsonErrorKind) -> JsonError {
         JsonError {
             offset: self.pos,
@@ -354,7 +449,7 @@ impl Parser<'_> {
                 return Err(self.unexpected());
             }
             let key_start = self.pos;
-            let key = self.string()?;
+            let key = self.string_ref()?;
             let key_span = Span::new(key_start, self.pos);
             self.skip_ws();
             if self.peek() != Some(b':') {
@@ -365,7 +460,7 @@ impl Parser<'_> {
             let value = self.value(depth)?;
             // Keys are never secret; keep them as plain strings.
             members.push(Member {
-                key: key.as_str().to_owned(),
+                key: key.to_owned(),
                 key_span,
                 value,
             });
@@ -495,6 +590,24 @@ impl Parser<'_> {
         }
         self.pos = end + 1; // closing quote
         Ok(out)
+    }
+
+    /// Reads a string starting at the opening quote, borrowing it from the
+    /// source when it holds no escape (the common case) and decoding it into
+    /// a wiping buffer otherwise. Errors are exactly those of [`Self::string`].
+    fn string_ref(&mut self) -> Result<JsonStr<'s>, JsonError> {
+        let body_start = self.pos + 1;
+        let body = self.src.get(body_start..).unwrap_or_default();
+        if let Some(len) = body
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            && body.get(len) == Some(&b'"')
+            && let Some(text) = self.text.get(body_start..body_start + len)
+        {
+            self.pos = body_start + len + 1;
+            return Ok(JsonStr::Borrowed(text));
+        }
+        self.string().map(JsonStr::Decoded)
     }
 
     fn hex4(&mut self) -> Result<u16, JsonError> {

@@ -1,7 +1,7 @@
 //! Credential files: arbitrary bytes never panic, in the text and JSON
 //! formats, strict and lenient; whatever strict mode accepts as JSON,
-//! lenient (Mesos ≥ 1.11) mode accepts too, and a strict store survives a
-//! JSON round trip.
+//! lenient (Mesos ≥ 1.11) mode accepts too, a strict store survives a
+//! JSON round trip, and the JSON fast path answers as the full reader.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,4 +18,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = mesos_auth::internal::credentials_accepts(data, false, false);
     let _ = mesos_auth::internal::credentials_accepts(data, false, true);
     mesos_auth::internal::credentials_round_trip(data);
+    // The JSON fast path (no tree) must answer exactly as the full reader.
+    for lenient in [false, true] {
+        assert!(
+            mesos_auth::internal::credentials_fast_path_agrees(data, lenient),
+            "JSON fast path and full reader disagree (lenient: {lenient})"
+        );
+    }
 });

@@ -19,12 +19,15 @@
 //! An empty file is always an error ([`Problem::Empty`]); Mesos treats it as
 //! "no credentials" and exits.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use super::error::{CredentialsError, Diagnostic, ParseErrors, Problem};
 use super::format::decode_secret;
 use super::store::{Credential, CredentialStore, StoredSecret};
-use crate::json::{self, Json, JsonErrorKind, JsonPath, JsonValue, KeyProblem, Member};
+use crate::json::{
+    self, Json, JsonErrorKind, JsonPath, JsonStr, JsonValue, KeyProblem, Member, Scanner,
+};
 use crate::span::LineIndex;
 use crate::{Location, MAX_SECRET_LEN, Principal, Span};
 
@@ -239,6 +242,60 @@ impl CredentialsFile {
 /// [`CredentialsError::Parse`] listing every problem found, each with its
 /// line:column and principal, never a secret.
 pub fn parse(src: &[u8], options: &Options) -> Result<CredentialsFile, CredentialsError> {
+    parse_with(src, options, true)
+}
+
+/// Whether the JSON fast path (see `Ctx::json_fast`) and the full reader
+/// give the same result for `src`: same errors, or same entries (principal,
+/// place, stored secret) and warnings. For tests and the fuzzer.
+pub(crate) fn fast_path_agrees(src: &[u8], options: &Options) -> bool {
+    let fast = parse_with(src, options, true);
+    let full = parse_with(src, options, false);
+    match (fast, full) {
+        (Err(a), Err(b)) => a == b,
+        (Ok(a), Ok(b)) => {
+            a.format == b.format
+                && a.warnings == b.warnings
+                && a.entries.len() == b.entries.len()
+                && a.entries.iter().zip(&b.entries).all(|(x, y)| {
+                    x.span == y.span
+                        && x.location == y.location
+                        && x.credential.principal() == y.credential.principal()
+                        && super::store::same_secret(x.credential.secret(), y.credential.secret())
+                })
+        }
+        _ => false,
+    }
+}
+
+/// Whether the JSON fast path alone takes `src` (strict), for tests.
+#[cfg(test)]
+pub(crate) fn fast_path_takes(src: &str) -> bool {
+    let mut ctx = Ctx {
+        index: LineIndex::new(src),
+        last_location: Cell::new((0, Location { line: 1, column: 1 })),
+        lenient: false,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        raw: Vec::new(),
+    };
+    ctx.json_fast(src)
+}
+
+/// Parses with the full JSON reader only (no fast path), for the bench that
+/// compares the two.
+pub(crate) fn parse_full_reader(
+    src: &[u8],
+    options: &Options,
+) -> Result<CredentialsFile, CredentialsError> {
+    parse_with(src, options, false)
+}
+
+fn parse_with(
+    src: &[u8],
+    options: &Options,
+    fast_json: bool,
+) -> Result<CredentialsFile, CredentialsError> {
     let fail = |d: Diagnostic| CredentialsError::Parse(ParseErrors::one(d));
     if src.starts_with(b"\xEF\xBB\xBF") {
         return Err(fail(Diagnostic::new(
@@ -281,6 +338,7 @@ pub fn parse(src: &[u8], options: &Options) -> Result<CredentialsFile, Credentia
     };
     let mut ctx = Ctx {
         index: LineIndex::new(text),
+        last_location: Cell::new((0, Location { line: 1, column: 1 })),
         lenient: options.lenient,
         errors: Vec::new(),
         warnings: Vec::new(),
@@ -290,7 +348,7 @@ pub fn parse(src: &[u8], options: &Options) -> Result<CredentialsFile, Credentia
         Format::Json if options.lenient && options.format == Format::Auto && !looks_like_json => {
             ctx.error(Span::new(0, 1), None, Problem::NotJson);
         }
-        Format::Json => ctx.json(text, options.reader),
+        Format::Json => ctx.json(text, options.reader, fast_json),
         _ => ctx.text(text, options.reader),
     }
     ctx.finish(text, options, format)
@@ -300,25 +358,30 @@ fn is_blank(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
-struct Raw {
-    principal: Principal,
-    span: Span,
-    secret: StoredSecret,
-}
-
 struct Ctx<'s> {
     index: LineIndex<'s>,
+    /// The last offset located and its location: locations are mostly asked
+    /// for in file order, so each is counted on from the previous one.
+    last_location: Cell<(usize, Location)>,
     lenient: bool,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
-    raw: Vec<Raw>,
+    /// Entries read so far; their locations are filled in by `finish`.
+    raw: Vec<FileEntry>,
 }
 
 impl Ctx<'_> {
+    fn locate(&self, offset: usize) -> Location {
+        let location = self.index.location_after(offset, self.last_location.get());
+        self.last_location
+            .set((offset.min(self.index.len()), location));
+        location
+    }
+
     fn diag(&self, span: Span, principal: Option<&str>, problem: Problem) -> Diagnostic {
         Diagnostic::new(
             span,
-            self.index.location(span.start),
+            self.locate(span.start),
             principal.map(str::to_owned),
             problem,
         )
@@ -387,10 +450,10 @@ impl Ctx<'_> {
 
     fn push(&mut self, principal: Option<Principal>, span: Span, secret: Option<StoredSecret>) {
         if let (Some(principal), Some(secret)) = (principal, secret) {
-            self.raw.push(Raw {
-                principal,
+            self.raw.push(FileEntry {
+                credential: Credential::new(principal, secret),
                 span,
-                secret,
+                location: Location::default(),
             });
         }
     }
@@ -475,7 +538,17 @@ impl Ctx<'_> {
         }
     }
 
-    fn json(&mut self, src: &str, reader: Reader) {
+    fn json(&mut self, src: &str, reader: Reader, fast: bool) {
+        if fast && reader == Reader::Credentials {
+            if self.json_fast(src) {
+                return;
+            }
+            // Not the plain shape (or not valid JSON): start over with the
+            // full reader, which reports everything exactly.
+            self.errors.clear();
+            self.warnings.clear();
+            self.raw.clear();
+        }
         let doc = match json::parse(src, json::Options::default()) {
             Ok(doc) => doc,
             Err(e) => {
@@ -491,13 +564,13 @@ impl Ctx<'_> {
         };
         let root = JsonPath::root();
         match reader {
-            Reader::Credential => self.credential(&doc, &root),
+            Reader::Credential => self.credential(&doc, &|| root.clone()),
             Reader::Credentials => {
                 let Some(members) = doc.as_object() else {
                     self.wrong_type(&doc, &root, "an object");
                     return;
                 };
-                self.key_problems(members, &["credentials"], &root);
+                self.key_problems(members, &["credentials"], &|| root.clone());
                 let Some(list) = self.pick(members, "credentials") else {
                     if !self.lenient {
                         self.error(
@@ -515,7 +588,8 @@ impl Ctx<'_> {
                 match &list.value.value {
                     JsonValue::Array(items) => {
                         for (i, item) in items.iter().enumerate() {
-                            self.credential(item, &path.index(i));
+                            // The item's path is only written out for a message.
+                            self.credential(item, &|| path.index(i));
                         }
                     }
                     JsonValue::Object(_) => {
@@ -526,7 +600,7 @@ impl Ctx<'_> {
                                 path: path.to_string(),
                             },
                         );
-                        self.credential(&list.value, &path);
+                        self.credential(&list.value, &|| path.clone());
                     }
                     JsonValue::Null => self.tolerate(
                         list.value.span,
@@ -539,6 +613,65 @@ impl Ctx<'_> {
                 }
             }
         }
+    }
+
+    /// Reads `{"credentials": [{"principal": "..", "secret": ".."}, ..]}`
+    /// (keys in either order, nothing else) without building a tree:
+    /// strings are borrowed from the source unless they hold escapes, and no
+    /// path is written. Returns false at anything else, including any syntax
+    /// error; what was recorded is then to be discarded. A document it
+    /// accepts is valid JSON, and each credential goes through the same
+    /// checks, in the same order, as in [`Self::credential`].
+    fn json_fast(&mut self, src: &str) -> bool {
+        let mut s = Scanner::new(src);
+        if !s.eat(b'{') || s.string().is_none_or(|(k, _)| &*k != "credentials") {
+            return false;
+        }
+        if !s.eat(b':') || !s.eat(b'[') {
+            return false;
+        }
+        if !s.eat(b']') {
+            loop {
+                if !self.json_fast_item(&mut s) {
+                    return false;
+                }
+                if s.eat(b']') {
+                    break;
+                }
+                if !s.eat(b',') {
+                    return false;
+                }
+            }
+        }
+        s.eat(b'}') && s.at_end()
+    }
+
+    /// One `{"principal": "..", "secret": ".."}` for [`Self::json_fast`].
+    fn json_fast_item(&mut self, s: &mut Scanner<'_>) -> bool {
+        if !s.eat(b'{') {
+            return false;
+        }
+        let Some(one) = fast_member(s) else {
+            return false;
+        };
+        if !s.eat(b',') {
+            return false;
+        }
+        let Some(two) = fast_member(s) else {
+            return false;
+        };
+        if !s.eat(b'}') {
+            return false;
+        }
+        let ((_, name, p_span), (_, text, s_span)) = match (&*one.0, &*two.0) {
+            ("principal", "secret") => (one, two),
+            ("secret", "principal") => (two, one),
+            _ => return false,
+        };
+        let principal = self.principal(&name, p_span);
+        let secret = self.secret(&text, s_span, &name);
+        self.push(principal, p_span, secret);
+        true
     }
 
     fn wrong_type(&mut self, value: &Json, path: &JsonPath, expected: &'static str) {
@@ -563,8 +696,13 @@ impl Ctx<'_> {
         }
     }
 
-    fn key_problems(&mut self, members: &[Member], known: &[&str], path: &JsonPath) {
-        for problem in json::key_problems(members, known) {
+    fn key_problems(&mut self, members: &[Member], known: &[&str], path: &dyn Fn() -> JsonPath) {
+        let problems = json::key_problems(members, known);
+        if problems.is_empty() {
+            return;
+        }
+        let path = path();
+        for problem in problems {
             match problem {
                 KeyProblem::Unknown(m) => self.tolerate(
                     m.key_span,
@@ -576,7 +714,7 @@ impl Ctx<'_> {
                     },
                 ),
                 KeyProblem::Duplicate { first, again } => {
-                    let first = self.index.location(first.key_span.start);
+                    let first = self.locate(first.key_span.start);
                     self.tolerate(
                         again.key_span,
                         None,
@@ -591,9 +729,9 @@ impl Ctx<'_> {
         }
     }
 
-    fn credential(&mut self, value: &Json, path: &JsonPath) {
+    fn credential(&mut self, value: &Json, path: &dyn Fn() -> JsonPath) {
         let Some(members) = value.as_object() else {
-            self.wrong_type(value, path, "an object");
+            self.wrong_type(value, &path(), "an object");
             return;
         };
         self.key_problems(members, &["principal", "secret"], path);
@@ -608,7 +746,7 @@ impl Ctx<'_> {
                     value.span,
                     None,
                     Problem::MissingField {
-                        path: path.to_string(),
+                        path: path().to_string(),
                         field: "principal",
                     },
                 );
@@ -617,7 +755,7 @@ impl Ctx<'_> {
             Some(v) => match v.as_str() {
                 Some(name) => (Some(name), self.principal(name, v.span), v.span),
                 None => {
-                    self.wrong_type(v, &path.key("principal"), "a string");
+                    self.wrong_type(v, &path().key("principal"), "a string");
                     (None, None, v.span)
                 }
             },
@@ -638,7 +776,7 @@ impl Ctx<'_> {
                         v.span,
                         name,
                         Problem::WrongType {
-                            path: path.key("secret").to_string(),
+                            path: path().key("secret").to_string(),
                             expected: "a string",
                             found: v.kind(),
                         },
@@ -656,20 +794,26 @@ impl Ctx<'_> {
         options: &Options,
         format: Format,
     ) -> Result<CredentialsFile, CredentialsError> {
-        let mut first_seen: HashMap<&str, Span> = HashMap::with_capacity(self.raw.len());
+        // Entries are in file order, so their locations are counted on from
+        // one another: one pass over the text in all.
+        self.last_location.set((0, Location { line: 1, column: 1 }));
+        let mut entries = std::mem::take(&mut self.raw);
+        for e in &mut entries {
+            e.location = self.locate(e.span.start);
+        }
+        let mut first_seen: HashMap<&str, Location> = HashMap::with_capacity(entries.len());
         let mut duplicates = Vec::new();
-        for r in &self.raw {
-            match first_seen.get(r.principal.as_str()) {
-                Some(first) => {
-                    let first = self.index.location(first.start);
-                    duplicates.push(self.diag(
-                        r.span,
-                        Some(r.principal.as_str()),
-                        Problem::DuplicatePrincipal { first },
-                    ));
-                }
+        for e in &entries {
+            let principal = e.credential.principal().as_str();
+            match first_seen.get(principal) {
+                Some(&first) => duplicates.push(Diagnostic::new(
+                    e.span,
+                    e.location,
+                    Some(principal.to_owned()),
+                    Problem::DuplicatePrincipal { first },
+                )),
                 None => {
-                    first_seen.insert(r.principal.as_str(), r.span);
+                    first_seen.insert(principal, e.location);
                 }
             }
         }
@@ -679,7 +823,7 @@ impl Ctx<'_> {
         } else {
             self.errors.extend(duplicates);
         }
-        if self.raw.is_empty() && self.errors.is_empty() {
+        if entries.is_empty() && self.errors.is_empty() {
             let d = self.diag(Span::new(0, src.len()), None, Problem::NoCredentials);
             if self.lenient || options.allow_empty {
                 self.warnings.push(d);
@@ -691,16 +835,6 @@ impl Ctx<'_> {
             return Err(CredentialsError::Parse(errors));
         }
         self.warnings.sort_by_key(|d| d.span().start);
-        let index = &self.index;
-        let entries = self
-            .raw
-            .into_iter()
-            .map(|r| FileEntry {
-                location: index.location(r.span.start),
-                span: r.span,
-                credential: Credential::new(r.principal, r.secret),
-            })
-            .collect();
         Ok(CredentialsFile {
             entries,
             warnings: self.warnings,
@@ -708,6 +842,16 @@ impl Ctx<'_> {
             lenient: self.lenient,
         })
     }
+}
+
+/// `"key": "string"` for [`Ctx::json_fast_item`]: key, value, value span.
+fn fast_member<'s>(s: &mut Scanner<'s>) -> Option<(JsonStr<'s>, JsonStr<'s>, Span)> {
+    let (key, _) = s.string()?;
+    if !s.eat(b':') {
+        return None;
+    }
+    let (value, span) = s.string()?;
+    Some((key, value, span))
 }
 
 /// JSON syntax errors without the offending character: it may belong to a

@@ -197,6 +197,21 @@ fn no_secret_survives_in_freed_memory() {
         &canary,
         b"}]}",
     ]);
+    // The JSON fast path: a secret with an escape (decoded into its own
+    // buffer), and a file it reads part-way before handing over to the full
+    // reader (an unknown key in the second credential).
+    let escaped_json = Buf::concat(&[
+        br#"{"credentials": [{"principal": "alice", "secret": ""#,
+        &canary,
+        br#"\u0041"}]}"#,
+    ]);
+    let fallback_json = Buf::concat(&[
+        br#"{"credentials": [{"principal": "alice", "secret": ""#,
+        &canary,
+        br#"\u0041"}, {"principal": "bob", "secret": ""#,
+        &canary,
+        br#"", "note": 1}]}"#,
+    ]);
     write_private(&text_path, &text);
     write_private(&json_path, &json);
 
@@ -285,6 +300,21 @@ fn no_secret_survives_in_freed_memory() {
         scrub_stack();
         let _ = format!("{err} {err:?}");
         scrub_stack();
+        let with_escape = Buf::concat(&[&canary, b"A"]);
+        let escaped = credentials::parse(escaped_json.bytes(), &options)
+            .unwrap()
+            .into_store()
+            .unwrap();
+        scrub_stack();
+        assert!(escaped.verify_password("alice", with_escape.bytes()));
+        drop((escaped, with_escape));
+        scrub_stack();
+        let fallback = credentials::parse(fallback_json.bytes(), &options);
+        scrub_stack();
+        assert_eq!(fallback.is_ok(), lenient);
+        let _ = format!("{fallback:?}");
+        drop(fallback);
+        scrub_stack();
         let store = file.into_store().unwrap();
         scrub_stack();
         let handle = CredentialsHandle::from_store(store, options);
@@ -303,7 +333,7 @@ fn no_secret_survives_in_freed_memory() {
     drop(built);
 
     drop(handle);
-    drop((text, json, invalid, bad_json));
+    drop((text, json, invalid, bad_json, escaped_json, fallback_json));
     drop(dir);
     SCANNING.store(false, Ordering::SeqCst);
     assert_eq!(
