@@ -25,7 +25,7 @@ pub(crate) enum Kind {
     Authenticator = 0x4d41_0002,
     Authenticatee = 0x4d41_0003,
     TlsMapper = 0x4d41_0004,
-    // 0x4d41_0005 is reserved for the ACL policy handle (issue 6, ACL part).
+    Acl = 0x4d41_0005,
     Audit = 0x4d41_0006,
     Throttle = 0x4d41_0007,
 }
