@@ -231,6 +231,7 @@ pub(crate) const ACTIONS: &[(mesos_auth_acl_action, Action)] = &[
 ];
 
 /// The core action behind a C number.
+#[inline]
 fn action_of(n: u32) -> Result<Action, mesos_auth_result> {
     match ACTIONS.get(n as usize) {
         Some((_, a)) => Ok(*a),
@@ -377,6 +378,7 @@ pub struct mesos_auth_acl_decision {
 }
 
 impl mesos_auth_acl_decision {
+    #[inline]
     fn new(d: &Decision, permissive: bool, generation: u64) -> Self {
         let (reason, rule) = match d.reason() {
             Reason::Rule(r) => (mesos_auth_acl_reason::Rule, Some(*r)),
@@ -488,6 +490,7 @@ impl Policy {
     }
 
     /// Decides one request against the policy served now.
+    #[inline]
     fn decide(&self, request: &Request<'_>) -> mesos_auth_acl_decision {
         let snap = self.current.snapshot();
         let d = snap.authorize(request);
@@ -539,6 +542,7 @@ unsafe fn finish(
 /// # Safety
 ///
 /// The view must be valid as documented on `mesos_auth_acl_request.principal`.
+#[inline]
 unsafe fn principal<'a>(p: mesos_auth_str) -> Result<Option<&'a str>, mesos_auth_result> {
     if p.data.is_null() && p.len == 0 {
         return Ok(None);
@@ -547,36 +551,27 @@ unsafe fn principal<'a>(p: mesos_auth_str) -> Result<Option<&'a str>, mesos_auth
     unsafe { handle::string(p.data, p.len, "principal") }.map(Some)
 }
 
-/// An object read from C; `Many` keeps its roles in `roles`.
-enum CObject<'a> {
-    Absent,
-    One(&'a str),
-    Many(Vec<&'a str>),
-}
-
-impl<'a> CObject<'a> {
-    fn as_object(&'a self) -> Object<'a> {
-        match self {
-            CObject::Absent => Object::Absent,
-            CObject::One(o) => Object::One(o),
-            CObject::Many(v) => Object::Many(v),
-        }
-    }
-}
-
-/// Reads an object from C.
+/// Reads an object from C and calls `f` with it. Only a list of roles
+/// allocates (the views are collected into a `Vec<&str>`).
 ///
 /// # Safety
 ///
 /// The views in `o` must be valid as documented on `mesos_auth_acl_object`.
-unsafe fn object<'a>(o: &mesos_auth_acl_object) -> Result<CObject<'a>, mesos_auth_result> {
+#[inline]
+unsafe fn with_object<R>(
+    o: &mesos_auth_acl_object,
+    f: impl FnOnce(Object<'_>) -> R,
+) -> Result<R, mesos_auth_result> {
     match o.kind {
-        0 => Ok(CObject::Absent),
-        // SAFETY: forwarded caller contract.
-        1 => unsafe { handle::string(o.value.data, o.value.len, "object.value") }.map(CObject::One),
+        0 => Ok(f(Object::Absent)),
+        1 => {
+            // SAFETY: forwarded caller contract.
+            let v = unsafe { handle::string(o.value.data, o.value.len, "object.value")? };
+            Ok(f(Object::One(v)))
+        }
         2 => {
             if o.values_len == 0 {
-                return Ok(CObject::Many(Vec::new()));
+                return Ok(f(Object::Many(&[])));
             }
             if o.values.is_null() {
                 return Err(fail(
@@ -592,12 +587,12 @@ unsafe fn object<'a>(o: &mesos_auth_acl_object) -> Result<CObject<'a>, mesos_aut
             }
             // SAFETY: non-null, length bounded, readable by the caller's contract.
             let views = unsafe { std::slice::from_raw_parts(o.values, o.values_len) };
-            views
+            let roles = views
                 .iter()
                 // SAFETY: forwarded caller contract for each view.
                 .map(|v| unsafe { handle::string(v.data, v.len, "object.values[]") })
-                .collect::<Result<Vec<_>, _>>()
-                .map(CObject::Many)
+                .collect::<Result<Vec<&str>, _>>()?;
+            Ok(f(Object::Many(&roles)))
         }
         n => Err(fail(
             mesos_auth_result::InvalidParameter,
@@ -606,6 +601,18 @@ unsafe fn object<'a>(o: &mesos_auth_acl_object) -> Result<CObject<'a>, mesos_aut
     }
 }
 
+/// Checks an object from C without deciding anything (for
+/// `_authorize_many`, which checks every object before it decides).
+///
+/// # Safety
+///
+/// As [`with_object`].
+unsafe fn check_object(o: &mesos_auth_acl_object) -> Result<(), mesos_auth_result> {
+    // SAFETY: forwarded caller contract.
+    unsafe { with_object(o, |_| ()) }
+}
+
+#[inline]
 fn legacy_op(n: u32) -> Result<Option<LegacyQuotaOp>, mesos_auth_result> {
     match n {
         0 => Ok(None),
@@ -618,46 +625,38 @@ fn legacy_op(n: u32) -> Result<Option<LegacyQuotaOp>, mesos_auth_result> {
     }
 }
 
-/// A request read from C, owning what the core `Request` borrows.
-struct CRequest<'a> {
-    action: Action,
-    principal: Option<&'a str>,
-    object: CObject<'a>,
-    legacy: Option<LegacyQuotaOp>,
-}
-
-impl<'a> CRequest<'a> {
-    /// # Safety
-    ///
-    /// `req` NULL or valid for one read, its views valid as documented.
-    unsafe fn read(req: *const mesos_auth_acl_request) -> Result<Self, mesos_auth_result> {
-        if req.is_null() {
-            return Err(fail(mesos_auth_result::NullParameter, "request is NULL"));
-        }
-        // SAFETY: non-null; readable by the caller's contract.
-        let r = unsafe { &*req };
-        let action = action_of(r.action)?;
-        let legacy = legacy_op(r.legacy_quota_op)?;
-        if legacy.is_some() && action != Action::UpdateQuotas {
-            return Err(fail(
-                mesos_auth_result::InvalidParameter,
-                "legacy_quota_op is only for UPDATE_QUOTA",
-            ));
-        }
-        Ok(Self {
-            action,
-            // SAFETY: forwarded caller contract.
-            principal: unsafe { principal(r.principal)? },
-            // SAFETY: forwarded caller contract.
-            object: unsafe { object(&r.object)? },
-            legacy,
-        })
+/// Reads a request from C and calls `f` with it.
+///
+/// # Safety
+///
+/// `req` NULL or valid for one read, its views valid as documented.
+#[inline]
+unsafe fn with_request<R>(
+    req: *const mesos_auth_acl_request,
+    f: impl FnOnce(&Request<'_>) -> R,
+) -> Result<R, mesos_auth_result> {
+    if req.is_null() {
+        return Err(fail(mesos_auth_result::NullParameter, "request is NULL"));
     }
-
-    fn request(&'a self) -> Request<'a> {
-        let mut r = Request::new(self.action, self.principal, self.object.as_object());
-        r.legacy_quota_op = self.legacy;
-        r
+    // SAFETY: non-null; readable by the caller's contract.
+    let r = unsafe { &*req };
+    let action = action_of(r.action)?;
+    let legacy = legacy_op(r.legacy_quota_op)?;
+    if legacy.is_some() && action != Action::UpdateQuotas {
+        return Err(fail(
+            mesos_auth_result::InvalidParameter,
+            "legacy_quota_op is only for UPDATE_QUOTA",
+        ));
+    }
+    // SAFETY: forwarded caller contract.
+    let who = unsafe { principal(r.principal)? };
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        with_object(&r.object, |object| {
+            let mut request = Request::new(action, who, object);
+            request.legacy_quota_op = legacy;
+            f(&request)
+        })
     }
 }
 
@@ -935,10 +934,7 @@ impl mesos_auth_acl {
             }
             // SAFETY: forwarded caller contract.
             let r = unsafe {
-                handle::with_ref(acl, |p| {
-                    let req = CRequest::read(request)?;
-                    Ok(p.decide(&req.request()))
-                })
+                handle::with_ref(acl, |p| with_request(request, |req| p.decide(req)))
             };
             match r {
                 // SAFETY: checked non-null above; writable by contract.
@@ -989,23 +985,24 @@ impl mesos_auth_acl {
                     if n > isize::MAX as usize / widest {
                         return Err(fail(mesos_auth_result::InvalidParameter, "n too large"));
                     }
-                    let objs = std::slice::from_raw_parts(objects, n)
-                        .iter()
-                        .map(|o| object(o))
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let objs = std::slice::from_raw_parts(objects, n);
+                    for o in objs {
+                        check_object(o)?;
+                    }
                     let snap = p.current.snapshot();
                     let (permissive, generation) = (snap.permissive(), snap.generation());
-                    Ok(objs
-                        .iter()
+                    objs.iter()
                         .map(|o| {
-                            let req = Request::new(action, who, o.as_object());
-                            let d = snap.authorize(&req);
-                            if p.sink.is_some() {
-                                audit::record(&p.sink, AuditEvent::Acl(DecisionEvent::new(&req, &d)));
-                            }
-                            mesos_auth_acl_decision::new(&d, permissive, generation)
+                            with_object(o, |object| {
+                                let req = Request::new(action, who, object);
+                                let d = snap.authorize(&req);
+                                if p.sink.is_some() {
+                                    audit::record(&p.sink, AuditEvent::Acl(DecisionEvent::new(&req, &d)));
+                                }
+                                mesos_auth_acl_decision::new(&d, permissive, generation)
+                            })
                         })
-                        .collect::<Vec<_>>())
+                        .collect::<Result<Vec<_>, _>>()
                 })
             };
             match r {
@@ -1049,9 +1046,8 @@ impl mesos_auth_acl {
             // SAFETY: forwarded caller contract.
             let r = unsafe {
                 handle::with_ref(acl, |p| {
-                    let req = CRequest::read(request)?;
                     let snap = p.current.snapshot();
-                    let d = snap.authorize(&req.request());
+                    let d = with_request(request, |req| snap.authorize(req))?;
                     Ok(format!("{d} (policy generation {})", snap.generation()))
                 })
             };
