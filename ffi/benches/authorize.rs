@@ -12,8 +12,9 @@
 //!   differ by more than the overhead).
 #![allow(
     clippy::expect_used,
+    clippy::indexing_slicing,
     missing_docs,
-    reason = "benchmark setup: a broken fixture should stop the run; criterion macros generate undocumented items"
+    reason = "benchmark setup: a broken fixture should stop the run (fixed-size sample vectors are indexed); criterion macros generate undocumented items"
 )]
 
 use std::ffi::c_char;
