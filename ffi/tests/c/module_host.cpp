@@ -1,7 +1,11 @@
 // A C++17 host that drives ffi/mesos/cram_md5_adapter.hpp exactly as the
 // Mesos authenticator module does (parameters, store, one session per
 // AuthenticateMessage, messages in and out, outcome), with a real
-// authenticatee session as the peer. Tests the adapter without Mesos.
+// authenticatee session as the peer, and ffi/mesos/acl_adapter.hpp as the
+// Authorizer module does (parameters, policy, authorized(), approvers
+// shared across threads while the policy reloads). Tests the adapters
+// without Mesos.
+#include "../../mesos/acl_adapter.hpp"
 #include "../../mesos/cram_md5_adapter.hpp"
 
 #include <sys/stat.h>
@@ -204,8 +208,156 @@ static void test_sessions(const std::shared_ptr<Store> &store) {
   for (auto &t : threads) t.join();
 }
 
+static const char ACLS[] = R"({
+  "permissive": false,
+  "run_tasks": [
+    {"principals": {"values": ["fw"]}, "users": {"values": ["alice"]}}
+  ],
+  "register_frameworks": [
+    {"principals": {"values": ["fw"]}, "roles": {"values": ["dev/%", "prod"]}}
+  ],
+  "teardown_frameworks": [
+    {"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}}
+  ],
+  "launch_nested_containers_under_parent_with_user": [
+    {"principals": {"values": ["op"]}, "users": {"values": ["alice"]}}
+  ],
+  "launch_nested_containers_as_user": [
+    {"principals": {"values": ["op"]}, "users": {"values": ["bob"]}}
+  ],
+  "get_endpoints": [
+    {"principals": {"values": ["ops"]}, "paths": {"values": ["/metrics/snapshot"]}}
+  ],
+  "view_flags": [
+    {"principals": {"type": "ANY"}, "flags": {"type": "ANY"}}
+  ]
+})";
+
+// What authorizer.cpp's authorized() does: subject, action name, object.
+static std::optional<bool> ask(const std::shared_ptr<Policy> &p, std::optional<std::string> principal,
+                               const std::string &action, const std::optional<ObjectFields> &object) {
+  Approver a(p, std::move(principal), action);
+  bool allowed = false;
+  if (a.approved(object, &allowed)) return std::nullopt;
+  return allowed;
+}
+
+static void test_acl() {
+  // Parameters.
+  AclConfig c;
+  CHECK(parseAclParameters({}, &c));  // acls is required
+  CHECK(parseAclParameters({{"acl", "/x"}}, &c));
+  CHECK(parseAclParameters({{"acls", "/x"}, {"acls", "/y"}}, &c));
+  CHECK(parseAclParameters({{"acls", "/x"}, {"acls_lenient", "1"}}, &c));
+  CHECK(!parseAclParameters({{"acls", "/etc/mesos/acls.json"}, {"acls_lenient", "true"}}, &c));
+  CHECK(c.aclsPath == "/etc/mesos/acls.json" && c.lenient);
+
+  // From a file, as create() does; errors say where.
+  char path[] = "/tmp/mesos-auth-module-acl-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  const std::string text = ACLS;
+  CHECK(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  close(fd);
+  AclConfig fromFile;
+  CHECK(!parseAclParameters({{"acls", path}}, &fromFile));
+  std::shared_ptr<Policy> policy;
+  auto openErr = Policy::open(fromFile, &policy);
+  if (openErr) std::fprintf(stderr, "%s\n", openErr->c_str());
+  CHECK(!openErr);
+  CHECK(policy);
+  if (!policy) return;
+  std::shared_ptr<Policy> bad;
+  auto err = Policy::fromText("{\"permissive\": false, \"run_task\": []}", false, &bad);
+  CHECK(err && err->find("1:") != std::string::npos && !bad);
+  CHECK(!Policy::fromText("{\"permissive\": false, \"run_task\": []}", true, &bad) && bad);
+
+  // authorized(): RUN_TASK with the user from TaskInfo, then FrameworkInfo.
+  ObjectFields task;
+  task.taskInfo = true;
+  task.taskInfoCommandUser = "alice";
+  task.framework = true;
+  task.frameworkUser = "root";
+  CHECK(ask(policy, "fw", "RUN_TASK", task) == std::optional<bool>(true));
+  CHECK(ask(policy, "other", "RUN_TASK", task) == std::optional<bool>(false));
+  task.taskInfoCommandUser.reset();
+  CHECK(ask(policy, "fw", "RUN_TASK", task) == std::optional<bool>(false));  // root
+  // REGISTER_FRAMEWORK: every role of a MULTI_ROLE framework; none: permissive (false).
+  ObjectFields fw;
+  fw.framework = true;
+  fw.frameworkRoles = {"dev/a", "prod", "prod"};
+  CHECK(ask(policy, "fw", "REGISTER_FRAMEWORK", fw) == std::optional<bool>(true));
+  fw.frameworkRoles = {"dev/a", "qa"};
+  CHECK(ask(policy, "fw", "REGISTER_FRAMEWORK", fw) == std::optional<bool>(false));
+  fw.frameworkRoles = {};
+  CHECK(ask(policy, "fw", "REGISTER_FRAMEWORK", fw) == std::optional<bool>(false));
+  ObjectFields role;
+  role.value = "dev/x";
+  CHECK(ask(policy, "fw", "REGISTER_FRAMEWORK_WITH_ROLE", role) == std::optional<bool>(true));
+  // TEARDOWN: the object is the framework's principal.
+  ObjectFields teardown;
+  teardown.framework = true;
+  teardown.frameworkPrincipal = "fw";
+  CHECK(ask(policy, "ops", "TEARDOWN_FRAMEWORK", teardown) == std::optional<bool>(true));
+  CHECK(ask(policy, std::nullopt, "TEARDOWN_FRAMEWORK", teardown) == std::optional<bool>(false));
+  // Endpoints need a path; without one Mesos would CHECK-fail: an error here.
+  ObjectFields ep;
+  ep.value = "/metrics/snapshot";
+  CHECK(ask(policy, "ops", "GET_ENDPOINT_WITH_PATH", ep) == std::optional<bool>(true));
+  CHECK(!ask(policy, "ops", "GET_ENDPOINT_WITH_PATH", ObjectFields{}));
+  // No object = ANY; VIEW_FLAGS is always ANY.
+  CHECK(ask(policy, "ops", "VIEW_FLAGS", std::nullopt) == std::optional<bool>(true));
+  CHECK(ask(policy, "ops", "RUN_TASK", std::nullopt) == std::optional<bool>(false));
+  // Nested containers: parent user and command user both checked.
+  ObjectFields nested;
+  nested.executor = true;
+  nested.executorUser = "alice";
+  nested.command = true;
+  nested.commandUser = "bob";
+  CHECK(ask(policy, "op", "LAUNCH_NESTED_CONTAINER", nested) == std::optional<bool>(true));
+  nested.commandUser = "root";
+  CHECK(ask(policy, "op", "LAUNCH_NESTED_CONTAINER", nested) == std::optional<bool>(false));
+  nested.command = false;
+  CHECK(ask(policy, "op", "LAUNCH_NESTED_CONTAINER", nested) == std::optional<bool>(true));
+  // UNKNOWN is denied; an action this build does not know is an error.
+  CHECK(ask(policy, "ops", "UNKNOWN", std::nullopt) == std::optional<bool>(false));
+  CHECK(!ask(policy, "ops", "FLY_TO_THE_MOON", std::nullopt));
+
+  // Approvers handed out at subscription time stay current across reloads,
+  // while several actor threads use them.
+  Approver runTask(policy, std::string("fw"), "RUN_TASK");
+  ObjectFields alice;
+  alice.taskInfo = true;
+  alice.taskInfoCommandUser = "alice";
+  std::vector<std::thread> threads;
+  std::atomic<bool> stop{false};
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 300; i++) {
+        bool ok = false;
+        // Both policies below allow fw/alice.
+        if (runTask.approved(alice, &ok) || !ok) failures++;
+      }
+    });
+  }
+  uint64_t gen = 0;
+  for (int i = 0; i < 20; i++) {
+    if (policy->reloadText(i % 2 ? text : std::string("{\"permissive\": true}"), &gen)) failures++;
+    if (!policy->reloadText("{", &gen)) failures++;  // refused, old one serves
+  }
+  for (auto &t : threads) t.join();
+  CHECK(gen == 20);
+  // The file changed on disk: reload() re-reads it.
+  CHECK(!policy->reload(&gen) && gen == 21);
+  bool ok = true;
+  CHECK(!runTask.approved(alice, &ok) && ok);
+  unlink(path);
+  CHECK(policy->reload(&gen) && gen == 21);  // missing file refused
+}
+
 int main() {
   test_parameters();
+  test_acl();
   std::shared_ptr<Store> store;
   test_stores(&store);
   if (store) test_sessions(store);
