@@ -7,6 +7,7 @@
 // without Mesos.
 #include "../../mesos/acl_adapter.hpp"
 #include "../../mesos/cram_md5_adapter.hpp"
+#include "../../mesos/cram_md5_client.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -355,12 +356,80 @@ static void test_acl() {
   CHECK(policy->reload(&gen) && gen == 21);  // missing file refused
 }
 
+// What authenticatee.cpp's actor does against what authenticator.cpp's
+// actor does: protobuf fields (strings) both ways, until both sides settle.
+static std::pair<Outcome, Outcome> exchange(Session *server, ClientSession *client) {
+  for (int round = 0; round < 10; round++) {
+    bool moved = false;
+    for (const Outgoing &o : server->drain()) {
+      moved = true;
+      switch (o.kind) {
+        case MESOS_AUTH_MESSAGE_KIND_MECHANISMS: client->onMechanisms(o.mechanisms); break;
+        case MESOS_AUTH_MESSAGE_KIND_STEP: client->onStep(o.data); break;
+        case MESOS_AUTH_MESSAGE_KIND_COMPLETED: client->onCompleted(); break;
+        case MESOS_AUTH_MESSAGE_KIND_FAILED: client->onFailed(); break;
+        case MESOS_AUTH_MESSAGE_KIND_ERROR: client->onError(o.data); break;
+        default: break;
+      }
+    }
+    for (const Outgoing &o : client->drain()) {
+      moved = true;
+      if (o.kind == MESOS_AUTH_MESSAGE_KIND_START)
+        server->onStart(o.mechanisms.empty() ? "" : o.mechanisms[0], o.data);
+      else
+        server->onStep(o.data);
+    }
+    if (!moved) break;
+  }
+  return {server->outcome(), client->outcome()};
+}
+
+static void test_authenticatee(const std::shared_ptr<Store> &store) {
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, 1000, "agent@10.0.0.2:5051", &s));
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::start("agent", "0123456789abcdef0123", &c));
+    if (s && c) CHECK(exchange(s.get(), c.get()) == std::make_pair(Outcome::Completed, Outcome::Completed));
+    CHECK(s && s->principal() == std::string("agent"));
+  }
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, 1000, "", &s));
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::start("agent", "wrong-secret", &c));
+    if (s && c) CHECK(exchange(s.get(), c.get()) == std::make_pair(Outcome::Failed, Outcome::Failed));
+  }
+  {
+    // A master offering only another mechanism: an error, Mesos retries.
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::start("agent", "0123456789abcdef0123", &c));
+    c->onMechanisms({"GSSAPI"});
+    CHECK(c->outcome() == Outcome::Error && !c->error().empty());
+    // Bad UTF-8 in the list, and a lost master.
+    std::unique_ptr<ClientSession> d;
+    CHECK(!ClientSession::start("agent", "0123456789abcdef0123", &d));
+    d->onMechanisms({"CRAM\xff"});
+    CHECK(d->outcome() == Outcome::Error);
+    std::unique_ptr<ClientSession> e;
+    CHECK(!ClientSession::start("agent", "0123456789abcdef0123", &e));
+    CHECK(e->outcome() == Outcome::Pending);
+    e->abort("lost the master");
+    CHECK(e->outcome() == Outcome::Error && e->error() == "lost the master");
+    // The secret never shows in an error.
+    std::unique_ptr<ClientSession> f;
+    auto err = ClientSession::start("", "hunter2hunter2", &f);
+    CHECK(err && err->find("hunter2") == std::string::npos && !f);
+  }
+}
+
 int main() {
   test_parameters();
   test_acl();
   std::shared_ptr<Store> store;
   test_stores(&store);
   if (store) test_sessions(store);
+  if (store) test_authenticatee(store);
   if (failures) {
     std::fprintf(stderr, "%d check(s) failed\n", failures.load());
     return 1;
