@@ -7,7 +7,9 @@
 // getApprover() hands out a long-lived ObjectApprover whose approved() is a
 // synchronous, non-blocking call into the compiled policy (mesos-reference.md
 // §5.4). Approvers share the authorizer's policy handle, so a reload reaches
-// them at once.
+// them at once. With `reload_interval_ms`, a watcher thread reloads the ACL
+// file when it changes (an invalid file is refused and logged; the old
+// policy keeps serving).
 //
 // All decision logic is in acl_adapter.hpp (tested without Mesos by
 // ffi/tests/c/module_host.cpp); this file only copies protobuf fields into
@@ -201,8 +203,19 @@ public:
 class AclAuthorizer : public mesos::Authorizer
 {
 public:
-  explicit AclAuthorizer(std::shared_ptr<Policy> policy)
-    : policy_(std::move(policy)) {}
+  AclAuthorizer(std::shared_ptr<Policy> policy, const AclConfig& config)
+    : policy_(std::move(policy))
+  {
+    if (config.reloadIntervalMs > 0) {
+      watcher_.reset(new PolicyWatcher(
+          policy_,
+          config.aclsPath,
+          config.reloadIntervalMs,
+          [](const std::string& report) {
+            std::cerr << "org_mesosauth_AclAuthorizer: " << report << std::endl;
+          }));
+    }
+  }
 
   process::Future<bool> authorized(
       const mesos::authorization::Request& request) override
@@ -246,6 +259,7 @@ public:
 
 private:
   const std::shared_ptr<Policy> policy_;
+  std::unique_ptr<PolicyWatcher> watcher_;
 };
 
 } // namespace mesos_auth_module {
@@ -269,7 +283,7 @@ static mesos::Authorizer* createAuthorizer(const mesos::Parameters& parameters)
     std::cerr << "org_mesosauth_AclAuthorizer: " << *error << std::endl;
     return nullptr;
   }
-  return new mesos_auth_module::AclAuthorizer(std::move(policy));
+  return new mesos_auth_module::AclAuthorizer(std::move(policy), config);
 }
 
 

@@ -251,7 +251,10 @@ static void test_acl() {
   CHECK(parseAclParameters({{"acls", "/x"}, {"acls", "/y"}}, &c));
   CHECK(parseAclParameters({{"acls", "/x"}, {"acls_lenient", "1"}}, &c));
   CHECK(!parseAclParameters({{"acls", "/etc/mesos/acls.json"}, {"acls_lenient", "true"}}, &c));
-  CHECK(c.aclsPath == "/etc/mesos/acls.json" && c.lenient);
+  CHECK(c.aclsPath == "/etc/mesos/acls.json" && c.lenient && c.reloadIntervalMs == 0);
+  CHECK(parseAclParameters({{"acls", "/x"}, {"reload_interval_ms", "1s"}}, &c));
+  AclConfig r;
+  CHECK(!parseAclParameters({{"acls", "/x"}, {"reload_interval_ms", "2500"}}, &r) && r.reloadIntervalMs == 2500);
 
   // From a file, as create() does; errors say where.
   char path[] = "/tmp/mesos-auth-module-acl-XXXXXX";
@@ -354,6 +357,65 @@ static void test_acl() {
   CHECK(!runTask.approved(alice, &ok) && ok);
   unlink(path);
   CHECK(policy->reload(&gen) && gen == 21);  // missing file refused
+
+  // The watcher reloads a changed file by itself, refuses a broken one.
+  {
+    char wpath[] = "/tmp/mesos-auth-module-watch-XXXXXX";
+    int wfd = mkstemp(wpath);
+    CHECK(wfd >= 0);
+    CHECK(write(wfd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    close(wfd);
+    AclConfig wc;
+    CHECK(!parseAclParameters({{"acls", std::string("file://") + wpath}, {"reload_interval_ms", "5"}}, &wc));
+    std::shared_ptr<Policy> wp;
+    CHECK(!Policy::open(wc, &wp));
+    if (!wp) return;
+    std::mutex m;
+    std::vector<std::string> reports;
+    auto generation = [&] {
+      uint64_t g = 0;
+      mesos_auth_acl_generation(wp->raw(), &g);
+      return g;
+    };
+    auto waitFor = [&](size_t n) {
+      for (int i = 0; i < 400; i++) {
+        {
+          std::lock_guard<std::mutex> g(m);
+          if (reports.size() >= n) return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      return false;
+    };
+    {
+      PolicyWatcher w(wp, wc.aclsPath, wc.reloadIntervalMs, [&](const std::string &r) {
+        std::lock_guard<std::mutex> g(m);
+        reports.push_back(r);
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      CHECK(generation() == 0);  // unchanged file: no reload
+      // Replaced atomically (write a temporary, rename), as deployments should.
+      auto replace = [&](const char *content) {
+        std::string tmp = std::string(wpath) + ".new";
+        FILE *f = std::fopen(tmp.c_str(), "w");
+        CHECK(f != nullptr);
+        if (!f) return;
+        std::fputs(content, f);
+        std::fclose(f);
+        CHECK(std::rename(tmp.c_str(), wpath) == 0);
+      };
+      replace("{\"permissive\": true}");
+      CHECK(waitFor(1));
+      CHECK(generation() == 1);
+      replace("{\"permissive\": tru");
+      CHECK(waitFor(2));
+      CHECK(generation() == 1);  // refused, old policy serves
+    }
+    std::lock_guard<std::mutex> g(m);
+    CHECK(reports.size() >= 2 && reports[0].find("generation 1") != std::string::npos &&
+          reports[1].find("refused") != std::string::npos && reports[1].find("1:") != std::string::npos);
+    unlink(wpath);
+  }
 }
 
 // What authenticatee.cpp's actor does against what authenticator.cpp's
