@@ -93,6 +93,16 @@ fn bench(c: &mut Criterion) {
     // SAFETY: written on success.
     assert!(unsafe { out.assume_init() }.allowed);
 
+    // Every call in the loop must succeed, or the C side measures an error path.
+    for _ in 0..1000 {
+        let mut o = std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit();
+        // SAFETY: live handle, valid request and out.
+        let r = unsafe { mesos_auth_acl::mesos_auth_acl_authorize(handle, &c_req, o.as_mut_ptr()) };
+        assert_eq!(r, mesos_auth_result::Ok);
+        // SAFETY: written on success.
+        assert!(unsafe { o.assume_init() }.allowed);
+    }
+
     let mut g = c.benchmark_group("ffi_authorize");
     g.bench_function("rust/compiled", |b| {
         b.iter(|| compiled.authorize(black_box(&rust_req)))

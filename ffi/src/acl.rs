@@ -932,15 +932,17 @@ impl mesos_auth_acl {
             if out.is_null() {
                 return fail(mesos_auth_result::NullParameter, "out is NULL");
             }
-            // SAFETY: forwarded caller contract.
-            let r = unsafe {
-                handle::with_ref(acl, |p| with_request(request, |req| p.decide(req)))
-            };
-            match r {
-                // SAFETY: checked non-null above; writable by contract.
-                Ok(d) => unsafe { handle::write_out(out, d) },
-                Err(e) => e,
-            }
+            // The decision is written from inside the call, as its last step
+            // (so still only on success): carrying the 48-byte struct out
+            // through two panic boundaries costs more than the decision's
+            // own bookkeeping.
+            // SAFETY: forwarded caller contract; `out` checked non-null and
+            // writable by contract.
+            handle::code(unsafe {
+                handle::with_ref(acl, |p| {
+                    with_request(request, |req| out.write(p.decide(req)))
+                })
+            })
         }
     }
 

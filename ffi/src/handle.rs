@@ -82,7 +82,7 @@ impl<T> Tagged<T> {
 ///
 /// `ptr` must be NULL or a pointer this library handed out (of any kind)
 /// that has not been freed.
-#[inline]
+#[inline(always)]
 unsafe fn check<C: Castable>(
     ptr: *const C,
 ) -> Result<*const Tagged<C::RustType>, mesos_auth_result> {
@@ -278,7 +278,7 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) -> mesos_auth_result {
 /// # Safety
 ///
 /// `ptr` must be valid for `len` bytes of reads for the returned lifetime.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn bytes<'a>(
     ptr: *const u8,
     len: usize,
@@ -308,7 +308,7 @@ pub(crate) unsafe fn bytes<'a>(
 /// # Safety
 ///
 /// As [`bytes`].
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn string<'a>(
     ptr: *const std::ffi::c_char,
     len: usize,
