@@ -1,7 +1,8 @@
 /* Authenticates a CRAM-MD5 exchange through the mesos-auth C API: an
  * authenticator (what a Mesos master runs) and an authenticatee (a framework)
  * talk through decoded Mesos messages. A real host would carry each message
- * over libprocess instead of handing it across directly.
+ * over libprocess instead of handing it across directly. Then the master
+ * authorizes what the authenticated framework asks, against compiled ACLs.
  *
  *   cc -std=c11 cram_md5.c $(pkg-config --cflags --libs mesos_auth)
  */
@@ -28,6 +29,7 @@ int main(void) {
   const mesos_auth_credentials *creds = NULL;
   mesos_auth_authenticator *server = NULL;
   mesos_auth_authenticatee *client = NULL;
+  const mesos_auth_acl *acls = NULL;
   int rc = 1;
   mesos_auth_result r;
 
@@ -77,12 +79,49 @@ int main(void) {
       status == MESOS_AUTH_STATUS_COMPLETED &&
       mesos_auth_authenticator_principal(server, &principal) == MESOS_AUTH_RESULT_OK) {
     printf("authenticated principal: %.*s\n", (int)principal.len, principal.data);
-    rc = 0;
   } else {
     fprintf(stderr, "authentication did not complete (status %u)\n", (unsigned)status);
+    goto out;
+  }
+
+  /* Authorize: may the framework run tasks as `nobody`, and as `root`? */
+  static const char acl_text[] =
+      "{\"permissive\": false,\n"
+      " \"run_tasks\": [{\"principals\": {\"values\": [\"framework1\"]},\n"
+      "                \"users\": {\"values\": [\"nobody\"]}}]}\n";
+  r = mesos_auth_acl_compile_buffer(acl_text, strlen(acl_text), 0, audit, &acls);
+  if (r != MESOS_AUTH_RESULT_OK) {
+    print_error("acls", r);
+    goto out;
+  }
+  const char *users[2] = {"nobody", "root"};
+  int expected[2] = {1, 0};
+  rc = 0;
+  for (int i = 0; i < 2; i++) {
+    mesos_auth_acl_request req;
+    memset(&req, 0, sizeof req);
+    req.action = MESOS_AUTH_ACL_ACTION_RUN_TASK;
+    req.principal = principal; /* valid until the authenticator is freed */
+    req.object.kind = MESOS_AUTH_ACL_OBJECT_KIND_ONE;
+    req.object.value.data = users[i];
+    req.object.value.len = strlen(users[i]);
+    mesos_auth_acl_decision d;
+    char why[256];
+    size_t n = 0;
+    r = mesos_auth_acl_authorize(acls, &req, &d);
+    if (r != MESOS_AUTH_RESULT_OK) {
+      /* No decision: a host must deny. */
+      print_error("authorize", r);
+      rc = 1;
+      continue;
+    }
+    if (mesos_auth_acl_explain(acls, &req, why, sizeof why, &n) != MESOS_AUTH_RESULT_OK) why[0] = '\0';
+    printf("run_task as %s: %s (%s)\n", users[i], d.allowed ? "allowed" : "denied", why);
+    if ((d.allowed ? 1 : 0) != expected[i]) rc = 1;
   }
 
 out:
+  mesos_auth_acl_free(acls);
   mesos_auth_authenticatee_free(client);
   mesos_auth_authenticator_free(server);
   mesos_auth_credentials_free(creds);

@@ -25,6 +25,14 @@
 
 
 /*
+ Lenient mode: accept what Mesos (>= 1.5) accepts, unknown keys and
+ coercions included, each reported as a warning (`mesos_auth_acl_warning`).
+ Without it, parsing is strict: unknown keys, unknown entity types,
+ duplicate keys and an unset `permissive` are errors.
+ */
+#define MESOS_AUTH_ACL_LENIENT 1
+
+/*
  Lenient mode: accept what Mesos accepts, reporting quirks as findings.
  */
 #define MESOS_AUTH_CREDENTIALS_LENIENT 1
@@ -233,6 +241,356 @@ typedef uint32_t mesos_auth_status;
 #endif // __cplusplus
 
 /*
+ What a request asks to do (passed as `uint32_t`). Numbers are fixed
+ forever and never reused. `mesos_auth_acl_action_from_name` maps the
+ names Mesos uses (`RUN_TASK`, `run_tasks`, ...) to these.
+ */
+enum mesos_auth_acl_action
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   `register_framework`.
+   */
+  MESOS_AUTH_ACL_ACTION_REGISTER_FRAMEWORK = 0,
+  /*
+   `run_task`.
+   */
+  MESOS_AUTH_ACL_ACTION_RUN_TASK = 1,
+  /*
+   `reserve_resources`.
+   */
+  MESOS_AUTH_ACL_ACTION_RESERVE_RESOURCES = 2,
+  /*
+   `unreserve_resources`.
+   */
+  MESOS_AUTH_ACL_ACTION_UNRESERVE_RESOURCES = 3,
+  /*
+   `update_quota`.
+   */
+  MESOS_AUTH_ACL_ACTION_UPDATE_QUOTA = 4,
+  /*
+   `get_quota`.
+   */
+  MESOS_AUTH_ACL_ACTION_GET_QUOTA = 5,
+  /*
+   `teardown_framework`.
+   */
+  MESOS_AUTH_ACL_ACTION_TEARDOWN_FRAMEWORK = 6,
+  /*
+   `create_volume`.
+   */
+  MESOS_AUTH_ACL_ACTION_CREATE_VOLUME = 7,
+  /*
+   `resize_volume`.
+   */
+  MESOS_AUTH_ACL_ACTION_RESIZE_VOLUME = 8,
+  /*
+   `destroy_volume`.
+   */
+  MESOS_AUTH_ACL_ACTION_DESTROY_VOLUME = 9,
+  /*
+   `update_weight`.
+   */
+  MESOS_AUTH_ACL_ACTION_UPDATE_WEIGHT = 10,
+  /*
+   `view_role`.
+   */
+  MESOS_AUTH_ACL_ACTION_VIEW_ROLE = 11,
+  /*
+   `get_endpoint`.
+   */
+  MESOS_AUTH_ACL_ACTION_GET_ENDPOINT = 12,
+  /*
+   `view_framework`.
+   */
+  MESOS_AUTH_ACL_ACTION_VIEW_FRAMEWORK = 13,
+  /*
+   `view_task`.
+   */
+  MESOS_AUTH_ACL_ACTION_VIEW_TASK = 14,
+  /*
+   `view_executor`.
+   */
+  MESOS_AUTH_ACL_ACTION_VIEW_EXECUTOR = 15,
+  /*
+   `access_sandbox`.
+   */
+  MESOS_AUTH_ACL_ACTION_ACCESS_SANDBOX = 16,
+  /*
+   `access_mesos_log`.
+   */
+  MESOS_AUTH_ACL_ACTION_ACCESS_MESOS_LOG = 17,
+  /*
+   `view_flags`.
+   */
+  MESOS_AUTH_ACL_ACTION_VIEW_FLAGS = 18,
+  /*
+   `set_log_level`.
+   */
+  MESOS_AUTH_ACL_ACTION_SET_LOG_LEVEL = 19,
+  /*
+   `register_agent`.
+   */
+  MESOS_AUTH_ACL_ACTION_REGISTER_AGENT = 20,
+  /*
+   `launch_nested_container_as_user`.
+   */
+  MESOS_AUTH_ACL_ACTION_LAUNCH_NESTED_CONTAINER_AS_USER = 21,
+  /*
+   `launch_nested_container_under_parent_with_user`.
+   */
+  MESOS_AUTH_ACL_ACTION_LAUNCH_NESTED_CONTAINER_UNDER_PARENT_WITH_USER = 22,
+  /*
+   `launch_nested_container_session_as_user`.
+   */
+  MESOS_AUTH_ACL_ACTION_LAUNCH_NESTED_CONTAINER_SESSION_AS_USER = 23,
+  /*
+   `launch_nested_container_session_under_parent_with_user`.
+   */
+  MESOS_AUTH_ACL_ACTION_LAUNCH_NESTED_CONTAINER_SESSION_UNDER_PARENT_WITH_USER = 24,
+  /*
+   `attach_container_input`.
+   */
+  MESOS_AUTH_ACL_ACTION_ATTACH_CONTAINER_INPUT = 25,
+  /*
+   `attach_container_output`.
+   */
+  MESOS_AUTH_ACL_ACTION_ATTACH_CONTAINER_OUTPUT = 26,
+  /*
+   `kill_nested_container`.
+   */
+  MESOS_AUTH_ACL_ACTION_KILL_NESTED_CONTAINER = 27,
+  /*
+   `wait_nested_container`.
+   */
+  MESOS_AUTH_ACL_ACTION_WAIT_NESTED_CONTAINER = 28,
+  /*
+   `remove_nested_container`.
+   */
+  MESOS_AUTH_ACL_ACTION_REMOVE_NESTED_CONTAINER = 29,
+  /*
+   `view_container`.
+   */
+  MESOS_AUTH_ACL_ACTION_VIEW_CONTAINER = 30,
+  /*
+   `update_maintenance_schedule`.
+   */
+  MESOS_AUTH_ACL_ACTION_UPDATE_MAINTENANCE_SCHEDULE = 31,
+  /*
+   `get_maintenance_schedule`.
+   */
+  MESOS_AUTH_ACL_ACTION_GET_MAINTENANCE_SCHEDULE = 32,
+  /*
+   `start_maintenance`.
+   */
+  MESOS_AUTH_ACL_ACTION_START_MAINTENANCE = 33,
+  /*
+   `stop_maintenance`.
+   */
+  MESOS_AUTH_ACL_ACTION_STOP_MAINTENANCE = 34,
+  /*
+   `get_maintenance_status`.
+   */
+  MESOS_AUTH_ACL_ACTION_GET_MAINTENANCE_STATUS = 35,
+  /*
+   `drain_agent`.
+   */
+  MESOS_AUTH_ACL_ACTION_DRAIN_AGENT = 36,
+  /*
+   `deactivate_agent`.
+   */
+  MESOS_AUTH_ACL_ACTION_DEACTIVATE_AGENT = 37,
+  /*
+   `reactivate_agent`.
+   */
+  MESOS_AUTH_ACL_ACTION_REACTIVATE_AGENT = 38,
+  /*
+   `mark_agent_gone`.
+   */
+  MESOS_AUTH_ACL_ACTION_MARK_AGENT_GONE = 39,
+  /*
+   `launch_standalone_container`.
+   */
+  MESOS_AUTH_ACL_ACTION_LAUNCH_STANDALONE_CONTAINER = 40,
+  /*
+   `kill_standalone_container`.
+   */
+  MESOS_AUTH_ACL_ACTION_KILL_STANDALONE_CONTAINER = 41,
+  /*
+   `wait_standalone_container`.
+   */
+  MESOS_AUTH_ACL_ACTION_WAIT_STANDALONE_CONTAINER = 42,
+  /*
+   `remove_standalone_container`.
+   */
+  MESOS_AUTH_ACL_ACTION_REMOVE_STANDALONE_CONTAINER = 43,
+  /*
+   `view_standalone_container`.
+   */
+  MESOS_AUTH_ACL_ACTION_VIEW_STANDALONE_CONTAINER = 44,
+  /*
+   `modify_resource_provider_config`.
+   */
+  MESOS_AUTH_ACL_ACTION_MODIFY_RESOURCE_PROVIDER_CONFIG = 45,
+  /*
+   `mark_resource_provider_gone`.
+   */
+  MESOS_AUTH_ACL_ACTION_MARK_RESOURCE_PROVIDER_GONE = 46,
+  /*
+   `view_resource_provider`.
+   */
+  MESOS_AUTH_ACL_ACTION_VIEW_RESOURCE_PROVIDER = 47,
+  /*
+   `prune_images`.
+   */
+  MESOS_AUTH_ACL_ACTION_PRUNE_IMAGES = 48,
+  /*
+   `create_block_disk`.
+   */
+  MESOS_AUTH_ACL_ACTION_CREATE_BLOCK_DISK = 49,
+  /*
+   `destroy_block_disk`.
+   */
+  MESOS_AUTH_ACL_ACTION_DESTROY_BLOCK_DISK = 50,
+  /*
+   `create_mount_disk`.
+   */
+  MESOS_AUTH_ACL_ACTION_CREATE_MOUNT_DISK = 51,
+  /*
+   `destroy_mount_disk`.
+   */
+  MESOS_AUTH_ACL_ACTION_DESTROY_MOUNT_DISK = 52,
+  /*
+   `destroy_raw_disk`.
+   */
+  MESOS_AUTH_ACL_ACTION_DESTROY_RAW_DISK = 53,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mesos_auth_acl_action mesos_auth_acl_action;
+#else
+typedef uint32_t mesos_auth_acl_action;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ What a request names as its object (`uint32_t` in `mesos_auth_acl_object.kind`).
+ */
+enum mesos_auth_acl_object_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   No object: Mesos treats it as ANY (every object).
+   */
+  MESOS_AUTH_ACL_OBJECT_KIND_NONE = 0,
+  /*
+   One object (`value`): a role, user, principal, path, ...
+   */
+  MESOS_AUTH_ACL_OBJECT_KIND_ONE = 1,
+  /*
+   Several roles (`values`, `values_len`): a MULTI_ROLE framework's
+   roles for `REGISTER_FRAMEWORK`, or the distinct roles of one RESERVE.
+   Every role must be allowed; an empty list follows Mesos (permissive
+   for REGISTER_FRAMEWORK, allowed for RESERVE). Other actions deny a list.
+   */
+  MESOS_AUTH_ACL_OBJECT_KIND_MANY = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mesos_auth_acl_object_kind mesos_auth_acl_object_kind;
+#else
+typedef uint32_t mesos_auth_acl_object_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ Which legacy (Mesos 1.0-1.2) quota call an `UPDATE_QUOTA` request is
+ (`uint32_t` in `mesos_auth_acl_request.legacy_quota_op`).
+ */
+enum mesos_auth_acl_legacy_quota_op
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   A modern request: `update_quotas` applies.
+   */
+  MESOS_AUTH_ACL_LEGACY_QUOTA_OP_NONE = 0,
+  /*
+   `SetQuota`: `set_quotas` applies when a legacy list is in use.
+   */
+  MESOS_AUTH_ACL_LEGACY_QUOTA_OP_SET_QUOTA = 1,
+  /*
+   `RemoveQuota`: `remove_quotas` applies when a legacy list is in use.
+   */
+  MESOS_AUTH_ACL_LEGACY_QUOTA_OP_REMOVE_QUOTA = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mesos_auth_acl_legacy_quota_op mesos_auth_acl_legacy_quota_op;
+#else
+typedef uint32_t mesos_auth_acl_legacy_quota_op;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ Why a decision came out as it did (`uint32_t` in `mesos_auth_acl_decision.reason`).
+ */
+enum mesos_auth_acl_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   The first ACL whose subject and object matched decided (`list`,
+   `index`, `line`, `column` say which).
+   */
+  MESOS_AUTH_ACL_REASON_RULE = 0,
+  /*
+   No ACL matched: the policy's `permissive` flag decided.
+   */
+  MESOS_AUTH_ACL_REASON_NO_MATCH = 1,
+  /*
+   A MULTI_ROLE framework with no roles: `permissive` decided, whatever
+   the ACLs say (as Mesos).
+   */
+  MESOS_AUTH_ACL_REASON_NO_ROLES = 2,
+  /*
+   A RESERVE of no roles: nothing to authorize, allowed (as Mesos).
+   */
+  MESOS_AUTH_ACL_REASON_NOTHING_TO_AUTHORIZE = 3,
+  /*
+   The request itself was malformed (a control character, an invalid
+   role, a list where one object is expected, too long): denied, never
+   the permissive default. `mesos_auth_acl_explain` says what.
+   */
+  MESOS_AUTH_ACL_REASON_INVALID_REQUEST = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mesos_auth_acl_reason mesos_auth_acl_reason;
+#else
+typedef uint32_t mesos_auth_acl_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ A compiled ACL policy being served, reloadable while in use.
+
+ Thread safety: shared and reference-counted. Every function taking a
+ `const mesos_auth_acl *` may be called from any number of threads at
+ once, reloads included: a reload compiles the new policy first and swaps
+ it in atomically, so each decision sees the old policy or the new one,
+ never a mix; an invalid policy is refused and the old one keeps serving.
+ Decisions never block on a reload.
+ */
+typedef struct mesos_auth_acl mesos_auth_acl;
+
+/*
  An audit sink: a callback and its userdata. Events carry principals,
  peers, rule names and reasons, never a secret.
 
@@ -304,6 +662,94 @@ typedef struct {
 } mesos_auth_str;
 
 /*
+ An object of a request. On input, a view's `data` may be NULL when its
+ `len` is 0. Strings must be UTF-8 without NUL.
+ */
+typedef struct {
+  /*
+   A `mesos_auth_acl_object_kind`.
+   */
+  uint32_t kind;
+  /*
+   The object, for `MESOS_AUTH_ACL_OBJECT_KIND_ONE`.
+   */
+  mesos_auth_str value;
+  /*
+   The roles, for `MESOS_AUTH_ACL_OBJECT_KIND_MANY` (NULL allowed when
+   `values_len` is 0).
+   */
+  const mesos_auth_str *values;
+  /*
+   How many roles `values` holds.
+   */
+  size_t values_len;
+} mesos_auth_acl_object;
+
+/*
+ One authorization question.
+ */
+typedef struct {
+  /*
+   A `mesos_auth_acl_action`.
+   */
+  uint32_t action;
+  /*
+   Who asks. `principal.data == NULL` (with `len` 0) means no principal
+   (an unauthenticated caller: Mesos's ANY subject); a non-NULL `data`
+   with `len` 0 is the empty principal, a real one, as in Mesos.
+   */
+  mesos_auth_str principal;
+  /*
+   On what.
+   */
+  mesos_auth_acl_object object;
+  /*
+   A `mesos_auth_acl_legacy_quota_op`; only for `UPDATE_QUOTA`, 0 otherwise.
+   */
+  uint32_t legacy_quota_op;
+} mesos_auth_acl_request;
+
+/*
+ A decision. `allowed` is the answer; the rest says why.
+ */
+typedef struct {
+  /*
+   Whether the request is allowed.
+   */
+  bool allowed;
+  /*
+   A `mesos_auth_acl_reason`.
+   */
+  uint32_t reason;
+  /*
+   The policy's `permissive` flag.
+   */
+  bool permissive;
+  /*
+   For `REASON_RULE`: the deciding ACL's list (`run_tasks`), static
+   storage, valid forever. Empty otherwise.
+   */
+  mesos_auth_str list;
+  /*
+   For `REASON_RULE`: its position in the list, from 0.
+   */
+  uint32_t index;
+  /*
+   For `REASON_RULE`: the line of its JSON object, from 1 (0 otherwise).
+   */
+  uint32_t line;
+  /*
+   For `REASON_RULE`: the column (characters, from 1; 0 otherwise).
+   */
+  uint32_t column;
+  /*
+   The generation of the policy that decided (0 for the first, +1 per
+   successful reload).
+   */
+  uint64_t generation;
+} mesos_auth_acl_decision;
+
+/*
  Receives one audit event as a JSON object (one line, no newline),
  `json[len] == 0`. `json` is valid only during the call; copy what you
  keep. `userdata` is the pointer given to `mesos_auth_audit_new`.
@@ -359,6 +805,205 @@ extern "C" {
  The library's version, e.g. `0.1.0`. Static storage: valid forever.
  */
 mesos_auth_str mesos_auth_version(void);
+
+/*
+ Compiles an ACL policy (`len` bytes of UTF-8 JSON at `text`, the
+ Mesos `--acls` format). `flags` is 0 (strict) or
+ `MESOS_AUTH_ACL_LENIENT`. `audit` may be NULL; otherwise every
+ decision is recorded in it (which allocates per decision). A bad
+ policy gives `ParseError` (or `LimitExceeded`) and
+ `mesos_auth_last_error` says where: `line:column: $.json.path: what`,
+ every problem found, `; `-separated. On success `*out` gets a new
+ handle. The text may be freed as soon as the call returns.
+
+ # Safety
+
+ `text` valid for `len` bytes; `audit` NULL or live; `out` valid for
+ one write.
+ */
+mesos_auth_result mesos_auth_acl_compile_buffer(const char *text,
+                                                size_t len,
+                                                uint32_t flags,
+                                                const mesos_auth_audit *audit,
+                                                const mesos_auth_acl **out);
+
+/*
+ Reads and compiles the ACL file at `path` (`path_len` bytes of UTF-8;
+ a `file://` prefix is taken off, as Mesos flags allow). `flags`,
+ `audit` and errors as `mesos_auth_acl_compile_buffer`; a file that
+ cannot be read gives `FileError`.
+
+ # Safety
+
+ `path` valid for `path_len` bytes; `audit` NULL or live; `out` valid
+ for one write.
+ */
+mesos_auth_result mesos_auth_acl_load_path(const char *path,
+                                           size_t path_len,
+                                           uint32_t flags,
+                                           const mesos_auth_audit *audit,
+                                           const mesos_auth_acl **out);
+
+/*
+ Re-reads the file the handle was loaded from, compiles it and swaps
+ it in; `*out_generation` gets the new generation. An invalid policy
+ is refused (the error says where) and the old one keeps serving. A
+ handle compiled from a buffer gives `InvalidState`.
+
+ # Safety
+
+ `acl` NULL or live; `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_acl_reload(const mesos_auth_acl *acl, uint64_t *out_generation);
+
+/*
+ Compiles `len` bytes of ACL JSON at `text` with the handle's flags
+ and swaps it in, as `mesos_auth_acl_reload` (works for any handle).
+
+ # Safety
+
+ `acl` NULL or live; `text` valid for `len` bytes; `out_generation`
+ valid for one write.
+ */
+mesos_auth_result mesos_auth_acl_reload_buffer(const mesos_auth_acl *acl,
+                                               const char *text,
+                                               size_t len,
+                                               uint64_t *out_generation);
+
+/*
+ The generation of the policy being served (0 for the first, +1 per
+ successful reload).
+
+ # Safety
+
+ `acl` NULL or live; `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_acl_generation(const mesos_auth_acl *acl, uint64_t *out_generation);
+
+/*
+ How many ACLs (across all lists) the policy being served has.
+
+ # Safety
+
+ `acl` NULL or live; `out_n` valid for one write.
+ */
+mesos_auth_result mesos_auth_acl_rule_count(const mesos_auth_acl *acl, size_t *out_n);
+
+/*
+ How many warnings (lenient mode: ignored unknown keys, coercions)
+ the policy being served had.
+
+ # Safety
+
+ `acl` NULL or live; `out_n` valid for one write.
+ */
+mesos_auth_result mesos_auth_acl_warnings_count(const mesos_auth_acl *acl, size_t *out_n);
+
+/*
+ Writes warning number `index` (`line:column: $.path: what`) into
+ `buf` as a NUL-terminated string, its length into `*out_n`; as
+ `mesos_auth_result_message` for a short buffer. An index past the
+ end gives `InvalidParameter`. A reload in between may change the list.
+
+ # Safety
+
+ `acl` NULL or live; `buf` valid for `len` bytes; `out_n` for one write.
+ */
+mesos_auth_result mesos_auth_acl_warning(const mesos_auth_acl *acl,
+                                         size_t index,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *out_n);
+
+/*
+ Decides one request against the policy being served now and writes
+ the decision to `*out`. `OK` means a decision was made: read
+ `out->allowed` (a malformed request, e.g. a role like `a/../b`, is a
+ decision too: denied, `REASON_INVALID_REQUEST`). Any other result
+ (NULL, invalid UTF-8, an unknown action or kind) writes nothing: the
+ host must then deny. Allocates nothing for one object and no audit.
+
+ # Safety
+
+ `acl` NULL or live; `request` NULL or valid for one read, its views
+ valid as documented; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_acl_authorize(const mesos_auth_acl *acl,
+                                           const mesos_auth_acl_request *request,
+                                           mesos_auth_acl_decision *out);
+
+/*
+ Decides `action` by `principal` on each of `n` objects, all against
+ the same policy generation, writing decision `i` to `out[i]` (an
+ approver filtering a list of tasks, say). `principal` follows the
+ rule of `mesos_auth_acl_request.principal` (`data == NULL`: none).
+ Every object is checked before any decision is written: on any error
+ nothing is written. `n == 0` is OK (and `objects`, `out` may then be
+ NULL).
+
+ # Safety
+
+ `acl` NULL or live; `principal` valid as documented; `objects` valid
+ for `n` reads, their views valid; `out` valid for `n` writes.
+ */
+mesos_auth_result mesos_auth_acl_authorize_many(const mesos_auth_acl *acl,
+                                                uint32_t action,
+                                                mesos_auth_str principal,
+                                                const mesos_auth_acl_object *objects,
+                                                size_t n,
+                                                mesos_auth_acl_decision *out);
+
+/*
+ Decides `request` as `mesos_auth_acl_authorize` and writes why, in
+ words, into `buf` (NUL-terminated; length in `*out_n`; as
+ `mesos_auth_result_message` for a short buffer), e.g.
+ `allow: decided by ACL run_tasks[0] (line 3) (policy generation 0)` or
+ `deny: no ACL matched, permissive = false (policy generation 2)`.
+ Never a secret (a policy holds none).
+
+ # Safety
+
+ `acl` NULL or live; `request` as for `mesos_auth_acl_authorize`;
+ `buf` valid for `len` bytes; `out_n` for one write.
+ */
+mesos_auth_result mesos_auth_acl_explain(const mesos_auth_acl *acl,
+                                         const mesos_auth_acl_request *request,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *out_n);
+
+/*
+ Drops the caller's reference. NULL is a no-op.
+
+ # Safety
+
+ `acl` NULL or live, not used again.
+ */
+mesos_auth_result mesos_auth_acl_free(const mesos_auth_acl *acl);
+
+/*
+ Maps an action name to its number in `*out_action`: our names
+ (`run_task`), ACL list keys (`run_tasks`), or Mesos's
+ `authorization::Action` names (`RUN_TASK`, `GET_ENDPOINT_WITH_PATH`,
+ `UPDATE_QUOTA_WITH_CONFIG`, ..., as `Action_Name()` gives them).
+ An unknown name gives `InvalidParameter`. Mesos's
+ `LAUNCH_NESTED_CONTAINER[_SESSION]` are two checks each (the
+ `..._as_user` and `..._under_parent_with_user` lists), so they are
+ not single actions here.
+
+ # Safety
+
+ `name` valid for `len` bytes; `out_action` valid for one write.
+ */
+mesos_auth_result mesos_auth_acl_action_from_name(const char *name,
+                                                  size_t len,
+                                                  uint32_t *out_action);
+
+/*
+ The name of action number `action` (`run_task`), static storage,
+ valid forever; empty for an unknown number.
+ */
+mesos_auth_str mesos_auth_acl_action_name(uint32_t action);
 
 /*
  Creates an audit sink calling `callback(userdata, json, len)` for

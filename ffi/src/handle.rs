@@ -25,7 +25,7 @@ pub(crate) enum Kind {
     Authenticator = 0x4d41_0002,
     Authenticatee = 0x4d41_0003,
     TlsMapper = 0x4d41_0004,
-    // 0x4d41_0005 is reserved for the ACL policy handle (issue 6, ACL part).
+    Acl = 0x4d41_0005,
     Audit = 0x4d41_0006,
     Throttle = 0x4d41_0007,
 }
@@ -82,6 +82,7 @@ impl<T> Tagged<T> {
 ///
 /// `ptr` must be NULL or a pointer this library handed out (of any kind)
 /// that has not been freed.
+#[inline(always)]
 unsafe fn check<C: Castable>(
     ptr: *const C,
 ) -> Result<*const Tagged<C::RustType>, mesos_auth_result> {
@@ -111,6 +112,7 @@ unsafe fn check<C: Castable>(
 
 /// Runs `f` on the value, catching a panic: the handle is then poisoned
 /// and `Panic` returned.
+#[inline]
 fn guarded<T, R>(
     tagged: &Tagged<T>,
     f: impl FnOnce(&T) -> Result<R, mesos_auth_result>,
@@ -143,6 +145,7 @@ pub(crate) fn to_box<C: Castable>(value: C::RustType) -> *mut C {
 ///
 /// `ptr` must be NULL or a live handle from this library. For a Box handle,
 /// no other call may be using it at the same time.
+#[inline]
 pub(crate) unsafe fn with_ref<C: Castable, R>(
     ptr: *const C,
     f: impl FnOnce(&C::RustType) -> Result<R, mesos_auth_result>,
@@ -257,6 +260,7 @@ pub(crate) unsafe fn free<C: Castable>(ptr: *const C) -> mesos_auth_result {
 /// # Safety
 ///
 /// `out` must be NULL or valid for one write of `T`.
+#[inline]
 pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) -> mesos_auth_result {
     if out.is_null() {
         return fail(
@@ -274,6 +278,7 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) -> mesos_auth_result {
 /// # Safety
 ///
 /// `ptr` must be valid for `len` bytes of reads for the returned lifetime.
+#[inline(always)]
 pub(crate) unsafe fn bytes<'a>(
     ptr: *const u8,
     len: usize,
@@ -303,6 +308,7 @@ pub(crate) unsafe fn bytes<'a>(
 /// # Safety
 ///
 /// As [`bytes`].
+#[inline(always)]
 pub(crate) unsafe fn string<'a>(
     ptr: *const std::ffi::c_char,
     len: usize,
@@ -310,13 +316,19 @@ pub(crate) unsafe fn string<'a>(
 ) -> Result<&'a str, mesos_auth_result> {
     // SAFETY: forwarded caller contract.
     let b = unsafe { bytes(ptr.cast::<u8>(), len, what)? };
+    // Fast path, one pass (this is on every decision's path): printable-or-
+    // control ASCII without NUL is UTF-8 without NUL.
+    if b.iter().all(|&x| x != 0 && x.is_ascii()) {
+        // SAFETY: every byte is ASCII, and ASCII is valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(b) });
+    }
     let s = std::str::from_utf8(b).map_err(|e| {
         fail(
             mesos_auth_result::InvalidUtf8,
             format_args!("{what}: invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
-    if let Some(at) = s.find('\0') {
+    if let Some(at) = b.iter().position(|&x| x == 0) {
         return Err(fail(
             mesos_auth_result::InvalidUtf8,
             format_args!("{what}: NUL byte at byte {at}"),

@@ -19,10 +19,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_camel_case_types, reason = "C naming, as the header shows it")]
 
-// `mod acl;` goes here when the ACL component lands: the policy handle
-// (compile, reload, authorize, authorize many, explain), kind tag 0x4d410005
-// reserved in handle.rs. Keep it a top-level file: the panic-boundary test
-// scans src/*.rs.
+// Keep components top-level files: the panic-boundary test scans src/*.rs.
+mod acl;
 mod audit;
 mod credentials;
 mod handle;
@@ -32,6 +30,11 @@ mod sasl;
 mod throttle;
 mod tls;
 
+pub use acl::{
+    MESOS_AUTH_ACL_LENIENT, mesos_auth_acl, mesos_auth_acl_action, mesos_auth_acl_decision,
+    mesos_auth_acl_legacy_quota_op, mesos_auth_acl_object, mesos_auth_acl_object_kind,
+    mesos_auth_acl_reason, mesos_auth_acl_request,
+};
 pub use audit::{mesos_auth_audit, mesos_auth_audit_callback};
 pub use credentials::{
     MESOS_AUTH_CREDENTIALS_ALLOW_EMPTY, MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS,

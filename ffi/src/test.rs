@@ -135,6 +135,11 @@ fn every_export_has_the_panic_boundary() {
         "mesos_auth_tls_mapper_map_der",
         "mesos_auth_throttle_check",
         "mesos_auth_authenticator_set_throttle",
+        "mesos_auth_acl_compile_buffer",
+        "mesos_auth_acl_authorize",
+        "mesos_auth_acl_authorize_many",
+        "mesos_auth_acl_explain",
+        "mesos_auth_acl_action_name",
     ] {
         assert!(
             names.iter().any(|n| n == known),
@@ -456,5 +461,642 @@ mod components {
                 R::Ok
             );
         }
+    }
+}
+
+mod acl {
+    use std::ffi::c_char;
+    use std::ptr;
+
+    use crate::acl::*;
+    use crate::handle;
+    use crate::mesos_auth_str;
+    use crate::result::mesos_auth_result as R;
+
+    const POLICY: &str = r#"{
+  "permissive": false,
+  "run_tasks": [
+    {"principals": {"values": ["ops"]}, "users": {"values": ["root"]}},
+    {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}
+  ],
+  "register_frameworks": [
+    {"principals": {"values": ["fw"]}, "roles": {"values": ["dev/%", "prod"]}}
+  ]
+}"#;
+
+    fn s(v: &str) -> mesos_auth_str {
+        mesos_auth_str {
+            data: v.as_ptr().cast::<c_char>(),
+            len: v.len(),
+        }
+    }
+
+    const NO_PRINCIPAL: mesos_auth_str = mesos_auth_str {
+        data: ptr::null(),
+        len: 0,
+    };
+
+    fn compile(text: &str, flags: u32) -> (R, *const mesos_auth_acl) {
+        let mut out = ptr::null();
+        // SAFETY: valid buffer and out pointer.
+        let r = unsafe {
+            mesos_auth_acl::mesos_auth_acl_compile_buffer(
+                text.as_ptr().cast(),
+                text.len(),
+                flags,
+                ptr::null(),
+                &mut out,
+            )
+        };
+        (r, out)
+    }
+
+    fn one(
+        action: mesos_auth_acl_action,
+        principal: mesos_auth_str,
+        o: &str,
+    ) -> mesos_auth_acl_request {
+        mesos_auth_acl_request {
+            action: action as u32,
+            principal,
+            object: mesos_auth_acl_object {
+                kind: mesos_auth_acl_object_kind::One as u32,
+                value: s(o),
+                values: ptr::null(),
+                values_len: 0,
+            },
+            legacy_quota_op: 0,
+        }
+    }
+
+    fn authorize(
+        a: *const mesos_auth_acl,
+        req: &mesos_auth_acl_request,
+    ) -> (R, Option<mesos_auth_acl_decision>) {
+        let mut d = std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit();
+        // SAFETY: a NULL or live; req valid; d writable.
+        let r = unsafe { mesos_auth_acl::mesos_auth_acl_authorize(a, req, d.as_mut_ptr()) };
+        // SAFETY: written on success only.
+        (r, (r == R::Ok).then(|| unsafe { d.assume_init() }))
+    }
+
+    fn text(v: mesos_auth_str) -> String {
+        // SAFETY: a view the library handed out, valid per its docs.
+        let b = unsafe { std::slice::from_raw_parts(v.data.cast::<u8>(), v.len) };
+        String::from_utf8(b.to_vec()).unwrap()
+    }
+
+    fn last_error() -> String {
+        let mut buf = [0 as c_char; 512];
+        let mut n = 0usize;
+        // SAFETY: valid buffer.
+        unsafe { crate::mesos_auth_last_error(buf.as_mut_ptr(), buf.len(), &mut n) };
+        String::from_utf8(buf[..n].iter().map(|&c| c as u8).collect()).unwrap()
+    }
+
+    fn free(a: *const mesos_auth_acl) {
+        // SAFETY: a NULL or live, not used again.
+        assert_eq!(unsafe { mesos_auth_acl::mesos_auth_acl_free(a) }, R::Ok);
+    }
+
+    /// The C numbers are positions in the table, and every core action has one.
+    #[test]
+    fn action_numbers_are_fixed_and_complete() {
+        for (i, (c, core)) in ACTIONS.iter().enumerate() {
+            assert_eq!(*c as usize, i);
+            assert_eq!(
+                text(mesos_auth_acl_action::mesos_auth_acl_action_name(i as u32)),
+                core.name()
+            );
+        }
+        for a in mesos_auth::acl::Action::ALL {
+            assert!(ACTIONS.iter().any(|(_, x)| x == a), "{a:?} has no C number");
+        }
+        assert_eq!(mesos_auth_acl_action::RunTask as u32, 1);
+        assert_eq!(mesos_auth_acl_action::DestroyRawDisk as u32, 53);
+        assert_eq!(mesos_auth_acl_action::mesos_auth_acl_action_name(54).len, 0);
+        for (n, want) in [
+            ("run_task", Some(1)),
+            ("run_tasks", Some(1)),
+            ("RUN_TASK", Some(1)),
+            ("REGISTER_FRAMEWORK_WITH_ROLE", Some(0)),
+            (
+                "GET_ENDPOINT_WITH_PATH",
+                Some(mesos_auth_acl_action::GetEndpoint as u32),
+            ),
+            (
+                "UPDATE_QUOTA_WITH_CONFIG",
+                Some(mesos_auth_acl_action::UpdateQuota as u32),
+            ),
+            (
+                "TEARDOWN_FRAMEWORK_WITH_PRINCIPAL",
+                Some(mesos_auth_acl_action::TeardownFramework as u32),
+            ),
+            ("LAUNCH_NESTED_CONTAINER", None),
+            ("UNKNOWN", None),
+            ("Run_Task", None),
+            ("", None),
+        ] {
+            let mut out = 999u32;
+            // SAFETY: valid buffer and out.
+            let r = unsafe {
+                mesos_auth_acl_action::mesos_auth_acl_action_from_name(
+                    n.as_ptr().cast(),
+                    n.len(),
+                    &mut out,
+                )
+            };
+            match want {
+                Some(w) => assert_eq!((r, out), (R::Ok, w), "{n}"),
+                None => assert_eq!((r, out), (R::InvalidParameter, 999), "{n}"),
+            }
+        }
+    }
+
+    #[test]
+    fn decisions_say_which_rule() {
+        let (r, a) = compile(POLICY, 0);
+        assert_eq!(r, R::Ok);
+        let (r, d) = authorize(a, &one(mesos_auth_acl_action::RunTask, s("ops"), "root"));
+        assert_eq!(r, R::Ok);
+        let d = d.unwrap();
+        assert!(d.allowed);
+        assert_eq!(d.reason, mesos_auth_acl_reason::Rule as u32);
+        assert_eq!(
+            (text(d.list).as_str(), d.index, d.line, d.column),
+            ("run_tasks", 0, 4, 5)
+        );
+        assert_eq!(d.generation, 0);
+        assert!(!d.permissive);
+
+        // ANY/NONE denies everyone else, by rule 1.
+        let d = authorize(a, &one(mesos_auth_acl_action::RunTask, s("dev"), "root"))
+            .1
+            .unwrap();
+        assert!(!d.allowed);
+        assert_eq!(
+            (d.reason, d.index, d.line),
+            (mesos_auth_acl_reason::Rule as u32, 1, 5)
+        );
+
+        // No ACL for the list: permissive (false) decides.
+        let d = authorize(
+            a,
+            &one(mesos_auth_acl_action::ViewRole, NO_PRINCIPAL, "dev"),
+        )
+        .1
+        .unwrap();
+        assert!(!d.allowed);
+        assert_eq!(d.reason, mesos_auth_acl_reason::NoMatch as u32);
+        assert_eq!((d.list.len, d.line), (0, 0));
+
+        // A malformed role is denied, never permissive.
+        let d = authorize(
+            a,
+            &one(
+                mesos_auth_acl_action::RegisterFramework,
+                s("fw"),
+                "dev/../prod",
+            ),
+        )
+        .1
+        .unwrap();
+        assert!(!d.allowed);
+        assert_eq!(d.reason, mesos_auth_acl_reason::InvalidRequest as u32);
+
+        // MULTI_ROLE: every role must pass; none at all is `permissive`.
+        let roles = [s("dev/a"), s("prod")];
+        let mut req = one(mesos_auth_acl_action::RegisterFramework, s("fw"), "");
+        req.object = mesos_auth_acl_object {
+            kind: mesos_auth_acl_object_kind::Many as u32,
+            value: mesos_auth_str::EMPTY,
+            values: roles.as_ptr(),
+            values_len: roles.len(),
+        };
+        assert!(authorize(a, &req).1.unwrap().allowed);
+        let roles2 = [s("dev/a"), s("qa")];
+        req.object.values = roles2.as_ptr();
+        assert!(!authorize(a, &req).1.unwrap().allowed);
+        req.object.values = ptr::null();
+        req.object.values_len = 0;
+        let d = authorize(a, &req).1.unwrap();
+        assert_eq!(
+            (d.allowed, d.reason),
+            (false, mesos_auth_acl_reason::NoRoles as u32)
+        );
+        // A list for an action that takes one object: denied.
+        let mut bad = req;
+        bad.action = mesos_auth_acl_action::RunTask as u32;
+        bad.object.values = roles.as_ptr();
+        bad.object.values_len = 2;
+        let d = authorize(a, &bad).1.unwrap();
+        assert_eq!(
+            (d.allowed, d.reason),
+            (false, mesos_auth_acl_reason::InvalidRequest as u32)
+        );
+
+        // Explain.
+        let mut buf = [0 as c_char; 128];
+        let mut n = 0usize;
+        let req = one(mesos_auth_acl_action::RunTask, s("ops"), "root");
+        // SAFETY: valid pointers.
+        let r = unsafe {
+            mesos_auth_acl::mesos_auth_acl_explain(a, &req, buf.as_mut_ptr(), buf.len(), &mut n)
+        };
+        assert_eq!(r, R::Ok);
+        let t: Vec<u8> = buf[..n].iter().map(|&c| c as u8).collect();
+        assert_eq!(
+            String::from_utf8(t).unwrap(),
+            "allow: decided by ACL run_tasks[0] (line 4) (policy generation 0)"
+        );
+        let mut small = [0x55 as c_char; 8];
+        // SAFETY: valid pointers.
+        let r = unsafe {
+            mesos_auth_acl::mesos_auth_acl_explain(a, &req, small.as_mut_ptr(), small.len(), &mut n)
+        };
+        assert_eq!(r, R::BufferTooSmall);
+        assert_eq!(
+            n,
+            "allow: decided by ACL run_tasks[0] (line 4) (policy generation 0)".len() + 1
+        );
+        assert!(small.iter().all(|&c| c == 0x55));
+        free(a);
+    }
+
+    #[test]
+    fn bad_inputs_write_nothing() {
+        let (r, a) = compile(POLICY, 0);
+        assert_eq!(r, R::Ok);
+        let bad_utf8 = [b'o', 0xff];
+        let mut req = one(mesos_auth_acl_action::RunTask, s("ops"), "root");
+        req.principal = mesos_auth_str {
+            data: bad_utf8.as_ptr().cast(),
+            len: 2,
+        };
+        let mut sentinel = authorize(a, &one(mesos_auth_acl_action::RunTask, s("ops"), "root"))
+            .1
+            .unwrap();
+        sentinel.index = 4242;
+        // SAFETY: a live; req valid; sentinel writable.
+        let r = unsafe { mesos_auth_acl::mesos_auth_acl_authorize(a, &req, &mut sentinel) };
+        assert_eq!(
+            (r, sentinel.index, sentinel.allowed),
+            (R::InvalidUtf8, 4242, true)
+        );
+        req.principal = s("o\0p");
+        assert_eq!(authorize(a, &req).0, R::InvalidUtf8);
+        req.principal = s("ops");
+        req.action = 54;
+        assert_eq!(authorize(a, &req).0, R::InvalidParameter);
+        req.action = 1;
+        req.object.kind = 3;
+        assert_eq!(authorize(a, &req).0, R::InvalidParameter);
+        req.object.kind = 1;
+        req.legacy_quota_op = 1;
+        assert_eq!(
+            authorize(a, &req).0,
+            R::InvalidParameter,
+            "legacy op on run_task"
+        );
+        req.legacy_quota_op = 3;
+        req.action = mesos_auth_acl_action::UpdateQuota as u32;
+        assert_eq!(authorize(a, &req).0, R::InvalidParameter);
+        req.legacy_quota_op = 0;
+        req.object.value = mesos_auth_str {
+            data: ptr::null(),
+            len: 3,
+        };
+        assert_eq!(authorize(a, &req).0, R::NullParameter);
+        let good = one(mesos_auth_acl_action::RunTask, s("ops"), "root");
+        // SAFETY: NULL request and out are refused.
+        unsafe {
+            let mut d = std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit();
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_authorize(a, ptr::null(), d.as_mut_ptr()),
+                R::NullParameter
+            );
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_authorize(a, &good, ptr::null_mut()),
+                R::NullParameter
+            );
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_authorize(ptr::null(), &good, d.as_mut_ptr()),
+                R::NullParameter
+            );
+        }
+        // Flags, NUL in text, NULL out.
+        assert_eq!(compile(POLICY, 2).0, R::InvalidParameter);
+        assert_eq!(compile("{\"permissive\": true}\0", 0).0, R::InvalidUtf8);
+        // SAFETY: NULL out is refused.
+        let r = unsafe {
+            mesos_auth_acl::mesos_auth_acl_compile_buffer(
+                POLICY.as_ptr().cast(),
+                POLICY.len(),
+                0,
+                ptr::null(),
+                ptr::null_mut(),
+            )
+        };
+        assert_eq!(r, R::NullParameter);
+        free(a);
+        free(ptr::null());
+    }
+
+    #[test]
+    fn errors_say_where_and_lenient_warns() {
+        let bad = "{\n  \"permissive\": false,\n  \"run_task\": []\n}";
+        let (r, a) = compile(bad, 0);
+        assert_eq!((r, a), (R::ParseError, ptr::null()));
+        let e = last_error();
+        assert!(e.starts_with("3:3: $.run_task"), "{e}");
+        // Lenient: the unknown key is a warning.
+        let (r, a) = compile(bad, MESOS_AUTH_ACL_LENIENT);
+        assert_eq!(r, R::Ok);
+        let mut n = 0usize;
+        // SAFETY: a live; outs writable.
+        unsafe {
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_warnings_count(a, &mut n),
+                R::Ok
+            );
+            assert_eq!(n, 1);
+            let mut buf = [0 as c_char; 256];
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_warning(a, 0, buf.as_mut_ptr(), buf.len(), &mut n),
+                R::Ok
+            );
+            let w: Vec<u8> = buf[..n].iter().map(|&c| c as u8).collect();
+            assert!(String::from_utf8(w).unwrap().starts_with("3:3: "));
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_warning(a, 1, buf.as_mut_ptr(), buf.len(), &mut n),
+                R::InvalidParameter
+            );
+        }
+        free(a);
+    }
+
+    #[test]
+    fn reload_swaps_or_keeps_the_old_policy() {
+        let dir = std::env::temp_dir().join(format!("mesos-auth-ffi-acl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("acls.json");
+        std::fs::write(&path, POLICY).unwrap();
+        let p = format!("file://{}", path.display());
+        let mut a = ptr::null();
+        // SAFETY: valid buffers.
+        let r = unsafe {
+            mesos_auth_acl::mesos_auth_acl_load_path(
+                p.as_ptr().cast(),
+                p.len(),
+                0,
+                ptr::null(),
+                &mut a,
+            )
+        };
+        assert_eq!(r, R::Ok);
+        let req = one(mesos_auth_acl_action::RunTask, s("dev"), "root");
+        assert!(!authorize(a, &req).1.unwrap().allowed);
+        let mut g = 99u64;
+        // SAFETY: a live; g writable.
+        unsafe {
+            std::fs::write(&path, "{\"permissive\": true, \"run_tasks\": [}").unwrap();
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_reload(a, &mut g),
+                R::ParseError
+            );
+            assert_eq!(g, 99);
+            assert!(last_error().starts_with("1:"), "{}", last_error());
+            assert!(
+                !authorize(a, &req).1.unwrap().allowed,
+                "old policy keeps serving"
+            );
+            std::fs::write(&path, "{\"permissive\": true}").unwrap();
+            assert_eq!(mesos_auth_acl::mesos_auth_acl_reload(a, &mut g), R::Ok);
+            assert_eq!(g, 1);
+            let d = authorize(a, &req).1.unwrap();
+            assert!(d.allowed && d.generation == 1 && d.permissive);
+            let t = POLICY;
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_reload_buffer(a, t.as_ptr().cast(), t.len(), &mut g),
+                R::Ok
+            );
+            assert_eq!(g, 2);
+            let mut n = 0usize;
+            assert_eq!(mesos_auth_acl::mesos_auth_acl_rule_count(a, &mut n), R::Ok);
+            assert_eq!(n, 3);
+            assert_eq!(mesos_auth_acl::mesos_auth_acl_generation(a, &mut g), R::Ok);
+            assert_eq!(g, 2);
+            std::fs::remove_file(&path).unwrap();
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_reload(a, &mut g),
+                R::FileError
+            );
+            assert_eq!(g, 2);
+        }
+        free(a);
+        let (_, b) = compile(POLICY, 0);
+        // SAFETY: b live.
+        let r = unsafe { mesos_auth_acl::mesos_auth_acl_reload(b, &mut g) };
+        assert_eq!(r, R::InvalidState);
+        free(b);
+        let _ = std::fs::remove_dir(&dir);
+    }
+
+    #[test]
+    fn many_objects_for_one_subject() {
+        let (_, a) = compile(POLICY, 0);
+        let obj = |o: &str| mesos_auth_acl_object {
+            kind: mesos_auth_acl_object_kind::One as u32,
+            value: s(o),
+            values: ptr::null(),
+            values_len: 0,
+        };
+        let objs = [
+            obj("root"),
+            obj("nobody"),
+            mesos_auth_acl_object { kind: 0, ..obj("") },
+        ];
+        let mut out = [std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit(); 3];
+        // SAFETY: valid arrays of 3.
+        let r = unsafe {
+            mesos_auth_acl::mesos_auth_acl_authorize_many(
+                a,
+                1,
+                s("ops"),
+                objs.as_ptr(),
+                3,
+                out.as_mut_ptr().cast(),
+            )
+        };
+        assert_eq!(r, R::Ok);
+        // SAFETY: all three written on success.
+        let out = out.map(|d| unsafe { d.assume_init() });
+        assert_eq!(out.map(|d| d.allowed), [true, false, false]);
+        assert_eq!(out.map(|d| d.index), [0, 1, 1]);
+        // One bad object: nothing written.
+        let bad = [obj("root"), mesos_auth_acl_object { kind: 9, ..obj("") }];
+        let mut out2 = [mesos_auth_acl_decision {
+            allowed: true,
+            ..out[0]
+        }; 2];
+        out2[0].index = 77;
+        // SAFETY: valid arrays of 2.
+        let r = unsafe {
+            mesos_auth_acl::mesos_auth_acl_authorize_many(
+                a,
+                1,
+                s("ops"),
+                bad.as_ptr(),
+                2,
+                out2.as_mut_ptr(),
+            )
+        };
+        assert_eq!(r, R::InvalidParameter);
+        assert_eq!(out2[0].index, 77);
+        // SAFETY: n == 0 with NULL arrays is fine; NULL with n > 0 is not.
+        unsafe {
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_authorize_many(
+                    a,
+                    1,
+                    NO_PRINCIPAL,
+                    ptr::null(),
+                    0,
+                    ptr::null_mut()
+                ),
+                R::Ok
+            );
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_authorize_many(
+                    a,
+                    1,
+                    NO_PRINCIPAL,
+                    ptr::null(),
+                    1,
+                    out2.as_mut_ptr()
+                ),
+                R::NullParameter
+            );
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_authorize_many(
+                    a,
+                    99,
+                    NO_PRINCIPAL,
+                    objs.as_ptr(),
+                    1,
+                    out2.as_mut_ptr()
+                ),
+                R::InvalidParameter
+            );
+        }
+        free(a);
+    }
+
+    /// A panic inside a call poisons the policy handle; later calls get
+    /// `Poisoned` and write nothing; `_free` still works.
+    #[test]
+    fn a_panic_poisons_the_policy() {
+        let (_, a) = compile(POLICY, 0);
+        // SAFETY: a is live.
+        let r: Result<(), R> = unsafe {
+            handle::with_ref(a, |_| {
+                let v: Vec<u8> = Vec::new();
+                if v.is_empty() {
+                    panic!("injected");
+                }
+                Ok(())
+            })
+        };
+        assert_eq!(r, Err(R::Panic));
+        let (r, d) = authorize(a, &one(mesos_auth_acl_action::RunTask, s("ops"), "root"));
+        assert_eq!((r, d.is_none()), (R::Poisoned, true));
+        let mut g = 5u64;
+        // SAFETY: a live.
+        let r = unsafe { mesos_auth_acl::mesos_auth_acl_generation(a, &mut g) };
+        assert_eq!(r, R::Poisoned);
+        assert_eq!(g, 5);
+        free(a);
+    }
+
+    #[test]
+    fn wrong_handle_kinds_are_refused() {
+        let (_, a) = compile(POLICY, 0);
+        let creds = b"tim tanstaaftanstaaf-0123\n";
+        let mut c = ptr::null();
+        // SAFETY: valid buffers.
+        unsafe {
+            crate::credentials::mesos_auth_credentials::mesos_auth_credentials_load_buffer(
+                creds.as_ptr(),
+                creds.len(),
+                0,
+                0,
+                ptr::null(),
+                &mut c,
+            );
+        }
+        let (r, _) = authorize(
+            c.cast(),
+            &one(mesos_auth_acl_action::RunTask, s("ops"), "root"),
+        );
+        assert_eq!(r, R::WrongHandle);
+        // SAFETY: a live handle of another kind is refused, not freed.
+        let r = unsafe { mesos_auth_acl::mesos_auth_acl_free(c.cast()) };
+        assert_eq!(r, R::WrongHandle);
+        // SAFETY: both live, freed once each.
+        unsafe {
+            assert_eq!(
+                crate::credentials::mesos_auth_credentials::mesos_auth_credentials_free(a.cast()),
+                R::WrongHandle
+            );
+            assert_eq!(
+                crate::credentials::mesos_auth_credentials::mesos_auth_credentials_free(c),
+                R::Ok
+            );
+        }
+        free(a);
+    }
+
+    /// Several threads decide through one handle while another reloads it.
+    #[test]
+    fn threads_share_and_reload_one_policy() {
+        let (_, a) = compile(POLICY, 0);
+        let addr = a as usize;
+        let deciders: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    let a = addr as *const mesos_auth_acl;
+                    for _ in 0..500 {
+                        let d =
+                            authorize(a, &one(mesos_auth_acl_action::RunTask, s("ops"), "root"))
+                                .1
+                                .unwrap();
+                        // Both policies allow ops/root; the generation only grows.
+                        assert!(d.allowed);
+                    }
+                })
+            })
+            .collect();
+        for i in 0..50 {
+            let t = if i % 2 == 0 {
+                "{\"permissive\": true}"
+            } else {
+                POLICY
+            };
+            let mut g = 0u64;
+            // SAFETY: a live; shared across threads by contract.
+            let r = unsafe {
+                mesos_auth_acl::mesos_auth_acl_reload_buffer(
+                    addr as *const mesos_auth_acl,
+                    t.as_ptr().cast(),
+                    t.len(),
+                    &mut g,
+                )
+            };
+            assert_eq!((r, g), (R::Ok, i + 1));
+        }
+        for d in deciders {
+            d.join().unwrap();
+        }
+        free(a);
     }
 }

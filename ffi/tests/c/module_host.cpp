@@ -1,8 +1,13 @@
 // A C++17 host that drives ffi/mesos/cram_md5_adapter.hpp exactly as the
 // Mesos authenticator module does (parameters, store, one session per
 // AuthenticateMessage, messages in and out, outcome), with a real
-// authenticatee session as the peer. Tests the adapter without Mesos.
+// authenticatee session as the peer, and ffi/mesos/acl_adapter.hpp as the
+// Authorizer module does (parameters, policy, authorized(), approvers
+// shared across threads while the policy reloads). Tests the adapters
+// without Mesos.
+#include "../../mesos/acl_adapter.hpp"
 #include "../../mesos/cram_md5_adapter.hpp"
+#include "../../mesos/cram_md5_client.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -204,11 +209,289 @@ static void test_sessions(const std::shared_ptr<Store> &store) {
   for (auto &t : threads) t.join();
 }
 
+static const char ACLS[] = R"({
+  "permissive": false,
+  "run_tasks": [
+    {"principals": {"values": ["fw"]}, "users": {"values": ["alice"]}}
+  ],
+  "register_frameworks": [
+    {"principals": {"values": ["fw"]}, "roles": {"values": ["dev/%", "prod"]}}
+  ],
+  "teardown_frameworks": [
+    {"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}}
+  ],
+  "launch_nested_containers_under_parent_with_user": [
+    {"principals": {"values": ["op"]}, "users": {"values": ["alice"]}}
+  ],
+  "launch_nested_containers_as_user": [
+    {"principals": {"values": ["op"]}, "users": {"values": ["bob"]}}
+  ],
+  "get_endpoints": [
+    {"principals": {"values": ["ops"]}, "paths": {"values": ["/metrics/snapshot"]}}
+  ],
+  "view_flags": [
+    {"principals": {"type": "ANY"}, "flags": {"type": "ANY"}}
+  ]
+})";
+
+// What authorizer.cpp's authorized() does: subject, action name, object.
+static std::optional<bool> ask(const std::shared_ptr<Policy> &p, std::optional<std::string> principal,
+                               const std::string &action, const std::optional<ObjectFields> &object) {
+  Approver a(p, std::move(principal), action);
+  bool allowed = false;
+  if (a.approved(object, &allowed)) return std::nullopt;
+  return allowed;
+}
+
+static void test_acl() {
+  // Parameters.
+  AclConfig c;
+  CHECK(parseAclParameters({}, &c));  // acls is required
+  CHECK(parseAclParameters({{"acl", "/x"}}, &c));
+  CHECK(parseAclParameters({{"acls", "/x"}, {"acls", "/y"}}, &c));
+  CHECK(parseAclParameters({{"acls", "/x"}, {"acls_lenient", "1"}}, &c));
+  CHECK(!parseAclParameters({{"acls", "/etc/mesos/acls.json"}, {"acls_lenient", "true"}}, &c));
+  CHECK(c.aclsPath == "/etc/mesos/acls.json" && c.lenient && c.reloadIntervalMs == 0);
+  CHECK(parseAclParameters({{"acls", "/x"}, {"reload_interval_ms", "1s"}}, &c));
+  AclConfig r;
+  CHECK(!parseAclParameters({{"acls", "/x"}, {"reload_interval_ms", "2500"}}, &r) && r.reloadIntervalMs == 2500);
+
+  // From a file, as create() does; errors say where.
+  char path[] = "/tmp/mesos-auth-module-acl-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  const std::string text = ACLS;
+  CHECK(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  close(fd);
+  AclConfig fromFile;
+  CHECK(!parseAclParameters({{"acls", path}}, &fromFile));
+  std::shared_ptr<Policy> policy;
+  auto openErr = Policy::open(fromFile, &policy);
+  if (openErr) std::fprintf(stderr, "%s\n", openErr->c_str());
+  CHECK(!openErr);
+  CHECK(policy);
+  if (!policy) return;
+  std::shared_ptr<Policy> bad;
+  auto err = Policy::fromText("{\"permissive\": false, \"run_task\": []}", false, &bad);
+  CHECK(err && err->find("1:") != std::string::npos && !bad);
+  CHECK(!Policy::fromText("{\"permissive\": false, \"run_task\": []}", true, &bad) && bad);
+
+  // authorized(): RUN_TASK with the user from TaskInfo, then FrameworkInfo.
+  ObjectFields task;
+  task.taskInfo = true;
+  task.taskInfoCommandUser = "alice";
+  task.framework = true;
+  task.frameworkUser = "root";
+  CHECK(ask(policy, "fw", "RUN_TASK", task) == std::optional<bool>(true));
+  CHECK(ask(policy, "other", "RUN_TASK", task) == std::optional<bool>(false));
+  task.taskInfoCommandUser.reset();
+  CHECK(ask(policy, "fw", "RUN_TASK", task) == std::optional<bool>(false));  // root
+  // REGISTER_FRAMEWORK: every role of a MULTI_ROLE framework; none: permissive (false).
+  ObjectFields fw;
+  fw.framework = true;
+  fw.frameworkRoles = {"dev/a", "prod", "prod"};
+  CHECK(ask(policy, "fw", "REGISTER_FRAMEWORK", fw) == std::optional<bool>(true));
+  fw.frameworkRoles = {"dev/a", "qa"};
+  CHECK(ask(policy, "fw", "REGISTER_FRAMEWORK", fw) == std::optional<bool>(false));
+  fw.frameworkRoles = {};
+  CHECK(ask(policy, "fw", "REGISTER_FRAMEWORK", fw) == std::optional<bool>(false));
+  ObjectFields role;
+  role.value = "dev/x";
+  CHECK(ask(policy, "fw", "REGISTER_FRAMEWORK_WITH_ROLE", role) == std::optional<bool>(true));
+  // TEARDOWN: the object is the framework's principal.
+  ObjectFields teardown;
+  teardown.framework = true;
+  teardown.frameworkPrincipal = "fw";
+  CHECK(ask(policy, "ops", "TEARDOWN_FRAMEWORK", teardown) == std::optional<bool>(true));
+  CHECK(ask(policy, std::nullopt, "TEARDOWN_FRAMEWORK", teardown) == std::optional<bool>(false));
+  // Endpoints need a path; without one Mesos would CHECK-fail: an error here.
+  ObjectFields ep;
+  ep.value = "/metrics/snapshot";
+  CHECK(ask(policy, "ops", "GET_ENDPOINT_WITH_PATH", ep) == std::optional<bool>(true));
+  CHECK(!ask(policy, "ops", "GET_ENDPOINT_WITH_PATH", ObjectFields{}));
+  // No object = ANY; VIEW_FLAGS is always ANY.
+  CHECK(ask(policy, "ops", "VIEW_FLAGS", std::nullopt) == std::optional<bool>(true));
+  CHECK(ask(policy, "ops", "RUN_TASK", std::nullopt) == std::optional<bool>(false));
+  // Nested containers: parent user and command user both checked.
+  ObjectFields nested;
+  nested.executor = true;
+  nested.executorUser = "alice";
+  nested.command = true;
+  nested.commandUser = "bob";
+  CHECK(ask(policy, "op", "LAUNCH_NESTED_CONTAINER", nested) == std::optional<bool>(true));
+  nested.commandUser = "root";
+  CHECK(ask(policy, "op", "LAUNCH_NESTED_CONTAINER", nested) == std::optional<bool>(false));
+  nested.command = false;
+  CHECK(ask(policy, "op", "LAUNCH_NESTED_CONTAINER", nested) == std::optional<bool>(true));
+  // UNKNOWN is denied; an action this build does not know is an error.
+  CHECK(ask(policy, "ops", "UNKNOWN", std::nullopt) == std::optional<bool>(false));
+  CHECK(!ask(policy, "ops", "FLY_TO_THE_MOON", std::nullopt));
+
+  // Approvers handed out at subscription time stay current across reloads,
+  // while several actor threads use them.
+  Approver runTask(policy, std::string("fw"), "RUN_TASK");
+  ObjectFields alice;
+  alice.taskInfo = true;
+  alice.taskInfoCommandUser = "alice";
+  std::vector<std::thread> threads;
+  std::atomic<bool> stop{false};
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 300; i++) {
+        bool ok = false;
+        // Both policies below allow fw/alice.
+        if (runTask.approved(alice, &ok) || !ok) failures++;
+      }
+    });
+  }
+  uint64_t gen = 0;
+  for (int i = 0; i < 20; i++) {
+    if (policy->reloadText(i % 2 ? text : std::string("{\"permissive\": true}"), &gen)) failures++;
+    if (!policy->reloadText("{", &gen)) failures++;  // refused, old one serves
+  }
+  for (auto &t : threads) t.join();
+  CHECK(gen == 20);
+  // The file changed on disk: reload() re-reads it.
+  CHECK(!policy->reload(&gen) && gen == 21);
+  bool ok = true;
+  CHECK(!runTask.approved(alice, &ok) && ok);
+  unlink(path);
+  CHECK(policy->reload(&gen) && gen == 21);  // missing file refused
+
+  // The watcher reloads a changed file by itself, refuses a broken one.
+  {
+    char wpath[] = "/tmp/mesos-auth-module-watch-XXXXXX";
+    int wfd = mkstemp(wpath);
+    CHECK(wfd >= 0);
+    CHECK(write(wfd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    close(wfd);
+    AclConfig wc;
+    CHECK(!parseAclParameters({{"acls", std::string("file://") + wpath}, {"reload_interval_ms", "5"}}, &wc));
+    std::shared_ptr<Policy> wp;
+    CHECK(!Policy::open(wc, &wp));
+    if (!wp) return;
+    std::mutex m;
+    std::vector<std::string> reports;
+    auto generation = [&] {
+      uint64_t g = 0;
+      mesos_auth_acl_generation(wp->raw(), &g);
+      return g;
+    };
+    auto waitFor = [&](size_t n) {
+      for (int i = 0; i < 400; i++) {
+        {
+          std::lock_guard<std::mutex> g(m);
+          if (reports.size() >= n) return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      return false;
+    };
+    {
+      PolicyWatcher w(wp, wc.aclsPath, wc.reloadIntervalMs, [&](const std::string &r) {
+        std::lock_guard<std::mutex> g(m);
+        reports.push_back(r);
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      CHECK(generation() == 0);  // unchanged file: no reload
+      // Replaced atomically (write a temporary, rename), as deployments should.
+      auto replace = [&](const char *content) {
+        std::string tmp = std::string(wpath) + ".new";
+        FILE *f = std::fopen(tmp.c_str(), "w");
+        CHECK(f != nullptr);
+        if (!f) return;
+        std::fputs(content, f);
+        std::fclose(f);
+        CHECK(std::rename(tmp.c_str(), wpath) == 0);
+      };
+      replace("{\"permissive\": true}");
+      CHECK(waitFor(1));
+      CHECK(generation() == 1);
+      replace("{\"permissive\": tru");
+      CHECK(waitFor(2));
+      CHECK(generation() == 1);  // refused, old policy serves
+    }
+    std::lock_guard<std::mutex> g(m);
+    CHECK(reports.size() >= 2 && reports[0].find("generation 1") != std::string::npos &&
+          reports[1].find("refused") != std::string::npos && reports[1].find("1:") != std::string::npos);
+    unlink(wpath);
+  }
+}
+
+// What authenticatee.cpp's actor does against what authenticator.cpp's
+// actor does: protobuf fields (strings) both ways, until both sides settle.
+static std::pair<Outcome, Outcome> exchange(Session *server, ClientSession *client) {
+  for (int round = 0; round < 10; round++) {
+    bool moved = false;
+    for (const Outgoing &o : server->drain()) {
+      moved = true;
+      switch (o.kind) {
+        case MESOS_AUTH_MESSAGE_KIND_MECHANISMS: client->onMechanisms(o.mechanisms); break;
+        case MESOS_AUTH_MESSAGE_KIND_STEP: client->onStep(o.data); break;
+        case MESOS_AUTH_MESSAGE_KIND_COMPLETED: client->onCompleted(); break;
+        case MESOS_AUTH_MESSAGE_KIND_FAILED: client->onFailed(); break;
+        case MESOS_AUTH_MESSAGE_KIND_ERROR: client->onError(o.data); break;
+        default: break;
+      }
+    }
+    for (const Outgoing &o : client->drain()) {
+      moved = true;
+      if (o.kind == MESOS_AUTH_MESSAGE_KIND_START)
+        server->onStart(o.mechanisms.empty() ? "" : o.mechanisms[0], o.data);
+      else
+        server->onStep(o.data);
+    }
+    if (!moved) break;
+  }
+  return {server->outcome(), client->outcome()};
+}
+
+static void test_authenticatee(const std::shared_ptr<Store> &store) {
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, 1000, "agent@10.0.0.2:5051", &s));
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::start("agent", "0123456789abcdef0123", &c));
+    if (s && c) CHECK(exchange(s.get(), c.get()) == std::make_pair(Outcome::Completed, Outcome::Completed));
+    CHECK(s && s->principal() == std::string("agent"));
+  }
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, 1000, "", &s));
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::start("agent", "wrong-secret", &c));
+    if (s && c) CHECK(exchange(s.get(), c.get()) == std::make_pair(Outcome::Failed, Outcome::Failed));
+  }
+  {
+    // A master offering only another mechanism: an error, Mesos retries.
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::start("agent", "0123456789abcdef0123", &c));
+    c->onMechanisms({"GSSAPI"});
+    CHECK(c->outcome() == Outcome::Error && !c->error().empty());
+    // Bad UTF-8 in the list, and a lost master.
+    std::unique_ptr<ClientSession> d;
+    CHECK(!ClientSession::start("agent", "0123456789abcdef0123", &d));
+    d->onMechanisms({"CRAM\xff"});
+    CHECK(d->outcome() == Outcome::Error);
+    std::unique_ptr<ClientSession> e;
+    CHECK(!ClientSession::start("agent", "0123456789abcdef0123", &e));
+    CHECK(e->outcome() == Outcome::Pending);
+    e->abort("lost the master");
+    CHECK(e->outcome() == Outcome::Error && e->error() == "lost the master");
+    // The secret never shows in an error.
+    std::unique_ptr<ClientSession> f;
+    auto err = ClientSession::start("", "hunter2hunter2", &f);
+    CHECK(err && err->find("hunter2") == std::string::npos && !f);
+  }
+}
+
 int main() {
   test_parameters();
+  test_acl();
   std::shared_ptr<Store> store;
   test_stores(&store);
   if (store) test_sessions(store);
+  if (store) test_authenticatee(store);
   if (failures) {
     std::fprintf(stderr, "%d check(s) failed\n", failures.load());
     return 1;

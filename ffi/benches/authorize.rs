@@ -1,0 +1,178 @@
+//! One ACL decision through the exported C function vs the Rust call, on
+//! the same policy text and the same request (issue 6: overhead ≤ 15 ns).
+//!
+//! - `rust/compiled`: `CompiledAcls::authorize`, the bare engine.
+//! - `rust/reloadable`: the same through `Reloadable::snapshot`, what any
+//!   hot-reloadable server pays (the C handle is one).
+//! - `c_api`: `mesos_auth_acl_authorize` (handle check, UTF-8 checks, panic
+//!   boundary, snapshot, decision struct).
+//! - `overhead_vs_*` (printed after the group): the C call minus the Rust
+//!   call, timed in alternating blocks of 1,000 calls, so load from other
+//!   processes hits both sides alike (separate runs on a shared machine
+//!   differ by more than the overhead).
+#![allow(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "benchmark setup: a broken fixture should stop the run (fixed-size sample vectors are indexed); criterion macros generate undocumented items"
+)]
+
+use std::ffi::c_char;
+use std::hint::black_box;
+use std::ptr;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mesos_auth::Reloadable;
+use mesos_auth::acl::{self, Action, Compiler, Object, Request};
+use mesos_auth_ffi::{
+    mesos_auth_acl, mesos_auth_acl_action, mesos_auth_acl_decision, mesos_auth_acl_object,
+    mesos_auth_acl_object_kind, mesos_auth_acl_request, mesos_auth_result, mesos_auth_str,
+};
+
+/// 1,000 run_tasks ACLs, one principal and one user each.
+fn policy() -> String {
+    let mut s = String::from("{\"permissive\": false, \"run_tasks\": [");
+    for i in 0..1000 {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!(
+            "{{\"principals\": {{\"values\": [\"fw-{i}\"]}}, \"users\": {{\"values\": [\"user-{i}\"]}}}}"
+        ));
+    }
+    s.push_str("]}");
+    s
+}
+
+fn view(s: &str) -> mesos_auth_str {
+    mesos_auth_str {
+        data: s.as_ptr().cast::<c_char>(),
+        len: s.len(),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let text = policy();
+    let compiled = Compiler::new()
+        .compile(&acl::parse(&text).expect("valid policy"))
+        .expect("compiles");
+    let reloadable = Reloadable::new(compiled.clone());
+    let mut handle: *const mesos_auth_acl = ptr::null();
+    // SAFETY: valid buffer and out pointer.
+    let r = unsafe {
+        mesos_auth_acl::mesos_auth_acl_compile_buffer(
+            text.as_ptr().cast(),
+            text.len(),
+            0,
+            ptr::null(),
+            &mut handle,
+        )
+    };
+    assert_eq!(r, mesos_auth_result::Ok);
+
+    let (p, u) = ("fw-500", "user-500");
+    let rust_req = Request::new(Action::RunTasks, Some(p), Object::One(u));
+    let c_req = mesos_auth_acl_request {
+        action: mesos_auth_acl_action::RunTask as u32,
+        principal: view(p),
+        object: mesos_auth_acl_object {
+            kind: mesos_auth_acl_object_kind::One as u32,
+            value: view(u),
+            values: ptr::null(),
+            values_len: 0,
+        },
+        legacy_quota_op: 0,
+    };
+    // Same answer both ways, or the comparison means nothing.
+    assert!(compiled.authorize(&rust_req).is_allowed());
+    let mut out = std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit();
+    // SAFETY: live handle, valid request and out.
+    let r = unsafe { mesos_auth_acl::mesos_auth_acl_authorize(handle, &c_req, out.as_mut_ptr()) };
+    assert_eq!(r, mesos_auth_result::Ok);
+    // SAFETY: written on success.
+    assert!(unsafe { out.assume_init() }.allowed);
+
+    // Every call in the loop must succeed, or the C side measures an error path.
+    for _ in 0..1000 {
+        let mut o = std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit();
+        // SAFETY: live handle, valid request and out.
+        let r = unsafe { mesos_auth_acl::mesos_auth_acl_authorize(handle, &c_req, o.as_mut_ptr()) };
+        assert_eq!(r, mesos_auth_result::Ok);
+        // SAFETY: written on success.
+        assert!(unsafe { o.assume_init() }.allowed);
+    }
+
+    let mut g = c.benchmark_group("ffi_authorize");
+    g.bench_function("rust/compiled", |b| {
+        b.iter(|| compiled.authorize(black_box(&rust_req)))
+    });
+    g.bench_function("rust/reloadable", |b| {
+        b.iter(|| reloadable.snapshot().authorize(black_box(&rust_req)))
+    });
+    g.bench_function("c_api", |b| {
+        b.iter(|| {
+            // SAFETY: live handle, valid request and out.
+            let r = unsafe {
+                mesos_auth_acl::mesos_auth_acl_authorize(
+                    black_box(handle),
+                    black_box(&c_req),
+                    out.as_mut_ptr(),
+                )
+            };
+            black_box(r);
+        })
+    });
+    let c_call = || {
+        let mut out = std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit();
+        // SAFETY: live handle, valid request and out.
+        let r = unsafe {
+            mesos_auth_acl::mesos_auth_acl_authorize(
+                black_box(handle),
+                black_box(&c_req),
+                out.as_mut_ptr(),
+            )
+        };
+        black_box((r, out));
+    };
+    let rust_compiled = || {
+        black_box(compiled.authorize(black_box(&rust_req)));
+    };
+    let rust_reloadable = || {
+        black_box(reloadable.snapshot().authorize(black_box(&rust_req)));
+    };
+    g.finish();
+    // Alternating blocks of 1,000 calls, 301 rounds: the median of the
+    // per-round differences. Printed, not a criterion benchmark: a
+    // difference can be negative in a noisy round, which criterion refuses.
+    for (name, other) in [
+        ("compiled", &rust_compiled as &dyn Fn()),
+        ("reloadable", &rust_reloadable as &dyn Fn()),
+    ] {
+        let mut diffs: Vec<f64> = (0..301)
+            .map(|_| {
+                let t = Instant::now();
+                for _ in 0..1000 {
+                    c_call();
+                }
+                let c = t.elapsed();
+                let t = Instant::now();
+                for _ in 0..1000 {
+                    other();
+                }
+                let r = t.elapsed();
+                (c.as_secs_f64() - r.as_secs_f64()) * 1e9 / 1000.0
+            })
+            .collect();
+        diffs.sort_by(f64::total_cmp);
+        println!(
+            "ffi_authorize/overhead_vs_{name} (interleaved, median of 301 rounds of 1,000 calls): {:.1} ns per call (quartiles {:.1} / {:.1})",
+            diffs[150], diffs[75], diffs[225]
+        );
+    }
+    // SAFETY: live, freed once.
+    unsafe { mesos_auth_acl::mesos_auth_acl_free(handle) };
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,240 @@
+// Mesos Authenticatee module: the agent's or scheduler driver's side of
+// CRAM-MD5, by mesos-auth instead of Cyrus SASL.
+//
+// Selected with --authenticatee=org_mesosauth_CramMd5Authenticatee (agent)
+// or MESOS_AUTHENTICATEE (driver). authenticate(master, client, credential)
+// sends AuthenticateMessage{pid = client} to the master from its own
+// libprocess actor, answers the master's mechanisms and challenge, and
+// completes the future: true when authenticated, false when refused (final),
+// failed on a protocol error, a master error, a lost master or a discard (the
+// caller retries) (mesos-reference.md §5.3).
+//
+// All protocol logic is in cram_md5_client.hpp (tested without Mesos by
+// ffi/tests/c/module_host.cpp); this file is only the libprocess plumbing.
+// Build: see README.md in this directory.
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <mesos/mesos.hpp>
+#include <mesos/module.hpp>
+
+#include <mesos/authentication/authenticatee.hpp>
+#include <mesos/authentication/authentication.hpp>
+#include <mesos/module/authenticatee.hpp>
+
+#include <process/defer.hpp>
+#include <process/dispatch.hpp>
+#include <process/future.hpp>
+#include <process/id.hpp>
+#include <process/process.hpp>
+#include <process/protobuf.hpp>
+
+#include "cram_md5_client.hpp"
+
+namespace mesos_auth_module {
+
+// One attempt against one master.
+class ClientProcess : public ProtobufProcess<ClientProcess>
+{
+public:
+  ClientProcess(const process::UPID& client, std::unique_ptr<ClientSession> session)
+    : process::ProcessBase(process::ID::generate("mesos-auth-cram-md5-client")),
+      client_(client),
+      session_(std::move(session)) {}
+
+  process::Future<bool> authenticate(const process::UPID& master)
+  {
+    master_ = master;
+    link(master_); // A lost master fails the future (exited()).
+    promise_.future().onDiscard(
+        process::defer(self(), &ClientProcess::discarded));
+    mesos::internal::AuthenticateMessage message;
+    message.set_pid(client_);
+    send(master_, message);
+    return promise_.future();
+  }
+
+protected:
+  void initialize() override
+  {
+    install<mesos::internal::AuthenticationMechanismsMessage>(
+        &ClientProcess::mechanisms,
+        &mesos::internal::AuthenticationMechanismsMessage::mechanisms);
+    install<mesos::internal::AuthenticationStepMessage>(
+        &ClientProcess::step,
+        &mesos::internal::AuthenticationStepMessage::data);
+    install<mesos::internal::AuthenticationCompletedMessage>(
+        &ClientProcess::completed);
+    install<mesos::internal::AuthenticationFailedMessage>(
+        &ClientProcess::failed);
+    install<mesos::internal::AuthenticationErrorMessage>(
+        &ClientProcess::error,
+        &mesos::internal::AuthenticationErrorMessage::error);
+  }
+
+  void exited(const process::UPID& pid) override
+  {
+    if (pid == master_) {
+      session_->abort("lost the master");
+      settle();
+    }
+  }
+
+  void finalize() override
+  {
+    session_->abort("authentication attempt terminated");
+    settle();
+  }
+
+private:
+  void mechanisms(const std::vector<std::string>& names)
+  {
+    session_->onMechanisms(names);
+    flush();
+  }
+
+  void step(const std::string& data)
+  {
+    session_->onStep(data);
+    flush();
+  }
+
+  void completed()
+  {
+    session_->onCompleted();
+    flush();
+  }
+
+  void failed()
+  {
+    session_->onFailed();
+    flush();
+  }
+
+  void error(const std::string& text)
+  {
+    session_->onError(text);
+    flush();
+  }
+
+  void discarded()
+  {
+    session_->abort("authentication discarded");
+    settle();
+  }
+
+  // Sends what the session queued, then completes the future if it ended.
+  void flush()
+  {
+    for (const Outgoing& out : session_->drain()) {
+      if (out.kind == MESOS_AUTH_MESSAGE_KIND_START) {
+        mesos::internal::AuthenticationStartMessage message;
+        message.set_mechanism(out.mechanisms.empty() ? "" : out.mechanisms[0]);
+        message.set_data(out.data);
+        send(master_, message);
+      } else if (out.kind == MESOS_AUTH_MESSAGE_KIND_STEP) {
+        mesos::internal::AuthenticationStepMessage message;
+        message.set_data(out.data);
+        send(master_, message);
+      }
+    }
+    settle();
+  }
+
+  void settle()
+  {
+    if (!promise_.future().isPending()) {
+      return;
+    }
+    switch (session_->outcome()) {
+      case Outcome::Pending:
+        return;
+      case Outcome::Completed:
+        promise_.set(true);
+        return;
+      case Outcome::Failed:
+        promise_.set(false);
+        return;
+      case Outcome::Error:
+        promise_.fail(
+            session_->error().empty() ? "authentication error"
+                                      : session_->error());
+        return;
+    }
+  }
+
+  const process::UPID client_;
+  process::UPID master_;
+  std::unique_ptr<ClientSession> session_;
+  process::Promise<bool> promise_;
+};
+
+
+class CramMd5Authenticatee : public mesos::Authenticatee
+{
+public:
+  ~CramMd5Authenticatee() override { stop(); }
+
+  process::Future<bool> authenticate(
+      const process::UPID& pid,
+      const process::UPID& client,
+      const mesos::Credential& credential) override
+  {
+    // A new attempt replaces one still in flight (its future was discarded
+    // by the caller by then).
+    stop();
+    std::unique_ptr<ClientSession> session;
+    if (std::optional<std::string> error = ClientSession::start(
+            credential.principal(), credential.secret(), &session)) {
+      return process::Failure(*error);
+    }
+    process_.reset(new ClientProcess(client, std::move(session)));
+    process::spawn(process_.get());
+    return process::dispatch(
+        process_.get(), &ClientProcess::authenticate, pid);
+  }
+
+private:
+  void stop()
+  {
+    if (process_ != nullptr) {
+      process::terminate(process_.get(), false);
+      process::wait(process_.get());
+      process_.reset();
+    }
+  }
+
+  std::unique_ptr<ClientProcess> process_;
+};
+
+} // namespace mesos_auth_module {
+
+
+static mesos::Authenticatee* createAuthenticatee(
+    const mesos::Parameters& parameters)
+{
+  // No parameters: the credential comes with each authenticate() call.
+  if (parameters.parameter_size() > 0) {
+    std::cerr << "org_mesosauth_CramMd5Authenticatee: unknown parameter '"
+              << parameters.parameter(0).key() << "'" << std::endl;
+    return nullptr;
+  }
+  return new mesos_auth_module::CramMd5Authenticatee();
+}
+
+
+// The module's name is this variable's name. No compatible() function: Mesos
+// then loads it only into the exact version it was built against.
+mesos::modules::Module<mesos::Authenticatee>
+  org_mesosauth_CramMd5Authenticatee(
+    MESOS_MODULE_API_VERSION,
+    MESOS_VERSION,
+    "mesos-auth",
+    "mesos-auth@example.org",
+    "CRAM-MD5 authenticatee backed by the mesos-auth library.",
+    nullptr,
+    createAuthenticatee);
