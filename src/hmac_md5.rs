@@ -232,6 +232,23 @@ impl HmacMd5Key {
         Self { inner, outer }
     }
 
+    /// Rebuilds a key from its inner then outer state, as [`words`](Self::words)
+    /// gives them.
+    pub(crate) fn from_words(words: &[u32; 8]) -> Self {
+        let [i0, i1, i2, i3, o0, o1, o2, o3] = *words;
+        Self {
+            inner: [i0, i1, i2, i3],
+            outer: [o0, o1, o2, o3],
+        }
+    }
+
+    /// The inner then outer state as one array (for tables that select keys
+    /// word by word in constant time). The caller wipes the copy.
+    pub(crate) fn words(&self) -> [u32; 8] {
+        let ([i0, i1, i2, i3], [o0, o1, o2, o3]) = (self.inner, self.outer);
+        [i0, i1, i2, i3, o0, o1, o2, o3]
+    }
+
     /// The inner and outer chaining states, for writing a stored form.
     pub(crate) fn states(&self) -> ([u32; 4], [u32; 4]) {
         (self.inner, self.outer)

@@ -144,8 +144,10 @@ impl AwaitingResponse {
         let Some(parsed) = cram_md5::split(&data) else {
             return Err(PeerMisbehaved::MissingName.into());
         };
+        let checked = cram_md5::check(ctx.store, &self.challenge, &parsed);
+        // Everything below runs after the decision and depends only on it.
         let claimed = claimed_name(parsed.name);
-        match cram_md5::verify(ctx.store, &self.challenge, &parsed) {
+        match checked.into_result() {
             Ok((principal, proof)) => Ok(Step::Done(
                 State::Completed(Completed::new(principal, proof)),
                 ServerMessage::Completed,

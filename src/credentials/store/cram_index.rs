@@ -1,0 +1,280 @@
+//! The CRAM-MD5 key table: a look-up whose time and memory accesses do not
+//! depend on whether the principal exists (threats.md SA-8).
+//!
+//! A hash map answers a miss faster than a hit (no key comparison) and
+//! touches the found key's memory only on a hit, which a statistical test
+//! sees at once. Here every look-up does the same work:
+//!
+//! * the name is hashed with two secret-keyed hashes into a 128-bit tag; its
+//!   first and second halves pick two buckets (two-choice hashing keeps the
+//!   buckets short);
+//! * every slot of both buckets is read, its tag compared in constant time,
+//!   and its key, credential index and flags are selected with masks, no
+//!   branch and no early exit;
+//! * the selection starts from the store's dummy key, so a miss ends with
+//!   the dummy key having done exactly the work of a hit.
+//!
+//! A slot's key lives in the slot, so which key is used never shows as a
+//! different memory address. Hashing a name costs time by its length only,
+//! which the peer chose.
+//!
+//! Matching by tag instead of by name: two names collide only with
+//! probability 2⁻¹²⁸ per pair under keys the peer does not know, and
+//! colliding stored principals are caught at build time (the table is
+//! rebuilt with new keys). A false match could only let someone who knows a
+//! principal's secret log in as that principal under another name, and the
+//! principal returned is always the stored one.
+
+use std::hash::{BuildHasher, RandomState};
+
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use zeroize::Zeroize;
+
+/// Slots per bucket to start with; two-choice hashing with as many buckets
+/// as entries rarely fills one.
+const START_WIDTH: usize = 4;
+
+/// One table slot. `key` holds the HMAC-MD5 inner then outer chaining
+/// state (the store's dummy key when the principal has no CRAM-MD5 secret).
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    tag: [u64; 2],
+    key: [u32; 8],
+    index: u32,
+    /// 1 when the slot holds a principal.
+    occupied: u8,
+    /// 1 when that principal has a CRAM-MD5 key.
+    has_key: u8,
+}
+
+/// What a look-up found, every field selected in constant time.
+pub(super) struct Found {
+    /// Whether the principal exists.
+    pub(super) exists: Choice,
+    /// Whether it exists and has a CRAM-MD5 key.
+    pub(super) known: Choice,
+    /// Its position in the store (0 on a miss).
+    pub(super) index: u32,
+    /// Its key's inner then outer state, or the dummy key's.
+    pub(super) key: [u32; 8],
+}
+
+/// An entry to place: name, position, CRAM-MD5 key states if any.
+pub(super) struct Item<'a> {
+    pub(super) name: &'a str,
+    pub(super) index: u32,
+    pub(super) key: Option<[u32; 8]>,
+}
+
+/// The table. Immutable once built; wiped on drop.
+pub(super) struct CramIndex {
+    hashers: [RandomState; 2],
+    /// Buckets minus one (the bucket count is a power of two).
+    mask: usize,
+    width: usize,
+    slots: Vec<Slot>,
+    dummy: [u32; 8],
+}
+
+impl CramIndex {
+    /// Places `items`; `dummy` stands in for every miss.
+    pub(super) fn build(items: &[Item<'_>], dummy: [u32; 8]) -> Self {
+        let mut buckets = items.len().max(1).next_power_of_two();
+        let mut width = START_WIDTH;
+        loop {
+            // Fresh keys every attempt: a failure says nothing about the next.
+            let hashers = [RandomState::new(), RandomState::new()];
+            if let Some(slots) = place(items, &hashers, &dummy, buckets, width) {
+                return Self {
+                    hashers,
+                    mask: buckets - 1,
+                    width,
+                    slots,
+                    dummy,
+                };
+            }
+            // More buckets first (up to 16 per entry), then wider ones; a
+            // bucket as wide as the whole store always fits, so this ends.
+            if buckets < items.len().saturating_mul(16) {
+                buckets = buckets.saturating_mul(2);
+            } else {
+                width = width.saturating_mul(2);
+            }
+        }
+    }
+
+    fn tag(&self, name: &str) -> [u64; 2] {
+        tag_of(&self.hashers, name)
+    }
+
+    /// Looks `name` up. The same work for every name of the same length.
+    pub(super) fn find(&self, name: &str) -> Found {
+        let tag = self.tag(name);
+        let mut found = Found {
+            exists: Choice::from(0),
+            known: Choice::from(0),
+            index: 0,
+            key: self.dummy,
+        };
+        for bucket in buckets_of(tag, self.mask) {
+            let start = bucket.saturating_mul(self.width);
+            let slots = self
+                .slots
+                .get(start..start.saturating_add(self.width))
+                .unwrap_or_default();
+            for slot in slots {
+                let hit = slot.tag[0].ct_eq(&tag[0])
+                    & slot.tag[1].ct_eq(&tag[1])
+                    & Choice::from(slot.occupied);
+                found.exists |= hit;
+                found.known |= hit & Choice::from(slot.has_key);
+                found.index.conditional_assign(&slot.index, hit);
+                for (k, s) in found.key.iter_mut().zip(&slot.key) {
+                    k.conditional_assign(s, hit);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// The two keyed 64-bit hashes of `name`.
+fn tag_of(hashers: &[RandomState; 2], name: &str) -> [u64; 2] {
+    [hashers[0].hash_one(name), hashers[1].hash_one(name)]
+}
+
+/// The two candidate buckets of a tag.
+fn buckets_of(tag: [u64; 2], mask: usize) -> [usize; 2] {
+    // Truncation intended: only the low bits pick a bucket.
+    [tag[0] as usize & mask, tag[1] as usize & mask]
+}
+
+/// Places every item in the less full of its two buckets; `None` when a
+/// bucket overflows or two names share a tag.
+fn place(
+    items: &[Item<'_>],
+    hashers: &[RandomState; 2],
+    dummy: &[u32; 8],
+    buckets: usize,
+    width: usize,
+) -> Option<Vec<Slot>> {
+    let mut slots = vec![Slot::default(); buckets.checked_mul(width)?];
+    let mut fill = vec![0usize; buckets];
+    let mut tags = Vec::with_capacity(items.len());
+    for item in items {
+        let tag = tag_of(hashers, item.name);
+        tags.push(tag);
+        let [a, b] = buckets_of(tag, buckets - 1);
+        let bucket = if fill.get(b)? < fill.get(a)? { b } else { a };
+        let used = fill.get_mut(bucket)?;
+        if *used >= width {
+            wipe(&mut slots);
+            return None;
+        }
+        let slot = slots.get_mut(bucket * width + *used)?;
+        *used += 1;
+        *slot = Slot {
+            tag,
+            key: item.key.unwrap_or(*dummy),
+            index: item.index,
+            occupied: 1,
+            has_key: u8::from(item.key.is_some()),
+        };
+    }
+    tags.sort_unstable();
+    if tags.windows(2).any(|w| w.first() == w.get(1)) {
+        wipe(&mut slots);
+        return None;
+    }
+    Some(slots)
+}
+
+fn wipe(slots: &mut [Slot]) {
+    for s in slots {
+        s.key.zeroize();
+    }
+}
+
+impl Drop for CramIndex {
+    fn drop(&mut self) {
+        wipe(&mut self.slots);
+        self.dummy.zeroize();
+    }
+}
+
+impl std::fmt::Debug for CramIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CramIndex")
+            .field("buckets", &(self.mask + 1))
+            .field("width", &self.width)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn key(n: u32) -> [u32; 8] {
+        [n; 8]
+    }
+
+    #[test]
+    fn finds_every_entry_and_nothing_else() {
+        let names: Vec<String> = (0..1000).map(|i| format!("p{i}")).collect();
+        let items: Vec<Item<'_>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Item {
+                name: n,
+                index: i as u32,
+                key: (i % 7 != 0).then_some(key(i as u32 + 1)),
+            })
+            .collect();
+        let index = CramIndex::build(&items, key(u32::MAX));
+        for (i, n) in names.iter().enumerate() {
+            let f = index.find(n);
+            assert!(bool::from(f.exists), "{n}");
+            assert_eq!(bool::from(f.known), i % 7 != 0, "{n}");
+            assert_eq!(f.index, i as u32);
+            let want = if i % 7 == 0 {
+                key(u32::MAX)
+            } else {
+                key(i as u32 + 1)
+            };
+            assert_eq!(f.key, want);
+        }
+        for n in ["", "p1000", "P1", "p1 ", " p1", "q0"] {
+            let f = index.find(n);
+            assert!(!bool::from(f.exists), "{n}");
+            assert!(!bool::from(f.known));
+            assert_eq!(f.key, key(u32::MAX));
+        }
+    }
+
+    #[test]
+    fn overflow_is_detected_and_build_always_places_everything() {
+        let names: Vec<String> = (0..64).map(|i| format!("n{i}")).collect();
+        let items: Vec<Item<'_>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Item {
+                name: n,
+                index: i as u32,
+                key: Some(key(i as u32)),
+            })
+            .collect();
+        let hashers = [RandomState::new(), RandomState::new()];
+        // One bucket of width one cannot hold two names.
+        assert!(place(&items[..2], &hashers, &key(0), 1, 1).is_none());
+        assert!(place(&items[..1], &hashers, &key(0), 1, 1).is_some());
+        let index = CramIndex::build(&items, key(9999));
+        assert!(index.slots.len() >= 64);
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(index.find(n).index, i as u32);
+        }
+        let empty = CramIndex::build(&[], key(1));
+        assert!(!bool::from(empty.find("x").exists));
+        assert_eq!(empty.find("x").key, key(1));
+    }
+}
