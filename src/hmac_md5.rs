@@ -14,21 +14,20 @@
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 const BLOCK: usize = 64;
+const WORDS: usize = BLOCK / 4;
 const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
+// The round functions in the forms with the shortest dependency chain on
+// `x` (the word just computed): F = z ^ (x & (y ^ z)); G's two terms have no
+// common bits, so `|` is `+` and `y & !z` is added before `x` is known.
 #[inline(always)]
 fn f(x: u32, y: u32, z: u32) -> u32 {
-    (x & y) | (!x & z)
-}
-
-#[inline(always)]
-fn g(x: u32, y: u32, z: u32) -> u32 {
-    (x & z) | (y & !z)
+    z ^ (x & (y ^ z))
 }
 
 #[inline(always)]
 fn h(x: u32, y: u32, z: u32) -> u32 {
-    x ^ y ^ z
+    x ^ (y ^ z)
 }
 
 #[inline(always)]
@@ -36,23 +35,27 @@ fn i(x: u32, y: u32, z: u32) -> u32 {
     y ^ (x | !z)
 }
 
-/// One MD5 step: `b + ((a + fun + m + k) <<< s)`.
+/// One MD5 step: `b + ((a + fun + m + k) <<< s)`, with `a + m + k` summed
+/// first (it does not wait for the previous step).
 #[inline(always)]
 fn step(fun: u32, a: u32, b: u32, m: u32, k: u32, s: u32) -> u32 {
     b.wrapping_add(
-        a.wrapping_add(fun)
-            .wrapping_add(m)
-            .wrapping_add(k)
+        a.wrapping_add(m.wrapping_add(k))
+            .wrapping_add(fun)
             .rotate_left(s),
     )
 }
 
-fn compress(state: &mut [u32; 4], block: &[u8; BLOCK]) {
-    let mut m = [0u32; 16];
-    for (w, chunk) in m.iter_mut().zip(block.chunks_exact(4)) {
-        // `chunks_exact(4)` yields 4-byte chunks only.
-        *w = u32::from_le_bytes(chunk.try_into().unwrap_or([0; 4]));
-    }
+/// A G step: `b + ((a + (b & d) + (c & !d) + m + k) <<< s)`.
+#[inline(always)]
+fn step_g(a: u32, b: u32, c: u32, d: u32, m: u32, k: u32, s: u32) -> u32 {
+    let early = a.wrapping_add(m.wrapping_add(k)).wrapping_add(c & !d);
+    b.wrapping_add(early.wrapping_add(b & d).rotate_left(s))
+}
+
+/// The MD5 compression function over one block of sixteen little-endian
+/// words. Word-based so callers wipe 16 words, not 64 bytes one by one.
+fn compress(state: &mut [u32; 4], m: &[u32; WORDS]) {
     // Unrolled (RFC 1321 §3.4): a constant message index and shift per
     // step lets the compiler keep everything in registers.
     let [mut a, mut b, mut c, mut d] = *state;
@@ -73,7 +76,7 @@ fn compress(state: &mut [u32; 4], block: &[u8; BLOCK]) {
         m13,
         m14,
         m15,
-    ] = m;
+    ] = *m;
     a = step(f(b, c, d), a, b, m0, 0xd76aa478, 7);
     d = step(f(a, b, c), d, a, m1, 0xe8c7b756, 12);
     c = step(f(d, a, b), c, d, m2, 0x242070db, 17);
@@ -90,22 +93,22 @@ fn compress(state: &mut [u32; 4], block: &[u8; BLOCK]) {
     d = step(f(a, b, c), d, a, m13, 0xfd987193, 12);
     c = step(f(d, a, b), c, d, m14, 0xa679438e, 17);
     b = step(f(c, d, a), b, c, m15, 0x49b40821, 22);
-    a = step(g(b, c, d), a, b, m1, 0xf61e2562, 5);
-    d = step(g(a, b, c), d, a, m6, 0xc040b340, 9);
-    c = step(g(d, a, b), c, d, m11, 0x265e5a51, 14);
-    b = step(g(c, d, a), b, c, m0, 0xe9b6c7aa, 20);
-    a = step(g(b, c, d), a, b, m5, 0xd62f105d, 5);
-    d = step(g(a, b, c), d, a, m10, 0x02441453, 9);
-    c = step(g(d, a, b), c, d, m15, 0xd8a1e681, 14);
-    b = step(g(c, d, a), b, c, m4, 0xe7d3fbc8, 20);
-    a = step(g(b, c, d), a, b, m9, 0x21e1cde6, 5);
-    d = step(g(a, b, c), d, a, m14, 0xc33707d6, 9);
-    c = step(g(d, a, b), c, d, m3, 0xf4d50d87, 14);
-    b = step(g(c, d, a), b, c, m8, 0x455a14ed, 20);
-    a = step(g(b, c, d), a, b, m13, 0xa9e3e905, 5);
-    d = step(g(a, b, c), d, a, m2, 0xfcefa3f8, 9);
-    c = step(g(d, a, b), c, d, m7, 0x676f02d9, 14);
-    b = step(g(c, d, a), b, c, m12, 0x8d2a4c8a, 20);
+    a = step_g(a, b, c, d, m1, 0xf61e2562, 5);
+    d = step_g(d, a, b, c, m6, 0xc040b340, 9);
+    c = step_g(c, d, a, b, m11, 0x265e5a51, 14);
+    b = step_g(b, c, d, a, m0, 0xe9b6c7aa, 20);
+    a = step_g(a, b, c, d, m5, 0xd62f105d, 5);
+    d = step_g(d, a, b, c, m10, 0x02441453, 9);
+    c = step_g(c, d, a, b, m15, 0xd8a1e681, 14);
+    b = step_g(b, c, d, a, m4, 0xe7d3fbc8, 20);
+    a = step_g(a, b, c, d, m9, 0x21e1cde6, 5);
+    d = step_g(d, a, b, c, m14, 0xc33707d6, 9);
+    c = step_g(c, d, a, b, m3, 0xf4d50d87, 14);
+    b = step_g(b, c, d, a, m8, 0x455a14ed, 20);
+    a = step_g(a, b, c, d, m13, 0xa9e3e905, 5);
+    d = step_g(d, a, b, c, m2, 0xfcefa3f8, 9);
+    c = step_g(c, d, a, b, m7, 0x676f02d9, 14);
+    b = step_g(b, c, d, a, m12, 0x8d2a4c8a, 20);
     a = step(h(b, c, d), a, b, m5, 0xfffa3942, 4);
     d = step(h(a, b, c), d, a, m8, 0x8771f681, 11);
     c = step(h(d, a, b), c, d, m11, 0x6d9d6122, 16);
@@ -141,49 +144,71 @@ fn compress(state: &mut [u32; 4], block: &[u8; BLOCK]) {
     for (s, v) in state.iter_mut().zip([a, b, c, d]) {
         *s = s.wrapping_add(v);
     }
-    m.zeroize();
+}
+
+/// `bytes` (at most 64) as little-endian words, zero-filled.
+fn load_words(bytes: &[u8], words: &mut [u32]) {
+    for (w, chunk) in words.iter_mut().zip(bytes.chunks(4)) {
+        let mut le = [0u8; 4];
+        for (d, s) in le.iter_mut().zip(chunk) {
+            *d = *s;
+        }
+        *w = u32::from_le_bytes(le);
+    }
 }
 
 /// Continues an MD5 computation from `state`, after `prefix_len` bytes
-/// already compressed (a multiple of 64), over `data`, and finishes it.
-fn finish(mut state: [u32; 4], prefix_len: u64, data: &[u8]) -> [u8; 16] {
+/// already compressed (a multiple of 64), over `data`, and returns the
+/// final state (whose little-endian bytes are the digest).
+fn finish_state(mut state: [u32; 4], prefix_len: u64, data: &[u8]) -> [u32; 4] {
+    let mut words = [0u32; 2 * WORDS];
     let mut chunks = data.chunks_exact(BLOCK);
     for chunk in &mut chunks {
-        let mut block = [0u8; BLOCK];
-        block.copy_from_slice(chunk);
-        compress(&mut state, &block);
-        block.zeroize();
+        let (block, _) = words.split_at_mut(WORDS);
+        load_words(chunk, block);
+        if let Ok(block) = <&[u32; WORDS]>::try_from(&*block) {
+            compress(&mut state, block);
+        }
     }
     let rest = chunks.remainder();
     let bit_len = (prefix_len + data.len() as u64).wrapping_mul(8);
-    let mut tail = [0u8; 2 * BLOCK];
-    let tail_len = if rest.len() < 56 { BLOCK } else { 2 * BLOCK };
-    if let Some(dst) = tail.get_mut(..rest.len()) {
-        dst.copy_from_slice(rest);
+    let blocks = if rest.len() < 56 { 1 } else { 2 };
+    words.fill(0);
+    load_words(rest, &mut words);
+    // The 0x80 byte right after the data.
+    if let Some(w) = words.get_mut(rest.len() / 4) {
+        *w |= 0x80 << (8 * (rest.len() % 4));
     }
-    if let Some(b) = tail.get_mut(rest.len()) {
-        *b = 0x80;
+    let len_at = blocks * WORDS - 2;
+    if let Some(w) = words.get_mut(len_at..len_at + 2) {
+        w.copy_from_slice(&[bit_len as u32, (bit_len >> 32) as u32]);
     }
-    if let Some(dst) = tail.get_mut(tail_len - 8..tail_len) {
-        dst.copy_from_slice(&bit_len.to_le_bytes());
+    for block in words.chunks_exact(WORDS).take(blocks) {
+        if let Ok(block) = <&[u32; WORDS]>::try_from(block) {
+            compress(&mut state, block);
+        }
     }
-    for chunk in tail.chunks_exact(BLOCK).take(tail_len / BLOCK) {
-        let mut block = [0u8; BLOCK];
-        block.copy_from_slice(chunk);
-        compress(&mut state, &block);
-    }
-    tail.zeroize();
+    // Data may be secret (a long key, an inner digest): wipe the copy.
+    words.zeroize();
+    state
+}
+
+/// The digest bytes of a final state.
+fn digest_of(state: &[u32; 4]) -> [u8; 16] {
     let mut out = [0u8; 16];
     for (dst, word) in out.chunks_exact_mut(4).zip(state) {
         dst.copy_from_slice(&word.to_le_bytes());
     }
-    state.zeroize();
     out
 }
 
-/// MD5 of `data`.
+/// MD5 of `data` (the tests check the compression function with it).
+#[cfg(test)]
 pub(crate) fn md5(data: &[u8]) -> [u8; 16] {
-    finish(INIT, 0, data)
+    let mut state = finish_state(INIT, 0, data);
+    let out = digest_of(&state);
+    state.zeroize();
+    out
 }
 
 /// An HMAC-MD5 key reduced to its inner and outer chaining states.
@@ -199,31 +224,32 @@ impl HmacMd5Key {
     /// Runs the HMAC key schedule over `secret` (hashed first if it is longer
     /// than a block, as RFC 2104 says).
     pub(crate) fn from_secret(secret: &[u8]) -> Self {
-        let mut key = [0u8; BLOCK];
+        let mut key = [0u32; WORDS];
         if secret.len() > BLOCK {
-            let mut digest = md5(secret);
-            if let Some(dst) = key.get_mut(..16) {
+            let mut digest = finish_state(INIT, 0, secret);
+            // The digest's little-endian bytes are the state words.
+            if let Some(dst) = key.get_mut(..4) {
                 dst.copy_from_slice(&digest);
             }
             digest.zeroize();
-        } else if let Some(dst) = key.get_mut(..secret.len()) {
-            dst.copy_from_slice(secret);
+        } else {
+            load_words(secret, &mut key);
         }
-        let mut ipad = [0u8; BLOCK];
-        let mut opad = [0u8; BLOCK];
-        // By reference: `zip(key)` would move a copy of the key into the
-        // iterator, a stack copy nothing wipes (found by the zeroize test).
-        for ((i, o), k) in ipad.iter_mut().zip(opad.iter_mut()).zip(key.iter()) {
-            *i = k ^ 0x36;
-            *o = k ^ 0x5c;
-        }
+        let mut pad = [0u32; WORDS];
         let mut inner = INIT;
         let mut outer = INIT;
-        compress(&mut inner, &ipad);
-        compress(&mut outer, &opad);
+        // By reference: `zip(key)` would move a copy of the key into the
+        // iterator, a stack copy nothing wipes (found by the zeroize test).
+        for (p, k) in pad.iter_mut().zip(key.iter()) {
+            *p = k ^ 0x3636_3636;
+        }
+        compress(&mut inner, &pad);
+        for (p, k) in pad.iter_mut().zip(key.iter()) {
+            *p = k ^ 0x5c5c_5c5c;
+        }
+        compress(&mut outer, &pad);
         key.zeroize();
-        ipad.zeroize();
-        opad.zeroize();
+        pad.zeroize();
         Self { inner, outer }
     }
 
@@ -256,10 +282,17 @@ impl HmacMd5Key {
 
     /// HMAC-MD5(key, `message`).
     pub(crate) fn mac(&self, message: &[u8]) -> [u8; 16] {
-        let mut inner = finish(self.inner, BLOCK as u64, message);
-        let out = finish(self.outer, BLOCK as u64, &inner);
+        let mut inner = finish_state(self.inner, BLOCK as u64, message);
+        // The outer message is the inner digest, whose little-endian words
+        // are the inner state: one block, 0x80 after 16 bytes, and the bit
+        // length of ipad-block + digest (80 bytes).
+        let [i0, i1, i2, i3] = inner;
+        let mut block = [i0, i1, i2, i3, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 80 * 8, 0];
+        let mut outer = self.outer;
+        compress(&mut outer, &block);
         inner.zeroize();
-        out
+        block.zeroize();
+        digest_of(&outer)
     }
 }
 

@@ -8,9 +8,10 @@
 //! * the name is hashed with two secret-keyed hashes into a 128-bit tag; its
 //!   first and second halves pick two buckets (two-choice hashing keeps the
 //!   buckets short);
-//! * every slot of both buckets is read, its tag compared in constant time,
-//!   and its key, credential index and flags are selected with masks, no
-//!   branch and no early exit;
+//! * every slot of both buckets is read, its tag compared with arithmetic
+//!   (no comparison instruction), and its key, credential index and flags
+//!   selected with an all-ones-or-zero mask the optimizer cannot see
+//!   through: no branch and no early exit;
 //! * the selection starts from the store's dummy key, so a miss ends with
 //!   the dummy key having done exactly the work of a hit.
 //!
@@ -27,7 +28,7 @@
 
 use std::hash::{BuildHasher, RandomState};
 
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use subtle::Choice;
 use zeroize::Zeroize;
 
 /// Slots per bucket to start with; two-choice hashing with as many buckets
@@ -116,6 +117,8 @@ impl CramIndex {
             index: 0,
             key: self.dummy,
         };
+        let mut exists = 0u32;
+        let mut known = 0u32;
         for bucket in buckets_of(tag, self.mask) {
             let start = bucket.saturating_mul(self.width);
             let slots = self
@@ -123,17 +126,23 @@ impl CramIndex {
                 .get(start..start.saturating_add(self.width))
                 .unwrap_or_default();
             for slot in slots {
-                let hit = slot.tag[0].ct_eq(&tag[0])
-                    & slot.tag[1].ct_eq(&tag[1])
-                    & Choice::from(slot.occupied);
-                found.exists |= hit;
-                found.known |= hit & Choice::from(slot.has_key);
-                found.index.conditional_assign(&slot.index, hit);
+                let diff = (slot.tag[0] ^ tag[0]) | (slot.tag[1] ^ tag[1]);
+                // 1 when `diff` is zero, computed without a comparison.
+                let same = 1 ^ ((diff | diff.wrapping_neg()) >> 63);
+                let hit = same as u32 & u32::from(slot.occupied);
+                // An opaque all-ones-or-zero mask: the optimizer cannot
+                // turn the selections below back into a branch on it.
+                let mask = std::hint::black_box(hit.wrapping_neg());
+                exists |= mask;
+                known |= mask & u32::from(slot.has_key).wrapping_neg();
+                found.index = (slot.index & mask) | (found.index & !mask);
                 for (k, s) in found.key.iter_mut().zip(&slot.key) {
-                    k.conditional_assign(s, hit);
+                    *k = (s & mask) | (*k & !mask);
                 }
             }
         }
+        found.exists = Choice::from((exists & 1) as u8);
+        found.known = Choice::from((known & 1) as u8);
         found
     }
 }
