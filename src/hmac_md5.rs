@@ -39,17 +39,15 @@ fn i(x: u32, y: u32, z: u32) -> u32 {
 /// first (it does not wait for the previous step).
 #[inline(always)]
 fn step(fun: u32, a: u32, b: u32, m: u32, k: u32, s: u32) -> u32 {
-    b.wrapping_add(
-        a.wrapping_add(m.wrapping_add(k))
-            .wrapping_add(fun)
-            .rotate_left(s),
-    )
+    let mk = std::hint::black_box(m.wrapping_add(k));
+    b.wrapping_add(a.wrapping_add(mk).wrapping_add(fun).rotate_left(s))
 }
 
 /// A G step: `b + ((a + (b & d) + (c & !d) + m + k) <<< s)`.
 #[inline(always)]
 fn step_g(a: u32, b: u32, c: u32, d: u32, m: u32, k: u32, s: u32) -> u32 {
-    let early = a.wrapping_add(m.wrapping_add(k)).wrapping_add(c & !d);
+    let mk = std::hint::black_box(m.wrapping_add(k));
+    let early = a.wrapping_add(mk).wrapping_add(c & !d);
     b.wrapping_add(early.wrapping_add(b & d).rotate_left(s))
 }
 
