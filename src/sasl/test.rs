@@ -34,6 +34,11 @@ fn challenge_shape() {
     assert_eq!(s, format!("<{}.{}@host.example>", u64::MAX, u64::MAX));
     let c = challenge([0; 16], "h");
     assert_eq!(c, b"<0.0@h>");
+    // The host is cut at 128 bytes, so a challenge never exceeds its buffer.
+    let long = "h".repeat(300);
+    let c = challenge([0xff; 16], &long);
+    assert_eq!(c.len(), super::nonce::MAX_CHALLENGE_LEN);
+    assert!(c.ends_with(b"h>"));
 }
 
 #[test]
@@ -43,6 +48,9 @@ fn challenge_digits_match_format() {
         (9, 10),
         (u64::MAX, 12345),
         (1 << 63, 999_999_999_999),
+        (10_000_000_000_000_000, 100_000_000),
+        (9_999_999_999_999_999, 99_999_999),
+        (12_345_678_901_234_567_890, 1_000_000_000_000_000_001),
     ] {
         let mut nonce = [0u8; 16];
         nonce[..8].copy_from_slice(&hi.to_be_bytes());
