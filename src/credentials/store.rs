@@ -220,6 +220,12 @@ impl CredentialStore {
             &items,
             HmacMd5Key::from_secret(dummy_secret.expose()).words(),
         );
+        // The table has its own copies; wipe these before the vector is freed.
+        for item in &mut items {
+            if let Some(key) = &mut item.key {
+                key.zeroize();
+            }
+        }
         drop(items);
         Ok(Self {
             entries,
@@ -252,9 +258,10 @@ impl CredentialStore {
             .and_then(|&i| self.entries.get(i))
     }
 
-    /// Every credential, in no particular order.
+    /// Every credential, in no particular order (the name map's, which is
+    /// randomly keyed: callers must not rely on any order).
     pub fn iter(&self) -> impl Iterator<Item = &Credential> {
-        self.entries.iter()
+        self.by_name.values().filter_map(|&i| self.entries.get(i))
     }
 
     /// The SCRAM-SHA-256 keys of `principal`, or made-up keys if it has none
