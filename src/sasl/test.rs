@@ -58,3 +58,67 @@ fn challenge_digits_match_format() {
         assert_eq!(challenge(nonce, "x"), format!("<{hi}.{lo}@x>").into_bytes());
     }
 }
+
+/// Every message a session queues reaches `poll_output`, whatever the
+/// sequence (the queue is a fixed three slots: mechanisms, challenge, then
+/// one outcome or error), and exactly one audit event ends it.
+#[test]
+fn no_output_is_lost_and_one_event_per_session() {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use super::{Authenticator, AuthenticatorConfig, ClientMessage, Status};
+    use crate::credentials::{Credential, CredentialStore};
+    use crate::{Principal, Secret};
+
+    struct Fixed;
+    impl super::NonceSource for Fixed {
+        fn nonce(&mut self) -> [u8; 16] {
+            [3; 16]
+        }
+    }
+    let store = Arc::new(
+        CredentialStore::from_credentials([Credential::plain(
+            Principal::new("tim").unwrap(),
+            Secret::new(b"pw"),
+        )])
+        .unwrap(),
+    );
+    let now = Instant::now();
+    let good = super::cram_md5::response("tim", b"pw", &challenge([3; 16], "localhost"));
+    let choices = [
+        ClientMessage::Start {
+            mechanism: "CRAM-MD5".into(),
+            data: vec![],
+        },
+        ClientMessage::Start {
+            mechanism: "PLAIN".into(),
+            data: vec![],
+        },
+        ClientMessage::Step(good),
+        ClientMessage::Step(b"tim 0123".to_vec()),
+        ClientMessage::Step(vec![b'x'; 2000]),
+    ];
+    // Every sequence of four messages out of the five kinds.
+    for code in 0..choices.len().pow(4) {
+        let mut s = Authenticator::new(store.clone(), AuthenticatorConfig::new(), &mut Fixed, now);
+        let mut expected = 1;
+        let mut c = code;
+        for _ in 0..4 {
+            let msg = choices[c % choices.len()].clone();
+            c /= choices.len();
+            if !s.status().is_terminal() {
+                expected += 1;
+            }
+            let _ = s.handle_message(now, msg);
+        }
+        let mut polled = 0;
+        while s.poll_output().is_some() {
+            polled += 1;
+        }
+        assert_eq!(polled, expected, "sequence {code}");
+        let events = std::iter::from_fn(|| s.poll_event()).count();
+        let terminal = !matches!(s.status(), Status::Pending);
+        assert_eq!(events, usize::from(terminal), "sequence {code}");
+    }
+}
