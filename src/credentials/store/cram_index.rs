@@ -37,7 +37,13 @@ const START_WIDTH: usize = 4;
 
 /// One table slot. `key` holds the HMAC-MD5 inner then outer chaining
 /// state (the store's dummy key when the principal has no CRAM-MD5 secret).
+///
+/// One cache line each: with 56-byte slots some buckets straddled one line
+/// more than others and some loads split across lines, so the look-up's
+/// time varied with the bucket (by name, not by existence, but it blurred
+/// the constant-time test).
 #[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
 struct Slot {
     tag: [u64; 2],
     key: [u32; 8],
