@@ -17,7 +17,7 @@
 //! last digit (threats.md T3). Positive control in the same run: an
 //! early-exit `==` on the hex digest (after the same HMAC) must reach
 //! |t| > 10, otherwise the run is inconclusive (too noisy) and is repeated
-//! once. About 15 s on two cores.
+//! once. About 20 s on two loaded cores.
 #![allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
