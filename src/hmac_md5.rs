@@ -14,21 +14,20 @@
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 const BLOCK: usize = 64;
+const WORDS: usize = BLOCK / 4;
 const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
+// The round functions in the forms with the shortest dependency chain on
+// `x` (the word just computed): F = z ^ (x & (y ^ z)); G's two terms have no
+// common bits, so `|` is `+` and `y & !z` is added before `x` is known.
 #[inline(always)]
 fn f(x: u32, y: u32, z: u32) -> u32 {
-    (x & y) | (!x & z)
-}
-
-#[inline(always)]
-fn g(x: u32, y: u32, z: u32) -> u32 {
-    (x & z) | (y & !z)
+    z ^ (x & (y ^ z))
 }
 
 #[inline(always)]
 fn h(x: u32, y: u32, z: u32) -> u32 {
-    x ^ y ^ z
+    x ^ (y ^ z)
 }
 
 #[inline(always)]
@@ -36,218 +35,178 @@ fn i(x: u32, y: u32, z: u32) -> u32 {
     y ^ (x | !z)
 }
 
-/// One MD5 step: `b + ((a + fun + m + k) <<< s)`.
+/// One MD5 step: `b + ((a + fun + m + k) <<< s)`, with `a + m + k` summed
+/// first (it does not wait for the previous step).
 #[inline(always)]
 fn step(fun: u32, a: u32, b: u32, m: u32, k: u32, s: u32) -> u32 {
-    b.wrapping_add(
-        a.wrapping_add(fun)
-            .wrapping_add(m)
-            .wrapping_add(k)
-            .rotate_left(s),
-    )
+    let mk = std::hint::black_box(m.wrapping_add(k));
+    b.wrapping_add(a.wrapping_add(mk).wrapping_add(fun).rotate_left(s))
 }
 
-/// The 64 MD5 steps (RFC 1321 §3.4), unrolled: each hands `$step` its round
-/// function, the register it updates, the three others, the message word's
-/// index, the constant and the shift. Constant indices and shifts let the
-/// compiler keep everything in registers. The registers are passed in so
-/// the steps name the caller's variables.
-macro_rules! md5_steps {
-    ($step:ident, $a:ident, $b:ident, $c:ident, $d:ident) => {
-        $step!(f, $a, $b, $c, $d, 0, 0xd76aa478, 7);
-        $step!(f, $d, $a, $b, $c, 1, 0xe8c7b756, 12);
-        $step!(f, $c, $d, $a, $b, 2, 0x242070db, 17);
-        $step!(f, $b, $c, $d, $a, 3, 0xc1bdceee, 22);
-        $step!(f, $a, $b, $c, $d, 4, 0xf57c0faf, 7);
-        $step!(f, $d, $a, $b, $c, 5, 0x4787c62a, 12);
-        $step!(f, $c, $d, $a, $b, 6, 0xa8304613, 17);
-        $step!(f, $b, $c, $d, $a, 7, 0xfd469501, 22);
-        $step!(f, $a, $b, $c, $d, 8, 0x698098d8, 7);
-        $step!(f, $d, $a, $b, $c, 9, 0x8b44f7af, 12);
-        $step!(f, $c, $d, $a, $b, 10, 0xffff5bb1, 17);
-        $step!(f, $b, $c, $d, $a, 11, 0x895cd7be, 22);
-        $step!(f, $a, $b, $c, $d, 12, 0x6b901122, 7);
-        $step!(f, $d, $a, $b, $c, 13, 0xfd987193, 12);
-        $step!(f, $c, $d, $a, $b, 14, 0xa679438e, 17);
-        $step!(f, $b, $c, $d, $a, 15, 0x49b40821, 22);
-        $step!(g, $a, $b, $c, $d, 1, 0xf61e2562, 5);
-        $step!(g, $d, $a, $b, $c, 6, 0xc040b340, 9);
-        $step!(g, $c, $d, $a, $b, 11, 0x265e5a51, 14);
-        $step!(g, $b, $c, $d, $a, 0, 0xe9b6c7aa, 20);
-        $step!(g, $a, $b, $c, $d, 5, 0xd62f105d, 5);
-        $step!(g, $d, $a, $b, $c, 10, 0x02441453, 9);
-        $step!(g, $c, $d, $a, $b, 15, 0xd8a1e681, 14);
-        $step!(g, $b, $c, $d, $a, 4, 0xe7d3fbc8, 20);
-        $step!(g, $a, $b, $c, $d, 9, 0x21e1cde6, 5);
-        $step!(g, $d, $a, $b, $c, 14, 0xc33707d6, 9);
-        $step!(g, $c, $d, $a, $b, 3, 0xf4d50d87, 14);
-        $step!(g, $b, $c, $d, $a, 8, 0x455a14ed, 20);
-        $step!(g, $a, $b, $c, $d, 13, 0xa9e3e905, 5);
-        $step!(g, $d, $a, $b, $c, 2, 0xfcefa3f8, 9);
-        $step!(g, $c, $d, $a, $b, 7, 0x676f02d9, 14);
-        $step!(g, $b, $c, $d, $a, 12, 0x8d2a4c8a, 20);
-        $step!(h, $a, $b, $c, $d, 5, 0xfffa3942, 4);
-        $step!(h, $d, $a, $b, $c, 8, 0x8771f681, 11);
-        $step!(h, $c, $d, $a, $b, 11, 0x6d9d6122, 16);
-        $step!(h, $b, $c, $d, $a, 14, 0xfde5380c, 23);
-        $step!(h, $a, $b, $c, $d, 1, 0xa4beea44, 4);
-        $step!(h, $d, $a, $b, $c, 4, 0x4bdecfa9, 11);
-        $step!(h, $c, $d, $a, $b, 7, 0xf6bb4b60, 16);
-        $step!(h, $b, $c, $d, $a, 10, 0xbebfbc70, 23);
-        $step!(h, $a, $b, $c, $d, 13, 0x289b7ec6, 4);
-        $step!(h, $d, $a, $b, $c, 0, 0xeaa127fa, 11);
-        $step!(h, $c, $d, $a, $b, 3, 0xd4ef3085, 16);
-        $step!(h, $b, $c, $d, $a, 6, 0x04881d05, 23);
-        $step!(h, $a, $b, $c, $d, 9, 0xd9d4d039, 4);
-        $step!(h, $d, $a, $b, $c, 12, 0xe6db99e5, 11);
-        $step!(h, $c, $d, $a, $b, 15, 0x1fa27cf8, 16);
-        $step!(h, $b, $c, $d, $a, 2, 0xc4ac5665, 23);
-        $step!(i, $a, $b, $c, $d, 0, 0xf4292244, 6);
-        $step!(i, $d, $a, $b, $c, 7, 0x432aff97, 10);
-        $step!(i, $c, $d, $a, $b, 14, 0xab9423a7, 15);
-        $step!(i, $b, $c, $d, $a, 5, 0xfc93a039, 21);
-        $step!(i, $a, $b, $c, $d, 12, 0x655b59c3, 6);
-        $step!(i, $d, $a, $b, $c, 3, 0x8f0ccc92, 10);
-        $step!(i, $c, $d, $a, $b, 10, 0xffeff47d, 15);
-        $step!(i, $b, $c, $d, $a, 1, 0x85845dd1, 21);
-        $step!(i, $a, $b, $c, $d, 8, 0x6fa87e4f, 6);
-        $step!(i, $d, $a, $b, $c, 15, 0xfe2ce6e0, 10);
-        $step!(i, $c, $d, $a, $b, 6, 0xa3014314, 15);
-        $step!(i, $b, $c, $d, $a, 13, 0x4e0811a1, 21);
-        $step!(i, $a, $b, $c, $d, 4, 0xf7537e82, 6);
-        $step!(i, $d, $a, $b, $c, 11, 0xbd3af235, 10);
-        $step!(i, $c, $d, $a, $b, 2, 0x2ad7d2bb, 15);
-        $step!(i, $b, $c, $d, $a, 9, 0xeb86d391, 21);
-    };
-}
-
-/// The block's sixteen little-endian message words.
+/// A G step: `b + ((a + (b & d) + (c & !d) + m + k) <<< s)`.
 #[inline(always)]
-fn words(block: &[u8; BLOCK]) -> [u32; 16] {
-    let mut m = [0u32; 16];
-    for (w, chunk) in m.iter_mut().zip(block.chunks_exact(4)) {
-        // `chunks_exact(4)` yields 4-byte chunks only.
-        *w = u32::from_le_bytes(chunk.try_into().unwrap_or([0; 4]));
-    }
-    m
+fn step_g(a: u32, b: u32, c: u32, d: u32, m: u32, k: u32, s: u32) -> u32 {
+    let mk = std::hint::black_box(m.wrapping_add(k));
+    let early = a.wrapping_add(mk).wrapping_add(c & !d);
+    b.wrapping_add(early.wrapping_add(b & d).rotate_left(s))
 }
 
-/// Sixteen words as a tuple, so the steps can name them by constant index.
-macro_rules! tuple16 {
-    ($m:expr) => {{
-        let [
-            m0,
-            m1,
-            m2,
-            m3,
-            m4,
-            m5,
-            m6,
-            m7,
-            m8,
-            m9,
-            m10,
-            m11,
-            m12,
-            m13,
-            m14,
-            m15,
-        ] = $m;
-        (
-            m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15,
-        )
-    }};
-}
-
-fn compress(state: &mut [u32; 4], block: &[u8; BLOCK]) {
-    let mut m = words(block);
-    let w = tuple16!(m);
+/// The MD5 compression function over one block of sixteen little-endian
+/// words. Word-based so callers wipe 16 words, not 64 bytes one by one.
+fn compress(state: &mut [u32; 4], m: &[u32; WORDS]) {
+    // Unrolled (RFC 1321 §3.4): a constant message index and shift per
+    // step lets the compiler keep everything in registers.
     let [mut a, mut b, mut c, mut d] = *state;
-    macro_rules! one {
-        ($fun:ident, $x:ident, $p:ident, $q:ident, $r:ident, $i:tt, $k:expr, $s:expr) => {
-            $x = step($fun($p, $q, $r), $x, $p, w.$i, $k, $s);
-        };
-    }
-    md5_steps!(one, a, b, c, d);
+    let [
+        m0,
+        m1,
+        m2,
+        m3,
+        m4,
+        m5,
+        m6,
+        m7,
+        m8,
+        m9,
+        m10,
+        m11,
+        m12,
+        m13,
+        m14,
+        m15,
+    ] = *m;
+    a = step(f(b, c, d), a, b, m0, 0xd76aa478, 7);
+    d = step(f(a, b, c), d, a, m1, 0xe8c7b756, 12);
+    c = step(f(d, a, b), c, d, m2, 0x242070db, 17);
+    b = step(f(c, d, a), b, c, m3, 0xc1bdceee, 22);
+    a = step(f(b, c, d), a, b, m4, 0xf57c0faf, 7);
+    d = step(f(a, b, c), d, a, m5, 0x4787c62a, 12);
+    c = step(f(d, a, b), c, d, m6, 0xa8304613, 17);
+    b = step(f(c, d, a), b, c, m7, 0xfd469501, 22);
+    a = step(f(b, c, d), a, b, m8, 0x698098d8, 7);
+    d = step(f(a, b, c), d, a, m9, 0x8b44f7af, 12);
+    c = step(f(d, a, b), c, d, m10, 0xffff5bb1, 17);
+    b = step(f(c, d, a), b, c, m11, 0x895cd7be, 22);
+    a = step(f(b, c, d), a, b, m12, 0x6b901122, 7);
+    d = step(f(a, b, c), d, a, m13, 0xfd987193, 12);
+    c = step(f(d, a, b), c, d, m14, 0xa679438e, 17);
+    b = step(f(c, d, a), b, c, m15, 0x49b40821, 22);
+    a = step_g(a, b, c, d, m1, 0xf61e2562, 5);
+    d = step_g(d, a, b, c, m6, 0xc040b340, 9);
+    c = step_g(c, d, a, b, m11, 0x265e5a51, 14);
+    b = step_g(b, c, d, a, m0, 0xe9b6c7aa, 20);
+    a = step_g(a, b, c, d, m5, 0xd62f105d, 5);
+    d = step_g(d, a, b, c, m10, 0x02441453, 9);
+    c = step_g(c, d, a, b, m15, 0xd8a1e681, 14);
+    b = step_g(b, c, d, a, m4, 0xe7d3fbc8, 20);
+    a = step_g(a, b, c, d, m9, 0x21e1cde6, 5);
+    d = step_g(d, a, b, c, m14, 0xc33707d6, 9);
+    c = step_g(c, d, a, b, m3, 0xf4d50d87, 14);
+    b = step_g(b, c, d, a, m8, 0x455a14ed, 20);
+    a = step_g(a, b, c, d, m13, 0xa9e3e905, 5);
+    d = step_g(d, a, b, c, m2, 0xfcefa3f8, 9);
+    c = step_g(c, d, a, b, m7, 0x676f02d9, 14);
+    b = step_g(b, c, d, a, m12, 0x8d2a4c8a, 20);
+    a = step(h(b, c, d), a, b, m5, 0xfffa3942, 4);
+    d = step(h(a, b, c), d, a, m8, 0x8771f681, 11);
+    c = step(h(d, a, b), c, d, m11, 0x6d9d6122, 16);
+    b = step(h(c, d, a), b, c, m14, 0xfde5380c, 23);
+    a = step(h(b, c, d), a, b, m1, 0xa4beea44, 4);
+    d = step(h(a, b, c), d, a, m4, 0x4bdecfa9, 11);
+    c = step(h(d, a, b), c, d, m7, 0xf6bb4b60, 16);
+    b = step(h(c, d, a), b, c, m10, 0xbebfbc70, 23);
+    a = step(h(b, c, d), a, b, m13, 0x289b7ec6, 4);
+    d = step(h(a, b, c), d, a, m0, 0xeaa127fa, 11);
+    c = step(h(d, a, b), c, d, m3, 0xd4ef3085, 16);
+    b = step(h(c, d, a), b, c, m6, 0x04881d05, 23);
+    a = step(h(b, c, d), a, b, m9, 0xd9d4d039, 4);
+    d = step(h(a, b, c), d, a, m12, 0xe6db99e5, 11);
+    c = step(h(d, a, b), c, d, m15, 0x1fa27cf8, 16);
+    b = step(h(c, d, a), b, c, m2, 0xc4ac5665, 23);
+    a = step(i(b, c, d), a, b, m0, 0xf4292244, 6);
+    d = step(i(a, b, c), d, a, m7, 0x432aff97, 10);
+    c = step(i(d, a, b), c, d, m14, 0xab9423a7, 15);
+    b = step(i(c, d, a), b, c, m5, 0xfc93a039, 21);
+    a = step(i(b, c, d), a, b, m12, 0x655b59c3, 6);
+    d = step(i(a, b, c), d, a, m3, 0x8f0ccc92, 10);
+    c = step(i(d, a, b), c, d, m10, 0xffeff47d, 15);
+    b = step(i(c, d, a), b, c, m1, 0x85845dd1, 21);
+    a = step(i(b, c, d), a, b, m8, 0x6fa87e4f, 6);
+    d = step(i(a, b, c), d, a, m15, 0xfe2ce6e0, 10);
+    c = step(i(d, a, b), c, d, m6, 0xa3014314, 15);
+    b = step(i(c, d, a), b, c, m13, 0x4e0811a1, 21);
+    a = step(i(b, c, d), a, b, m4, 0xf7537e82, 6);
+    d = step(i(a, b, c), d, a, m11, 0xbd3af235, 10);
+    c = step(i(d, a, b), c, d, m2, 0x2ad7d2bb, 15);
+    b = step(i(c, d, a), b, c, m9, 0xeb86d391, 21);
     for (s, v) in state.iter_mut().zip([a, b, c, d]) {
         *s = s.wrapping_add(v);
     }
-    m.zeroize();
 }
 
-/// Two independent compressions, step by step side by side: MD5 is one long
-/// dependency chain, so interleaving two lets the CPU run both at once (the
-/// HMAC key schedule's inner and outer blocks, once per credential loaded).
-fn compress2(
-    state1: &mut [u32; 4],
-    block1: &[u8; BLOCK],
-    state2: &mut [u32; 4],
-    block2: &[u8; BLOCK],
-) {
-    let mut m1 = words(block1);
-    let mut m2 = words(block2);
-    let w1 = tuple16!(m1);
-    let w2 = tuple16!(m2);
-    let [a1, b1, c1, d1] = *state1;
-    let [a2, b2, c2, d2] = *state2;
-    let (mut a, mut b, mut c, mut d) = ((a1, a2), (b1, b2), (c1, c2), (d1, d2));
-    macro_rules! two {
-        ($fun:ident, $x:ident, $p:ident, $q:ident, $r:ident, $i:tt, $k:expr, $s:expr) => {
-            $x.0 = step($fun($p.0, $q.0, $r.0), $x.0, $p.0, w1.$i, $k, $s);
-            $x.1 = step($fun($p.1, $q.1, $r.1), $x.1, $p.1, w2.$i, $k, $s);
-        };
+/// `bytes` (at most 64) as little-endian words, zero-filled.
+fn load_words(bytes: &[u8], words: &mut [u32]) {
+    for (w, chunk) in words.iter_mut().zip(bytes.chunks(4)) {
+        let mut le = [0u8; 4];
+        for (d, s) in le.iter_mut().zip(chunk) {
+            *d = *s;
+        }
+        *w = u32::from_le_bytes(le);
     }
-    md5_steps!(two, a, b, c, d);
-    for (s, v) in state1.iter_mut().zip([a.0, b.0, c.0, d.0]) {
-        *s = s.wrapping_add(v);
-    }
-    for (s, v) in state2.iter_mut().zip([a.1, b.1, c.1, d.1]) {
-        *s = s.wrapping_add(v);
-    }
-    m1.zeroize();
-    m2.zeroize();
 }
 
 /// Continues an MD5 computation from `state`, after `prefix_len` bytes
-/// already compressed (a multiple of 64), over `data`, and finishes it.
-fn finish(mut state: [u32; 4], prefix_len: u64, data: &[u8]) -> [u8; 16] {
+/// already compressed (a multiple of 64), over `data`, and returns the
+/// final state (whose little-endian bytes are the digest).
+fn finish_state(mut state: [u32; 4], prefix_len: u64, data: &[u8]) -> [u32; 4] {
+    let mut words = [0u32; 2 * WORDS];
     let mut chunks = data.chunks_exact(BLOCK);
     for chunk in &mut chunks {
-        let mut block = [0u8; BLOCK];
-        block.copy_from_slice(chunk);
-        compress(&mut state, &block);
-        block.zeroize();
+        let (block, _) = words.split_at_mut(WORDS);
+        load_words(chunk, block);
+        if let Ok(block) = <&[u32; WORDS]>::try_from(&*block) {
+            compress(&mut state, block);
+        }
     }
     let rest = chunks.remainder();
     let bit_len = (prefix_len + data.len() as u64).wrapping_mul(8);
-    let mut tail = [0u8; 2 * BLOCK];
-    let tail_len = if rest.len() < 56 { BLOCK } else { 2 * BLOCK };
-    if let Some(dst) = tail.get_mut(..rest.len()) {
-        dst.copy_from_slice(rest);
+    let blocks = if rest.len() < 56 { 1 } else { 2 };
+    words.fill(0);
+    load_words(rest, &mut words);
+    // The 0x80 byte right after the data.
+    if let Some(w) = words.get_mut(rest.len() / 4) {
+        *w |= 0x80 << (8 * (rest.len() % 4));
     }
-    if let Some(b) = tail.get_mut(rest.len()) {
-        *b = 0x80;
+    let len_at = blocks * WORDS - 2;
+    if let Some(w) = words.get_mut(len_at..len_at + 2) {
+        w.copy_from_slice(&[bit_len as u32, (bit_len >> 32) as u32]);
     }
-    if let Some(dst) = tail.get_mut(tail_len - 8..tail_len) {
-        dst.copy_from_slice(&bit_len.to_le_bytes());
+    for block in words.chunks_exact(WORDS).take(blocks) {
+        if let Ok(block) = <&[u32; WORDS]>::try_from(block) {
+            compress(&mut state, block);
+        }
     }
-    for chunk in tail.chunks_exact(BLOCK).take(tail_len / BLOCK) {
-        let mut block = [0u8; BLOCK];
-        block.copy_from_slice(chunk);
-        compress(&mut state, &block);
-    }
-    tail.zeroize();
+    // Data may be secret (a long key, an inner digest): wipe the copy.
+    words.zeroize();
+    state
+}
+
+/// The digest bytes of a final state.
+fn digest_of(state: &[u32; 4]) -> [u8; 16] {
     let mut out = [0u8; 16];
     for (dst, word) in out.chunks_exact_mut(4).zip(state) {
         dst.copy_from_slice(&word.to_le_bytes());
     }
-    state.zeroize();
     out
 }
 
-/// MD5 of `data`.
+/// MD5 of `data` (the tests check the compression function with it).
+#[cfg(test)]
 pub(crate) fn md5(data: &[u8]) -> [u8; 16] {
-    finish(INIT, 0, data)
+    let mut state = finish_state(INIT, 0, data);
+    let out = digest_of(&state);
+    state.zeroize();
+    out
 }
 
 /// An HMAC-MD5 key reduced to its inner and outer chaining states.
@@ -263,36 +222,55 @@ impl HmacMd5Key {
     /// Runs the HMAC key schedule over `secret` (hashed first if it is longer
     /// than a block, as RFC 2104 says).
     pub(crate) fn from_secret(secret: &[u8]) -> Self {
-        let mut key = [0u8; BLOCK];
+        let mut key = [0u32; WORDS];
         if secret.len() > BLOCK {
-            let mut digest = md5(secret);
-            if let Some(dst) = key.get_mut(..16) {
+            let mut digest = finish_state(INIT, 0, secret);
+            // The digest's little-endian bytes are the state words.
+            if let Some(dst) = key.get_mut(..4) {
                 dst.copy_from_slice(&digest);
             }
             digest.zeroize();
-        } else if let Some(dst) = key.get_mut(..secret.len()) {
-            dst.copy_from_slice(secret);
+        } else {
+            load_words(secret, &mut key);
         }
-        let mut ipad = [0u8; BLOCK];
-        let mut opad = [0u8; BLOCK];
-        // By reference: `zip(key)` would move a copy of the key into the
-        // iterator, a stack copy nothing wipes (found by the zeroize test).
-        for ((i, o), k) in ipad.iter_mut().zip(opad.iter_mut()).zip(key.iter()) {
-            *i = k ^ 0x36;
-            *o = k ^ 0x5c;
-        }
+        let mut pad = [0u32; WORDS];
         let mut inner = INIT;
         let mut outer = INIT;
-        compress2(&mut inner, &ipad, &mut outer, &opad);
+        // By reference: `zip(key)` would move a copy of the key into the
+        // iterator, a stack copy nothing wipes (found by the zeroize test).
+        for (p, k) in pad.iter_mut().zip(key.iter()) {
+            *p = k ^ 0x3636_3636;
+        }
+        compress(&mut inner, &pad);
+        for (p, k) in pad.iter_mut().zip(key.iter()) {
+            *p = k ^ 0x5c5c_5c5c;
+        }
+        compress(&mut outer, &pad);
         key.zeroize();
-        ipad.zeroize();
-        opad.zeroize();
+        pad.zeroize();
         Self { inner, outer }
     }
 
     /// Rebuilds a key from stored chaining states.
     pub(crate) fn from_states(inner: [u32; 4], outer: [u32; 4]) -> Self {
         Self { inner, outer }
+    }
+
+    /// Rebuilds a key from its inner then outer state, as [`words`](Self::words)
+    /// gives them.
+    pub(crate) fn from_words(words: &[u32; 8]) -> Self {
+        let [i0, i1, i2, i3, o0, o1, o2, o3] = *words;
+        Self {
+            inner: [i0, i1, i2, i3],
+            outer: [o0, o1, o2, o3],
+        }
+    }
+
+    /// The inner then outer state as one array (for tables that select keys
+    /// word by word in constant time). The caller wipes the copy.
+    pub(crate) fn words(&self) -> [u32; 8] {
+        let ([i0, i1, i2, i3], [o0, o1, o2, o3]) = (self.inner, self.outer);
+        [i0, i1, i2, i3, o0, o1, o2, o3]
     }
 
     /// The inner and outer chaining states, for writing a stored form.
@@ -302,10 +280,17 @@ impl HmacMd5Key {
 
     /// HMAC-MD5(key, `message`).
     pub(crate) fn mac(&self, message: &[u8]) -> [u8; 16] {
-        let mut inner = finish(self.inner, BLOCK as u64, message);
-        let out = finish(self.outer, BLOCK as u64, &inner);
+        let mut inner = finish_state(self.inner, BLOCK as u64, message);
+        // The outer message is the inner digest, whose little-endian words
+        // are the inner state: one block, 0x80 after 16 bytes, and the bit
+        // length of ipad-block + digest (80 bytes).
+        let [i0, i1, i2, i3] = inner;
+        let mut block = [i0, i1, i2, i3, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 80 * 8, 0];
+        let mut outer = self.outer;
+        compress(&mut outer, &block);
         inner.zeroize();
-        out
+        block.zeroize();
+        digest_of(&outer)
     }
 }
 

@@ -29,11 +29,13 @@ pub fn cram_md5_response(principal: &str, secret: &[u8], challenge: &[u8]) -> Ve
 }
 
 /// The server's check of `response` against `challenge`, without a session
-/// around it: `true` only for a known principal with the right digest. For
+/// around it: `true` only for a known principal with the right digest. The
+/// very function a server session calls to decide (what it does after the
+/// decision, building the result and the audit event, is left out). For
 /// benches and the constant-time test.
 pub fn cram_md5_verify(store: &CredentialStore, challenge: &[u8], response: &[u8]) -> bool {
     crate::sasl::cram_md5::split(response)
-        .is_some_and(|parsed| crate::sasl::cram_md5::verify(store, challenge, &parsed).is_ok())
+        .is_some_and(|parsed| crate::sasl::cram_md5::check(store, challenge, &parsed).accepted())
 }
 
 /// The challenge an authenticator with `host` would draw from `nonce`.

@@ -19,7 +19,9 @@
 //!
 //! The peer sees one uniform `Failed` for an unknown principal, a wrong or
 //! malformed digest; why it failed goes only to the local [`AuthEvent`].
-//! Repeated failures can be slowed down with a [`Throttle`].
+//! Repeated failures can be slowed down with a [`Throttle`] on the server;
+//! clients space their retries with [`RetryBackoff`] (Mesos's randomized,
+//! doubling, capped window).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -58,6 +60,7 @@
 
 mod authenticatee;
 mod authenticator;
+mod backoff;
 pub(crate) mod cram_md5;
 mod error;
 mod event;
@@ -69,6 +72,7 @@ mod throttle;
 
 pub use authenticatee::Authenticatee;
 pub use authenticator::{Authenticator, AuthenticatorConfig};
+pub use backoff::RetryBackoff;
 pub use error::{ApiMisuse, PeerMisbehaved, SaslError};
 pub use event::{AuthEvent, AuthResult, FailureReason, Side};
 pub use message::{ClientMessage, MAX_MESSAGE_LEN, MECHANISM, ServerMessage};

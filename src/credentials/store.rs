@@ -1,15 +1,18 @@
 //! The compiled, immutable credential store.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use std::borrow::Cow;
-
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
+use zeroize::Zeroize;
 
 use super::error::CredentialsError;
 use super::format::ScramSha256Keys;
 use crate::hmac_md5::HmacMd5Key;
 use crate::{Principal, Secret};
+
+mod cram_index;
+use cram_index::{CramIndex, Item};
 
 /// How a credential's secret is kept.
 ///
@@ -74,40 +77,49 @@ impl Credential {
     }
 }
 
-/// A store entry, compiled for fast checks.
-#[derive(Debug)]
-struct Entry {
-    /// Position in the input, for the duplicate error.
-    position: usize,
-    credential: Credential,
-    /// Present for every form that can answer CRAM-MD5.
-    cram_md5: Option<HmacMd5Key>,
-}
-
 /// The result of looking up a principal's CRAM-MD5 key.
 ///
-/// Always holds a key: for an unknown principal it is the store's dummy key,
-/// so the caller does exactly the same work either way and timing does not
-/// reveal who exists. Only `known` tells them apart; it must not reach the
-/// peer.
-#[derive(Debug, Clone, Copy)]
+/// Always holds a key: for an unknown principal (or one without a
+/// CRAM-MD5-capable secret) it is the store's dummy key, chosen without a
+/// branch by a look-up that does the same work and touches the same amount
+/// of memory for every name of a given length, so timing does not reveal who
+/// exists (threats.md SA-8). Only [`known`](Self::known) and
+/// [`credential`](Self::credential) tell the cases apart; ask them after
+/// the decision and never let them reach the peer.
+#[derive(Clone)]
 pub struct CramMd5Lookup<'s> {
-    key: &'s HmacMd5Key,
-    known: bool,
-    credential: Option<&'s Credential>,
+    key: HmacMd5Key,
+    exists: Choice,
+    known: Choice,
+    index: u32,
+    entries: &'s [Credential],
 }
 
 impl<'s> CramMd5Lookup<'s> {
     /// Whether the principal exists and has a CRAM-MD5-capable secret.
     pub fn known(&self) -> bool {
-        self.known
+        bool::from(self.known)
     }
 
     /// The stored credential, if the principal exists at all (it may still
     /// be unable to answer CRAM-MD5: an empty secret, or SCRAM keys only).
-    /// Found by the same single probe as the key.
+    /// Found by the same look-up as the key.
     pub fn credential(&self) -> Option<&'s Credential> {
-        self.credential
+        if bool::from(self.exists) {
+            self.entries.get(self.index as usize)
+        } else {
+            None
+        }
+    }
+
+    /// [`known`](Self::known) as a constant-time flag.
+    pub(crate) fn known_choice(&self) -> Choice {
+        self.known
+    }
+
+    /// Whether the principal exists, as a constant-time flag.
+    pub(crate) fn exists_choice(&self) -> Choice {
+        self.exists
     }
 
     /// HMAC-MD5 of `message` under this key.
@@ -116,15 +128,27 @@ impl<'s> CramMd5Lookup<'s> {
     }
 }
 
+impl std::fmt::Debug for CramMd5Lookup<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CramMd5Lookup")
+            .field("known", &self.known())
+            .finish_non_exhaustive()
+    }
+}
+
 /// An immutable set of credentials with O(1) look-up.
 ///
 /// `Send + Sync`; share it behind an `Arc`.
 #[derive(Debug)]
 pub struct CredentialStore {
+    /// In input order; `by_name` and `cram` point into it.
+    entries: Vec<Credential>,
     // std's HashMap uses SipHash with per-process random keys, so attacker
     // chosen principals cannot flood one bucket (threats.md CS-13).
-    entries: HashMap<Principal, Entry>,
-    dummy: HmacMd5Key,
+    by_name: HashMap<Principal, usize>,
+    // The CRAM-MD5 keys, in a table whose look-up costs the same for known
+    // and unknown names (see `cram_index`).
+    cram: CramIndex,
     // Stands in for unknown principals in `verify_password` and
     // `scram_sha256`, so they do the same work as for a known one.
     dummy_secret: Secret,
@@ -145,20 +169,27 @@ impl CredentialStore {
         use std::collections::hash_map::Entry as Slot;
         let credentials = credentials.into_iter();
         // Sized once: growing would rehash and move every entry.
-        let mut entries: HashMap<Principal, Entry> =
+        let mut by_name: HashMap<Principal, usize> =
             HashMap::with_capacity(credentials.size_hint().0);
+        let mut entries = Vec::with_capacity(credentials.size_hint().0);
         for (i, credential) in credentials.enumerate() {
-            let slot = match entries.entry(credential.principal.clone()) {
+            match by_name.entry(credential.principal.clone()) {
                 Slot::Occupied(first) => {
                     return Err(CredentialsError::DuplicatePrincipal {
                         principal: credential.principal.clone(),
-                        first: first.get().position,
+                        first: *first.get(),
                         second: i,
                     });
                 }
-                Slot::Vacant(slot) => slot,
-            };
-            let cram_md5 = match &credential.secret {
+                Slot::Vacant(slot) => {
+                    slot.insert(i);
+                }
+            }
+            entries.push(credential);
+        }
+        let keys: Vec<Option<HmacMd5Key>> = entries
+            .iter()
+            .map(|c| match &c.secret {
                 // An empty secret never authenticates (Cyrus refuses it too).
                 StoredSecret::Plain(s) if s.is_empty() => None,
                 StoredSecret::Plain(s) => Some(HmacMd5Key::from_secret(s.expose())),
@@ -166,24 +197,40 @@ impl CredentialStore {
                     Some(HmacMd5Key::from_states(*inner, *outer))
                 }
                 StoredSecret::ScramSha256(_) => None,
-            };
-            slot.insert(Entry {
-                position: i,
-                credential,
-                cram_md5,
+            })
+            .collect();
+        let mut items = Vec::with_capacity(entries.len());
+        for ((i, c), key) in entries.iter().enumerate().zip(&keys) {
+            items.push(Item {
+                name: c.principal.as_str(),
+                // More than 2^32 credentials cannot be held in memory anyway.
+                index: u32::try_from(i).unwrap_or(u32::MAX),
+                key: key.as_ref().map(HmacMd5Key::words),
             });
         }
         let dummy_iterations = entries
-            .values()
-            .find_map(|e| match e.credential.secret() {
+            .iter()
+            .find_map(|c| match c.secret() {
                 StoredSecret::ScramSha256(k) => Some(k.iterations()),
                 _ => None,
             })
             .unwrap_or(super::format::MIN_SCRAM_ITERATIONS);
         let dummy_secret = random_secret();
+        let cram = CramIndex::build(
+            &items,
+            HmacMd5Key::from_secret(dummy_secret.expose()).words(),
+        );
+        // The table has its own copies; wipe these before the vector is freed.
+        for item in &mut items {
+            if let Some(key) = &mut item.key {
+                key.zeroize();
+            }
+        }
+        drop(items);
         Ok(Self {
             entries,
-            dummy: HmacMd5Key::from_secret(dummy_secret.expose()),
+            by_name,
+            cram,
             dummy_secret,
             dummy_iterations,
         })
@@ -200,13 +247,21 @@ impl CredentialStore {
     }
 
     /// The credential of `principal`, if any.
+    ///
+    /// A plain hash-map look-up: quicker for a miss than for a hit. Checks
+    /// that must not reveal who exists use [`cram_md5_key`](Self::cram_md5_key),
+    /// [`verify_password`](Self::verify_password) or
+    /// [`scram_sha256`](Self::scram_sha256).
     pub fn get(&self, principal: &str) -> Option<&Credential> {
-        self.entries.get(principal).map(|e| &e.credential)
+        self.by_name
+            .get(principal)
+            .and_then(|&i| self.entries.get(i))
     }
 
-    /// Every credential, in no particular order.
+    /// Every credential, in no particular order (the name map's, which is
+    /// randomly keyed: callers must not rely on any order).
     pub fn iter(&self) -> impl Iterator<Item = &Credential> {
-        self.entries.values().map(|e| &e.credential)
+        self.by_name.values().filter_map(|&i| self.entries.get(i))
     }
 
     /// The SCRAM-SHA-256 keys of `principal`, or made-up keys if it has none
@@ -215,7 +270,7 @@ impl CredentialStore {
     /// Plaintext credentials get no keys here: deriving them costs a PBKDF2
     /// run per principal; convert the file to `{SCRAM-SHA-256}` instead.
     pub fn scram_sha256(&self, principal: &str) -> ScramLookup<'_> {
-        match self.entries.get(principal).map(|e| e.credential.secret()) {
+        match self.get(principal).map(Credential::secret) {
             Some(StoredSecret::ScramSha256(keys)) => ScramLookup {
                 keys: Cow::Borrowed(keys),
                 known: true,
@@ -241,12 +296,12 @@ impl CredentialStore {
     /// for `{SCRAM-SHA-256}` PBKDF2 runs at the stored iteration count, which
     /// is slow by design.
     pub fn verify_password(&self, principal: &str, password: &[u8]) -> bool {
-        let Some(entry) = self.entries.get(principal) else {
+        let Some(entry) = self.get(principal) else {
             // Same work as the plaintext path; the result is ignored.
             let _ = self.dummy_secret.verify(password);
             return false;
         };
-        match entry.credential.secret() {
+        match entry.secret() {
             StoredSecret::Plain(s) => {
                 let matches = s.verify(password);
                 matches && !s.is_empty()
@@ -260,21 +315,19 @@ impl CredentialStore {
     }
 
     /// The CRAM-MD5 key of `principal`, or the dummy key if it has none.
+    ///
+    /// Constant time with respect to whether `principal` exists or has a
+    /// CRAM-MD5 key: the cost depends on the name's length only.
     pub fn cram_md5_key(&self, principal: &str) -> CramMd5Lookup<'_> {
-        // One probe answers everything, so a known name does not cost extra
-        // look-ups that an unknown one skips.
-        let entry = self.entries.get(principal);
-        match entry.and_then(|e| e.cram_md5.as_ref()) {
-            Some(key) => CramMd5Lookup {
-                key,
-                known: true,
-                credential: entry.map(|e| &e.credential),
-            },
-            None => CramMd5Lookup {
-                key: &self.dummy,
-                known: false,
-                credential: entry.map(|e| &e.credential),
-            },
+        let mut found = self.cram.find(principal);
+        let key = HmacMd5Key::from_words(&found.key);
+        found.key.zeroize();
+        CramMd5Lookup {
+            key,
+            exists: found.exists,
+            known: found.known,
+            index: found.index,
+            entries: &self.entries,
         }
     }
 }
@@ -308,7 +361,7 @@ fn states_eq(a: (&[u32; 4], &[u32; 4]), b: (&[u32; 4], &[u32; 4])) -> bool {
         a.0.iter()
             .chain(a.1)
             .zip(b.0.iter().chain(b.1))
-            .fold(subtle::Choice::from(1), |acc, (x, y)| acc & x.ct_eq(y));
+            .fold(Choice::from(1), |acc, (x, y)| acc & x.ct_eq(y));
     bool::from(eq)
 }
 

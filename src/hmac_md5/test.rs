@@ -104,20 +104,3 @@ proptest! {
         prop_assert_eq!(md5(&msg), d);
     }
 }
-
-#[test]
-fn compress2_is_two_compressions() {
-    let mut block1 = [0u8; BLOCK];
-    let mut block2 = [0u8; BLOCK];
-    for (i, (x, y)) in block1.iter_mut().zip(block2.iter_mut()).enumerate() {
-        *x = (i * 7 + 1) as u8;
-        *y = (i * 13 + 200) as u8;
-    }
-    let (mut one, mut two) = (INIT, [1, 2, 3, 4]);
-    compress2(&mut one, &block1, &mut two, &block2);
-    let (mut want1, mut want2) = (INIT, [1, 2, 3, 4]);
-    compress(&mut want1, &block1);
-    compress(&mut want2, &block2);
-    assert_eq!((one, two), (want1, want2));
-    assert_ne!(one, INIT);
-}

@@ -1,6 +1,5 @@
 //! The server side (the Mesos master's CRAM-MD5 authenticator session).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +8,7 @@ use super::cram_md5::{self, DigestVerified};
 use super::error::{PeerMisbehaved, SaslError};
 use super::event::{AuthEvent, AuthResult, FailureReason, Side};
 use super::message::{ClientMessage, MAX_MESSAGE_LEN, MECHANISM, ServerMessage};
-use super::nonce::{self, NonceSource};
+use super::nonce::{self, Challenge, NonceSource};
 use crate::Principal;
 use crate::credentials::CredentialStore;
 
@@ -20,15 +19,16 @@ const MAX_HOST_LEN: usize = 128;
 #[derive(Debug, Clone)]
 pub struct AuthenticatorConfig {
     timeout: Duration,
-    host: String,
-    peer: Option<String>,
+    // Shared, so handing a config to each new session copies no text.
+    host: Arc<str>,
+    peer: Option<Arc<str>>,
 }
 
 impl Default for AuthenticatorConfig {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(15),
-            host: "localhost".to_owned(),
+            host: Arc::from("localhost"),
             peer: None,
         }
     }
@@ -61,9 +61,9 @@ impl AuthenticatorConfig {
             .take(MAX_HOST_LEN)
             .collect();
         self.host = if clean.is_empty() {
-            "localhost".to_owned()
+            Arc::from("localhost")
         } else {
-            clean
+            Arc::from(clean)
         };
         self
     }
@@ -72,7 +72,7 @@ impl AuthenticatorConfig {
     /// into audit events.
     #[must_use]
     pub fn peer(mut self, peer: impl Into<String>) -> Self {
-        self.peer = Some(peer.into());
+        self.peer = Some(Arc::from(peer.into()));
         self
     }
 }
@@ -80,13 +80,13 @@ impl AuthenticatorConfig {
 /// Waiting for `Start`; the challenge is already drawn.
 #[derive(Debug)]
 struct AwaitingStart {
-    challenge: Vec<u8>,
+    challenge: Challenge,
 }
 
 /// Waiting for the response to `challenge` (used once: the state is consumed).
 #[derive(Debug)]
 struct AwaitingResponse {
-    challenge: Vec<u8>,
+    challenge: Challenge,
 }
 
 /// Authenticated. Only reachable with a [`DigestVerified`] proof.
@@ -144,8 +144,10 @@ impl AwaitingResponse {
         let Some(parsed) = cram_md5::split(&data) else {
             return Err(PeerMisbehaved::MissingName.into());
         };
+        let checked = cram_md5::check(ctx.store, self.challenge.as_slice(), &parsed);
+        // Everything below runs after the decision and depends only on it.
         let claimed = claimed_name(parsed.name);
-        match cram_md5::verify(ctx.store, &self.challenge, &parsed) {
+        match checked.into_result() {
             Ok((principal, proof)) => Ok(Step::Done(
                 State::Completed(Completed::new(principal, proof)),
                 ServerMessage::Completed,
@@ -204,10 +206,38 @@ fn claimed_name(name: &[u8]) -> String {
 pub struct Authenticator {
     state: State,
     store: Arc<CredentialStore>,
-    peer: Option<String>,
+    peer: Option<Arc<str>>,
     deadline: Instant,
-    outputs: VecDeque<ServerMessage>,
-    events: VecDeque<AuthEvent>,
+    outputs: Outbox,
+    // At most one: only the step that ends the session records one.
+    event: Option<AuthEvent>,
+}
+
+/// The messages waiting to be sent. A session sends at most three over its
+/// life (mechanisms, challenge, then the outcome or an error; nothing after
+/// it ends), so they fit inline and need no allocation.
+#[derive(Debug, Default)]
+struct Outbox {
+    slots: [Option<ServerMessage>; 3],
+    read: usize,
+    written: usize,
+}
+
+impl Outbox {
+    fn push(&mut self, msg: ServerMessage) {
+        // Cannot be full (see above); if a bug ever made it so, the extra
+        // message is dropped, which a peer sees as no answer: fail closed.
+        if let Some(slot) = self.slots.get_mut(self.written) {
+            *slot = Some(msg);
+            self.written += 1;
+        }
+    }
+
+    fn pop(&mut self) -> Option<ServerMessage> {
+        let msg = self.slots.get_mut(self.read)?.take()?;
+        self.read += 1;
+        Some(msg)
+    }
 }
 
 impl Authenticator {
@@ -219,9 +249,9 @@ impl Authenticator {
         nonces: &mut (impl NonceSource + ?Sized),
         now: Instant,
     ) -> Self {
-        let challenge = nonce::challenge(nonces.nonce(), &config.host);
-        let mut outputs = VecDeque::with_capacity(2);
-        outputs.push_back(ServerMessage::Mechanisms(vec![MECHANISM.to_owned()]));
+        let challenge = nonce::challenge_inline(nonces.nonce(), &config.host);
+        let mut outputs = Outbox::default();
+        outputs.push(ServerMessage::Mechanisms(vec![MECHANISM.to_owned()]));
         Self {
             state: State::AwaitingStart(AwaitingStart { challenge }),
             store,
@@ -232,7 +262,7 @@ impl Authenticator {
                 .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
                 .unwrap_or(now),
             outputs,
-            events: VecDeque::new(),
+            event: None,
         }
     }
 
@@ -275,19 +305,19 @@ impl Authenticator {
             Ok(Step::Next(next)) => {
                 if let State::AwaitingResponse(s) = &next {
                     self.outputs
-                        .push_back(ServerMessage::Step(s.challenge.clone()));
+                        .push(ServerMessage::Step(s.challenge.as_slice().to_vec()));
                 }
                 self.state = next;
                 Ok(())
             }
             Ok(Step::Done(next, reply, event)) => {
                 self.state = next;
-                self.outputs.push_back(reply);
-                self.events.push_back(event);
+                self.outputs.push(reply);
+                self.event = Some(event);
                 Ok(())
             }
             Err(e) => {
-                self.outputs.push_back(ServerMessage::Error(e.to_string()));
+                self.outputs.push(ServerMessage::Error(e.to_string()));
                 self.fail(e.clone());
                 Err(e)
             }
@@ -347,12 +377,12 @@ impl Authenticator {
 
     /// The next message to send to the client.
     pub fn poll_output(&mut self) -> Option<ServerMessage> {
-        self.outputs.pop_front()
+        self.outputs.pop()
     }
 
     /// The audit record, once the session has ended.
     pub fn poll_event(&mut self) -> Option<AuthEvent> {
-        self.events.pop_front()
+        self.event.take()
     }
 
     /// Where the session stands.
@@ -385,8 +415,7 @@ impl Authenticator {
             store: &self.store,
             peer: self.peer.as_deref(),
         };
-        self.events
-            .push_back(ctx.event(None, AuthResult::Error, None, Some(&e)));
+        self.event = Some(ctx.event(None, AuthResult::Error, None, Some(&e)));
         self.state = State::Error(e);
     }
 }

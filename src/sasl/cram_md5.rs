@@ -1,14 +1,14 @@
 //! The CRAM-MD5 computation and the constant-time response check.
 
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::event::FailureReason;
 use crate::Principal;
-use crate::credentials::CredentialStore;
+use crate::credentials::{CramMd5Lookup, CredentialStore};
 use crate::hmac_md5::HmacMd5Key;
 
 /// Proof that a response's digest matched in constant time. Only
-/// [`verify`] can make one; a completed server session needs it.
+/// [`Checked::into_result`] can make one; a completed server session needs it.
 #[derive(Debug)]
 pub(crate) struct DigestVerified(());
 
@@ -63,17 +63,66 @@ pub(crate) fn split(data: &[u8]) -> Option<Parsed<'_>> {
     })
 }
 
-/// Checks a parsed response against `challenge`.
+/// The verdict on a response, reached in constant time by [`check`].
 ///
-/// The HMAC is always computed, with the dummy key when the principal is
-/// unknown or invalid, and compared in constant time, so the peer cannot
-/// tell the cases apart by timing. Branches only on public facts (the
-/// digest's length and alphabet, which the peer chose).
-pub(crate) fn verify(
-    store: &CredentialStore,
+/// Holds the decision and the failure reason as masks; turning them into a
+/// result ([`into_result`](Self::into_result)) is the first branch on the
+/// outcome, after all the timed work.
+pub(crate) struct Checked<'s> {
+    accepted: Choice,
+    reason: u8,
+    lookup: CramMd5Lookup<'s>,
+}
+
+// Failure reason codes, selected with masks in `check`.
+const ACCEPTED: u8 = 0;
+const BAD_DIGEST: u8 = 1;
+const MALFORMED_DIGEST: u8 = 2;
+const NO_CRAM_MD5_SECRET: u8 = 3;
+const UNKNOWN_PRINCIPAL: u8 = 4;
+const INVALID_PRINCIPAL: u8 = 5;
+
+impl Checked<'_> {
+    /// Whether the response is accepted.
+    pub(crate) fn accepted(&self) -> bool {
+        bool::from(self.accepted)
+    }
+
+    /// The stored principal with the proof, or why the response failed.
+    pub(crate) fn into_result(self) -> Result<(Principal, DigestVerified), FailureReason> {
+        let reason = match self.reason {
+            ACCEPTED => None,
+            BAD_DIGEST => Some(FailureReason::BadDigest),
+            MALFORMED_DIGEST => Some(FailureReason::MalformedDigest),
+            NO_CRAM_MD5_SECRET => Some(FailureReason::NoCramMd5Secret),
+            UNKNOWN_PRINCIPAL => Some(FailureReason::UnknownPrincipal),
+            _ => Some(FailureReason::InvalidPrincipal),
+        };
+        match (reason, bool::from(self.accepted), self.lookup.credential()) {
+            // The principal returned is the stored one (threats.md SA-4).
+            (None, true, Some(stored)) => Ok((stored.principal().clone(), DigestVerified(()))),
+            (Some(reason), _, _) => Err(reason),
+            // Unreachable (accepted implies a known credential); fail closed.
+            _ => Err(FailureReason::UnknownPrincipal),
+        }
+    }
+}
+
+/// Checks a parsed response against `challenge`: the path every server
+/// session takes, and the one `tests/constant_time.rs` times.
+///
+/// Constant time with respect to whether the principal exists and whether
+/// the digest is right: the store's look-up selects the key (the dummy key
+/// for an unknown or invalid name) without branching, the HMAC always runs,
+/// the digests are compared in constant time, and the decision and the
+/// failure reason are combined with masks. Branches only on public facts:
+/// the name's length and validity and the digest's length and alphabet,
+/// which the peer chose.
+pub(crate) fn check<'s>(
+    store: &'s CredentialStore,
     challenge: &[u8],
     parsed: &Parsed<'_>,
-) -> Result<(Principal, DigestVerified), FailureReason> {
+) -> Checked<'s> {
     // The rule of `Principal::new`, checked without allocating; an invalid
     // name is looked up as "", which no principal can be, so it gets the
     // dummy key.
@@ -81,7 +130,7 @@ pub(crate) fn verify(
         .ok()
         .filter(|n| n.len() <= crate::MAX_PRINCIPAL_LEN && !n.chars().any(char::is_control))
         .unwrap_or("");
-    let valid = !name.is_empty();
+    let valid = Choice::from(u8::from(!name.is_empty()));
     let lookup = store.cram_md5_key(name);
     let expected = hex_lower(&lookup.mac(challenge));
     let well_formed = parsed.digest.len() == 32 && is_lower_hex(parsed.digest);
@@ -89,28 +138,31 @@ pub(crate) fn verify(
     if well_formed {
         received.copy_from_slice(parsed.digest);
     }
-    let equal = bool::from(expected.ct_eq(&received));
-    let known = lookup.known();
-    let stored = lookup.credential();
-    if !valid {
-        return Err(FailureReason::InvalidPrincipal);
+    let equal = digests_equal(&expected, &received);
+    let well_formed = Choice::from(u8::from(well_formed));
+    let known = lookup.known_choice();
+    let exists = lookup.exists_choice();
+    let accepted = valid & known & well_formed & equal;
+    // Lowest priority first: a later, more basic failure overrides.
+    let mut reason = ACCEPTED;
+    reason.conditional_assign(&BAD_DIGEST, !equal);
+    reason.conditional_assign(&MALFORMED_DIGEST, !well_formed);
+    reason.conditional_assign(&NO_CRAM_MD5_SECRET, !known);
+    reason.conditional_assign(&UNKNOWN_PRINCIPAL, !exists);
+    reason.conditional_assign(&INVALID_PRINCIPAL, !valid);
+    Checked {
+        accepted,
+        reason,
+        lookup,
     }
-    let Some(stored) = stored else {
-        return Err(FailureReason::UnknownPrincipal);
-    };
-    if !known {
-        // The principal exists but its secret cannot answer CRAM-MD5: an
-        // empty secret (Cyrus refuses those too) or SCRAM keys only.
-        return Err(FailureReason::NoCramMd5Secret);
-    }
-    if !well_formed {
-        return Err(FailureReason::MalformedDigest);
-    }
-    if !equal {
-        return Err(FailureReason::BadDigest);
-    }
-    // The principal returned is the stored one (threats.md SA-4).
-    Ok((stored.principal().clone(), DigestVerified(())))
+}
+
+/// Whether two hex digests are equal, in constant time: every byte pair is
+/// XORed into one accumulator, which is tested once (subtle's slice `ct_eq`
+/// pays an optimization barrier per byte).
+fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> Choice {
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    diff.ct_eq(&0)
 }
 
 /// Whether every byte is `0-9` or `a-f`, without a branch per byte (so the

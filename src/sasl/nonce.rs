@@ -28,36 +28,91 @@ pub fn default_nonce_source() -> Result<ChaCha20Rng, rand_core::Error> {
     ChaCha20Rng::from_rng(OsRng)
 }
 
+/// Longest challenge: `<`, two 20-digit numbers, `.`, `@`, a 128-byte host,
+/// `>` (the authenticator caps the host at 128 bytes).
+pub(crate) const MAX_CHALLENGE_LEN: usize = 44 + 128;
+
+/// A challenge kept inline, so a session holds it without an allocation.
+#[derive(Clone)]
+pub(crate) struct Challenge {
+    bytes: [u8; MAX_CHALLENGE_LEN],
+    len: usize,
+}
+
+impl Challenge {
+    fn push(&mut self, part: &[u8]) {
+        let end = self.len.saturating_add(part.len()).min(MAX_CHALLENGE_LEN);
+        if let Some(dst) = self.bytes.get_mut(self.len..end) {
+            dst.copy_from_slice(part.get(..end - self.len).unwrap_or_default());
+        }
+        self.len = end;
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Challenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Challenge")
+            .field(&String::from_utf8_lossy(self.as_slice()))
+            .finish()
+    }
+}
+
 /// Builds the challenge `<{hi}.{lo}@{host}>`: the shape of Cyrus SASL's
 /// `<random.time@host>` that existing clients accept, but with all 128 bits
-/// of the two decimal fields random (Cyrus has 32).
-pub(crate) fn challenge(nonce: [u8; 16], host: &str) -> Vec<u8> {
+/// of the two decimal fields random (Cyrus has 32). A host longer than 128
+/// bytes is cut.
+pub(crate) fn challenge_inline(nonce: [u8; 16], host: &str) -> Challenge {
     let value = u128::from_be_bytes(nonce);
-    let hi = (value >> 64) as u64;
-    let lo = value as u64;
-    // Sized once: two u64s of at most 20 digits, `<.@>` and the host.
-    let mut out = Vec::with_capacity(44 + host.len());
-    out.push(b'<');
-    push_decimal(&mut out, hi);
-    out.push(b'.');
-    push_decimal(&mut out, lo);
-    out.push(b'@');
-    out.extend_from_slice(host.as_bytes());
-    out.push(b'>');
+    let mut out = Challenge {
+        bytes: [0; MAX_CHALLENGE_LEN],
+        len: 0,
+    };
+    out.push(b"<");
+    push_decimal(&mut out, (value >> 64) as u64);
+    out.push(b".");
+    push_decimal(&mut out, value as u64);
+    out.push(b"@");
+    let host = host.as_bytes();
+    out.push(host.get(..128).unwrap_or(host));
+    out.push(b">");
     out
 }
 
+/// [`challenge_inline`] as a vector.
+pub(crate) fn challenge(nonce: [u8; 16], host: &str) -> Vec<u8> {
+    challenge_inline(nonce, host).as_slice().to_vec()
+}
+
 /// Appends `n` in decimal (no `format!`: this is on every session's path).
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    for slot in digits.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-        start -= 1;
-        if n == 0 {
-            break;
+///
+/// The 20 digit positions are filled as three independent parts (4 + 8 + 8
+/// digits, 32-bit arithmetic), so the divisions overlap instead of forming
+/// one chain of twenty; then leading zeros are dropped. The value is public
+/// (it is sent to the peer), so the branches here leak nothing.
+fn push_decimal(out: &mut Challenge, n: u64) {
+    const E8: u64 = 100_000_000;
+    let mut digits = [b'0'; 20];
+    // Each part is below 10^8, so the casts are exact.
+    let parts = [
+        (n / (E8 * E8)) as u32,
+        ((n / E8) % E8) as u32,
+        (n % E8) as u32,
+    ];
+    let (top, rest) = digits.split_at_mut(4);
+    let (mid, low) = rest.split_at_mut(8);
+    for (slots, mut v) in [top, mid, low].into_iter().zip(parts) {
+        for slot in slots.iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
         }
     }
-    out.extend_from_slice(digits.get(start..).unwrap_or_default());
+    let start = digits
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(digits.len() - 1);
+    out.push(digits.get(start..).unwrap_or_default());
 }
