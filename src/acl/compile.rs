@@ -263,6 +263,9 @@ struct Table {
     prefix_pairs: PairTable,
     /// Whether any rule has SOME principals (else skip the principal probe).
     has_subjects: bool,
+    /// Whether any rule has ANY/NONE principals (else a principal not
+    /// named here, or none at all, matches nothing).
+    open_subjects: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -339,6 +342,7 @@ impl Table {
             pairs: PairTable::new(),
             prefix_pairs: PairTable::new(),
             has_subjects: false,
+            open_subjects: false,
         }
     }
 
@@ -428,6 +432,7 @@ impl Table {
             .filter(|&d| d < NO_RULE)
             .ok_or_else(|| ids_exhausted(acl, budget))?;
         self.rules.push(RuleInfo { rule, allow });
+        self.open_subjects |= matches!(subj, Subj::All);
         let key = b.key;
         match (subj, obj) {
             (Subj::All, Obj::All) => self.any_any = self.any_any.min(d),
@@ -493,8 +498,10 @@ impl Table {
     #[inline(always)]
     fn first(&self, key: &HashKey, who: Option<Who>, object: Option<Probe<'_>>) -> u32 {
         let mut best = self.any_any;
-        if let Some(w) = who {
-            best = best.min(w.rule);
+        match who {
+            Some(w) => best = best.min(w.rule),
+            None if !self.open_subjects => return NO_RULE,
+            None => {}
         }
         let Some(o) = object else { return best };
         if let Some((oid, e)) = self.names.find(o.text.as_bytes(), &o.hash) {
