@@ -7,14 +7,17 @@
 //!
 //! | subject \ object | ANY/NONE      | SOME values        | `x/%` (hierarchical) |
 //! |------------------|---------------|--------------------|----------------------|
-//! | ANY/NONE         | `any_any`     | `by_object[oid]`   | `by_prefix[pid]`     |
-//! | SOME values      | `by_subject[sid]` | `pairs[(sid, oid)]` | `prefix_pairs[(sid, pid)]` |
+//! | ANY/NONE         | `any_any`     | `names[o].vals[AS_OBJECT]` | `prefixes[p].vals[0]` |
+//! | SOME values      | `names[s].vals[AS_SUBJECT]` | `pairs[(s, o)]` | `prefix_pairs[(s, p)]` |
 //!
-//! A request looks up its principal (→ `sid`), its object (→ `oid`), and for
-//! hierarchical lists each ancestor prefix of the role (`a/`, `a/b/`: one per
-//! `/`), then takes the minimum rule position over those few buckets. Once
-//! a rule matches, its verdict is fixed (allow unless either entity is NONE),
-//! so the minimum decides.
+//! A request hashes its principal and its object once each (the same pass
+//! screens them for request validation), looks both up in `names` (one id
+//! space for principals and objects; see [`index`](super::index)), probes
+//! the pair whose slot follows from the two hashes, and for hierarchical
+//! lists each ancestor prefix of the role (`a/`, `a/b/`: one per `/`), then
+//! takes the minimum rule position over those few buckets. Once a rule
+//! matches, its verdict is fixed (allow unless either entity is NONE), so
+//! the minimum decides.
 
 use super::decision::{
     Decision, LegacyQuotaOp, Object, Reason, Request, RequestError, RuleRef, check_object,
