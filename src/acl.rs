@@ -56,6 +56,7 @@
 mod compile;
 mod decision;
 mod error;
+mod index;
 mod kind;
 mod lint;
 pub mod reference;

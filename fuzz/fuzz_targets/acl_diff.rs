@@ -7,7 +7,13 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mesos_auth::acl::{self, Action, Compiler, LegacyQuotaOp, Object, Options, Request};
 
-const NAMES: &[&str] = &["a", "b", "", "a/b", "a/%", "a/b/%", "b/%", "*", "%", "a/b/c", "ab", "a//b", "x/../a"];
+const NAMES: &[&str] = &[
+    "a", "b", "", "a/b", "a/%", "a/b/%", "b/%", "*", "%", "a/b/c", "ab", "a//b", "x/../a",
+    // Strings the compiled form screens while hashing: C1 control, Unicode
+    // and ASCII whitespace, non-ASCII roles and prefixes, over 16 bytes.
+    "a\u{85}b", "a b", "a\u{a0}", "é/%", "é/x", "-a", "a/\u{1}", "abcdefghijklmnopq/%",
+    "abcdefghijklmnopq/rs", "abcdefghijklmnopq",
+];
 const LISTS: &[(&str, &str)] = &[
     ("register_frameworks", "roles"),
     ("run_tasks", "users"),

@@ -7,25 +7,26 @@
 //!
 //! | subject \ object | ANY/NONE      | SOME values        | `x/%` (hierarchical) |
 //! |------------------|---------------|--------------------|----------------------|
-//! | ANY/NONE         | `any_any`     | `by_object[oid]`   | `by_prefix[pid]`     |
-//! | SOME values      | `by_subject[sid]` | `pairs[(sid, oid)]` | `prefix_pairs[(sid, pid)]` |
+//! | ANY/NONE         | `any_any`     | `names[o].vals[AS_OBJECT]` | `prefixes[p].vals[0]` |
+//! | SOME values      | `names[s].vals[AS_SUBJECT]` | `pairs[(s, o)]` | `prefix_pairs[(s, p)]` |
 //!
-//! A request looks up its principal (→ `sid`), its object (→ `oid`), and for
-//! hierarchical lists each ancestor prefix of the role (`a/`, `a/b/`: one per
-//! `/`), then takes the minimum rule position over those few buckets. Once
-//! a rule matches, its verdict is fixed (allow unless either entity is NONE),
-//! so the minimum decides.
-
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
+//! A request hashes its principal and its object once each (the same pass
+//! screens them for request validation), looks both up in `names` (one id
+//! space for principals and objects; see [`index`](super::index)), probes
+//! the pair whose slot follows from the two hashes, and for hierarchical
+//! lists each ancestor prefix of the role (`a/`, `a/b/`: one per `/`), then
+//! takes the minimum rule position over those few buckets. Once a rule
+//! matches, its verdict is fixed (allow unless either entity is NONE), so
+//! the minimum decides.
 
 use super::decision::{
     Decision, LegacyQuotaOp, Object, Reason, Request, RequestError, RuleRef, check_object,
-    check_principal,
+    check_principal, valid_role,
 };
 use super::error::{AclError, LimitError, LimitKind};
+use super::index::{HashKey, Hashed, PairTable, StrTable, pair};
 use super::kind::{AclList, Action, LIST_COUNT};
-use super::source::{Acl, AclSource, Entity};
+use super::source::{Acl, AclSource, Entity, Value};
 
 /// Most ACLs in one policy, across all lists (threats.md §0).
 pub const DEFAULT_MAX_RULES: usize = 100_000;
@@ -137,19 +138,28 @@ impl Compiler {
             limit: cfg.index_entries(),
             used: 0,
         };
-        let seed = random_seed();
+        let key = HashKey::random();
+        let mut b = Builder {
+            key: &key,
+            scratch: Vec::new(),
+        };
         let mut tables = Vec::with_capacity(LIST_COUNT);
         for list in AclList::ALL {
             tables.push(Table::build(
                 source.acls(*list),
                 list.hierarchical(),
-                seed,
+                &mut b,
                 &mut budget,
             )?);
         }
-        let legacy_update =
-            Table::build(source.acls(AclList::UpdateQuotas), false, seed, &mut budget)?;
+        let legacy_update = Table::build(
+            source.acls(AclList::UpdateQuotas),
+            false,
+            &mut b,
+            &mut budget,
+        )?;
         Ok(CompiledAcls {
+            key,
             permissive: source.permissive(),
             legacy_in_use: !source.acls(AclList::SetQuotas).is_empty()
                 || !source.acls(AclList::RemoveQuotas).is_empty(),
@@ -223,83 +233,14 @@ struct Budget {
     used: usize,
 }
 
-/// A seed drawn from the standard library's random hasher keys, so index
-/// layouts differ per process.
-fn random_seed() -> u64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0x6d65_736f_735f_6163);
-    h.finish()
-}
-
-/// A fast seeded hasher for the compiled indexes. Their keys come only from
-/// the policy; requests only probe, and the per-process seed keeps probe
-/// lengths unpredictable to whoever crafts requests.
-#[derive(Debug, Clone, Copy)]
-struct Seeded(u64);
-
-impl BuildHasher for Seeded {
-    type Hasher = FastHasher;
-    fn build_hasher(&self) -> FastHasher {
-        FastHasher(self.0)
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct FastHasher(u64);
-
-const K: u64 = 0x9E37_79B9_7F4A_7C15;
-
-impl Hasher for FastHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(31);
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            for (d, s) in w.iter_mut().zip(rest) {
-                *d = *s;
-            }
-            h = (h ^ u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59))
-                .wrapping_mul(K)
-                .rotate_left(31);
-        }
-        self.0 = h;
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.0 = (self.0 ^ u64::from(i)).wrapping_mul(K).rotate_left(31);
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0 ^ i).wrapping_mul(K).rotate_left(31);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        // murmur3's fmix64: every input bit reaches the high (tag) and low
-        // (bucket) bits hashbrown uses.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
-
-type StrMap = HashMap<Box<str>, u32, Seeded>;
-type PairMap = HashMap<u64, u32, Seeded>;
-
 /// No rule: the `permissive` flag decides.
 const NO_RULE: u32 = u32::MAX;
+
+/// `StrTable` values of the `names` table: rule positions for the string
+/// as a SOME principal with an ANY/NONE object, and as a SOME object with
+/// an ANY/NONE principal.
+const AS_SUBJECT: usize = 0;
+const AS_OBJECT: usize = 1;
 
 #[derive(Debug, Clone, Copy)]
 struct RuleInfo {
@@ -311,89 +252,130 @@ struct RuleInfo {
 #[derive(Debug, Clone)]
 struct Table {
     hierarchical: bool,
+    /// Derived rules in Mesos order; positions index this.
     rules: Vec<RuleInfo>,
-    subjects: StrMap,
-    objects: StrMap,
-    prefixes: StrMap,
+    /// ANY/NONE principal and ANY/NONE object.
     any_any: u32,
-    by_subject: Vec<u32>,
-    by_object: Vec<u32>,
-    by_prefix: Vec<u32>,
-    pairs: PairMap,
-    prefix_pairs: PairMap,
+    /// Principals and objects (one id space), with their single-sided rules.
+    names: StrTable,
+    /// `x/` of each `x/%`; value 0: rule with an ANY/NONE principal.
+    prefixes: StrTable,
+    /// (principal id, object id) of rules with SOME on both sides.
+    pairs: PairTable,
+    /// (principal id, prefix id) of `x/%` rules with SOME principals.
+    prefix_pairs: PairTable,
+    /// Whether any rule has SOME principals (else skip the principal probe).
+    has_subjects: bool,
+    /// Whether any rule has ANY/NONE principals (else a principal not
+    /// named here, or none at all, matches nothing).
+    open_subjects: bool,
 }
 
+#[derive(Clone, Copy)]
 enum Subj<'a> {
     All,
-    Set(&'a [super::source::Value]),
+    Set(&'a [Value]),
 }
 
+#[derive(Clone, Copy)]
 enum Obj<'a> {
     All,
-    Set(Vec<&'a str>),
+    /// The values of a SOME entity, without the `x/%` ones when `bool`
+    /// (hierarchical list).
+    Set(&'a [Value], bool),
     Prefix(&'a str),
 }
 
-fn intern(map: &mut StrMap, slots: &mut Vec<u32>, key: &str) -> usize {
-    if let Some(&id) = map.get(key) {
-        return id as usize;
-    }
-    let id = slots.len();
-    map.insert(key.into(), u32::try_from(id).unwrap_or(u32::MAX));
-    slots.push(NO_RULE);
-    id
+/// The `x/` of an `x/%` value.
+fn recursive_prefix(v: &Value) -> Option<&str> {
+    v.as_str()
+        .strip_suffix('%')
+        .filter(|prefix| prefix.ends_with('/'))
 }
 
-fn set_min(slot: Option<&mut u32>, d: u32) {
-    if let Some(s) = slot {
-        *s = (*s).min(d);
-    }
+fn plain_values(values: &[Value], hierarchical: bool) -> impl Iterator<Item = &str> {
+    values
+        .iter()
+        .filter(move |v| !hierarchical || recursive_prefix(v).is_none())
+        .map(Value::as_str)
 }
 
-#[inline]
-fn pair(a: u32, b: u32) -> u64 {
-    (u64::from(a) << 32) | u64::from(b)
+/// A principal found in a table's `names`.
+#[derive(Clone, Copy)]
+struct Who {
+    id: u32,
+    /// Its single-sided rule (ANY/NONE object).
+    rule: u32,
+    hash: u64,
+}
+
+/// What a request names, hashed once.
+#[derive(Clone, Copy)]
+struct Probe<'a> {
+    text: &'a str,
+    hash: Hashed,
+}
+
+/// Where the compiler ran out of `u32` ids (unreachable in practice: it
+/// takes more than four billion distinct strings).
+fn ids_exhausted(acl: &Acl, budget: &Budget) -> AclError {
+    AclError::Limit(LimitError {
+        kind: LimitKind::IndexEntries,
+        limit: budget.limit,
+        found: budget.used,
+        path: acl_path(acl),
+        location: acl.location,
+    })
+}
+
+struct Builder<'k> {
+    key: &'k HashKey,
+    /// Object ids and hashes of the current rule, reused across rules.
+    scratch: Vec<(u32, u64)>,
 }
 
 impl Table {
+    fn empty(hierarchical: bool) -> Table {
+        Table {
+            hierarchical,
+            rules: Vec::new(),
+            any_any: NO_RULE,
+            names: StrTable::new(),
+            prefixes: StrTable::new(),
+            pairs: PairTable::new(),
+            prefix_pairs: PairTable::new(),
+            has_subjects: false,
+            open_subjects: false,
+        }
+    }
+
     fn build(
         acls: &[Acl],
         hierarchical: bool,
-        seed: u64,
+        b: &mut Builder<'_>,
         budget: &mut Budget,
     ) -> Result<Table, AclError> {
-        let s = Seeded(seed);
-        let mut t = Table {
-            hierarchical,
-            rules: Vec::new(),
-            subjects: HashMap::with_hasher(s),
-            objects: HashMap::with_hasher(s),
-            prefixes: HashMap::with_hasher(s),
-            any_any: NO_RULE,
-            by_subject: Vec::new(),
-            by_object: Vec::new(),
-            by_prefix: Vec::new(),
-            pairs: HashMap::with_hasher(s),
-            prefix_pairs: HashMap::with_hasher(s),
-        };
-        // Size the maps once: rehashing 10^5 keys is most of a compile.
-        let count = |e: &Entity| match e {
-            Entity::Some(v) => v.len(),
+        let mut t = Table::empty(hierarchical);
+        if acls.is_empty() {
+            return Ok(t);
+        }
+        // Size the tables once: growing 10^5 keys is much of a compile.
+        let (mut n, mut bytes, mut np) = (0usize, 0usize, 0usize);
+        let count = |e: &Entity, bytes: &mut usize| match e {
+            Entity::Some(v) => {
+                *bytes += v.iter().map(|v| v.as_str().len()).sum::<usize>();
+                v.len()
+            }
             _ => 0,
         };
-        let (mut ns, mut no, mut np) = (0usize, 0usize, 0usize);
         for acl in acls {
-            let (a, b) = (count(&acl.principals), count(&acl.object));
-            ns += a;
-            no += b;
-            np = np.saturating_add(a.saturating_mul(b));
+            let a = count(&acl.principals, &mut bytes);
+            let o = count(&acl.object, &mut bytes);
+            n += a + o;
+            np = np.saturating_add(a.saturating_mul(o));
         }
-        let np = np.min(budget.left);
-        t.subjects.reserve(ns);
-        t.objects.reserve(no);
-        t.pairs.reserve(np);
-        t.by_subject.reserve(ns);
-        t.by_object.reserve(no);
+        t.names.reserve(n, bytes);
+        t.pairs.reserve(np.min(budget.left));
         t.rules.reserve(acls.len());
         for acl in acls {
             let rule = RuleRef {
@@ -403,140 +385,199 @@ impl Table {
             };
             let subj = match &acl.principals {
                 Entity::Any | Entity::None => Subj::All,
-                Entity::Some(v) => Subj::Set(v),
+                Entity::Some(v) => {
+                    t.has_subjects = true;
+                    Subj::Set(v)
+                }
             };
             let subj_allows = !matches!(acl.principals, Entity::None);
             // createHierarchicalRoleACLs: each `x/%` value first, then the rest.
-            let mut derived: Vec<(Obj<'_>, bool)> = Vec::new();
             match &acl.object {
-                Entity::Any => derived.push((Obj::All, true)),
-                Entity::None => derived.push((Obj::All, false)),
+                Entity::Any => t.derive(rule, subj, Obj::All, subj_allows, acl, b, budget)?,
+                Entity::None => t.derive(rule, subj, Obj::All, false, acl, b, budget)?,
                 Entity::Some(values) => {
-                    let mut plain = Vec::new();
+                    let mut plain = false;
                     for v in values {
-                        let text = v.as_str();
-                        match text.strip_suffix('%') {
-                            Some(prefix) if hierarchical && prefix.ends_with('/') => {
-                                derived.push((Obj::Prefix(prefix), true));
+                        match recursive_prefix(v).filter(|_| hierarchical) {
+                            Some(p) => {
+                                t.derive(rule, subj, Obj::Prefix(p), subj_allows, acl, b, budget)?;
                             }
-                            _ => plain.push(text),
+                            None => plain = true,
                         }
                     }
-                    if !plain.is_empty() {
-                        derived.push((Obj::Set(plain), true));
+                    if plain {
+                        let obj = Obj::Set(values, hierarchical);
+                        t.derive(rule, subj, obj, subj_allows, acl, b, budget)?;
                     }
                 }
-            }
-            for (obj, obj_allows) in derived {
-                let d = u32::try_from(t.rules.len()).unwrap_or(NO_RULE - 1);
-                t.rules.push(RuleInfo {
-                    rule,
-                    allow: subj_allows && obj_allows,
-                });
-                t.insert(&subj, &obj, d, acl, budget)?;
             }
         }
         Ok(t)
     }
 
-    fn insert(
+    /// Adds one derived rule at the next position.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site per derived-rule shape; a struct would only rename them"
+    )]
+    fn derive(
         &mut self,
-        subj: &Subj<'_>,
-        obj: &Obj<'_>,
-        d: u32,
+        rule: RuleRef,
+        subj: Subj<'_>,
+        obj: Obj<'_>,
+        allow: bool,
         acl: &Acl,
+        b: &mut Builder<'_>,
         budget: &mut Budget,
     ) -> Result<(), AclError> {
+        let d = u32::try_from(self.rules.len())
+            .ok()
+            .filter(|&d| d < NO_RULE)
+            .ok_or_else(|| ids_exhausted(acl, budget))?;
+        self.rules.push(RuleInfo { rule, allow });
+        self.open_subjects |= matches!(subj, Subj::All);
+        let key = b.key;
         match (subj, obj) {
             (Subj::All, Obj::All) => self.any_any = self.any_any.min(d),
-            (Subj::All, Obj::Set(os)) => {
-                for o in os {
-                    let id = intern(&mut self.objects, &mut self.by_object, o);
-                    set_min(self.by_object.get_mut(id), d);
+            (Subj::All, Obj::Set(os, h)) => {
+                for o in plain_values(os, h) {
+                    let (id, _) = intern(&mut self.names, key, o, acl, budget)?;
+                    set_min(self.names.entry_mut(id).map(|e| &mut e.vals[AS_OBJECT]), d);
                 }
             }
             (Subj::All, Obj::Prefix(p)) => {
-                let id = intern(&mut self.prefixes, &mut self.by_prefix, p);
-                set_min(self.by_prefix.get_mut(id), d);
+                let (id, _) = intern(&mut self.prefixes, key, p, acl, budget)?;
+                set_min(self.prefixes.entry_mut(id).map(|e| &mut e.vals[0]), d);
             }
             (Subj::Set(ss), Obj::All) => {
-                for s in *ss {
-                    let id = intern(&mut self.subjects, &mut self.by_subject, s.as_str());
-                    set_min(self.by_subject.get_mut(id), d);
+                for s in ss {
+                    let (id, _) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
+                    set_min(self.names.entry_mut(id).map(|e| &mut e.vals[AS_SUBJECT]), d);
                 }
             }
-            (Subj::Set(ss), Obj::Set(os)) => {
-                let n = ss.len().saturating_mul(os.len());
+            (Subj::Set(ss), Obj::Set(os, h)) => {
+                let n = ss.len().saturating_mul(plain_values(os, h).count());
                 budget.take(n, acl)?;
-                let oids: Vec<u32> = os
-                    .iter()
-                    .map(|o| intern(&mut self.objects, &mut self.by_object, o) as u32)
-                    .collect();
-                for s in *ss {
-                    let sid = intern(&mut self.subjects, &mut self.by_subject, s.as_str()) as u32;
-                    for &oid in &oids {
-                        self.pairs.entry(pair(sid, oid)).or_insert(d);
+                b.scratch.clear();
+                for o in plain_values(os, h) {
+                    b.scratch
+                        .push(intern(&mut self.names, key, o, acl, budget)?);
+                }
+                for s in ss {
+                    let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
+                    for &(oid, oh) in &b.scratch {
+                        self.pairs
+                            .insert_first(key.pair_hash(sh, oh), pair(sid, oid), d);
                     }
                 }
             }
             (Subj::Set(ss), Obj::Prefix(p)) => {
                 budget.take(ss.len(), acl)?;
-                let pid = intern(&mut self.prefixes, &mut self.by_prefix, p) as u32;
-                for s in *ss {
-                    let sid = intern(&mut self.subjects, &mut self.by_subject, s.as_str()) as u32;
-                    self.prefix_pairs.entry(pair(sid, pid)).or_insert(d);
+                let (pid, ph) = intern(&mut self.prefixes, key, p, acl, budget)?;
+                for s in ss {
+                    let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
+                    self.prefix_pairs
+                        .insert_first(key.pair_hash(sh, ph), pair(sid, pid), d);
                 }
             }
         }
         Ok(())
     }
 
-    /// Position of the first rule matching `subject` and `object`.
-    #[inline]
-    fn first(&self, subject: Option<&str>, object: Option<&str>) -> u32 {
+    /// The principal as this table knows it, if it is named here.
+    #[inline(always)]
+    fn subject(&self, subject: Option<Probe<'_>>) -> Option<Who> {
+        let p = subject.filter(|_| self.has_subjects)?;
+        let (id, e) = self.names.find(p.text.as_bytes(), &p.hash)?;
+        Some(Who {
+            id,
+            rule: e.vals[AS_SUBJECT],
+            hash: p.hash.hash,
+        })
+    }
+
+    /// Position of the first rule matching the principal (found by
+    /// [`subject`](Self::subject)) and `object`.
+    #[inline(always)]
+    fn first(&self, key: &HashKey, who: Option<Who>, object: Option<Probe<'_>>) -> u32 {
         let mut best = self.any_any;
-        let sid = subject.and_then(|p| self.subjects.get(p)).copied();
-        if let Some(sid) = sid {
-            best = best.min(
-                self.by_subject
-                    .get(sid as usize)
-                    .copied()
-                    .unwrap_or(NO_RULE),
-            );
+        match who {
+            Some(w) => best = best.min(w.rule),
+            None if !self.open_subjects => return NO_RULE,
+            None => {}
         }
         let Some(o) = object else { return best };
-        if let Some(&oid) = self.objects.get(o) {
-            best = best.min(self.by_object.get(oid as usize).copied().unwrap_or(NO_RULE));
-            if let Some(sid) = sid
-                && let Some(&d) = self.pairs.get(&pair(sid, oid))
+        if let Some((oid, e)) = self.names.find(o.text.as_bytes(), &o.hash) {
+            best = best.min(e.vals[AS_OBJECT]);
+            if let Some(w) = who
+                && let Some(d) = self
+                    .pairs
+                    .get(key.pair_hash(w.hash, o.hash.hash), pair(w.id, oid))
             {
                 best = best.min(d);
             }
         }
         if self.hierarchical && !self.prefixes.is_empty() {
-            // `x/%` matches objects starting with `x/`: exactly the prefixes
-            // of `o` that end at one of its slashes.
-            for (i, _) in o.match_indices('/') {
-                let Some(prefix) = o.get(..=i) else { continue };
-                if let Some(&pid) = self.prefixes.get(prefix) {
-                    best = best.min(self.by_prefix.get(pid as usize).copied().unwrap_or(NO_RULE));
-                    if let Some(sid) = sid
-                        && let Some(&d) = self.prefix_pairs.get(&pair(sid, pid))
-                    {
-                        best = best.min(d);
-                    }
+            best = best.min(self.first_prefix(key, who, o.text));
+        }
+        best
+    }
+
+    /// `x/%` matches objects starting with `x/`: exactly the prefixes of
+    /// `o` that end at one of its slashes.
+    fn first_prefix(&self, key: &HashKey, who: Option<Who>, o: &str) -> u32 {
+        let mut best = NO_RULE;
+        let bytes = o.as_bytes();
+        for (i, _) in bytes.iter().enumerate().filter(|(_, c)| **c == b'/') {
+            let Some(prefix) = bytes.get(..=i) else {
+                continue;
+            };
+            let h = key.hash(prefix);
+            if let Some((pid, e)) = self.prefixes.find(prefix, &h) {
+                best = best.min(e.vals[0]);
+                if let Some(w) = who
+                    && let Some(d) = self
+                        .prefix_pairs
+                        .get(key.pair_hash(w.hash, h.hash), pair(w.id, pid))
+                {
+                    best = best.min(d);
                 }
             }
         }
         best
     }
 
-    #[inline]
-    fn decide(&self, subject: Option<&str>, object: Option<&str>, permissive: bool) -> Decision {
-        match self.rules.get(self.first(subject, object) as usize) {
+    #[inline(always)]
+    fn decide(
+        &self,
+        key: &HashKey,
+        who: Option<Who>,
+        object: Option<Probe<'_>>,
+        permissive: bool,
+    ) -> Decision {
+        match self.rules.get(self.first(key, who, object) as usize) {
             Some(r) => Decision::from_bool(r.allow, Reason::Rule(r.rule)),
             None => Decision::from_bool(permissive, Reason::NoMatch { permissive }),
         }
+    }
+}
+
+/// Interns `s`, with no rule yet on either side if new.
+fn intern(
+    table: &mut StrTable,
+    key: &HashKey,
+    s: &str,
+    acl: &Acl,
+    budget: &Budget,
+) -> Result<(u32, u64), AclError> {
+    table
+        .intern(key, s, [NO_RULE; 2])
+        .ok_or_else(|| ids_exhausted(acl, budget))
+}
+
+fn set_min(slot: Option<&mut u32>, d: u32) {
+    if let Some(s) = slot {
+        *s = (*s).min(d);
     }
 }
 
@@ -558,10 +599,11 @@ impl Budget {
 }
 
 /// A compiled ACL policy: immutable, `Send + Sync`, cheap to share in an
-/// `Arc`. [`authorize`](Self::authorize) does a fixed number of hash
-/// look-ups per object and never allocates.
+/// `Arc`. [`authorize`](Self::authorize) hashes each request string once,
+/// does a fixed number of table probes per object and never allocates.
 #[derive(Debug, Clone)]
 pub struct CompiledAcls {
+    key: HashKey,
     permissive: bool,
     legacy_in_use: bool,
     tables: Vec<Table>,
@@ -572,6 +614,30 @@ pub struct CompiledAcls {
 
 fn deny(e: RequestError) -> Decision {
     Decision::Deny(Reason::InvalidRequest(e))
+}
+
+/// [`check_principal`], answered from the byte screening done while
+/// hashing: the full check runs only if a byte may start a control
+/// character or the string is too long.
+#[inline]
+fn principal_ok(p: &str, suspicious: bool, max: usize) -> Result<(), RequestError> {
+    if suspicious || p.len() > max {
+        check_principal(p, max)
+    } else {
+        Ok(())
+    }
+}
+
+/// [`check_object`], likewise.
+#[inline]
+fn object_ok(o: &str, suspicious: bool, role: bool, max: usize) -> Result<(), RequestError> {
+    if suspicious || o.len() > max {
+        check_object(o, role, max)
+    } else if role && !valid_role(o) {
+        Err(RequestError::InvalidRole)
+    } else {
+        Ok(())
+    }
 }
 
 impl CompiledAcls {
@@ -589,18 +655,31 @@ impl CompiledAcls {
         self.tables.get(list.index())
     }
 
+    /// Hashes and validates one object.
+    #[inline(always)]
+    fn probe<'a>(&self, o: &'a str, role: bool) -> Result<Probe<'a>, RequestError> {
+        let h = self.key.hash(o.as_bytes());
+        object_ok(o, h.suspicious, role, self.max_string_len)?;
+        Ok(Probe { text: o, hash: h })
+    }
+
     /// Decides `request` exactly as the Mesos local authorizer would (see
     /// the module docs for the deliberate divergences). Malformed requests
     /// are denied with [`Reason::InvalidRequest`], never given the
     /// permissive default.
     pub fn authorize(&self, request: &Request<'_>) -> Decision {
         let max = self.max_string_len;
-        let subject = request.principal;
-        if let Some(p) = subject
-            && let Err(e) = check_principal(p, max)
-        {
-            return deny(e);
-        }
+        let key = &self.key;
+        let subject = match request.principal {
+            None => None,
+            Some(p) => {
+                let h = key.hash(p.as_bytes());
+                if let Err(e) = principal_ok(p, h.suspicious, max) {
+                    return deny(e);
+                }
+                Some(Probe { text: p, hash: h })
+            }
+        };
         let action = request.action;
         let permissive = self.permissive;
         if action == Action::UpdateQuotas
@@ -608,14 +687,12 @@ impl CompiledAcls {
         {
             let object = match request.object {
                 Object::Absent => None,
-                Object::One(o) => Some(o),
+                Object::One(o) => match self.probe(o, false) {
+                    Ok(p) => Some(p),
+                    Err(e) => return deny(e),
+                },
                 Object::Many(_) => return deny(RequestError::ObjectListNotAllowed),
             };
-            if let Some(o) = object
-                && let Err(e) = check_object(o, false, max)
-            {
-                return deny(e);
-            }
             let table = if !self.legacy_in_use {
                 Some(&self.legacy_update)
             } else {
@@ -625,7 +702,7 @@ impl CompiledAcls {
                 })
             };
             return match table {
-                Some(t) => t.decide(subject, object, permissive),
+                Some(t) => t.decide(key, t.subject(subject), object, permissive),
                 None => Decision::from_bool(permissive, Reason::NoMatch { permissive }),
             };
         }
@@ -639,9 +716,9 @@ impl CompiledAcls {
         };
         let role = table.hierarchical;
         match object {
-            Object::Absent => table.decide(subject, None, permissive),
-            Object::One(o) => match check_object(o, role, max) {
-                Ok(()) => table.decide(subject, Some(o), permissive),
+            Object::Absent => table.decide(key, table.subject(subject), None, permissive),
+            Object::One(o) => match self.probe(o, role) {
+                Ok(o) => table.decide(key, table.subject(subject), Some(o), permissive),
                 Err(e) => deny(e),
             },
             Object::Many(roles) => {
@@ -660,12 +737,20 @@ impl CompiledAcls {
                         Decision::Allow(Reason::NothingToAuthorize)
                     };
                 };
-                let first = table.decide(subject, Some(head), permissive);
+                let who = table.subject(subject);
+                let one = |r: &str| {
+                    let o = Probe {
+                        text: r,
+                        hash: key.hash(r.as_bytes()),
+                    };
+                    table.decide(key, who, Some(o), permissive)
+                };
+                let first = one(head);
                 if !first.is_allowed() {
                     return first;
                 }
                 for r in rest {
-                    let d = table.decide(subject, Some(r), permissive);
+                    let d = one(r);
                     if !d.is_allowed() {
                         return d;
                     }
@@ -685,8 +770,17 @@ impl CompiledAcls {
         object: Option<&str>,
     ) -> Option<RuleRef> {
         let t = self.table(list)?;
+        let key = &self.key;
+        let who = t.subject(subject.map(|s| Probe {
+            text: s,
+            hash: key.hash(s.as_bytes()),
+        }));
+        let object = object.map(|o| Probe {
+            text: o,
+            hash: key.hash(o.as_bytes()),
+        });
         t.rules
-            .get(t.first(subject, object) as usize)
+            .get(t.first(key, who, object) as usize)
             .map(|r| r.rule)
     }
 }

@@ -274,6 +274,15 @@ pub(crate) fn valid_role(role: &str) -> bool {
     if role.is_empty() {
         return false;
     }
+    if role.is_ascii() {
+        valid_ascii_role(role.as_bytes())
+    } else {
+        valid_role_components(role)
+    }
+}
+
+/// The components rule of [`valid_role`], character by character.
+pub(crate) fn valid_role_components(role: &str) -> bool {
     role.split('/').all(|c| {
         !c.is_empty()
             && c != "."
@@ -281,6 +290,16 @@ pub(crate) fn valid_role(role: &str) -> bool {
             && c != "*"
             && !c.starts_with('-')
             && !c.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+    })
+}
+
+/// [`valid_role_components`] for an ASCII role (the common case, byte by
+/// byte): ASCII whitespace and control characters are the bytes ≤ 0x20 and
+/// 0x7f.
+pub(crate) fn valid_ascii_role(role: &[u8]) -> bool {
+    role.split(|&b| b == b'/').all(|c| {
+        !matches!(c, [] | [b'.'] | [b'.', b'.'] | [b'*'] | [b'-', ..])
+            && !c.iter().any(|&b| b <= 0x20 || b == 0x7f)
     })
 }
 

@@ -1,7 +1,11 @@
 //! Unit tests of the ACL internals.
 
 use super::compile::DEFAULT_MAX_STRING_LEN;
-use super::decision::{check_object, has_control, valid_role};
+use super::decision::{
+    check_object, has_control, valid_ascii_role, valid_role, valid_role_components,
+};
+use super::index::{HashKey, PairTable, StrTable, pair};
+use super::{Action, Compiler, Object, Options, Request};
 
 #[test]
 fn control_characters_found_by_byte_scan() {
@@ -63,4 +67,236 @@ fn locations_on_one_long_line_and_many_lines() {
     let s = super::parse("{\n \"permissive\": true,\n \"run_tasks\": [\n  {\"principals\": {\"type\": \"ANY\"},\n   \"users\": {\"type\": \"ANY\"}}]}").unwrap();
     let acl = &s.acls(super::AclList::RunTasks)[0];
     assert_eq!((acl.location().line, acl.location().column), (4, 3));
+}
+
+/// Every string of length `len` over `alphabet`.
+fn strings(alphabet: &[&str], len: usize) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for _ in 0..len {
+        out = out
+            .iter()
+            .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+    }
+    out
+}
+
+#[test]
+fn ascii_role_check_equals_the_character_check() {
+    let alphabet = ["a", "/", ".", "-", "*", " ", "\t", "\u{7f}", "\u{b}", "%"];
+    for len in 1..=5 {
+        for s in strings(&alphabet, len) {
+            assert_eq!(
+                valid_ascii_role(s.as_bytes()),
+                valid_role_components(&s),
+                "{s:?}"
+            );
+        }
+    }
+}
+
+/// The screening done while hashing flags exactly the strings holding a
+/// byte < 0x20, 0x7f or 0xC2, at every length and position (short strings,
+/// the 4- and 8-byte word paths, the 16-byte loop, the overlapping tail).
+#[test]
+fn hash_screening_is_exact() {
+    let key = HashKey::random();
+    let scalar = |s: &[u8]| s.iter().any(|&b| b < 0x20 || b == 0x7f || b == 0xc2);
+    for len in 0..=70 {
+        let clean = vec![b'a'; len];
+        assert!(!key.hash(&clean).suspicious, "len {len}");
+        for pos in 0..len {
+            for bad in [0x00, 0x01, 0x1f, 0x7f, 0xc2] {
+                let mut s = clean.clone();
+                s[pos] = bad;
+                assert!(key.hash(&s).suspicious, "len {len} pos {pos} byte {bad:#x}");
+            }
+            for good in [0x20, 0x21, 0x7e, 0x80, 0xc1, 0xc3, 0xff, b'/'] {
+                let mut s = clean.clone();
+                s[pos] = good;
+                assert!(
+                    !key.hash(&s).suspicious,
+                    "len {len} pos {pos} byte {good:#x}"
+                );
+            }
+        }
+    }
+    // Every byte value next to every other (borrows between bytes).
+    for a in 0..=255u8 {
+        for b in 0..=255u8 {
+            for s in [
+                [a, b, b'x', b'y', b'z', b'w', b'v', b'u'],
+                [b'x', b'y', b'z', b'w', b'v', b'u', a, b],
+            ] {
+                assert_eq!(key.hash(&s).suspicious, scalar(&s), "{s:?}");
+            }
+            let s = [a, b, b'x', b'y'];
+            assert_eq!(key.hash(&s).suspicious, scalar(&s), "{s:?}");
+        }
+    }
+    // A string has a control character only if it is flagged.
+    for s in [
+        "\u{0}",
+        "a\u{1f}",
+        "\u{7f}",
+        "x\u{80}",
+        "\u{9f}y",
+        "\r",
+        "ab\u{85}cdefghijklmnopq",
+    ] {
+        assert!(has_control(s) && key.hash(s.as_bytes()).suspicious, "{s:?}");
+    }
+}
+
+#[test]
+fn hash_is_keyed() {
+    let (k1, k2) = (HashKey::random(), HashKey::random());
+    let differ = ["", "a", "fw-1", "user-12345", "a/b/c/d/e/f/g/h/i"]
+        .iter()
+        .filter(|s| k1.hash(s.as_bytes()).hash != k2.hash(s.as_bytes()).hash)
+        .count();
+    assert_eq!(differ, 5);
+    assert_eq!(k1.hash(b"fw-1").hash, k1.hash(b"fw-1").hash);
+    assert_ne!(k1.hash(b"fw-1").hash, k1.hash(b"fw-2").hash);
+    assert_eq!(format!("{k1:?}"), "HashKey(..)");
+}
+
+#[test]
+fn string_and_pair_tables_grow_and_find() {
+    let key = HashKey::random();
+    let mut t = StrTable::new();
+    let mut p = PairTable::new();
+    assert!(t.find(b"x", &key.hash(b"x")).is_none());
+    assert!(p.get(0, pair(0, 0)).is_none());
+    // No reservation: every growth step is taken.
+    let names: Vec<String> = (0..5000)
+        .map(|i| format!("name-{i}"))
+        .chain([String::new()])
+        .collect();
+    for (i, n) in (0u32..).zip(&names) {
+        assert_eq!(t.intern(&key, n, [i, !i]).map(|x| x.0), Some(i));
+        p.insert_first(key.pair_hash(u64::from(i), 1), pair(i, i + 1), i);
+    }
+    for (i, n) in (0u32..).zip(&names) {
+        assert_eq!(
+            t.intern(&key, n, [0, 0]).map(|x| x.0),
+            Some(i),
+            "interned once"
+        );
+        let (id, e) = t.find(n.as_bytes(), &key.hash(n.as_bytes())).unwrap();
+        assert_eq!((id, e.vals), (i, [i, !i]));
+        let h = key.pair_hash(u64::from(i), 1);
+        p.insert_first(h, pair(i, i + 1), 7);
+        assert_eq!(p.get(h, pair(i, i + 1)), Some(i), "first value kept");
+        assert_eq!(p.get(h, pair(i + 1, i)), None);
+        assert_eq!(
+            p.get(key.pair_hash(u64::from(i) + 1, 1), pair(i + 1, i)),
+            None
+        );
+    }
+    // Strings of up to 16 bytes compare by two words and the length: one
+    // byte changed anywhere, at every length around the word sizes, is a
+    // different string.
+    let mut t2 = StrTable::new();
+    let mut all = Vec::new();
+    for len in 0..=18 {
+        all.push("a".repeat(len));
+        for pos in 0..len {
+            let mut s = "a".repeat(len).into_bytes();
+            s[pos] = b'b';
+            all.push(String::from_utf8(s).unwrap());
+        }
+    }
+    for (i, s) in (0u32..).zip(&all) {
+        assert_eq!(t2.intern(&key, s, [i, i]).map(|x| x.0), Some(i), "{s}");
+    }
+    for (i, s) in (0u32..).zip(&all) {
+        assert_eq!(
+            t2.find(s.as_bytes(), &key.hash(s.as_bytes())).map(|f| f.0),
+            Some(i)
+        );
+    }
+    for miss in ["name-5000", "name-", "Name-1", "name-1 "] {
+        assert!(
+            t.find(miss.as_bytes(), &key.hash(miss.as_bytes()))
+                .is_none()
+        );
+    }
+}
+
+/// Compiled == reference on request strings the fast validation screens:
+/// control characters (C0, DEL, C1), Unicode whitespace in roles, non-ASCII
+/// roles, strings at and past the length limit.
+#[test]
+fn fast_request_validation_matches_reference() {
+    let long = "r".repeat(DEFAULT_MAX_STRING_LEN);
+    let too_long = "r".repeat(DEFAULT_MAX_STRING_LEN + 1);
+    let long_role = format!("a/{}", "r".repeat(DEFAULT_MAX_STRING_LEN - 2));
+    let values = [
+        "a",
+        "a/b",
+        "é",
+        "a/é",
+        "\u{a0}",
+        "a\u{85}b",
+        "a b",
+        "a/%",
+        "é/%",
+        "日本/%",
+        long.as_str(),
+    ];
+    let entity = serde_json::to_string(&values).unwrap();
+    let text = format!(
+        r#"{{"permissive": true,
+            "run_tasks": [{{"principals": {{"values": {entity}}}, "users": {{"values": {entity}}}}}],
+            "register_frameworks": [
+              {{"principals": {{"values": {entity}}}, "roles": {{"values": {entity}}}}},
+              {{"principals": {{"type": "ANY"}}, "roles": {{"type": "NONE"}}}}]}}"#
+    );
+    let src = super::parse_with(&text, Options::new().lenient(true)).unwrap();
+    let compiled = Compiler::new().compile(&src).unwrap();
+    let probes = [
+        "a",
+        "a/b",
+        "é",
+        "a/é",
+        "é/x",
+        "日本/x",
+        "\u{a0}",
+        "a\u{a0}b",
+        "a\u{85}b",
+        "a b",
+        "a\u{2000}b",
+        "a\u{3000}b",
+        "\u{0}",
+        "a\u{1f}",
+        "a\u{7f}",
+        "x\u{80}",
+        "\u{9f}",
+        "a/\u{9f}",
+        "",
+        "a/",
+        "/a",
+        "a//b",
+        "-a",
+        "a/./b",
+        "*",
+        "abcdefghijklmnop\u{1}",
+        "abcdefghijklmnopq/\u{85}",
+        long.as_str(),
+        too_long.as_str(),
+        long_role.as_str(),
+    ];
+    for action in [Action::RunTasks, Action::RegisterFrameworks] {
+        for p in probes.iter().map(|p| Some(*p)).chain([None]) {
+            for o in probes {
+                let q = Request::new(action, p, Object::One(o));
+                assert_eq!(
+                    compiled.authorize(&q),
+                    super::reference::authorize(&src, &q),
+                    "{action} {p:?} {o:?}"
+                );
+            }
+        }
+    }
 }
