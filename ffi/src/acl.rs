@@ -492,12 +492,14 @@ impl Policy {
     /// Decides one request against the policy served now.
     #[inline]
     fn decide(&self, request: &Request<'_>) -> mesos_auth_acl_decision {
-        let snap = self.current.snapshot();
-        let d = snap.authorize(request);
-        if self.sink.is_some() {
-            audit::record(&self.sink, AuditEvent::Acl(DecisionEvent::new(request, &d)));
-        }
-        mesos_auth_acl_decision::new(&d, snap.permissive(), snap.generation())
+        // No reference count taken: one decision is a short use.
+        self.current.with(|acls, generation| {
+            let d = acls.authorize(request);
+            if self.sink.is_some() {
+                audit::record(&self.sink, AuditEvent::Acl(DecisionEvent::new(request, &d)));
+            }
+            mesos_auth_acl_decision::new(&d, acls.permissive(), generation)
+        })
     }
 }
 

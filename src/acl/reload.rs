@@ -46,7 +46,7 @@ impl AclHandle {
 
     /// Decides `request` against the policy being served now.
     pub fn authorize(&self, request: &Request<'_>) -> Decision {
-        self.current.snapshot().authorize(request)
+        self.current.with(|acls, _| acls.authorize(request))
     }
 
     /// Replaces the policy with `src`, returning the new generation.
