@@ -2,7 +2,10 @@
 //! kind, unknown enum values, bad UTF-8 and arbitrary peer messages, built
 //! with ASan by cargo-fuzz: every call returns a known result code, no call
 //! panics or touches memory it must not, and an authenticator only ever
-//! completes for the credential it holds.
+//! completes for the credential it holds. ACL policies: compile and reload
+//! arbitrary text, decide arbitrary requests; deciding many objects at once
+//! agrees with deciding them one by one, and an explanation exists for every
+//! decision.
 #![no_main]
 
 use std::ffi::c_char;
@@ -11,6 +14,7 @@ use std::ptr;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mesos_auth_ffi::{
+    mesos_auth_acl, mesos_auth_acl_decision, mesos_auth_acl_object, mesos_auth_acl_request,
     mesos_auth_authenticatee, mesos_auth_authenticator, mesos_auth_bytes, mesos_auth_credentials,
     mesos_auth_message, mesos_auth_result, mesos_auth_str, mesos_auth_tls_mapper,
 };
@@ -48,6 +52,17 @@ enum Op {
         wrong_kind: bool,
     },
     FreeWrongKind,
+    AclReload {
+        text: Vec<u8>,
+    },
+    AclAuthorize {
+        action: u32,
+        principal: Option<Vec<u8>>,
+        kind: u32,
+        values: Vec<Vec<u8>>,
+        legacy_quota_op: u32,
+        wrong_kind: bool,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -56,6 +71,8 @@ struct Input {
     flags: u32,
     creds: Vec<u8>,
     rules: Vec<u8>,
+    acls: Vec<u8>,
+    acl_flags: u32,
     ops: Vec<Op>,
 }
 
@@ -63,6 +80,18 @@ const CREDS: &[u8] = b"tim tanstaaftanstaaf-0123\n";
 static FALLBACK: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
 
 const RULES: &[u8] = br#"["RULE:^CN=([^,]+)$/$1/L"]"#;
+
+const ACLS: &[u8] = br#"{"permissive": false,
+  "register_frameworks": [{"principals": {"values": ["tim"]}, "roles": {"values": ["eng/%", "web"]}}],
+  "run_tasks": [{"principals": {"type": "ANY"}, "users": {"values": ["nobody"]}},
+                {"principals": {"values": ["tim"]}, "users": {"type": "ANY"}}]}"#;
+
+fn view(b: &[u8]) -> mesos_auth_str {
+    mesos_auth_str {
+        data: b.as_ptr().cast::<c_char>(),
+        len: b.len(),
+    }
+}
 
 /// The code is one the library describes (not "unknown result code").
 fn known(r: mesos_auth_result) {
@@ -146,6 +175,26 @@ fuzz_target!(|input: Input| {
                 );
                 m as usize
             }) as *const mesos_auth_tls_mapper;
+        }
+        let mut acl: *const mesos_auth_acl = ptr::null();
+        known(mesos_auth_acl::mesos_auth_acl_compile_buffer(
+            input.acls.as_ptr().cast(),
+            input.acls.len(),
+            input.acl_flags,
+            ptr::null(),
+            &mut acl,
+        ));
+        if acl.is_null() {
+            assert_eq!(
+                mesos_auth_acl::mesos_auth_acl_compile_buffer(
+                    ACLS.as_ptr().cast(),
+                    ACLS.len(),
+                    0,
+                    ptr::null(),
+                    &mut acl,
+                ),
+                mesos_auth_result::Ok
+            );
         }
         let mut server: *mut mesos_auth_authenticator = ptr::null_mut();
         let mut client: *mut mesos_auth_authenticatee = ptr::null_mut();
@@ -301,6 +350,113 @@ fuzz_target!(|input: Input| {
                         &mut n,
                     ));
                 }
+                Op::AclReload { text } => {
+                    let mut g = 0u64;
+                    known(mesos_auth_acl::mesos_auth_acl_reload_buffer(
+                        acl,
+                        text.as_ptr().cast(),
+                        text.len(),
+                        &mut g,
+                    ));
+                }
+                Op::AclAuthorize {
+                    action,
+                    principal,
+                    kind,
+                    values,
+                    legacy_quota_op,
+                    wrong_kind,
+                } => {
+                    let views: Vec<mesos_auth_str> = values.iter().map(|v| view(v)).collect();
+                    let first = values.first().map_or(&[][..], |v| &v[..]);
+                    let object = mesos_auth_acl_object {
+                        kind: *kind,
+                        value: view(first),
+                        values: views.as_ptr(),
+                        values_len: views.len(),
+                    };
+                    let principal = match principal {
+                        Some(p) => view(p),
+                        None => mesos_auth_str {
+                            data: ptr::null(),
+                            len: 0,
+                        },
+                    };
+                    let req = mesos_auth_acl_request {
+                        action: *action,
+                        principal,
+                        object,
+                        legacy_quota_op: *legacy_quota_op,
+                    };
+                    let h = if *wrong_kind { creds.cast() } else { acl };
+                    let mut one = std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit();
+                    let r = mesos_auth_acl::mesos_auth_acl_authorize(h, &req, one.as_mut_ptr());
+                    known(r);
+                    let r2 = mesos_auth_acl::mesos_auth_acl_explain(
+                        h,
+                        &req,
+                        buf.as_mut_ptr(),
+                        buf.len(),
+                        &mut n,
+                    );
+                    known(r2);
+                    if *wrong_kind {
+                        assert_eq!(r, mesos_auth_result::WrongHandle);
+                        continue;
+                    }
+                    // A request either gets a decision or does not, whether
+                    // it is decided or explained (a short buffer aside).
+                    assert_eq!(
+                        r == mesos_auth_result::Ok,
+                        matches!(r2, mesos_auth_result::Ok | mesos_auth_result::BufferTooSmall),
+                        "authorize {r:?} vs explain {r2:?}"
+                    );
+                    // Many single-role objects at once == one by one, when
+                    // no reload happens in between (none can: one thread).
+                    if *legacy_quota_op != 0 {
+                        continue;
+                    }
+                    let singles: Vec<mesos_auth_acl_object> = views
+                        .iter()
+                        .map(|v| mesos_auth_acl_object {
+                            kind: 1,
+                            value: *v,
+                            values: ptr::null(),
+                            values_len: 0,
+                        })
+                        .collect();
+                    let mut many = vec![
+                        std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit();
+                        singles.len()
+                    ];
+                    let rm = mesos_auth_acl::mesos_auth_acl_authorize_many(
+                        acl,
+                        *action,
+                        principal,
+                        singles.as_ptr(),
+                        singles.len(),
+                        many.as_mut_ptr().cast(),
+                    );
+                    known(rm);
+                    if rm != mesos_auth_result::Ok {
+                        continue;
+                    }
+                    for (o, m) in singles.iter().zip(&many) {
+                        let req = mesos_auth_acl_request {
+                            action: *action,
+                            principal,
+                            object: *o,
+                            legacy_quota_op: 0,
+                        };
+                        let mut d = std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit();
+                        assert_eq!(
+                            mesos_auth_acl::mesos_auth_acl_authorize(acl, &req, d.as_mut_ptr()),
+                            mesos_auth_result::Ok
+                        );
+                        let (d, m) = (d.assume_init(), m.assume_init());
+                        assert_eq!((d.allowed, d.reason, d.index), (m.allowed, m.reason, m.index));
+                    }
+                }
                 Op::FreeWrongKind => {
                     assert_eq!(
                         mesos_auth_tls_mapper::mesos_auth_tls_mapper_free(creds.cast()),
@@ -318,6 +474,7 @@ fuzz_target!(|input: Input| {
         if own_mapper {
             known(mesos_auth_tls_mapper::mesos_auth_tls_mapper_free(mapper));
         }
+        known(mesos_auth_acl::mesos_auth_acl_free(acl));
         known(mesos_auth_credentials::mesos_auth_credentials_free(creds));
     }
 });
