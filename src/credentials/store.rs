@@ -175,10 +175,13 @@ impl CredentialStore {
         let dummy = HmacMd5Key::from_secret(dummy_secret.expose());
         // One table answers both the CRAM-MD5 and the by-name look-up, and
         // finds the duplicates: one hash per name.
+        let names: Vec<(&Principal, bool)> = entries
+            .iter()
+            .map(|c| (&c.principal, has_cram_md5_key(&c.secret)))
+            .collect();
         let cram = CramIndex::build(
-            entries
-                .iter()
-                .map(|c| (&c.principal, cram_md5_key_of(&c.secret))),
+            &names,
+            |i| entries.get(i).and_then(|c| cram_md5_key_of(&c.secret)),
             &dummy,
         )
         .map_err(|d| CredentialsError::DuplicatePrincipal {
@@ -186,6 +189,7 @@ impl CredentialStore {
             first: d.first,
             second: d.second,
         })?;
+        drop(names);
         Ok(Self {
             entries,
             cram,
@@ -312,16 +316,24 @@ impl ScramLookup<'_> {
     }
 }
 
-/// The CRAM-MD5 key of a stored secret, if it can answer CRAM-MD5.
-fn cram_md5_key_of(secret: &StoredSecret) -> Option<HmacMd5Key> {
+/// Whether a stored secret can answer CRAM-MD5.
+fn has_cram_md5_key(secret: &StoredSecret) -> bool {
     match secret {
         // An empty secret never authenticates (Cyrus refuses it too).
-        StoredSecret::Plain(s) if s.is_empty() => None,
-        StoredSecret::Plain(s) => Some(HmacMd5Key::from_secret(s.expose())),
+        StoredSecret::Plain(s) => !s.is_empty(),
+        StoredSecret::CramMd5State { .. } => true,
+        StoredSecret::ScramSha256(_) => false,
+    }
+}
+
+/// The CRAM-MD5 key of a stored secret, if [it has one](has_cram_md5_key).
+fn cram_md5_key_of(secret: &StoredSecret) -> Option<HmacMd5Key> {
+    match secret {
+        StoredSecret::Plain(s) if !s.is_empty() => Some(HmacMd5Key::from_secret(s.expose())),
         StoredSecret::CramMd5State { inner, outer } => {
             Some(HmacMd5Key::from_states(*inner, *outer))
         }
-        StoredSecret::ScramSha256(_) => None,
+        StoredSecret::Plain(_) | StoredSecret::ScramSha256(_) => None,
     }
 }
 

@@ -57,6 +57,10 @@ use crate::hmac_md5::HmacMd5Key;
 /// line exactly.
 const WIDTH: usize = 3;
 
+/// Stores this large compute their keys on a second thread (below, a
+/// thread costs more than it saves).
+const PARALLEL_FROM: usize = 4096;
+
 /// Position flag: the principal has a CRAM-MD5 key.
 const KEY_FLAG: u32 = 1 << 31;
 
@@ -130,70 +134,52 @@ enum Fail {
 }
 
 impl CramIndex {
-    /// Builds the table over `entries` (name and CRAM-MD5 key, in store
-    /// order); `dummy` stands in for every miss.
+    /// Builds the table over `names` (principal, and whether it has a
+    /// CRAM-MD5 key, in store order); `key_of(i)` gives entry `i`'s key and
+    /// `dummy` stands in for every miss.
+    ///
+    /// Large stores compute the keys (two MD5 compressions each) on a
+    /// second thread while this one places the names: the two halves share
+    /// nothing until the end.
     ///
     /// # Errors
     ///
     /// The first repeated name, with both positions.
-    pub(super) fn build<'a>(
-        entries: impl ExactSizeIterator<Item = (&'a Principal, Option<HmacMd5Key>)>,
+    pub(super) fn build<K>(
+        names: &[(&Principal, bool)],
+        key_of: K,
         dummy: &HmacMd5Key,
-    ) -> Result<Self, Duplicate> {
-        let len = entries.len();
-        let copies = len.max(1);
-        // Exact capacity: growing would free a buffer holding keys unwiped.
-        let mut keys = Keys(Vec::with_capacity(len.saturating_add(copies)));
-        let mut names = Vec::with_capacity(len);
-        for (name, key) in entries {
-            let has = key.is_some();
-            keys.0.push(KeyWords::default());
-            if let Some(slot) = keys.0.last_mut() {
-                slot.0 = key.as_ref().unwrap_or(dummy).words();
-            }
-            names.push((name, has));
-        }
-        keys.0
-            .resize(len.saturating_add(copies), KeyWords::default());
-        if let Some(tail) = keys.0.get_mut(len..) {
-            for slot in tail {
-                slot.0 = dummy.words();
-            }
-        }
-        // About half full: two choices of three slots place that many
-        // without trouble; a failed attempt doubles the table.
-        let mut buckets = len.div_ceil(2).max(1).next_power_of_two();
-        let mut span = 1;
-        loop {
-            // A fresh key every attempt: a failure says nothing about the next.
-            let mut sip = [OsRng.next_u64(), OsRng.next_u64()];
-            match place(&names, &sip, buckets, span) {
-                Ok(table) => {
-                    return Ok(Self {
-                        sip,
-                        mask: buckets - 1,
-                        span,
-                        buckets: table,
-                        keys,
-                        len,
-                    });
-                }
-                Err(Fail::Duplicate(d)) => {
-                    sip.zeroize();
-                    return Err(d);
-                }
-                Err(Fail::Retry) => sip.zeroize(),
-            }
-            // More buckets first (up to 16 per entry), then wider groups; a
-            // group as wide as the whole store always fits, so this ends.
-            if buckets < len.saturating_mul(16) {
-                buckets = buckets.saturating_mul(2);
-            } else {
-                span = span.saturating_mul(2);
-            }
-        }
+    ) -> Result<Self, Duplicate>
+    where
+        K: Fn(usize) -> Option<HmacMd5Key> + Sync,
+    {
+        let len = names.len();
+        let fill = || fill_keys(len, &key_of, dummy);
+        let (keys, table) = if len < PARALLEL_FROM {
+            let keys = fill();
+            (keys, build_table(names))
+        } else {
+            std::thread::scope(|scope| {
+                // If no thread can be had, the keys are computed here.
+                let worker = std::thread::Builder::new()
+                    .name("credentials-keys".into())
+                    .spawn_scoped(scope, fill)
+                    .ok();
+                let table = build_table(names);
+                let keys = worker.and_then(|w| w.join().ok()).unwrap_or_else(fill);
+                (keys, table)
+            })
+        };
+        let (sip, buckets, span, table) = table?;
+        Ok(Self {
+            sip,
+            mask: buckets - 1,
+            span,
+            buckets: table,
+            keys,
+            len,
+        })
     }
-
     /// The scanned buckets of each choice.
     fn groups(&self, tag: [u64; 2]) -> [&[Bucket]; 2] {
         groups_of(tag, self.mask).map(|start| {
@@ -271,6 +257,64 @@ impl CramIndex {
     }
 }
 
+/// The dense key array: `len` keys from `key_of`, then `len` (at least
+/// one) copies of `dummy`.
+fn fill_keys(
+    len: usize,
+    key_of: &impl Fn(usize) -> Option<HmacMd5Key>,
+    dummy: &HmacMd5Key,
+) -> Keys {
+    let copies = len.max(1);
+    // Exact capacity: growing would free a buffer holding keys unwiped.
+    let mut keys = Keys(Vec::with_capacity(len.saturating_add(copies)));
+    for i in 0..len {
+        let key = key_of(i);
+        keys.0.push(KeyWords::default());
+        if let Some(slot) = keys.0.last_mut() {
+            slot.0 = key.as_ref().unwrap_or(dummy).words();
+        }
+    }
+    for _ in 0..copies {
+        keys.0.push(KeyWords::default());
+        if let Some(slot) = keys.0.last_mut() {
+            slot.0 = dummy.words();
+        }
+    }
+    keys
+}
+
+/// Key, bucket count, span and buckets of a table holding `names`.
+type Table = ([u64; 2], usize, usize, Vec<Bucket>);
+
+/// Places `names`, retrying with a fresh key and a larger table until every
+/// name fits.
+fn build_table(names: &[(&Principal, bool)]) -> Result<Table, Duplicate> {
+    let len = names.len();
+    // About half full: two choices of three slots place that many
+    // without trouble; a failed attempt doubles the table.
+    let mut buckets = len.div_ceil(2).max(1).next_power_of_two();
+    let mut span = 1;
+    loop {
+        // A fresh key every attempt: a failure says nothing about the next.
+        let mut sip = [OsRng.next_u64(), OsRng.next_u64()];
+        match place(names, &sip, buckets, span) {
+            Ok(table) => return Ok((sip, buckets, span, table)),
+            Err(Fail::Duplicate(d)) => {
+                sip.zeroize();
+                return Err(d);
+            }
+            Err(Fail::Retry) => sip.zeroize(),
+        }
+        // More buckets first (up to 16 per entry), then wider groups; a
+        // group as wide as the whole store always fits, so this ends.
+        if buckets < len.saturating_mul(16) {
+            buckets = buckets.saturating_mul(2);
+        } else {
+            span = span.saturating_mul(2);
+        }
+    }
+}
+
 /// The two candidate buckets of a tag (the first of each group).
 fn groups_of(tag: [u64; 2], mask: usize) -> [usize; 2] {
     // Truncation intended: only the low bits pick a bucket. Bit 0 of the
@@ -297,8 +341,10 @@ fn place(
     }
     let mask = buckets - 1;
     let mut table = vec![Bucket::default(); buckets.saturating_add(span - 1)];
-    for (i, &(name, has_key)) in names.iter().enumerate() {
-        let tag = tag_of(sip, name.as_str());
+    // Hashing first keeps the placing loop short, so the processor has
+    // several of its (random, cache-missing) bucket reads in flight at once.
+    let tags: Vec<[u64; 2]> = names.iter().map(|(n, _)| tag_of(sip, n.as_str())).collect();
+    for (i, (&(name, has_key), &tag)) in names.iter().zip(&tags).enumerate() {
         let groups = groups_of(tag, mask);
         if let Some(j) = find_tag(&table, groups, span, tag) {
             return Err(match names.get(j) {

@@ -12,10 +12,14 @@ fn principals(names: &[String]) -> Vec<Principal> {
 fn finds_every_entry_and_nothing_else() {
     let names: Vec<String> = (0..1000).map(|i| format!("p{i}")).collect();
     let ps = principals(&names);
+    let flags: Vec<(&Principal, bool)> = ps
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p, i % 7 != 0))
+        .collect();
     let index = CramIndex::build(
-        ps.iter()
-            .enumerate()
-            .map(|(i, p)| (p, (i % 7 != 0).then(|| key(i as u32 + 1)))),
+        &flags,
+        |i| (i % 7 != 0).then(|| key(i as u32 + 1)),
         &key(u32::MAX),
     )
     .unwrap();
@@ -46,7 +50,8 @@ fn finds_every_entry_and_nothing_else() {
 fn misses_spread_over_the_dummy_copies() {
     let names: Vec<String> = (0..64).map(|i| format!("n{i}")).collect();
     let ps = principals(&names);
-    let index = CramIndex::build(ps.iter().map(|p| (p, Some(key(1)))), &key(2)).unwrap();
+    let flags: Vec<(&Principal, bool)> = ps.iter().map(|p| (p, true)).collect();
+    let index = CramIndex::build(&flags, |_| Some(key(1)), &key(2)).unwrap();
     let used: std::collections::BTreeSet<u32> = (0..2000)
         .map(|i| index.find(&format!("absent{i}")).index)
         .collect();
@@ -59,7 +64,8 @@ fn misses_spread_over_the_dummy_copies() {
 fn duplicates_are_reported_with_both_positions() {
     let names: Vec<String> = ["a", "b", "c", "b", "a"].map(String::from).to_vec();
     let ps = principals(&names);
-    let err = CramIndex::build(ps.iter().map(|p| (p, None)), &key(0)).unwrap_err();
+    let flags: Vec<(&Principal, bool)> = ps.iter().map(|p| (p, false)).collect();
+    let err = CramIndex::build(&flags, |_| None, &key(0)).unwrap_err();
     assert_eq!(
         err,
         Duplicate {
@@ -91,11 +97,11 @@ fn overflow_is_detected_and_build_always_places_everything() {
             assert_eq!(used.count(), 64);
         }
     }
-    let index = CramIndex::build(ps.iter().map(|p| (p, Some(key(3)))), &key(9999)).unwrap();
+    let index = CramIndex::build(&with_flags, |_| Some(key(3)), &key(9999)).unwrap();
     for (i, n) in names.iter().enumerate() {
         assert_eq!(index.find(n).index, i as u32);
     }
-    let empty = CramIndex::build(std::iter::empty(), &key(1)).unwrap();
+    let empty = CramIndex::build(&[], |_| None, &key(1)).unwrap();
     let f = empty.find("x");
     assert!(!bool::from(f.exists));
     assert_eq!(f.key.words(), [1; 8]);
@@ -155,4 +161,25 @@ fn siphash_matches_the_reference() {
             0xfc, 0x45
         ]
     );
+}
+
+#[test]
+fn large_tables_compute_keys_on_a_second_thread_with_the_same_result() {
+    let names: Vec<String> = (0..PARALLEL_FROM + 10).map(|i| format!("u{i}")).collect();
+    let ps = principals(&names);
+    let flags: Vec<(&Principal, bool)> = ps
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p, i % 3 != 0))
+        .collect();
+    let index = CramIndex::build(&flags, |i| (i % 3 != 0).then(|| key(i as u32)), &key(7)).unwrap();
+    for (i, n) in names.iter().enumerate() {
+        let f = index.find(n);
+        assert_eq!(f.index, i as u32);
+        assert_eq!(bool::from(f.known), i % 3 != 0);
+        let want = if i % 3 != 0 { i as u32 } else { 7 };
+        assert_eq!(f.key.words(), [want; 8]);
+    }
+    assert_eq!(index.find("nobody").key.words(), [7; 8]);
+    assert_eq!(index.keys.0.len(), 2 * names.len());
 }
