@@ -37,8 +37,8 @@ fn finds_every_entry_and_nothing_else() {
         assert!(!bool::from(f.exists), "{n}");
         assert!(!bool::from(f.known));
         assert_eq!(f.key.words(), [u32::MAX; 8]);
-        // A miss reads one of the dummy copies, after the principals.
-        assert!((1000..2000).contains(&f.index), "{}", f.index);
+        // A miss reads the dummy copy beside one of the principals' keys.
+        assert!(f.index < 1000, "{}", f.index);
         assert_eq!(index.position(n), None);
     }
     let mut all: Vec<usize> = index.positions().collect();
@@ -55,7 +55,7 @@ fn misses_spread_over_the_dummy_copies() {
     let used: std::collections::BTreeSet<u32> = (0..2000)
         .map(|i| index.find(&format!("absent{i}")).index)
         .collect();
-    assert!(used.iter().all(|i| (64..128).contains(i)));
+    assert!(used.iter().all(|i| *i < 64));
     // 2000 draws over 64 copies miss one with odds below 1e-12.
     assert_eq!(used.len(), 64);
 }
