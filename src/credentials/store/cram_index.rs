@@ -182,6 +182,7 @@ impl CramIndex {
             len,
         })
     }
+
     /// The scanned buckets of each choice.
     fn groups(&self, tag: [u64; 2]) -> [&[Bucket]; 2] {
         groups_of(tag, self.mask).map(|start| {
