@@ -1,10 +1,8 @@
 //! The compiled, immutable credential store.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use subtle::{Choice, ConstantTimeEq};
-use zeroize::Zeroize;
 
 use super::error::CredentialsError;
 use super::format::ScramSha256Keys;
@@ -12,7 +10,7 @@ use crate::hmac_md5::HmacMd5Key;
 use crate::{Principal, Secret};
 
 mod cram_index;
-use cram_index::{CramIndex, Item};
+use cram_index::CramIndex;
 
 /// How a credential's secret is kept.
 ///
@@ -141,13 +139,12 @@ impl std::fmt::Debug for CramMd5Lookup<'_> {
 /// `Send + Sync`; share it behind an `Arc`.
 #[derive(Debug)]
 pub struct CredentialStore {
-    /// In input order; `by_name` and `cram` point into it.
+    /// In input order; `cram` points into it.
     entries: Vec<Credential>,
-    // std's HashMap uses SipHash with per-process random keys, so attacker
-    // chosen principals cannot flood one bucket (threats.md CS-13).
-    by_name: HashMap<Principal, usize>,
-    // The CRAM-MD5 keys, in a table whose look-up costs the same for known
-    // and unknown names (see `cram_index`).
+    // Names and CRAM-MD5 keys, in a table whose CRAM-MD5 look-up costs the
+    // same for known and unknown names (see `cram_index`). Keyed SipHash
+    // with a fresh OS-random key per store, so attacker chosen principals
+    // cannot flood one bucket (threats.md CS-13).
     cram: CramIndex,
     // Stands in for unknown principals in `verify_password` and
     // `scram_sha256`, so they do the same work as for a known one.
@@ -166,48 +163,7 @@ impl CredentialStore {
     pub fn from_credentials(
         credentials: impl IntoIterator<Item = Credential>,
     ) -> Result<Self, CredentialsError> {
-        use std::collections::hash_map::Entry as Slot;
-        let credentials = credentials.into_iter();
-        // Sized once: growing would rehash and move every entry.
-        let mut by_name: HashMap<Principal, usize> =
-            HashMap::with_capacity(credentials.size_hint().0);
-        let mut entries = Vec::with_capacity(credentials.size_hint().0);
-        for (i, credential) in credentials.enumerate() {
-            match by_name.entry(credential.principal.clone()) {
-                Slot::Occupied(first) => {
-                    return Err(CredentialsError::DuplicatePrincipal {
-                        principal: credential.principal.clone(),
-                        first: *first.get(),
-                        second: i,
-                    });
-                }
-                Slot::Vacant(slot) => {
-                    slot.insert(i);
-                }
-            }
-            entries.push(credential);
-        }
-        let keys: Vec<Option<HmacMd5Key>> = entries
-            .iter()
-            .map(|c| match &c.secret {
-                // An empty secret never authenticates (Cyrus refuses it too).
-                StoredSecret::Plain(s) if s.is_empty() => None,
-                StoredSecret::Plain(s) => Some(HmacMd5Key::from_secret(s.expose())),
-                StoredSecret::CramMd5State { inner, outer } => {
-                    Some(HmacMd5Key::from_states(*inner, *outer))
-                }
-                StoredSecret::ScramSha256(_) => None,
-            })
-            .collect();
-        let mut items = Vec::with_capacity(entries.len());
-        for ((i, c), key) in entries.iter().enumerate().zip(&keys) {
-            items.push(Item {
-                name: c.principal.as_str(),
-                // More than 2^32 credentials cannot be held in memory anyway.
-                index: u32::try_from(i).unwrap_or(u32::MAX),
-                key: key.as_ref().map(HmacMd5Key::words),
-            });
-        }
+        let entries: Vec<Credential> = credentials.into_iter().collect();
         let dummy_iterations = entries
             .iter()
             .find_map(|c| match c.secret() {
@@ -216,20 +172,26 @@ impl CredentialStore {
             })
             .unwrap_or(super::format::MIN_SCRAM_ITERATIONS);
         let dummy_secret = random_secret();
+        let dummy = HmacMd5Key::from_secret(dummy_secret.expose());
+        // One table answers both the CRAM-MD5 and the by-name look-up, and
+        // finds the duplicates: one hash per name.
+        let names: Vec<(&Principal, bool)> = entries
+            .iter()
+            .map(|c| (&c.principal, has_cram_md5_key(&c.secret)))
+            .collect();
         let cram = CramIndex::build(
-            &items,
-            HmacMd5Key::from_secret(dummy_secret.expose()).words(),
-        );
-        // The table has its own copies; wipe these before the vector is freed.
-        for item in &mut items {
-            if let Some(key) = &mut item.key {
-                key.zeroize();
-            }
-        }
-        drop(items);
+            &names,
+            |i| entries.get(i).and_then(|c| cram_md5_key_of(&c.secret)),
+            &dummy,
+        )
+        .map_err(|d| CredentialsError::DuplicatePrincipal {
+            principal: d.principal,
+            first: d.first,
+            second: d.second,
+        })?;
+        drop(names);
         Ok(Self {
             entries,
-            by_name,
             cram,
             dummy_secret,
             dummy_iterations,
@@ -253,15 +215,16 @@ impl CredentialStore {
     /// [`verify_password`](Self::verify_password) or
     /// [`scram_sha256`](Self::scram_sha256).
     pub fn get(&self, principal: &str) -> Option<&Credential> {
-        self.by_name
-            .get(principal)
-            .and_then(|&i| self.entries.get(i))
+        let entry = self.entries.get(self.cram.position(principal)?)?;
+        // The tags matched; a different name with the same tag is
+        // infeasible, but a plain look-up can afford to be exact.
+        (entry.principal.as_str() == principal).then_some(entry)
     }
 
-    /// Every credential, in no particular order (the name map's, which is
+    /// Every credential, in no particular order (the table's, which is
     /// randomly keyed: callers must not rely on any order).
     pub fn iter(&self) -> impl Iterator<Item = &Credential> {
-        self.by_name.values().filter_map(|&i| self.entries.get(i))
+        self.cram.positions().filter_map(|i| self.entries.get(i))
     }
 
     /// The SCRAM-SHA-256 keys of `principal`, or made-up keys if it has none
@@ -319,11 +282,9 @@ impl CredentialStore {
     /// Constant time with respect to whether `principal` exists or has a
     /// CRAM-MD5 key: the cost depends on the name's length only.
     pub fn cram_md5_key(&self, principal: &str) -> CramMd5Lookup<'_> {
-        let mut found = self.cram.find(principal);
-        let key = HmacMd5Key::from_words(&found.key);
-        found.key.zeroize();
+        let found = self.cram.find(principal);
         CramMd5Lookup {
-            key,
+            key: found.key,
             exists: found.exists,
             known: found.known,
             index: found.index,
@@ -352,6 +313,27 @@ impl ScramLookup<'_> {
     /// The keys (made up when [`known`](Self::known) is false).
     pub fn keys(&self) -> &ScramSha256Keys {
         &self.keys
+    }
+}
+
+/// Whether a stored secret can answer CRAM-MD5.
+fn has_cram_md5_key(secret: &StoredSecret) -> bool {
+    match secret {
+        // An empty secret never authenticates (Cyrus refuses it too).
+        StoredSecret::Plain(s) => !s.is_empty(),
+        StoredSecret::CramMd5State { .. } => true,
+        StoredSecret::ScramSha256(_) => false,
+    }
+}
+
+/// The CRAM-MD5 key of a stored secret, if [it has one](has_cram_md5_key).
+fn cram_md5_key_of(secret: &StoredSecret) -> Option<HmacMd5Key> {
+    match secret {
+        StoredSecret::Plain(s) if !s.is_empty() => Some(HmacMd5Key::from_secret(s.expose())),
+        StoredSecret::CramMd5State { inner, outer } => {
+            Some(HmacMd5Key::from_states(*inner, *outer))
+        }
+        StoredSecret::Plain(_) | StoredSecret::ScramSha256(_) => None,
     }
 }
 

@@ -1,64 +1,185 @@
 use super::*;
 
-fn key(n: u32) -> [u32; 8] {
-    [n; 8]
+fn key(n: u32) -> HmacMd5Key {
+    HmacMd5Key::from_words(&[n; 8])
+}
+
+fn principals(names: &[String]) -> Vec<Principal> {
+    names.iter().map(|n| Principal::new(n).unwrap()).collect()
 }
 
 #[test]
 fn finds_every_entry_and_nothing_else() {
     let names: Vec<String> = (0..1000).map(|i| format!("p{i}")).collect();
-    let items: Vec<Item<'_>> = names
+    let ps = principals(&names);
+    let flags: Vec<(&Principal, bool)> = ps
         .iter()
         .enumerate()
-        .map(|(i, n)| Item {
-            name: n,
-            index: i as u32,
-            key: (i % 7 != 0).then_some(key(i as u32 + 1)),
-        })
+        .map(|(i, p)| (p, i % 7 != 0))
         .collect();
-    let index = CramIndex::build(&items, key(u32::MAX));
+    let index = CramIndex::build(
+        &flags,
+        |i| (i % 7 != 0).then(|| key(i as u32 + 1)),
+        &key(u32::MAX),
+    )
+    .unwrap();
     for (i, n) in names.iter().enumerate() {
         let f = index.find(n);
         assert!(bool::from(f.exists), "{n}");
         assert_eq!(bool::from(f.known), i % 7 != 0, "{n}");
         assert_eq!(f.index, i as u32);
-        let want = if i % 7 == 0 {
-            key(u32::MAX)
-        } else {
-            key(i as u32 + 1)
-        };
-        assert_eq!(f.key, want);
+        let want = if i % 7 == 0 { u32::MAX } else { i as u32 + 1 };
+        assert_eq!(f.key.words(), [want; 8]);
+        assert_eq!(index.position(n), Some(i));
     }
     for n in ["", "p1000", "P1", "p1 ", " p1", "q0"] {
         let f = index.find(n);
         assert!(!bool::from(f.exists), "{n}");
         assert!(!bool::from(f.known));
-        assert_eq!(f.key, key(u32::MAX));
+        assert_eq!(f.key.words(), [u32::MAX; 8]);
+        // A miss reads the dummy copy beside one of the principals' keys.
+        assert!(f.index < 1000, "{}", f.index);
+        assert_eq!(index.position(n), None);
     }
+    let mut all: Vec<usize> = index.positions().collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..1000).collect::<Vec<_>>());
+}
+
+#[test]
+fn misses_spread_over_the_dummy_copies() {
+    let names: Vec<String> = (0..64).map(|i| format!("n{i}")).collect();
+    let ps = principals(&names);
+    let flags: Vec<(&Principal, bool)> = ps.iter().map(|p| (p, true)).collect();
+    let index = CramIndex::build(&flags, |_| Some(key(1)), &key(2)).unwrap();
+    let used: std::collections::BTreeSet<u32> = (0..2000)
+        .map(|i| index.find(&format!("absent{i}")).index)
+        .collect();
+    assert!(used.iter().all(|i| *i < 64));
+    // 2000 draws over 64 copies miss one with odds below 1e-12.
+    assert_eq!(used.len(), 64);
+}
+
+#[test]
+fn duplicates_are_reported_with_both_positions() {
+    let names: Vec<String> = ["a", "b", "c", "b", "a"].map(String::from).to_vec();
+    let ps = principals(&names);
+    let flags: Vec<(&Principal, bool)> = ps.iter().map(|p| (p, false)).collect();
+    let err = CramIndex::build(&flags, |_| None, &key(0)).unwrap_err();
+    assert_eq!(
+        err,
+        Duplicate {
+            principal: ps[1].clone(),
+            first: 1,
+            second: 3
+        }
+    );
 }
 
 #[test]
 fn overflow_is_detected_and_build_always_places_everything() {
     let names: Vec<String> = (0..64).map(|i| format!("n{i}")).collect();
-    let items: Vec<Item<'_>> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| Item {
-            name: n,
-            index: i as u32,
-            key: Some(key(i as u32)),
-        })
-        .collect();
-    let hashers = [RandomState::new(), RandomState::new()];
-    // One bucket of width one cannot hold two names.
-    assert!(place(&items[..2], &hashers, &key(0), 1, 1).is_none());
-    assert!(place(&items[..1], &hashers, &key(0), 1, 1).is_some());
-    let index = CramIndex::build(&items, key(9999));
-    assert!(index.slots.len() >= 64);
+    let ps = principals(&names);
+    let with_flags: Vec<(&Principal, bool)> = ps.iter().map(|p| (p, true)).collect();
+    let sip = [1, 2];
+    // One bucket holds three names, a group of two buckets six.
+    assert!(matches!(
+        place(&with_flags[..4], &sip, 1, 1),
+        Err(Fail::Retry)
+    ));
+    assert!(place(&with_flags[..3], &sip, 1, 1).is_ok());
+    assert!(place(&with_flags[..6], &sip, 1, 2).is_ok());
+    // Half full and more: the two choices and the move place them all.
+    for _ in 0..20 {
+        let table = place(&with_flags, &sip, 32, 1);
+        if let Ok(table) = table {
+            let used = table.iter().flat_map(|b| b.tags).filter(|t| *t != [0, 0]);
+            assert_eq!(used.count(), 64);
+        }
+    }
+    let index = CramIndex::build(&with_flags, |_| Some(key(3)), &key(9999)).unwrap();
     for (i, n) in names.iter().enumerate() {
         assert_eq!(index.find(n).index, i as u32);
     }
-    let empty = CramIndex::build(&[], key(1));
-    assert!(!bool::from(empty.find("x").exists));
-    assert_eq!(empty.find("x").key, key(1));
+    let empty = CramIndex::build(&[], |_| None, &key(1)).unwrap();
+    let f = empty.find("x");
+    assert!(!bool::from(f.exists));
+    assert_eq!(f.key.words(), [1; 8]);
+    assert_eq!(empty.positions().count(), 0);
+}
+
+#[test]
+fn a_bucket_is_one_cache_line() {
+    assert_eq!(size_of::<Bucket>(), 64);
+    assert_eq!(align_of::<Bucket>(), 64);
+    assert_eq!(size_of::<KeyWords>(), 32);
+    assert_eq!(align_of::<KeyWords>(), 32);
+}
+
+#[test]
+#[expect(
+    deprecated,
+    reason = "std's SipHasher is the reference for SipHash-2-4"
+)]
+fn siphash_matches_the_reference() {
+    use std::hash::Hasher;
+    let key = [0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908];
+    // The SipHash paper's 64-bit vector: key 00..0f, message 00..0e.
+    let msg: Vec<u8> = (0..15).collect();
+    assert_eq!(siphash::<2, 4, false>(&key, &msg)[0], 0xa129_ca61_49be_45e5);
+    // std's SipHash-2-4 over every length across a few blocks.
+    let long: Vec<u8> = (0u8..40)
+        .map(|i| i.wrapping_mul(7).wrapping_add(3))
+        .collect();
+    for n in 0..long.len() {
+        let mut h = std::hash::SipHasher::new_with_keys(key[0], key[1]);
+        h.write(&long[..n]);
+        assert_eq!(
+            siphash::<2, 4, false>(&key, &long[..n])[0],
+            h.finish(),
+            "{n}"
+        );
+    }
+    // The reference implementation's 128-bit vectors (vectors.h), empty
+    // message and message 00.
+    let out = |w: [u64; 2]| {
+        let mut b = w[0].to_le_bytes().to_vec();
+        b.extend(w[1].to_le_bytes());
+        b
+    };
+    assert_eq!(
+        out(siphash::<2, 4, true>(&key, b"")),
+        [
+            0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6, 0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55,
+            0x02, 0x93
+        ]
+    );
+    assert_eq!(
+        out(siphash::<2, 4, true>(&key, &[0])),
+        [
+            0xda, 0x87, 0xc1, 0xd8, 0x6b, 0x99, 0xaf, 0x44, 0x34, 0x76, 0x59, 0x11, 0x9b, 0x22,
+            0xfc, 0x45
+        ]
+    );
+}
+
+#[test]
+fn large_tables_compute_keys_on_a_second_thread_with_the_same_result() {
+    let names: Vec<String> = (0..PARALLEL_FROM + 10).map(|i| format!("u{i}")).collect();
+    let ps = principals(&names);
+    let flags: Vec<(&Principal, bool)> = ps
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p, i % 3 != 0))
+        .collect();
+    let index = CramIndex::build(&flags, |i| (i % 3 != 0).then(|| key(i as u32)), &key(7)).unwrap();
+    for (i, n) in names.iter().enumerate() {
+        let f = index.find(n);
+        assert_eq!(f.index, i as u32);
+        assert_eq!(bool::from(f.known), i % 3 != 0);
+        let want = if i % 3 != 0 { i as u32 } else { 7 };
+        assert_eq!(f.key.words(), [want; 8]);
+    }
+    assert_eq!(index.find("nobody").key.words(), [7; 8]);
+    assert_eq!(index.keys.0.len(), 2 * names.len());
 }
