@@ -331,6 +331,30 @@ fn no_secret_survives_in_freed_memory() {
     .unwrap();
     assert!(built.verify_password("dave", &canary));
     drop(built);
+    scrub_stack();
+    // A large store (4,096 or more) computes its key schedules on a second
+    // thread: that path must not leave the secret behind either.
+    let mut big = Vec::new();
+    for i in 0..4200 {
+        big.extend_from_slice(format!("p{i:05} secret-value-{i:05}\n").as_bytes());
+    }
+    let big = Buf::concat(&[&big, b"erin ", &canary, b"\n"]);
+    for lenient in [false, true] {
+        let options = Options::new()
+            .lenient(lenient)
+            .format(credentials::Format::Text);
+        let store = credentials::parse(big.bytes(), &options)
+            .unwrap()
+            .into_store()
+            .unwrap();
+        scrub_stack();
+        assert_eq!(store.len(), 4201);
+        assert!(store.verify_password("erin", &canary));
+        assert!(store.cram_md5_key("erin").known());
+        drop(store);
+        scrub_stack();
+    }
+    drop(big);
 
     drop(handle);
     drop((text, json, invalid, bad_json, escaped_json, fallback_json));
