@@ -94,7 +94,7 @@ impl<T> Reloadable<T> {
     /// read-modify-write on the shared count. Don't block inside `f`: a
     /// reload waits for nothing, but the old value is kept alive until `f`
     /// returns.
-    #[inline]
+    #[inline(always)]
     pub fn with<R>(&self, f: impl FnOnce(&T, u64) -> R) -> R {
         let v = self.current.load();
         f(&v.value, v.generation)

@@ -124,17 +124,21 @@ fn bench(c: &mut Criterion) {
             black_box(r);
         })
     });
+    // Like the criterion loops: the C call writes into one reused `out`
+    // (as a caller would), the Rust call's decision goes to `black_box`.
+    let out_cell =
+        std::cell::UnsafeCell::new(std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit());
     let c_call = || {
-        let mut out = std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit();
-        // SAFETY: live handle, valid request and out.
+        // SAFETY: live handle, valid request; `out_cell` is used by this
+        // closure only, one call at a time.
         let r = unsafe {
             mesos_auth_acl::mesos_auth_acl_authorize(
                 black_box(handle),
                 black_box(&c_req),
-                out.as_mut_ptr(),
+                (*out_cell.get()).as_mut_ptr(),
             )
         };
-        black_box((r, out));
+        black_box(r);
     };
     let rust_compiled = || {
         black_box(compiled.authorize(black_box(&rust_req)));

@@ -231,7 +231,7 @@ pub(crate) const ACTIONS: &[(mesos_auth_acl_action, Action)] = &[
 ];
 
 /// The core action behind a C number.
-#[inline]
+#[inline(always)]
 fn action_of(n: u32) -> Result<Action, mesos_auth_result> {
     match ACTIONS.get(n as usize) {
         Some((_, a)) => Ok(*a),
@@ -378,7 +378,7 @@ pub struct mesos_auth_acl_decision {
 }
 
 impl mesos_auth_acl_decision {
-    #[inline]
+    #[inline(always)]
     fn new(d: &Decision, permissive: bool, generation: u64) -> Self {
         let (reason, rule) = match d.reason() {
             Reason::Rule(r) => (mesos_auth_acl_reason::Rule, Some(*r)),
@@ -489,17 +489,59 @@ impl Policy {
         Ok(generation)
     }
 
-    /// Decides one request against the policy served now.
-    #[inline]
-    fn decide(&self, request: &Request<'_>) -> mesos_auth_acl_decision {
+    /// Decides one request against the policy served now and writes the
+    /// decision to `out`, from inside the read of the policy: built there,
+    /// the fields go straight from registers to `out` instead of through a
+    /// copy on the stack.
+    ///
+    /// # Safety
+    ///
+    /// `out` valid for one write.
+    #[inline(always)]
+    unsafe fn decide_into(&self, request: &Request<'_>, out: *mut mesos_auth_acl_decision) {
         // No reference count taken: one decision is a short use.
         self.current.with(|acls, generation| {
             let d = acls.authorize(request);
             if self.sink.is_some() {
-                audit::record(&self.sink, AuditEvent::Acl(DecisionEvent::new(request, &d)));
+                self.audit(request, &d);
             }
-            mesos_auth_acl_decision::new(&d, acls.permissive(), generation)
-        })
+            // SAFETY: the caller's contract.
+            unsafe {
+                out.write(mesos_auth_acl_decision::new(
+                    &d,
+                    acls.permissive(),
+                    generation,
+                ))
+            };
+        });
+    }
+
+    /// [`decide_into`](Self::decide_into) for any request (a list of
+    /// roles, or an error to report), out of line. Writes `out` only on
+    /// success.
+    ///
+    /// # Safety
+    ///
+    /// As [`read_request`]; `out` valid for one write.
+    #[inline(never)]
+    unsafe fn decide_general(
+        &self,
+        request: *const mesos_auth_acl_request,
+        out: *mut mesos_auth_acl_decision,
+    ) -> Result<(), mesos_auth_result> {
+        let mut roles = Vec::new();
+        // SAFETY: forwarded caller contract.
+        let req = unsafe { read_request(request, &mut roles)? };
+        // SAFETY: forwarded caller contract.
+        unsafe { self.decide_into(&req, out) };
+        Ok(())
+    }
+
+    /// Records a decision in the audit sink (out of line: it allocates, and
+    /// a policy without a sink should not carry its code on the hot path).
+    #[inline(never)]
+    fn audit(&self, request: &Request<'_>, d: &Decision) {
+        audit::record(&self.sink, AuditEvent::Acl(DecisionEvent::new(request, d)));
     }
 }
 
@@ -544,7 +586,7 @@ unsafe fn finish(
 /// # Safety
 ///
 /// The view must be valid as documented on `mesos_auth_acl_request.principal`.
-#[inline]
+#[inline(always)]
 unsafe fn principal<'a>(p: mesos_auth_str) -> Result<Option<&'a str>, mesos_auth_result> {
     if p.data.is_null() && p.len == 0 {
         return Ok(None);
@@ -553,68 +595,81 @@ unsafe fn principal<'a>(p: mesos_auth_str) -> Result<Option<&'a str>, mesos_auth
     unsafe { handle::string(p.data, p.len, "principal") }.map(Some)
 }
 
-/// Reads an object from C and calls `f` with it. Only a list of roles
-/// allocates (the views are collected into a `Vec<&str>`).
+/// Reads an object from C. Only a list of roles allocates: its views are
+/// collected into `roles`, which the returned object borrows.
 ///
 /// # Safety
 ///
 /// The views in `o` must be valid as documented on `mesos_auth_acl_object`.
-#[inline]
-unsafe fn with_object<R>(
+#[inline(always)]
+unsafe fn read_object<'a>(
     o: &mesos_auth_acl_object,
-    f: impl FnOnce(Object<'_>) -> R,
-) -> Result<R, mesos_auth_result> {
+    roles: &'a mut Vec<&'a str>,
+) -> Result<Object<'a>, mesos_auth_result> {
     match o.kind {
-        0 => Ok(f(Object::Absent)),
-        1 => {
-            // SAFETY: forwarded caller contract.
-            let v = unsafe { handle::string(o.value.data, o.value.len, "object.value")? };
-            Ok(f(Object::One(v)))
-        }
-        2 => {
-            if o.values_len == 0 {
-                return Ok(f(Object::Many(&[])));
-            }
-            if o.values.is_null() {
-                return Err(fail(
-                    mesos_auth_result::NullParameter,
-                    "object.values: NULL pointer with a non-zero length",
-                ));
-            }
-            if o.values_len > isize::MAX as usize / size_of::<mesos_auth_str>() {
-                return Err(fail(
-                    mesos_auth_result::InvalidParameter,
-                    "object.values: length too large",
-                ));
-            }
-            // SAFETY: non-null, length bounded, readable by the caller's contract.
-            let views = unsafe { std::slice::from_raw_parts(o.values, o.values_len) };
-            let roles = views
-                .iter()
-                // SAFETY: forwarded caller contract for each view.
-                .map(|v| unsafe { handle::string(v.data, v.len, "object.values[]") })
-                .collect::<Result<Vec<&str>, _>>()?;
-            Ok(f(Object::Many(&roles)))
-        }
-        n => Err(fail(
-            mesos_auth_result::InvalidParameter,
-            format_args!("unknown object kind {n}"),
-        )),
+        0 => Ok(Object::Absent),
+        // SAFETY: forwarded caller contract.
+        1 => Ok(Object::One(unsafe {
+            handle::string(o.value.data, o.value.len, "object.value")?
+        })),
+        // SAFETY: forwarded caller contract.
+        _ => unsafe { read_roles(o, roles) },
     }
 }
 
-/// Checks an object from C without deciding anything (for
-/// `_authorize_many`, which checks every object before it decides).
+/// [`read_object`] for a list of roles (or an unknown kind), out of line.
 ///
 /// # Safety
 ///
-/// As [`with_object`].
-unsafe fn check_object(o: &mesos_auth_acl_object) -> Result<(), mesos_auth_result> {
-    // SAFETY: forwarded caller contract.
-    unsafe { with_object(o, |_| ()) }
+/// As [`read_object`].
+#[inline(never)]
+unsafe fn read_roles<'a>(
+    o: &mesos_auth_acl_object,
+    roles: &'a mut Vec<&'a str>,
+) -> Result<Object<'a>, mesos_auth_result> {
+    if o.kind != 2 {
+        return Err(fail(
+            mesos_auth_result::InvalidParameter,
+            format_args!("unknown object kind {}", o.kind),
+        ));
+    }
+    if o.values_len == 0 {
+        return Ok(Object::Many(&[]));
+    }
+    if o.values.is_null() {
+        return Err(fail(
+            mesos_auth_result::NullParameter,
+            "object.values: NULL pointer with a non-zero length",
+        ));
+    }
+    if o.values_len > isize::MAX as usize / size_of::<mesos_auth_str>() {
+        return Err(fail(
+            mesos_auth_result::InvalidParameter,
+            "object.values: length too large",
+        ));
+    }
+    // SAFETY: non-null, length bounded, readable by the caller's contract.
+    let views = unsafe { std::slice::from_raw_parts(o.values, o.values_len) };
+    roles.reserve_exact(views.len());
+    for v in views {
+        // SAFETY: forwarded caller contract for each view.
+        roles.push(unsafe { handle::string(v.data, v.len, "object.values[]")? });
+    }
+    Ok(Object::Many(roles.as_slice()))
 }
 
-#[inline]
+/// Checks an object from C without deciding anything.
+///
+/// # Safety
+///
+/// As [`read_object`].
+unsafe fn check_object(o: &mesos_auth_acl_object) -> Result<(), mesos_auth_result> {
+    let mut roles = Vec::new();
+    // SAFETY: forwarded caller contract.
+    unsafe { read_object(o, &mut roles) }.map(|_| ())
+}
+
+#[inline(always)]
 fn legacy_op(n: u32) -> Result<Option<LegacyQuotaOp>, mesos_auth_result> {
     match n {
         0 => Ok(None),
@@ -627,21 +682,68 @@ fn legacy_op(n: u32) -> Result<Option<LegacyQuotaOp>, mesos_auth_result> {
     }
 }
 
-/// Reads a request from C and calls `f` with it.
+/// Reads a request from C; a list of roles is collected into `roles`,
+/// which the request borrows.
 ///
 /// # Safety
 ///
 /// `req` NULL or valid for one read, its views valid as documented.
-#[inline]
-unsafe fn with_request<R>(
+unsafe fn read_request<'a>(
     req: *const mesos_auth_acl_request,
-    f: impl FnOnce(&Request<'_>) -> R,
-) -> Result<R, mesos_auth_result> {
+    roles: &'a mut Vec<&'a str>,
+) -> Result<Request<'a>, mesos_auth_result> {
     if req.is_null() {
         return Err(fail(mesos_auth_result::NullParameter, "request is NULL"));
     }
     // SAFETY: non-null; readable by the caller's contract.
     let r = unsafe { &*req };
+    let (action, legacy) = action_and_legacy(r)?;
+    // SAFETY: forwarded caller contract.
+    let principal = unsafe { principal(r.principal)? };
+    // SAFETY: forwarded caller contract.
+    let object = unsafe { read_object(&r.object, roles)? };
+    Ok(Request {
+        action,
+        principal,
+        object,
+        legacy_quota_op: legacy,
+    })
+}
+
+/// [`read_request`] for a request of no object or one object (the caller
+/// checked `object.kind`), inline and without the roles vector: this is
+/// every decision's path, and building the object here keeps it out of
+/// memory.
+///
+/// # Safety
+///
+/// The views in `r` valid as documented.
+#[inline(always)]
+unsafe fn read_single_request(
+    r: &mesos_auth_acl_request,
+) -> Result<Request<'_>, mesos_auth_result> {
+    let (action, legacy) = action_and_legacy(r)?;
+    // SAFETY: forwarded caller contract.
+    let principal = unsafe { principal(r.principal)? };
+    let object = if r.object.kind == 1 {
+        let v = r.object.value;
+        // SAFETY: forwarded caller contract.
+        Object::One(unsafe { handle::string(v.data, v.len, "object.value")? })
+    } else {
+        Object::Absent
+    };
+    Ok(Request {
+        action,
+        principal,
+        object,
+        legacy_quota_op: legacy,
+    })
+}
+
+#[inline(always)]
+fn action_and_legacy(
+    r: &mesos_auth_acl_request,
+) -> Result<(Action, Option<LegacyQuotaOp>), mesos_auth_result> {
     let action = action_of(r.action)?;
     let legacy = legacy_op(r.legacy_quota_op)?;
     if legacy.is_some() && action != Action::UpdateQuotas {
@@ -650,16 +752,7 @@ unsafe fn with_request<R>(
             "legacy_quota_op is only for UPDATE_QUOTA",
         ));
     }
-    // SAFETY: forwarded caller contract.
-    let who = unsafe { principal(r.principal)? };
-    // SAFETY: forwarded caller contract.
-    unsafe {
-        with_object(&r.object, |object| {
-            let mut request = Request::new(action, who, object);
-            request.legacy_quota_op = legacy;
-            f(&request)
-        })
-    }
+    Ok((action, legacy))
 }
 
 impl mesos_auth_acl {
@@ -942,7 +1035,13 @@ impl mesos_auth_acl {
             // writable by contract.
             handle::code(unsafe {
                 handle::with_ref(acl, |p| {
-                    with_request(request, |req| out.write(p.decide(req)))
+                    match request.as_ref() {
+                        Some(r) if r.object.kind <= 1 => {
+                            p.decide_into(&read_single_request(r)?, out);
+                            Ok(())
+                        }
+                        _ => p.decide_general(request, out),
+                    }
                 })
             })
         }
@@ -997,14 +1096,13 @@ impl mesos_auth_acl {
                     let (permissive, generation) = (snap.permissive(), snap.generation());
                     objs.iter()
                         .map(|o| {
-                            with_object(o, |object| {
-                                let req = Request::new(action, who, object);
-                                let d = snap.authorize(&req);
-                                if p.sink.is_some() {
-                                    audit::record(&p.sink, AuditEvent::Acl(DecisionEvent::new(&req, &d)));
-                                }
-                                mesos_auth_acl_decision::new(&d, permissive, generation)
-                            })
+                            let mut roles = Vec::new();
+                            let req = Request::new(action, who, read_object(o, &mut roles)?);
+                            let d = snap.authorize(&req);
+                            if p.sink.is_some() {
+                                p.audit(&req, &d);
+                            }
+                            Ok(mesos_auth_acl_decision::new(&d, permissive, generation))
                         })
                         .collect::<Result<Vec<_>, _>>()
                 })
@@ -1051,7 +1149,8 @@ impl mesos_auth_acl {
             let r = unsafe {
                 handle::with_ref(acl, |p| {
                     let snap = p.current.snapshot();
-                    let d = with_request(request, |req| snap.authorize(req))?;
+                    let mut roles = Vec::new();
+                    let d = snap.authorize(&read_request(request, &mut roles)?);
                     Ok(format!("{d} (policy generation {})", snap.generation()))
                 })
             };

@@ -112,7 +112,7 @@ unsafe fn check<C: Castable>(
 
 /// Runs `f` on the value, catching a panic: the handle is then poisoned
 /// and `Panic` returned.
-#[inline]
+#[inline(always)]
 fn guarded<T, R>(
     tagged: &Tagged<T>,
     f: impl FnOnce(&T) -> Result<R, mesos_auth_result>,
@@ -145,7 +145,7 @@ pub(crate) fn to_box<C: Castable>(value: C::RustType) -> *mut C {
 ///
 /// `ptr` must be NULL or a live handle from this library. For a Box handle,
 /// no other call may be using it at the same time.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn with_ref<C: Castable, R>(
     ptr: *const C,
     f: impl FnOnce(&C::RustType) -> Result<R, mesos_auth_result>,
@@ -316,12 +316,18 @@ pub(crate) unsafe fn string<'a>(
 ) -> Result<&'a str, mesos_auth_result> {
     // SAFETY: forwarded caller contract.
     let b = unsafe { bytes(ptr.cast::<u8>(), len, what)? };
-    // Fast path, one pass (this is on every decision's path): printable-or-
-    // control ASCII without NUL is UTF-8 without NUL.
-    if b.iter().all(|&x| x != 0 && x.is_ascii()) {
+    // Fast path (on every decision's path): ASCII without NUL is UTF-8
+    // without NUL, screened a word at a time.
+    if ascii_without_nul(b) {
         // SAFETY: every byte is ASCII, and ASCII is valid UTF-8.
         return Ok(unsafe { std::str::from_utf8_unchecked(b) });
     }
+    utf8_without_nul(b, what)
+}
+
+/// [`string`] for anything but plain ASCII: full UTF-8 validation.
+#[inline(never)]
+fn utf8_without_nul<'a>(b: &'a [u8], what: &str) -> Result<&'a str, mesos_auth_result> {
     let s = std::str::from_utf8(b).map_err(|e| {
         fail(
             mesos_auth_result::InvalidUtf8,
@@ -335,6 +341,43 @@ pub(crate) unsafe fn string<'a>(
         ));
     }
     Ok(s)
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Non-zero iff a byte of `w` is 0 or ≥ 0x80 (exact as a boolean: the
+/// zero-byte borrow only runs upwards from a byte that really is 0).
+#[inline(always)]
+fn non_ascii_or_nul(w: u64) -> u64 {
+    (w | (w.wrapping_sub(LO) & !w)) & HI
+}
+
+/// Whether every byte of `b` is ASCII and none is NUL, eight at a time
+/// (overlapping reads at the ends, so no byte loop below 8 bytes but for
+/// the shortest strings).
+#[inline(always)]
+pub(crate) fn ascii_without_nul(b: &[u8]) -> bool {
+    if let (Some(first), Some(last)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
+        let mut bad = non_ascii_or_nul(u64::from_le_bytes(*first))
+            | non_ascii_or_nul(u64::from_le_bytes(*last));
+        if b.len() > 16 {
+            let mut rest = b;
+            while let Some((w, tail)) = rest.split_first_chunk::<8>() {
+                bad |= non_ascii_or_nul(u64::from_le_bytes(*w));
+                rest = tail;
+            }
+        }
+        bad == 0
+    } else if let (Some(first), Some(last)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+        // 4..=7 bytes: two overlapping 4-byte reads, padded with 'A's.
+        let pad = 0x4141_4141 << 32;
+        let x = u64::from(u32::from_le_bytes(*first)) | pad;
+        let y = u64::from(u32::from_le_bytes(*last)) | pad;
+        non_ascii_or_nul(x) | non_ascii_or_nul(y) == 0
+    } else {
+        b.iter().all(|&x| x != 0 && x.is_ascii())
+    }
 }
 
 /// Turns a `Result` into the C result code (the error was recorded by `fail`).

@@ -99,6 +99,11 @@ thread_local! {
 }
 
 /// Records `detail` as this thread's last error and returns `code`.
+///
+/// Cold and out of line: error paths stay out of the hot functions' code,
+/// so a decision's fast path keeps its values in registers.
+#[cold]
+#[inline(never)]
 pub(crate) fn fail(code: mesos_auth_result, detail: impl std::fmt::Display) -> mesos_auth_result {
     LAST_ERROR.with(|e| {
         let mut e = e.borrow_mut();

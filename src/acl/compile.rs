@@ -667,6 +667,7 @@ impl CompiledAcls {
     /// the module docs for the deliberate divergences). Malformed requests
     /// are denied with [`Reason::InvalidRequest`], never given the
     /// permissive default.
+    #[inline]
     pub fn authorize(&self, request: &Request<'_>) -> Decision {
         let max = self.max_string_len;
         let key = &self.key;
