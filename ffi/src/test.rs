@@ -10,6 +10,29 @@ fn version_matches_the_crate() {
     assert_eq!(std::str::from_utf8(s).unwrap(), env!("CARGO_PKG_VERSION"));
 }
 
+/// The word-at-a-time screen on every decision's strings agrees with the
+/// byte-by-byte rule (ASCII, no NUL) at every length and position,
+/// including the overlapping-read boundaries at 4, 8 and 16 bytes.
+#[test]
+fn ascii_screen_matches_the_bytewise_rule() {
+    let mut checked = 0;
+    for len in 0..41usize {
+        for pos in 0..len.max(1) {
+            for odd in [0u8, 1, 0x1f, b'a', 0x7f, 0x80, 0xc2, 0xff] {
+                let mut b = vec![b'x'; len];
+                if let Some(slot) = b.get_mut(pos) {
+                    *slot = odd;
+                }
+                let want = b.iter().all(|&x| x != 0 && x.is_ascii());
+                assert_eq!(handle::ascii_without_nul(&b), want, "{b:?}");
+                checked += usize::from(!want);
+            }
+        }
+    }
+    // The loop must have produced rejections, or it tested nothing.
+    assert!(checked > 1_000, "{checked}");
+}
+
 #[test]
 fn header_version_macros_match_the_crate() {
     let header = include_str!("../include/mesos_auth.h");
