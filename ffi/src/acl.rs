@@ -380,6 +380,20 @@ pub struct mesos_auth_acl_decision {
 impl mesos_auth_acl_decision {
     #[inline(always)]
     fn new(d: &Decision, permissive: bool, generation: u64) -> Self {
+        // A rule decides most requests: test for it first, so the common
+        // case is one compare rather than an indirect jump.
+        if let Reason::Rule(r) = d.reason() {
+            return Self {
+                allowed: d.is_allowed(),
+                reason: mesos_auth_acl_reason::Rule as u32,
+                permissive,
+                list: mesos_auth_str::from_static(r.list.key()),
+                index: r.index,
+                line: r.location.line,
+                column: r.location.column,
+                generation,
+            };
+        }
         let (reason, rule) = match d.reason() {
             Reason::Rule(r) => (mesos_auth_acl_reason::Rule, Some(*r)),
             Reason::NoMatch { .. } => (mesos_auth_acl_reason::NoMatch, None),

@@ -718,10 +718,24 @@ impl CompiledAcls {
         let role = table.hierarchical;
         match object {
             Object::Absent => table.decide(key, table.subject(subject), None, permissive),
-            Object::One(o) => match self.probe(o, role) {
-                Ok(o) => table.decide(key, table.subject(subject), Some(o), permissive),
-                Err(e) => deny(e),
-            },
+            Object::One(o) => {
+                let who = table.subject(subject);
+                if who.is_none() && !table.open_subjects {
+                    // No rule can match a principal this list does not
+                    // name: the object need only be valid, not hashed (the
+                    // screen alone is left once the unused hash is
+                    // optimised away).
+                    let screen = key.hash(o.as_bytes()).suspicious;
+                    return match object_ok(o, screen, role, max) {
+                        Ok(()) => Decision::from_bool(permissive, Reason::NoMatch { permissive }),
+                        Err(e) => deny(e),
+                    };
+                }
+                match self.probe(o, role) {
+                    Ok(o) => table.decide(key, who, Some(o), permissive),
+                    Err(e) => deny(e),
+                }
+            }
             Object::Many(roles) => {
                 if !action.takes_role_list() {
                     return deny(RequestError::ObjectListNotAllowed);

@@ -57,6 +57,7 @@ macro_rules! lists {
             pub const ALL: &'static [AclList] = &[$(AclList::$variant,)* AclList::SetQuotas, AclList::RemoveQuotas];
 
             /// The list's JSON key.
+            #[inline]
             pub const fn key(self) -> &'static str {
                 match self {
                     $(AclList::$variant => $key,)*
