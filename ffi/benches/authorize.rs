@@ -9,9 +9,11 @@
 //! looked faster from run to run.
 //!
 //! - `rust/compiled`: `CompiledAcls::authorize`, the bare engine.
-//! - `rust/reloadable`: the same through `Reloadable::with` (what
-//!   `AclHandle::authorize` does), what any hot-reloadable server pays (the
-//!   C handle is one).
+//! - `rust/reloadable`: the same through `Reloadable::with`, what any
+//!   hot-reloadable server pays (the C handle is one), with the engine
+//!   free to inline into the loop.
+//! - `rust/handle`: `AclHandle::authorize`, the Rust API a scheduler calls
+//!   (the same `Reloadable::with` inside a public function).
 //! - `c_api`: `mesos_auth_acl_authorize` (handle check, UTF-8 checks, panic
 //!   boundary, snapshot, decision struct).
 //! - `overhead_vs_*` (printed after the group): the C call minus the Rust
@@ -32,7 +34,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mesos_auth::Reloadable;
-use mesos_auth::acl::{self, Action, Compiler, Decision, Object, Request};
+use mesos_auth::acl::{self, AclHandle, Action, Compiler, Decision, Object, Request};
 use mesos_auth_ffi::{
     mesos_auth_acl, mesos_auth_acl_action, mesos_auth_acl_decision, mesos_auth_acl_object,
     mesos_auth_acl_object_kind, mesos_auth_acl_request, mesos_auth_result, mesos_auth_str,
@@ -75,6 +77,8 @@ fn bench(c: &mut Criterion) {
         .compile(&acl::parse(&text).expect("valid policy"))
         .expect("compiles");
     let reloadable = Reloadable::new(compiled.clone());
+    let acl_handle =
+        AclHandle::from_str(&text, Compiler::new(), acl::Options::default()).expect("valid policy");
     let mut handle: *const mesos_auth_acl = ptr::null();
     // SAFETY: valid buffer and out pointer.
     let r = unsafe {
@@ -140,6 +144,9 @@ fn bench(c: &mut Criterion) {
             reloadable.with(|acls, _| consume(acls.authorize(req)))
         })
     });
+    g.bench_function("rust/handle", |b| {
+        b.iter(|| consume(acl_handle.authorize(black_box(&rust_reqs[step()]))))
+    });
     let mut out = std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit();
     g.bench_function("c_api", |b| {
         b.iter(|| {
@@ -177,6 +184,9 @@ fn bench(c: &mut Criterion) {
         let req = black_box(&rust_reqs[step()]);
         reloadable.with(|acls, _| consume(acls.authorize(req)));
     };
+    let rust_handle = || {
+        consume(acl_handle.authorize(black_box(&rust_reqs[step()])));
+    };
     g.finish();
     // Alternating blocks of 1,000 calls, 301 rounds: the median of the
     // per-round differences. Printed, not a criterion benchmark: a
@@ -187,6 +197,7 @@ fn bench(c: &mut Criterion) {
     for (name, other) in [
         ("compiled", &rust_compiled as &dyn Fn()),
         ("reloadable", &rust_reloadable as &dyn Fn()),
+        ("handle", &rust_handle as &dyn Fn()),
     ] {
         let mut diffs: Vec<f64> = (0..301)
             .map(|_| {
