@@ -617,13 +617,28 @@ unsafe fn read_object<'a>(
     roles: &'a mut Vec<&'a str>,
 ) -> Result<Object<'a>, mesos_auth_result> {
     match o.kind {
-        0 => Ok(Object::Absent),
         // SAFETY: forwarded caller contract.
-        1 => Ok(Object::One(unsafe {
-            handle::string(o.value.data, o.value.len, "object.value")?
-        })),
+        0 | 1 => unsafe { single_object(o) },
         // SAFETY: forwarded caller contract.
         _ => unsafe { read_roles(o, roles) },
+    }
+}
+
+/// [`read_object`] for kind 0 (none) or 1 (one object); any other kind
+/// reads as none, so the caller checks the kind first.
+///
+/// # Safety
+///
+/// As [`read_object`].
+#[inline(always)]
+unsafe fn single_object<'a>(o: &mesos_auth_acl_object) -> Result<Object<'a>, mesos_auth_result> {
+    if o.kind == 1 {
+        // SAFETY: forwarded caller contract.
+        Ok(Object::One(unsafe {
+            handle::string(o.value.data, o.value.len, "object.value")?
+        }))
+    } else {
+        Ok(Object::Absent)
     }
 }
 
@@ -705,19 +720,8 @@ unsafe fn read_request<'a>(
     if req.is_null() {
         return Err(fail(mesos_auth_result::NullParameter, "request is NULL"));
     }
-    // SAFETY: non-null; readable by the caller's contract.
-    let r = unsafe { &*req };
-    let (action, legacy) = action_and_legacy(r)?;
-    // SAFETY: forwarded caller contract.
-    let principal = unsafe { principal(r.principal)? };
-    // SAFETY: forwarded caller contract.
-    let object = unsafe { read_object(&r.object, roles)? };
-    Ok(Request {
-        action,
-        principal,
-        object,
-        legacy_quota_op: legacy,
-    })
+    // SAFETY: non-null; readable by the caller's contract; views forwarded.
+    unsafe { read_request_with(&*req, |o| read_object(o, roles)) }
 }
 
 /// [`read_request`] for a request of no object or one object (the caller
@@ -732,20 +736,28 @@ unsafe fn read_request<'a>(
 unsafe fn read_single_request(
     r: &mesos_auth_acl_request,
 ) -> Result<Request<'_>, mesos_auth_result> {
+    // SAFETY: forwarded caller contract.
+    unsafe { read_request_with(r, |o| single_object(o)) }
+}
+
+/// The checks every request gets, in order (action, legacy op, principal,
+/// then `object`'s own), and the request they make.
+///
+/// # Safety
+///
+/// The views in `r` valid as documented.
+#[inline(always)]
+unsafe fn read_request_with<'a>(
+    r: &'a mesos_auth_acl_request,
+    object: impl FnOnce(&'a mesos_auth_acl_object) -> Result<Object<'a>, mesos_auth_result>,
+) -> Result<Request<'a>, mesos_auth_result> {
     let (action, legacy) = action_and_legacy(r)?;
     // SAFETY: forwarded caller contract.
     let principal = unsafe { principal(r.principal)? };
-    let object = if r.object.kind == 1 {
-        let v = r.object.value;
-        // SAFETY: forwarded caller contract.
-        Object::One(unsafe { handle::string(v.data, v.len, "object.value")? })
-    } else {
-        Object::Absent
-    };
     Ok(Request {
         action,
         principal,
-        object,
+        object: object(&r.object)?,
         legacy_quota_op: legacy,
     })
 }
