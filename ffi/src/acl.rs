@@ -16,7 +16,7 @@ use crate::audit::{self, SharedSink, mesos_auth_audit};
 use crate::handle::{self, Castable, Kind, Ownership};
 use crate::mesos_auth_str;
 use crate::panic::ffi_panic_boundary;
-use crate::result::{fail, mesos_auth_result, write_text};
+use crate::result::{fail, mesos_auth_result, write_item, write_text};
 
 /// Lenient mode: accept what Mesos (>= 1.5) accepts, unknown keys and
 /// coercions included, each reported as a warning (`mesos_auth_acl_warning`).
@@ -869,12 +869,9 @@ impl mesos_auth_acl {
         out_generation: *mut u64,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_generation.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_generation is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            let r = unsafe {
-                handle::with_ref(acl, |p| {
+            unsafe {
+                handle::get(acl, out_generation, "out_generation", |p| {
                     let Some(path) = p.path.clone() else {
                         return Err(fail(
                             mesos_auth_result::InvalidState,
@@ -883,11 +880,6 @@ impl mesos_auth_acl {
                     };
                     p.reload(|| acl::read_file(&path, p.options))
                 })
-            };
-            match r {
-                // SAFETY: checked non-null above; writable by contract.
-                Ok(g) => unsafe { handle::write_out(out_generation, g) },
-                Err(e) => e,
             }
         }
     }
@@ -907,20 +899,12 @@ impl mesos_auth_acl {
         out_generation: *mut u64,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_generation.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_generation is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            let r = unsafe {
-                handle::with_ref(acl, |p| {
+            unsafe {
+                handle::get(acl, out_generation, "out_generation", |p| {
                     let text = handle::string(text, len, "text")?;
                     p.reload(|| acl::parse_with(text, p.options))
                 })
-            };
-            match r {
-                // SAFETY: checked non-null above; writable by contract.
-                Ok(g) => unsafe { handle::write_out(out_generation, g) },
-                Err(e) => e,
             }
         }
     }
@@ -937,14 +921,9 @@ impl mesos_auth_acl {
         out_generation: *mut u64,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_generation.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_generation is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            match unsafe { handle::with_ref(acl, |p| Ok(p.current.generation())) } {
-                // SAFETY: checked non-null above.
-                Ok(g) => unsafe { handle::write_out(out_generation, g) },
-                Err(e) => e,
+            unsafe {
+                handle::get(acl, out_generation, "out_generation", |p| Ok(p.current.generation()))
             }
         }
     }
@@ -960,15 +939,8 @@ impl mesos_auth_acl {
         out_n: *mut usize,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_n.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_n is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            match unsafe { handle::with_ref(acl, |p| Ok(p.current.snapshot().rule_count())) } {
-                // SAFETY: checked non-null above.
-                Ok(n) => unsafe { handle::write_out(out_n, n) },
-                Err(e) => e,
-            }
+            unsafe { handle::get(acl, out_n, "out_n", |p| Ok(p.current.snapshot().rule_count())) }
         }
     }
 
@@ -984,15 +956,8 @@ impl mesos_auth_acl {
         out_n: *mut usize,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_n.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_n is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            match unsafe { handle::with_ref(acl, |p| Ok(p.warnings().len())) } {
-                // SAFETY: checked non-null above.
-                Ok(n) => unsafe { handle::write_out(out_n, n) },
-                Err(e) => e,
-            }
+            unsafe { handle::get(acl, out_n, "out_n", |p| Ok(p.warnings().len())) }
         }
     }
 
@@ -1015,14 +980,8 @@ impl mesos_auth_acl {
         ffi_panic_boundary! {
             // SAFETY: forwarded caller contract.
             match unsafe { handle::with_ref(acl, |p| Ok(p.warnings())) } {
-                Ok(w) => match w.get(index) {
-                    // SAFETY: forwarded caller contract.
-                    Some(text) => unsafe { write_text(text, buf, len, out_n) },
-                    None => fail(
-                        mesos_auth_result::InvalidParameter,
-                        format_args!("warning index {index} out of range ({} warnings)", w.len()),
-                    ),
-                },
+                // SAFETY: forwarded caller contract.
+                Ok(w) => unsafe { write_item(&w, index, "warning", buf, len, out_n) },
                 Err(e) => e,
             }
         }

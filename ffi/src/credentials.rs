@@ -13,7 +13,7 @@ use mesos_auth::credentials::{
 use crate::audit::{self, SharedSink, mesos_auth_audit};
 use crate::handle::{self, Castable, Kind, Ownership};
 use crate::panic::ffi_panic_boundary;
-use crate::result::{fail, mesos_auth_result, write_text};
+use crate::result::{fail, mesos_auth_result, write_item};
 
 /// Lenient mode: accept what Mesos accepts, reporting quirks as findings.
 pub const MESOS_AUTH_CREDENTIALS_LENIENT: u32 = 1;
@@ -306,12 +306,9 @@ impl mesos_auth_credentials {
         out_generation: *mut u64,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_generation.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_generation is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            let r = unsafe {
-                handle::with_ref(creds, |s| {
+            unsafe {
+                handle::get(creds, out_generation, "out_generation", |s| {
                     let Some(path) = s.path.clone() else {
                         return Err(fail(
                             mesos_auth_result::InvalidState,
@@ -320,11 +317,6 @@ impl mesos_auth_credentials {
                     };
                     s.reload(|| credentials::load(&path, &s.options))
                 })
-            };
-            match r {
-                // SAFETY: checked non-null above; writable by contract.
-                Ok(g) => unsafe { handle::write_out(out_generation, g) },
-                Err(e) => e,
             }
         }
     }
@@ -344,20 +336,12 @@ impl mesos_auth_credentials {
         out_generation: *mut u64,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_generation.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_generation is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            let r = unsafe {
-                handle::with_ref(creds, |s| {
+            unsafe {
+                handle::get(creds, out_generation, "out_generation", |s| {
                     let bytes = handle::bytes(buf, len, "buf")?;
                     s.reload(|| credentials::parse(bytes, &s.options))
                 })
-            };
-            match r {
-                // SAFETY: checked non-null above; writable by contract.
-                Ok(g) => unsafe { handle::write_out(out_generation, g) },
-                Err(e) => e,
             }
         }
     }
@@ -373,15 +357,8 @@ impl mesos_auth_credentials {
         out_n: *mut usize,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_n.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_n is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            match unsafe { handle::with_ref(creds, |s| Ok(s.store.snapshot().len())) } {
-                // SAFETY: checked non-null above.
-                Ok(n) => unsafe { handle::write_out(out_n, n) },
-                Err(e) => e,
-            }
+            unsafe { handle::get(creds, out_n, "out_n", |s| Ok(s.store.snapshot().len())) }
         }
     }
 
@@ -397,14 +374,9 @@ impl mesos_auth_credentials {
         out_generation: *mut u64,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_generation.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_generation is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            match unsafe { handle::with_ref(creds, |s| Ok(s.store.generation())) } {
-                // SAFETY: checked non-null above.
-                Ok(g) => unsafe { handle::write_out(out_generation, g) },
-                Err(e) => e,
+            unsafe {
+                handle::get(creds, out_generation, "out_generation", |s| Ok(s.store.generation()))
             }
         }
     }
@@ -421,15 +393,8 @@ impl mesos_auth_credentials {
         out_n: *mut usize,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_n.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_n is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            match unsafe { handle::with_ref(creds, |s| Ok(s.findings().len())) } {
-                // SAFETY: checked non-null above.
-                Ok(n) => unsafe { handle::write_out(out_n, n) },
-                Err(e) => e,
-            }
+            unsafe { handle::get(creds, out_n, "out_n", |s| Ok(s.findings().len())) }
         }
     }
 
@@ -453,14 +418,8 @@ impl mesos_auth_credentials {
             // SAFETY: forwarded caller contract.
             let r = unsafe { handle::with_ref(creds, |s| Ok(s.findings())) };
             match r {
-                Ok(f) => match f.get(index) {
-                    // SAFETY: forwarded caller contract.
-                    Some(text) => unsafe { write_text(text, buf, len, out_n) },
-                    None => fail(
-                        mesos_auth_result::InvalidParameter,
-                        format_args!("finding index {index} out of range ({} findings)", f.len()),
-                    ),
-                },
+                // SAFETY: forwarded caller contract.
+                Ok(f) => unsafe { write_item(&f, index, "finding", buf, len, out_n) },
                 Err(e) => e,
             }
         }

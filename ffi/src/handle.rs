@@ -158,6 +158,34 @@ pub(crate) unsafe fn with_ref<C: Castable, R>(
     guarded(unsafe { &*tagged }, f)
 }
 
+/// The shape of every getter (`_generation`, `_count`, a reload's new
+/// generation): checks `out`, runs `f` on the value behind `ptr` (panics
+/// caught, as [`with_ref`]) and writes its result to `*out`; nothing is
+/// written on error. `what` names `out` in the error message.
+///
+/// # Safety
+///
+/// As [`with_ref`]; `out` NULL or valid for one write of `T`.
+pub(crate) unsafe fn get<C: Castable, T>(
+    ptr: *const C,
+    out: *mut T,
+    what: &str,
+    f: impl FnOnce(&C::RustType) -> Result<T, mesos_auth_result>,
+) -> mesos_auth_result {
+    if out.is_null() {
+        return fail(
+            mesos_auth_result::NullParameter,
+            format_args!("{what} is NULL"),
+        );
+    }
+    // SAFETY: forwarded caller contract.
+    match unsafe { with_ref(ptr, f) } {
+        // SAFETY: non-null, writable by the caller's contract.
+        Ok(v) => unsafe { write_out(out, v) },
+        Err(e) => e,
+    }
+}
+
 /// Calls `f` with an exclusive reference to the value behind a Box handle.
 ///
 /// # Safety

@@ -114,6 +114,34 @@ pub(crate) fn fail(code: mesos_auth_result, detail: impl std::fmt::Display) -> m
     code
 }
 
+/// Writes item `index` of `items` as [`write_text`] does (the
+/// `_warning` / `_finding` exports); an index past the end is
+/// `InvalidParameter`, the message naming the list by `what`.
+///
+/// # Safety
+///
+/// As [`write_text`].
+pub(crate) unsafe fn write_item(
+    items: &[String],
+    index: usize,
+    what: &str,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> mesos_auth_result {
+    match items.get(index) {
+        // SAFETY: forwarded caller contract.
+        Some(text) => unsafe { write_text(text, buf, len, out_n) },
+        None => fail(
+            mesos_auth_result::InvalidParameter,
+            format_args!(
+                "{what} index {index} out of range ({} {what}s)",
+                items.len()
+            ),
+        ),
+    }
+}
+
 /// Copies `text` into the caller's buffer as a NUL-terminated string.
 ///
 /// # Safety

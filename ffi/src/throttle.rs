@@ -96,12 +96,9 @@ impl mesos_auth_throttle {
         out_delay_ms: *mut u64,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_delay_ms.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_delay_ms is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            let r = unsafe {
-                handle::with_ref(throttle, |t| {
+            unsafe {
+                handle::get(throttle, out_delay_ms, "out_delay_ms", |t| {
                     let principal = handle::string(principal, principal_len, "principal")?;
                     let peer = handle::string(peer, peer_len, "peer")?;
                     let t = match t.lock() {
@@ -119,11 +116,6 @@ impl mesos_auth_throttle {
                         Verdict::Delay(d) => u64::try_from(d.as_micros().div_ceil(1000)).unwrap_or(u64::MAX),
                     })
                 })
-            };
-            match r {
-                // SAFETY: checked non-null.
-                Ok(ms) => unsafe { handle::write_out(out_delay_ms, ms) },
-                Err(e) => e,
             }
         }
     }

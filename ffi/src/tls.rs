@@ -71,15 +71,8 @@ impl mesos_auth_tls_mapper {
         out_n: *mut usize,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if out_n.is_null() {
-                return fail(mesos_auth_result::NullParameter, "out_n is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            match unsafe { handle::with_ref(mapper, |m| Ok(m.len())) } {
-                // SAFETY: checked non-null.
-                Ok(n) => unsafe { handle::write_out(out_n, n) },
-                Err(e) => e,
-            }
+            unsafe { handle::get(mapper, out_n, "out_n", |m| Ok(m.len())) }
         }
     }
 
