@@ -571,26 +571,6 @@ fn serve(
     })
 }
 
-/// Hands a new policy to C.
-///
-/// # Safety
-///
-/// `out` must be non-null and valid for one write.
-unsafe fn finish(
-    policy: Result<Policy, mesos_auth_result>,
-    out: *mut *const mesos_auth_acl,
-) -> mesos_auth_result {
-    match policy {
-        Ok(p) => {
-            let h = handle::to_arc::<mesos_auth_acl>(p);
-            // SAFETY: the caller's contract.
-            unsafe { out.write(h) };
-            mesos_auth_result::Ok
-        }
-        Err(e) => e,
-    }
-}
-
 /// Reads an optional principal: `data == NULL` and `len == 0` is none.
 ///
 /// # Safety
@@ -812,7 +792,7 @@ impl mesos_auth_acl {
                 serve(None, options, acl::parse_with(text, options), sink)
             };
             // SAFETY: out checked non-null; writable by contract.
-            unsafe { finish(run(), out) }
+            unsafe { handle::finish_arc(run(), out) }
         }
     }
 
@@ -851,7 +831,7 @@ impl mesos_auth_acl {
                 serve(Some(path), options, src, sink)
             };
             // SAFETY: out checked non-null; writable by contract.
-            unsafe { finish(run(), out) }
+            unsafe { handle::finish_arc(run(), out) }
         }
     }
 

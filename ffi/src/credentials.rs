@@ -195,26 +195,6 @@ fn serve(
     })
 }
 
-/// Hands a new store to C.
-///
-/// # Safety
-///
-/// `out` must be non-null and valid for one write.
-unsafe fn finish(
-    served: Result<Served, mesos_auth_result>,
-    out: *mut *const mesos_auth_credentials,
-) -> mesos_auth_result {
-    match served {
-        Ok(s) => {
-            let h = handle::to_arc::<mesos_auth_credentials>(s);
-            // SAFETY: the caller's contract.
-            unsafe { out.write(h) };
-            mesos_auth_result::Ok
-        }
-        Err(e) => e,
-    }
-}
-
 impl mesos_auth_credentials {
     /// Loads the credentials file at `path` (`path_len` bytes of UTF-8; a
     /// `file://` prefix is taken off, as Mesos flags allow). The file must be
@@ -252,7 +232,7 @@ impl mesos_auth_credentials {
                 serve(Some(path), options, file, sink)
             };
             // SAFETY: out checked non-null; writable by contract.
-            unsafe { finish(run(), out) }
+            unsafe { handle::finish_arc(run(), out) }
         }
     }
 
@@ -288,7 +268,7 @@ impl mesos_auth_credentials {
                 serve(None, options, file, sink)
             };
             // SAFETY: out checked non-null; writable by contract.
-            unsafe { finish(run(), out) }
+            unsafe { handle::finish_arc(run(), out) }
         }
     }
 

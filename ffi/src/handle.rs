@@ -134,6 +134,26 @@ pub(crate) fn to_arc<C: Castable>(value: C::RustType) -> *const C {
     Arc::into_raw(Arc::new(Tagged::new(C::KIND, value))).cast::<C>()
 }
 
+/// Hands C a new Arc handle through `out`, or passes the error on (the
+/// tail of every `_load` / `_compile` export).
+///
+/// # Safety
+///
+/// `out` must be non-null and valid for one write.
+pub(crate) unsafe fn finish_arc<C: Castable>(
+    value: Result<C::RustType, mesos_auth_result>,
+    out: *mut *const C,
+) -> mesos_auth_result {
+    match value {
+        Ok(v) => {
+            // SAFETY: the caller's contract.
+            unsafe { out.write(to_arc::<C>(v)) };
+            mesos_auth_result::Ok
+        }
+        Err(e) => e,
+    }
+}
+
 /// Gives C a new Box handle.
 pub(crate) fn to_box<C: Castable>(value: C::RustType) -> *mut C {
     Box::into_raw(Box::new(Tagged::new(C::KIND, value))).cast::<C>()
