@@ -989,9 +989,10 @@ impl mesos_auth_acl {
                 return fail(mesos_auth_result::NullParameter, "out is NULL");
             }
             // The decision is written from inside the call, as its last step
-            // (so still only on success): carrying the 48-byte struct out
+            // (so still only on success): carrying the 56-byte struct out
             // through two panic boundaries costs more than the decision's
-            // own bookkeeping.
+            // own bookkeeping. One object or none (nearly every request)
+            // is read inline; a list or an error takes the general path.
             // SAFETY: forwarded caller contract; `out` checked non-null and
             // writable by contract.
             handle::code(unsafe {
