@@ -16,7 +16,7 @@ use crate::audit::{self, SharedSink, mesos_auth_audit};
 use crate::handle::{self, Castable, Kind, Ownership};
 use crate::mesos_auth_str;
 use crate::panic::ffi_panic_boundary;
-use crate::result::{fail, mesos_auth_result, write_item, write_text};
+use crate::result::{fail, mesos_auth_result, write_item};
 
 /// Lenient mode: accept what Mesos (>= 1.5) accepts, unknown keys and
 /// coercions included, each reported as a warning (`mesos_auth_acl_warning`).
@@ -380,37 +380,30 @@ pub struct mesos_auth_acl_decision {
 impl mesos_auth_acl_decision {
     #[inline(always)]
     fn new(d: &Decision, permissive: bool, generation: u64) -> Self {
-        // A rule decides most requests: test for it first, so the common
-        // case is one compare rather than an indirect jump.
-        if let Reason::Rule(r) = d.reason() {
-            return Self {
-                allowed: d.is_allowed(),
-                reason: mesos_auth_acl_reason::Rule as u32,
-                permissive,
-                list: mesos_auth_str::from_static(r.list.key()),
-                index: r.index,
-                line: r.location.line,
-                column: r.location.column,
-                generation,
-            };
-        }
         let (reason, rule) = match d.reason() {
-            Reason::Rule(r) => (mesos_auth_acl_reason::Rule, Some(*r)),
+            Reason::Rule(r) => (mesos_auth_acl_reason::Rule, Some(r)),
             Reason::NoMatch { .. } => (mesos_auth_acl_reason::NoMatch, None),
             Reason::NoRoles { .. } => (mesos_auth_acl_reason::NoRoles, None),
             Reason::NothingToAuthorize => (mesos_auth_acl_reason::NothingToAuthorize, None),
             Reason::InvalidRequest(_) => (mesos_auth_acl_reason::InvalidRequest, None),
         };
+        // Only a rule has a list and a place; the other reasons report none.
+        let (list, index, location) =
+            rule.map_or((mesos_auth_str::EMPTY, 0, Default::default()), |r| {
+                (
+                    mesos_auth_str::from_static(r.list.key()),
+                    r.index,
+                    r.location,
+                )
+            });
         Self {
             allowed: d.is_allowed(),
             reason: reason as u32,
             permissive,
-            list: rule.map_or(mesos_auth_str::EMPTY, |r| {
-                mesos_auth_str::from_static(r.list.key())
-            }),
-            index: rule.map_or(0, |r| r.index),
-            line: rule.map_or(0, |r| r.location.line),
-            column: rule.map_or(0, |r| r.location.column),
+            list,
+            index,
+            line: location.line,
+            column: location.column,
             generation,
         }
     }
@@ -1104,22 +1097,14 @@ impl mesos_auth_acl {
         out_n: *mut usize,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if buf.is_null() || out_n.is_null() {
-                return fail(mesos_auth_result::NullParameter, "buf or out_n is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            let r = unsafe {
-                handle::with_ref(acl, |p| {
+            unsafe {
+                handle::get_text(acl, buf, len, out_n, |p| {
                     let snap = p.current.snapshot();
                     let mut roles = Vec::new();
                     let d = snap.authorize(&read_request(request, &mut roles)?);
                     Ok(format!("{d} (policy generation {})", snap.generation()))
                 })
-            };
-            match r {
-                // SAFETY: forwarded caller contract.
-                Ok(text) => unsafe { write_text(&text, buf, len, out_n) },
-                Err(e) => e,
             }
         }
     }

@@ -206,6 +206,32 @@ pub(crate) unsafe fn get<C: Castable, T>(
     }
 }
 
+/// [`get`] for text (`_explain`, `_map_der`): checks `buf` and `out_n`,
+/// runs `f` on the value behind `ptr` and writes its text as
+/// [`write_text`](crate::result::write_text) does; nothing is written on
+/// error.
+///
+/// # Safety
+///
+/// As [`with_ref`]; `buf` valid for `len` bytes of writes, `out_n` for one.
+pub(crate) unsafe fn get_text<C: Castable>(
+    ptr: *const C,
+    buf: *mut std::ffi::c_char,
+    len: usize,
+    out_n: *mut usize,
+    f: impl FnOnce(&C::RustType) -> Result<String, mesos_auth_result>,
+) -> mesos_auth_result {
+    if buf.is_null() || out_n.is_null() {
+        return fail(mesos_auth_result::NullParameter, "buf or out_n is NULL");
+    }
+    // SAFETY: forwarded caller contract.
+    match unsafe { with_ref(ptr, f) } {
+        // SAFETY: forwarded caller contract.
+        Ok(text) => unsafe { crate::result::write_text(&text, buf, len, out_n) },
+        Err(e) => e,
+    }
+}
+
 /// Calls `f` with an exclusive reference to the value behind a Box handle.
 ///
 /// # Safety

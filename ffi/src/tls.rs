@@ -7,7 +7,7 @@ use mesos_auth::tls::Mapper;
 use crate::audit::{self, mesos_auth_audit};
 use crate::handle::{self, Castable, Kind, Ownership};
 use crate::panic::ffi_panic_boundary;
-use crate::result::{fail, mesos_auth_result, write_text};
+use crate::result::{fail, mesos_auth_result};
 
 /// A compiled TLS mapping rule set.
 ///
@@ -102,12 +102,9 @@ impl mesos_auth_tls_mapper {
         out_n: *mut usize,
     ) -> mesos_auth_result {
         ffi_panic_boundary! {
-            if buf.is_null() || out_n.is_null() {
-                return fail(mesos_auth_result::NullParameter, "buf or out_n is NULL");
-            }
             // SAFETY: forwarded caller contract.
-            let r = unsafe {
-                handle::with_ref(mapper, |m| {
+            unsafe {
+                handle::get_text(mapper, buf, len, out_n, |m| {
                     let der = handle::bytes(der, der_len, "der")?;
                     if der.is_empty() {
                         return Err(fail(mesos_auth_result::InvalidParameter, "der is empty"));
@@ -124,11 +121,6 @@ impl mesos_auth_tls_mapper {
                         .map(|p| p.as_str().to_owned())
                         .map_err(|rejection| fail(mesos_auth_result::Rejected, rejection))
                 })
-            };
-            match r {
-                // SAFETY: forwarded caller contract.
-                Ok(p) => unsafe { write_text(&p, buf, len, out_n) },
-                Err(e) => e,
             }
         }
     }
