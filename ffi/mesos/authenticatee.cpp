@@ -4,7 +4,9 @@
 // Selected with --authenticatee=org_mesosauth_CramMd5Authenticatee (agent)
 // or MESOS_AUTHENTICATEE (driver). authenticate(master, client, credential)
 // sends AuthenticateMessage{pid = client} to the master from its own
-// libprocess actor, answers the master's mechanisms and challenge, and
+// libprocess actor, then talks to the authenticator session that answers (the
+// sender of AuthenticationMechanismsMessage: one libprocess actor per session
+// in Mesos, not the master itself, which drops Start/Step messages), and
 // completes the future: true when authenticated, false when refused (final),
 // failed on a protocol error, a master error, a lost master or a discard (the
 // caller retries) (mesos-reference.md §5.3).
@@ -33,6 +35,8 @@
 #include <process/process.hpp>
 #include <process/protobuf.hpp>
 
+#include <stout/stringify.hpp>
+
 #include "cram_md5_client.hpp"
 
 namespace mesos_auth_module {
@@ -53,7 +57,10 @@ public:
     promise_.future().onDiscard(
         process::defer(self(), &ClientProcess::discarded));
     mesos::internal::AuthenticateMessage message;
-    message.set_pid(client_);
+    // stringify, not UPID's std::string conversion: GCC >= 7 mangles that
+    // operator differently from the GCC 5 that built Mesos 1.11, and the
+    // module would not load (undefined symbol ...UPIDcvNSt7__cxx1112...).
+    message.set_pid(stringify(client_));
     send(master_, message);
     return promise_.future();
   }
@@ -62,18 +69,13 @@ protected:
   void initialize() override
   {
     install<mesos::internal::AuthenticationMechanismsMessage>(
-        &ClientProcess::mechanisms,
-        &mesos::internal::AuthenticationMechanismsMessage::mechanisms);
-    install<mesos::internal::AuthenticationStepMessage>(
-        &ClientProcess::step,
-        &mesos::internal::AuthenticationStepMessage::data);
+        &ClientProcess::mechanisms);
+    install<mesos::internal::AuthenticationStepMessage>(&ClientProcess::step);
     install<mesos::internal::AuthenticationCompletedMessage>(
         &ClientProcess::completed);
     install<mesos::internal::AuthenticationFailedMessage>(
         &ClientProcess::failed);
-    install<mesos::internal::AuthenticationErrorMessage>(
-        &ClientProcess::error,
-        &mesos::internal::AuthenticationErrorMessage::error);
+    install<mesos::internal::AuthenticationErrorMessage>(&ClientProcess::error);
   }
 
   void exited(const process::UPID& pid) override
@@ -91,34 +93,71 @@ protected:
   }
 
 private:
-  void mechanisms(const std::vector<std::string>& names)
+  // The session that sends the mechanisms is the one we answer from then on;
+  // a second session's mechanisms (a stale retry) are a protocol error.
+  void mechanisms(
+      const process::UPID& from,
+      const mesos::internal::AuthenticationMechanismsMessage& message)
   {
+    if (authenticator_ && from != authenticator_) {
+      return;
+    }
+    authenticator_ = from;
+    std::vector<std::string> names(
+        message.mechanisms().begin(), message.mechanisms().end());
     session_->onMechanisms(names);
     flush();
   }
 
-  void step(const std::string& data)
+  void step(
+      const process::UPID& from,
+      const mesos::internal::AuthenticationStepMessage& message)
   {
-    session_->onStep(data);
+    if (!fromSession(from)) {
+      return;
+    }
+    session_->onStep(message.data());
     flush();
   }
 
-  void completed()
+  void completed(
+      const process::UPID& from,
+      const mesos::internal::AuthenticationCompletedMessage&)
   {
+    if (!fromSession(from)) {
+      return;
+    }
     session_->onCompleted();
     flush();
   }
 
-  void failed()
+  void failed(
+      const process::UPID& from,
+      const mesos::internal::AuthenticationFailedMessage&)
   {
+    if (!fromSession(from)) {
+      return;
+    }
     session_->onFailed();
     flush();
   }
 
-  void error(const std::string& text)
+  void error(
+      const process::UPID& from,
+      const mesos::internal::AuthenticationErrorMessage& message)
   {
-    session_->onError(text);
+    if (!fromSession(from)) {
+      return;
+    }
+    session_->onError(message.error());
     flush();
+  }
+
+  // Messages from anyone but the session we are talking to are dropped, as a
+  // message from an unknown sender must not decide the outcome.
+  bool fromSession(const process::UPID& from) const
+  {
+    return authenticator_ && from == authenticator_;
   }
 
   void discarded()
@@ -135,11 +174,11 @@ private:
         mesos::internal::AuthenticationStartMessage message;
         message.set_mechanism(out.mechanisms.empty() ? "" : out.mechanisms[0]);
         message.set_data(out.data);
-        send(master_, message);
+        send(authenticator_, message);
       } else if (out.kind == MESOS_AUTH_MESSAGE_KIND_STEP) {
         mesos::internal::AuthenticationStepMessage message;
         message.set_data(out.data);
-        send(master_, message);
+        send(authenticator_, message);
       }
     }
     settle();
@@ -169,6 +208,7 @@ private:
 
   const process::UPID client_;
   process::UPID master_;
+  process::UPID authenticator_; // The session's actor, once it has spoken.
   std::unique_ptr<ClientSession> session_;
   process::Promise<bool> promise_;
 };
