@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cram_md5_adapter.hpp"  // lastError, Parameters, parseBool
+#include "file_watcher.hpp"
 #include "mesos_auth.h"
 
 namespace mesos_auth_module {
@@ -151,78 +152,6 @@ class Policy {
  private:
   explicit Policy(const mesos_auth_acl *raw) : acl_(raw) {}
   std::unique_ptr<const mesos_auth_acl, Free> acl_;
-};
-
-// Reloads a policy from its file when the file changes (modification time,
-// size or inode), checked every `intervalMs` on its own thread, never on a
-// decision's path. A refused reload is reported and the old policy keeps
-// serving; the next change is tried again.
-class PolicyWatcher {
- public:
-  using Report = std::function<void(const std::string &)>;
-
-  PolicyWatcher(std::shared_ptr<const Policy> policy, std::string path, uint64_t intervalMs, Report report)
-      : policy_(std::move(policy)), path_(std::move(path)), report_(std::move(report)) {
-    if (path_.compare(0, 7, "file://") == 0) path_.erase(0, 7);
-    last_ = stamp();
-    thread_ = std::thread([this, intervalMs] { run(std::chrono::milliseconds(intervalMs)); });
-  }
-
-  ~PolicyWatcher() {
-    {
-      std::lock_guard<std::mutex> g(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-
-  PolicyWatcher(const PolicyWatcher &) = delete;
-  PolicyWatcher &operator=(const PolicyWatcher &) = delete;
-
- private:
-  struct Stamp {
-    bool ok = false;
-    int64_t mtimeNs = 0, size = 0;
-    uint64_t inode = 0;
-    bool operator!=(const Stamp &o) const {
-      return ok != o.ok || mtimeNs != o.mtimeNs || size != o.size || inode != o.inode;
-    }
-  };
-
-  Stamp stamp() const {
-    struct stat st;
-    Stamp s;
-    if (::stat(path_.c_str(), &st) != 0) return s;
-    s.ok = true;
-    s.mtimeNs = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-    s.size = static_cast<int64_t>(st.st_size);
-    s.inode = static_cast<uint64_t>(st.st_ino);
-    return s;
-  }
-
-  void run(std::chrono::milliseconds interval) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!wake_.wait_for(lock, interval, [this] { return stop_; })) {
-      Stamp now = stamp();
-      if (!(now != last_)) continue;
-      last_ = now;
-      uint64_t generation = 0;
-      if (auto error = policy_->reload(&generation))
-        report_(*error);
-      else
-        report_("reloaded ACLs '" + path_ + "' as generation " + std::to_string(generation));
-    }
-  }
-
-  std::shared_ptr<const Policy> policy_;
-  std::string path_;
-  Report report_;
-  Stamp last_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  std::thread thread_;
 };
 
 // The fields of a Mesos `authorization::Object` / `ObjectApprover::Object`

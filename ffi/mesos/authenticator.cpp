@@ -14,9 +14,12 @@
 
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <glog/logging.h>
 
 #include <mesos/mesos.hpp>
 #include <mesos/module.hpp>
@@ -42,6 +45,7 @@
 #include <stout/try.hpp>
 
 #include "cram_md5_adapter.hpp"
+#include "file_watcher.hpp"
 
 namespace mesos_auth_module {
 
@@ -194,10 +198,11 @@ private:
 class ManagerProcess : public process::Process<ManagerProcess>
 {
 public:
-  ManagerProcess(std::shared_ptr<Store> store, uint64_t timeoutMs)
+  ManagerProcess(std::shared_ptr<Store> store, const Config& config)
     : process::ProcessBase(process::ID::generate("mesos-auth-cram-md5-manager")),
       store_(std::move(store)),
-      timeoutMs_(timeoutMs) {}
+      timeoutMs_(config.timeoutMs),
+      maxSessions_(config.maxSessions) {}
 
   ~ManagerProcess() override
   {
@@ -215,8 +220,24 @@ public:
       sessions_.erase(pid);
     }
 
+    // Refused without an exchange: the peer hears nothing, times out and
+    // retries after its own backoff, which is the throttle we want.
+    if (sessions_.size() >= maxSessions_) {
+      LOG(WARNING) << "Authentication failure: refusing " << pid << ": "
+                   << sessions_.size() << " sessions in flight (max_sessions)";
+      return process::Failure("too many authentication sessions in flight");
+    }
+    // Failures are counted per peer address (a peer can pick any actor name
+    // and port) and per principal.
+    const std::string peer = stringify(pid.address.ip);
+    if (uint64_t delay = store_->throttleDelayMs(peer)) {
+      LOG(WARNING) << "Authentication failure: refusing " << pid
+                   << ": throttled after repeated failures from " << peer
+                   << " (retry in " << delay << " ms)";
+      return process::Failure("authentication throttled");
+    }
+
     std::unique_ptr<Session> session;
-    const std::string peer = stringify(pid);
     if (std::optional<std::string> error =
           Session::start(store_, timeoutMs_, peer, &session)) {
       return process::Failure(*error);
@@ -252,6 +273,7 @@ private:
 
   std::shared_ptr<Store> store_;
   const uint64_t timeoutMs_;
+  const uint64_t maxSessions_;
   uint64_t nextId_ = 0;
   hashmap<process::UPID, std::pair<uint64_t, SessionProcess*>> sessions_;
 };
@@ -264,10 +286,13 @@ public:
 
   ~CramMd5Authenticator() override
   {
+    watcher_.reset();
     if (manager_ != nullptr) {
       process::terminate(manager_.get());
       process::wait(manager_.get());
     }
+    manager_.reset(); // Its sessions hold the audit handle.
+    mesos_auth_audit_free(audit_);
   }
 
   Try<Nothing> initialize(const Option<mesos::Credentials>& credentials) override
@@ -281,9 +306,13 @@ public:
         pairs.emplace_back(c.principal(), c.secret());
       }
     }
+    if (mesos_auth_audit_new(&CramMd5Authenticator::log, nullptr, &audit_) !=
+        MESOS_AUTH_RESULT_OK) {
+      return Error("mesos-auth CRAM-MD5 authenticator: no audit sink");
+    }
     std::shared_ptr<Store> store;
-    std::optional<std::string> error =
-      Store::open(config_, credentials.isSome() ? &pairs : nullptr, &store);
+    std::optional<std::string> error = Store::open(
+        config_, credentials.isSome() ? &pairs : nullptr, &store, audit_);
     for (auto& p : pairs) {
       volatile char* v = p.second.empty() ? nullptr : &p.second[0];
       for (size_t i = 0; v != nullptr && i < p.second.size(); i++) {
@@ -293,8 +322,22 @@ public:
     if (error) {
       return Error(*error);
     }
-    manager_.reset(new ManagerProcess(store, config_.timeoutMs));
+    manager_.reset(new ManagerProcess(store, config_));
     process::spawn(manager_.get());
+    if (config_.reloadIntervalMs > 0) {
+      watcher_.reset(new FileWatcher(
+          "credentials",
+          *config_.credentialsPath,
+          config_.reloadIntervalMs,
+          [store](uint64_t* generation) { return store->reload(generation); },
+          [](bool ok, const std::string& report) {
+            if (ok) {
+              LOG(INFO) << "org_mesosauth_CramMd5Authenticator: " << report;
+            } else {
+              LOG(WARNING) << "org_mesosauth_CramMd5Authenticator: " << report;
+            }
+          }));
+    }
     return Nothing();
   }
 
@@ -309,8 +352,23 @@ public:
   }
 
 private:
+  // Every session's audit event goes to the master's log: a refusal as
+  // Mesos's own authenticator logs it ("Authentication failure: ..."), with
+  // the reason, which the peer never hears. No secret is in an event.
+  static void log(void*, const char* json, size_t len)
+  {
+    const std::string event(json, len);
+    if (event.find("\"result\":\"completed\"") != std::string::npos) {
+      LOG(INFO) << "mesos-auth: authentication succeeded: " << event;
+    } else {
+      LOG(WARNING) << "Authentication failure: " << event;
+    }
+  }
+
   const Config config_;
+  const mesos_auth_audit* audit_ = nullptr;
   std::unique_ptr<ManagerProcess> manager_;
+  std::unique_ptr<FileWatcher> watcher_;
 };
 
 } // namespace mesos_auth_module {

@@ -21,6 +21,8 @@
 #include <string>
 #include <utility>
 
+#include <glog/logging.h>
+
 #include <mesos/authorizer/authorizer.hpp>
 #include <mesos/mesos.hpp>
 #include <mesos/module.hpp>
@@ -207,12 +209,18 @@ public:
     : policy_(std::move(policy))
   {
     if (config.reloadIntervalMs > 0) {
-      watcher_.reset(new PolicyWatcher(
-          policy_,
+      std::shared_ptr<const Policy> policy = policy_;
+      watcher_.reset(new FileWatcher(
+          "ACLs",
           config.aclsPath,
           config.reloadIntervalMs,
-          [](const std::string& report) {
-            std::cerr << "org_mesosauth_AclAuthorizer: " << report << std::endl;
+          [policy](uint64_t* generation) { return policy->reload(generation); },
+          [](bool ok, const std::string& report) {
+            if (ok) {
+              LOG(INFO) << "org_mesosauth_AclAuthorizer: " << report;
+            } else {
+              LOG(WARNING) << "org_mesosauth_AclAuthorizer: " << report;
+            }
           }));
     }
   }
@@ -259,7 +267,7 @@ public:
 
 private:
   const std::shared_ptr<Policy> policy_;
-  std::unique_ptr<PolicyWatcher> watcher_;
+  std::unique_ptr<FileWatcher> watcher_;
 };
 
 } // namespace mesos_auth_module {

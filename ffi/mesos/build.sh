@@ -6,7 +6,10 @@
 # --enable-install-module-dependencies (include/, lib/libmesos.so,
 # lib/mesos/3rdparty/include). Extra include directories (for example a
 # source checkout's generated protobuf headers) can be passed in
-# MESOS_EXTRA_CXXFLAGS.
+# MESOS_EXTRA_CXXFLAGS; the official 1.11.0 build needs
+# "-DUSE_SSL_SOCKET=1 -DUSE_LIBEVENT=1" there (libprocess class layouts).
+# Mesos's headers are system headers here (-isystem): their own warnings are
+# not ours.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mesos=${1:?usage: build.sh MESOS_PREFIX [OUT]}
@@ -15,7 +18,7 @@ cargo build -p mesos-auth-ffi --release
 # shellcheck disable=SC2086 # MESOS_EXTRA_CXXFLAGS is a list of flags.
 g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra \
   -DPICOJSON_USE_INT64 -D__STDC_FORMAT_MACROS \
-  -I"$mesos/include" -I"$mesos/lib/mesos/3rdparty/include" ${MESOS_EXTRA_CXXFLAGS:-} \
+  -isystem "$mesos/include" -isystem "$mesos/lib/mesos/3rdparty/include" ${MESOS_EXTRA_CXXFLAGS:-} \
   -Iffi/include ffi/mesos/authenticator.cpp ffi/mesos/authenticatee.cpp ffi/mesos/authorizer.cpp \
   -L"$mesos/lib" -lmesos \
   target/release/libmesos_auth_ffi.a -lpthread -ldl -lm \

@@ -48,7 +48,38 @@ struct Config {
   bool allowInsecurePermissions = false;
   // `timeout_ms`: how long one exchange may take (default 15000, as Mesos).
   uint64_t timeoutMs = 15000;
+  // `reload_interval_ms`: with `credentials`, check the file this often and
+  // reload it when it changed (0: never, the default). Mesos reads
+  // --credentials once; this rotates secrets without a restart.
+  uint64_t reloadIntervalMs = 0;
+  // `max_sessions`: exchanges in flight at once, across all peers; more are
+  // refused at once (a flood of half-open sessions cannot exhaust the
+  // master). Default 1024.
+  uint64_t maxSessions = 1024;
+  // `throttle_free_failures`, `throttle_base_ms`, `throttle_max_ms`: the
+  // library's failure throttle, per peer address and principal: after the
+  // free failures, each failure doubles the wait from base up to max, and an
+  // attempt inside the wait is refused without an exchange. Defaults 3, 1000,
+  // 60000.
+  uint64_t throttleFreeFailures = 3;
+  uint64_t throttleBaseMs = 1000;
+  uint64_t throttleMaxMs = 60000;
 };
+
+// A decimal parameter in [min, 999999999].
+inline std::optional<std::string> parseNumber(const std::string &key, const std::string &value, uint64_t min,
+                                              uint64_t *out) {
+  std::string range = "parameter '" + key + "' must be " + std::to_string(min) + "..999999999";
+  if (value.empty() || value.size() > 9) return range;
+  uint64_t n = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return range;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (n < min) return range;
+  *out = n;
+  return std::nullopt;
+}
 
 inline bool parseBool(const std::string &v, bool *out) {
   if (v == "true") {
@@ -81,18 +112,25 @@ inline std::optional<std::string> parseParameters(const Parameters &params, Conf
       if (!parseBool(value, &config->allowInsecurePermissions))
         return "parameter 'allow_insecure_permissions' must be true or false";
     } else if (key == "timeout_ms") {
-      uint64_t n = 0;
-      if (value.empty() || value.size() > 9) return "parameter 'timeout_ms' must be 1..999999999";
-      for (char c : value) {
-        if (c < '0' || c > '9') return "parameter 'timeout_ms' must be 1..999999999";
-        n = n * 10 + static_cast<uint64_t>(c - '0');
-      }
-      if (n == 0) return "parameter 'timeout_ms' must be 1..999999999";
-      config->timeoutMs = n;
+      if (auto e = parseNumber(key, value, 1, &config->timeoutMs)) return e;
+    } else if (key == "reload_interval_ms") {
+      if (auto e = parseNumber(key, value, 0, &config->reloadIntervalMs)) return e;
+    } else if (key == "max_sessions") {
+      if (auto e = parseNumber(key, value, 1, &config->maxSessions)) return e;
+    } else if (key == "throttle_free_failures") {
+      if (auto e = parseNumber(key, value, 0, &config->throttleFreeFailures)) return e;
+    } else if (key == "throttle_base_ms") {
+      if (auto e = parseNumber(key, value, 1, &config->throttleBaseMs)) return e;
+    } else if (key == "throttle_max_ms") {
+      if (auto e = parseNumber(key, value, 1, &config->throttleMaxMs)) return e;
     } else {
       return "unknown parameter '" + key + "'";
     }
   }
+  if (config->reloadIntervalMs > 0 && !config->credentialsPath)
+    return "parameter 'reload_interval_ms' needs 'credentials' (a file to watch)";
+  if (config->throttleMaxMs < config->throttleBaseMs)
+    return "parameter 'throttle_max_ms' is below 'throttle_base_ms'";
   return std::nullopt;
 }
 
@@ -121,12 +159,22 @@ class Store {
   struct Free {
     void operator()(const mesos_auth_credentials *p) const noexcept { mesos_auth_credentials_free(p); }
   };
+  struct FreeThrottle {
+    void operator()(const mesos_auth_throttle *p) const noexcept { mesos_auth_throttle_free(p); }
+  };
 
   // From the `credentials` parameter's file, or else from (principal, secret)
   // pairs Mesos parsed from --credentials (none: every attempt fails).
+  // `audit` (may be NULL) receives every session's event; it must outlive
+  // the store.
   static std::optional<std::string> open(const Config &config,
                                          const std::vector<std::pair<std::string, std::string>> *fromMesos,
-                                         std::shared_ptr<Store> *out) {
+                                         std::shared_ptr<Store> *out, const mesos_auth_audit *audit = nullptr) {
+    const mesos_auth_throttle *t = nullptr;
+    mesos_auth_result tr = mesos_auth_throttle_new(static_cast<uint32_t>(config.throttleFreeFailures),
+                                                   config.throttleBaseMs, config.throttleMaxMs, &t);
+    if (tr != MESOS_AUTH_RESULT_OK) return lastError("creating the failure throttle", tr);
+    std::unique_ptr<const mesos_auth_throttle, FreeThrottle> throttle(t);
     uint32_t flags = config.lenient ? MESOS_AUTH_CREDENTIALS_LENIENT : 0;
     const mesos_auth_credentials *h = nullptr;
     mesos_auth_result r;
@@ -159,11 +207,31 @@ class Store {
       for (size_t i = 0; i < json.size(); i++) v[i] = 0;
       if (r != MESOS_AUTH_RESULT_OK) return lastError("loading credentials", r);
     }
-    out->reset(new Store(h));
+    out->reset(new Store(h, std::move(throttle), audit));
     return std::nullopt;
   }
 
   const mesos_auth_credentials *get() const { return handle_.get(); }
+  const mesos_auth_throttle *throttle() const { return throttle_.get(); }
+  const mesos_auth_audit *audit() const { return audit_; }
+
+  // Re-reads the credentials file (same checks as the first load); sessions
+  // already running keep the store they started with.
+  std::optional<std::string> reload(uint64_t *generation) const {
+    mesos_auth_result r = mesos_auth_credentials_reload(handle_.get(), generation);
+    if (r != MESOS_AUTH_RESULT_OK) return lastError("credentials reload refused", r);
+    return std::nullopt;
+  }
+
+  // How long `peer` (an address) must wait before a new attempt: 0 to go
+  // ahead.
+  uint64_t throttleDelayMs(const std::string &peer) const {
+    uint64_t delay = 0;
+    if (mesos_auth_throttle_check(throttle_.get(), nullptr, 0, peer.data(), peer.size(), &delay) !=
+        MESOS_AUTH_RESULT_OK)
+      return 0;
+    return delay;
+  }
 
   size_t size() const {
     size_t n = 0;
@@ -171,8 +239,12 @@ class Store {
   }
 
  private:
-  explicit Store(const mesos_auth_credentials *h) : handle_(h) {}
+  Store(const mesos_auth_credentials *h, std::unique_ptr<const mesos_auth_throttle, FreeThrottle> throttle,
+        const mesos_auth_audit *audit)
+      : handle_(h), throttle_(std::move(throttle)), audit_(audit) {}
   std::unique_ptr<const mesos_auth_credentials, Free> handle_;
+  std::unique_ptr<const mesos_auth_throttle, FreeThrottle> throttle_;
+  const mesos_auth_audit *audit_;
 };
 
 // A message to send to the authenticatee.
@@ -197,9 +269,16 @@ class Session {
     if (!store) return std::string("starting a CRAM-MD5 session: no credential store");
     mesos_auth_authenticator *s = nullptr;
     mesos_auth_result r =
-        mesos_auth_authenticator_new(store->get(), timeoutMs, peer.data(), peer.size(), nullptr, &s);
+        mesos_auth_authenticator_new(store->get(), timeoutMs, peer.data(), peer.size(), store->audit(), &s);
     if (r != MESOS_AUTH_RESULT_OK) return lastError("starting a CRAM-MD5 session", r);
     out->reset(new Session(s));
+    // The outcome counts in the store's throttle (failures against the peer
+    // and the principal, a success clears them).
+    r = mesos_auth_authenticator_set_throttle(s, store->throttle());
+    if (r != MESOS_AUTH_RESULT_OK) {
+      out->reset();
+      return lastError("starting a CRAM-MD5 session", r);
+    }
     return std::nullopt;
   }
 

@@ -86,6 +86,72 @@ static void test_parameters() {
   CHECK(parseParameters({{"timeout_ms", "1"}, {"timeout_ms", "2"}}, &d));  // repeated
   CHECK(parseParameters({{"credentials_lenient", "yes"}}, &d));
   CHECK(parseParameters({{"credentials", ""}}, &d));
+  // Reload, session cap and throttle parameters.
+  CHECK(c.reloadIntervalMs == 0 && c.maxSessions == 1024 && c.throttleFreeFailures == 3 &&
+        c.throttleBaseMs == 1000 && c.throttleMaxMs == 60000);
+  Config e;
+  CHECK(!parseParameters({{"credentials", "/c"}, {"reload_interval_ms", "250"}, {"max_sessions", "8"},
+                          {"throttle_free_failures", "0"}, {"throttle_base_ms", "10"}, {"throttle_max_ms", "20"}},
+                         &e));
+  CHECK(e.reloadIntervalMs == 250 && e.maxSessions == 8 && e.throttleFreeFailures == 0 && e.throttleBaseMs == 10 &&
+        e.throttleMaxMs == 20);
+  Config f;
+  auto noFile = parseParameters({{"reload_interval_ms", "250"}}, &f);  // nothing to watch
+  CHECK(noFile && noFile->find("needs 'credentials'") != std::string::npos);
+  CHECK(parseParameters({{"max_sessions", "0"}}, &f));
+  CHECK(parseParameters({{"throttle_base_ms", "100"}, {"throttle_max_ms", "50"}}, &f));
+}
+
+// The store's throttle: failures from one peer address make it wait; another
+// address and a success are unaffected; a rotated file is served after a
+// reload while a bad one is refused and the old secrets keep working.
+static void test_throttle_and_reload() {
+  char path[] = "/tmp/mesos-auth-module-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  const std::string one = "agent secret-number-one\n";
+  CHECK(write(fd, one.data(), one.size()) == static_cast<ssize_t>(one.size()));
+  close(fd);
+  Config config;
+  CHECK(!parseParameters({{"credentials", path}, {"throttle_free_failures", "1"}, {"throttle_base_ms", "60000"},
+                          {"throttle_max_ms", "60000"}},
+                         &config));
+  std::shared_ptr<Store> store;
+  CHECK(!Store::open(config, nullptr, &store));
+  if (!store) return;
+  auto attempt = [&](const char *peer, const char *secret) {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, 1000, peer, &s));
+    Client c = client("agent", secret);
+    return run(s.get(), c.get());
+  };
+  CHECK(store->throttleDelayMs("10.0.0.9") == 0);
+  CHECK(attempt("10.0.0.9", "wrong") == Outcome::Failed);  // the free failure
+  CHECK(attempt("10.0.0.9", "wrong") == Outcome::Failed);
+  CHECK(store->throttleDelayMs("10.0.0.9") > 0);   // now it must wait
+  CHECK(store->throttleDelayMs("10.0.0.10") == 0);  // another address need not
+  CHECK(attempt("10.0.0.10", "secret-number-one") == Outcome::Completed);
+
+  uint64_t generation = 0;
+  auto replace = [&](const std::string &content) {
+    std::string tmp = std::string(path) + ".new";
+    FILE *f = std::fopen(tmp.c_str(), "w");
+    CHECK(f != nullptr);
+    if (!f) return;
+    std::fputs(content.c_str(), f);
+    std::fclose(f);
+    chmod(tmp.c_str(), 0600);
+    CHECK(std::rename(tmp.c_str(), path) == 0);
+  };
+  replace("agent secret-number-two\n");
+  CHECK(!store->reload(&generation) && generation == 1);
+  CHECK(attempt("10.0.0.11", "secret-number-two") == Outcome::Completed);
+  CHECK(attempt("10.0.0.12", "secret-number-one") == Outcome::Failed);
+  replace("agent\n");  // no secret: refused, the rotated store keeps serving
+  auto err = store->reload(&generation);
+  CHECK(err && err->find("refused") != std::string::npos && generation == 1);
+  CHECK(attempt("10.0.0.13", "secret-number-two") == Outcome::Completed);
+  unlink(path);
 }
 
 static void test_stores(std::shared_ptr<Store> *shared) {
@@ -388,7 +454,8 @@ static void test_acl() {
       return false;
     };
     {
-      PolicyWatcher w(wp, wc.aclsPath, wc.reloadIntervalMs, [&](const std::string &r) {
+      FileWatcher w("ACLs", wc.aclsPath, wc.reloadIntervalMs,
+                    [wp](uint64_t *g) { return wp->reload(g); }, [&](bool, const std::string &r) {
         std::lock_guard<std::mutex> g(m);
         reports.push_back(r);
       });
@@ -487,6 +554,7 @@ static void test_authenticatee(const std::shared_ptr<Store> &store) {
 
 int main() {
   test_parameters();
+  test_throttle_and_reload();
   test_acl();
   std::shared_ptr<Store> store;
   test_stores(&store);
