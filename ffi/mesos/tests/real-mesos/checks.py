@@ -1,0 +1,737 @@
+#!/usr/bin/env python3
+"""The real-Mesos checks: each runs the official Mesos 1.11.0 master and
+agent (the host program built by real-mesos.sh) with the mesos-auth modules,
+and again with Mesos's built-in counterpart on the same binary where there is
+one, and compares the outcomes. One PASS/FAIL line per check, then
+"N passed, M failed".
+
+    checks.py [NAME...]      (default: every check; names as printed)
+
+Environment (set by real-mesos.sh): MESOS_AUTH_HOST, MESOS_AUTH_MODULE,
+MESOS_AUTH_CACHE, LD_LIBRARY_PATH.
+
+Everything runs on loopback, every wait is bounded, every process is stopped.
+"""
+import base64
+import hashlib
+import hmac
+import http.client
+import http.server
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HOST = os.environ["MESOS_AUTH_HOST"]
+MODULE = os.environ["MESOS_AUTH_MODULE"]
+CACHE = os.environ["MESOS_AUTH_CACHE"]
+
+AGENT_SECRET = "agent-secret-1"
+SCHEDULER_SECRETS = {"ops": "ops-secret", "dev": "dev-secret", "guest": "guest-secret"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- protobuf, just the shapes the authentication messages use -------------
+
+def pb_field(number, data):
+    data = data.encode() if isinstance(data, str) else data
+    out, n = bytearray([number << 3 | 2]), len(data)
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            break
+    return bytes(out) + data
+
+
+def pb_fields(body):
+    """(number, bytes) for every length-delimited field; others are skipped."""
+    i, out = 0, []
+    while i < len(body):
+        key, shift = 0, 0
+        while True:
+            b = body[i]
+            i += 1
+            key |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        number, kind = key >> 3, key & 7
+        if kind == 0:
+            while body[i] & 0x80:
+                i += 1
+            i += 1
+        elif kind == 2:
+            n, shift = 0, 0
+            while True:
+                b = body[i]
+                i += 1
+                n |= (b & 0x7F) << shift
+                shift += 7
+                if not b & 0x80:
+                    break
+            out.append((number, body[i:i + n]))
+            i += n
+        else:
+            raise ValueError("unexpected wire type %d" % kind)
+    return out
+
+
+# --- a minimal libprocess peer ----------------------------------------------
+
+class Peer:
+    """A libprocess endpoint in Python: receives messages (HTTP POSTs with
+    Libprocess-From, chunked or not) on its own port and sends messages the
+    way libprocess does. Enough to play a framework or agent authenticating
+    with CRAM-MD5, or a peer that never answers."""
+
+    def __init__(self, name="scheduler"):
+        self.inbox = queue.Queue()
+        inbox = self.inbox
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    body = b""
+                    while True:
+                        size = int(self.rfile.readline().strip(), 16)
+                        if size == 0:
+                            self.rfile.readline()
+                            break
+                        body += self.rfile.read(size)
+                        self.rfile.readline()
+                else:
+                    body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                sender = self.headers.get("Libprocess-From", "")
+                inbox.put((sender, self.path.rsplit("/", 1)[-1], body))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.pid = "%s@127.0.0.1:%d" % (name, self.server.server_address[1])
+
+    def send(self, to, name, body):
+        ident, addr = to.split("@")
+        ip, port = addr.split(":")
+        conn = http.client.HTTPConnection(ip, int(port), timeout=10)
+        conn.request("POST", "/%s/%s" % (ident, name), body=body,
+                     headers={"Libprocess-From": self.pid, "User-Agent": "libprocess/" + self.pid})
+        conn.getresponse().read()
+        conn.close()
+
+    def receive(self, timeout):
+        try:
+            return self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def cram_md5_login(master_pid, principal, secret, timeout=10.0):
+    """Authenticates as a framework does (AuthenticateMessage to the master,
+    then CRAM-MD5 with the session that answers). Returns 'completed',
+    'failed', 'error: ...' or 'timeout'."""
+    peer = Peer()
+    try:
+        peer.send(master_pid, "mesos.internal.AuthenticateMessage", pb_field(1, peer.pid))
+        deadline = time.time() + timeout
+        session = None
+        while time.time() < deadline:
+            got = peer.receive(max(0.05, deadline - time.time()))
+            if got is None:
+                break
+            sender, name, body = got
+            if name.endswith("AuthenticationMechanismsMessage"):
+                session = sender
+                mechanisms = [v.decode() for n, v in pb_fields(body) if n == 1]
+                if "CRAM-MD5" not in mechanisms:
+                    return "error: mechanisms %s" % mechanisms
+                peer.send(session, "mesos.internal.AuthenticationStartMessage",
+                          pb_field(1, "CRAM-MD5") + pb_field(2, b""))
+            elif name.endswith("AuthenticationStepMessage"):
+                challenge = dict(pb_fields(body)).get(1, b"")
+                digest = hmac.new(secret.encode(), challenge, hashlib.md5).hexdigest()
+                peer.send(session, "mesos.internal.AuthenticationStepMessage",
+                          pb_field(1, "%s %s" % (principal, digest)))
+            elif name.endswith("AuthenticationCompletedMessage"):
+                return "completed"
+            elif name.endswith("AuthenticationFailedMessage"):
+                return "failed"
+            elif name.endswith("AuthenticationErrorMessage"):
+                return "error: " + dict(pb_fields(body)).get(1, b"").decode(errors="replace")
+        return "timeout"
+    finally:
+        peer.close()
+
+
+# --- one Mesos (master + agent in one process) ------------------------------
+
+class Mesos:
+    def __init__(self, name, env=None, modules=None, agents=1):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="run-%s-" % name, dir=os.path.join(CACHE, "runs"))
+        self.port = free_port()
+        self.master_pid = "master@127.0.0.1:%d" % self.port
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MESOS_")}
+        self.env.update({
+            "MESOS_AUTH_HOST_PORT": str(self.port),
+            "MESOS_WORK_DIR": os.path.join(self.dir, "work"),
+            "MESOS_NUM_SLAVES": str(agents),
+            "MESOS_REGISTRY": "in_memory",
+            "MESOS_LAUNCHER": "posix",
+            "MESOS_ISOLATION": "posix/cpu,posix/mem",
+            "MESOS_SYSTEMD_ENABLE_SUPPORT": "false",
+            "MESOS_RESOURCES": "cpus:2;mem:1024;disk:1024;ports:[31000-31099]",
+            "MESOS_HOSTNAME": "localhost",
+            "MESOS_LOGBUFSECS": "0",
+        })
+        if modules:
+            self.env["MESOS_MODULES"] = json.dumps(
+                {"libraries": [{"file": MODULE, "modules": modules}]})
+        self.env.update(env or {})
+        self.log_path = os.path.join(self.dir, "mesos.log")
+        self.proc = None
+
+    def file(self, name, content, mode=0o600):
+        path = os.path.join(self.dir, name)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(content if isinstance(content, str) else json.dumps(content))
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        return path
+
+    def start(self):
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([HOST], env=self.env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, cwd=self.dir,
+                                     start_new_session=True)
+        return self
+
+    def text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def wait_log(self, pattern, timeout=30.0, after=0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = re.search(pattern, self.text()[after:])
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                return re.search(pattern, self.text()[after:])
+            time.sleep(0.1)
+        return None
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def http(self, method, path, principal=None, body=None, timeout=10.0, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = dict(headers or {})
+        if principal is not None:
+            token = "%s:%s" % (principal, SCHEDULER_SECRETS.get(principal, "wrong"))
+            h["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
+        if body is not None:
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        conn.request(method, path, body=body, headers=h)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, data
+
+    def subscribe(self, principal, roles, keep=False, timeout=10.0):
+        """A v1 HTTP SUBSCRIBE; returns (status, first event type, event,
+        open connection or None)."""
+        info = {"user": "root", "name": "check-" + principal, "principal": principal,
+                "roles": roles, "capabilities": [{"type": "MULTI_ROLE"}]}
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        token = "%s:%s" % (principal, SCHEDULER_SECRETS[principal])
+        conn.request("POST", "/api/v1/scheduler",
+                     body=json.dumps({"type": "SUBSCRIBE", "subscribe": {"framework_info": info}}),
+                     headers={"Content-Type": "application/json", "Accept": "application/json",
+                              "Authorization": "Basic " + base64.b64encode(token.encode()).decode()})
+        resp = conn.getresponse()
+        if resp.status != 200:
+            resp.read()
+            conn.close()
+            return resp.status, None, None, None
+        # RecordIO: "<length>\n<json>".
+        length = b""
+        while not length.endswith(b"\n"):
+            length += resp.read(1)
+        event = json.loads(resp.read(int(length)))
+        if not keep:
+            conn.close()
+            conn = None
+        return 200, event.get("type"), event, conn
+
+    def wait_http(self, timeout=30.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                status, _ = self.http("GET", "/master/health", timeout=2)
+                if status == 200:
+                    return True
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.2)
+        return False
+
+    def registered_agents(self):
+        status, data = self.http("GET", "/master/state", principal="ops")
+        return len(json.loads(data).get("slaves", [])) if status == 200 else -1
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        if self.proc:
+            self.log.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if not exc[0] and os.environ.get("MESOS_AUTH_KEEP_RUNS") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- configurations ---------------------------------------------------------
+
+def credentials(agent_secret=AGENT_SECRET):
+    creds = [{"principal": "agent", "secret": agent_secret}]
+    creds += [{"principal": p, "secret": s} for p, s in SCHEDULER_SECRETS.items()]
+    return {"credentials": creds}
+
+
+# ops may do everything; dev may register role "dev" only; guest nothing.
+def acls(extra_rules=0, dev_roles=("dev",)):
+    any_ = {"type": "ANY"}
+    rules = {
+        "permissive": False,
+        "register_frameworks": [
+            {"principals": {"values": ["ops"]}, "roles": any_},
+            {"principals": {"values": ["dev"]}, "roles": {"values": list(dev_roles)}},
+        ],
+        "view_flags": [{"principals": {"values": ["ops"]}, "flags": any_}],
+        "view_frameworks": [
+            {"principals": {"values": ["ops", "dev"]}, "users": any_},
+        ],
+        "view_tasks": [{"principals": {"values": ["ops"]}, "users": any_}],
+        "view_executors": [{"principals": {"values": ["ops"]}, "users": any_}],
+        "view_roles": [{"principals": {"values": ["ops", "dev"]}, "roles": any_}],
+        "register_agents": [{"principals": {"values": ["agent"]}, "agents": any_}],
+        "get_endpoints": [{"principals": {"type": "ANY"}, "paths": any_}],
+    }
+    # Rules that never match the principals the checks use: the size of the
+    # policy, not its outcome, changes.
+    for i in range(extra_rules):
+        rules["register_frameworks"].insert(
+            0, {"principals": {"values": ["filler-%d" % i]}, "roles": {"values": ["r%d" % i]}})
+    return rules
+
+
+def http_env(m, authorizer, acl_obj, acl_params=None):
+    """Frameworks over HTTP with Basic authentication, and an authorizer:
+    'local' (Mesos's LocalAuthorizer with --acls) or 'module'."""
+    env = {
+        "MESOS_CREDENTIALS": m.file("credentials.json", credentials()),
+        "MESOS_AUTHENTICATE_HTTP_FRAMEWORKS": "true",
+        "MESOS_HTTP_FRAMEWORK_AUTHENTICATORS": "basic",
+        "MESOS_AUTHENTICATE_HTTP_READONLY": "true",
+        "MESOS_AUTHENTICATE_HTTP_READWRITE": "true",
+    }
+    acl_path = m.file("acls.json", acl_obj)
+    if authorizer == "local":
+        env["MESOS_ACLS"] = acl_path
+        modules = []
+    else:
+        env["MESOS_AUTHORIZERS"] = "org_mesosauth_AclAuthorizer"
+        params = [{"key": "acls", "value": acl_path}] + (acl_params or [])
+        modules = [{"name": "org_mesosauth_AclAuthorizer", "parameters": params}]
+    m.env.update(env)
+    if modules:
+        m.env["MESOS_MODULES"] = json.dumps({"libraries": [{"file": MODULE, "modules": modules}]})
+    return acl_path
+
+
+def agent_auth(name, authenticator, authenticatee, agent_secret, master_creds_secret=AGENT_SECRET,
+               authenticator_params=None):
+    """A master that authenticates agents with `authenticator` ('crammd5' or
+    'module'); the agent uses `authenticatee` ('crammd5' or 'module') with
+    `agent_secret`. Returns (outcome, master log excerpt)."""
+    modules = []
+    m = Mesos(name)
+    env = {"MESOS_AUTHENTICATE_AGENTS": "true",
+           "MESOS_CREDENTIALS": m.file("credentials.json", credentials(master_creds_secret)),
+           "MESOS_CREDENTIAL": m.file("credential.json", {"principal": "agent", "secret": agent_secret})}
+    if authenticator == "module":
+        env["MESOS_AUTHENTICATORS"] = "org_mesosauth_CramMd5Authenticator"
+        modules.append({"name": "org_mesosauth_CramMd5Authenticator",
+                        "parameters": authenticator_params or []})
+    if authenticatee == "module":
+        env["MESOS_AUTHENTICATEE"] = "org_mesosauth_CramMd5Authenticatee"
+        modules.append({"name": "org_mesosauth_CramMd5Authenticatee"})
+    m.env.update(env)
+    if modules:
+        m.env["MESOS_MODULES"] = json.dumps({"libraries": [{"file": MODULE, "modules": modules}]})
+    with m:
+        registered = m.wait_log(r"Registered agent", timeout=40)
+        refused = m.wait_log(r"refused authentication", timeout=1) if not registered else None
+        code = m.wait_exit(15) if not registered else None
+        log = m.text()
+        crashed = re.search(r"\*\*\* (Aborted|SIGSEGV|Check failure)|stub .* called", log)
+        failure_logged = re.search(r"Authentication failure|was unsuccessful: Invalid credentials", log)
+        if crashed:
+            outcome = "crashed: " + crashed.group(0)
+        elif registered:
+            outcome = "registered"
+        elif refused and code is not None:
+            outcome = "refused" + (" (failure logged)" if failure_logged else " (no failure in the log)")
+        else:
+            outcome = "neither registered nor refused"
+        return outcome, log
+
+
+# --- the checks -------------------------------------------------------------
+
+CHECKS = []
+
+
+def check(fn):
+    CHECKS.append(fn)
+    return fn
+
+
+@check
+def module_loads():
+    """Every symbol the module library takes from libmesos is one the official
+    build defines (GCC >= 7 mangles some conversion operators differently from
+    the GCC 5 that built Mesos 1.11: such a symbol stays undefined and the
+    library does not load), and a master loads all three modules."""
+    undefined = subprocess.run(["nm", "-D", "--undefined-only", MODULE], capture_output=True,
+                               text=True, check=True).stdout
+    libmesos = os.path.join(CACHE, "prefix/lib/libmesos.so")
+    defined = set(line.split()[-1] for line in subprocess.run(
+        ["nm", "-D", "--defined-only", libmesos], capture_output=True, text=True,
+        check=True).stdout.splitlines() if line.strip())
+    # Unversioned, non-weak undefined symbols are the ones libmesos must give
+    # (the system libraries' symbols carry a version: GLIBC_*, GLIBCXX_*).
+    wanted = [line.split()[-1] for line in undefined.splitlines()
+              if line.split()[:1] == ["U"] and "@" not in line]
+    missing = [s for s in wanted if s not in defined]
+    if missing:
+        return False, "%d symbols libmesos does not define, e.g. %s" % (len(missing), missing[:2])
+    m = Mesos("load", agents=0)
+    m.env["MESOS_MODULES"] = json.dumps({"libraries": [{"file": MODULE, "modules": [
+        {"name": "org_mesosauth_CramMd5Authenticator"},
+        {"name": "org_mesosauth_CramMd5Authenticatee"},
+        {"name": "org_mesosauth_AclAuthorizer", "parameters": [
+            {"key": "acls", "value": m.file("acls.json", acls())}]}]}]})
+    m.env["MESOS_AUTHENTICATORS"] = "org_mesosauth_CramMd5Authenticator"
+    m.env["MESOS_AUTHORIZERS"] = "org_mesosauth_AclAuthorizer"
+    with m:
+        up = m.wait_http()
+        error = re.search(r"Error loading modules.*", m.text())
+    ok = up and not error
+    return ok, "%d symbols from libmesos, all defined; master with the three modules %s" % (
+        len(wanted), "up" if ok else "failed: " + (error.group(0) if error else "did not start"))
+
+
+@check
+def agent_builtin_authenticatee_vs_module_authenticator():
+    results = {}
+    for authenticator in ("crammd5", "module"):
+        for secret in (AGENT_SECRET, "wrong-secret"):
+            outcome, _ = agent_auth("a1-%s" % authenticator, authenticator, "crammd5", secret)
+            results[(authenticator, secret == AGENT_SECRET)] = outcome
+    ok = (results[("module", True)] == results[("crammd5", True)] == "registered"
+          and results[("module", False)] == results[("crammd5", False)] == "refused (failure logged)")
+    return ok, "right/wrong secret: built-in %s/%s, module %s/%s" % (
+        results[("crammd5", True)], results[("crammd5", False)],
+        results[("module", True)], results[("module", False)])
+
+
+@check
+def agent_module_authenticatee_vs_builtin_authenticator():
+    results = {}
+    for authenticatee in ("crammd5", "module"):
+        for secret in (AGENT_SECRET, "wrong-secret"):
+            outcome, _ = agent_auth("a2-%s" % authenticatee, "crammd5", authenticatee, secret)
+            results[(authenticatee, secret == AGENT_SECRET)] = outcome
+    ok = (results[("module", True)] == results[("crammd5", True)] == "registered"
+          and results[("module", False)] == results[("crammd5", False)] == "refused (failure logged)")
+    return ok, "right/wrong secret: built-in %s/%s, module %s/%s" % (
+        results[("crammd5", True)], results[("crammd5", False)],
+        results[("module", True)], results[("module", False)])
+
+
+@check
+def agent_module_both_sides():
+    outcome, _ = agent_auth("a3", "module", "module", AGENT_SECRET)
+    return outcome == "registered", "module authenticatee against module authenticator: " + outcome
+
+
+def subscribe_outcomes(authorizer):
+    m = Mesos("sub-" + authorizer, agents=0)
+    http_env(m, authorizer, acls())
+    with m:
+        if not m.wait_http():
+            return None
+        out = {}
+        for principal, roles in (("dev", ["dev"]), ("dev", ["prod"]), ("dev", ["dev", "prod"]),
+                                 ("ops", ["prod"]), ("guest", ["dev"])):
+            status, kind, event, _ = m.subscribe(principal, roles)
+            out["%s%s" % (principal, roles)] = kind if status == 200 else "HTTP %d" % status
+        status, _ = m.http("POST", "/api/v1/scheduler", principal="nobody",
+                           body={"type": "SUBSCRIBE"})
+        out["wrong credentials"] = "HTTP %d" % status
+        return out
+
+
+@check
+def framework_subscribe_authorization():
+    local, module = subscribe_outcomes("local"), subscribe_outcomes("module")
+    expected = {"dev['dev']": "SUBSCRIBED", "dev['prod']": "ERROR", "dev['dev', 'prod']": "ERROR",
+                "ops['prod']": "SUBSCRIBED", "guest['dev']": "ERROR", "wrong credentials": "HTTP 401"}
+    return module == local == expected, "module %s; LocalAuthorizer %s" % (module, local)
+
+
+def endpoint_views(authorizer):
+    m = Mesos("view-" + authorizer, agents=0)
+    http_env(m, authorizer, acls())
+    with m:
+        if not m.wait_http():
+            return None
+        keep = [m.subscribe("ops", ["prod"], keep=True)[3], m.subscribe("dev", ["dev"], keep=True)[3]]
+        out = {}
+        for principal in ("ops", "dev", "guest"):
+            out["flags " + principal] = m.http("GET", "/master/flags", principal=principal)[0]
+            status, data = m.http("GET", "/master/state", principal=principal)
+            state = json.loads(data) if status == 200 else {}
+            out["state " + principal] = sorted(f["name"] for f in state.get("frameworks", []))
+            out["state.flags " + principal] = "flags" in state
+            status, data = m.http("GET", "/master/frameworks", principal=principal)
+            frameworks = json.loads(data) if status == 200 else {}
+            out["frameworks " + principal] = sorted(f["name"] for f in frameworks.get("frameworks", []))
+        for c in keep:
+            if c:
+                c.close()
+        return out
+
+
+@check
+def endpoint_authorization_and_filtering():
+    local, module = endpoint_views("local"), endpoint_views("module")
+    sane = bool(module) and module["flags ops"] == 200 and module["flags guest"] == 403 \
+        and module["state ops"] == ["check-dev", "check-ops"] and module["state guest"] == []
+    return sane and module == local, "module %s; LocalAuthorizer %s" % (module, local)
+
+
+@check
+def acl_hot_reload():
+    m = Mesos("reload", agents=0)
+    path = http_env(m, "module", acls(), acl_params=[{"key": "reload_interval_ms", "value": "200"}])
+    with m:
+        if not m.wait_http():
+            return False, "master did not start"
+        before = m.subscribe("dev", ["prod"])[1]
+        c = m.subscribe("ops", ["prod"], keep=True)[3]
+        view_before = m.http("GET", "/master/state", principal="guest")[1]
+        policy = acls(dev_roles=("dev", "prod"))
+        policy["view_frameworks"][0]["principals"]["values"].append("guest")
+        m.file("acls.json", policy)
+        reloaded = m.wait_log(r"reloaded ACLs '%s' as generation 1" % re.escape(path), timeout=5)
+        after = m.subscribe("dev", ["prod"])[1]
+        view_after = m.http("GET", "/master/state", principal="guest")[1]
+        mark = len(m.text())
+        m.file("acls.json", '{"permissive": tru')
+        refused = m.wait_log(r"ACL reload refused.*keep serving", timeout=5, after=mark)
+        still = m.subscribe("dev", ["prod"])[1]
+        if c:
+            c.close()
+        guest_before = len(json.loads(view_before).get("frameworks", []))
+        guest_after = len(json.loads(view_after).get("frameworks", []))
+        ok = (before == "ERROR" and bool(reloaded) and after == "SUBSCRIBED" and bool(refused)
+              and still == "SUBSCRIBED" and guest_before == 0 and guest_after >= 1
+              and m.proc.poll() is None)
+        return ok, ("dev SUBSCRIBE prod: %s -> %s after reload -> %s after an invalid file (%s); "
+                    "guest sees %d -> %d frameworks in /state") % (
+            before, after, still, "refusal logged" if refused else "NO refusal in the log",
+            guest_before, guest_after)
+
+
+@check
+def credential_rotation():
+    m = Mesos("rotate", agents=0)
+    path = m.file("credentials.json", credentials())
+    m.env.update({"MESOS_AUTHENTICATORS": "org_mesosauth_CramMd5Authenticator",
+                  "MESOS_MODULES": json.dumps({"libraries": [{"file": MODULE, "modules": [
+                      {"name": "org_mesosauth_CramMd5Authenticator", "parameters": [
+                          {"key": "credentials", "value": path},
+                          {"key": "reload_interval_ms", "value": "200"}]}]}]})})
+    with m:
+        if not m.wait_http():
+            return False, "master did not start"
+        old = cram_md5_login(m.master_pid, "agent", AGENT_SECRET)
+        m.file("credentials.json", credentials("agent-secret-2"))
+        reloaded = m.wait_log(r"reloaded credentials .* as generation 1", timeout=5)
+        new = cram_md5_login(m.master_pid, "agent", "agent-secret-2")
+        stale = cram_md5_login(m.master_pid, "agent", AGENT_SECRET)
+        ok = old == "completed" and reloaded and new == "completed" and stale == "failed" \
+            and m.proc.poll() is None
+        return ok, "old secret before rotation: %s; reload %s; new secret: %s; old secret after: %s" % (
+            old, "logged" if reloaded else "NOT logged", new, stale)
+
+
+@check
+def throttle_and_session_cap():
+    m = Mesos("throttle", agents=0)
+    path = m.file("credentials.json", credentials())
+    m.env.update({"MESOS_AUTHENTICATORS": "org_mesosauth_CramMd5Authenticator",
+                  "MESOS_MODULES": json.dumps({"libraries": [{"file": MODULE, "modules": [
+                      {"name": "org_mesosauth_CramMd5Authenticator", "parameters": [
+                          {"key": "credentials", "value": path},
+                          {"key": "timeout_ms", "value": "3000"},
+                          {"key": "max_sessions", "value": "4"},
+                          {"key": "throttle_free_failures", "value": "2"},
+                          {"key": "throttle_base_ms", "value": "1000"},
+                          {"key": "throttle_max_ms", "value": "4000"}]}]}]})})
+    with m:
+        if not m.wait_http():
+            return False, "master did not start"
+        wrong = [cram_md5_login(m.master_pid, "ops", "guess-%d" % i, timeout=4) for i in range(3)]
+        # Throttled now: the right secret gets no exchange until the wait ends.
+        throttled = cram_md5_login(m.master_pid, "ops", SCHEDULER_SECRETS["ops"], timeout=0.8)
+        throttle_logged = bool(m.wait_log(r"throttled after repeated failures", timeout=2))
+        time.sleep(2.5)
+        after_wait = cram_md5_login(m.master_pid, "ops", SCHEDULER_SECRETS["ops"])
+        # A flood of half-open sessions: peers that ask and never answer.
+        silent = [Peer("silent%d" % i) for i in range(40)]
+        for p in silent:
+            p.send(m.master_pid, "mesos.internal.AuthenticateMessage", pb_field(1, p.pid))
+        time.sleep(1)
+        capped = len(re.findall(r"sessions in flight \(max_sessions\)", m.text()))
+        healthy = m.http("GET", "/master/health")[0] == 200
+        time.sleep(3.5)  # the half-open sessions time out
+        for p in silent:
+            p.close()
+        recovered = cram_md5_login(m.master_pid, "ops", SCHEDULER_SECRETS["ops"])
+        ok = (wrong == ["failed"] * 3 and throttled == "timeout" and throttle_logged
+              and after_wait == "completed" and capped >= 30 and healthy and recovered == "completed"
+              and m.proc.poll() is None)
+        return ok, ("3 wrong secrets: %s; right secret while throttled: %s (%s); after the wait: %s; "
+                    "40 silent peers with max_sessions=4: %d refused at once, master healthy: %s; "
+                    "after they time out: %s") % (
+            wrong, throttled, "logged" if throttle_logged else "NOT logged", after_wait, capped,
+            healthy, recovered)
+
+
+def latency(authorizer, frameworks=50, rounds=200):
+    """SUBSCRIBE and GET /state latency with 10 and with 10,000 ACL entries:
+    two masters side by side, requests alternating between them, so drift on
+    a shared machine hits both alike."""
+    small, large = Mesos("lat-%s-10" % authorizer, agents=0), Mesos("lat-%s-10k" % authorizer, agents=0)
+    http_env(small, authorizer, acls(extra_rules=0))
+    http_env(large, authorizer, acls(extra_rules=10000))
+    with small, large:
+        if not (small.wait_http(timeout=60) and large.wait_http(timeout=60)):
+            return None
+        keep = [m.subscribe("ops", ["role%d" % i], keep=True)[3]
+                for i in range(frameworks) for m in (small, large)]
+        times = {(m, what): [] for m in ("10", "10k") for what in ("subscribe", "state")}
+        for i in range(rounds):
+            for label, m in (("10", small), ("10k", large)) if i % 2 else (("10k", large), ("10", small)):
+                t = time.perf_counter()
+                m.subscribe("dev", ["dev"])
+                times[(label, "subscribe")].append(time.perf_counter() - t)
+                t = time.perf_counter()
+                m.http("GET", "/master/state", principal="dev")
+                times[(label, "state")].append(time.perf_counter() - t)
+        for c in keep:
+            if c:
+                c.close()
+
+        def p(xs, q):
+            xs = sorted(xs)
+            return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
+
+        return {k: (p(v, 0.5), p(v, 0.99)) for k, v in times.items()}
+
+
+@check
+def decision_speed_in_master():
+    rows, ratios = [], {}
+    for authorizer in ("module", "local"):
+        t = latency(authorizer)
+        if t is None:
+            return False, "%s: a master did not start" % authorizer
+        for what in ("subscribe", "state"):
+            ratios[(authorizer, what)] = t[("10k", what)][0] / t[("10", what)][0]
+            rows.append("%s %s p50/p99 ms: 10 ACLs %.2f/%.2f, 10k ACLs %.2f/%.2f (x%.2f)" % (
+                authorizer, what, t[("10", what)][0], t[("10", what)][1], t[("10k", what)][0],
+                t[("10k", what)][1], ratios[(authorizer, what)]))
+    for row in rows:
+        print("    " + row)
+    ok = ratios[("module", "subscribe")] <= 1.1 and ratios[("module", "state")] <= 1.1
+    return ok, "module t(10k)/t(10) p50: SUBSCRIBE x%.2f, /state x%.2f; LocalAuthorizer x%.2f, x%.2f" % (
+        ratios[("module", "subscribe")], ratios[("module", "state")],
+        ratios[("local", "subscribe")], ratios[("local", "state")])
+
+
+def main():
+    os.makedirs(os.path.join(CACHE, "runs"), exist_ok=True)
+    wanted = sys.argv[1:]
+    passed = failed = 0
+    for fn in CHECKS:
+        if wanted and fn.__name__ not in wanted:
+            continue
+        start = time.time()
+        try:
+            ok, detail = fn()
+        except Exception as e:  # a harness error is a failed check, with its trace
+            ok, detail = False, "harness error: %r\n%s" % (e, traceback.format_exc())
+        print("%s %s (%.0fs): %s" % ("PASS" if ok else "FAIL", fn.__name__, time.time() - start, detail),
+              flush=True)
+        passed, failed = passed + bool(ok), failed + (not ok)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
