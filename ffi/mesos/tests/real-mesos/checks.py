@@ -191,6 +191,60 @@ def cram_md5_login(master_pid, principal, secret, timeout=10.0):
         peer.close()
 
 
+class Stream:
+    """A subscribed v1 HTTP scheduler: its RecordIO event stream and calls."""
+
+    def __init__(self, mesos, principal, conn, resp):
+        self.mesos, self.principal, self.conn, self.resp = mesos, principal, conn, resp
+        self.stream_id = resp.getheader("Mesos-Stream-Id")
+        self.framework_id = None
+
+    def next_event(self):
+        length = b""
+        while not length.endswith(b"\n"):
+            byte = self.resp.read(1)
+            if not byte:
+                raise EOFError("the event stream ended")
+            length += byte
+        event = json.loads(self.resp.read(int(length)))
+        if event.get("type") == "SUBSCRIBED":
+            self.framework_id = event["subscribed"]["framework_id"]
+        return event
+
+    def wait_event(self, kind, timeout=20.0):
+        deadline = time.time() + timeout
+        self.conn.sock.settimeout(timeout)
+        while time.time() < deadline:
+            event = self.next_event()
+            if event.get("type") == kind:
+                return event
+        return None
+
+    def call(self, body):
+        body = dict(body, framework_id=self.framework_id)
+        return self.mesos.http("POST", "/api/v1/scheduler", principal=self.principal, body=body,
+                               headers={"Mesos-Stream-Id": self.stream_id})
+
+    def launch_on_first_offer(self, task_name):
+        """Accepts the first offer with one small command task; returns the
+        HTTP status of the ACCEPT call (202) or None without an offer."""
+        event = self.wait_event("OFFERS")
+        if event is None:
+            return None
+        offer = event["offers"]["offers"][0]
+        task = {"name": task_name, "task_id": {"value": task_name}, "agent_id": offer["agent_id"],
+                "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+                              {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}}],
+                "command": {"value": "sleep 30", "user": "root"}}
+        status, _ = self.call({"type": "ACCEPT", "accept": {
+            "offer_ids": [offer["id"]],
+            "operations": [{"type": "LAUNCH", "launch": {"task_infos": [task]}}]}})
+        return status
+
+    def close(self):
+        self.conn.close()
+
+
 # --- one Mesos (master + agent in one process) ------------------------------
 
 class Mesos:
@@ -273,7 +327,7 @@ class Mesos:
 
     def subscribe(self, principal, roles, keep=False, timeout=10.0):
         """A v1 HTTP SUBSCRIBE; returns (status, first event type, event,
-        open connection or None)."""
+        the open Stream when `keep`, else None)."""
         info = {"user": "root", "name": "check-" + principal, "principal": principal,
                 "roles": roles, "capabilities": [{"type": "MULTI_ROLE"}]}
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -287,15 +341,12 @@ class Mesos:
             resp.read()
             conn.close()
             return resp.status, None, None, None
-        # RecordIO: "<length>\n<json>".
-        length = b""
-        while not length.endswith(b"\n"):
-            length += resp.read(1)
-        event = json.loads(resp.read(int(length)))
+        stream = Stream(self, principal, conn, resp)
+        event = stream.next_event()
         if not keep:
             conn.close()
-            conn = None
-        return 200, event.get("type"), event, conn
+            stream = None
+        return 200, event.get("type"), event, stream
 
     def wait_http(self, timeout=30.0):
         deadline = time.time() + timeout
@@ -355,7 +406,8 @@ def acls(extra_rules=0, dev_roles=("dev",)):
         "view_tasks": [{"principals": {"values": ["ops"]}, "users": any_}],
         "view_executors": [{"principals": {"values": ["ops"]}, "users": any_}],
         "view_roles": [{"principals": {"values": ["ops", "dev"]}, "roles": any_}],
-        "register_agents": [{"principals": {"values": ["agent"]}, "agents": any_}],
+        "register_agents": [{"principals": {"type": "ANY"}, "agents": any_}],
+        "run_tasks": [{"principals": {"values": ["ops"]}, "users": any_}],
         "get_endpoints": [{"principals": {"type": "ANY"}, "paths": any_}],
     }
     # Rules that never match the principals the checks use: the size of the
@@ -369,8 +421,10 @@ def acls(extra_rules=0, dev_roles=("dev",)):
 def http_env(m, authorizer, acl_obj, acl_params=None):
     """Frameworks over HTTP with Basic authentication, and an authorizer:
     'local' (Mesos's LocalAuthorizer with --acls) or 'module'."""
+    creds = m.file("credentials.json", credentials())
     env = {
-        "MESOS_CREDENTIALS": m.file("credentials.json", credentials()),
+        "MESOS_CREDENTIALS": creds,
+        "MESOS_HTTP_CREDENTIALS": creds,  # the agent's endpoints (same flags)
         "MESOS_AUTHENTICATE_HTTP_FRAMEWORKS": "true",
         "MESOS_HTTP_FRAMEWORK_AUTHENTICATORS": "basic",
         "MESOS_AUTHENTICATE_HTTP_READONLY": "true",
@@ -533,23 +587,38 @@ def framework_subscribe_authorization():
 
 
 def endpoint_views(authorizer):
-    m = Mesos("view-" + authorizer, agents=0)
+    m = Mesos("view-" + authorizer, agents=1)
     http_env(m, authorizer, acls())
     with m:
-        if not m.wait_http():
+        if not (m.wait_http() and m.wait_log(r"Registered agent", timeout=30)):
             return None
-        keep = [m.subscribe("ops", ["prod"], keep=True)[3], m.subscribe("dev", ["dev"], keep=True)[3]]
-        out = {}
+        ops = m.subscribe("ops", ["prod"], keep=True)[3]
+        dev = m.subscribe("dev", ["dev"], keep=True)[3]
+        # A task of ops's (it fails without mesos-executor, which this
+        # library-only build lacks, but stays in /state as a task object).
+        launched = ops.launch_on_first_offer("task-ops") if ops else None
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            state = json.loads(m.http("GET", "/master/state", principal="ops")[1])
+            if any(f.get("tasks") or f.get("completed_tasks") for f in state.get("frameworks", [])):
+                break
+            time.sleep(0.2)
+        out = {"task launched": launched}
         for principal in ("ops", "dev", "guest"):
             out["flags " + principal] = m.http("GET", "/master/flags", principal=principal)[0]
             status, data = m.http("GET", "/master/state", principal=principal)
             state = json.loads(data) if status == 200 else {}
             out["state " + principal] = sorted(f["name"] for f in state.get("frameworks", []))
+            out["tasks " + principal] = sorted(t["name"] for f in state.get("frameworks", [])
+                                               for t in f.get("tasks", []) + f.get("completed_tasks", []))
             out["state.flags " + principal] = "flags" in state
             status, data = m.http("GET", "/master/frameworks", principal=principal)
             frameworks = json.loads(data) if status == 200 else {}
             out["frameworks " + principal] = sorted(f["name"] for f in frameworks.get("frameworks", []))
-        for c in keep:
+            status, data = m.http("GET", "/master/tasks", principal=principal)
+            out["/tasks " + principal] = sorted(t["name"] for t in json.loads(data).get("tasks", [])) \
+                if status == 200 else status
+        for c in (ops, dev):
             if c:
                 c.close()
         return out
@@ -559,7 +628,8 @@ def endpoint_views(authorizer):
 def endpoint_authorization_and_filtering():
     local, module = endpoint_views("local"), endpoint_views("module")
     sane = bool(module) and module["flags ops"] == 200 and module["flags guest"] == 403 \
-        and module["state ops"] == ["check-dev", "check-ops"] and module["state guest"] == []
+        and module["state ops"] == ["check-dev", "check-ops"] and module["state guest"] == [] \
+        and module["tasks ops"] == ["task-ops"] and module["tasks dev"] == []
     return sane and module == local, "module %s; LocalAuthorizer %s" % (module, local)
 
 
@@ -571,7 +641,7 @@ def acl_hot_reload():
         if not m.wait_http():
             return False, "master did not start"
         before = m.subscribe("dev", ["prod"])[1]
-        c = m.subscribe("ops", ["prod"], keep=True)[3]
+        c = m.subscribe("ops", ["prod"], keep=True)[3]  # a framework for /state
         view_before = m.http("GET", "/master/state", principal="guest")[1]
         policy = acls(dev_roles=("dev", "prod"))
         policy["view_frameworks"][0]["principals"]["values"].append("guest")
