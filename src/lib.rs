@@ -110,6 +110,7 @@
 pub mod acl;
 pub mod audit;
 pub mod credentials;
+pub mod ratelimit;
 pub mod reload;
 pub mod sasl;
 pub mod tls;

@@ -1,0 +1,36 @@
+//! Errors of the rate-limit component.
+
+use crate::span::Location;
+
+/// Why a rate-limits document was refused: where (line:column and JSON path)
+/// and what.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RateLimitError {
+    /// The document is larger than the limit.
+    #[error("the rate limits are {len} bytes, more than the limit of {max}")]
+    TooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The text is not acceptable JSON.
+    #[error("{location}: {message}")]
+    Json {
+        /// Where.
+        location: Location,
+        /// What.
+        message: String,
+    },
+    /// A value does not fit the schema.
+    #[error("{location}: {path}: {message}")]
+    Invalid {
+        /// Where the value starts.
+        location: Location,
+        /// Its JSON path, like `$.limits[2].qps`.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}

@@ -1,0 +1,238 @@
+//! The compiled limiter: an immutable principal → slot table and one atomic
+//! theoretical arrival time per slot.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::RateLimits;
+use crate::reload::Reloadable;
+
+/// What to do with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    /// No limit applies to this principal.
+    Unlimited,
+    /// Within the rate: go ahead now.
+    Allowed,
+    /// Within the capacity but ahead of the rate: Mesos would queue it this
+    /// long. The permit is taken; hold the request, then serve it.
+    Delayed(Duration),
+    /// Over the capacity: Mesos would drop it. Nothing was taken; the
+    /// earliest a new request could be admitted is `retry_after` from now.
+    Limited {
+        /// How long until a request would fit the capacity again.
+        retry_after: Duration,
+    },
+}
+
+impl RateDecision {
+    /// Whether the request may be served (now or after its delay).
+    pub fn is_admitted(&self) -> bool {
+        !matches!(self, Self::Limited { .. })
+    }
+}
+
+/// One limiter's state and parameters, 32 bytes (half a cache line).
+#[derive(Debug)]
+struct Slot {
+    /// Nanoseconds after the limiter's epoch at which the next permit is
+    /// free (the theoretical arrival time).
+    tat: AtomicU64,
+    /// Nanoseconds between permits (1 / qps), at least 1.
+    interval: u64,
+    /// How far ahead of now the arrival time may be for a request to be
+    /// admitted: capacity × interval (saturating; `u64::MAX` without a
+    /// capacity).
+    tolerance: u64,
+    /// `capacity` 0: Mesos drops every message.
+    refuse_all: bool,
+}
+
+impl Slot {
+    fn new(qps: f64, capacity: Option<u64>) -> Self {
+        // qps is positive and finite (checked when read), and `as` saturates:
+        // a rate above 10^9/s is one permit a nanosecond.
+        let interval = ((1e9 / qps).round() as u64).max(1);
+        Self {
+            tat: AtomicU64::new(0),
+            interval,
+            tolerance: capacity.map_or(u64::MAX, |c| c.saturating_mul(interval)),
+            refuse_all: capacity == Some(0),
+        }
+    }
+
+    #[inline]
+    fn take(&self, now: u64) -> RateDecision {
+        let mut tat = self.tat.load(Ordering::Relaxed);
+        loop {
+            let ahead = tat.saturating_sub(now);
+            if self.refuse_all || ahead > self.tolerance {
+                let retry = if self.refuse_all {
+                    u64::MAX
+                } else {
+                    ahead - self.tolerance
+                };
+                return RateDecision::Limited {
+                    retry_after: Duration::from_nanos(retry),
+                };
+            }
+            let next = tat.max(now).saturating_add(self.interval);
+            // One atomic variable: its modification order is all the
+            // ordering this needs.
+            match self
+                .tat
+                .compare_exchange_weak(tat, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) if ahead == 0 => return RateDecision::Allowed,
+                Ok(_) => return RateDecision::Delayed(Duration::from_nanos(ahead)),
+                Err(current) => tat = current,
+            }
+        }
+    }
+}
+
+/// Where a principal's requests are counted.
+const UNLIMITED: u32 = u32::MAX;
+
+#[derive(Debug)]
+struct Table {
+    /// Listed principals → slot index, or [`UNLIMITED`] (listed without qps).
+    index: HashMap<Box<str>, u32>,
+    slots: Box<[Slot]>,
+    /// The aggregate default's slot, if one is configured.
+    default: Option<u32>,
+}
+
+impl Table {
+    fn compile(limits: &RateLimits) -> Self {
+        let mut index = HashMap::with_capacity(limits.limits.len());
+        let mut slots = Vec::with_capacity(limits.limits.len() + 1);
+        for limit in &limits.limits {
+            let at = match limit.qps {
+                Some(qps) => {
+                    slots.push(Slot::new(qps, limit.capacity));
+                    u32::try_from(slots.len() - 1).unwrap_or(UNLIMITED)
+                }
+                None => UNLIMITED,
+            };
+            index.insert(Box::from(limit.principal.as_str()), at);
+        }
+        let default = limits.aggregate_default_qps.map(|qps| {
+            slots.push(Slot::new(qps, limits.aggregate_default_capacity));
+            u32::try_from(slots.len() - 1).unwrap_or(UNLIMITED)
+        });
+        Self {
+            index,
+            slots: slots.into_boxed_slice(),
+            default,
+        }
+    }
+
+    fn default_slot(&self) -> Option<&Slot> {
+        self.slots.get(usize::try_from(self.default?).ok()?)
+    }
+
+    #[inline]
+    fn slot(&self, principal: Option<&str>) -> Option<&Slot> {
+        let at = match principal.and_then(|p| self.index.get(p)) {
+            Some(&at) => at,
+            None => self.default?,
+        };
+        self.slots.get(usize::try_from(at).ok()?)
+    }
+
+    /// Keeps the state of every limiter whose principal and parameters are
+    /// unchanged (and of the aggregate default, if unchanged), so a reload
+    /// neither forgives a principal's debt nor punishes it twice.
+    fn inherit(&self, old: &Table) {
+        let carry = |new: &Slot, old: &Slot| {
+            if new.interval == old.interval
+                && new.tolerance == old.tolerance
+                && new.refuse_all == old.refuse_all
+            {
+                new.tat
+                    .store(old.tat.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        };
+        for (name, &at) in &self.index {
+            let new = usize::try_from(at).ok().and_then(|i| self.slots.get(i));
+            let old_slot = old
+                .index
+                .get(name)
+                .and_then(|&i| usize::try_from(i).ok())
+                .and_then(|i| old.slots.get(i));
+            if let (Some(new), Some(old_slot)) = (new, old_slot) {
+                carry(new, old_slot);
+            }
+        }
+        if let (Some(new), Some(old_slot)) = (self.default_slot(), old.default_slot()) {
+            carry(new, old_slot);
+        }
+    }
+}
+
+/// Per-principal rate limiting with Mesos's semantics: compiled from
+/// [`RateLimits`], checked lock-free from any number of threads,
+/// hot-reloadable.
+///
+/// Requests without a principal, and principals not listed, count against
+/// the aggregate default when there is one (Mesos does so for registered
+/// frameworks; an HTTP host decides which requests to ask about).
+#[derive(Debug)]
+pub struct RateLimiter {
+    epoch: Instant,
+    table: Reloadable<Table>,
+}
+
+impl RateLimiter {
+    /// A limiter for `limits`, with every principal's budget full.
+    pub fn new(limits: &RateLimits) -> Self {
+        Self {
+            epoch: Instant::now(),
+            table: Reloadable::new(Table::compile(limits)),
+        }
+    }
+
+    /// Takes a permit for one request by `principal` at `now` (the caller's
+    /// clock: tests and hosts pass it in), or says why not.
+    #[inline]
+    pub fn check(&self, principal: Option<&str>, now: Instant) -> RateDecision {
+        let now =
+            u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX);
+        self.table.with(|table, _| match table.slot(principal) {
+            Some(slot) => slot.take(now),
+            None => RateDecision::Unlimited,
+        })
+    }
+
+    /// Serves `limits` from now on, returning the new generation. A
+    /// principal whose limit is unchanged keeps its state; requests being
+    /// checked during the swap see the old or the new limits, never a mix.
+    pub fn reload(&self, limits: &RateLimits) -> u64 {
+        let table = Table::compile(limits);
+        self.table
+            .try_reload(|old| {
+                table.inherit(old);
+                Ok::<_, std::convert::Infallible>(table)
+            })
+            .unwrap_or_else(|never| match never {})
+    }
+
+    /// The generation served now (0 until the first reload).
+    pub fn generation(&self) -> u64 {
+        self.table.generation()
+    }
+
+    /// Bytes of mutable state and parameters: one 32-byte slot per limiter,
+    /// whatever the principal's name (the names live in the look-up table).
+    pub fn state_bytes(&self) -> usize {
+        self.table.with(|t, _| std::mem::size_of_val(&*t.slots))
+    }
+
+    /// How many limiters (listed principals with a rate, plus the aggregate
+    /// default) hold state.
+    pub fn limiters(&self) -> usize {
+        self.table.with(|t, _| t.slots.len())
+    }
+}
