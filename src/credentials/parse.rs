@@ -1,23 +1,6 @@
 //! Readers for Mesos credential files: the JSON form and the legacy text form.
 //!
-//! **Strict** (the default) follows the recommendations of the Mesos
-//! reference: the format is chosen explicitly or by the first non-blank byte
-//! (`{` or `[` means JSON, and JSON that fails is never re-read as text);
-//! duplicate principals, duplicate or unknown JSON keys, a single object
-//! instead of a list, missing/empty/null secrets, NUL or control characters,
-//! a BOM, comment-like `#` lines, stray blanks and an empty credential list
-//! are all errors, reported together with line:column and the principal.
-//!
-//! **Lenient** reproduces what Mesos ≥ 1.11 accepts and reports each quirk
-//! as a warning: JSON only (unless the text format is asked for explicitly,
-//! which then reads like Mesos 1.0–1.10: blank runs collapse, a CR stays in
-//! the secret), unknown keys ignored, the last of duplicate keys and
-//! duplicate principals wins, `null` means absent, a missing secret is
-//! empty, zero credentials are fine. NUL bytes, over-long secrets and invalid
-//! principals stay errors in both modes.
-//!
-//! An empty file is always an error ([`Problem::Empty`]); Mesos treats it as
-//! "no credentials" and exits.
+//! The two modes are described on [`parse`], where rustdoc shows them.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -105,7 +88,8 @@ impl Options {
         self
     }
 
-    /// Lenient mode: accept what Mesos accepts, with warnings.
+    /// Lenient mode: accept what Mesos ≥ 1.11 accepts, each quirk a
+    /// warning ([`parse`] describes both modes).
     pub const fn lenient(mut self, lenient: bool) -> Self {
         self.lenient = lenient;
         self
@@ -118,8 +102,9 @@ impl Options {
         self
     }
 
-    /// Opt out of the file permission and ownership checks (the problems are
-    /// still reported as warnings).
+    /// Opt out of the file permission and ownership checks in strict mode
+    /// (the problems are still reported as warnings; lenient mode always
+    /// reports them as warnings).
     pub const fn allow_insecure_permissions(mut self, allow: bool) -> Self {
         self.allow_insecure_permissions = allow;
         self
@@ -238,7 +223,34 @@ impl CredentialsFile {
     }
 }
 
-/// Parses a credentials text.
+/// Parses a credentials text, strictly or leniently.
+///
+/// **Strict** (the default) follows the recommendations of the Mesos
+/// reference: the format is chosen explicitly or by the first non-blank byte
+/// (`{` or `[` means JSON, and JSON that fails is never re-read as text);
+/// duplicate principals, duplicate or unknown JSON keys, a single object
+/// instead of a list, missing/empty/null secrets, NUL or control characters,
+/// a BOM, comment-like `#` lines, stray blanks, an empty file and an empty
+/// credential list (unless [`Options::allow_empty`]) are all errors,
+/// reported together with line:column and the principal. Text that was
+/// detected rather than asked for ([`Format::Auto`]) is read, with the
+/// warning [`Problem::TextFormat`]: Mesos 1.11 and later refuse it, so a
+/// file strict mode reads without warnings is one Mesos ≥ 1.11 reads too.
+/// When loaded from a path, a file that group or others can access, or
+/// that another user owns, is an error (a warning with
+/// [`Options::allow_insecure_permissions`]).
+///
+/// **Lenient** reproduces what Mesos ≥ 1.11 accepts and reports each quirk
+/// as a warning: JSON only (unless the text format is asked for explicitly,
+/// which then reads like Mesos 1.0–1.10: blank runs collapse, a CR stays in
+/// the secret), unknown keys ignored, the last of duplicate keys and
+/// duplicate principals wins, `null` means absent, a missing secret is
+/// empty, zero credentials are fine, a 0-byte file is no credentials
+/// ([`Problem::Empty`] as a warning; a whitespace-only one is not JSON, an
+/// error as in Mesos), and file permissions and ownership are warnings (Mesos
+/// only logs one when others can access the file). NUL bytes, over-long
+/// secrets, invalid principals, a FIFO or device instead of a file and a
+/// symlink stay errors in both modes.
 ///
 /// # Errors
 ///
@@ -308,6 +320,23 @@ fn parse_with(
             Problem::ByteOrderMark,
         )));
     }
+    if src.is_empty() && options.lenient && options.reader == Reader::Credentials {
+        // Mesos: a 0-byte file is "no credentials", not an error.
+        return Ok(CredentialsFile {
+            entries: Vec::new(),
+            warnings: vec![Diagnostic::new(
+                Span::new(0, 0),
+                Location { line: 1, column: 1 },
+                None,
+                Problem::Empty,
+            )],
+            format: match options.format {
+                Format::Text => Format::Text,
+                _ => Format::Json,
+            },
+            lenient: true,
+        });
+    }
     let text = match std::str::from_utf8(src) {
         Ok(t) => t,
         Err(e) => {
@@ -352,7 +381,16 @@ fn parse_with(
             ctx.error(Span::new(0, 1), None, Problem::NotJson);
         }
         Format::Json => ctx.json(text, options.reader, fast_json),
-        _ => ctx.text(text, options.reader),
+        _ => {
+            if options.format == Format::Auto {
+                ctx.warnings.push(ctx.diag(
+                    Span::new(0, 0),
+                    None,
+                    Problem::TextFormat,
+                ));
+            }
+            ctx.text(text, options.reader);
+        }
     }
     ctx.finish(text, options, format)
 }
