@@ -137,3 +137,6 @@ pub(crate) fn read_regular(
 pub(crate) fn into_plain(mut buf: Zeroizing<Vec<u8>>) -> Vec<u8> {
     std::mem::take(&mut *buf)
 }
+
+#[cfg(test)]
+mod test;

@@ -250,9 +250,8 @@ impl std::error::Error for ParseErrors {}
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Problem {
-    /// The file is empty or holds only whitespace. An error, except for
-    /// a 0-byte list-of-credentials file in lenient mode: Mesos reads that
-    /// as no credentials, so it is a warning there.
+    /// The file is empty or holds only whitespace: an error in both modes,
+    /// since Mesos exits on a file with no credentials.
     #[error("the file is empty")]
     Empty,
     /// The file lists no credentials.

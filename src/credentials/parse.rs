@@ -245,12 +245,16 @@ impl CredentialsFile {
 /// which then reads like Mesos 1.0–1.10: blank runs collapse, a CR stays in
 /// the secret), unknown keys ignored, the last of duplicate keys and
 /// duplicate principals wins, `null` means absent, a missing secret is
-/// empty, zero credentials are fine, a 0-byte file is no credentials
-/// ([`Problem::Empty`] as a warning; a whitespace-only one is not JSON, an
-/// error as in Mesos), and file permissions and ownership are warnings (Mesos
-/// only logs one when others can access the file). NUL bytes, over-long
-/// secrets, invalid principals, a FIFO or device instead of a file and a
-/// symlink stay errors in both modes.
+/// empty, zero credentials (`{}`, `{"credentials": []}`) are fine, and
+/// file permissions and ownership are warnings (Mesos only logs one when
+/// others can access the file). NUL bytes, over-long secrets, invalid
+/// principals, a FIFO or device instead of a file and a symlink stay errors
+/// in both modes.
+///
+/// An empty (or whitespace-only) file is an error in both modes
+/// ([`Problem::Empty`]): Mesos reads a 0-byte file as "no credentials",
+/// which is not zero credentials, and then the master ("must contain at
+/// least one credential") and the agent ("Empty credential file") exit.
 ///
 /// # Errors
 ///
@@ -319,23 +323,6 @@ fn parse_with(
             None,
             Problem::ByteOrderMark,
         )));
-    }
-    if src.is_empty() && options.lenient && options.reader == Reader::Credentials {
-        // Mesos: a 0-byte file is "no credentials", not an error.
-        return Ok(CredentialsFile {
-            entries: Vec::new(),
-            warnings: vec![Diagnostic::new(
-                Span::new(0, 0),
-                Location { line: 1, column: 1 },
-                None,
-                Problem::Empty,
-            )],
-            format: match options.format {
-                Format::Text => Format::Text,
-                _ => Format::Json,
-            },
-            lenient: true,
-        });
     }
     let text = match std::str::from_utf8(src) {
         Ok(t) => t,

@@ -55,12 +55,12 @@ pub(crate) struct ReadArgs {
     /// Accept what Mesos ≥ 1.11 accepts, each quirk a warning: JSON only
     /// (text only with --format text, read as Mesos 1.0-1.10 did), unknown
     /// keys ignored, the last duplicate key or principal wins, null means
-    /// absent, missing or empty secrets, zero credentials and a 0-byte file
-    /// (no credentials) allowed, group/other permissions and a foreign owner
-    /// only warned about. Strict (the default) makes all of these errors,
-    /// and warns when --format auto finds the text format (Mesos ≥ 1.11
-    /// refuses it). Both refuse symlinks, FIFOs and devices, NUL bytes,
-    /// invalid principals and over-long secrets.
+    /// absent, missing or empty secrets and zero credentials (`{}`)
+    /// allowed, group/other permissions and a foreign owner only warned
+    /// about. Strict (the default) makes all of these errors, and warns when
+    /// --format auto finds the text format (Mesos ≥ 1.11 refuses it). Both
+    /// refuse an empty file (Mesos exits on it), symlinks, FIFOs and
+    /// devices, NUL bytes, invalid principals and over-long secrets.
     #[arg(long)]
     lenient: bool,
     /// The file's format (`auto`: JSON if it starts with `{` or `[`).
