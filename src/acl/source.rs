@@ -236,9 +236,7 @@ pub fn read_file(path: &std::path::Path, options: Options) -> Result<AclSource, 
             }));
         }
         Err(FileError::NotRegularFile) => {
-            return Err(io(
-                "not a regular file (a FIFO, device or directory)".into()
-            ));
+            return Err(io("not a regular file (a FIFO, device or directory)".into()));
         }
         Err(FileError::Changed) => return Err(io("the file changed while it was read".into())),
         Err(FileError::Symlink) => return Err(io("is a symbolic link".into())),

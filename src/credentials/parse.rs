@@ -370,11 +370,8 @@ fn parse_with(
         Format::Json => ctx.json(text, options.reader, fast_json),
         _ => {
             if options.format == Format::Auto {
-                ctx.warnings.push(ctx.diag(
-                    Span::new(0, 0),
-                    None,
-                    Problem::TextFormat,
-                ));
+                ctx.warnings
+                    .push(ctx.diag(Span::new(0, 0), None, Problem::TextFormat));
             }
             ctx.text(text, options.reader);
         }

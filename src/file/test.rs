@@ -69,7 +69,9 @@ fn symlinks_follow_only_when_asked() {
         Err(FileError::Symlink)
     ));
     assert!(matches!(
-        read_regular(&link, Follow::Yes, 1024).as_deref().map(Vec::as_slice),
+        read_regular(&link, Follow::Yes, 1024)
+            .as_deref()
+            .map(Vec::as_slice),
         Ok(b"text")
     ));
     assert!(matches!(

@@ -1127,8 +1127,12 @@ fn mark_agents_gone_takes_some_agents_in_both_modes() {
         let parsed = acl::parse_with(src, Options::new().lenient(lenient)).unwrap();
         let c = Compiler::new().compile(&parsed).unwrap();
         let ask = |p, a| {
-            c.authorize(&Request::new(Action::MarkAgentsGone, Some(p), Object::One(a)))
-                .is_allowed()
+            c.authorize(&Request::new(
+                Action::MarkAgentsGone,
+                Some(p),
+                Object::One(a),
+            ))
+            .is_allowed()
         };
         assert!(ask("ops", "agent-1"));
         assert!(!ask("ops", "agent-2"));
@@ -1146,7 +1150,10 @@ fn actions_by_mesos_name() {
         ("run_task", Some(Action::RunTasks)),
         ("run_tasks", Some(Action::RunTasks)),
         ("GET_ENDPOINT_WITH_PATH", Some(Action::GetEndpoints)),
-        ("REGISTER_FRAMEWORK_WITH_ROLE", Some(Action::RegisterFrameworks)),
+        (
+            "REGISTER_FRAMEWORK_WITH_ROLE",
+            Some(Action::RegisterFrameworks),
+        ),
         ("UPDATE_QUOTA_WITH_CONFIG", Some(Action::UpdateQuotas)),
         ("MARK_AGENT_GONE", Some(Action::MarkAgentsGone)),
         ("VIEW_FLAGS", Some(Action::ViewFlags)),
@@ -1246,17 +1253,32 @@ mod cli_issue13 {
         );
         assert_eq!(code, 0, "{err}");
         assert!(out.contains("\"allowed\":true"), "{out}");
-        assert!(err.contains("warning:") && err.contains("run_task"), "{err}");
+        assert!(
+            err.contains("warning:") && err.contains("run_task"),
+            "{err}"
+        );
         let (code, out, err) = run(
             &[
-                "acl", "explain", "--lenient", "--acls", &file, "--action", "RUN_TASK",
-                "--principal", "ops", "--object", "root",
+                "acl",
+                "explain",
+                "--lenient",
+                "--acls",
+                &file,
+                "--action",
+                "RUN_TASK",
+                "--principal",
+                "ops",
+                "--object",
+                "root",
             ],
             b"",
         );
         assert_eq!(code, 0, "{err}");
         assert!(out.contains("decision: ALLOW"), "{out}");
-        assert!(err.contains("warning:") && err.contains("run_task"), "{err}");
+        assert!(
+            err.contains("warning:") && err.contains("run_task"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1283,9 +1305,17 @@ mod cli_issue13 {
             .collect();
         assert_eq!(lines.len(), 4, "{out}");
         let error = |i: usize| lines[i]["error"].as_str().unwrap_or_default().to_owned();
-        assert!(error(0).contains("duplicate key `principal`"), "{}", error(0));
+        assert!(
+            error(0).contains("duplicate key `principal`"),
+            "{}",
+            error(0)
+        );
         assert!(error(1).contains("unknown key `principle`"), "{}", error(1));
-        assert!(error(2).contains("line 3: line longer than"), "{}", error(2));
+        assert!(
+            error(2).contains("line 3: line longer than"),
+            "{}",
+            error(2)
+        );
         assert_eq!(lines[3]["allowed"], true, "{out}");
     }
 

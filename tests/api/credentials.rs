@@ -1470,7 +1470,11 @@ fn issue13_read_private_file_makes_the_load_checks() {
     ));
     assert!(matches!(
         credentials::read_private_file(&path, &Options::new().max_file_size(6)),
-        Err(CredentialsError::TooLarge { size: 7, limit: 6, .. })
+        Err(CredentialsError::TooLarge {
+            size: 7,
+            limit: 6,
+            ..
+        })
     ));
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert!(matches!(
@@ -1495,7 +1499,11 @@ fn issue13_lenient_warns_about_permissions_as_mesos_does() {
         ));
         let file = credentials::load(&path, &Options::new().lenient(true)).unwrap();
         assert_eq!(file.entries().len(), 1);
-        let warned: Vec<_> = file.warnings().iter().map(|d| d.problem().clone()).collect();
+        let warned: Vec<_> = file
+            .warnings()
+            .iter()
+            .map(|d| d.problem().clone())
+            .collect();
         assert_eq!(warned, [Problem::InsecurePermissions { mode }]);
     }
     // An empty file stays an error in both modes: Mesos exits on it.
@@ -1512,7 +1520,11 @@ fn issue13_strict_warns_about_detected_text() {
     // Detected: read, with the warning that Mesos >= 1.11 refuses it.
     let file = credentials::parse(text, &Options::new()).unwrap();
     assert_eq!(file.format(), Format::Text);
-    let warned: Vec<_> = file.warnings().iter().map(|d| d.problem().clone()).collect();
+    let warned: Vec<_> = file
+        .warnings()
+        .iter()
+        .map(|d| d.problem().clone())
+        .collect();
     assert_eq!(warned, [Problem::TextFormat]);
     // Asked for: no warning. Lenient auto: refused, as by Mesos >= 1.11.
     let file = credentials::parse(text, &Options::new().format(Format::Text)).unwrap();
@@ -1536,7 +1548,7 @@ fn issue13_default_cap_fits_large_files() {
     assert_eq!(file.entries().len(), 100_000);
     // 1,000,000 such principals fit too, in JSON: 20 + 30 bytes of names
     // and secrets plus 36 of JSON around them.
-    assert!(1_000_000 * (20 + 30 + 36) < credentials::DEFAULT_MAX_FILE_SIZE);
+    const { assert!(1_000_000 * (20 + 30 + 36) < credentials::DEFAULT_MAX_FILE_SIZE) };
 }
 
 #[test]
@@ -1551,7 +1563,7 @@ fn issue13_cli_check_modes_and_limits() {
     std::fs::set_permissions(&json, std::fs::Permissions::from_mode(0o640)).unwrap();
     let check = |extra: &[&str]| {
         let mut args: Vec<&std::ffi::OsStr> = vec!["credentials".as_ref(), "check".as_ref()];
-        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
         args.push(json.as_os_str());
         issue13_run(&args).unwrap()
     };
@@ -1567,12 +1579,8 @@ fn issue13_cli_check_modes_and_limits() {
     assert_eq!(code, Some(2), "{text}");
     // A FIFO is refused, promptly.
     let fifo = issue13_fifo(&dir, "fifo");
-    let (code, text, took) = issue13_run(&[
-        "credentials".as_ref(),
-        "check".as_ref(),
-        fifo.as_os_str(),
-    ])
-    .unwrap();
+    let (code, text, took) =
+        issue13_run(&["credentials".as_ref(), "check".as_ref(), fifo.as_os_str()]).unwrap();
     assert_eq!(code, Some(2), "{text}");
     assert!(took < std::time::Duration::from_secs(15), "{took:?}");
 }
@@ -1605,8 +1613,18 @@ fn issue13_cli_convert_refuses_a_destination_that_is_not_a_file() {
         assert!(text.contains("not a regular file"), "{text}");
     }
     use std::os::unix::fs::FileTypeExt;
-    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(std::fs::read(&target).unwrap(), b"keep");
     // A regular destination is still replaced.
     let (code, text, _) = issue13_run(&[
@@ -1620,7 +1638,11 @@ fn issue13_cli_convert_refuses_a_destination_that_is_not_a_file() {
     ])
     .unwrap();
     assert_eq!(code, Some(0), "{text}");
-    assert!(String::from_utf8(std::fs::read(&target).unwrap()).unwrap().contains("{CRAM-MD5}"));
+    assert!(
+        String::from_utf8(std::fs::read(&target).unwrap())
+            .unwrap()
+            .contains("{CRAM-MD5}")
+    );
 }
 
 #[test]
@@ -1634,7 +1656,12 @@ fn issue13_cli_sasl_files_go_through_the_checked_reader() {
     let good = private_file(&dir, "good", b"alice\tsecret\n");
     let link = dir.path().join("link");
     std::os::unix::fs::symlink(&good, &link).unwrap();
-    for bad in [fifo.as_path(), open.as_path(), link.as_path(), Path::new("/dev/zero")] {
+    for bad in [
+        fifo.as_path(),
+        open.as_path(),
+        link.as_path(),
+        Path::new("/dev/zero"),
+    ] {
         let (code, text, took) = issue13_run(&[
             "sasl".as_ref(),
             "server".as_ref(),

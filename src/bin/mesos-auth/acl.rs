@@ -192,10 +192,14 @@ impl<'de> serde::Deserialize<'de> for Members {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
                 let mut out = serde_json::Map::new();
                 while let Some(key) = map.next_key::<String>()? {
-                    if !KNOWN_KEYS.contains(&key.as_str()) && !SKIPPED_KEYS.contains(&key.as_str()) {
+                    if !KNOWN_KEYS.contains(&key.as_str()) && !SKIPPED_KEYS.contains(&key.as_str())
+                    {
                         return Err(serde::de::Error::custom(format!("unknown key `{key}`")));
                     }
                     let value: serde_json::Value = map.next_value()?;
@@ -298,7 +302,10 @@ fn next_line(input: &mut impl BufRead) -> std::io::Result<Option<Result<String, 
         // Skip the rest of the line in bounded pieces.
         loop {
             let mut rest = Vec::new();
-            let n = input.by_ref().take(64 * 1024).read_until(b'\n', &mut rest)?;
+            let n = input
+                .by_ref()
+                .take(64 * 1024)
+                .read_until(b'\n', &mut rest)?;
             if n == 0 || rest.last() == Some(&b'\n') {
                 break;
             }

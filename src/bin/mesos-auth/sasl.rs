@@ -126,8 +126,8 @@ fn parse_line(line: &str) -> (&str, &str) {
 
 /// Parses the interop credentials format.
 fn load_credentials(path: &Path) -> Result<CredentialStore, String> {
-    let raw = credentials::read_private_file(path, &private_file_options())
-        .map_err(|e| e.to_string())?;
+    let raw =
+        credentials::read_private_file(path, &private_file_options()).map_err(|e| e.to_string())?;
     let text = std::str::from_utf8(&raw).map_err(|e| {
         format!(
             "`{}`: not UTF-8 at byte {}",
