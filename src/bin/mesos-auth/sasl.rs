@@ -193,12 +193,14 @@ fn server(credentials: Option<PathBuf>, host: &str, timeout: Duration) -> ExitCo
     }
     // The response is read on its own thread so the wait can be bounded:
     // a silent peer must not hold the server forever.
-    let deadline = now + timeout;
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(recv(&mut io::stdin().lock()));
     });
-    let wait = deadline.saturating_duration_since(Instant::now());
+    // A timeout too large to add waits without a bound (recv_timeout's rule).
+    let wait = now.checked_add(timeout).map_or(timeout, |deadline| {
+        deadline.saturating_duration_since(Instant::now())
+    });
     let line = match rx.recv_timeout(wait) {
         Ok(line) => line,
         Err(_) => {
