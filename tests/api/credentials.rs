@@ -1722,3 +1722,24 @@ fn issue13_cli_sasl_server_timeout_bounds_a_silent_peer() {
     out.read_line(&mut verdict).unwrap();
     assert_eq!(verdict.trim_end(), "NO timeout");
 }
+
+#[test]
+fn issue13_findings_are_linear_in_the_principals() {
+    // Shared secrets were found by comparing each secret with every earlier
+    // one: 100,000 principals took minutes, 1,000,000 did not finish.
+    let mut text = Vec::new();
+    for i in 0..100_000 {
+        writeln!(text, "principal-{i:06} unique-secret-{i:012}").unwrap();
+    }
+    text.extend_from_slice(b"twin-a shared-secret-value-123\ntwin-b shared-secret-value-123\n");
+    let got = issue13_within(move || {
+        let file = credentials::parse(&text, &Options::new().format(Format::Text)).unwrap();
+        credentials::findings(&file)
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    })
+    .expect("findings took more than 20 s");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("twin-b"), "{got:?}");
+}
