@@ -2,7 +2,7 @@
 //! and SCRAM) check against.
 //!
 //! ```text
-//!  file ──load (O_NOFOLLOW, fstat: owner-only, ≤ 4 MiB)──► bytes (wiped)
+//!  file ──load (O_NOFOLLOW, fstat: regular, owner-only, ≤ 256 MiB)──► bytes (wiped)
 //!       ──parse (strict | lenient, text | JSON)──► CredentialsFile (+ warnings)
 //!       ──into_store──► CredentialStore ──► cram_md5_key / scram_sha256 / verify_password
 //!  CredentialsHandle::reload: the same, then an atomic swap (old store on error)
@@ -68,7 +68,7 @@ mod reload;
 mod store;
 
 pub use error::{CredentialsError, Diagnostic, ParseErrors, Problem};
-pub use file::{load, load_store};
+pub use file::{load, load_store, read_private_file};
 pub use findings::{Finding, FindingKind, MIN_SECRET_LEN, findings};
 pub use format::{
     CRAM_MD5_PREFIX, MAX_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS, PLAIN_PREFIX, SCRAM_SALT_LEN,

@@ -118,6 +118,7 @@ pub mod tls;
 #[doc(hidden)]
 pub mod internal;
 
+mod file;
 mod hmac_md5;
 mod json;
 mod principal;

@@ -123,13 +123,31 @@ macro_rules! lists {
                 }
             }
 
-            /// The action named `name` (`run_task`) or served by the list
-            /// named `name` (`run_tasks`).
+            /// The action named `name` (`run_task`), served by the list
+            /// named `name` (`run_tasks`), or named as Mesos'
+            /// `authorization::Action` names it (`RUN_TASK`,
+            /// `GET_ENDPOINT_WITH_PATH`, `REGISTER_FRAMEWORK_WITH_ROLE`,
+            /// ...: upper case, a `_WITH_*` suffix dropped), as the C API
+            /// accepts them.
             pub fn from_name(name: &str) -> Option<Action> {
-                Action::ALL
+                let find = |n: &str| {
+                    Action::ALL
+                        .iter()
+                        .copied()
+                        .find(|a| a.name() == n || a.list().key() == n)
+                };
+                if let Some(a) = find(name) {
+                    return Some(a);
+                }
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+                    return None;
+                }
+                let lower = name.to_ascii_lowercase();
+                let base = ["_with_role", "_with_principal", "_with_path", "_with_config"]
                     .iter()
-                    .copied()
-                    .find(|a| a.name() == name || a.list().key() == name)
+                    .find_map(|s| lower.strip_suffix(s))
+                    .unwrap_or(&lower);
+                find(base)
             }
         }
     };
@@ -175,7 +193,8 @@ lists! {
     DrainAgents = ("drain_agent", "drain_agents", "agents", false, NoSome),
     DeactivateAgents = ("deactivate_agent", "deactivate_agents", "agents", false, NoSome),
     ReactivateAgents = ("reactivate_agent", "reactivate_agents", "agents", false, NoSome),
-    MarkAgentsGone = ("mark_agent_gone", "mark_agents_gone", "agents", false, NoSome),
+    // Not in `LocalAuthorizer::validate`'s list: Mesos 1.11 accepts SOME agents here.
+    MarkAgentsGone = ("mark_agent_gone", "mark_agents_gone", "agents", false, Free),
     LaunchStandaloneContainers = ("launch_standalone_container", "launch_standalone_containers", "users", false, NoSome),
     KillStandaloneContainers = ("kill_standalone_container", "kill_standalone_containers", "users", false, NoSome),
     WaitStandaloneContainers = ("wait_standalone_container", "wait_standalone_containers", "users", false, NoSome),

@@ -250,7 +250,8 @@ impl std::error::Error for ParseErrors {}
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Problem {
-    /// The file is empty or holds only whitespace.
+    /// The file is empty or holds only whitespace: an error in both modes,
+    /// since Mesos exits on a file with no credentials.
     #[error("the file is empty")]
     Empty,
     /// The file lists no credentials.
@@ -388,6 +389,12 @@ pub enum Problem {
         /// The owner.
         owner: u32,
     },
+    /// The text format was detected rather than asked for: Mesos 1.11 and
+    /// later refuse it (strict mode reads it, with this warning).
+    #[error(
+        "the text format: Mesos 1.11 and later read only JSON (convert with `mesos-auth credentials convert --to json`, or ask for the text format explicitly)"
+    )]
+    TextFormat,
     /// A single-credential file holds more than one.
     #[error("expected exactly one credential")]
     ExpectedOne,

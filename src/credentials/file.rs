@@ -3,19 +3,25 @@
 //! The file is opened once (`O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK`), and the
 //! checks (regular file, owner, permission bits, size cap) run on that same
 //! descriptor with `fstat`, so the file cannot be swapped between the check
-//! and the read (threats.md CS-9). The contents go into one wiping buffer of
-//! exactly the file's size; if the file grows or shrinks meanwhile, the load
-//! fails rather than reading a torn file.
+//! and the read (threats.md CS-9). A FIFO or device is refused before any
+//! read. The contents go into one wiping buffer of exactly the file's size;
+//! if the file grows or shrinks meanwhile, the load fails rather than
+//! reading a torn file.
+//!
+//! Permissions: strict mode refuses a file that group or others can access
+//! (any bit of `0o077`) or that another user owns. Lenient mode, like Mesos
+//! (which only logs a warning when others can read the file), reads it and
+//! reports each problem as a warning; so does
+//! [`Options::allow_insecure_permissions`] in strict mode.
 
-use std::io::Read;
 use std::path::Path;
 
-use rustix::fs::{FileType, Mode, OFlags};
 use zeroize::Zeroizing;
 
 use super::error::{CredentialsError, Diagnostic, Problem};
 use super::parse::{CredentialsFile, Options, parse};
 use super::store::CredentialStore;
+use crate::file::{self, FileError, Follow};
 use crate::{Location, Span};
 
 /// Reads and parses the credentials file at `path` (a `file://` prefix, as
@@ -23,22 +29,18 @@ use crate::{Location, Span};
 ///
 /// # Errors
 ///
-/// [`CredentialsError::Symlink`], [`CredentialsError::NotRegularFile`],
-/// [`CredentialsError::InsecurePermissions`] (group/other bits set),
-/// [`CredentialsError::ForeignOwner`] (unless
-/// [`Options::allow_insecure_permissions`]), [`CredentialsError::TooLarge`],
+/// [`CredentialsError::Symlink`], [`CredentialsError::NotRegularFile`] (a
+/// FIFO, device or directory), [`CredentialsError::InsecurePermissions`]
+/// (group/other bits set) and [`CredentialsError::ForeignOwner`] (both only
+/// in strict mode without [`Options::allow_insecure_permissions`]),
+/// [`CredentialsError::TooLarge`],
 /// [`CredentialsError::ChangedWhileReading`], [`CredentialsError::Io`], or
 /// [`CredentialsError::Parse`] with the file name in every diagnostic.
 pub fn load(
     path: impl AsRef<Path>,
     options: &Options,
 ) -> Result<CredentialsFile, CredentialsError> {
-    let path = path.as_ref();
-    let path = path
-        .to_str()
-        .and_then(|s| s.strip_prefix("file://"))
-        .map(Path::new)
-        .unwrap_or(path);
+    let path = strip_file_scheme(path.as_ref());
     let (bytes, notes) = read_checked(path, options)?;
     match parse(&bytes, options) {
         Ok(mut file) => {
@@ -54,6 +56,31 @@ pub fn load(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Reads a private file (a credentials file in another syntax, a secret)
+/// with exactly the checks [`load`] makes, without parsing it: no symlink,
+/// a regular file, owner and permissions as `options` say, at most
+/// [`Options::max_file_size`] bytes. The bytes come back in a buffer that
+/// is wiped when dropped, and no other copy is made. Permission problems
+/// `options` tolerates are not reported (use [`load`] for warnings).
+///
+/// # Errors
+///
+/// As [`load`], except [`CredentialsError::Parse`].
+pub fn read_private_file(
+    path: impl AsRef<Path>,
+    options: &Options,
+) -> Result<Zeroizing<Vec<u8>>, CredentialsError> {
+    read_checked(strip_file_scheme(path.as_ref()), options).map(|(bytes, _)| bytes)
+}
+
+/// Takes off a `file://` prefix, as Mesos flags allow.
+fn strip_file_scheme(path: &Path) -> &Path {
+    path.to_str()
+        .and_then(|s| s.strip_prefix("file://"))
+        .map(Path::new)
+        .unwrap_or(path)
 }
 
 /// [`load`] then [`CredentialsFile::into_store`].
@@ -74,32 +101,8 @@ fn read_checked(
     path: &Path,
     options: &Options,
 ) -> Result<(Zeroizing<Vec<u8>>, Vec<Diagnostic>), CredentialsError> {
-    let io = |e: std::io::Error| CredentialsError::Io {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let flags =
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
-    let fd = match rustix::fs::open(path, flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(rustix::io::Errno::LOOP) => {
-            return Err(CredentialsError::Symlink {
-                path: path.to_path_buf(),
-            });
-        }
-        Err(e) => return Err(io(e.into())),
-    };
-    let st = rustix::fs::fstat(&fd).map_err(|e| io(e.into()))?;
-    #[expect(
-        clippy::useless_conversion,
-        reason = "st_mode is not u32 on every target"
-    )]
-    let raw_mode = u32::from(st.st_mode);
-    if FileType::from_raw_mode(raw_mode as _) != FileType::RegularFile {
-        return Err(CredentialsError::NotRegularFile {
-            path: path.to_path_buf(),
-        });
-    }
+    let opened = file::open_regular(path, Follow::No).map_err(|e| file_error(path, e))?;
+    let tolerate = options.is_lenient() || options.allows_insecure_permissions();
     let mut notes = Vec::new();
     let at_start = |problem| {
         Diagnostic::new(
@@ -109,9 +112,9 @@ fn read_checked(
             problem,
         )
     };
-    let perms = raw_mode & 0o7777;
+    let perms = opened.permissions();
     if perms & 0o077 != 0 {
-        if !options.allows_insecure_permissions() {
+        if !tolerate {
             return Err(CredentialsError::InsecurePermissions {
                 path: path.to_path_buf(),
                 mode: perms,
@@ -119,10 +122,10 @@ fn read_checked(
         }
         notes.push(at_start(Problem::InsecurePermissions { mode: perms }));
     }
-    let owner = st.st_uid;
+    let owner = opened.owner();
     let user = rustix::process::geteuid().as_raw();
     if owner != user {
-        if !options.allows_insecure_permissions() {
+        if !tolerate {
             return Err(CredentialsError::ForeignOwner {
                 path: path.to_path_buf(),
                 owner,
@@ -131,51 +134,23 @@ fn read_checked(
         }
         notes.push(at_start(Problem::ForeignOwner { owner }));
     }
-    let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
-    let limit = options.file_size_limit();
-    if size > limit {
-        return Err(CredentialsError::TooLarge {
-            path: path.to_path_buf(),
-            size,
-            limit,
-        });
+    let bytes = opened
+        .read_all(options.file_size_limit())
+        .map_err(|e| file_error(path, e))?;
+    Ok((bytes, notes))
+}
+
+/// The checked reader's failure as a credentials error.
+fn file_error(path: &Path, e: FileError) -> CredentialsError {
+    let path = path.to_path_buf();
+    match e {
+        FileError::Symlink => CredentialsError::Symlink { path },
+        FileError::NotRegularFile => CredentialsError::NotRegularFile { path },
+        FileError::TooLarge { size, limit } => CredentialsError::TooLarge { path, size, limit },
+        FileError::Changed => CredentialsError::ChangedWhileReading { path },
+        FileError::Io(e) => CredentialsError::Io {
+            path,
+            message: e.to_string(),
+        },
     }
-    let len = usize::try_from(size).map_err(|_| CredentialsError::TooLarge {
-        path: path.to_path_buf(),
-        size,
-        limit,
-    })?;
-    // Blocking reads from here on (O_NONBLOCK only guarded the open).
-    let mut file = std::fs::File::from(fd);
-    let mut buf = Zeroizing::new(vec![0u8; len]);
-    let mut filled = 0;
-    while let Some(rest) = buf.get_mut(filled..) {
-        if rest.is_empty() {
-            break;
-        }
-        match file.read(rest) {
-            Ok(0) => {
-                return Err(CredentialsError::ChangedWhileReading {
-                    path: path.to_path_buf(),
-                });
-            }
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
-        }
-    }
-    let mut probe = Zeroizing::new([0u8; 1]);
-    loop {
-        match file.read(&mut *probe) {
-            Ok(0) => break,
-            Ok(_) => {
-                return Err(CredentialsError::ChangedWhileReading {
-                    path: path.to_path_buf(),
-                });
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
-        }
-    }
-    Ok((buf, notes))
 }

@@ -1,7 +1,8 @@
 //! Findings for `credentials check`: things that load fine but deserve an
 //! operator's attention.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher as _;
 
 use super::parse::CredentialsFile;
 use super::store::StoredSecret;
@@ -99,7 +100,10 @@ pub enum FindingKind {
 pub fn findings(file: &CredentialsFile) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut seen: HashSet<&Principal> = HashSet::new();
-    let mut secrets: Vec<(&Principal, &crate::Secret)> = Vec::new();
+    // Secrets grouped by a randomly keyed hash, so finding shared ones is
+    // linear (1,000,000 principals); equal hashes are then compared whole.
+    let keys = std::collections::hash_map::RandomState::new();
+    let mut secrets: HashMap<u64, Vec<(&Principal, &crate::Secret)>> = HashMap::new();
     for e in file.entries() {
         let c = e.credential();
         let principal = c.principal();
@@ -135,13 +139,14 @@ pub fn findings(file: &CredentialsFile) -> Vec<Finding> {
                 if weak {
                     push(FindingKind::WeakSecret);
                 }
-                if secrets
+                let same_hash = secrets.entry(keys.hash_one(bytes)).or_default();
+                if same_hash
                     .iter()
                     .any(|(p, other)| *p != principal && other.verify(bytes))
                 {
                     push(FindingKind::SharedSecret);
                 }
-                secrets.push((principal, s));
+                same_hash.push((principal, s));
             }
             StoredSecret::ScramSha256(k)
                 if k.iterations() < super::format::MIN_SCRAM_ITERATIONS =>

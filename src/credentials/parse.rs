@@ -1,23 +1,6 @@
 //! Readers for Mesos credential files: the JSON form and the legacy text form.
 //!
-//! **Strict** (the default) follows the recommendations of the Mesos
-//! reference: the format is chosen explicitly or by the first non-blank byte
-//! (`{` or `[` means JSON, and JSON that fails is never re-read as text);
-//! duplicate principals, duplicate or unknown JSON keys, a single object
-//! instead of a list, missing/empty/null secrets, NUL or control characters,
-//! a BOM, comment-like `#` lines, stray blanks and an empty credential list
-//! are all errors, reported together with line:column and the principal.
-//!
-//! **Lenient** reproduces what Mesos ≥ 1.11 accepts and reports each quirk
-//! as a warning: JSON only (unless the text format is asked for explicitly,
-//! which then reads like Mesos 1.0–1.10: blank runs collapse, a CR stays in
-//! the secret), unknown keys ignored, the last of duplicate keys and
-//! duplicate principals wins, `null` means absent, a missing secret is
-//! empty, zero credentials are fine. NUL bytes, over-long secrets and invalid
-//! principals stay errors in both modes.
-//!
-//! An empty file is always an error ([`Problem::Empty`]); Mesos treats it as
-//! "no credentials" and exits.
+//! The two modes are described on [`parse`], where rustdoc shows them.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -31,8 +14,11 @@ use crate::json::{
 use crate::span::LineIndex;
 use crate::{Location, MAX_SECRET_LEN, Principal, Span};
 
-/// Default cap on a credentials file (threats.md §0).
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 4 * 1024 * 1024;
+/// Default cap on a credentials file: 256 MiB. A cap always exists
+/// (threats.md §0); this one fits the 1,000,000 principals the performance
+/// targets set, in every stored form: about 47 MB as text with 30-byte
+/// secrets, 75 MB as JSON, 200 MB as JSON with `{SCRAM-SHA-256}` keys.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
 
 /// Which syntax a credentials text is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,7 +64,7 @@ impl Default for Options {
 
 impl Options {
     /// Strict, format detected, a list of credentials, at least one required,
-    /// owner-only permissions required, at most 4 MiB.
+    /// owner-only permissions required, at most [`DEFAULT_MAX_FILE_SIZE`].
     pub const fn new() -> Self {
         Self {
             format: Format::Auto,
@@ -102,7 +88,8 @@ impl Options {
         self
     }
 
-    /// Lenient mode: accept what Mesos accepts, with warnings.
+    /// Lenient mode: accept what Mesos ≥ 1.11 accepts, each quirk a
+    /// warning ([`parse`] describes both modes).
     pub const fn lenient(mut self, lenient: bool) -> Self {
         self.lenient = lenient;
         self
@@ -115,8 +102,9 @@ impl Options {
         self
     }
 
-    /// Opt out of the file permission and ownership checks (the problems are
-    /// still reported as warnings).
+    /// Opt out of the file permission and ownership checks in strict mode
+    /// (the problems are still reported as warnings; lenient mode always
+    /// reports them as warnings).
     pub const fn allow_insecure_permissions(mut self, allow: bool) -> Self {
         self.allow_insecure_permissions = allow;
         self
@@ -235,7 +223,38 @@ impl CredentialsFile {
     }
 }
 
-/// Parses a credentials text.
+/// Parses a credentials text, strictly or leniently.
+///
+/// **Strict** (the default) follows the recommendations of the Mesos
+/// reference: the format is chosen explicitly or by the first non-blank byte
+/// (`{` or `[` means JSON, and JSON that fails is never re-read as text);
+/// duplicate principals, duplicate or unknown JSON keys, a single object
+/// instead of a list, missing/empty/null secrets, NUL or control characters,
+/// a BOM, comment-like `#` lines, stray blanks, an empty file and an empty
+/// credential list (unless [`Options::allow_empty`]) are all errors,
+/// reported together with line:column and the principal. Text that was
+/// detected rather than asked for ([`Format::Auto`]) is read, with the
+/// warning [`Problem::TextFormat`]: Mesos 1.11 and later refuse it, so a
+/// file strict mode reads without warnings is one Mesos ≥ 1.11 reads too.
+/// When loaded from a path, a file that group or others can access, or
+/// that another user owns, is an error (a warning with
+/// [`Options::allow_insecure_permissions`]).
+///
+/// **Lenient** reproduces what Mesos ≥ 1.11 accepts and reports each quirk
+/// as a warning: JSON only (unless the text format is asked for explicitly,
+/// which then reads like Mesos 1.0–1.10: blank runs collapse, a CR stays in
+/// the secret), unknown keys ignored, the last of duplicate keys and
+/// duplicate principals wins, `null` means absent, a missing secret is
+/// empty, zero credentials (`{}`, `{"credentials": []}`) are fine, and
+/// file permissions and ownership are warnings (Mesos only logs one when
+/// others can access the file). NUL bytes, over-long secrets, invalid
+/// principals, a FIFO or device instead of a file and a symlink stay errors
+/// in both modes.
+///
+/// An empty (or whitespace-only) file is an error in both modes
+/// ([`Problem::Empty`]): Mesos reads a 0-byte file as "no credentials",
+/// which is not zero credentials, and then the master ("must contain at
+/// least one credential") and the agent ("Empty credential file") exit.
 ///
 /// # Errors
 ///
@@ -349,7 +368,13 @@ fn parse_with(
             ctx.error(Span::new(0, 1), None, Problem::NotJson);
         }
         Format::Json => ctx.json(text, options.reader, fast_json),
-        _ => ctx.text(text, options.reader),
+        _ => {
+            if options.format == Format::Auto {
+                ctx.warnings
+                    .push(ctx.diag(Span::new(0, 0), None, Problem::TextFormat));
+            }
+            ctx.text(text, options.reader);
+        }
     }
     ctx.finish(text, options, format)
 }

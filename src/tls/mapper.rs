@@ -420,35 +420,30 @@ fn splits_an_escape(dn: &str, caps: &Captures<'_>) -> bool {
         .any(|m| inside.contains(&m.start()) || inside.contains(&m.end()))
 }
 
-/// Reads at most `limit` bytes of `path`, checking the size on the open file.
+/// Reads `path` through the crate's checked reader: opened without
+/// blocking, a regular file only (a FIFO or device is refused before any
+/// read), at most `limit` bytes by `fstat`, refused if it changes meanwhile.
 pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, TlsMapError> {
-    use std::io::Read as _;
+    use crate::file::{self, FileError, Follow};
     let shown = path.display().to_string();
-    let read_err = |e: std::io::Error| TlsMapError::Read {
+    let read_err = |message: String| TlsMapError::Read {
         path: shown.clone(),
-        message: e.to_string(),
+        message,
     };
-    let file = std::fs::File::open(path).map_err(read_err)?;
-    let size = file.metadata().map_err(read_err)?.len();
-    if size > limit {
-        return Err(TlsMapError::TooLarge {
+    match file::read_regular(path, Follow::Yes, limit) {
+        Ok(buf) => Ok(file::into_plain(buf)),
+        Err(FileError::TooLarge { size, limit }) => Err(TlsMapError::TooLarge {
             path: shown,
             size,
             limit,
-        });
+        }),
+        Err(FileError::NotRegularFile) => Err(read_err(
+            "not a regular file (a FIFO, device or directory)".into(),
+        )),
+        Err(FileError::Changed) => Err(read_err("the file changed while it was read".into())),
+        Err(FileError::Symlink) => Err(read_err("is a symbolic link".into())),
+        Err(FileError::Io(e)) => Err(read_err(e.to_string())),
     }
-    let mut buf = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut buf)
-        .map_err(read_err)?;
-    if buf.len() as u64 > limit {
-        return Err(TlsMapError::TooLarge {
-            path: shown,
-            size: buf.len() as u64,
-            limit,
-        });
-    }
-    Ok(buf)
 }
 
 /// Combines the certificate principal with the CRAM-MD5 one (§7): either

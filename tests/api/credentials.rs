@@ -270,7 +270,13 @@ fn conformance_strict_follows_recommendations() {
         match strict_expectation(name) {
             Strict::Ok(want) => {
                 let file = result.unwrap_or_else(|e| panic!("{name}: {e}"));
-                assert!(file.warnings().is_empty(), "{name}");
+                // Detected text is read with one warning: Mesos ≥ 1.11 refuses it.
+                let warned: Vec<_> = file.warnings().iter().map(|d| d.problem()).collect();
+                if file.format() == Format::Text {
+                    assert_eq!(warned, [&Problem::TextFormat], "{name}");
+                } else {
+                    assert!(warned.is_empty(), "{name}");
+                }
                 let got: Vec<_> = file.credentials().collect();
                 assert_eq!(got.len(), want.len(), "{name}");
                 for (g, (wp, ws)) in got.iter().zip(want.iter()) {
@@ -564,7 +570,7 @@ fn cs9_permissions_symlinks_size() {
         let file =
             credentials::load(&good, &Options::new().allow_insecure_permissions(true)).unwrap();
         assert!(
-            matches!(file.warnings(), [d] if matches!(d.problem(), Problem::InsecurePermissions { .. }))
+            matches!(file.warnings(), [_text, d] if matches!(d.problem(), Problem::InsecurePermissions { .. }))
         );
     }
     std::fs::set_permissions(&good, std::fs::Permissions::from_mode(0o400)).unwrap();
@@ -595,11 +601,17 @@ fn cs9_permissions_symlinks_size() {
         credentials::load(&big, &under),
         Err(CredentialsError::TooLarge { .. })
     ));
-    let over = vec![b'a'; (4 << 20) + 1];
-    let huge = private_file(&dir, "huge", &over);
+    // The default cap, on a sparse file: refused by its size, unread.
+    let huge = private_file(&dir, "huge", b"");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(credentials::DEFAULT_MAX_FILE_SIZE + 1)
+        .unwrap();
     assert!(matches!(
         credentials::load(&huge, &Options::new()),
-        Err(CredentialsError::TooLarge { limit, .. }) if limit == 4 << 20
+        Err(CredentialsError::TooLarge { limit, .. }) if limit == credentials::DEFAULT_MAX_FILE_SIZE
     ));
 
     // Parse errors name the file.
@@ -1251,7 +1263,11 @@ fn cli() -> Option<std::process::Command> {
 fn cli_check_exit_codes() {
     let Some(_) = cli() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let clean = private_file(&dir, "clean", b"alice correct-horse-battery-staple\n");
+    let clean = private_file(
+        &dir,
+        "clean",
+        br#"{"credentials": [{"principal": "alice", "secret": "correct-horse-battery-staple"}]}"#,
+    );
     let weak = private_file(&dir, "weak", b"alice password\n");
     let bad = private_file(&dir, "bad", b"alice x\nalice y\n");
     let run = |args: &[&std::ffi::OsStr]| {
@@ -1361,4 +1377,369 @@ fn regression_fuzz_plain_prefix_with_empty_secret() {
     assert_eq!(file.warnings().len(), 1);
     // And the round trip the fuzzer checks now holds.
     mesos_auth::internal::credentials_round_trip(&src);
+}
+
+// ------------- issue 13: file loading, modes, limits, the CLI's file readers
+
+/// Runs `f` on its own thread; `None` if it has not returned within 20 s,
+/// so a regression that blocks fails instead of hanging the suite.
+fn issue13_within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(20)).ok()
+}
+
+fn issue13_fifo(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+/// Runs the CLI with `args`, killing it after 20 s; returns the exit code,
+/// stdout and stderr, and how long it ran.
+fn issue13_run(args: &[&std::ffi::OsStr]) -> Option<(Option<i32>, String, std::time::Duration)> {
+    use std::process::Stdio;
+    let mut cmd = cli()?;
+    let start = std::time::Instant::now();
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    Some((
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        start.elapsed(),
+    ))
+}
+
+#[test]
+fn issue13_fifo_and_device_are_refused_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = issue13_fifo(&dir, "creds");
+    for path in [fifo, PathBuf::from("/dev/zero")] {
+        let p = path.clone();
+        let got = issue13_within(move || credentials::load(&p, &Options::new()).map(drop));
+        assert!(
+            matches!(got, Some(Err(CredentialsError::NotRegularFile { .. }))),
+            "{}: {got:?}",
+            path.display()
+        );
+        let p = path.clone();
+        let got =
+            issue13_within(move || credentials::read_private_file(&p, &Options::new()).map(drop));
+        assert!(
+            matches!(got, Some(Err(CredentialsError::NotRegularFile { .. }))),
+            "{}: {got:?}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn issue13_read_private_file_makes_the_load_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = private_file(&dir, "secret", b"s3cret\n");
+    assert_eq!(
+        &credentials::read_private_file(&path, &Options::new()).unwrap()[..],
+        b"s3cret\n"
+    );
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    assert!(matches!(
+        credentials::read_private_file(&link, &Options::new()),
+        Err(CredentialsError::Symlink { .. })
+    ));
+    assert!(matches!(
+        credentials::read_private_file(&path, &Options::new().max_file_size(6)),
+        Err(CredentialsError::TooLarge {
+            size: 7,
+            limit: 6,
+            ..
+        })
+    ));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(matches!(
+        credentials::read_private_file(&path, &Options::new()),
+        Err(CredentialsError::InsecurePermissions { mode: 0o644, .. })
+    ));
+}
+
+#[test]
+fn issue13_lenient_warns_about_permissions_as_mesos_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = private_file(
+        &dir,
+        "creds.json",
+        br#"{"credentials": [{"principal": "alice", "secret": "correct-horse-battery-staple"}]}"#,
+    );
+    for mode in [0o640, 0o604, 0o644] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        assert!(matches!(
+            credentials::load(&path, &Options::new()),
+            Err(CredentialsError::InsecurePermissions { .. })
+        ));
+        let file = credentials::load(&path, &Options::new().lenient(true)).unwrap();
+        assert_eq!(file.entries().len(), 1);
+        let warned: Vec<_> = file
+            .warnings()
+            .iter()
+            .map(|d| d.problem().clone())
+            .collect();
+        assert_eq!(warned, [Problem::InsecurePermissions { mode }]);
+    }
+    // An empty file stays an error in both modes: Mesos exits on it.
+    let empty = private_file(&dir, "empty", b"");
+    for lenient in [false, true] {
+        let err = credentials::load(&empty, &Options::new().lenient(lenient)).unwrap_err();
+        assert_eq!(problems(&err), [Problem::Empty]);
+    }
+}
+
+#[test]
+fn issue13_strict_warns_about_detected_text() {
+    let text = b"alice correct-horse-battery-staple\n";
+    // Detected: read, with the warning that Mesos >= 1.11 refuses it.
+    let file = credentials::parse(text, &Options::new()).unwrap();
+    assert_eq!(file.format(), Format::Text);
+    let warned: Vec<_> = file
+        .warnings()
+        .iter()
+        .map(|d| d.problem().clone())
+        .collect();
+    assert_eq!(warned, [Problem::TextFormat]);
+    // Asked for: no warning. Lenient auto: refused, as by Mesos >= 1.11.
+    let file = credentials::parse(text, &Options::new().format(Format::Text)).unwrap();
+    assert!(file.warnings().is_empty());
+    let err = credentials::parse(text, &Options::new().lenient(true)).unwrap_err();
+    assert_eq!(problems(&err), [Problem::NotJson]);
+}
+
+#[test]
+fn issue13_default_cap_fits_large_files() {
+    // 100,000 principals with 30-byte secrets: 4.7 MB as text, over the
+    // old 4 MiB cap.
+    let mut text = Vec::new();
+    for i in 0..100_000 {
+        writeln!(text, "principal-{i:06} {:0>30}", i).unwrap();
+    }
+    assert!(text.len() > 4 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let path = private_file(&dir, "big", &text);
+    let file = credentials::load(&path, &Options::new().format(Format::Text)).unwrap();
+    assert_eq!(file.entries().len(), 100_000);
+    // 1,000,000 such principals fit too, in JSON: 20 + 30 bytes of names
+    // and secrets plus 36 of JSON around them.
+    const { assert!(1_000_000 * (20 + 30 + 36) < credentials::DEFAULT_MAX_FILE_SIZE) };
+}
+
+#[test]
+fn issue13_cli_check_modes_and_limits() {
+    let Some(_) = cli() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let json = private_file(
+        &dir,
+        "creds.json",
+        br#"{"credentials": [{"principal": "alice", "secret": "correct-horse-battery-staple"}]}"#,
+    );
+    std::fs::set_permissions(&json, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let check = |extra: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["credentials".as_ref(), "check".as_ref()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        args.push(json.as_os_str());
+        issue13_run(&args).unwrap()
+    };
+    let (code, text, _) = check(&[]);
+    assert_eq!(code, Some(2), "{text}");
+    let (code, text, _) = check(&["--lenient"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("0640"), "{text}");
+    std::fs::set_permissions(&json, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, text, _) = check(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text, _) = check(&["--max-bytes", "10"]);
+    assert_eq!(code, Some(2), "{text}");
+    // A FIFO is refused, promptly.
+    let fifo = issue13_fifo(&dir, "fifo");
+    let (code, text, took) =
+        issue13_run(&["credentials".as_ref(), "check".as_ref(), fifo.as_os_str()]).unwrap();
+    assert_eq!(code, Some(2), "{text}");
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+}
+
+#[test]
+fn issue13_cli_convert_refuses_a_destination_that_is_not_a_file() {
+    let Some(_) = cli() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let src = private_file(
+        &dir,
+        "in.json",
+        br#"{"credentials": [{"principal": "alice", "secret": "correct-horse-battery-staple"}]}"#,
+    );
+    let fifo = issue13_fifo(&dir, "out-fifo");
+    let target = private_file(&dir, "target", b"keep");
+    let link = dir.path().join("out-link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    for dest in [&fifo, &link] {
+        let (code, text, _) = issue13_run(&[
+            "credentials".as_ref(),
+            "convert".as_ref(),
+            src.as_os_str(),
+            "--to".as_ref(),
+            "cram-md5-state".as_ref(),
+            "--out".as_ref(),
+            dest.as_os_str(),
+        ])
+        .unwrap();
+        assert_eq!(code, Some(2), "{text}");
+        assert!(text.contains("not a regular file"), "{text}");
+    }
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    // A regular destination is still replaced.
+    let (code, text, _) = issue13_run(&[
+        "credentials".as_ref(),
+        "convert".as_ref(),
+        src.as_os_str(),
+        "--to".as_ref(),
+        "cram-md5-state".as_ref(),
+        "--out".as_ref(),
+        target.as_os_str(),
+    ])
+    .unwrap();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        String::from_utf8(std::fs::read(&target).unwrap())
+            .unwrap()
+            .contains("{CRAM-MD5}")
+    );
+}
+
+#[test]
+fn issue13_cli_sasl_files_go_through_the_checked_reader() {
+    let Some(_) = cli() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = issue13_fifo(&dir, "fifo");
+    let open = dir.path().join("open");
+    std::fs::write(&open, b"alice\tsecret\n").unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let good = private_file(&dir, "good", b"alice\tsecret\n");
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&good, &link).unwrap();
+    for bad in [
+        fifo.as_path(),
+        open.as_path(),
+        link.as_path(),
+        Path::new("/dev/zero"),
+    ] {
+        let (code, text, took) = issue13_run(&[
+            "sasl".as_ref(),
+            "server".as_ref(),
+            "--credentials".as_ref(),
+            bad.as_os_str(),
+        ])
+        .unwrap();
+        assert_eq!(code, Some(2), "{}: {text}", bad.display());
+        assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+        let (code, text, took) = issue13_run(&[
+            "sasl".as_ref(),
+            "client".as_ref(),
+            "--principal".as_ref(),
+            "alice".as_ref(),
+            "--secret-file".as_ref(),
+            bad.as_os_str(),
+        ])
+        .unwrap();
+        assert_eq!(code, Some(2), "{}: {text}", bad.display());
+        assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+    }
+}
+
+#[test]
+fn issue13_cli_sasl_server_timeout_bounds_a_silent_peer() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let Some(mut cmd) = cli() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let creds = private_file(&dir, "creds", b"alice\tcorrect-horse-battery-staple\n");
+    let start = std::time::Instant::now();
+    let mut child = cmd
+        .args(["sasl", "server", "--timeout", "1", "--credentials"])
+        .arg(&creds)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The peer: keeps the pipe open and says nothing.
+    let _silent = child.stdin.take().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut challenge = String::new();
+    out.read_line(&mut challenge).unwrap();
+    assert!(challenge.starts_with("C "), "{challenge}");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("the server waited past its --timeout");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1));
+    let mut verdict = String::new();
+    out.read_line(&mut verdict).unwrap();
+    assert_eq!(verdict.trim_end(), "NO timeout");
+}
+
+#[test]
+fn issue13_findings_are_linear_in_the_principals() {
+    // Shared secrets were found by comparing each secret with every earlier
+    // one: 100,000 principals took minutes, 1,000,000 did not finish.
+    let mut text = Vec::new();
+    for i in 0..100_000 {
+        writeln!(text, "principal-{i:06} unique-secret-{i:012}").unwrap();
+    }
+    text.extend_from_slice(b"twin-a shared-secret-value-123\ntwin-b shared-secret-value-123\n");
+    let got = issue13_within(move || {
+        let file = credentials::parse(&text, &Options::new().format(Format::Text)).unwrap();
+        credentials::findings(&file)
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    })
+    .expect("findings took more than 20 s");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("twin-b"), "{got:?}");
 }

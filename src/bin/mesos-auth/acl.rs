@@ -1,13 +1,21 @@
 //! `mesos-auth acl ...`: check, evaluate and explain Mesos ACL files.
+//!
+//! Every command loads the policy the same way (strict or `--lenient`,
+//! `--max-bytes`, `--max-rules`) and prints the same warnings and lint
+//! findings on standard error; only `check` turns them into its exit code.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mesos_auth::acl::{
-    self, AclError, AclSource, Action, CompiledAcls, Compiler, Decision, Entity, LegacyQuotaOp,
-    Object, Options, Reason, Request,
+    self, AclError, AclSource, Action, CompiledAcls, Compiler, Config, DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_RULES, Decision, Entity, LegacyQuotaOp, Object, Options, Reason, Request,
 };
+
+/// Longest request line `acl eval` reads (a request with many roles fits
+/// easily: a role is at most 4,096 bytes).
+const MAX_REQUEST_LINE: usize = 1024 * 1024;
 
 #[derive(clap::Subcommand)]
 pub(crate) enum Command {
@@ -15,25 +23,32 @@ pub(crate) enum Command {
     Check {
         /// The ACL JSON file.
         file: PathBuf,
-        /// Accept what Mesos >= 1.5 accepts, reporting each coercion.
-        #[arg(long)]
-        lenient: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Decide requests read as JSON lines on stdin; one JSON line out per request.
+    ///
+    /// A request is one JSON object per line (at most 1 MiB): `action` (our
+    /// name `run_task`, the list `run_tasks`, or Mesos' `RUN_TASK`),
+    /// `principal` (string or null), `object` (string, list of strings or
+    /// null), `legacy_quota_op` ("SetQuota", "RemoveQuota" or null). A
+    /// duplicate or unknown key makes the line an error (the conformance
+    /// corpus' annotations `allowed`, `mesos_action` and `object_from` are
+    /// skipped). Exit 0 if every line was decided, 2 if any was an error.
     Eval {
         /// The ACL JSON file.
         #[arg(long)]
         acls: PathBuf,
-        /// Accept what Mesos >= 1.5 accepts.
-        #[arg(long)]
-        lenient: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Explain the decision for one request: exit 0 allowed, 1 denied, 2 errors.
     Explain {
         /// The ACL JSON file.
         #[arg(long)]
         acls: PathBuf,
-        /// The action (`run_task`) or its list (`run_tasks`).
+        /// The action: our name (`run_task`), its list (`run_tasks`) or the
+        /// Mesos `authorization::Action` name (`RUN_TASK`).
         #[arg(long)]
         action: String,
         /// The principal; omit for an unauthenticated request.
@@ -42,23 +57,40 @@ pub(crate) enum Command {
         /// The object; repeat for several roles; omit for none.
         #[arg(long)]
         object: Vec<String>,
-        /// Accept what Mesos >= 1.5 accepts.
-        #[arg(long)]
-        lenient: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
+}
+
+/// How the policy file is read, the same for every command.
+#[derive(clap::Args)]
+pub(crate) struct PolicyArgs {
+    /// Accept what Mesos >= 1.5 accepts: unknown keys and `type` names are
+    /// dropped, a single object stands for a list, a bare string for a list
+    /// of strings, the last of duplicate keys wins, `"true"`/`"false"` for
+    /// `permissive`, `permissive` may be absent (true). Each coercion is
+    /// printed as a warning. Strict (the default) refuses all of these.
+    #[arg(long)]
+    lenient: bool,
+    /// Largest ACL file read, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
+    max_bytes: usize,
+    /// Most ACLs in the policy, across all lists.
+    #[arg(long, default_value_t = DEFAULT_MAX_RULES)]
+    max_rules: usize,
 }
 
 pub(crate) fn run(cmd: Command) -> ExitCode {
     match cmd {
-        Command::Check { file, lenient } => check(&file, lenient),
-        Command::Eval { acls, lenient } => eval(&acls, lenient),
+        Command::Check { file, policy } => check(&file, &policy),
+        Command::Eval { acls, policy } => eval(&acls, &policy),
         Command::Explain {
             acls,
             action,
             principal,
             object,
-            lenient,
-        } => explain(&acls, &action, principal.as_deref(), &object, lenient),
+            policy,
+        } => explain(&acls, &action, principal.as_deref(), &object, &policy),
     }
 }
 
@@ -74,23 +106,28 @@ fn report(file: &Path, e: &AclError) {
     }
 }
 
-fn load(file: &Path, lenient: bool) -> Result<(AclSource, CompiledAcls), ExitCode> {
-    let src = acl::read_file(file, Options::new().lenient(lenient)).map_err(|e| {
+/// Loads and compiles the policy, then prints its warnings and lint
+/// findings on standard error; returns how many there were.
+fn load(file: &Path, policy: &PolicyArgs) -> Result<(AclSource, CompiledAcls, usize), ExitCode> {
+    let options = Options::new()
+        .lenient(policy.lenient)
+        .max_bytes(policy.max_bytes);
+    let src = acl::read_file(file, options).map_err(|e| {
         report(file, &e);
         ExitCode::from(2)
     })?;
-    let compiled = Compiler::new().compile(&src).map_err(|e| {
-        report(file, &e);
-        ExitCode::from(2)
-    })?;
-    Ok((src, compiled))
+    let compiled = Compiler::new()
+        .config(Config::new().max_rules(policy.max_rules))
+        .compile(&src)
+        .map_err(|e| {
+            report(file, &e);
+            ExitCode::from(2)
+        })?;
+    let findings = print_findings(file, &src, &compiled);
+    Ok((src, compiled, findings))
 }
 
-fn check(file: &Path, lenient: bool) -> ExitCode {
-    let (src, compiled) = match load(file, lenient) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+fn print_findings(file: &Path, src: &AclSource, compiled: &CompiledAcls) -> usize {
     let mut findings = 0;
     for w in src.warnings() {
         eprintln!(
@@ -102,7 +139,7 @@ fn check(file: &Path, lenient: bool) -> ExitCode {
         );
         findings += 1;
     }
-    for f in acl::lint(&src, &compiled) {
+    for f in acl::lint(src, compiled) {
         eprintln!(
             "{}:{}: lint: {}: {}",
             file.display(),
@@ -112,6 +149,14 @@ fn check(file: &Path, lenient: bool) -> ExitCode {
         );
         findings += 1;
     }
+    findings
+}
+
+fn check(file: &Path, policy: &PolicyArgs) -> ExitCode {
+    let (_, compiled, findings) = match load(file, policy) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
     if findings > 0 {
         eprintln!("{}: {findings} finding(s)", file.display());
         return ExitCode::from(1);
@@ -135,10 +180,47 @@ struct LineRequest {
     legacy: Option<LegacyQuotaOp>,
 }
 
+/// One request line's members, keys unique: serde_json's own map keeps
+/// the last of duplicate keys, so the object is walked here instead.
+struct Members(serde_json::Map<String, serde_json::Value>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut out = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if !KNOWN_KEYS.contains(&key.as_str()) && !SKIPPED_KEYS.contains(&key.as_str())
+                    {
+                        return Err(serde::de::Error::custom(format!("unknown key `{key}`")));
+                    }
+                    let value: serde_json::Value = map.next_value()?;
+                    if out.insert(key.clone(), value).is_some() {
+                        return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+                    }
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// The keys a request line is read from.
+const KNOWN_KEYS: &[&str] = &["action", "principal", "object", "legacy_quota_op"];
+/// The conformance corpus' annotations, skipped.
+const SKIPPED_KEYS: &[&str] = &["allowed", "mesos_action", "object_from"];
+
 fn parse_line(line: &str) -> Result<LineRequest, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
-    let obj = v.as_object().ok_or("expected a JSON object")?;
+    let Members(obj) = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
     let action = obj
         .get("action")
         .and_then(|a| a.as_str())
@@ -201,26 +283,66 @@ fn decide(
     acls.authorize(&req)
 }
 
-fn eval(file: &Path, lenient: bool) -> ExitCode {
-    let (_, acls) = match load(file, lenient) {
+/// One line of input, at most [`MAX_REQUEST_LINE`] bytes: `Ok(None)` at
+/// the end, `Err` for a line too long (then skipped to its end) or not
+/// UTF-8.
+fn next_line(input: &mut impl BufRead) -> std::io::Result<Option<Result<String, String>>> {
+    let mut buf = Vec::new();
+    let cap = MAX_REQUEST_LINE as u64;
+    input.by_ref().take(cap + 1).read_until(b'\n', &mut buf)?;
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+    } else if buf.len() as u64 > cap {
+        // Skip the rest of the line in bounded pieces.
+        loop {
+            let mut rest = Vec::new();
+            let n = input
+                .by_ref()
+                .take(64 * 1024)
+                .read_until(b'\n', &mut rest)?;
+            if n == 0 || rest.last() == Some(&b'\n') {
+                break;
+            }
+        }
+        return Ok(Some(Err(format!(
+            "line longer than {MAX_REQUEST_LINE} bytes"
+        ))));
+    }
+    Ok(Some(
+        String::from_utf8(buf).map_err(|_| "line is not UTF-8".to_owned()),
+    ))
+}
+
+fn eval(file: &Path, policy: &PolicyArgs) -> ExitCode {
+    let (_, acls, _) = match load(file, policy) {
         Ok(x) => x,
         Err(code) => return code,
     };
     let stdin = std::io::stdin();
+    let mut input = stdin.lock();
     let mut out = std::io::BufWriter::new(std::io::stdout());
     let mut bad = false;
-    for (n, line) in stdin.lock().lines().enumerate() {
-        let line = match line {
-            Ok(l) => l,
+    let mut n = 0usize;
+    loop {
+        let line = match next_line(&mut input) {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
             Err(e) => {
                 eprintln!("stdin: {e}");
                 return ExitCode::from(2);
             }
         };
-        if line.trim().is_empty() {
+        n += 1;
+        if line.as_ref().is_ok_and(|l| l.trim().is_empty()) {
             continue;
         }
-        let result = match parse_line(&line) {
+        let result = match line.and_then(|l| parse_line(&l)) {
             Ok(r) => {
                 let d = decide(
                     &acls,
@@ -237,7 +359,7 @@ fn eval(file: &Path, lenient: bool) -> ExitCode {
             }
             Err(e) => {
                 bad = true;
-                serde_json::json!({"error": format!("line {}: {e}", n + 1)})
+                serde_json::json!({"error": format!("line {n}: {e}")})
             }
         };
         if writeln!(out, "{result}").is_err() {
@@ -270,13 +392,13 @@ fn explain(
     action: &str,
     principal: Option<&str>,
     objects: &[String],
-    lenient: bool,
+    policy: &PolicyArgs,
 ) -> ExitCode {
     let Some(action) = Action::from_name(action) else {
         eprintln!("error: unknown action `{action}`");
         return ExitCode::from(2);
     };
-    let (src, acls) = match load(file, lenient) {
+    let (src, acls, _) = match load(file, policy) {
         Ok(x) => x,
         Err(code) => return code,
     };

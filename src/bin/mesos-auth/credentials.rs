@@ -1,23 +1,26 @@
 //! `mesos-auth credentials check|convert`.
 //!
 //! `check FILE [--lenient]` loads the file exactly as a server would
-//! (permission and owner check on the opened descriptor, size cap, strict or
-//! lenient parse), then lists findings (weak, short or shared secrets,
-//! duplicates, ...). Exit 0 clean, 1 warnings or findings, 2 errors.
+//! (a regular file, no symlink, permission and owner check on the opened
+//! descriptor, size cap, strict or lenient parse), then lists findings
+//! (weak, short or shared secrets, duplicates, ...). Exit 0 clean, 1
+//! warnings or findings, 2 errors.
 //!
 //! `convert FILE --to cram-md5-state|scram-sha-256|json [--out PATH]` rewrites
 //! the secrets into a stored form (keeping the input's format; `json` keeps
 //! the secrets as they are and writes Mesos's JSON form). The output goes to
 //! `--out PATH`, created with mode 0600 next to its destination and renamed
-//! over it, or to standard output when `--out` is absent (then the shell's
-//! umask decides the mode: use `umask 077`).
+//! over it (an existing `PATH` must be a regular file), or to standard
+//! output when `--out` is absent (then the shell's umask decides the mode:
+//! use `umask 077`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mesos_auth::credentials::{
-    self, Credential, CredentialsError, Format, MIN_SCRAM_ITERATIONS, Options, Reader, Scheme,
+    self, Credential, CredentialsError, DEFAULT_MAX_FILE_SIZE, Format, MIN_SCRAM_ITERATIONS,
+    Options, Reader, Scheme,
 };
 
 #[derive(clap::Subcommand)]
@@ -49,7 +52,15 @@ pub(crate) enum Command {
 
 #[derive(clap::Args)]
 pub(crate) struct ReadArgs {
-    /// Accept what Mesos ≥ 1.11 accepts, reporting each quirk as a warning.
+    /// Accept what Mesos ≥ 1.11 accepts, each quirk a warning: JSON only
+    /// (text only with --format text, read as Mesos 1.0-1.10 did), unknown
+    /// keys ignored, the last duplicate key or principal wins, null means
+    /// absent, missing or empty secrets and zero credentials (`{}`)
+    /// allowed, group/other permissions and a foreign owner only warned
+    /// about. Strict (the default) makes all of these errors, and warns when
+    /// --format auto finds the text format (Mesos ≥ 1.11 refuses it). Both
+    /// refuse an empty file (Mesos exits on it), symlinks, FIFOs and
+    /// devices, NUL bytes, invalid principals and over-long secrets.
     #[arg(long)]
     lenient: bool,
     /// The file's format (`auto`: JSON if it starts with `{` or `[`).
@@ -61,9 +72,13 @@ pub(crate) struct ReadArgs {
     /// Accept a file with no credentials.
     #[arg(long)]
     allow_empty: bool,
-    /// Accept a file group or others can access, or owned by another user.
+    /// Accept a file group or others can access, or owned by another user
+    /// (still a warning).
     #[arg(long)]
     allow_insecure_permissions: bool,
+    /// Largest file read, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_FILE_SIZE)]
+    max_bytes: u64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -97,6 +112,7 @@ impl ReadArgs {
             })
             .allow_empty(self.allow_empty)
             .allow_insecure_permissions(self.allow_insecure_permissions)
+            .max_file_size(self.max_bytes)
     }
 }
 
@@ -201,9 +217,21 @@ fn convert(
 }
 
 /// Writes `bytes` to `dest` through a 0600 temporary file in the same
-/// directory, renamed over `dest` once complete.
+/// directory, renamed over `dest` once complete. An existing `dest` must
+/// be a regular file: the rename would otherwise replace a device node,
+/// FIFO, symlink or socket with a plain file.
 fn write_private(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::symlink_metadata(dest) {
+        Ok(m) if !m.file_type().is_file() => {
+            return Err(std::io::Error::other(
+                "the destination exists and is not a regular file (a device, FIFO, symlink, socket or directory); not replaced",
+            ));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
     let dir = dest
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

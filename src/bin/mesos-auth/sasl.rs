@@ -6,27 +6,42 @@
 //!
 //! The credentials file is the interop format, `principal<TAB>secret` per
 //! line (`#` comments and empty lines skipped). Mesos' own credential
-//! formats are the `credentials` component's job.
+//! formats are the `credentials` component's job. It and the client's
+//! secret file are read by the library's checked reader
+//! ([`credentials::read_private_file`]), with the checks a server makes on
+//! a credentials file: no symlink, a regular file (not a FIFO or device),
+//! owner-only and owned by this user, at most 1 MiB, into a buffer wiped
+//! when dropped.
+//!
+//! The server waits at most `--timeout` seconds for the client's response;
+//! a peer that sends nothing gets `NO timeout` and exit 1.
 
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use mesos_auth::audit::to_json_line;
-use mesos_auth::credentials::{Credential, CredentialStore};
+use mesos_auth::credentials::{self, Credential, CredentialStore};
 use mesos_auth::sasl::{
     Authenticatee, Authenticator, AuthenticatorConfig, ServerMessage, Status, default_nonce_source,
 };
 use mesos_auth::{AuditEvent, Principal, Secret};
-use zeroize::Zeroizing;
 
 /// Longest line read from the peer; a CRAM-MD5 message is at most 1,024
 /// bytes, so its base64 fits with room to spare.
 const MAX_LINE: u64 = 4096;
+
+/// Largest credentials or secret file read: the interop files are small.
+const MAX_FILE: u64 = 1024 * 1024;
+
+/// The checks the library makes on a credentials file, strict.
+fn private_file_options() -> credentials::Options {
+    credentials::Options::new().max_file_size(MAX_FILE)
+}
 
 #[derive(clap::Subcommand)]
 pub(crate) enum Command {
@@ -38,7 +53,8 @@ pub(crate) enum Command {
         /// Host name put into the challenge.
         #[arg(long, default_value = "localhost")]
         host: String,
-        /// Seconds to wait for the response.
+        /// Seconds to wait for the client's response line; a peer that
+        /// sends nothing in time gets `NO timeout` (exit 1).
         #[arg(long, default_value_t = 15)]
         timeout: u64,
     },
@@ -47,8 +63,9 @@ pub(crate) enum Command {
         /// Principal to authenticate as [env: CRAM_PRINCIPAL].
         #[arg(long)]
         principal: Option<String>,
-        /// File holding the secret; one trailing newline is ignored
-        /// [env: CRAM_SECRET holds the secret itself].
+        /// File holding the secret (owner-only, a regular file, no
+        /// symlink); one trailing newline is ignored [env: CRAM_SECRET
+        /// holds the secret itself].
         #[arg(long)]
         secret_file: Option<PathBuf>,
     },
@@ -109,9 +126,8 @@ fn parse_line(line: &str) -> (&str, &str) {
 
 /// Parses the interop credentials format.
 fn load_credentials(path: &Path) -> Result<CredentialStore, String> {
-    let raw = Zeroizing::new(
-        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?,
-    );
+    let raw =
+        credentials::read_private_file(path, &private_file_options()).map_err(|e| e.to_string())?;
     let text = std::str::from_utf8(&raw).map_err(|e| {
         format!(
             "`{}`: not UTF-8 at byte {}",
@@ -175,8 +191,28 @@ fn server(credentials: Option<PathBuf>, host: &str, timeout: Duration) -> ExitCo
     if send(&format!("C {}", B64.encode(&challenge))).is_err() {
         return verdict_no("eof while sending the challenge");
     }
-    let mut input = io::stdin().lock();
-    let response = match recv(&mut input) {
+    // The response is read on its own thread so the wait can be bounded:
+    // a silent peer must not hold the server forever.
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(recv(&mut io::stdin().lock()));
+    });
+    // A timeout too large to add waits without a bound (recv_timeout's rule).
+    let wait = now.checked_add(timeout).map_or(timeout, |deadline| {
+        deadline.saturating_duration_since(Instant::now())
+    });
+    let line = match rx.recv_timeout(wait) {
+        Ok(line) => line,
+        Err(_) => {
+            session.handle_timeout(Instant::now());
+            while let Some(ev) = session.poll_event() {
+                audit(ev);
+            }
+            // Leaving main ends the process and the reader thread with it.
+            return verdict_no("timeout");
+        }
+    };
+    let response = match line {
         Ok(Some(line)) => match parse_line(&line) {
             ("R", b64) => match B64.decode(b64) {
                 Ok(r) => r,
@@ -214,9 +250,8 @@ fn client(principal: Option<String>, secret_file: Option<PathBuf>) -> ExitCode {
         return ExitCode::from(2);
     };
     let secret = match secret_file {
-        Some(path) => match std::fs::read(&path) {
+        Some(path) => match credentials::read_private_file(&path, &private_file_options()) {
             Ok(bytes) => {
-                let bytes = Zeroizing::new(bytes);
                 let end = bytes
                     .strip_suffix(b"\r\n")
                     .or_else(|| bytes.strip_suffix(b"\n"))
@@ -224,7 +259,7 @@ fn client(principal: Option<String>, secret_file: Option<PathBuf>) -> ExitCode {
                 Secret::new(end)
             }
             Err(e) => {
-                log(&format!("cannot read `{}`: {e}", path.display()));
+                log(&e.to_string());
                 return ExitCode::from(2);
             }
         },
