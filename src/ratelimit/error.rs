@@ -15,6 +15,14 @@ pub enum RateLimitError {
         /// The limit.
         max: usize,
     },
+    /// The file cannot be read.
+    #[error("{path}: {message}")]
+    File {
+        /// The path, as given.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The text is not acceptable JSON.
     #[error("{location}: {message}")]
     Json {
