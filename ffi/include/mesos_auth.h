@@ -973,11 +973,24 @@ mesos_auth_result mesos_auth_acl_explain(const mesos_auth_acl *acl,
                                          size_t *out_n);
 
 /*
- Drops the caller's reference. NULL is a no-op.
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
 
  # Safety
 
- `acl` NULL or live, not used again.
+ `acl` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_acl_up_ref(const mesos_auth_acl *acl, const mesos_auth_acl **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+ which others may still hold, is untouched).
+
+ # Safety
+
+ `acl` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_acl_free(const mesos_auth_acl *acl);
 
@@ -1021,11 +1034,25 @@ mesos_auth_result mesos_auth_audit_new(mesos_auth_audit_callback callback,
                                        const mesos_auth_audit **out);
 
 /*
- Drops the caller's reference. NULL is a no-op.
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
 
  # Safety
 
- `audit` must be NULL or a live audit handle, not used again.
+ `audit` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_audit_up_ref(const mesos_auth_audit *audit,
+                                          const mesos_auth_audit **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+ which others may still hold, is untouched).
+
+ # Safety
+
+ `audit` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_audit_free(const mesos_auth_audit *audit);
 
@@ -1143,11 +1170,25 @@ mesos_auth_result mesos_auth_credentials_finding(const mesos_auth_credentials *c
                                                  size_t *out_n);
 
 /*
- Drops the caller's reference. NULL is a no-op.
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
 
  # Safety
 
- `creds` must be NULL or live, and not used again.
+ `creds` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_credentials_up_ref(const mesos_auth_credentials *creds,
+                                                const mesos_auth_credentials **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+ which others may still hold, is untouched).
+
+ # Safety
+
+ `creds` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_credentials_free(const mesos_auth_credentials *creds);
 
@@ -1385,11 +1426,25 @@ mesos_auth_result mesos_auth_throttle_check(const mesos_auth_throttle *throttle,
                                             uint64_t *out_delay_ms);
 
 /*
- Drops the caller's reference. NULL is a no-op.
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
 
  # Safety
 
- `throttle` NULL or live, not used again.
+ `throttle` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_throttle_up_ref(const mesos_auth_throttle *throttle,
+                                             const mesos_auth_throttle **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+ which others may still hold, is untouched).
+
+ # Safety
+
+ `throttle` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_throttle_free(const mesos_auth_throttle *throttle);
 
@@ -1442,11 +1497,25 @@ mesos_auth_result mesos_auth_tls_mapper_map_der(const mesos_auth_tls_mapper *map
                                                 size_t *out_n);
 
 /*
- Drops the caller's reference. NULL is a no-op.
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
 
  # Safety
 
- `mapper` NULL or live, not used again.
+ `mapper` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_tls_mapper_up_ref(const mesos_auth_tls_mapper *mapper,
+                                               const mesos_auth_tls_mapper **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+ which others may still hold, is untouched).
+
+ # Safety
+
+ `mapper` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_tls_mapper_free(const mesos_auth_tls_mapper *mapper);
 
