@@ -275,7 +275,7 @@ impl mesos_auth_credentials {
     /// Re-reads the file the handle was loaded from and swaps the new store
     /// in; `*out_generation` gets the new generation (the first load is 0).
     /// An invalid file is refused (the error says where) and the old store
-    /// keeps serving. A handle made from a buffer gives `InvalidState`.
+    /// keeps serving. A handle made from a buffer gives `MESOS_AUTH_RESULT_INVALID_STATE`.
     ///
     /// # Safety
     ///
@@ -381,7 +381,7 @@ impl mesos_auth_credentials {
     /// Writes finding number `index` (`line:column: ...`, never a secret)
     /// into `buf` as a NUL-terminated string, its length into `*out_n`; as
     /// `mesos_auth_result_message` for a short buffer. An index past the end
-    /// gives `InvalidParameter`. A reload in between may change the list.
+    /// gives `MESOS_AUTH_RESULT_INVALID_PARAMETER`. A reload in between may change the list.
     ///
     /// # Safety
     ///

@@ -185,7 +185,7 @@ unsafe fn check<C: Castable>(
 }
 
 /// Runs `f` on the value, catching a panic: the handle is then poisoned
-/// and `Panic` returned.
+/// and `MESOS_AUTH_RESULT_PANIC` returned.
 #[inline(always)]
 fn guarded<T, R>(
     tagged: &Tagged<T>,
@@ -393,7 +393,7 @@ impl<T> std::ops::Deref for Tagged<T> {
 
 /// Releases C's reference. NULL is a no-op; a handle of another kind is
 /// refused (and leaked rather than freed as the wrong type); a shared
-/// reference already released is refused (`WrongHandle`), its object
+/// reference already released is refused (`MESOS_AUTH_RESULT_WRONG_HANDLE`), its object
 /// untouched.
 ///
 /// # Safety

@@ -118,5 +118,63 @@ pub extern "C" fn mesos_auth_version() -> mesos_auth_str {
     }
 }
 
+/// A decimal version component from Cargo, at compile time.
+const fn component(s: &str) -> u32 {
+    let mut rest = s.as_bytes();
+    let mut n = 0u32;
+    while let [c, tail @ ..] = rest {
+        // Cargo guarantees digits; anything else fails the build here.
+        let d = c.wrapping_sub(b'0');
+        assert!(d < 10, "version component is not decimal");
+        n = n * 10 + d as u32;
+        rest = tail;
+    }
+    n
+}
+
+const MAJOR: u32 = component(env!("CARGO_PKG_VERSION_MAJOR"));
+const MINOR: u32 = component(env!("CARGO_PKG_VERSION_MINOR"));
+const PATCH: u32 = component(env!("CARGO_PKG_VERSION_PATCH"));
+// The number packs each component in 8 bits.
+const _: () = assert!(MAJOR < 256 && MINOR < 256 && PATCH < 256);
+
+/// The loaded library's version as one number,
+/// `(major << 16) | (minor << 8) | patch`: the encoding of
+/// `MESOS_AUTH_VERSION_NUMBER`, which gives the header's.
+#[unsafe(no_mangle)]
+pub extern "C" fn mesos_auth_version_number() -> u32 {
+    ffi_panic_boundary! {
+        (MAJOR << 16) | (MINOR << 8) | PATCH
+    }
+}
+
+/// Whether the loaded library can serve a caller compiled against header
+/// version `major.minor`: call it once at start-up, as
+/// `MESOS_AUTH_CHECK_VERSION()` (which passes the header's numbers), and
+/// refuse to start on anything but `MESOS_AUTH_RESULT_OK`.
+///
+/// Compatible means the same major version and a library minor version at
+/// least the header's; before 1.0 every minor version may break the API, so
+/// the minor versions must then be equal. Otherwise the result is
+/// `MESOS_AUTH_RESULT_INCOMPATIBLE_VERSION`, both versions in
+/// `mesos_auth_last_error`.
+#[unsafe(no_mangle)]
+pub extern "C" fn mesos_auth_check_version(major: u32, minor: u32) -> result::mesos_auth_result {
+    ffi_panic_boundary! {
+        let compatible = major == MAJOR && if MAJOR == 0 { minor == MINOR } else { minor <= MINOR };
+        if compatible {
+            result::mesos_auth_result::Ok
+        } else {
+            result::fail(
+                result::mesos_auth_result::IncompatibleVersion,
+                format_args!(
+                    "compiled against mesos_auth {major}.{minor}, but the loaded library is {}",
+                    env!("CARGO_PKG_VERSION"),
+                ),
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod test;

@@ -49,6 +49,52 @@ fn header_version_macros_match_the_crate() {
         let line = format!("#define MESOS_AUTH_VERSION_{name} {value}");
         assert!(header.contains(&line), "header lacks {line}");
     }
+    let line = format!(
+        "#define MESOS_AUTH_VERSION_NUMBER {:#08x}",
+        mesos_auth_version_number()
+    );
+    assert!(header.contains(&line), "header lacks {line}");
+}
+
+/// Issue 13 item 17: the number packs the crate's version; the check
+/// accepts this header's version and refuses other majors, and (before
+/// 1.0) other minors, with `IncompatibleVersion` and both versions named.
+#[test]
+fn version_number_and_compatibility_check() {
+    let major: u32 = env!("CARGO_PKG_VERSION_MAJOR").parse().unwrap();
+    let minor: u32 = env!("CARGO_PKG_VERSION_MINOR").parse().unwrap();
+    let patch: u32 = env!("CARGO_PKG_VERSION_PATCH").parse().unwrap();
+    assert_eq!(
+        mesos_auth_version_number(),
+        (major << 16) | (minor << 8) | patch
+    );
+    assert_eq!(
+        mesos_auth_check_version(major, minor),
+        mesos_auth_result::Ok
+    );
+    assert_eq!(
+        mesos_auth_check_version(major + 1, minor),
+        mesos_auth_result::IncompatibleVersion
+    );
+    let mut buf = [0 as c_char; 128];
+    let mut n = 0usize;
+    // SAFETY: buf and n valid for the lengths given.
+    let r = unsafe { mesos_auth_last_error(buf.as_mut_ptr(), buf.len(), &mut n) };
+    assert_eq!(r, mesos_auth_result::Ok);
+    let text: String = buf.iter().take(n).map(|&c| c as u8 as char).collect();
+    assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+    // A newer minor than the library's is refused at any major; before 1.0
+    // so is an older one.
+    assert_eq!(
+        mesos_auth_check_version(major, minor + 1),
+        mesos_auth_result::IncompatibleVersion
+    );
+    if major == 0 && minor > 0 {
+        assert_eq!(
+            mesos_auth_check_version(major, minor - 1),
+            mesos_auth_result::IncompatibleVersion
+        );
+    }
 }
 
 #[test]
@@ -165,6 +211,8 @@ fn every_export_has_the_panic_boundary() {
         "mesos_auth_acl_action_name",
         "mesos_auth_throttle_up_ref",
         "mesos_auth_audit_up_ref",
+        "mesos_auth_check_version",
+        "mesos_auth_version_number",
     ] {
         assert!(
             names.iter().any(|n| n == known),
@@ -229,11 +277,13 @@ mod components {
             (R::Rejected, 104),
             (R::ProtocolError, 105),
             (R::RandomUnavailable, 106),
+            (R::IncompatibleVersion, 107),
         ] {
             assert_eq!(code as u32, n);
             assert_eq!(R::from_u32(n), Some(code));
         }
         assert_eq!(R::from_u32(8), None);
+        assert_eq!(R::from_u32(108), None);
     }
 
     /// A panic inside a call poisons the handle (threats.md FF-1): later

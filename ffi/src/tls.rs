@@ -26,7 +26,7 @@ impl Castable for mesos_auth_tls_mapper {
 impl mesos_auth_tls_mapper {
     /// Compiles a rule file (`len` bytes of UTF-8 JSON at `rules`, see
     /// tls-identity rules: `{"source": .., "match": .., "principal": ..}` or
-    /// `"RULE:..."` strings). A bad rule gives `ParseError` and
+    /// `"RULE:..."` strings). A bad rule gives `MESOS_AUTH_RESULT_PARSE_ERROR` and
     /// `mesos_auth_last_error` says where (line:column, JSON path).
     ///
     /// # Safety
@@ -83,7 +83,7 @@ impl mesos_auth_tls_mapper {
     /// leaf. On success the principal (at most 256 bytes; a 257-byte buffer
     /// always suffices) is written to `buf` as a NUL-terminated string and
     /// its length to `*out_n`. A certificate that maps to no principal gives
-    /// `Rejected`, with the reason in `mesos_auth_last_error` (for the local
+    /// `MESOS_AUTH_RESULT_REJECTED`, with the reason in `mesos_auth_last_error` (for the local
     /// log, not for the peer): close the connection. `audit` may be NULL;
     /// otherwise the outcome is recorded.
     ///
