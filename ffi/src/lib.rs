@@ -9,8 +9,13 @@
 //!   [`mesos_auth_result`]; `MESOS_AUTH_RESULT_OK` (0) is success. Detail for
 //!   the last failure on the calling thread: [`mesos_auth_last_error`].
 //! - Strings go in as pointer + length, are checked for UTF-8 and refused if
-//!   they hold a NUL byte. Strings coming out are [`mesos_auth_str`] views
-//!   whose lifetime is documented per function.
+//!   they hold a NUL byte. Strings come out as [`mesos_auth_str`] views (not
+//!   NUL-terminated; lifetime documented per function) or as NUL-terminated
+//!   text in the caller's buffer; the header's opening comment is the one
+//!   full statement (from `cbindgen.toml`).
+//! - Shared handles are references: `_up_ref` makes another, each is freed
+//!   once, and a second `_free` or a use after it returns
+//!   `MESOS_AUTH_RESULT_WRONG_HANDLE` (see `handle.rs`).
 //! - Output parameters are written only on success; no partial success.
 //! - Every `_free` function accepts NULL.
 //! - No panic crosses the boundary: a panic returns `MESOS_AUTH_RESULT_PANIC`
