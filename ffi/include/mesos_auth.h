@@ -6,6 +6,19 @@
  *    success. mesos_auth_last_error() gives the detail of the last failure
  *    on the calling thread (never a secret).
  *  - Strings go in as pointer + length; they must be UTF-8 without NUL.
+ *  - Strings come out in exactly two ways:
+ *    1. mesos_auth_str views (data + len): NOT NUL-terminated; read len
+ *       bytes. Each function says how long the view lives.
+ *    2. Text copied into the caller's buffer (buf, len, out_n): always
+ *       NUL-terminated, *out_n = its length without the NUL. If len is too
+ *       small nothing is written to buf, *out_n = the size needed (with the
+ *       NUL) and MESOS_AUTH_RESULT_BUFFER_TOO_SMALL is returned.
+ *    (The audit callback's json is a view that also has json[len] == 0.)
+ *  - Shared handles (credentials, tls_mapper, acl, audit, throttle) are
+ *    references: _up_ref gives another (a distinct pointer); each reference
+ *    is freed once. A second _free, or a call on a freed reference, returns
+ *    MESOS_AUTH_RESULT_WRONG_HANDLE (a freed reference keeps 24 bytes).
+ *  - At start-up, check MESOS_AUTH_CHECK_VERSION() == MESOS_AUTH_RESULT_OK.
  *  - Out-parameters are written only on success. Every _free accepts NULL.
  *  - No panic crosses this boundary: MESOS_AUTH_RESULT_PANIC is returned and
  *    the handle involved is poisoned.
@@ -22,6 +35,10 @@
 #define MESOS_AUTH_VERSION_MAJOR 0
 #define MESOS_AUTH_VERSION_MINOR 1
 #define MESOS_AUTH_VERSION_PATCH 0
+/* (MAJOR << 16) | (MINOR << 8) | PATCH, as mesos_auth_version_number(). */
+#define MESOS_AUTH_VERSION_NUMBER 0x000100
+/* MESOS_AUTH_RESULT_OK if the loaded library serves this header. */
+#define MESOS_AUTH_CHECK_VERSION() mesos_auth_check_version(MESOS_AUTH_VERSION_MAJOR, MESOS_AUTH_VERSION_MINOR)
 
 
 /*
@@ -120,6 +137,11 @@ enum mesos_auth_result
    The operating system's random number generator could not be read.
    */
   MESOS_AUTH_RESULT_RANDOM_UNAVAILABLE = 106,
+  /*
+   The loaded library does not serve the header version the caller
+   was compiled against (`mesos_auth_check_version`).
+   */
+  MESOS_AUTH_RESULT_INCOMPATIBLE_VERSION = 107,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -807,11 +829,32 @@ extern "C" {
 mesos_auth_str mesos_auth_version(void);
 
 /*
+ The loaded library's version as one number,
+ `(major << 16) | (minor << 8) | patch`: the encoding of
+ `MESOS_AUTH_VERSION_NUMBER`, which gives the header's.
+ */
+uint32_t mesos_auth_version_number(void);
+
+/*
+ Whether the loaded library can serve a caller compiled against header
+ version `major.minor`: call it once at start-up, as
+ `MESOS_AUTH_CHECK_VERSION()` (which passes the header's numbers), and
+ refuse to start on anything but `MESOS_AUTH_RESULT_OK`.
+
+ Compatible means the same major version and a library minor version at
+ least the header's; before 1.0 every minor version may break the API, so
+ the minor versions must then be equal. Otherwise the result is
+ `MESOS_AUTH_RESULT_INCOMPATIBLE_VERSION`, both versions in
+ `mesos_auth_last_error`.
+ */
+mesos_auth_result mesos_auth_check_version(uint32_t major, uint32_t minor);
+
+/*
  Compiles an ACL policy (`len` bytes of UTF-8 JSON at `text`, the
  Mesos `--acls` format). `flags` is 0 (strict) or
  `MESOS_AUTH_ACL_LENIENT`. `audit` may be NULL; otherwise every
  decision is recorded in it (which allocates per decision). A bad
- policy gives `ParseError` (or `LimitExceeded`) and
+ policy gives `MESOS_AUTH_RESULT_PARSE_ERROR` (or `MESOS_AUTH_RESULT_LIMIT_EXCEEDED`) and
  `mesos_auth_last_error` says where: `line:column: $.json.path: what`,
  every problem found, `; `-separated. On success `*out` gets a new
  handle. The text may be freed as soon as the call returns.
@@ -831,7 +874,7 @@ mesos_auth_result mesos_auth_acl_compile_buffer(const char *text,
  Reads and compiles the ACL file at `path` (`path_len` bytes of UTF-8;
  a `file://` prefix is taken off, as Mesos flags allow). `flags`,
  `audit` and errors as `mesos_auth_acl_compile_buffer`; a file that
- cannot be read gives `FileError`.
+ cannot be read gives `MESOS_AUTH_RESULT_FILE_ERROR`.
 
  # Safety
 
@@ -848,7 +891,7 @@ mesos_auth_result mesos_auth_acl_load_path(const char *path,
  Re-reads the file the handle was loaded from, compiles it and swaps
  it in; `*out_generation` gets the new generation. An invalid policy
  is refused (the error says where) and the old one keeps serving. A
- handle compiled from a buffer gives `InvalidState`.
+ handle compiled from a buffer gives `MESOS_AUTH_RESULT_INVALID_STATE`.
 
  # Safety
 
@@ -903,7 +946,7 @@ mesos_auth_result mesos_auth_acl_warnings_count(const mesos_auth_acl *acl, size_
  Writes warning number `index` (`line:column: $.path: what`) into
  `buf` as a NUL-terminated string, its length into `*out_n`; as
  `mesos_auth_result_message` for a short buffer. An index past the
- end gives `InvalidParameter`. A reload in between may change the list.
+ end gives `MESOS_AUTH_RESULT_INVALID_PARAMETER`. A reload in between may change the list.
 
  # Safety
 
@@ -973,11 +1016,24 @@ mesos_auth_result mesos_auth_acl_explain(const mesos_auth_acl *acl,
                                          size_t *out_n);
 
 /*
- Drops the caller's reference. NULL is a no-op.
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
 
  # Safety
 
- `acl` NULL or live, not used again.
+ `acl` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_acl_up_ref(const mesos_auth_acl *acl, const mesos_auth_acl **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+ which others may still hold, is untouched).
+
+ # Safety
+
+ `acl` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_acl_free(const mesos_auth_acl *acl);
 
@@ -986,7 +1042,7 @@ mesos_auth_result mesos_auth_acl_free(const mesos_auth_acl *acl);
  (`run_task`), ACL list keys (`run_tasks`), or Mesos's
  `authorization::Action` names (`RUN_TASK`, `GET_ENDPOINT_WITH_PATH`,
  `UPDATE_QUOTA_WITH_CONFIG`, ..., as `Action_Name()` gives them).
- An unknown name gives `InvalidParameter`. Mesos's
+ An unknown name gives `MESOS_AUTH_RESULT_INVALID_PARAMETER`. Mesos's
  `LAUNCH_NESTED_CONTAINER[_SESSION]` are two checks each (the
  `..._as_user` and `..._under_parent_with_user` lists), so they are
  not single actions here.
@@ -1021,11 +1077,25 @@ mesos_auth_result mesos_auth_audit_new(mesos_auth_audit_callback callback,
                                        const mesos_auth_audit **out);
 
 /*
- Drops the caller's reference. NULL is a no-op.
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
 
  # Safety
 
- `audit` must be NULL or a live audit handle, not used again.
+ `audit` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_audit_up_ref(const mesos_auth_audit *audit,
+                                          const mesos_auth_audit **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+ which others may still hold, is untouched).
+
+ # Safety
+
+ `audit` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_audit_free(const mesos_auth_audit *audit);
 
@@ -1072,7 +1142,7 @@ mesos_auth_result mesos_auth_credentials_load_buffer(const uint8_t *buf,
  Re-reads the file the handle was loaded from and swaps the new store
  in; `*out_generation` gets the new generation (the first load is 0).
  An invalid file is refused (the error says where) and the old store
- keeps serving. A handle made from a buffer gives `InvalidState`.
+ keeps serving. A handle made from a buffer gives `MESOS_AUTH_RESULT_INVALID_STATE`.
 
  # Safety
 
@@ -1130,7 +1200,7 @@ mesos_auth_result mesos_auth_credentials_findings_count(const mesos_auth_credent
  Writes finding number `index` (`line:column: ...`, never a secret)
  into `buf` as a NUL-terminated string, its length into `*out_n`; as
  `mesos_auth_result_message` for a short buffer. An index past the end
- gives `InvalidParameter`. A reload in between may change the list.
+ gives `MESOS_AUTH_RESULT_INVALID_PARAMETER`. A reload in between may change the list.
 
  # Safety
 
@@ -1143,11 +1213,25 @@ mesos_auth_result mesos_auth_credentials_finding(const mesos_auth_credentials *c
                                                  size_t *out_n);
 
 /*
- Drops the caller's reference. NULL is a no-op.
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
 
  # Safety
 
- `creds` must be NULL or live, and not used again.
+ `creds` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_credentials_up_ref(const mesos_auth_credentials *creds,
+                                                const mesos_auth_credentials **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+ which others may still hold, is untouched).
+
+ # Safety
+
+ `creds` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_credentials_free(const mesos_auth_credentials *creds);
 
@@ -1156,7 +1240,7 @@ mesos_auth_result mesos_auth_credentials_free(const mesos_auth_credentials *cred
  and its length (without the NUL) into `*out_n`. An unknown number is
  described as such. If `len` is too small, nothing is written to `buf`,
  `*out_n` gets the size needed (with the NUL), and the call returns
- `BufferTooSmall`.
+ `MESOS_AUTH_RESULT_BUFFER_TOO_SMALL`.
 
  # Safety
 
@@ -1200,7 +1284,7 @@ mesos_auth_result mesos_auth_authenticator_new(const mesos_auth_credentials *cre
  digest or unknown principal is not an error: the status becomes
  `FAILED` and `FAILED` is queued for the client. A protocol violation
  (or a message after the end, or after the timeout) returns
- `ProtocolError`, and an `ERROR` message is queued when the client
+ `MESOS_AUTH_RESULT_PROTOCOL_ERROR`, and an `ERROR` message is queued when the client
  should be told.
 
  # Safety
@@ -1272,7 +1356,7 @@ mesos_auth_result mesos_auth_authenticator_status(const mesos_auth_authenticator
 
 /*
  The authenticated principal, once the status is `COMPLETED`
- (`InvalidState` before). The view lives until the session is freed.
+ (`MESOS_AUTH_RESULT_INVALID_STATE` before). The view lives until the session is freed.
 
  # Safety
 
@@ -1312,7 +1396,7 @@ mesos_auth_result mesos_auth_authenticatee_new(const char *principal,
  Feeds one message from the server (`MECHANISMS`, `STEP`,
  `COMPLETED`, `FAILED` or `ERROR`). `FAILED` is not an error (the
  status becomes `FAILED`); a protocol violation or a server `ERROR`
- returns `ProtocolError` and the status becomes `ERROR`.
+ returns `MESOS_AUTH_RESULT_PROTOCOL_ERROR` and the status becomes `ERROR`.
 
  # Safety
 
@@ -1385,18 +1469,32 @@ mesos_auth_result mesos_auth_throttle_check(const mesos_auth_throttle *throttle,
                                             uint64_t *out_delay_ms);
 
 /*
- Drops the caller's reference. NULL is a no-op.
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
 
  # Safety
 
- `throttle` NULL or live, not used again.
+ `throttle` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_throttle_up_ref(const mesos_auth_throttle *throttle,
+                                             const mesos_auth_throttle **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+ which others may still hold, is untouched).
+
+ # Safety
+
+ `throttle` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_throttle_free(const mesos_auth_throttle *throttle);
 
 /*
  Compiles a rule file (`len` bytes of UTF-8 JSON at `rules`, see
  tls-identity rules: `{"source": .., "match": .., "principal": ..}` or
- `"RULE:..."` strings). A bad rule gives `ParseError` and
+ `"RULE:..."` strings). A bad rule gives `MESOS_AUTH_RESULT_PARSE_ERROR` and
  `mesos_auth_last_error` says where (line:column, JSON path).
 
  # Safety
@@ -1424,7 +1522,7 @@ mesos_auth_result mesos_auth_tls_mapper_len(const mesos_auth_tls_mapper *mapper,
  leaf. On success the principal (at most 256 bytes; a 257-byte buffer
  always suffices) is written to `buf` as a NUL-terminated string and
  its length to `*out_n`. A certificate that maps to no principal gives
- `Rejected`, with the reason in `mesos_auth_last_error` (for the local
+ `MESOS_AUTH_RESULT_REJECTED`, with the reason in `mesos_auth_last_error` (for the local
  log, not for the peer): close the connection. `audit` may be NULL;
  otherwise the outcome is recorded.
 
@@ -1442,11 +1540,25 @@ mesos_auth_result mesos_auth_tls_mapper_map_der(const mesos_auth_tls_mapper *map
                                                 size_t *out_n);
 
 /*
- Drops the caller's reference. NULL is a no-op.
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
 
  # Safety
 
- `mapper` NULL or live, not used again.
+ `mapper` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_tls_mapper_up_ref(const mesos_auth_tls_mapper *mapper,
+                                               const mesos_auth_tls_mapper **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+ which others may still hold, is untouched).
+
+ # Safety
+
+ `mapper` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_tls_mapper_free(const mesos_auth_tls_mapper *mapper);
 

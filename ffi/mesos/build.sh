@@ -13,7 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mesos=${1:?usage: build.sh MESOS_PREFIX [OUT]}
-out=${2:-target/libmesos_auth_module.so}
+target=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
+out=${2:-$target/libmesos_auth_module.so}
 cargo build -p mesos-auth-ffi --release
 # shellcheck disable=SC2086 # MESOS_EXTRA_CXXFLAGS is a list of flags.
 g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra \
@@ -21,7 +22,7 @@ g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra \
   -isystem "$mesos/include" -isystem "$mesos/lib/mesos/3rdparty/include" ${MESOS_EXTRA_CXXFLAGS:-} \
   -Iffi/include ffi/mesos/authenticator.cpp ffi/mesos/authenticatee.cpp ffi/mesos/authorizer.cpp \
   -L"$mesos/lib" -lmesos \
-  target/release/libmesos_auth_ffi.a -lpthread -ldl -lm \
+  "$target"/release/libmesos_auth_ffi.a -lpthread -ldl -lm \
   -Wl,--exclude-libs,ALL -o "$out"
 for m in org_mesosauth_CramMd5Authenticator org_mesosauth_CramMd5Authenticatee org_mesosauth_AclAuthorizer; do
   nm -D --defined-only "$out" | grep -qw "$m" || { echo "module symbol $m missing from $out"; exit 1; }

@@ -755,7 +755,7 @@ impl mesos_auth_acl {
     /// Mesos `--acls` format). `flags` is 0 (strict) or
     /// `MESOS_AUTH_ACL_LENIENT`. `audit` may be NULL; otherwise every
     /// decision is recorded in it (which allocates per decision). A bad
-    /// policy gives `ParseError` (or `LimitExceeded`) and
+    /// policy gives `MESOS_AUTH_RESULT_PARSE_ERROR` (or `MESOS_AUTH_RESULT_LIMIT_EXCEEDED`) and
     /// `mesos_auth_last_error` says where: `line:column: $.json.path: what`,
     /// every problem found, `; `-separated. On success `*out` gets a new
     /// handle. The text may be freed as soon as the call returns.
@@ -792,7 +792,7 @@ impl mesos_auth_acl {
     /// Reads and compiles the ACL file at `path` (`path_len` bytes of UTF-8;
     /// a `file://` prefix is taken off, as Mesos flags allow). `flags`,
     /// `audit` and errors as `mesos_auth_acl_compile_buffer`; a file that
-    /// cannot be read gives `FileError`.
+    /// cannot be read gives `MESOS_AUTH_RESULT_FILE_ERROR`.
     ///
     /// # Safety
     ///
@@ -831,7 +831,7 @@ impl mesos_auth_acl {
     /// Re-reads the file the handle was loaded from, compiles it and swaps
     /// it in; `*out_generation` gets the new generation. An invalid policy
     /// is refused (the error says where) and the old one keeps serving. A
-    /// handle compiled from a buffer gives `InvalidState`.
+    /// handle compiled from a buffer gives `MESOS_AUTH_RESULT_INVALID_STATE`.
     ///
     /// # Safety
     ///
@@ -937,7 +937,7 @@ impl mesos_auth_acl {
     /// Writes warning number `index` (`line:column: $.path: what`) into
     /// `buf` as a NUL-terminated string, its length into `*out_n`; as
     /// `mesos_auth_result_message` for a short buffer. An index past the
-    /// end gives `InvalidParameter`. A reload in between may change the list.
+    /// end gives `MESOS_AUTH_RESULT_INVALID_PARAMETER`. A reload in between may change the list.
     ///
     /// # Safety
     ///
@@ -1109,11 +1109,31 @@ impl mesos_auth_acl {
         }
     }
 
-    /// Drops the caller's reference. NULL is a no-op.
+    /// A new reference to the same object: a distinct pointer in `*out`,
+    /// released by its own `_free` (each reference is freed exactly once;
+    /// a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
     ///
     /// # Safety
     ///
-    /// `acl` NULL or live, not used again.
+    /// `acl` NULL or live (or released: refused); `out` valid for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_acl_up_ref(
+        acl: *const mesos_auth_acl,
+        out: *mut *const mesos_auth_acl,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            // SAFETY: forwarded caller contract.
+            unsafe { handle::up_ref(acl, out) }
+        }
+    }
+
+    /// Drops the caller's reference. NULL is a no-op. A reference already
+    /// released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+    /// which others may still hold, is untouched).
+    ///
+    /// # Safety
+    ///
+    /// `acl` NULL, live, or released by an earlier `_free` (refused).
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn mesos_auth_acl_free(acl: *const mesos_auth_acl) -> mesos_auth_result {
         ffi_panic_boundary! {
@@ -1128,7 +1148,7 @@ impl mesos_auth_acl_action {
     /// (`run_task`), ACL list keys (`run_tasks`), or Mesos's
     /// `authorization::Action` names (`RUN_TASK`, `GET_ENDPOINT_WITH_PATH`,
     /// `UPDATE_QUOTA_WITH_CONFIG`, ..., as `Action_Name()` gives them).
-    /// An unknown name gives `InvalidParameter`. Mesos's
+    /// An unknown name gives `MESOS_AUTH_RESULT_INVALID_PARAMETER`. Mesos's
     /// `LAUNCH_NESTED_CONTAINER[_SESSION]` are two checks each (the
     /// `..._as_user` and `..._under_parent_with_user` lists), so they are
     /// not single actions here.

@@ -113,11 +113,31 @@ impl mesos_auth_audit {
         }
     }
 
-    /// Drops the caller's reference. NULL is a no-op.
+    /// A new reference to the same object: a distinct pointer in `*out`,
+    /// released by its own `_free` (each reference is freed exactly once;
+    /// a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
     ///
     /// # Safety
     ///
-    /// `audit` must be NULL or a live audit handle, not used again.
+    /// `audit` NULL or live (or released: refused); `out` valid for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_audit_up_ref(
+        audit: *const mesos_auth_audit,
+        out: *mut *const mesos_auth_audit,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            // SAFETY: forwarded caller contract.
+            unsafe { handle::up_ref(audit, out) }
+        }
+    }
+
+    /// Drops the caller's reference. NULL is a no-op. A reference already
+    /// released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+    /// which others may still hold, is untouched).
+    ///
+    /// # Safety
+    ///
+    /// `audit` NULL, live, or released by an earlier `_free` (refused).
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn mesos_auth_audit_free(
         audit: *const mesos_auth_audit,

@@ -275,7 +275,7 @@ impl mesos_auth_credentials {
     /// Re-reads the file the handle was loaded from and swaps the new store
     /// in; `*out_generation` gets the new generation (the first load is 0).
     /// An invalid file is refused (the error says where) and the old store
-    /// keeps serving. A handle made from a buffer gives `InvalidState`.
+    /// keeps serving. A handle made from a buffer gives `MESOS_AUTH_RESULT_INVALID_STATE`.
     ///
     /// # Safety
     ///
@@ -381,7 +381,7 @@ impl mesos_auth_credentials {
     /// Writes finding number `index` (`line:column: ...`, never a secret)
     /// into `buf` as a NUL-terminated string, its length into `*out_n`; as
     /// `mesos_auth_result_message` for a short buffer. An index past the end
-    /// gives `InvalidParameter`. A reload in between may change the list.
+    /// gives `MESOS_AUTH_RESULT_INVALID_PARAMETER`. A reload in between may change the list.
     ///
     /// # Safety
     ///
@@ -405,11 +405,31 @@ impl mesos_auth_credentials {
         }
     }
 
-    /// Drops the caller's reference. NULL is a no-op.
+    /// A new reference to the same object: a distinct pointer in `*out`,
+    /// released by its own `_free` (each reference is freed exactly once;
+    /// a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
     ///
     /// # Safety
     ///
-    /// `creds` must be NULL or live, and not used again.
+    /// `creds` NULL or live (or released: refused); `out` valid for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_credentials_up_ref(
+        creds: *const mesos_auth_credentials,
+        out: *mut *const mesos_auth_credentials,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            // SAFETY: forwarded caller contract.
+            unsafe { handle::up_ref(creds, out) }
+        }
+    }
+
+    /// Drops the caller's reference. NULL is a no-op. A reference already
+    /// released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+    /// which others may still hold, is untouched).
+    ///
+    /// # Safety
+    ///
+    /// `creds` NULL, live, or released by an earlier `_free` (refused).
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn mesos_auth_credentials_free(
         creds: *const mesos_auth_credentials,

@@ -1,19 +1,31 @@
 //! Opaque handles: how a Rust object crosses to C and comes back.
 //!
-//! Every handle C holds points at a [`Tagged<T>`]: a `#[repr(C)]` header
-//! (a kind tag and a poisoned flag) followed by the Rust value. The header
-//! sits at offset 0 whatever `T` is, so any handle pointer can be checked
-//! for its kind before it is used as a `T` (threats.md FF-4). A freed handle
-//! gets a dead tag just before its memory is released, which catches some
-//! use-after-free mistakes; ASan catches the rest in our tests.
+//! The Rust value lives in a [`Tagged<T>`]: a `#[repr(C)]` header (a kind
+//! tag and a poisoned flag) followed by the value. Every pointer C holds
+//! starts with a kind tag at offset 0 whatever `T` is, so any handle pointer
+//! can be checked for its kind before it is used as a `T` (threats.md FF-4).
 //!
 //! [`Castable`] names, for each opaque C type, the Rust type behind it and
 //! whether C holds an `Arc` (shared compiled objects: any thread, any number
 //! of concurrent calls) or a `Box` (one session: one call at a time).
+//!
+//! A Box handle points at its `Tagged<T>`; it gets a dead tag just before
+//! its memory is released, which catches some use-after-free mistakes (ASan
+//! catches the rest in our tests).
+//!
+//! A shared (Arc) handle is one C *reference*: a small [`CRef`] box holding
+//! the kind tag and one strong count of the `Arc<Tagged<T>>`. `_free` gives
+//! the count back and marks the reference released, but keeps the box
+//! itself alive for the life of the process (in [`GRAVEYARD`]), so a second
+//! `_free` or a use after free reads a released tag and gets `WRONG_HANDLE`
+//! instead of touching freed memory or dropping someone else's count (the
+//! object may still be alive, held by sessions or other references). The
+//! cost is one small box (24 bytes) per released reference; references are
+//! made by `_load` / `_compile` / `_new` / `_up_ref`, not per request.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use crate::result::{fail, mesos_auth_result};
 
@@ -30,12 +42,16 @@ pub(crate) enum Kind {
     Throttle = 0x4d41_0007,
 }
 
-/// The tag a handle gets as it is freed.
+/// The tag a Box handle gets as it is freed.
 const DEAD: u32 = 0xdead_0000;
+
+/// The tag a shared handle's [`CRef`] gets when its `_free` gives the
+/// reference back. The box stays readable, so this stays detectable.
+const RELEASED: u32 = 0xdead_0001;
 
 /// How C owns a handle.
 pub(crate) enum Ownership {
-    /// `Arc::into_raw`; `_free` drops one reference.
+    /// A [`CRef`] holding one strong count; `_free` gives it back.
     Arc,
     /// `Box::into_raw`; `_free` drops the value.
     Box,
@@ -44,7 +60,7 @@ pub(crate) enum Ownership {
 /// Maps an opaque C type to the Rust value behind it.
 pub(crate) trait Castable {
     /// The Rust type C's pointer really points at (inside a [`Tagged`]).
-    type RustType: Send + Sync;
+    type RustType: Send + Sync + 'static;
     /// Its tag.
     const KIND: Kind;
     /// How C holds it.
@@ -57,7 +73,8 @@ pub(crate) struct Header {
     poisoned: AtomicBool,
 }
 
-/// What a handle pointer points at.
+/// The Rust value behind a handle, with its header. A Box handle points
+/// at one; a shared handle's [`CRef`] holds an `Arc` of one.
 #[repr(C)]
 pub(crate) struct Tagged<T> {
     header: Header,
@@ -76,12 +93,61 @@ impl<T> Tagged<T> {
     }
 }
 
-/// Checks the tag behind `ptr`.
+/// One C reference to a shared object: what a shared handle points at.
+///
+/// Never freed: a released one is kept (reachable from [`GRAVEYARD`]) so
+/// that a stale pointer to it stays safe to read.
+#[repr(C)]
+pub(crate) struct CRef<T> {
+    /// The kind tag while C holds the reference; [`RELEASED`] after.
+    tag: AtomicU32,
+    /// `Arc::into_raw` of the object; NULL once released.
+    value: AtomicPtr<Tagged<T>>,
+    /// The next released reference (the graveyard's list link).
+    next: AtomicPtr<()>,
+}
+
+/// Released references, linked through `CRef::next`. Only ever pushed, so
+/// no ABA; it keeps them reachable, which tells leak checkers (LSan,
+/// valgrind) that they are kept on purpose.
+static GRAVEYARD: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Keeps a released reference for good.
+fn bury<T>(r: &'static CRef<T>) {
+    let me = std::ptr::from_ref(r).cast_mut().cast::<()>();
+    let mut head = GRAVEYARD.load(Ordering::Relaxed);
+    loop {
+        r.next.store(head, Ordering::Relaxed);
+        match GRAVEYARD.compare_exchange_weak(head, me, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(h) => head = h,
+        }
+    }
+}
+
+/// The error for a tag that is not `C`'s kind.
+#[cold]
+#[inline(never)]
+fn bad_tag(tag: u32, what: &str) -> mesos_auth_result {
+    if tag == RELEASED {
+        fail(
+            mesos_auth_result::WrongHandle,
+            format_args!("{what}: this reference was already released by its _free"),
+        )
+    } else {
+        fail(
+            mesos_auth_result::WrongHandle,
+            format_args!("{what}: a handle of another kind, or a freed one, was passed"),
+        )
+    }
+}
+
+/// Checks the tag behind `ptr` and finds the value.
 ///
 /// # Safety
 ///
-/// `ptr` must be NULL or a pointer this library handed out (of any kind)
-/// that has not been freed.
+/// `ptr` must be NULL, a pointer this library handed out (of any kind) that
+/// has not been freed, or a released shared reference.
 #[inline(always)]
 unsafe fn check<C: Castable>(
     ptr: *const C,
@@ -92,26 +158,34 @@ unsafe fn check<C: Castable>(
             "a handle argument was NULL",
         ));
     }
-    // SAFETY: every handle starts with a Header (repr(C), offset 0), and the
-    // caller promised `ptr` is a live handle.
-    let header = unsafe { &*ptr.cast::<Header>() };
-    if header.tag.load(Ordering::Acquire) != C::KIND as u32 {
-        return Err(fail(
-            mesos_auth_result::WrongHandle,
-            "a handle of another kind, or a freed one, was passed",
-        ));
+    // SAFETY: every handle (a Tagged or a CRef, both repr(C)) starts with
+    // its AtomicU32 tag, and the caller promised `ptr` is readable.
+    let tag = unsafe { &*ptr.cast::<AtomicU32>() }.load(Ordering::Acquire);
+    if tag != C::KIND as u32 {
+        return Err(bad_tag(tag, "handle"));
     }
+    let tagged = match C::OWNERSHIP {
+        Ownership::Box => ptr.cast::<Tagged<C::RustType>>(),
+        // SAFETY: the tag says this is a held CRef of this type, whose value
+        // is non-NULL until its _free (which the caller does not race).
+        Ownership::Arc => unsafe { &*ptr.cast::<CRef<C::RustType>>() }
+            .value
+            .load(Ordering::Acquire)
+            .cast_const(),
+    };
+    // SAFETY: a live Tagged (a Box handle, or an Arc C still holds).
+    let header = unsafe { &(*tagged).header };
     if header.poisoned.load(Ordering::Acquire) {
         return Err(fail(
             mesos_auth_result::Poisoned,
             "the handle was poisoned by an earlier internal error",
         ));
     }
-    Ok(ptr.cast::<Tagged<C::RustType>>())
+    Ok(tagged)
 }
 
 /// Runs `f` on the value, catching a panic: the handle is then poisoned
-/// and `Panic` returned.
+/// and `MESOS_AUTH_RESULT_PANIC` returned.
 #[inline(always)]
 fn guarded<T, R>(
     tagged: &Tagged<T>,
@@ -129,9 +203,38 @@ fn guarded<T, R>(
     }
 }
 
-/// Gives C a new Arc handle.
+/// Gives C a new shared handle: one reference to a new object.
 pub(crate) fn to_arc<C: Castable>(value: C::RustType) -> *const C {
-    Arc::into_raw(Arc::new(Tagged::new(C::KIND, value))).cast::<C>()
+    new_ref::<C>(Arc::new(Tagged::new(C::KIND, value)))
+}
+
+/// Gives C a new reference to `arc`.
+fn new_ref<C: Castable>(arc: Arc<Tagged<C::RustType>>) -> *const C {
+    debug_assert!(matches!(C::OWNERSHIP, Ownership::Arc));
+    let r = CRef {
+        tag: AtomicU32::new(C::KIND as u32),
+        value: AtomicPtr::new(Arc::into_raw(arc).cast_mut()),
+        next: AtomicPtr::new(std::ptr::null_mut()),
+    };
+    Box::into_raw(Box::new(r)).cast_const().cast::<C>()
+}
+
+/// The `_up_ref` of a shared handle: a new C reference to the same object,
+/// a distinct pointer with its own `_free`.
+///
+/// # Safety
+///
+/// As [`with_ref`]; `out` NULL or valid for one write.
+pub(crate) unsafe fn up_ref<C: Castable>(ptr: *const C, out: *mut *const C) -> mesos_auth_result {
+    if out.is_null() {
+        return fail(mesos_auth_result::NullParameter, "out is NULL");
+    }
+    // SAFETY: forwarded caller contract.
+    match unsafe { clone_arc(ptr) } {
+        // SAFETY: non-null, writable by the caller's contract.
+        Ok(arc) => unsafe { write_out(out, new_ref::<C>(arc)) },
+        Err(e) => e,
+    }
 }
 
 /// Hands C a new Arc handle through `out`, or passes the error on (the
@@ -270,10 +373,11 @@ pub(crate) unsafe fn with_mut<C: Castable, R>(
 pub(crate) unsafe fn clone_arc<C: Castable>(
     ptr: *const C,
 ) -> Result<Arc<Tagged<C::RustType>>, mesos_auth_result> {
+    debug_assert!(matches!(C::OWNERSHIP, Ownership::Arc));
     // SAFETY: forwarded caller contract.
     let tagged = unsafe { check(ptr)? };
-    // SAFETY: an Arc handle came from Arc::into_raw of this exact type (tag
-    // checked) and C still holds its reference, so the count is at least 1.
+    // SAFETY: a held CRef's value came from Arc::into_raw of this exact type
+    // (tag checked) and C still holds that count, so it is at least 1.
     unsafe {
         Arc::increment_strong_count(tagged);
         Ok(Arc::from_raw(tagged))
@@ -288,37 +392,48 @@ impl<T> std::ops::Deref for Tagged<T> {
 }
 
 /// Releases C's reference. NULL is a no-op; a handle of another kind is
-/// refused (and leaked rather than freed as the wrong type).
+/// refused (and leaked rather than freed as the wrong type); a shared
+/// reference already released is refused (`MESOS_AUTH_RESULT_WRONG_HANDLE`), its object
+/// untouched.
 ///
 /// # Safety
 ///
-/// `ptr` must be NULL or a live handle from this library, not used by any
-/// other call during or after this one (for an Arc handle: not used again
-/// through this pointer).
+/// `ptr` must be NULL, a live handle from this library or a released shared
+/// reference, not used by any other call during this one (a Box handle: not
+/// used again at all).
 pub(crate) unsafe fn free<C: Castable>(ptr: *const C) -> mesos_auth_result {
     if ptr.is_null() {
         return mesos_auth_result::Ok;
     }
-    // SAFETY: forwarded caller contract. A poisoned handle may still be freed.
-    let header = unsafe { &*ptr.cast::<Header>() };
-    if header.tag.load(Ordering::Acquire) != C::KIND as u32 {
-        return fail(
-            mesos_auth_result::WrongHandle,
-            "a handle of another kind, or a freed one, was passed to a _free function",
-        );
-    }
-    let tagged = ptr.cast::<Tagged<C::RustType>>();
+    // SAFETY: every handle starts with its tag (see `check`); the caller
+    // promised `ptr` is readable. A poisoned handle may still be freed.
+    let tag = unsafe { &*ptr.cast::<AtomicU32>() };
     match C::OWNERSHIP {
         Ownership::Arc => {
-            // SAFETY: from Arc::into_raw of this type (tag checked); this
-            // gives C's reference back. Only the last reference marks it dead.
-            let arc = unsafe { Arc::from_raw(tagged) };
-            if Arc::strong_count(&arc) == 1 {
-                arc.header.tag.store(DEAD, Ordering::Release);
+            // The swap makes exactly one of two racing _free calls win.
+            if let Err(t) = tag.compare_exchange(
+                C::KIND as u32,
+                RELEASED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                return bad_tag(t, "_free");
             }
-            drop(arc);
+            // SAFETY: the tag was this kind, so `ptr` is a CRef of this type;
+            // CRefs are never freed, so it may be borrowed for good.
+            let r: &'static CRef<C::RustType> = unsafe { &*ptr.cast::<CRef<C::RustType>>() };
+            let value = r.value.swap(std::ptr::null_mut(), Ordering::AcqRel);
+            // SAFETY: from Arc::into_raw of this type, taken out of the CRef
+            // exactly once (the tag swap above): C's count is given back.
+            drop(unsafe { Arc::from_raw(value.cast_const()) });
+            bury(r);
         }
         Ownership::Box => {
+            let t = tag.load(Ordering::Acquire);
+            if t != C::KIND as u32 {
+                return bad_tag(t, "_free");
+            }
+            let tagged = ptr.cast::<Tagged<C::RustType>>();
             // SAFETY: from Box::into_raw of this type (tag checked), and the
             // caller gives up the pointer.
             let boxed = unsafe { Box::from_raw(tagged.cast_mut()) };

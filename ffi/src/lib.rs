@@ -9,8 +9,13 @@
 //!   [`mesos_auth_result`]; `MESOS_AUTH_RESULT_OK` (0) is success. Detail for
 //!   the last failure on the calling thread: [`mesos_auth_last_error`].
 //! - Strings go in as pointer + length, are checked for UTF-8 and refused if
-//!   they hold a NUL byte. Strings coming out are [`mesos_auth_str`] views
-//!   whose lifetime is documented per function.
+//!   they hold a NUL byte. Strings come out as [`mesos_auth_str`] views (not
+//!   NUL-terminated; lifetime documented per function) or as NUL-terminated
+//!   text in the caller's buffer; the header's opening comment is the one
+//!   full statement (from `cbindgen.toml`).
+//! - Shared handles are references: `_up_ref` makes another, each is freed
+//!   once, and a second `_free` or a use after it returns
+//!   `MESOS_AUTH_RESULT_WRONG_HANDLE` (see `handle.rs`).
 //! - Output parameters are written only on success; no partial success.
 //! - Every `_free` function accepts NULL.
 //! - No panic crosses the boundary: a panic returns `MESOS_AUTH_RESULT_PANIC`
@@ -115,6 +120,64 @@ impl mesos_auth_bytes {
 pub extern "C" fn mesos_auth_version() -> mesos_auth_str {
     ffi_panic_boundary! {
         mesos_auth_str::from_static(env!("CARGO_PKG_VERSION"))
+    }
+}
+
+/// A decimal version component from Cargo, at compile time.
+const fn component(s: &str) -> u32 {
+    let mut rest = s.as_bytes();
+    let mut n = 0u32;
+    while let [c, tail @ ..] = rest {
+        // Cargo guarantees digits; anything else fails the build here.
+        let d = c.wrapping_sub(b'0');
+        assert!(d < 10, "version component is not decimal");
+        n = n * 10 + d as u32;
+        rest = tail;
+    }
+    n
+}
+
+const MAJOR: u32 = component(env!("CARGO_PKG_VERSION_MAJOR"));
+const MINOR: u32 = component(env!("CARGO_PKG_VERSION_MINOR"));
+const PATCH: u32 = component(env!("CARGO_PKG_VERSION_PATCH"));
+// The number packs each component in 8 bits.
+const _: () = assert!(MAJOR < 256 && MINOR < 256 && PATCH < 256);
+
+/// The loaded library's version as one number,
+/// `(major << 16) | (minor << 8) | patch`: the encoding of
+/// `MESOS_AUTH_VERSION_NUMBER`, which gives the header's.
+#[unsafe(no_mangle)]
+pub extern "C" fn mesos_auth_version_number() -> u32 {
+    ffi_panic_boundary! {
+        (MAJOR << 16) | (MINOR << 8) | PATCH
+    }
+}
+
+/// Whether the loaded library can serve a caller compiled against header
+/// version `major.minor`: call it once at start-up, as
+/// `MESOS_AUTH_CHECK_VERSION()` (which passes the header's numbers), and
+/// refuse to start on anything but `MESOS_AUTH_RESULT_OK`.
+///
+/// Compatible means the same major version and a library minor version at
+/// least the header's; before 1.0 every minor version may break the API, so
+/// the minor versions must then be equal. Otherwise the result is
+/// `MESOS_AUTH_RESULT_INCOMPATIBLE_VERSION`, both versions in
+/// `mesos_auth_last_error`.
+#[unsafe(no_mangle)]
+pub extern "C" fn mesos_auth_check_version(major: u32, minor: u32) -> result::mesos_auth_result {
+    ffi_panic_boundary! {
+        let compatible = major == MAJOR && if MAJOR == 0 { minor == MINOR } else { minor <= MINOR };
+        if compatible {
+            result::mesos_auth_result::Ok
+        } else {
+            result::fail(
+                result::mesos_auth_result::IncompatibleVersion,
+                format_args!(
+                    "compiled against mesos_auth {major}.{minor}, but the loaded library is {}",
+                    env!("CARGO_PKG_VERSION"),
+                ),
+            )
+        }
     }
 }
 

@@ -44,6 +44,9 @@ pub enum mesos_auth_result {
     ProtocolError = 105,
     /// The operating system's random number generator could not be read.
     RandomUnavailable = 106,
+    /// The loaded library does not serve the header version the caller
+    /// was compiled against (`mesos_auth_check_version`).
+    IncompatibleVersion = 107,
 }
 
 impl mesos_auth_result {
@@ -65,12 +68,13 @@ impl mesos_auth_result {
             Self::Rejected => "the certificate maps to no principal",
             Self::ProtocolError => "the peer broke the authentication protocol",
             Self::RandomUnavailable => "the system random number generator is unavailable",
+            Self::IncompatibleVersion => "the library version does not match the caller's header",
         }
     }
 
     /// Maps a number from C to a result, or `None` if it names none.
     pub(crate) fn from_u32(n: u32) -> Option<Self> {
-        const ALL: [mesos_auth_result; 15] = [
+        const ALL: [mesos_auth_result; 16] = [
             mesos_auth_result::Ok,
             mesos_auth_result::NullParameter,
             mesos_auth_result::InvalidParameter,
@@ -86,6 +90,7 @@ impl mesos_auth_result {
             mesos_auth_result::Rejected,
             mesos_auth_result::ProtocolError,
             mesos_auth_result::RandomUnavailable,
+            mesos_auth_result::IncompatibleVersion,
         ];
         ALL.into_iter().find(|r| *r as u32 == n)
     }
@@ -116,7 +121,7 @@ pub(crate) fn fail(code: mesos_auth_result, detail: impl std::fmt::Display) -> m
 
 /// Writes item `index` of `items` as [`write_text`] does (the
 /// `_warning` / `_finding` exports); an index past the end is
-/// `InvalidParameter`, the message naming the list by `what`.
+/// `MESOS_AUTH_RESULT_INVALID_PARAMETER`, the message naming the list by `what`.
 ///
 /// # Safety
 ///
@@ -176,7 +181,7 @@ pub(crate) unsafe fn write_text(
 /// and its length (without the NUL) into `*out_n`. An unknown number is
 /// described as such. If `len` is too small, nothing is written to `buf`,
 /// `*out_n` gets the size needed (with the NUL), and the call returns
-/// `BufferTooSmall`.
+/// `MESOS_AUTH_RESULT_BUFFER_TOO_SMALL`.
 ///
 /// # Safety
 ///

@@ -277,7 +277,7 @@ impl mesos_auth_authenticator {
     /// digest or unknown principal is not an error: the status becomes
     /// `FAILED` and `FAILED` is queued for the client. A protocol violation
     /// (or a message after the end, or after the timeout) returns
-    /// `ProtocolError`, and an `ERROR` message is queued when the client
+    /// `MESOS_AUTH_RESULT_PROTOCOL_ERROR`, and an `ERROR` message is queued when the client
     /// should be told.
     ///
     /// # Safety
@@ -461,7 +461,7 @@ impl mesos_auth_authenticator {
     }
 
     /// The authenticated principal, once the status is `COMPLETED`
-    /// (`InvalidState` before). The view lives until the session is freed.
+    /// (`MESOS_AUTH_RESULT_INVALID_STATE` before). The view lives until the session is freed.
     ///
     /// # Safety
     ///
@@ -560,7 +560,7 @@ impl mesos_auth_authenticatee {
     /// Feeds one message from the server (`MECHANISMS`, `STEP`,
     /// `COMPLETED`, `FAILED` or `ERROR`). `FAILED` is not an error (the
     /// status becomes `FAILED`); a protocol violation or a server `ERROR`
-    /// returns `ProtocolError` and the status becomes `ERROR`.
+    /// returns `MESOS_AUTH_RESULT_PROTOCOL_ERROR` and the status becomes `ERROR`.
     ///
     /// # Safety
     ///

@@ -49,6 +49,52 @@ fn header_version_macros_match_the_crate() {
         let line = format!("#define MESOS_AUTH_VERSION_{name} {value}");
         assert!(header.contains(&line), "header lacks {line}");
     }
+    let line = format!(
+        "#define MESOS_AUTH_VERSION_NUMBER {:#08x}",
+        mesos_auth_version_number()
+    );
+    assert!(header.contains(&line), "header lacks {line}");
+}
+
+/// Issue 13 item 17: the number packs the crate's version; the check
+/// accepts this header's version and refuses other majors, and (before
+/// 1.0) other minors, with `IncompatibleVersion` and both versions named.
+#[test]
+fn version_number_and_compatibility_check() {
+    let major: u32 = env!("CARGO_PKG_VERSION_MAJOR").parse().unwrap();
+    let minor: u32 = env!("CARGO_PKG_VERSION_MINOR").parse().unwrap();
+    let patch: u32 = env!("CARGO_PKG_VERSION_PATCH").parse().unwrap();
+    assert_eq!(
+        mesos_auth_version_number(),
+        (major << 16) | (minor << 8) | patch
+    );
+    assert_eq!(
+        mesos_auth_check_version(major, minor),
+        mesos_auth_result::Ok
+    );
+    assert_eq!(
+        mesos_auth_check_version(major + 1, minor),
+        mesos_auth_result::IncompatibleVersion
+    );
+    let mut buf = [0 as c_char; 128];
+    let mut n = 0usize;
+    // SAFETY: buf and n valid for the lengths given.
+    let r = unsafe { mesos_auth_last_error(buf.as_mut_ptr(), buf.len(), &mut n) };
+    assert_eq!(r, mesos_auth_result::Ok);
+    let text: String = buf.iter().take(n).map(|&c| c as u8 as char).collect();
+    assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+    // A newer minor than the library's is refused at any major; before 1.0
+    // so is an older one.
+    assert_eq!(
+        mesos_auth_check_version(major, minor + 1),
+        mesos_auth_result::IncompatibleVersion
+    );
+    if major == 0 && minor > 0 {
+        assert_eq!(
+            mesos_auth_check_version(major, minor - 1),
+            mesos_auth_result::IncompatibleVersion
+        );
+    }
 }
 
 #[test]
@@ -163,6 +209,10 @@ fn every_export_has_the_panic_boundary() {
         "mesos_auth_acl_authorize_many",
         "mesos_auth_acl_explain",
         "mesos_auth_acl_action_name",
+        "mesos_auth_throttle_up_ref",
+        "mesos_auth_audit_up_ref",
+        "mesos_auth_check_version",
+        "mesos_auth_version_number",
     ] {
         assert!(
             names.iter().any(|n| n == known),
@@ -227,11 +277,13 @@ mod components {
             (R::Rejected, 104),
             (R::ProtocolError, 105),
             (R::RandomUnavailable, 106),
+            (R::IncompatibleVersion, 107),
         ] {
             assert_eq!(code as u32, n);
             assert_eq!(R::from_u32(n), Some(code));
         }
         assert_eq!(R::from_u32(8), None);
+        assert_eq!(R::from_u32(108), None);
     }
 
     /// A panic inside a call poisons the handle (threats.md FF-1): later
@@ -299,6 +351,163 @@ mod components {
         // SAFETY: c live; freed once.
         let got = unsafe { mesos_auth_credentials::mesos_auth_credentials_free(c) };
         assert_eq!(got, R::Ok);
+    }
+
+    fn last_error() -> String {
+        let mut buf = [0 as c_char; 256];
+        let mut n = 0usize;
+        // SAFETY: buf and n valid for the lengths given.
+        let r = unsafe { crate::mesos_auth_last_error(buf.as_mut_ptr(), buf.len(), &mut n) };
+        assert_eq!(r, R::Ok);
+        let bytes: Vec<u8> = buf.iter().take(n).map(|&c| c as u8).collect();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    /// Issue 13 item 4: each C reference to a shared object is released
+    /// once; a second `_free`, or a use after `_free`, is refused with
+    /// `WrongHandle` while the object lives on for its other holders.
+    /// Before the fix the second `_free` returned `Ok` and dropped a count
+    /// that belonged to a session (a dangling pointer later).
+    #[test]
+    fn a_released_reference_is_refused_not_reused() {
+        let c = load();
+        let mut c2 = ptr::null();
+        // SAFETY: c live; c2 writable.
+        let r = unsafe { mesos_auth_credentials::mesos_auth_credentials_up_ref(c, &mut c2) };
+        assert_eq!(r, R::Ok);
+        assert!(!c2.is_null());
+        assert_ne!(c, c2, "_up_ref gives a distinct reference");
+        // SAFETY: c live; NULL out refused.
+        let r =
+            unsafe { mesos_auth_credentials::mesos_auth_credentials_up_ref(c, ptr::null_mut()) };
+        assert_eq!(r, R::NullParameter);
+        // A session holds the store too.
+        let mut s = ptr::null_mut();
+        // SAFETY: c live; s writable.
+        let r = unsafe {
+            mesos_auth_authenticator::mesos_auth_authenticator_new(
+                c,
+                0,
+                ptr::null(),
+                0,
+                ptr::null(),
+                &mut s,
+            )
+        };
+        assert_eq!(r, R::Ok);
+        // SAFETY: c is live, then released; the released reference stays
+        // readable (kept by the library), which is what is under test.
+        unsafe {
+            assert_eq!(
+                mesos_auth_credentials::mesos_auth_credentials_free(c),
+                R::Ok
+            );
+            assert_eq!(
+                mesos_auth_credentials::mesos_auth_credentials_free(c),
+                R::WrongHandle
+            );
+            assert!(
+                last_error().contains("already released"),
+                "{}",
+                last_error()
+            );
+            assert_eq!(count(c), (R::WrongHandle, usize::MAX));
+            let mut c3 = ptr::null();
+            let r = mesos_auth_credentials::mesos_auth_credentials_up_ref(c, &mut c3);
+            assert_eq!(r, R::WrongHandle);
+            assert!(c3.is_null());
+        }
+        // The other reference and the session are unaffected.
+        assert_eq!(count(c2), (R::Ok, 1));
+        // SAFETY: c2 live, then released twice (the second refused).
+        unsafe {
+            assert_eq!(
+                mesos_auth_credentials::mesos_auth_credentials_free(c2),
+                R::Ok
+            );
+            assert_eq!(
+                mesos_auth_credentials::mesos_auth_credentials_free(c2),
+                R::WrongHandle
+            );
+        }
+        let mut st = 77;
+        // SAFETY: s live (it holds its own reference to the store).
+        let r = unsafe { mesos_auth_authenticator::mesos_auth_authenticator_status(s, &mut st) };
+        assert_eq!(r, R::Ok);
+        // SAFETY: s live; freed once.
+        let r = unsafe { mesos_auth_authenticator::mesos_auth_authenticator_free(s) };
+        assert_eq!(r, R::Ok);
+    }
+
+    /// The same for the throttle and the audit sink, the handles the
+    /// review found (item 4), with a session holding each.
+    #[test]
+    fn throttle_and_audit_double_free_is_refused() {
+        use crate::audit::mesos_auth_audit;
+        use crate::panic::ffi_panic_boundary;
+        use crate::throttle::mesos_auth_throttle;
+        unsafe extern "C" fn sink(_: *mut std::ffi::c_void, _: *const c_char, _: usize) {
+            ffi_panic_boundary! {}
+        }
+        let mut t = ptr::null();
+        let mut a = ptr::null();
+        // SAFETY: out pointers writable; the callback does nothing.
+        unsafe {
+            assert_eq!(
+                mesos_auth_throttle::mesos_auth_throttle_new(0, 0, 0, &mut t),
+                R::Ok
+            );
+            assert_eq!(
+                mesos_auth_audit::mesos_auth_audit_new(Some(sink), ptr::null_mut(), &mut a),
+                R::Ok
+            );
+        }
+        let c = load();
+        let mut s = ptr::null_mut();
+        // SAFETY: c, a, t live; s writable; the released references are
+        // kept readable by the library.
+        unsafe {
+            let r = mesos_auth_authenticator::mesos_auth_authenticator_new(
+                c,
+                0,
+                ptr::null(),
+                0,
+                a,
+                &mut s,
+            );
+            assert_eq!(r, R::Ok);
+            let r = mesos_auth_authenticator::mesos_auth_authenticator_set_throttle(s, t);
+            assert_eq!(r, R::Ok);
+            assert_eq!(mesos_auth_throttle::mesos_auth_throttle_free(t), R::Ok);
+            assert_eq!(
+                mesos_auth_throttle::mesos_auth_throttle_free(t),
+                R::WrongHandle
+            );
+            assert_eq!(mesos_auth_audit::mesos_auth_audit_free(a), R::Ok);
+            assert_eq!(mesos_auth_audit::mesos_auth_audit_free(a), R::WrongHandle);
+            let mut delay = 5u64;
+            let r = mesos_auth_throttle::mesos_auth_throttle_check(
+                t,
+                ptr::null(),
+                0,
+                ptr::null(),
+                0,
+                &mut delay,
+            );
+            assert_eq!(r, R::WrongHandle);
+            assert_eq!(delay, 5);
+            // Attaching a released throttle is refused too.
+            let r = mesos_auth_authenticator::mesos_auth_authenticator_set_throttle(s, t);
+            assert_eq!(r, R::WrongHandle);
+            assert_eq!(
+                mesos_auth_authenticator::mesos_auth_authenticator_free(s),
+                R::Ok
+            );
+            assert_eq!(
+                mesos_auth_credentials::mesos_auth_credentials_free(c),
+                R::Ok
+            );
+        }
     }
 
     #[test]

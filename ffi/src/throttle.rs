@@ -120,11 +120,31 @@ impl mesos_auth_throttle {
         }
     }
 
-    /// Drops the caller's reference. NULL is a no-op.
+    /// A new reference to the same object: a distinct pointer in `*out`,
+    /// released by its own `_free` (each reference is freed exactly once;
+    /// a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
     ///
     /// # Safety
     ///
-    /// `throttle` NULL or live, not used again.
+    /// `throttle` NULL or live (or released: refused); `out` valid for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_throttle_up_ref(
+        throttle: *const mesos_auth_throttle,
+        out: *mut *const mesos_auth_throttle,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            // SAFETY: forwarded caller contract.
+            unsafe { handle::up_ref(throttle, out) }
+        }
+    }
+
+    /// Drops the caller's reference. NULL is a no-op. A reference already
+    /// released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+    /// which others may still hold, is untouched).
+    ///
+    /// # Safety
+    ///
+    /// `throttle` NULL, live, or released by an earlier `_free` (refused).
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn mesos_auth_throttle_free(
         throttle: *const mesos_auth_throttle,

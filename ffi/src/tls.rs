@@ -26,7 +26,7 @@ impl Castable for mesos_auth_tls_mapper {
 impl mesos_auth_tls_mapper {
     /// Compiles a rule file (`len` bytes of UTF-8 JSON at `rules`, see
     /// tls-identity rules: `{"source": .., "match": .., "principal": ..}` or
-    /// `"RULE:..."` strings). A bad rule gives `ParseError` and
+    /// `"RULE:..."` strings). A bad rule gives `MESOS_AUTH_RESULT_PARSE_ERROR` and
     /// `mesos_auth_last_error` says where (line:column, JSON path).
     ///
     /// # Safety
@@ -83,7 +83,7 @@ impl mesos_auth_tls_mapper {
     /// leaf. On success the principal (at most 256 bytes; a 257-byte buffer
     /// always suffices) is written to `buf` as a NUL-terminated string and
     /// its length to `*out_n`. A certificate that maps to no principal gives
-    /// `Rejected`, with the reason in `mesos_auth_last_error` (for the local
+    /// `MESOS_AUTH_RESULT_REJECTED`, with the reason in `mesos_auth_last_error` (for the local
     /// log, not for the peer): close the connection. `audit` may be NULL;
     /// otherwise the outcome is recorded.
     ///
@@ -125,11 +125,31 @@ impl mesos_auth_tls_mapper {
         }
     }
 
-    /// Drops the caller's reference. NULL is a no-op.
+    /// A new reference to the same object: a distinct pointer in `*out`,
+    /// released by its own `_free` (each reference is freed exactly once;
+    /// a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
     ///
     /// # Safety
     ///
-    /// `mapper` NULL or live, not used again.
+    /// `mapper` NULL or live (or released: refused); `out` valid for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_tls_mapper_up_ref(
+        mapper: *const mesos_auth_tls_mapper,
+        out: *mut *const mesos_auth_tls_mapper,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            // SAFETY: forwarded caller contract.
+            unsafe { handle::up_ref(mapper, out) }
+        }
+    }
+
+    /// Drops the caller's reference. NULL is a no-op. A reference already
+    /// released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+    /// which others may still hold, is untouched).
+    ///
+    /// # Safety
+    ///
+    /// `mapper` NULL, live, or released by an earlier `_free` (refused).
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn mesos_auth_tls_mapper_free(
         mapper: *const mesos_auth_tls_mapper,
