@@ -124,6 +124,7 @@ mod json;
 mod principal;
 mod secret;
 mod span;
+mod strtable;
 
 pub use audit::{AuditEvent, AuditSink};
 pub use principal::{MAX_PRINCIPAL_LEN, Principal, PrincipalError};
