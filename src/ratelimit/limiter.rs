@@ -1,12 +1,12 @@
 //! The compiled limiter: an immutable principal → slot table and one atomic
 //! theoretical arrival time per slot.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::RateLimits;
 use crate::reload::Reloadable;
+use crate::strtable::{HashKey, StrTable};
 
 /// What to do with one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,8 +97,10 @@ const UNLIMITED: u32 = u32::MAX;
 
 #[derive(Debug)]
 struct Table {
-    /// Listed principals → slot index, or [`UNLIMITED`] (listed without qps).
-    index: HashMap<Box<str>, u32>,
+    /// Listed principals → slot index (`vals[0]`), or [`UNLIMITED`] (listed
+    /// without qps). Keyed per table, filled only from the operator's file.
+    key: HashKey,
+    index: StrTable,
     slots: Box<[Slot]>,
     /// The aggregate default's slot, if one is configured.
     default: Option<u32>,
@@ -106,7 +108,14 @@ struct Table {
 
 impl Table {
     fn compile(limits: &RateLimits) -> Self {
-        let mut index = HashMap::with_capacity(limits.limits.len());
+        let key = HashKey::random();
+        let mut index = StrTable::new();
+        let bytes = limits
+            .limits
+            .iter()
+            .map(|l| l.principal.as_str().len())
+            .sum();
+        index.reserve(limits.limits.len(), bytes);
         let mut slots = Vec::with_capacity(limits.limits.len() + 1);
         for limit in &limits.limits {
             let at = match limit.qps {
@@ -116,27 +125,46 @@ impl Table {
                 }
                 None => UNLIMITED,
             };
-            index.insert(Box::from(limit.principal.as_str()), at);
+            // Principals are unique (checked when read); a table that ran
+            // out of ids would leave the rest to the default limiter.
+            let _ = index.intern(&key, limit.principal.as_str(), [at, 0]);
         }
         let default = limits.aggregate_default_qps.map(|qps| {
             slots.push(Slot::new(qps, limits.aggregate_default_capacity));
             u32::try_from(slots.len() - 1).unwrap_or(UNLIMITED)
         });
         Self {
+            key,
             index,
             slots: slots.into_boxed_slice(),
             default,
         }
     }
 
+    /// The slot of a listed principal: `Some(UNLIMITED)` for one without a
+    /// rate, `None` if not listed.
+    #[inline]
+    fn listed(&self, principal: &str) -> Option<u32> {
+        let hashed = self.key.hash(principal.as_bytes());
+        self.index
+            .find(principal.as_bytes(), &hashed)
+            .map(|(_, e)| e.vals[0])
+    }
+
     fn default_slot(&self) -> Option<&Slot> {
         self.slots.get(usize::try_from(self.default?).ok()?)
     }
 
+    /// A listed principal's own slot (not the default's).
+    fn listed_slot(&self, principal: Option<&str>) -> Option<&Slot> {
+        self.slots
+            .get(usize::try_from(self.listed(principal?)?).ok()?)
+    }
+
     #[inline]
     fn slot(&self, principal: Option<&str>) -> Option<&Slot> {
-        let at = match principal.and_then(|p| self.index.get(p)) {
-            Some(&at) => at,
+        let at = match principal.and_then(|p| self.listed(p)) {
+            Some(at) => at,
             None => self.default?,
         };
         self.slots.get(usize::try_from(at).ok()?)
@@ -145,7 +173,7 @@ impl Table {
     /// Keeps the state of every limiter whose principal and parameters are
     /// unchanged (and of the aggregate default, if unchanged), so a reload
     /// neither forgives a principal's debt nor punishes it twice.
-    fn inherit(&self, old: &Table) {
+    fn inherit(&self, old: &Table, limits: &RateLimits) {
         let carry = |new: &Slot, old: &Slot| {
             if new.interval == old.interval
                 && new.tolerance == old.tolerance
@@ -155,14 +183,9 @@ impl Table {
                     .store(old.tat.load(Ordering::Relaxed), Ordering::Relaxed);
             }
         };
-        for (name, &at) in &self.index {
-            let new = usize::try_from(at).ok().and_then(|i| self.slots.get(i));
-            let old_slot = old
-                .index
-                .get(name)
-                .and_then(|&i| usize::try_from(i).ok())
-                .and_then(|i| old.slots.get(i));
-            if let (Some(new), Some(old_slot)) = (new, old_slot) {
+        for limit in &limits.limits {
+            let p = Some(limit.principal.as_str());
+            if let (Some(new), Some(old_slot)) = (self.listed_slot(p), old.listed_slot(p)) {
                 carry(new, old_slot);
             }
         }
@@ -213,7 +236,7 @@ impl RateLimiter {
         let table = Table::compile(limits);
         self.table
             .try_reload(|old| {
-                table.inherit(old);
+                table.inherit(old, limits);
                 Ok::<_, std::convert::Infallible>(table)
             })
             .unwrap_or_else(|never| match never {})
@@ -227,7 +250,7 @@ impl RateLimiter {
     /// Bytes of mutable state and parameters: one 32-byte slot per limiter,
     /// whatever the principal's name (the names live in the look-up table).
     pub fn state_bytes(&self) -> usize {
-        self.table.with(|t, _| std::mem::size_of_val(&*t.slots))
+        self.table.with(|t, _| size_of_val(&*t.slots))
     }
 
     /// How many limiters (listed principals with a rate, plus the aggregate

@@ -227,13 +227,30 @@ fn reads_a_file_and_refuses_a_fifo() {
     let path = dir.path().join("rate_limits.json");
     std::fs::write(&path, "{\"limits\": [{\"principal\": \"a\", \"qps\": 0}]}").unwrap();
     let e = RateLimits::from_file(&path).unwrap_err().to_string();
-    assert!(e.starts_with("1:39: ") && e.contains("rate_limits.json: $.limits[0].qps"), "{e}");
+    assert!(
+        e.starts_with("1:39: ") && e.contains("rate_limits.json: $.limits[0].qps"),
+        "{e}"
+    );
     std::fs::write(&path, r#"{"limits": [{"principal": "a", "qps": 5}]}"#).unwrap();
     assert_eq!(RateLimits::from_file(&path).unwrap().limits.len(), 1);
     let fifo = dir.path().join("fifo");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(RateLimits::from_file(&fifo).map(|_| ()).map_err(|e| e.to_string())));
-    let got = rx.recv_timeout(Duration::from_secs(10)).expect("a FIFO must not block the loader");
+    std::thread::spawn(move || {
+        tx.send(
+            RateLimits::from_file(&fifo)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        )
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a FIFO must not block the loader");
     assert!(got.unwrap_err().contains("is not a regular file"));
 }
