@@ -54,6 +54,7 @@ mod error;
 mod event;
 mod facts;
 mod mapper;
+mod pattern;
 mod rules;
 mod verified;
 
@@ -72,6 +73,7 @@ pub use error::{
 pub use event::MappingEvent;
 pub use facts::LeafFacts;
 pub use mapper::{MAX_RULE_FILE_LEN, Mapped, Mapper, TlsIdentity, combine_principals};
+pub use pattern::TOTAL_PATTERN_SIZE_LIMIT;
 pub use rules::{MAX_PATTERN_LEN, MAX_RULES, MAX_TEMPLATE_LEN, RuleSet, parse_rules};
 pub use verified::VerifiedLeaf;
 

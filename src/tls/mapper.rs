@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use regex::{Captures, Regex, RegexBuilder};
+use regex::{Captures, Regex};
 use rustls::server::ServerConnection;
 
 use crate::audit::{AuditEvent, AuditSink};
@@ -12,11 +12,10 @@ use crate::principal::Principal;
 use super::error::{RejectReason, Rejection, RuleRef, RulesError, TlsMapError};
 use super::event::MappingEvent;
 use super::facts::LeafFacts;
+use super::pattern::{Budget, PatternError};
 use super::rules::{Case, Group, Piece, RuleSet, Source, parse_rules};
 use super::verified::VerifiedLeaf;
 
-/// Size limit of one compiled pattern (§7).
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// Largest rule file read from disk.
 pub const MAX_RULE_FILE_LEN: u64 = 1 << 20;
 
@@ -68,63 +67,51 @@ pub struct Mapper {
     rules: Box<[CompiledRule]>,
 }
 
-fn build_regex(pattern: &str, ignore_case: bool) -> Result<Regex, regex::Error> {
-    // Always whole-value (§2): `matches()`, as Kafka and Java do.
-    RegexBuilder::new(&format!("^(?:{pattern})$"))
-        .case_insensitive(ignore_case)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-}
-
-fn regex_message(e: &regex::Error) -> String {
-    match e {
-        regex::Error::CompiledTooBig(limit) => {
-            format!("the pattern compiles to more than {limit} bytes")
-        }
-        // The syntax error's own text spans several lines; keep one.
-        other => {
-            let text = other.to_string();
-            let last = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches("error: ")
-                .to_owned();
-            format!("invalid regular expression: {last}")
-        }
-    }
-}
-
 impl Mapper {
-    /// Compiles a parsed rule set: regexes (with a size limit), and every
+    /// Compiles a parsed rule set: regexes (with a size limit each and one
+    /// for all of them together, [`TOTAL_PATTERN_SIZE_LIMIT`]), and every
     /// template group checked against its pattern.
+    ///
+    /// `ignore_case` folds ASCII letters only, and inline `(?i)` is refused:
+    /// Unicode folding would let U+212A KELVIN SIGN match `k` (threats.md
+    /// TM-9).
     ///
     /// # Errors
     ///
-    /// A [`RulesError`] listing every rule that does not compile.
+    /// A [`RulesError`] listing every rule that does not compile. Once the
+    /// total is exceeded no further pattern is compiled: the rule that
+    /// exceeded it is the last one reported.
+    ///
+    /// [`TOTAL_PATTERN_SIZE_LIMIT`]: super::TOTAL_PATTERN_SIZE_LIMIT
     pub fn compile(set: &RuleSet) -> Result<Self, RulesError> {
+        Self::compile_with(set, Budget::new())
+    }
+
+    pub(super) fn compile_with(set: &RuleSet, mut budget: Budget) -> Result<Self, RulesError> {
         let mut problems = Vec::new();
         let mut rules = Vec::with_capacity(set.rules.len());
         for (index, spec) in set.rules.iter().enumerate() {
-            let pattern = match build_regex(&spec.pattern.value, spec.ignore_case) {
+            let mut over_budget = false;
+            let mut build = |at: &super::rules::At<String>, ignore_case: bool| match budget
+                .compile(&at.value, ignore_case)
+            {
                 Ok(re) => Some(re),
                 Err(e) => {
-                    problems.push(spec.pattern.problem(regex_message(&e)));
+                    over_budget |= e == PatternError::OverBudget;
+                    problems.push(at.problem(e.to_string()));
                     None
                 }
             };
+            let pattern = build(&spec.pattern, spec.ignore_case);
             let issuer = match &spec.issuer {
                 None => Some(None),
-                Some(at) => match build_regex(&at.value, false) {
-                    Ok(re) => Some(Some(re)),
-                    Err(e) => {
-                        problems.push(at.problem(regex_message(&e)));
-                        None
-                    }
-                },
+                // Checked only if the pattern fit: past the budget, stop.
+                Some(at) if pattern.is_some() => build(at, false).map(Some),
+                Some(_) => None,
             };
+            if over_budget {
+                break;
+            }
             let mut template = Vec::new();
             if let (Some(t), Some(re)) = (&spec.template, &pattern) {
                 // The regex crate expands a missing group to nothing; Kafka
@@ -307,16 +294,24 @@ impl Mapper {
                 }
             }
         }
-        let out = match rule.case {
-            Case::Keep => out,
-            Case::Lower => out.to_lowercase(),
-            Case::Upper => out.to_uppercase(),
-        };
         let invalid = |problem: String| {
             Rejection::new(RejectReason::InvalidPrincipal {
                 rule: rule.rule.clone(),
                 problem,
             })
+        };
+        // ASCII only (threats.md TM-9): Unicode mapping merges names, e.g.
+        // U+212A KELVIN SIGN lowercases to `k` and `ſ` uppercases to `S`.
+        if rule.case != Case::Keep && !out.is_ascii() {
+            return Err(invalid(
+                "`case` changes ASCII letters only, and the principal has a non-ASCII character"
+                    .to_owned(),
+            ));
+        }
+        let out = match rule.case {
+            Case::Keep => out,
+            Case::Lower => out.to_ascii_lowercase(),
+            Case::Upper => out.to_ascii_uppercase(),
         };
         if out.starts_with(char::is_whitespace) || out.ends_with(char::is_whitespace) {
             return Err(invalid("leading or trailing whitespace".to_owned()));
