@@ -355,7 +355,7 @@ fn pattern_budget_counts_every_pattern() {
 
 #[test]
 fn ignore_case_folds_ascii_letters_only() {
-    use super::pattern::Budget;
+    use super::pattern::{Budget, PatternError};
     let re = Budget::new()
         .compile(r"k[a-c]\x{17F}(?<n>\d)[^x]é", true)
         .unwrap();
@@ -377,6 +377,6 @@ fn ignore_case_folds_ascii_letters_only() {
     }
     assert_eq!(
         Budget::new().compile("(?-u:x)", true).err(),
-        Some(super::pattern::PatternError::IgnoreCaseWithoutUnicode)
+        Some(PatternError::IgnoreCaseWithoutUnicode)
     );
 }
