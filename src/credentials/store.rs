@@ -164,30 +164,16 @@ pub struct CredentialStore {
     // with a fresh OS-random key per store, so attacker chosen principals
     // cannot flood one bucket (threats.md CS-13).
     cram: CramIndex,
-    // Stands in for unknown principals in `verify_password`, so they do
-    // the same work as a known one.
+    // Keeps `verify_password` busy in an empty store.
     dummy_secret: Secret,
-    // `dummy_secret`'s HMAC-MD5 key, compared with like a stored state.
-    dummy_cram: HmacMd5Key,
-    // What made-up SCRAM keys and `verify_password`'s dummy work look like:
-    // the store's most common form, iteration count and salt length.
+    // What made-up SCRAM keys look like: the store's most common iteration
+    // count and salt length.
     profile: Profile,
 }
 
-/// The stored form most of a store's credentials have: what an unknown
-/// principal is made to look like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Form {
-    Plain,
-    CramMd5,
-    Scram,
-}
-
-/// How a store's typical credential looks, computed once per store.
+/// How a store's typical SCRAM credential looks, computed once per store.
 #[derive(Debug, Clone, Copy)]
 struct Profile {
-    /// The most common form (an empty store: plaintext).
-    form: Form,
     /// The most common SCRAM iteration count.
     iterations: u32,
     /// The most common SCRAM salt length.
@@ -195,16 +181,9 @@ struct Profile {
 }
 
 impl Profile {
-    /// Most common values win; ties go to the costlier form, the larger
-    /// count and the longer salt, so the answer does not depend on the
-    /// order of the file.
+    /// Most common values win; ties go to the larger count and the longer
+    /// salt, so the answer does not depend on the order of the file.
     fn of(entries: &[Credential]) -> Self {
-        let form = mode(entries.iter().filter_map(|c| match c.secret() {
-            StoredSecret::Plain(s) if s.is_empty() => None,
-            StoredSecret::Plain(_) => Some(Form::Plain),
-            StoredSecret::CramMd5State { .. } => Some(Form::CramMd5),
-            StoredSecret::ScramSha256(_) => Some(Form::Scram),
-        }));
         let scram = || {
             entries.iter().filter_map(|c| match c.secret() {
                 StoredSecret::ScramSha256(k) => Some(k),
@@ -212,7 +191,6 @@ impl Profile {
             })
         };
         Self {
-            form: form.unwrap_or(Form::Plain),
             iterations: mode(scram().map(ScramSha256Keys::iterations))
                 .unwrap_or(super::format::MIN_SCRAM_ITERATIONS),
             // The length `StoredSecret::scram_sha256_from` writes.
@@ -265,7 +243,6 @@ impl CredentialStore {
             entries,
             cram,
             dummy_secret,
-            dummy_cram: dummy,
             profile,
         })
     }
@@ -326,40 +303,27 @@ impl CredentialStore {
     /// CS-14).
     ///
     /// The principal is found by the look-up CRAM-MD5 uses, which costs the
-    /// same whether it exists. An unknown principal then gets the work of
-    /// the store's most common form against a dummy: PBKDF2 at the store's
-    /// most common iteration count and [made-up salt](Self::scram_sha256)
-    /// in a mostly-SCRAM store, so it costs what a wrong password for a
-    /// known principal costs. (In a store of mixed forms, the time still
-    /// shows which form a known principal has.) An empty stored secret never
-    /// matches (Mesos let `user:` in). For a `{CRAM-MD5}` credential the
-    /// password's HMAC-MD5 states are compared; for `{SCRAM-SHA-256}` PBKDF2
-    /// runs at the stored iteration count, which is slow by design.
+    /// same whether it exists. An unknown name then pays for the check of a
+    /// real principal picked by the name's keyed hash (always the same one
+    /// for a given name): that principal's form and, for `{SCRAM-SHA-256}`,
+    /// its PBKDF2 iteration count, on memory as warm as any principal's. The
+    /// outcome is discarded, so it costs what a wrong password for a known
+    /// principal costs. An empty stored secret never matches (Mesos let
+    /// `user:` in). For a `{CRAM-MD5}` credential the password's HMAC-MD5
+    /// states are compared; for `{SCRAM-SHA-256}` PBKDF2 runs at the stored
+    /// iteration count, which is slow by design.
     pub fn verify_password(&self, principal: &str, password: &[u8]) -> bool {
-        let Some(entry) = self.find(principal) else {
-            // The result is ignored: only the work counts.
-            let _ = match self.profile.form {
-                Form::Plain => self.dummy_secret.verify(password),
-                Form::CramMd5 => {
-                    let (inner, outer) = self.dummy_cram.states();
-                    let (i2, o2) = HmacMd5Key::from_secret(password).states();
-                    states_eq((&inner, &outer), (&i2, &o2))
-                }
-                Form::Scram => self.dummy_scram(principal).verify_password(password),
-            };
-            return false;
+        let found = self.cram.find(principal);
+        // On a miss `index` is the tag-picked stand-in, always in bounds.
+        let verified = match self.entries.get(found.index as usize) {
+            Some(entry) => password_matches(entry.secret(), password),
+            // Only an empty store has no stand-in.
+            None => {
+                let _ = self.dummy_secret.verify(password);
+                false
+            }
         };
-        match entry.secret() {
-            StoredSecret::Plain(s) => {
-                let matches = s.verify(password);
-                matches && !s.is_empty()
-            }
-            StoredSecret::CramMd5State { inner, outer } => {
-                let (i2, o2) = HmacMd5Key::from_secret(password).states();
-                states_eq((inner, outer), (&i2, &o2))
-            }
-            StoredSecret::ScramSha256(keys) => keys.verify_password(password),
-        }
+        bool::from(Choice::from(u8::from(verified)) & found.exists)
     }
 
     /// The credential of `principal` by the constant-time look-up (the same
@@ -419,6 +383,22 @@ impl ScramLookup<'_> {
     /// The keys (made up when [`known`](Self::known) is false).
     pub fn keys(&self) -> &ScramSha256Keys {
         &self.keys
+    }
+}
+
+/// Whether `password` matches a stored secret: the same work whatever the
+/// outcome.
+fn password_matches(secret: &StoredSecret, password: &[u8]) -> bool {
+    match secret {
+        StoredSecret::Plain(s) => {
+            let matches = s.verify(password);
+            matches && !s.is_empty()
+        }
+        StoredSecret::CramMd5State { inner, outer } => {
+            let (i2, o2) = HmacMd5Key::from_secret(password).states();
+            states_eq((inner, outer), (&i2, &o2))
+        }
+        StoredSecret::ScramSha256(keys) => keys.verify_password(password),
     }
 }
 
