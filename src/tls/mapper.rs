@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use regex::{Captures, Regex};
+use regex_automata::PatternID;
+use regex_automata::meta::Regex;
+use regex_automata::util::captures::Captures;
 use rustls::server::ServerConnection;
 
 use crate::audit::{AuditEvent, AuditSink};
@@ -122,7 +124,11 @@ impl Mapper {
                             // Group 0 of the user's pattern is our group 0;
                             // our wrapper adds no capturing group.
                             Group::Index(n) => *n < re.captures_len(),
-                            Group::Name(name) => re.capture_names().flatten().any(|c| c == &**name),
+                            Group::Name(name) => re
+                                .group_info()
+                                .pattern_names(PatternID::ZERO)
+                                .flatten()
+                                .any(|c| c == &**name),
                         };
                         if !exists {
                             let shown = match g {
@@ -266,9 +272,11 @@ impl Mapper {
             if rule.reject {
                 return Err(Rejection::new(RejectReason::RejectRule(rule.rule.clone())));
             }
-            let Some(caps) = rule.pattern.captures(value) else {
+            let mut caps = rule.pattern.create_captures();
+            rule.pattern.captures(value, &mut caps);
+            if !caps.is_match() {
                 continue;
-            };
+            }
             if matches!(rule.source, Source::Dn) && splits_an_escape(value, &caps) {
                 return Err(Rejection::new(RejectReason::InvalidPrincipal {
                     rule: rule.rule.clone(),
@@ -276,21 +284,28 @@ impl Mapper {
                         .to_owned(),
                 }));
             }
-            return self.finish(rule, &caps).map(Some);
+            return self.finish(rule, value, &caps).map(Some);
         }
         Ok(None)
     }
 
-    fn finish(&self, rule: &CompiledRule, caps: &Captures<'_>) -> Result<Mapped, Rejection> {
+    fn finish(
+        &self,
+        rule: &CompiledRule,
+        value: &str,
+        caps: &Captures,
+    ) -> Result<Mapped, Rejection> {
+        // A group that did not take part expands to nothing.
+        let text = |span: Option<regex_automata::Span>| {
+            span.and_then(|s| value.get(s.range())).unwrap_or("")
+        };
         let mut out = String::new();
         for piece in &rule.template {
             match piece {
                 Piece::Literal(s) => out.push_str(s),
-                Piece::Group(Group::Index(n)) => {
-                    out.push_str(caps.get(*n).map_or("", |m| m.as_str()));
-                }
+                Piece::Group(Group::Index(n)) => out.push_str(text(caps.get_group(*n))),
                 Piece::Group(Group::Name(name)) => {
-                    out.push_str(caps.name(name).map_or("", |m| m.as_str()));
+                    out.push_str(text(caps.get_group_by_name(name)));
                 }
             }
         }
@@ -391,7 +406,7 @@ impl Mapper {
 /// escape of `dn`: `CN=([^,]+),OU=admins` over `CN=evil\,OU=admins,...`
 /// captures `evil\`, a sign the pattern took an escaped comma for a
 /// separator (threats.md TM-6). Such a match is refused, never mapped.
-fn splits_an_escape(dn: &str, caps: &Captures<'_>) -> bool {
+fn splits_an_escape(dn: &str, caps: &Captures) -> bool {
     if !dn.contains('\\') {
         return false;
     }
@@ -412,7 +427,7 @@ fn splits_an_escape(dn: &str, caps: &Captures<'_>) -> bool {
     // group boundary falls inside an escape has misread the DN.
     caps.iter()
         .flatten()
-        .any(|m| inside.contains(&m.start()) || inside.contains(&m.end()))
+        .any(|m| inside.contains(&m.start) || inside.contains(&m.end))
 }
 
 /// Reads at most `limit` bytes of `path`, checking the size on the open file.

@@ -7,25 +7,30 @@
 //! ASCII letter gets its other ASCII case, nothing else changes. Inline
 //! `(?i)` would bring Unicode folding back, so it is refused.
 //!
-//! Each pattern has a compiled-size limit; without a total, a rule file of a
-//! few kilobytes (256 rules of two patterns, each just under the limit)
-//! compiled to hundreds of megabytes in seconds. The budget counts each
-//! pattern's Thompson NFA, measured before the regex is built, and refuses
-//! the pattern that would exceed it.
+//! Each pattern has a size limit; without a total, a rule file of a few
+//! kilobytes (256 rules of two patterns, each just under the limit) compiled
+//! to hundreds of megabytes in seconds. The budget counts the memory of each
+//! regex as built and refuses the pattern that would exceed it; its NFA is
+//! also limited to what is left, so an oversized one stops early.
 
-use regex::{Regex, RegexBuilder};
-use regex_automata::nfa::thompson;
+use regex_automata::meta::{self, Regex};
 use regex_syntax::ast::{self, Ast, Flag, Flags};
-use regex_syntax::hir::{self, Class, ClassUnicode, ClassUnicodeRange, HirKind};
+use regex_syntax::hir::{self, Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look};
 
-/// Size limit of one compiled pattern, in bytes (§7).
+/// Size limit of one pattern's NFA, in bytes (§7).
 pub(super) const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 
-/// Size limit of all the compiled patterns of one rule set together, in
-/// bytes, counted as the patterns' Thompson NFAs: room for 256 rules whose
-/// patterns each use a Unicode class such as `\w` (about 18 KB), not for
-/// many patterns near the per-pattern limit.
-pub const TOTAL_PATTERN_SIZE_LIMIT: usize = 8 << 20;
+/// Largest one-pass DFA built for a pattern (a faster capture engine): a
+/// pattern such as `CN=(\w+),O=Acme` gets a 700 KB one, ten times its NFA,
+/// for a search that runs once per connection. Bigger ones are skipped.
+const ONEPASS_SIZE_LIMIT: usize = 64 << 10;
+
+/// Memory limit of all the compiled patterns of one rule set together, in
+/// bytes (each pattern's regex as built: NFAs, one-pass DFA, prefilters;
+/// not the search caches): room for 256 rules whose patterns use Unicode
+/// classes such as `\w` (about 60 KB each), not for many patterns near the
+/// per-pattern limit.
+pub const TOTAL_PATTERN_SIZE_LIMIT: usize = 32 << 20;
 
 /// Why a pattern was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +41,7 @@ pub(super) enum PatternError {
     InlineIgnoreCase,
     /// `ignore_case` on a pattern with `(?-u)`.
     IgnoreCaseWithoutUnicode,
-    /// This pattern alone compiles past [`PATTERN_SIZE_LIMIT`].
+    /// This pattern's NFA alone is past [`PATTERN_SIZE_LIMIT`].
     TooBig,
     /// This pattern takes the rule set past [`TOTAL_PATTERN_SIZE_LIMIT`].
     OverBudget,
@@ -81,6 +86,12 @@ impl Budget {
         Self { left: limit }
     }
 
+    /// What is left.
+    #[cfg(test)]
+    pub(super) fn left(&self) -> usize {
+        self.left
+    }
+
     /// Compiles `pattern` to match whole values (`matches()`, as Kafka and
     /// Java do), folding ASCII case only if `ignore_case`, and charges its
     /// size to the budget.
@@ -112,33 +123,25 @@ impl Budget {
             .translate(pattern, &tree)
             .map_err(|e| syntax(&e))?;
         drop(tree);
+        // `^(?:pattern)$`: the whole value (`matches()`, as Kafka and Java).
+        let whole = Hir::concat(vec![Hir::look(Look::Start), hir, Hir::look(Look::End)]);
         let limit = PATTERN_SIZE_LIMIT.min(self.left);
-        let nfa = thompson::Compiler::new()
-            .configure(thompson::Config::new().nfa_size_limit(Some(limit)))
-            .build_from_hir(&hir);
-        let size = match nfa {
-            Ok(nfa) => nfa.memory_usage(),
+        let config = meta::Config::new()
+            .nfa_size_limit(Some(limit))
+            .onepass_size_limit(Some(ONEPASS_SIZE_LIMIT));
+        let re = match Regex::builder().configure(config).build_from_hir(&whole) {
+            Ok(re) => re,
             Err(e) if e.size_limit().is_some() && limit < PATTERN_SIZE_LIMIT => {
                 return Err(PatternError::OverBudget);
             }
             Err(e) if e.size_limit().is_some() => return Err(PatternError::TooBig),
             Err(e) => return Err(syntax(&e)),
         };
-        // The folded pattern is written back out from its HIR, which the
-        // regex crate reads as the same language.
-        let text = if ignore_case {
-            format!("^(?:{hir})$")
-        } else {
-            format!("^(?:{pattern})$")
-        };
-        let re = RegexBuilder::new(&text)
-            .size_limit(PATTERN_SIZE_LIMIT)
-            .build()
-            .map_err(|e| match e {
-                regex::Error::CompiledTooBig(_) => PatternError::TooBig,
-                other => syntax(&other),
-            })?;
-        self.left = self.left.saturating_sub(size);
+        let size = re.memory_usage();
+        if size > self.left {
+            return Err(PatternError::OverBudget);
+        }
+        self.left -= size;
         Ok(re)
     }
 }

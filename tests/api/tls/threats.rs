@@ -447,14 +447,15 @@ fn tm14_long_or_bad_output_rejects_without_trying_the_next_rule() {
 }
 
 /// TM-14 / §7: the compiled size of all the patterns is bounded, not only
-/// each one's. Every pattern here compiles alone, but 64 of them together
-/// would take hundreds of megabytes and seconds; the set is refused at the
-/// rule that passes the budget, and no further pattern is compiled.
+/// each one's. Every pattern here compiles alone, but 128 of them together
+/// would take about 75 MB (without the budget, a file like it of 256 rules
+/// took 632 MB and 14 s); the set is refused at the rule that passes the
+/// budget, and no further pattern is compiled.
 #[test]
 fn tm14_rule_sets_have_a_total_size_budget() {
-    let rule = r#"{"source": "subject.CN", "match": "[a-z]{10000}", "principal": "p"}"#;
+    let rule = r#"{"source": "subject.CN", "match": "[a-z]{12000}", "principal": "p"}"#;
     assert_eq!(mapper(&format!("[{rule}]")).len(), 1);
-    let file = format!("[{}]", vec![rule; 64].join(",\n"));
+    let file = format!("[{}]", vec![rule; 128].join(",\n"));
     let start = std::time::Instant::now();
     let e = Mapper::from_json(&file).unwrap_err();
     let took = start.elapsed();
@@ -474,11 +475,10 @@ fn tm14_rule_sets_have_a_total_size_budget() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!((8..64).contains(&at), "{p}");
+    assert!((8..128).contains(&at), "{p}");
     assert_eq!(p.location().line as usize, at + 1);
-    // Unoptimised, on a loaded machine: well under the 14 s a file like it
-    // took without the budget.
-    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    // Unoptimised and on a loaded machine; optimised, well under a second.
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
 }
 
 #[test]
