@@ -34,6 +34,14 @@
 //! backstop, a capture that starts or ends inside an escape is refused
 //! (threats.md TM-6).
 //!
+//! Case is ASCII only (threats.md TM-9): `ignore_case` folds ASCII letters
+//! alone, so U+212A KELVIN SIGN does not match `k` nor `ſ` match `s`; inline
+//! `(?i)`, which would fold by Unicode rules, is refused; and `case`
+//! (`lower`, `upper`, Kafka's `/L`, `/U`) refuses a principal with a
+//! non-ASCII character rather than merge it with an ASCII one. Besides each
+//! pattern's own size limit, a rule set's compiled patterns together may
+//! take at most [`TOTAL_PATTERN_SIZE_LIMIT`] bytes.
+//!
 //! The canonical DN (tls-identity.md §4) equals
 //! `openssl x509 -noout -subject -nameopt RFC2253` for typical certificates,
 //! except that: the AVAs of a multi-valued RDN stay in DER order (OpenSSL
@@ -54,6 +62,7 @@ mod error;
 mod event;
 mod facts;
 mod mapper;
+mod pattern;
 mod rules;
 mod verified;
 
@@ -72,6 +81,7 @@ pub use error::{
 pub use event::MappingEvent;
 pub use facts::LeafFacts;
 pub use mapper::{MAX_RULE_FILE_LEN, Mapped, Mapper, TlsIdentity, combine_principals};
+pub use pattern::TOTAL_PATTERN_SIZE_LIMIT;
 pub use rules::{MAX_PATTERN_LEN, MAX_RULES, MAX_TEMPLATE_LEN, RuleSet, parse_rules};
 pub use verified::VerifiedLeaf;
 

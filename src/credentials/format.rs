@@ -187,7 +187,10 @@ impl StoredSecret {
     /// The CRAM-MD5 state of a password.
     pub fn cram_md5_from(secret: &Secret) -> Self {
         let (inner, outer) = HmacMd5Key::from_secret(secret.expose()).states();
-        Self::CramMd5State { inner, outer }
+        Self::CramMd5State {
+            inner: Box::new(inner),
+            outer: Box::new(outer),
+        }
     }
 
     /// SCRAM-SHA-256 keys of a password with a fresh random 16-byte salt.
@@ -239,8 +242,8 @@ impl Credential {
             }
             (StoredSecret::CramMd5State { inner, outer }, Scheme::CramMd5State) => {
                 StoredSecret::CramMd5State {
-                    inner: *inner,
-                    outer: *outer,
+                    inner: inner.clone(),
+                    outer: outer.clone(),
                 }
             }
             (StoredSecret::ScramSha256(k), Scheme::ScramSha256) => {
@@ -313,8 +316,8 @@ fn decode_cram(hex: &str) -> Result<StoredSecret, Problem> {
     let [i0, i1, i2, i3, o0, o1, o2, o3] = words;
     words.zeroize();
     Ok(StoredSecret::CramMd5State {
-        inner: [i0, i1, i2, i3],
-        outer: [o0, o1, o2, o3],
+        inner: Box::new([i0, i1, i2, i3]),
+        outer: Box::new([o0, o1, o2, o3]),
     })
 }
 
@@ -381,7 +384,7 @@ pub(crate) fn encode_secret(secret: &StoredSecret) -> Result<Zeroizing<String>, 
         StoredSecret::CramMd5State { inner, outer } => {
             let mut out = Zeroizing::new(String::with_capacity(CRAM_MD5_PREFIX.len() + 64));
             out.push_str(CRAM_MD5_PREFIX);
-            for w in inner.iter().chain(outer) {
+            for w in inner.iter().chain(outer.iter()) {
                 for b in w.to_le_bytes() {
                     push_hex(&mut out, b);
                 }

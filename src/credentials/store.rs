@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use subtle::{Choice, ConstantTimeEq};
+use zeroize::Zeroize;
 
 use super::error::CredentialsError;
 use super::format::ScramSha256Keys;
@@ -22,16 +23,33 @@ pub enum StoredSecret {
     Plain(Secret),
     /// The HMAC-MD5 inner and outer chaining states (Dovecot's `CRAM-MD5`
     /// scheme): enough to check CRAM-MD5, not enough to log in elsewhere.
+    ///
+    /// Boxed, so that moving the credential (a `Vec` growing, a file's
+    /// entries collected into a store) moves a pointer and leaves no copy of
+    /// the states behind; wiped on drop.
     CramMd5State {
         /// MD5 state after compressing key ⊕ ipad.
-        inner: [u32; 4],
+        inner: Box<[u32; 4]>,
         /// MD5 state after compressing key ⊕ opad.
-        outer: [u32; 4],
+        outer: Box<[u32; 4]>,
     },
     /// SCRAM-SHA-256 salt, iteration count, `StoredKey` and `ServerKey`
     /// (RFC 5802/7677): enough to run SCRAM as a server, not to log in.
     ScramSha256(ScramSha256Keys),
 }
+
+// `Plain` and `ScramSha256` wipe themselves; the CRAM-MD5 states are plain
+// arrays, as login-equivalent for CRAM-MD5 as the password (threats.md T4).
+impl Drop for StoredSecret {
+    fn drop(&mut self) {
+        if let Self::CramMd5State { inner, outer } = self {
+            (**inner).zeroize();
+            (**outer).zeroize();
+        }
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for StoredSecret {}
 
 impl std::fmt::Debug for StoredSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -146,12 +164,49 @@ pub struct CredentialStore {
     // with a fresh OS-random key per store, so attacker chosen principals
     // cannot flood one bucket (threats.md CS-13).
     cram: CramIndex,
-    // Stands in for unknown principals in `verify_password` and
-    // `scram_sha256`, so they do the same work as for a known one.
+    // Keeps `verify_password` busy in an empty store.
     dummy_secret: Secret,
-    // Iteration count the made-up SCRAM keys claim: the first real SCRAM
-    // credential's, so unknown principals do not stand out by it.
-    dummy_iterations: u32,
+    // What made-up SCRAM keys look like: the store's most common iteration
+    // count and salt length.
+    profile: Profile,
+}
+
+/// How a store's typical SCRAM credential looks, computed once per store.
+#[derive(Debug, Clone, Copy)]
+struct Profile {
+    /// The most common SCRAM iteration count.
+    iterations: u32,
+    /// The most common SCRAM salt length.
+    salt_len: usize,
+}
+
+impl Profile {
+    /// Most common values win; ties go to the larger count and the longer
+    /// salt, so the answer does not depend on the order of the file.
+    fn of(entries: &[Credential]) -> Self {
+        let scram = || {
+            entries.iter().filter_map(|c| match c.secret() {
+                StoredSecret::ScramSha256(k) => Some(k),
+                _ => None,
+            })
+        };
+        Self {
+            iterations: mode(scram().map(ScramSha256Keys::iterations))
+                .unwrap_or(super::format::MIN_SCRAM_ITERATIONS),
+            // The length `StoredSecret::scram_sha256_from` writes.
+            salt_len: mode(scram().map(|k| k.salt().len())).unwrap_or(16),
+        }
+    }
+}
+
+/// The most common value, the largest among equally common ones.
+fn mode<T: Ord + Copy>(values: impl Iterator<Item = T>) -> Option<T> {
+    let mut counts = std::collections::BTreeMap::new();
+    for v in values {
+        *counts.entry(v).or_insert(0usize) += 1;
+    }
+    // `max_by_key` keeps the last maximum: the largest value among ties.
+    counts.into_iter().max_by_key(|&(_, n)| n).map(|(v, _)| v)
 }
 
 impl CredentialStore {
@@ -164,13 +219,7 @@ impl CredentialStore {
         credentials: impl IntoIterator<Item = Credential>,
     ) -> Result<Self, CredentialsError> {
         let entries: Vec<Credential> = credentials.into_iter().collect();
-        let dummy_iterations = entries
-            .iter()
-            .find_map(|c| match c.secret() {
-                StoredSecret::ScramSha256(k) => Some(k.iterations()),
-                _ => None,
-            })
-            .unwrap_or(super::format::MIN_SCRAM_ITERATIONS);
+        let profile = Profile::of(&entries);
         let dummy_secret = random_secret();
         let dummy = HmacMd5Key::from_secret(dummy_secret.expose());
         // One table answers both the CRAM-MD5 and the by-name look-up, and
@@ -194,7 +243,7 @@ impl CredentialStore {
             entries,
             cram,
             dummy_secret,
-            dummy_iterations,
+            profile,
         })
     }
 
@@ -230,20 +279,21 @@ impl CredentialStore {
     /// The SCRAM-SHA-256 keys of `principal`, or made-up keys if it has none
     /// (unknown, or stored in another form).
     ///
+    /// Made-up keys look like the store's own (RFC 5802 §5.1): the most
+    /// common iteration count and salt length among its SCRAM credentials,
+    /// and a salt that is the same for a given name on every call and every
+    /// reload, derived from the name under a key drawn once per process.
+    ///
     /// Plaintext credentials get no keys here: deriving them costs a PBKDF2
     /// run per principal; convert the file to `{SCRAM-SHA-256}` instead.
     pub fn scram_sha256(&self, principal: &str) -> ScramLookup<'_> {
-        match self.get(principal).map(Credential::secret) {
+        match self.find(principal).map(Credential::secret) {
             Some(StoredSecret::ScramSha256(keys)) => ScramLookup {
                 keys: Cow::Borrowed(keys),
                 known: true,
             },
             _ => ScramLookup {
-                keys: Cow::Owned(dummy_scram(
-                    &self.dummy_secret,
-                    self.dummy_iterations,
-                    principal,
-                )),
+                keys: Cow::Owned(self.dummy_scram(principal)),
                 known: false,
             },
         }
@@ -252,29 +302,49 @@ impl CredentialStore {
     /// Checks a password as HTTP Basic does, in constant time (threats.md
     /// CS-14).
     ///
-    /// An unknown principal is checked against a random dummy secret, so it
-    /// costs the same as a wrong password for a plaintext credential. An
-    /// empty stored secret never matches (Mesos let `user:` in). For a
-    /// `{CRAM-MD5}` credential the password's HMAC-MD5 states are compared;
-    /// for `{SCRAM-SHA-256}` PBKDF2 runs at the stored iteration count, which
-    /// is slow by design.
+    /// The principal is found by the look-up CRAM-MD5 uses, which costs the
+    /// same whether it exists. An unknown name then pays for the check of a
+    /// real principal picked by the name's keyed hash (always the same one
+    /// for a given name): that principal's form and, for `{SCRAM-SHA-256}`,
+    /// its PBKDF2 iteration count, on memory as warm as any principal's. The
+    /// outcome is discarded, so it costs what a wrong password for a known
+    /// principal costs. An empty stored secret never matches (Mesos let
+    /// `user:` in). For a `{CRAM-MD5}` credential the password's HMAC-MD5
+    /// states are compared; for `{SCRAM-SHA-256}` PBKDF2 runs at the stored
+    /// iteration count, which is slow by design.
     pub fn verify_password(&self, principal: &str, password: &[u8]) -> bool {
-        let Some(entry) = self.get(principal) else {
-            // Same work as the plaintext path; the result is ignored.
-            let _ = self.dummy_secret.verify(password);
-            return false;
+        let found = self.cram.find(principal);
+        // On a miss `index` is the tag-picked stand-in, always in bounds.
+        let verified = match self.entries.get(found.index as usize) {
+            Some(entry) => password_matches(entry.secret(), password),
+            // Only an empty store has no stand-in.
+            None => {
+                let _ = self.dummy_secret.verify(password);
+                false
+            }
         };
-        match entry.secret() {
-            StoredSecret::Plain(s) => {
-                let matches = s.verify(password);
-                matches && !s.is_empty()
-            }
-            StoredSecret::CramMd5State { inner, outer } => {
-                let (i2, o2) = HmacMd5Key::from_secret(password).states();
-                states_eq((inner, outer), (&i2, &o2))
-            }
-            StoredSecret::ScramSha256(keys) => keys.verify_password(password),
+        bool::from(Choice::from(u8::from(verified)) & found.exists)
+    }
+
+    /// The credential of `principal` by the constant-time look-up (the same
+    /// work whether it exists; matched by keyed tag, see `cram_index`).
+    fn find(&self, principal: &str) -> Option<&Credential> {
+        let found = self.cram.find(principal);
+        if bool::from(found.exists) {
+            self.entries.get(found.index as usize)
+        } else {
+            None
         }
+    }
+
+    /// Made-up SCRAM keys for `principal`, shaped like the store's own.
+    fn dummy_scram(&self, principal: &str) -> ScramSha256Keys {
+        dummy_scram(
+            process_key(),
+            self.profile.iterations,
+            self.profile.salt_len,
+            principal,
+        )
     }
 
     /// The CRAM-MD5 key of `principal`, or the dummy key if it has none.
@@ -316,6 +386,22 @@ impl ScramLookup<'_> {
     }
 }
 
+/// Whether `password` matches a stored secret: the same work whatever the
+/// outcome.
+fn password_matches(secret: &StoredSecret, password: &[u8]) -> bool {
+    match secret {
+        StoredSecret::Plain(s) => {
+            let matches = s.verify(password);
+            matches && !s.is_empty()
+        }
+        StoredSecret::CramMd5State { inner, outer } => {
+            let (i2, o2) = HmacMd5Key::from_secret(password).states();
+            states_eq((inner, outer), (&i2, &o2))
+        }
+        StoredSecret::ScramSha256(keys) => keys.verify_password(password),
+    }
+}
+
 /// Whether a stored secret can answer CRAM-MD5.
 fn has_cram_md5_key(secret: &StoredSecret) -> bool {
     match secret {
@@ -331,7 +417,7 @@ fn cram_md5_key_of(secret: &StoredSecret) -> Option<HmacMd5Key> {
     match secret {
         StoredSecret::Plain(s) if !s.is_empty() => Some(HmacMd5Key::from_secret(s.expose())),
         StoredSecret::CramMd5State { inner, outer } => {
-            Some(HmacMd5Key::from_states(*inner, *outer))
+            Some(HmacMd5Key::from_states(**inner, **outer))
         }
         StoredSecret::Plain(_) | StoredSecret::ScramSha256(_) => None,
     }
@@ -382,18 +468,52 @@ fn random_secret() -> Secret {
     Secret::new(&*bytes)
 }
 
-/// Made-up SCRAM keys for an unknown principal. The salt depends on the
-/// name, so asking twice gives the same answer (RFC 5802 §5.1 advice against
-/// revealing who exists); no PBKDF2 runs, random keys are all a dummy needs.
-fn dummy_scram(seed: &Secret, iterations: u32, principal: &str) -> ScramSha256Keys {
-    let stored = hmac_sha256(seed.expose(), b"dummy StoredKey");
-    let server = hmac_sha256(seed.expose(), b"dummy ServerKey");
-    let mut salt = [0u8; 16];
-    let full = hmac_sha256(seed.expose(), principal.as_bytes());
-    for (d, s) in salt.iter_mut().zip(full) {
-        *d = s;
-    }
-    ScramSha256Keys::dummy(salt, iterations, stored, server)
+/// A key drawn from the OS once per process, for values that must stay the
+/// same across reloads but be unpredictable: the made-up SCRAM salts. A new
+/// one per store would give an unknown name a new salt at every reload,
+/// while real principals keep theirs.
+fn process_key() -> &'static [u8; 32] {
+    use rand_core::{OsRng, RngCore};
+    static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        key
+    })
+}
+
+/// Made-up SCRAM keys for an unknown principal: salt and keys are keyed
+/// hashes of the name, so asking twice, or after a reload, gives the same
+/// answer (RFC 5802 §5.1 advice against revealing who exists). No PBKDF2
+/// runs here; random-looking keys are all a dummy needs.
+fn dummy_scram(
+    key: &[u8; 32],
+    iterations: u32,
+    salt_len: usize,
+    principal: &str,
+) -> ScramSha256Keys {
+    let part = |label: &[u8], block: u8| {
+        let mut msg = Vec::with_capacity(label.len() + 1 + principal.len());
+        msg.extend_from_slice(label);
+        msg.push(block);
+        msg.extend_from_slice(principal.as_bytes());
+        hmac_sha256(key, &msg)
+    };
+    let stored = part(b"mesos-auth dummy StoredKey\0", 0);
+    let server = part(b"mesos-auth dummy ServerKey\0", 0);
+    let salt: Vec<u8> = (0..=u8::MAX)
+        .flat_map(|block| part(b"mesos-auth dummy salt\0", block))
+        .take(salt_len)
+        .collect();
+    // The profile's values come from credentials that passed `new`; the
+    // fallback (a 16-byte salt) only keeps this panic-free.
+    ScramSha256Keys::new(&salt, iterations, stored, server).unwrap_or_else(|_| {
+        let mut short = [0u8; 16];
+        for (d, s) in short.iter_mut().zip(&salt) {
+            *d = *s;
+        }
+        ScramSha256Keys::dummy(short, iterations, stored, server)
+    })
 }
 
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use regex::{Captures, Regex, RegexBuilder};
+use regex_automata::PatternID;
+use regex_automata::meta::Regex;
+use regex_automata::util::captures::Captures;
 use rustls::server::ServerConnection;
 
 use crate::audit::{AuditEvent, AuditSink};
@@ -12,11 +14,10 @@ use crate::principal::Principal;
 use super::error::{RejectReason, Rejection, RuleRef, RulesError, TlsMapError};
 use super::event::MappingEvent;
 use super::facts::LeafFacts;
+use super::pattern::{Budget, PatternError};
 use super::rules::{Case, Group, Piece, RuleSet, Source, parse_rules};
 use super::verified::VerifiedLeaf;
 
-/// Size limit of one compiled pattern (§7).
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// Largest rule file read from disk.
 pub const MAX_RULE_FILE_LEN: u64 = 1 << 20;
 
@@ -68,63 +69,51 @@ pub struct Mapper {
     rules: Box<[CompiledRule]>,
 }
 
-fn build_regex(pattern: &str, ignore_case: bool) -> Result<Regex, regex::Error> {
-    // Always whole-value (§2): `matches()`, as Kafka and Java do.
-    RegexBuilder::new(&format!("^(?:{pattern})$"))
-        .case_insensitive(ignore_case)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-}
-
-fn regex_message(e: &regex::Error) -> String {
-    match e {
-        regex::Error::CompiledTooBig(limit) => {
-            format!("the pattern compiles to more than {limit} bytes")
-        }
-        // The syntax error's own text spans several lines; keep one.
-        other => {
-            let text = other.to_string();
-            let last = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches("error: ")
-                .to_owned();
-            format!("invalid regular expression: {last}")
-        }
-    }
-}
-
 impl Mapper {
-    /// Compiles a parsed rule set: regexes (with a size limit), and every
+    /// Compiles a parsed rule set: regexes (with a size limit each and one
+    /// for all of them together, [`TOTAL_PATTERN_SIZE_LIMIT`]), and every
     /// template group checked against its pattern.
+    ///
+    /// `ignore_case` folds ASCII letters only, and inline `(?i)` is refused:
+    /// Unicode folding would let U+212A KELVIN SIGN match `k` (threats.md
+    /// TM-9).
     ///
     /// # Errors
     ///
-    /// A [`RulesError`] listing every rule that does not compile.
+    /// A [`RulesError`] listing every rule that does not compile. Once the
+    /// total is exceeded no further pattern is compiled: the rule that
+    /// exceeded it is the last one reported.
+    ///
+    /// [`TOTAL_PATTERN_SIZE_LIMIT`]: super::TOTAL_PATTERN_SIZE_LIMIT
     pub fn compile(set: &RuleSet) -> Result<Self, RulesError> {
+        Self::compile_with(set, Budget::new())
+    }
+
+    pub(super) fn compile_with(set: &RuleSet, mut budget: Budget) -> Result<Self, RulesError> {
         let mut problems = Vec::new();
         let mut rules = Vec::with_capacity(set.rules.len());
         for (index, spec) in set.rules.iter().enumerate() {
-            let pattern = match build_regex(&spec.pattern.value, spec.ignore_case) {
+            let mut over_budget = false;
+            let mut build = |at: &super::rules::At<String>, ignore_case: bool| match budget
+                .compile(&at.value, ignore_case)
+            {
                 Ok(re) => Some(re),
                 Err(e) => {
-                    problems.push(spec.pattern.problem(regex_message(&e)));
+                    over_budget |= e == PatternError::OverBudget;
+                    problems.push(at.problem(e.to_string()));
                     None
                 }
             };
+            let pattern = build(&spec.pattern, spec.ignore_case);
             let issuer = match &spec.issuer {
                 None => Some(None),
-                Some(at) => match build_regex(&at.value, false) {
-                    Ok(re) => Some(Some(re)),
-                    Err(e) => {
-                        problems.push(at.problem(regex_message(&e)));
-                        None
-                    }
-                },
+                // Checked only if the pattern fit: past the budget, stop.
+                Some(at) if pattern.is_some() => build(at, false).map(Some),
+                Some(_) => None,
             };
+            if over_budget {
+                break;
+            }
             let mut template = Vec::new();
             if let (Some(t), Some(re)) = (&spec.template, &pattern) {
                 // The regex crate expands a missing group to nothing; Kafka
@@ -135,7 +124,11 @@ impl Mapper {
                             // Group 0 of the user's pattern is our group 0;
                             // our wrapper adds no capturing group.
                             Group::Index(n) => *n < re.captures_len(),
-                            Group::Name(name) => re.capture_names().flatten().any(|c| c == &**name),
+                            Group::Name(name) => re
+                                .group_info()
+                                .pattern_names(PatternID::ZERO)
+                                .flatten()
+                                .any(|c| c == &**name),
                         };
                         if !exists {
                             let shown = match g {
@@ -279,9 +272,11 @@ impl Mapper {
             if rule.reject {
                 return Err(Rejection::new(RejectReason::RejectRule(rule.rule.clone())));
             }
-            let Some(caps) = rule.pattern.captures(value) else {
+            let mut caps = rule.pattern.create_captures();
+            rule.pattern.captures(value, &mut caps);
+            if !caps.is_match() {
                 continue;
-            };
+            }
             if matches!(rule.source, Source::Dn) && splits_an_escape(value, &caps) {
                 return Err(Rejection::new(RejectReason::InvalidPrincipal {
                     rule: rule.rule.clone(),
@@ -289,34 +284,49 @@ impl Mapper {
                         .to_owned(),
                 }));
             }
-            return self.finish(rule, &caps).map(Some);
+            return self.finish(rule, value, &caps).map(Some);
         }
         Ok(None)
     }
 
-    fn finish(&self, rule: &CompiledRule, caps: &Captures<'_>) -> Result<Mapped, Rejection> {
+    fn finish(
+        &self,
+        rule: &CompiledRule,
+        value: &str,
+        caps: &Captures,
+    ) -> Result<Mapped, Rejection> {
+        // A group that did not take part expands to nothing.
+        let text = |span: Option<regex_automata::Span>| {
+            span.and_then(|s| value.get(s.range())).unwrap_or("")
+        };
         let mut out = String::new();
         for piece in &rule.template {
             match piece {
                 Piece::Literal(s) => out.push_str(s),
-                Piece::Group(Group::Index(n)) => {
-                    out.push_str(caps.get(*n).map_or("", |m| m.as_str()));
-                }
+                Piece::Group(Group::Index(n)) => out.push_str(text(caps.get_group(*n))),
                 Piece::Group(Group::Name(name)) => {
-                    out.push_str(caps.name(name).map_or("", |m| m.as_str()));
+                    out.push_str(text(caps.get_group_by_name(name)));
                 }
             }
         }
-        let out = match rule.case {
-            Case::Keep => out,
-            Case::Lower => out.to_lowercase(),
-            Case::Upper => out.to_uppercase(),
-        };
         let invalid = |problem: String| {
             Rejection::new(RejectReason::InvalidPrincipal {
                 rule: rule.rule.clone(),
                 problem,
             })
+        };
+        // ASCII only (threats.md TM-9): Unicode mapping merges names, e.g.
+        // U+212A KELVIN SIGN lowercases to `k` and `ſ` uppercases to `S`.
+        if rule.case != Case::Keep && !out.is_ascii() {
+            return Err(invalid(
+                "`case` changes ASCII letters only, and the principal has a non-ASCII character"
+                    .to_owned(),
+            ));
+        }
+        let out = match rule.case {
+            Case::Keep => out,
+            Case::Lower => out.to_ascii_lowercase(),
+            Case::Upper => out.to_ascii_uppercase(),
         };
         if out.starts_with(char::is_whitespace) || out.ends_with(char::is_whitespace) {
             return Err(invalid("leading or trailing whitespace".to_owned()));
@@ -396,7 +406,7 @@ impl Mapper {
 /// escape of `dn`: `CN=([^,]+),OU=admins` over `CN=evil\,OU=admins,...`
 /// captures `evil\`, a sign the pattern took an escaped comma for a
 /// separator (threats.md TM-6). Such a match is refused, never mapped.
-fn splits_an_escape(dn: &str, caps: &Captures<'_>) -> bool {
+fn splits_an_escape(dn: &str, caps: &Captures) -> bool {
     if !dn.contains('\\') {
         return false;
     }
@@ -417,7 +427,7 @@ fn splits_an_escape(dn: &str, caps: &Captures<'_>) -> bool {
     // group boundary falls inside an escape has misread the DN.
     caps.iter()
         .flatten()
-        .any(|m| inside.contains(&m.start()) || inside.contains(&m.end()))
+        .any(|m| inside.contains(&m.start) || inside.contains(&m.end))
 }
 
 /// Reads `path` through the crate's checked reader: opened without

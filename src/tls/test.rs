@@ -322,3 +322,70 @@ fn rule_file_reading_is_bounded() {
         Err(TlsMapError::Read { .. })
     ));
 }
+
+#[test]
+fn pattern_budget_counts_every_pattern() {
+    use super::pattern::{Budget, PatternError};
+    let mut probe = Budget::new();
+    probe.compile(r"\w", false).unwrap();
+    let size = TOTAL_PATTERN_SIZE_LIMIT - probe.left();
+    assert!(size > 10_000, "{size}");
+    // Five fit in five and a half times that, the sixth does not.
+    let mut budget = Budget::with_limit(size * 11 / 2);
+    for _ in 0..5 {
+        assert!(budget.compile(r"\w", false).is_ok());
+    }
+    assert_eq!(
+        budget.compile(r"\w", true).err(),
+        Some(PatternError::OverBudget)
+    );
+    // A refused pattern costs nothing; small ones still fit.
+    assert!(budget.compile("[a-z]+", true).is_ok());
+    // With room to spare, a pattern past the per-pattern limit is `TooBig`.
+    let mut budget = Budget::new();
+    assert_eq!(
+        budget.compile(r"\w{1000}", false).err(),
+        Some(PatternError::TooBig)
+    );
+    assert!(matches!(
+        budget.compile("(x", false),
+        Err(PatternError::Syntax(_))
+    ));
+    assert_eq!(
+        budget.compile("(?i)x", false).err(),
+        Some(PatternError::InlineIgnoreCase)
+    );
+}
+
+#[test]
+fn ignore_case_folds_ascii_letters_only() {
+    use super::pattern::{Budget, PatternError};
+    let re = Budget::new()
+        .compile(r"k[a-c]\x{17F}(?<n>\d)[^x]é", true)
+        .unwrap();
+    for yes in ["kaſ1yé", "KCſ2Yé", "Kbſ3!é"] {
+        assert!(re.is_match(yes), "{yes}");
+    }
+    // U+212A KELVIN SIGN, ASCII `s` for `ſ`, `X` for `[^x]`, `É` for `é`.
+    for no in ["\u{212A}aſ1yé", "kas1yé", "kaſ1Xé", "kaſ1yÉ", "kaſ1yéz"] {
+        assert!(!re.is_match(no), "{no}");
+    }
+    let names: Vec<_> = re
+        .group_info()
+        .pattern_names(regex_automata::PatternID::ZERO)
+        .flatten()
+        .collect();
+    assert_eq!(names, ["n"]);
+    // Negated classes are folded before the negation, as `(?i)` does.
+    let re = Budget::new().compile(r"[^x]\p{Lu}\P{Lu}", true).unwrap();
+    for yes in ["za1", "zA1", "?B-"] {
+        assert!(re.is_match(yes), "{yes}");
+    }
+    for no in ["Xa1", "xa1", "zaa", "zaA", "z1a"] {
+        assert!(!re.is_match(no), "{no}");
+    }
+    assert_eq!(
+        Budget::new().compile("(?-u:x)", true).err(),
+        Some(PatternError::IgnoreCaseWithoutUnicode)
+    );
+}

@@ -818,6 +818,86 @@ fn cs14_verify_password() {
     assert!(!cram_store.verify_password("ops", b"pa:ss:wordX"));
 }
 
+/// SCRAM keys with made-up key material: building them runs no PBKDF2, and
+/// `verify_password` still runs it at `iterations`.
+fn scram_credential(name: &str, salt: &[u8], iterations: u32) -> Credential {
+    let keys = ScramSha256Keys::new(salt, iterations, [7; 32], [9; 32]).unwrap();
+    Credential::new(p(name), StoredSecret::ScramSha256(keys))
+}
+
+/// RFC 5802 §5.1: an unknown name's made-up SCRAM keys must not tell it
+/// from a real one. Its salt stays the same across reloads (a store built
+/// again), and the iteration count and salt length are the store's most
+/// common ones whatever the order of the file, not the first credential's.
+#[test]
+fn cs_unknown_scram_principals_look_like_the_store() {
+    let build =
+        |names: &[(&str, usize, u32)]| {
+            CredentialStore::from_credentials(names.iter().map(|&(n, salt_len, iterations)| {
+                scram_credential(n, &vec![1; salt_len], iterations)
+            }))
+            .unwrap()
+        };
+    // The first credential is the odd one out.
+    let file = [
+        ("admin", 16, 200_000),
+        ("u1", 24, 8192),
+        ("u2", 24, 8192),
+        ("u3", 32, 8192),
+    ];
+    let store = build(&file);
+    let nobody = store.scram_sha256("nobody");
+    assert!(!nobody.known());
+    assert_eq!(nobody.keys().iterations(), 8192);
+    assert_eq!(nobody.keys().salt().len(), 24);
+    // A reload (another store from the same file, or the file reordered)
+    // gives the unknown name the same salt, as a real principal keeps its.
+    let mut reversed = file;
+    reversed.reverse();
+    for again in [build(&file), build(&reversed)] {
+        let lookup = again.scram_sha256("nobody");
+        assert_eq!(lookup.keys().salt(), nobody.keys().salt());
+        assert_eq!(lookup.keys().iterations(), 8192);
+    }
+    // Different names, different salts.
+    assert_ne!(
+        store.scram_sha256("somebody").keys().salt(),
+        nobody.keys().salt()
+    );
+    // Ties go to the larger count and the longer salt.
+    let tied = build(&[("a", 16, 4096), ("b", 20, 10_000)]);
+    assert_eq!(tied.scram_sha256("nobody").keys().iterations(), 10_000);
+    assert_eq!(tied.scram_sha256("nobody").keys().salt().len(), 20);
+}
+
+/// CS-14: `verify_password` for an unknown principal does the work of a
+/// wrong password for a known one: in a SCRAM store, PBKDF2 at the store's
+/// iteration count, not an early `false`. (The statistical check is
+/// tests/constant_time.rs; this one only needs the order of magnitude.)
+#[test]
+fn cs14_verify_password_unknown_principal_pays_for_pbkdf2() {
+    let store = CredentialStore::from_credentials(
+        (0..4).map(|i| scram_credential(&format!("user-{i}"), b"saltsaltsalt", 20_000)),
+    )
+    .unwrap();
+    let time = |name: &str| {
+        (0..3)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                assert!(!store.verify_password(std::hint::black_box(name), b"wrong"));
+                start.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let known = time("user-1");
+    let unknown = time("user-9");
+    assert!(
+        unknown * 4 >= known,
+        "unknown {unknown:?} vs known {known:?}: an unknown principal is answered early"
+    );
+}
+
 #[test]
 fn limits_at_and_over_the_cap() {
     let at = format!("{} {}\n", "p".repeat(256), "s".repeat(1024));

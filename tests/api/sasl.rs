@@ -214,7 +214,10 @@ fn precomputed_state_credentials_verify() {
     let s = Arc::new(
         CredentialStore::from_credentials([Credential::new(
             p("tim"),
-            StoredSecret::CramMd5State { inner, outer },
+            StoredSecret::CramMd5State {
+                inner: Box::new(inner),
+                outer: Box::new(outer),
+            },
         )])
         .unwrap(),
     );

@@ -2,7 +2,10 @@
 //!
 //! A wrapping `#[global_allocator]` scans every block as it is freed (and,
 //! through `GlobalAlloc`'s default `realloc`, every block a reallocation
-//! moves away from) for a 32-byte canary secret and for its first 16 bytes.
+//! moves away from) for a 32-byte canary secret and for its first 16 bytes,
+//! and for the canary's CRAM-MD5 inner state (`{CRAM-MD5}`, as login-
+//! equivalent for CRAM-MD5 as the password), both as the 16 bytes it has in
+//! memory and as the first 16 hex digits of its stored form.
 //! The scenario loads text and JSON files holding the canary, runs 1,000
 //! authentications and 100 reloads (some refused), formats `Debug` output,
 //! errors and audit lines, converts stored forms, and drops everything: the
@@ -20,7 +23,11 @@ use mesos_auth::{Principal, Secret};
 use zeroize_buf::Buf;
 
 const CANARY_LEN: usize = 32;
+const NEEDLE_LEN: usize = CANARY_LEN / 2;
 static CANARY: [AtomicU8; CANARY_LEN] = [const { AtomicU8::new(0) }; CANARY_LEN];
+/// The canary's HMAC-MD5 inner state as in memory (native-endian words),
+/// then the first 16 hex digits of its `{CRAM-MD5}` form.
+static STATE: [[AtomicU8; NEEDLE_LEN]; 2] = [const { [const { AtomicU8::new(0) }; NEEDLE_LEN] }; 2];
 static SCANNING: AtomicBool = AtomicBool::new(false);
 static HITS: AtomicUsize = AtomicUsize::new(0);
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -62,13 +69,21 @@ unsafe impl GlobalAlloc for ScanningAlloc {
 static GLOBAL: ScanningAlloc = ScanningAlloc;
 
 /// Whether `block` holds the canary's first 16 bytes (and so also whenever
-/// it holds the whole canary). Allocation-free: it runs inside `dealloc`.
+/// it holds the whole canary), or one of the [`STATE`] needles once set.
+/// Allocation-free: it runs inside `dealloc`.
 fn holds_canary(block: &[u8]) -> bool {
-    let mut needle = [0u8; CANARY_LEN / 2];
-    for (n, c) in needle.iter_mut().zip(CANARY.iter()) {
-        *n = c.load(Ordering::Relaxed);
-    }
-    block.windows(needle.len()).any(|w| w == needle)
+    let load = |from: &[AtomicU8]| {
+        let mut needle = [0u8; NEEDLE_LEN];
+        for (n, c) in needle.iter_mut().zip(from) {
+            *n = c.load(Ordering::Relaxed);
+        }
+        needle
+    };
+    let needles = [load(&CANARY), load(&STATE[0]), load(&STATE[1])];
+    needles
+        .iter()
+        .filter(|n| **n != [0; NEEDLE_LEN])
+        .any(|n| block.windows(NEEDLE_LEN).any(|w| w == n))
 }
 
 /// A canary of 32 alphanumeric characters, made on the stack from the clock
@@ -163,6 +178,32 @@ fn no_secret_survives_in_freed_memory() {
     for (slot, b) in CANARY.iter().zip(canary) {
         slot.store(b, Ordering::Relaxed);
     }
+    // The `{CRAM-MD5}` form of the canary, before scanning starts: its hex
+    // digits, and the inner state's words as they lie in memory.
+    let cram_line = {
+        let c = credentials::Credential::new(
+            Principal::new("carol").unwrap(),
+            credentials::StoredSecret::cram_md5_from(&Secret::new(&canary)),
+        );
+        Buf::concat(&[credentials::to_text([&c]).unwrap().as_bytes()])
+    };
+    let hex = {
+        let line = cram_line.bytes();
+        let at = line.windows(10).position(|w| w == b"{CRAM-MD5}").unwrap() + 10;
+        Buf::concat(&[&line[at..at + 64]])
+    };
+    let mut inner = [0u8; NEEDLE_LEN];
+    for (i, word) in inner.chunks_exact_mut(4).enumerate() {
+        let digits = std::str::from_utf8(&hex.bytes()[i * 8..i * 8 + 8]).unwrap();
+        let le = u32::from_str_radix(digits, 16).unwrap().swap_bytes();
+        word.copy_from_slice(&le.to_ne_bytes());
+    }
+    for (needle, value) in STATE.iter().zip([&inner[..], &hex.bytes()[..NEEDLE_LEN]]) {
+        for (slot, b) in needle.iter().zip(value) {
+            slot.store(*b, Ordering::Relaxed);
+        }
+    }
+    scrub_stack();
     SCANNING.store(true, Ordering::SeqCst);
 
     // Control: an unwiped heap copy is caught when freed.
@@ -175,9 +216,18 @@ fn no_secret_survives_in_freed_memory() {
         before + 2,
         "the scan must detect plain copies"
     );
+    // So are the CRAM-MD5 state, in memory and as hex.
+    drop(std::hint::black_box(inner.to_vec()));
+    drop(std::hint::black_box(hex.bytes()[..20].to_vec()));
+    assert_eq!(
+        HITS.load(Ordering::SeqCst),
+        before + 4,
+        "the scan must detect CRAM-MD5 states"
+    );
     // And a wiped one is not.
     drop(Buf::concat(&[&canary]));
-    assert_eq!(HITS.load(Ordering::SeqCst), before + 2);
+    drop(Buf::concat(&[&inner]));
+    assert_eq!(HITS.load(Ordering::SeqCst), before + 4);
     HITS.store(0, Ordering::SeqCst);
 
     let dir = tempfile::tempdir().unwrap();
@@ -212,6 +262,8 @@ fn no_secret_survives_in_freed_memory() {
         &canary,
         br#"", "note": 1}]}"#,
     ]);
+    // A `{CRAM-MD5}` state among the plaintext.
+    let cram_text = Buf::concat(&[b"alice ", &canary, b"\n", cram_line.bytes()]);
     write_private(&text_path, &text);
     write_private(&json_path, &json);
 
@@ -224,6 +276,7 @@ fn no_secret_survives_in_freed_memory() {
         // Reload: text, JSON, then every fifth an invalid file.
         let next = match round % 5 {
             4 => &invalid,
+            3 => &cram_text,
             r if r % 2 == 0 => &json,
             _ => &text,
         };
@@ -242,6 +295,13 @@ fn no_secret_survives_in_freed_memory() {
                 mesos_auth::internal::credentials_cram_md5(&snap, "alice", challenge);
             assert!(known);
             assert_eq!(mac, expected);
+            if round % 5 == 3 {
+                assert!(snap.verify_password("carol", &canary));
+                let (mac, known) =
+                    mesos_auth::internal::credentials_cram_md5(&snap, "carol", challenge);
+                assert!(known);
+                assert_eq!(mac, expected);
+            }
             scrub_stack();
         }
         // Debug output and errors are formatted (and freed, so scanned).
@@ -332,6 +392,22 @@ fn no_secret_survives_in_freed_memory() {
     assert!(built.verify_password("dave", &canary));
     drop(built);
     scrub_stack();
+    // A store holding a `{CRAM-MD5}` state, built directly, and its
+    // conversion back to text.
+    let state = credentials::StoredSecret::cram_md5_from(&Secret::new(&canary));
+    scrub_stack();
+    let built = credentials::CredentialStore::from_credentials([credentials::Credential::new(
+        Principal::new("frank").unwrap(),
+        state,
+    )])
+    .unwrap();
+    scrub_stack();
+    assert!(built.verify_password("frank", &canary));
+    assert!(built.cram_md5_key("frank").known());
+    let shown = credentials::to_text(built.iter()).unwrap();
+    assert!(!shown.is_empty());
+    drop((shown, built));
+    scrub_stack();
     // A large store (4,096 or more) computes its key schedules on a second
     // thread: that path must not leave the secret behind either.
     let mut big = Vec::new();
@@ -358,6 +434,7 @@ fn no_secret_survives_in_freed_memory() {
 
     drop(handle);
     drop((text, json, invalid, bad_json, escaped_json, fallback_json));
+    drop((cram_text, cram_line, hex));
     drop(dir);
     SCANNING.store(false, Ordering::SeqCst);
     assert_eq!(
