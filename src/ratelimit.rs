@@ -125,19 +125,22 @@ impl RateLimits {
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, RateLimitError> {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let bytes = crate::file::read_regular(path, crate::file::Follow::Yes, DEFAULT_MAX_BYTES as u64)
-            .map_err(|e| RateLimitError::File {
-                path: shown.clone(),
-                message: match e {
-                    crate::file::FileError::Symlink => "is a symbolic link".to_owned(),
-                    crate::file::FileError::NotRegularFile => "is not a regular file".to_owned(),
-                    crate::file::FileError::TooLarge { size, limit } => {
-                        format!("is {size} bytes, more than the limit of {limit}")
-                    }
-                    crate::file::FileError::Changed => "changed while being read".to_owned(),
-                    crate::file::FileError::Io(e) => e.to_string(),
-                },
-            })?;
+        let bytes =
+            crate::file::read_regular(path, crate::file::Follow::Yes, DEFAULT_MAX_BYTES as u64)
+                .map_err(|e| RateLimitError::File {
+                    path: shown.clone(),
+                    message: match e {
+                        crate::file::FileError::Symlink => "is a symbolic link".to_owned(),
+                        crate::file::FileError::NotRegularFile => {
+                            "is not a regular file".to_owned()
+                        }
+                        crate::file::FileError::TooLarge { size, limit } => {
+                            format!("is {size} bytes, more than the limit of {limit}")
+                        }
+                        crate::file::FileError::Changed => "changed while being read".to_owned(),
+                        crate::file::FileError::Io(e) => e.to_string(),
+                    },
+                })?;
         let text = std::str::from_utf8(&bytes).map_err(|e| RateLimitError::File {
             path: shown.clone(),
             message: format!("is not UTF-8 (byte {})", e.valid_up_to()),
