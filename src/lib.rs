@@ -17,7 +17,7 @@
 //!                                                                              │
 //!                                                               Decision (Allow|Deny + the ACL)
 //!
-//!  every outcome (exchange, mapping, decision, reload) ──► AuditEvent ──► AuditSink (JSON lines)
+//!  every outcome (exchange, mapping, decision, reload) ──► audit::Event ──► AuditSink (JSON lines)
 //!  failed exchanges ──► sasl::Throttle ──► Verdict for the next attempt
 //! ```
 //!
@@ -54,7 +54,7 @@
 //! use mesos_auth::audit::{AuditSink, MemorySink};
 //! use mesos_auth::credentials::{self, Options};
 //! use mesos_auth::sasl::{Authenticatee, Authenticator, AuthenticatorConfig, Status};
-//! use mesos_auth::{AuditEvent, Principal, Secret};
+//! use mesos_auth::{Principal, Secret};
 //!
 //! let store = Arc::new(credentials::parse(b"spark q7Vn-2xLw-Rb8k\n", &Options::new())?.into_store()?);
 //! let policy = Compiler::new().compile(&acl::parse(r#"{
@@ -76,7 +76,7 @@
 //!     }
 //! }
 //! while let Some(event) = master.poll_event() {
-//!     audit.record(&AuditEvent::Sasl(event));
+//!     audit.record(&event);
 //! }
 //! let Status::Completed(principal) = master.status() else {
 //!     return Err("not authenticated".into());
@@ -88,7 +88,7 @@
 //!     let request = ask(user);
 //!     let decision = policy.authorize(&request);
 //!     assert_eq!(decision.is_allowed(), allowed);
-//!     audit.record(&acl::DecisionEvent::new(&request, &decision).into());
+//!     audit.record(&acl::DecisionEvent::new(&request, &decision));
 //! }
 //! assert_eq!(policy.authorize(&ask("svc-data")).rule().map(|r| r.index), Some(0));
 //! assert_eq!(policy.authorize(&ask("root")).to_string(), "deny: no ACL matched, permissive = false");

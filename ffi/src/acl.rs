@@ -5,7 +5,6 @@ use std::ffi::c_char;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use mesos_auth::AuditEvent;
 use mesos_auth::Reloadable;
 use mesos_auth::acl::{
     self, AclError, AclSource, Action, CompiledAcls, Compiler, Decision, DecisionEvent,
@@ -544,7 +543,7 @@ impl Policy {
     /// a policy without a sink should not carry its code on the hot path).
     #[inline(never)]
     fn audit(&self, request: &Request<'_>, d: &Decision) {
-        audit::record(&self.sink, AuditEvent::Acl(DecisionEvent::new(request, d)));
+        audit::record(&self.sink, DecisionEvent::new(request, d));
     }
 }
 

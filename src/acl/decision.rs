@@ -303,8 +303,16 @@ pub(crate) fn valid_ascii_role(role: &[u8]) -> bool {
     })
 }
 
-impl From<DecisionEvent> for crate::audit::AuditEvent {
-    fn from(e: DecisionEvent) -> Self {
-        crate::audit::AuditEvent::Acl(e)
+impl crate::audit::Event for DecisionEvent {
+    fn component(&self) -> &'static str {
+        "acl"
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        crate::audit::json_of(self)
+    }
+
+    fn to_audit_event(&self) -> crate::audit::AuditEvent {
+        crate::audit::AuditEvent::new(self.clone())
     }
 }

@@ -7,7 +7,7 @@ use super::error::CredentialsError;
 use super::file::load;
 use super::parse::{Options, parse};
 use super::store::{CredentialStore, same_secret};
-use crate::audit::{AuditEvent, AuditSink};
+use crate::audit::{AuditEvent, AuditSink, Event};
 use crate::{Principal, Reloadable, Snapshot};
 
 /// What a successful reload changed. Names principals, never secrets.
@@ -74,6 +74,20 @@ pub enum ReloadEvent {
         /// Why (no secrets in it).
         reason: String,
     },
+}
+
+impl Event for ReloadEvent {
+    fn component(&self) -> &'static str {
+        "credentials"
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        crate::audit::json_of(self)
+    }
+
+    fn to_audit_event(&self) -> AuditEvent {
+        AuditEvent::new(self.clone())
+    }
 }
 
 /// Lists what changed between two stores.
@@ -190,7 +204,7 @@ impl CredentialsHandle {
     /// As [`reload`](Self::reload).
     pub fn reload_audited(&self, sink: &dyn AuditSink) -> Result<ReloadReport, CredentialsError> {
         let result = self.reload();
-        sink.record(&AuditEvent::Credentials(self.event(&result)));
+        sink.record(&self.event(&result));
         result
     }
 

@@ -73,3 +73,17 @@ impl MappingEvent {
         }
     }
 }
+
+impl crate::audit::Event for MappingEvent {
+    fn component(&self) -> &'static str {
+        "tls"
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        crate::audit::json_of(self)
+    }
+
+    fn to_audit_event(&self) -> crate::audit::AuditEvent {
+        crate::audit::AuditEvent::new(self.clone())
+    }
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 use regex::{Captures, Regex, RegexBuilder};
 use rustls::server::ServerConnection;
 
-use crate::audit::{AuditEvent, AuditSink};
+use crate::audit::AuditSink;
 use crate::principal::Principal;
 
 use super::error::{RejectReason, Rejection, RuleRef, RulesError, TlsMapError};
@@ -362,11 +362,7 @@ impl Mapper {
         sink: &dyn AuditSink,
     ) -> Result<Principal, Rejection> {
         let (facts, result) = self.explain(leaf);
-        sink.record(&AuditEvent::Tls(MappingEvent::new(
-            leaf.sha256(),
-            facts.as_ref(),
-            &result,
-        )));
+        sink.record(&MappingEvent::new(leaf.sha256(), facts.as_ref(), &result));
         result.map(|m| m.principal)
     }
 

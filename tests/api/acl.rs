@@ -146,7 +146,7 @@ fn decision_names_rule_and_line() {
         &Request::new(Action::RunTasks, Some("b\n"), Object::One("x")),
         &d,
     );
-    let line = mesos_auth::audit::to_json_line(&ev.into(), std::time::SystemTime::UNIX_EPOCH);
+    let line = mesos_auth::audit::to_json_line(&ev, std::time::SystemTime::UNIX_EPOCH);
     assert!(line.contains("\"component\":\"acl\""), "{line}");
     assert!(line.contains("b\\\\n"), "{line}");
 }

@@ -21,7 +21,7 @@ use mesos_auth::credentials::{Credential, CredentialStore};
 use mesos_auth::sasl::{
     Authenticatee, Authenticator, AuthenticatorConfig, ServerMessage, Status, default_nonce_source,
 };
-use mesos_auth::{AuditEvent, Principal, Secret};
+use mesos_auth::{Principal, Secret};
 use zeroize::Zeroizing;
 
 /// Longest line read from the peer; a CRAM-MD5 message is at most 1,024
@@ -73,7 +73,7 @@ fn log(msg: &str) {
 }
 
 fn audit(event: mesos_auth::sasl::AuthEvent) {
-    let line = to_json_line(&AuditEvent::Sasl(event), SystemTime::now());
+    let line = to_json_line(&event, SystemTime::now());
     let _ = writeln!(io::stderr(), "{line}");
 }
 
