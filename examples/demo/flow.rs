@@ -669,7 +669,7 @@ impl Master {
             let object = match objects.as_slice() {
                 [] => Object::Absent,
                 [one] => Object::One(one),
-                many => Object::Many(many),
+                many => Object::many(many),
             };
             let request = Request::new(action, Some(principal.as_str()), object);
             let decision = self.acls.authorize(&request);

@@ -631,7 +631,7 @@ unsafe fn read_roles<'a>(
         ));
     }
     if o.values_len == 0 {
-        return Ok(Object::Many(&[]));
+        return Ok(Object::many(&[]));
     }
     if o.values.is_null() {
         return Err(fail(
@@ -652,7 +652,7 @@ unsafe fn read_roles<'a>(
         // SAFETY: forwarded caller contract for each view.
         roles.push(unsafe { handle::string(v.data, v.len, "object.values[]")? });
     }
-    Ok(Object::Many(roles.as_slice()))
+    Ok(Object::many(roles.as_slice()))
 }
 
 /// Checks an object from C without deciding anything.

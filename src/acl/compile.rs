@@ -740,12 +740,13 @@ impl CompiledAcls {
                 if !action.takes_role_list() {
                     return deny(RequestError::ObjectListNotAllowed);
                 }
-                for r in roles {
+                for r in roles.iter() {
                     if let Err(e) = check_object(r, role, max) {
                         return deny(e);
                     }
                 }
-                let Some((head, rest)) = roles.split_first() else {
+                let mut rest = roles.iter();
+                let Some(head) = rest.next() else {
                     return if action == Action::RegisterFrameworks {
                         Decision::from_bool(permissive, Reason::NoRoles { permissive })
                     } else {

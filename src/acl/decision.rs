@@ -7,6 +7,17 @@ use crate::span::Location;
 use super::kind::{AclList, Action};
 
 /// What a request names as its object.
+///
+/// ```
+/// use mesos_auth::acl::{Object, Objects};
+///
+/// // Several roles, from whatever the host holds them in.
+/// let owned: Vec<String> = vec!["web".into(), "web/frontend".into()];
+/// let borrowed = ["web", "web/frontend"];
+/// assert_eq!(Object::many(&owned), Object::many(&borrowed));
+/// assert_eq!(Object::many(&owned), Object::Many(Objects::from(&borrowed[..])));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Object<'a> {
     /// No object: Mesos treats it as ANY (all objects).
@@ -14,8 +25,125 @@ pub enum Object<'a> {
     /// One object: a role, user, principal, ...
     One(&'a str),
     /// Several roles (MULTI_ROLE `register_framework`, or the distinct roles
-    /// of one RESERVE operation): every one must be allowed.
-    Many(&'a [&'a str]),
+    /// of one RESERVE operation): every one must be allowed. Made with
+    /// [`Object::many`].
+    Many(Objects<'a>),
+}
+
+impl<'a> Object<'a> {
+    /// Several objects, from `&[&str]`, `&[String]`, a `Vec` of either, or an
+    /// array.
+    pub fn many(objects: impl Into<Objects<'a>>) -> Self {
+        Object::Many(objects.into())
+    }
+}
+
+/// The objects of [`Object::Many`]: a borrowed list of `&str` or of
+/// `String`, read the same way.
+#[derive(Clone, Copy)]
+pub struct Objects<'a>(ObjectList<'a>);
+
+#[derive(Clone, Copy)]
+enum ObjectList<'a> {
+    Strs(&'a [&'a str]),
+    Strings(&'a [String]),
+}
+
+impl<'a> Objects<'a> {
+    /// How many objects.
+    pub fn len(&self) -> usize {
+        match self.0 {
+            ObjectList::Strs(s) => s.len(),
+            ObjectList::Strings(s) => s.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The objects, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a str> + Clone + 'a {
+        let (strs, strings): (&'a [&'a str], &'a [String]) = match self.0 {
+            ObjectList::Strs(s) => (s, &[]),
+            ObjectList::Strings(s) => (&[], s),
+        };
+        // One of the two is empty; chaining keeps the iterator one type.
+        ObjectsIter {
+            strs: strs.iter(),
+            strings: strings.iter(),
+        }
+    }
+}
+
+/// [`Objects::iter`]: both halves, one of them empty.
+#[derive(Clone)]
+struct ObjectsIter<'a> {
+    strs: std::slice::Iter<'a, &'a str>,
+    strings: std::slice::Iter<'a, String>,
+}
+
+impl<'a> Iterator for ObjectsIter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        match self.strs.next() {
+            Some(s) => Some(s),
+            None => self.strings.next().map(String::as_str),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.strs.len() + self.strings.len();
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for ObjectsIter<'_> {}
+
+impl fmt::Debug for Objects<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for Objects<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Objects<'_> {}
+
+impl<'a> From<&'a [&'a str]> for Objects<'a> {
+    fn from(s: &'a [&'a str]) -> Self {
+        Objects(ObjectList::Strs(s))
+    }
+}
+
+impl<'a> From<&'a [String]> for Objects<'a> {
+    fn from(s: &'a [String]) -> Self {
+        Objects(ObjectList::Strings(s))
+    }
+}
+
+impl<'a> From<&'a Vec<&'a str>> for Objects<'a> {
+    fn from(s: &'a Vec<&'a str>) -> Self {
+        Objects(ObjectList::Strs(s))
+    }
+}
+
+impl<'a> From<&'a Vec<String>> for Objects<'a> {
+    fn from(s: &'a Vec<String>) -> Self {
+        Objects(ObjectList::Strings(s))
+    }
+}
+
+impl<'a, const N: usize> From<&'a [&'a str; N]> for Objects<'a> {
+    fn from(s: &'a [&'a str; N]) -> Self {
+        Objects(ObjectList::Strs(s))
+    }
 }
 
 /// Which legacy (Mesos 1.0–1.2) quota call an `update_quota` request is.
@@ -218,7 +346,7 @@ impl DecisionEvent {
         let objects = match request.object {
             Object::Absent => Vec::new(),
             Object::One(o) => vec![clean(o)],
-            Object::Many(os) => os.iter().map(|o| clean(o)).collect(),
+            Object::Many(os) => os.iter().map(clean).collect(),
         };
         Self {
             action: request.action,

@@ -12,42 +12,70 @@ use super::kind::{AclList, ENDPOINT_PATHS, LIST_COUNT, ObjectRule};
 /// Largest ACL text accepted by default (threats.md §0).
 pub const DEFAULT_MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
-/// Parser settings.
+/// How to read ACL text: the same shape as
+/// [`credentials::Options`](crate::credentials::Options) (a `const`
+/// builder, private fields, the same method names).
+///
+/// ```
+/// use mesos_auth::acl::{self, Options};
+///
+/// let options = Options::new().lenient(true).max_file_size(1 << 20);
+/// assert!(options.is_lenient());
+/// assert_eq!(options.file_size_limit(), 1 << 20);
+/// // Lenient, as Mesos: a misspelt list is dropped with a warning.
+/// let src = acl::parse_with(r#"{"permissive": false, "run_task": []}"#, options)?;
+/// assert_eq!(src.warnings().len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// Accept what Mesos ≥ 1.5 accepts, with a warning for each coercion.
-    pub lenient: bool,
-    /// Largest text accepted, in bytes.
-    pub max_bytes: usize,
+    lenient: bool,
+    max_file_size: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
-            lenient: false,
-            max_bytes: DEFAULT_MAX_FILE_BYTES,
-        }
+        Self::new()
     }
 }
 
 impl Options {
-    /// Strict parsing, default limits.
-    pub fn new() -> Self {
-        Self::default()
+    /// Strict parsing, at most [`DEFAULT_MAX_FILE_BYTES`].
+    pub const fn new() -> Self {
+        Self {
+            lenient: false,
+            max_file_size: DEFAULT_MAX_FILE_BYTES as u64,
+        }
     }
 
-    /// Sets lenient (Mesos-compatible) parsing.
+    /// Lenient mode: accept what Mesos ≥ 1.5 accepts, with a warning for
+    /// each coercion.
     #[must_use]
-    pub fn lenient(mut self, yes: bool) -> Self {
-        self.lenient = yes;
+    pub const fn lenient(mut self, lenient: bool) -> Self {
+        self.lenient = lenient;
         self
     }
 
-    /// Sets the largest text accepted.
+    /// Sets the size cap on the text, in bytes.
     #[must_use]
-    pub fn max_bytes(mut self, n: usize) -> Self {
-        self.max_bytes = n;
+    pub const fn max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
         self
+    }
+
+    /// Whether lenient mode is on.
+    pub const fn is_lenient(&self) -> bool {
+        self.lenient
+    }
+
+    /// The size cap, in bytes.
+    pub const fn file_size_limit(&self) -> u64 {
+        self.max_file_size
+    }
+
+    /// The size cap as a length (saturating on 32-bit targets).
+    fn max_len(&self) -> usize {
+        usize::try_from(self.max_file_size).unwrap_or(usize::MAX)
     }
 }
 
@@ -175,10 +203,10 @@ pub fn parse(src: &str) -> Result<AclSource, AclError> {
 ///
 /// As [`parse`].
 pub fn parse_with(src: &str, options: Options) -> Result<AclSource, AclError> {
-    if src.len() > options.max_bytes {
+    if src.len() > options.max_len() {
         return Err(AclError::Limit(LimitError {
             kind: LimitKind::FileBytes,
-            limit: options.max_bytes,
+            limit: options.max_len(),
             found: src.len(),
             path: "$".into(),
             location: Location { line: 1, column: 1 },
@@ -193,7 +221,7 @@ pub fn parse_with(src: &str, options: Options) -> Result<AclSource, AclError> {
         )])
     })?;
     let mut p = Parser {
-        lenient: options.lenient,
+        lenient: options.is_lenient(),
         lines,
         errors: Vec::new(),
         warnings: Vec::new(),
@@ -212,15 +240,19 @@ pub fn parse_with(src: &str, options: Options) -> Result<AclSource, AclError> {
 /// # Errors
 ///
 /// [`AclError::Io`] if it cannot be read or is not UTF-8, else as [`parse`].
-pub fn read_file(path: &std::path::Path, options: Options) -> Result<AclSource, AclError> {
+pub fn read_file(
+    path: impl AsRef<std::path::Path>,
+    options: Options,
+) -> Result<AclSource, AclError> {
     use std::io::Read;
+    let path = path.as_ref();
     let io = |e: std::io::Error| AclError::Io {
         path: path.display().to_string(),
         message: e.to_string(),
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
-    let limit = options.max_bytes;
+    let limit = options.max_len();
     if len > limit as u64 {
         return Err(AclError::Limit(LimitError {
             kind: LimitKind::FileBytes,

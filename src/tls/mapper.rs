@@ -185,8 +185,8 @@ impl Mapper {
     /// # Errors
     ///
     /// [`TlsMapError::Read`], [`TlsMapError::TooLarge`] or [`TlsMapError::Rules`].
-    pub fn from_file(path: &Path) -> Result<Self, TlsMapError> {
-        let text = read_limited(path, MAX_RULE_FILE_LEN)?;
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, TlsMapError> {
+        let text = read_limited(path.as_ref(), MAX_RULE_FILE_LEN)?;
         let text = match std::str::from_utf8(&text) {
             Ok(t) => t,
             Err(e) => {
