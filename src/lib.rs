@@ -53,7 +53,7 @@
 //! use mesos_auth::acl::{self, Action, Compiler, Object, Request};
 //! use mesos_auth::audit::{AuditSink, MemorySink};
 //! use mesos_auth::credentials::{self, Options};
-//! use mesos_auth::sasl::{Authenticatee, Authenticator, AuthenticatorConfig, Status};
+//! use mesos_auth::sasl::{Authenticatee, Authenticator, AuthenticatorConfig, OsNonceSource, Status};
 //! use mesos_auth::{Principal, Secret};
 //!
 //! let store = Arc::new(credentials::parse(b"spark q7Vn-2xLw-Rb8k\n", &Options::new())?.into_store()?);
@@ -65,7 +65,8 @@
 //!
 //! // The exchange: the master speaks first (the mechanism list).
 //! let now = Instant::now();
-//! let mut master = Authenticator::new(store, AuthenticatorConfig::new(), &mut rand_core::OsRng, now);
+//! let mut nonces = OsNonceSource::new()?;
+//! let mut master = Authenticator::new(store, AuthenticatorConfig::new(), &mut nonces, now);
 //! let mut scheduler = Authenticatee::new(Principal::new("spark")?, &Secret::new(b"q7Vn-2xLw-Rb8k"))?;
 //! while !scheduler.status().is_terminal() {
 //!     while let Some(m) = master.poll_output() {
