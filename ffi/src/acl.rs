@@ -726,12 +726,9 @@ unsafe fn read_request_with<'a>(
     let (action, legacy) = action_and_legacy(r)?;
     // SAFETY: forwarded caller contract.
     let principal = unsafe { principal(r.principal)? };
-    Ok(Request {
-        action,
-        principal,
-        object: object(&r.object)?,
-        legacy_quota_op: legacy,
-    })
+    let mut request = Request::new(action, principal, object(&r.object)?);
+    request.legacy_quota_op = legacy;
+    Ok(request)
 }
 
 #[inline(always)]

@@ -157,6 +157,7 @@ pub enum LegacyQuotaOp {
 
 /// One authorization question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Request<'a> {
     /// What is asked.
     pub action: Action,
@@ -178,6 +179,13 @@ impl<'a> Request<'a> {
             object,
             legacy_quota_op: None,
         }
+    }
+
+    /// The request as the legacy (Mesos 1.0–1.2) quota call `op`.
+    #[must_use]
+    pub fn legacy_quota_op(mut self, op: LegacyQuotaOp) -> Self {
+        self.legacy_quota_op = Some(op);
+        self
     }
 }
 
@@ -215,6 +223,7 @@ impl fmt::Display for RequestError {
 
 /// The ACL that decided a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[non_exhaustive]
 pub struct RuleRef {
     /// Its list.
     pub list: AclList,
@@ -323,6 +332,7 @@ impl fmt::Display for Decision {
 /// An audit record of one decision. Building it allocates; the caller
 /// chooses when (the decision itself never allocates).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct DecisionEvent {
     /// The action asked.
     pub action: Action,

@@ -30,7 +30,7 @@ pub const DEFAULT_MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
     lenient: bool,
-    max_file_size: u64,
+    max_bytes: usize,
 }
 
 impl Default for Options {
@@ -44,7 +44,7 @@ impl Options {
     pub const fn new() -> Self {
         Self {
             lenient: false,
-            max_file_size: DEFAULT_MAX_FILE_BYTES as u64,
+            max_bytes: DEFAULT_MAX_FILE_BYTES,
         }
     }
 
@@ -59,7 +59,21 @@ impl Options {
     /// Sets the size cap on the text, in bytes.
     #[must_use]
     pub const fn max_file_size(mut self, bytes: u64) -> Self {
-        self.max_file_size = bytes;
+        // Saturates on 32-bit targets, where no text could be larger anyway.
+        self.max_bytes = if bytes > usize::MAX as u64 {
+            usize::MAX
+        } else {
+            bytes as usize
+        };
+        self
+    }
+
+    /// [`max_file_size`](Self::max_file_size) as a length (the name before
+    /// the two `Options` were given one shape).
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
         self
     }
 
@@ -70,12 +84,7 @@ impl Options {
 
     /// The size cap, in bytes.
     pub const fn file_size_limit(&self) -> u64 {
-        self.max_file_size
-    }
-
-    /// The size cap as a length (saturating on 32-bit targets).
-    fn max_len(&self) -> usize {
-        usize::try_from(self.max_file_size).unwrap_or(usize::MAX)
+        self.max_bytes as u64
     }
 }
 
@@ -203,10 +212,10 @@ pub fn parse(src: &str) -> Result<AclSource, AclError> {
 ///
 /// As [`parse`].
 pub fn parse_with(src: &str, options: Options) -> Result<AclSource, AclError> {
-    if src.len() > options.max_len() {
+    if src.len() > options.max_bytes {
         return Err(AclError::Limit(LimitError {
             kind: LimitKind::FileBytes,
-            limit: options.max_len(),
+            limit: options.max_bytes,
             found: src.len(),
             path: "$".into(),
             location: Location { line: 1, column: 1 },
@@ -221,7 +230,7 @@ pub fn parse_with(src: &str, options: Options) -> Result<AclSource, AclError> {
         )])
     })?;
     let mut p = Parser {
-        lenient: options.is_lenient(),
+        lenient: options.lenient,
         lines,
         errors: Vec::new(),
         warnings: Vec::new(),
@@ -252,7 +261,7 @@ pub fn read_file(
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
-    let limit = options.max_len();
+    let limit = options.max_bytes;
     if len > limit as u64 {
         return Err(AclError::Limit(LimitError {
             kind: LimitKind::FileBytes,

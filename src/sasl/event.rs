@@ -50,6 +50,7 @@ pub enum FailureReason {
 /// side that saw it end. It is an [`audit::Event`](crate::audit::Event):
 /// hand it to an [`AuditSink`](crate::AuditSink) as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct AuthEvent {
     /// Which side this is.
     pub side: Side,

@@ -9,6 +9,7 @@ use super::mapper::Mapped;
 /// What happened when one certificate was mapped: recorded for every
 /// outcome, accepted or rejected.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct MappingEvent {
     /// Lowercase hex SHA-256 of the leaf's DER.
     pub leaf_sha256: String,

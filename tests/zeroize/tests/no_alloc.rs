@@ -93,10 +93,8 @@ fn decisions_do_not_allocate() {
             Some("agent"),
             Object::One("ignored"),
         ),
-        Request {
-            legacy_quota_op: Some(LegacyQuotaOp::SetQuota),
-            ..Request::new(Action::UpdateQuotas, Some("ops"), Object::One("r"))
-        },
+        Request::new(Action::UpdateQuotas, Some("ops"), Object::One("r"))
+            .legacy_quota_op(LegacyQuotaOp::SetQuota),
     ];
     let mut seen = Vec::with_capacity(requests.len());
     let before = ALLOCATIONS.load(Ordering::SeqCst);
