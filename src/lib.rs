@@ -41,6 +41,12 @@
 //! - [`audit`]: typed audit events.
 //! - [`reload`]: atomic swap of a whole compiled object.
 //!
+//! The design notes live in the repository's `docs/` folder: the threat
+//! catalogue and limits (`docs/threats.md`), the certificate-to-principal
+//! mapping (`docs/tls-identity.md`) and the Mesos ACL behaviour reproduced
+//! here (`docs/mesos-reference.md`). The rustdoc cites them by file and
+//! section, as in "threats.md AC-4" or "tls-identity.md §4".
+//!
 //! # Example: from a password to a decision
 //!
 //! A scheduler authenticates with CRAM-MD5; the principal the master

@@ -254,7 +254,7 @@ pub enum Reason {
         permissive: bool,
     },
     /// A MULTI_ROLE framework with no roles: Mesos answers `permissive`
-    /// regardless of any ACL (spec §2.6).
+    /// regardless of any ACL (mesos-reference.md §2.6).
     NoRoles {
         /// The flag.
         permissive: bool,

@@ -123,6 +123,28 @@ pub fn diff(old: &CredentialStore, new: &CredentialStore, generation: u64) -> Re
 /// `Send + Sync`: share it behind an `Arc`. Readers call
 /// [`snapshot`](Self::snapshot) and keep the store they got for as long as
 /// they need it; a reload never changes a store under them.
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+/// use mesos_auth::audit::MemorySink;
+/// use mesos_auth::credentials::{CredentialsHandle, Options};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("credentials");
+/// std::fs::write(&path, "alice q7Vn-2xLw-Rb8k-3pZt\n")?;
+/// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+///
+/// let handle = CredentialsHandle::open(&path, Options::new())?;
+/// assert!(handle.snapshot().verify_password("alice", b"q7Vn-2xLw-Rb8k-3pZt"));
+///
+/// // The operator adds a principal; the reload reports what changed.
+/// std::fs::write(&path, "alice q7Vn-2xLw-Rb8k-3pZt\nbob Hs9d-kW2q-00xV-7LmN\n")?;
+/// let audit = MemorySink::new();
+/// let report = handle.reload_audited(&audit)?;
+/// assert_eq!(report.added().len(), 1);
+/// assert_eq!(audit.take().len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct CredentialsHandle {
     path: Option<PathBuf>,
