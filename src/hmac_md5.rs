@@ -53,7 +53,7 @@ fn step_g(a: u32, b: u32, c: u32, d: u32, m: u32, k: u32, s: u32) -> u32 {
 
 /// The MD5 compression function over one block of sixteen little-endian
 /// words. Word-based so callers wipe 16 words, not 64 bytes one by one.
-fn compress(state: &mut [u32; 4], m: &[u32; WORDS]) {
+pub(crate) fn compress(state: &mut [u32; 4], m: &[u32; WORDS]) {
     // Unrolled (RFC 1321 §3.4): a constant message index and shift per
     // step lets the compiler keep everything in registers.
     let [mut a, mut b, mut c, mut d] = *state;

@@ -128,6 +128,7 @@ mod hmac_md5;
 mod json;
 mod principal;
 mod secret;
+mod siphash;
 mod span;
 
 pub use audit::{AuditEvent, AuditSink};
