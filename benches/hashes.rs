@@ -5,7 +5,10 @@
 //!   `block_api::compress`, alone and inside a CRAM-MD5 HMAC from stored
 //!   chaining states;
 //! - SipHash-1-3-128: ours (`siphash.rs`, the credential index's tag)
-//!   against `siphasher`'s `SipHasher13`.
+//!   against `siphasher`'s `SipHasher13`;
+//! - the ACL pair table (`acl/index.rs`: open addressing, linear probing,
+//!   precomputed hashes) against `hashbrown::HashTable` given the same
+//!   hashes, for hits and misses.
 //!
 //! Each pair is checked to give the same answer before it is timed.
 //!
@@ -21,8 +24,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use hashbrown::HashTable;
 use md_5_011::block_api::compress as crate_compress;
-use mesos_auth::internal::{cram_md5_states, hmac_md5_from_states, md5_compress, siphash13_128};
+use mesos_auth::internal::{
+    AclPairTable, cram_md5_states, hmac_md5_from_states, md5_compress, siphash13_128,
+};
 use siphasher::sip128::SipHasher13;
 
 const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
@@ -122,5 +128,67 @@ fn siphash(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, md5, siphash);
+/// A fixed 64-bit mixer (splitmix64's finaliser) standing in for the
+/// policy's keyed pair hash: both tables get the same hashes.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn pair_tables(c: &mut Criterion) {
+    for n in [1_000u64, 100_000] {
+        // Keys as the compiler makes them: (principal id << 32) | object id.
+        let pairs: Vec<(u64, u64, u32)> = (0..n)
+            .map(|i| {
+                let k = ((i % 97) << 32) | (i / 97);
+                (mix(k), k, i as u32)
+            })
+            .collect();
+        let ours = AclPairTable::from_pairs(&pairs);
+        let mut theirs: HashTable<(u64, u64, u32)> = HashTable::with_capacity(pairs.len());
+        for &(h, k, v) in &pairs {
+            if theirs.find(h, |e| e.1 == k).is_none() {
+                theirs.insert_unique(h, (h, k, v), |e| e.0);
+            }
+        }
+        // 1,024 probes per iteration: half hits spread over the table, half
+        // misses (ids the policy never assigned).
+        let probes: Vec<(u64, u64)> = (0..1024u64)
+            .map(|j| {
+                let k = if j % 2 == 0 {
+                    pairs[(mix(j) % n) as usize].1
+                } else {
+                    ((1000 + j) << 32) | j
+                };
+                (mix(k), k)
+            })
+            .collect();
+        for &(h, k) in &probes {
+            assert_eq!(ours.get(h, k), theirs.find(h, |e| e.1 == k).map(|e| e.2));
+        }
+        let mut g = c.benchmark_group(format!("pair_table/{n}"));
+        g.bench_function("ours", |b| {
+            b.iter(|| {
+                let mut found = 0u32;
+                for &(h, k) in black_box(&probes) {
+                    found = found.wrapping_add(ours.get(h, k).unwrap_or(0));
+                }
+                found
+            });
+        });
+        g.bench_function("hashbrown", |b| {
+            b.iter(|| {
+                let mut found = 0u32;
+                for &(h, k) in black_box(&probes) {
+                    found = found.wrapping_add(theirs.find(h, |e| e.1 == k).map_or(0, |e| e.2));
+                }
+                found
+            });
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, md5, siphash, pair_tables);
 criterion_main!(benches);

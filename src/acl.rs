@@ -56,7 +56,7 @@
 mod compile;
 mod decision;
 mod error;
-mod index;
+pub(crate) mod index;
 mod kind;
 mod lint;
 pub mod reference;

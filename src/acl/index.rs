@@ -300,7 +300,7 @@ impl StrTable {
 /// comes from [`HashKey::pair_hash`] of its two strings' hashes, so a
 /// decision can compute it before the string probes return the ids.
 #[derive(Debug, Clone)]
-pub(super) struct PairTable {
+pub(crate) struct PairTable {
     slots: Vec<PairSlot>,
     len: usize,
 }
@@ -337,7 +337,7 @@ impl HashKey {
 }
 
 impl PairTable {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             slots: Vec::new(),
             len: 0,
@@ -369,7 +369,7 @@ impl PairTable {
 
     /// Sets `k` (slot hash `h`) to `v` unless `k` is there already (rules
     /// are inserted in order, so the first value is the smallest).
-    pub(super) fn insert_first(&mut self, h: u64, k: u64, v: u32) {
+    pub(crate) fn insert_first(&mut self, h: u64, k: u64, v: u32) {
         if (self.len + 1) * 2 > self.slots.len() {
             self.rehash(slots_for(self.len + 1));
         }
@@ -394,7 +394,7 @@ impl PairTable {
 
     /// The value of `k`, whose slot hash is `h`.
     #[inline(always)]
-    pub(super) fn get(&self, h: u64, k: u64) -> Option<u32> {
+    pub(crate) fn get(&self, h: u64, k: u64) -> Option<u32> {
         let mask = self.slots.len().wrapping_sub(1);
         let mut i = h as usize & mask;
         loop {
