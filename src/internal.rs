@@ -105,12 +105,6 @@ pub fn cram_md5_states(secret: &[u8]) -> ([u32; 4], [u32; 4]) {
     crate::hmac_md5::HmacMd5Key::from_secret(secret).states()
 }
 
-/// The crate's MD5 compression function over one block of little-endian
-/// words, for the side-by-side benchmark against `md-5`.
-pub fn md5_compress(state: &mut [u32; 4], block: &[u32; 16]) {
-    crate::hmac_md5::compress(state, block);
-}
-
 /// HMAC-MD5 of `message` from the key's inner and outer chaining states
 /// (as [`cram_md5_states`] gives them), for the benchmark.
 pub fn hmac_md5_from_states(inner: [u32; 4], outer: [u32; 4], message: &[u8]) -> [u8; 16] {
