@@ -20,7 +20,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 // whole CRAM-MD5 check, an HMAC from stored states over a 62-byte
 // challenge, differed by 3% (median ratio 0.97, runs 0.69 to 1.32), inside
 // the noise. Not measurably better, so the crate's is used, fed bytes
-// directly (a words-to-bytes wrapper cost about 25% more).
+// directly (a words-to-bytes wrapper cost about 25% more, and so did wiping
+// the public challenge's padding byte by byte). As written here the check
+// is within 2-5% of the bare crate HMAC (4 runs, 368-423 ns).
 use md5::block_api::compress;
 
 const BLOCK: usize = 64;
@@ -28,8 +30,9 @@ const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
 /// Continues an MD5 computation from `state`, after `prefix_len` bytes
 /// already compressed (a multiple of 64), over `data`, and returns the
-/// final state (whose little-endian bytes are the digest).
-fn finish_state(mut state: [u32; 4], prefix_len: u64, data: &[u8]) -> [u32; 4] {
+/// final state (whose little-endian bytes are the digest). `secret` says
+/// whether `data` must not outlive the call in the padding copy.
+fn finish_state(mut state: [u32; 4], prefix_len: u64, data: &[u8], secret: bool) -> [u32; 4] {
     let mut chunks = data.chunks_exact(BLOCK);
     // Whole blocks straight from the caller's bytes: no copy to wipe.
     for chunk in &mut chunks {
@@ -53,8 +56,11 @@ fn finish_state(mut state: [u32; 4], prefix_len: u64, data: &[u8]) -> [u32; 4] {
         dst.copy_from_slice(&bit_len.to_le_bytes());
     }
     compress(&mut state, tail.get(..blocks).unwrap_or_default());
-    // Data may be secret (a long key, an inner digest): wipe the copy.
-    tail.zeroize();
+    // A long key is secret: wipe the copy. A challenge is public, and
+    // wiping byte by byte is a sixth of the cost of a CRAM-MD5 check.
+    if secret {
+        tail.zeroize();
+    }
     state
 }
 
@@ -70,7 +76,7 @@ fn digest_of(state: &[u32; 4]) -> [u8; 16] {
 /// MD5 of `data` (the tests check the compression function with it).
 #[cfg(test)]
 pub(crate) fn md5(data: &[u8]) -> [u8; 16] {
-    let mut state = finish_state(INIT, 0, data);
+    let mut state = finish_state(INIT, 0, data, true);
     let out = digest_of(&state);
     state.zeroize();
     out
@@ -91,7 +97,7 @@ impl HmacMd5Key {
     pub(crate) fn from_secret(secret: &[u8]) -> Self {
         let mut key = [0u8; BLOCK];
         if secret.len() > BLOCK {
-            let mut digest = finish_state(INIT, 0, secret);
+            let mut digest = finish_state(INIT, 0, secret, true);
             for (dst, word) in key.chunks_exact_mut(4).zip(digest.iter()) {
                 dst.copy_from_slice(&word.to_le_bytes());
             }
@@ -144,9 +150,10 @@ impl HmacMd5Key {
         (self.inner, self.outer)
     }
 
-    /// HMAC-MD5(key, `message`).
+    /// HMAC-MD5(key, `message`). The message is public (a CRAM-MD5
+    /// challenge): only key-derived data is wiped.
     pub(crate) fn mac(&self, message: &[u8]) -> [u8; 16] {
-        let mut inner = finish_state(self.inner, BLOCK as u64, message);
+        let mut inner = finish_state(self.inner, BLOCK as u64, message, false);
         // The outer message is the inner digest (the inner state's
         // little-endian bytes): one block, 0x80 after 16 bytes, and the bit
         // length of ipad-block + digest (80 bytes).
@@ -163,7 +170,10 @@ impl HmacMd5Key {
         let mut outer = self.outer;
         compress(&mut outer, std::slice::from_ref(&block));
         inner.zeroize();
-        block.zeroize();
+        // Only the first 16 bytes (the inner digest) are not constants.
+        if let Some(digest) = block.get_mut(..16) {
+            digest.zeroize();
+        }
         digest_of(&outer)
     }
 }
