@@ -1,5 +1,13 @@
 //! SipHash-C-D (Aumasson and Bernstein), 64- and 128-bit output: the keyed
 //! hash of the credential index (`credentials/store/cram_index.rs`).
+//!
+//! Why not the `siphasher` crate, which has SipHash-1-3-128: measured side
+//! by side (benches/hashes.rs, criterion, 10 interleaved runs on the shared
+//! 2-core machine), this one is faster on principal-sized input: median
+//! ratio 0.89 on 12 bytes (8 of 10 runs faster) and 0.82 on 40 bytes (9 of
+//! 10), for example 16.0 against 18.0 ns and 22.4 against 37.2 ns on a
+//! quiet run. One pass yields both halves of the tag, with no streaming
+//! state to keep. The tests pin it to the reference vectors and to std.
 
 /// SipHash-1-3 with 128-bit output of `data` under `key`.
 pub(crate) fn siphash13_128(key: &[u64; 2], data: &[u8]) -> [u64; 2] {
