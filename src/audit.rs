@@ -130,6 +130,14 @@ impl fmt::Debug for AuditEvent {
     }
 }
 
+/// The event's JSON object with its `"component"`, as in a JSON line
+/// without the `"time"`.
+impl serde::Serialize for AuditEvent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        tagged(self.as_event()).serialize(s)
+    }
+}
+
 impl Event for AuditEvent {
     fn component(&self) -> &'static str {
         self.0.component()
@@ -253,6 +261,13 @@ pub fn to_json_line(event: &dyn Event, time: SystemTime) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
+    let mut map = tagged(event);
+    map.insert("time".to_owned(), serde_json::json!(secs));
+    serde_json::Value::Object(map).to_string()
+}
+
+/// The event's fields and its `"component"` tag.
+fn tagged(event: &dyn Event) -> serde_json::Map<String, serde_json::Value> {
     let mut map = match event.to_json() {
         serde_json::Value::Object(map) => map,
         // An event that is not an object still gets its tag and time.
@@ -263,8 +278,7 @@ pub fn to_json_line(event: &dyn Event, time: SystemTime) -> String {
         }
     };
     map.insert("component".to_owned(), event.component().into());
-    map.insert("time".to_owned(), serde_json::json!(secs));
-    serde_json::Value::Object(map).to_string()
+    map
 }
 
 /// The JSON object of a serializable event, for [`Event::to_json`]

@@ -78,6 +78,11 @@ fn json_lines_keep_their_shape() {
         to_json_line(&refused, UNIX_EPOCH)
     );
     assert!(to_json_line(&http(), SystemTime::now()).contains(r#""time":"#));
+    // An owned event serializes as its line without the time.
+    assert_eq!(
+        serde_json::to_string(&AuditEvent::new(http())).unwrap(),
+        r#"{"component":"http","path":"/master/teardown","status":403}"#
+    );
 }
 
 /// The tie is one-way: outside its doc comments and tests, the audit layer
