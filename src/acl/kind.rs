@@ -1,4 +1,4 @@
-//! The ACL lists Mesos knows and the actions they serve (spec §2.2).
+//! The ACL lists Mesos knows and the actions they serve (mesos-reference.md §2.2).
 
 use std::fmt;
 
@@ -75,7 +75,7 @@ macro_rules! lists {
                 }
             }
 
-            /// Whether `x/%` values name a role subtree here (spec §2.5).
+            /// Whether `x/%` values name a role subtree here (mesos-reference.md §2.5).
             pub const fn hierarchical(self) -> bool {
                 match self {
                     $(AclList::$variant => $hier,)*

@@ -8,7 +8,7 @@ use regex_automata::meta::Regex;
 use regex_automata::util::captures::Captures;
 use rustls::server::ServerConnection;
 
-use crate::audit::{AuditEvent, AuditSink};
+use crate::audit::AuditSink;
 use crate::principal::Principal;
 
 use super::error::{RejectReason, Rejection, RuleRef, RulesError, TlsMapError};
@@ -178,8 +178,8 @@ impl Mapper {
     /// # Errors
     ///
     /// [`TlsMapError::Read`], [`TlsMapError::TooLarge`] or [`TlsMapError::Rules`].
-    pub fn from_file(path: &Path) -> Result<Self, TlsMapError> {
-        let text = read_limited(path, MAX_RULE_FILE_LEN)?;
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, TlsMapError> {
+        let text = read_limited(path.as_ref(), MAX_RULE_FILE_LEN)?;
         let text = match std::str::from_utf8(&text) {
             Ok(t) => t,
             Err(e) => {
@@ -372,11 +372,7 @@ impl Mapper {
         sink: &dyn AuditSink,
     ) -> Result<Principal, Rejection> {
         let (facts, result) = self.explain(leaf);
-        sink.record(&AuditEvent::Tls(MappingEvent::new(
-            leaf.sha256(),
-            facts.as_ref(),
-            &result,
-        )));
+        sink.record(&MappingEvent::new(leaf.sha256(), facts.as_ref(), &result));
         result.map(|m| m.principal)
     }
 

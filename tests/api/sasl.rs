@@ -17,7 +17,7 @@ use mesos_auth::sasl::{
     ClientMessage, FailureReason, MAX_MESSAGE_LEN, PeerMisbehaved, SaslError, ServerMessage, Side,
     Status, Throttle, ThrottleConfig, Verdict,
 };
-use mesos_auth::{AuditEvent, Principal, Secret};
+use mesos_auth::{Principal, Secret};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -187,7 +187,7 @@ fn full_exchange_succeeds_and_audits() {
     assert_eq!(ev.principal.as_deref(), Some("ops team"));
     assert_eq!(ev.peer.as_deref(), Some("scheduler@10.0.0.1:5050"));
     assert!(pair.server.poll_event().is_none());
-    let line = mesos_auth::audit::to_json_line(&AuditEvent::Sasl(ev), std::time::SystemTime::now());
+    let line = mesos_auth::audit::to_json_line(&ev, std::time::SystemTime::now());
     let json: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(json["component"], "sasl");
     assert_eq!(json["result"], "completed");

@@ -5,19 +5,11 @@ use rand_core::SeedableRng;
 /// Always returns the same 64 bits.
 struct Constant(u64);
 
-impl RngCore for Constant {
-    fn next_u32(&mut self) -> u32 {
-        self.0 as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        dest.fill(self.0 as u8);
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
+impl NonceSource for Constant {
+    fn nonce(&mut self) -> [u8; 16] {
+        let mut n = [0; 16];
+        n[..8].copy_from_slice(&self.0.to_be_bytes());
+        n
     }
 }
 
