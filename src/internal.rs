@@ -186,7 +186,7 @@ pub fn credentials_load_full_reader(
 /// Parses and compiles a TLS rule file. For the `tls_rules` fuzzer: it
 /// must never panic; `None` when the bytes are not UTF-8, else the number of
 /// rules or the errors (whose spans the fuzzer checks lie inside the text).
-pub fn tls_rules_compile(src: &[u8]) -> Option<Result<usize, crate::tls::RulesError>> {
+pub fn tls_rules_compile(src: &[u8]) -> Option<Result<usize, crate::tls::TlsMapError>> {
     let text = std::str::from_utf8(src).ok()?;
     Some(crate::tls::Mapper::from_json(text).map(|m| m.len()))
 }

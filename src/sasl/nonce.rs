@@ -1,14 +1,14 @@
 //! Where challenge randomness comes from.
 
 use rand_chacha::ChaCha20Rng;
-use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
+use rand_core::{OsRng, RngCore, SeedableRng};
 
 /// A source of 128-bit challenge nonces.
 ///
 /// [`OsNonceSource`] is the one to use. Tests pin challenges with a source
-/// of their own (the trait has one method), and every cryptographically
-/// secure `rand_core` 0.6 RNG (`RngCore + CryptoRng`) is one too, for hosts
-/// that already hold such an RNG.
+/// of their own (the trait has one method); a host that already holds a
+/// CSPRNG wraps it in a one-line impl. No RNG crate's trait is part of this
+/// API, so those crates can change without breaking callers.
 ///
 /// ```
 /// use mesos_auth::sasl::NonceSource;
@@ -28,10 +28,19 @@ pub trait NonceSource {
     fn nonce(&mut self) -> [u8; 16];
 }
 
-impl<R: RngCore + CryptoRng> NonceSource for R {
+/// Nonces read straight from the operating system's CSPRNG: one system call
+/// each, for a single challenge (an rsasl session) where seeding a ChaCha20
+/// generator would cost more.
+#[cfg_attr(
+    not(feature = "rsasl"),
+    allow(dead_code, reason = "used by the rsasl mechanism")
+)]
+pub(crate) struct SystemNonces;
+
+impl NonceSource for SystemNonces {
     fn nonce(&mut self) -> [u8; 16] {
         let mut bytes = [0u8; 16];
-        self.fill_bytes(&mut bytes);
+        OsRng.fill_bytes(&mut bytes);
         bytes
     }
 }

@@ -80,13 +80,14 @@ impl Mapper {
     ///
     /// # Errors
     ///
-    /// A [`RulesError`] listing every rule that does not compile. Once the
-    /// total is exceeded no further pattern is compiled: the rule that
-    /// exceeded it is the last one reported.
+    /// [`TlsMapError::Rules`] listing every rule that does not compile. Once
+    /// the total is exceeded no further pattern is compiled: the rule that
+    /// exceeded it is the last one reported. (Every `Mapper` constructor
+    /// returns [`TlsMapError`], whatever its input.)
     ///
     /// [`TOTAL_PATTERN_SIZE_LIMIT`]: super::TOTAL_PATTERN_SIZE_LIMIT
-    pub fn compile(set: &RuleSet) -> Result<Self, RulesError> {
-        Self::compile_with(set, Budget::new())
+    pub fn compile(set: &RuleSet) -> Result<Self, TlsMapError> {
+        Ok(Self::compile_with(set, Budget::new())?)
     }
 
     pub(super) fn compile_with(set: &RuleSet, mut budget: Budget) -> Result<Self, RulesError> {
@@ -168,8 +169,9 @@ impl Mapper {
     ///
     /// # Errors
     ///
-    /// A [`RulesError`] with every problem, each with a JSON path and line:column.
-    pub fn from_json(src: &str) -> Result<Self, RulesError> {
+    /// [`TlsMapError::Rules`] with every problem, each with a JSON path and
+    /// line:column.
+    pub fn from_json(src: &str) -> Result<Self, TlsMapError> {
         Self::compile(&parse_rules(src)?)
     }
 
@@ -195,7 +197,7 @@ impl Mapper {
                 }));
             }
         };
-        Ok(Self::from_json(text)?)
+        Self::from_json(text)
     }
 
     /// How many rules.

@@ -346,7 +346,7 @@ fn our_authenticator_against_rsasl_cram_md5_client() {
         let mut a = Authenticator::new(
             store(),
             AuthenticatorConfig::new(),
-            &mut rand_core::OsRng,
+            &mut mesos_auth::sasl::default_nonce_source().unwrap(),
             now,
         );
         assert_eq!(
