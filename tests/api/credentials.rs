@@ -1237,6 +1237,11 @@ mod props {
                 })
                 .collect();
             let out = if json { credentials::to_json(&creds).unwrap() } else { credentials::to_text(&creds).unwrap() };
+            // Strict never accepts what lenient refuses, with the format
+            // detected: JSON in both, the text format in neither.
+            let strict_auto = credentials::parse(out.as_bytes(), &Options::new()).is_ok();
+            let lenient_auto = credentials::parse(out.as_bytes(), &Options::new().lenient(true)).is_ok();
+            prop_assert_eq!((strict_auto, lenient_auto), (json, json));
             // JSON is detected; the text format is read only when asked for.
             let asked = if json { Format::Auto } else { Format::Text };
             let file = credentials::parse(out.as_bytes(), &Options::new().format(asked)).unwrap();
