@@ -1421,6 +1421,20 @@ fn cli_check_exit_codes() {
     };
     let (code, _) = run(&["check".as_ref(), clean.as_os_str()]);
     assert_eq!(code, Some(0));
+    // The text format without `--format text`: refused in both modes, as
+    // Mesos >= 1.11 refuses it, with the way out in the message.
+    for mode in ["--strict", "--lenient"] {
+        let mut args = vec!["check".as_ref(), weak.as_os_str()];
+        if mode == "--lenient" {
+            args.push(mode.as_ref());
+        }
+        let (code, text) = run(&args);
+        assert_eq!(code, Some(2), "{mode}: {text}");
+        assert!(text.contains("weak:1:1"), "{mode}: {text}");
+        assert!(!text.contains("password"), "{mode}: {text}");
+    }
+    let (_, text) = run(&["check".as_ref(), weak.as_os_str()]);
+    assert!(text.contains("--format text --to json"), "{text}");
     let as_text = ["--format".as_ref(), "text".as_ref()];
     let (code, text) = run(&["check".as_ref(), weak.as_os_str(), as_text[0], as_text[1]]);
     assert_eq!(code, Some(1), "{text}");
@@ -1458,6 +1472,16 @@ fn cli_convert_writes_owner_only_files() {
         "in",
         b"alice correct-horse-battery-staple\nbob Jk7-rq2Vx9-pL4mT-0wzB\n",
     );
+    // Without `--format text` the text input is refused (exit 2).
+    let status = cli()
+        .unwrap()
+        .args(["credentials", "convert"])
+        .arg(&src)
+        .args(["--to", "json"])
+        .output()
+        .unwrap()
+        .status;
+    assert_eq!(status.code(), Some(2));
     for (to, prefix) in [
         ("cram-md5-state", "{CRAM-MD5}"),
         ("scram-sha-256", "{SCRAM-SHA-256}"),

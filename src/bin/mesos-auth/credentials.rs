@@ -6,6 +6,10 @@
 //! (weak, short or shared secrets, duplicates, ...). Exit 0 clean, 1
 //! warnings or findings, 2 errors.
 //!
+//! Both commands read JSON, as Mesos ≥ 1.11 does; a file in the Mesos
+//! 1.0–1.10 text format needs `--format text` (e.g. `convert FILE --format
+//! text --to json` to move it to JSON).
+//!
 //! `convert FILE --to cram-md5-state|scram-sha-256|json [--out PATH]` rewrites
 //! the secrets into a stored form (keeping the input's format; `json` keeps
 //! the secrets as they are and writes Mesos's JSON form). The output goes to
