@@ -56,7 +56,7 @@
 mod compile;
 mod decision;
 mod error;
-mod index;
+pub(crate) mod index;
 mod kind;
 mod lint;
 pub mod reference;
@@ -68,7 +68,7 @@ pub use compile::{
     DEFAULT_MAX_STRING_LEN, DEFAULT_MAX_VALUES,
 };
 pub use decision::{
-    Decision, DecisionEvent, LegacyQuotaOp, Object, Reason, Request, RequestError, RuleRef,
+    Decision, DecisionEvent, LegacyQuotaOp, Object, Objects, Reason, Request, RequestError, RuleRef,
 };
 pub use error::{AclError, Diagnostic, LimitError, LimitKind};
 pub use kind::{AclList, Action};

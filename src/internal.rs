@@ -105,6 +105,39 @@ pub fn cram_md5_states(secret: &[u8]) -> ([u32; 4], [u32; 4]) {
     crate::hmac_md5::HmacMd5Key::from_secret(secret).states()
 }
 
+/// HMAC-MD5 of `message` from the key's inner and outer chaining states
+/// (as [`cram_md5_states`] gives them), for the benchmark.
+pub fn hmac_md5_from_states(inner: [u32; 4], outer: [u32; 4], message: &[u8]) -> [u8; 16] {
+    crate::hmac_md5::HmacMd5Key::from_states(inner, outer).mac(message)
+}
+
+/// The compiled policy's (principal, object) pair table, for the
+/// benchmark against `hashbrown::HashTable`: both take a precomputed hash.
+#[derive(Debug)]
+pub struct AclPairTable(crate::acl::index::PairTable);
+
+impl AclPairTable {
+    /// A table holding `(hash, key, value)` (the first value of a key wins).
+    pub fn from_pairs(pairs: &[(u64, u64, u32)]) -> Self {
+        let mut t = crate::acl::index::PairTable::new();
+        for &(h, k, v) in pairs {
+            t.insert_first(h, k, v);
+        }
+        Self(t)
+    }
+
+    /// The value of `key`, whose hash is `hash`.
+    pub fn get(&self, hash: u64, key: u64) -> Option<u32> {
+        self.0.get(hash, key)
+    }
+}
+
+/// The crate's SipHash-1-3-128 (the credential index's tag), for the
+/// benchmark against `siphasher`.
+pub fn siphash13_128(key: &[u64; 2], data: &[u8]) -> [u64; 2] {
+    crate::siphash::siphash13_128(key, data)
+}
+
 /// HMAC-MD5 of `challenge` under `principal`'s CRAM-MD5 key (the dummy key
 /// for unknown principals) and whether the principal is known: what a
 /// CRAM-MD5 server computes, for tests and benchmarks outside the crate.
@@ -163,7 +196,7 @@ pub fn credentials_load_full_reader(
 /// Parses and compiles a TLS rule file. For the `tls_rules` fuzzer: it
 /// must never panic; `None` when the bytes are not UTF-8, else the number of
 /// rules or the errors (whose spans the fuzzer checks lie inside the text).
-pub fn tls_rules_compile(src: &[u8]) -> Option<Result<usize, crate::tls::RulesError>> {
+pub fn tls_rules_compile(src: &[u8]) -> Option<Result<usize, crate::tls::TlsMapError>> {
     let text = std::str::from_utf8(src).ok()?;
     Some(crate::tls::Mapper::from_json(text).map(|m| m.len()))
 }

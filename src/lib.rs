@@ -17,7 +17,7 @@
 //!                                                                              │
 //!                                                               Decision (Allow|Deny + the ACL)
 //!
-//!  every outcome (exchange, mapping, decision, reload) ──► AuditEvent ──► AuditSink (JSON lines)
+//!  every outcome (exchange, mapping, decision, reload) ──► audit::Event ──► AuditSink (JSON lines)
 //!  failed exchanges ──► sasl::Throttle ──► Verdict for the next attempt
 //! ```
 //!
@@ -41,6 +41,12 @@
 //! - [`audit`]: typed audit events.
 //! - [`reload`]: atomic swap of a whole compiled object.
 //!
+//! The design notes live in the repository's `docs/` folder: the threat
+//! catalogue and limits (`docs/threats.md`), the certificate-to-principal
+//! mapping (`docs/tls-identity.md`) and the Mesos ACL behaviour reproduced
+//! here (`docs/mesos-reference.md`). The rustdoc cites them by file and
+//! section, as in "threats.md AC-4" or "tls-identity.md §4".
+//!
 //! # Example: from a password to a decision
 //!
 //! A scheduler authenticates with CRAM-MD5; the principal the master
@@ -53,8 +59,8 @@
 //! use mesos_auth::acl::{self, Action, Compiler, Object, Request};
 //! use mesos_auth::audit::{AuditSink, MemorySink};
 //! use mesos_auth::credentials::{self, Options};
-//! use mesos_auth::sasl::{Authenticatee, Authenticator, AuthenticatorConfig, Status};
-//! use mesos_auth::{AuditEvent, Principal, Secret};
+//! use mesos_auth::sasl::{Authenticatee, Authenticator, AuthenticatorConfig, OsNonceSource, Status};
+//! use mesos_auth::{Principal, Secret};
 //!
 //! let file = br#"{"credentials": [{"principal": "spark", "secret": "q7Vn-2xLw-Rb8k"}]}"#;
 //! let store = Arc::new(credentials::parse(file, &Options::new())?.into_store()?);
@@ -66,7 +72,8 @@
 //!
 //! // The exchange: the master speaks first (the mechanism list).
 //! let now = Instant::now();
-//! let mut master = Authenticator::new(store, AuthenticatorConfig::new(), &mut rand_core::OsRng, now);
+//! let mut nonces = OsNonceSource::new()?;
+//! let mut master = Authenticator::new(store, AuthenticatorConfig::new(), &mut nonces, now);
 //! let mut scheduler = Authenticatee::new(Principal::new("spark")?, &Secret::new(b"q7Vn-2xLw-Rb8k"))?;
 //! while !scheduler.status().is_terminal() {
 //!     while let Some(m) = master.poll_output() {
@@ -77,7 +84,7 @@
 //!     }
 //! }
 //! while let Some(event) = master.poll_event() {
-//!     audit.record(&AuditEvent::Sasl(event));
+//!     audit.record(&event);
 //! }
 //! let Status::Completed(principal) = master.status() else {
 //!     return Err("not authenticated".into());
@@ -89,7 +96,7 @@
 //!     let request = ask(user);
 //!     let decision = policy.authorize(&request);
 //!     assert_eq!(decision.is_allowed(), allowed);
-//!     audit.record(&acl::DecisionEvent::new(&request, &decision).into());
+//!     audit.record(&acl::DecisionEvent::new(&request, &decision));
 //! }
 //! assert_eq!(policy.authorize(&ask("svc-data")).rule().map(|r| r.index), Some(0));
 //! assert_eq!(policy.authorize(&ask("root")).to_string(), "deny: no ACL matched, permissive = false");
@@ -124,6 +131,7 @@ mod hmac_md5;
 mod json;
 mod principal;
 mod secret;
+mod siphash;
 mod span;
 mod strtable;
 

@@ -13,7 +13,27 @@ pub const MAX_PRINCIPAL_LEN: usize = 256;
 ///
 /// A `Principal` is never empty, at most [`MAX_PRINCIPAL_LEN`] bytes, and holds
 /// no NUL or other control character, so it can never match a rule by
-/// truncation in a C caller (threats.md CS-3, AC-16). Cloning is cheap.
+/// truncation in a C caller. Cloning is cheap.
+///
+/// It is made with [`Principal::new`], `str::parse`, `TryFrom<&str>` or
+/// serde (the same checks each way):
+///
+/// ```
+/// use mesos_auth::{Principal, PrincipalError};
+///
+/// let p: Principal = "marathon".parse()?;
+/// assert_eq!(p, Principal::try_from("marathon")?);
+/// assert_eq!("".parse::<Principal>(), Err(PrincipalError::Empty));
+///
+/// #[derive(serde::Deserialize)]
+/// struct Config {
+///     principal: Principal,
+/// }
+/// let c: Config = serde_json::from_str(r#"{"principal": "spark"}"#)?;
+/// assert_eq!(c.principal.as_str(), "spark");
+/// assert!(serde_json::from_str::<Config>(r#"{"principal": "a\u0000b"}"#).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Principal(Arc<str>);
 
@@ -74,6 +94,29 @@ impl serde::Serialize for Principal {
     }
 }
 
+impl std::str::FromStr for Principal {
+    type Err = PrincipalError;
+
+    fn from_str(name: &str) -> Result<Self, PrincipalError> {
+        Self::new(name)
+    }
+}
+
+impl TryFrom<&str> for Principal {
+    type Error = PrincipalError;
+
+    fn try_from(name: &str) -> Result<Self, PrincipalError> {
+        Self::new(name)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Principal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Self::new(&name).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Why a string is not a valid [`Principal`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -127,5 +170,24 @@ mod test {
         );
         assert!(Principal::new("bob\r").is_err());
         assert!(Principal::new("bob\u{85}").is_err());
+    }
+
+    #[test]
+    fn parse_try_from_and_serde_check_like_new() {
+        assert_eq!("ops".parse::<Principal>().unwrap().as_str(), "ops");
+        assert_eq!(Principal::try_from("ops").unwrap().as_str(), "ops");
+        assert_eq!("a\0b".parse::<Principal>(), Principal::new("a\0b"));
+        assert_eq!(Principal::try_from(""), Err(PrincipalError::Empty));
+
+        let p: Principal = serde_json::from_str(r#""ops\u0020team""#).unwrap();
+        assert_eq!(p.as_str(), "ops team");
+        let p: Principal = serde_json::from_str(r#""ops""#).unwrap();
+        assert_eq!(p.as_str(), "ops");
+        for bad in [r#""""#, r#""a\u0000b""#, "17"] {
+            assert!(serde_json::from_str::<Principal>(bad).is_err(), "{bad}");
+        }
+        let long = format!("\"{}\"", "a".repeat(MAX_PRINCIPAL_LEN + 1));
+        let e = serde_json::from_str::<Principal>(&long).unwrap_err();
+        assert!(e.to_string().contains("more than the limit"), "{e}");
     }
 }

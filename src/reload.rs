@@ -23,6 +23,22 @@ struct Versioned<T> {
 /// A value that can be replaced atomically while readers use it.
 ///
 /// `Send + Sync` when `T` is.
+///
+/// ```
+/// use mesos_auth::Reloadable;
+///
+/// let config = Reloadable::new(String::from("v1"));
+/// let reader = config.snapshot(); // kept by a request in flight
+///
+/// // A rebuild that fails leaves the old value serving.
+/// let refused: Result<u64, &str> = config.try_reload(|_| Err("bad file"));
+/// assert!(refused.is_err());
+/// assert_eq!(config.try_reload(|old| Ok::<_, &str>(format!("{old}+1")))?, 1);
+///
+/// assert_eq!((&**reader, reader.generation()), ("v1", 0)); // untouched
+/// assert_eq!(config.snapshot().as_str(), "v1+1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Reloadable<T> {
     current: ArcSwap<Versioned<T>>,

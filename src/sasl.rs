@@ -27,16 +27,15 @@
 //! use std::sync::Arc;
 //! use std::time::Instant;
 //! use mesos_auth::credentials::{Credential, CredentialStore};
-//! use mesos_auth::sasl::{Authenticatee, Authenticator, AuthenticatorConfig, Status};
+//! use mesos_auth::sasl::{Authenticatee, Authenticator, AuthenticatorConfig, OsNonceSource, Status};
 //! use mesos_auth::{Principal, Secret};
-//! use rand_core::OsRng;
 //!
 //! let store = Arc::new(CredentialStore::from_credentials([Credential::plain(
 //!     Principal::new("tim")?,
 //!     Secret::new(b"tanstaaftanstaaf"),
 //! )])?);
 //! let now = Instant::now();
-//! let mut server = Authenticator::new(store, AuthenticatorConfig::default(), &mut OsRng, now);
+//! let mut server = Authenticator::new(store, AuthenticatorConfig::default(), &mut OsNonceSource::new()?, now);
 //! let mut client = Authenticatee::new(Principal::new("tim")?, &Secret::new(b"tanstaaftanstaaf"))?;
 //! // Shuttle messages until both sides are quiet.
 //! loop {
@@ -76,7 +75,7 @@ pub use backoff::RetryBackoff;
 pub use error::{ApiMisuse, PeerMisbehaved, SaslError};
 pub use event::{AuthEvent, AuthResult, FailureReason, Side};
 pub use message::{ClientMessage, MAX_MESSAGE_LEN, MECHANISM, ServerMessage};
-pub use nonce::{NonceSource, default_nonce_source};
+pub use nonce::{NonceError, NonceSource, OsNonceSource, default_nonce_source};
 pub use throttle::{Throttle, ThrottleConfig, Verdict};
 
 /// Where an exchange stands, for either side.

@@ -16,6 +16,15 @@ pub const MAX_SECRET_LEN: usize = 1024;
 /// dropped. `Debug` prints `Secret(<redacted>)`. There is deliberately no
 /// `Clone`, `PartialEq` or `Display`: comparing goes through
 /// [`Secret::verify`], which runs in constant time.
+///
+/// ```
+/// use mesos_auth::Secret;
+///
+/// let secret = Secret::new(b"q7Vn-2xLw-Rb8k");
+/// assert!(secret.verify(b"q7Vn-2xLw-Rb8k"));
+/// assert!(!secret.verify(b"q7Vn"));
+/// assert_eq!(format!("{secret:?}"), "Secret(<redacted>)");
+/// ```
 pub struct Secret(Box<[u8]>);
 
 impl Secret {

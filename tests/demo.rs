@@ -6,9 +6,10 @@
 mod flow;
 
 use flow::{Answer, Attempt, Auth, Source};
-use mesos_auth::AuditEvent;
 use mesos_auth::acl::AclList;
-use mesos_auth::sasl::{AuthResult, FailureReason, Side};
+use mesos_auth::acl::DecisionEvent;
+use mesos_auth::sasl::{AuthEvent, AuthResult, FailureReason, Side};
+use mesos_auth::tls::MappingEvent;
 
 /// What each client should be told: action, objects, allowed, deciding ACL
 /// (`None`: no ACL matched).
@@ -118,10 +119,7 @@ fn demo_flow_outcomes() {
     let tls: Vec<_> = report
         .audit
         .iter()
-        .filter_map(|e| match e {
-            AuditEvent::Tls(t) => Some(t),
-            _ => None,
-        })
+        .filter_map(|e| e.downcast_ref::<MappingEvent>())
         .collect();
     assert_eq!(tls.len(), 2);
     assert_eq!(tls[0].outcome, "mapped");
@@ -148,10 +146,7 @@ fn demo_flow_outcomes() {
     let sasl: Vec<_> = report
         .audit
         .iter()
-        .filter_map(|e| match e {
-            AuditEvent::Sasl(s) => Some(s),
-            _ => None,
-        })
+        .filter_map(|e| e.downcast_ref::<AuthEvent>())
         .collect();
     assert_eq!(sasl.len(), 1 + checked + 1, "{sasl:?}");
     assert!(sasl.iter().all(|s| s.side == Side::Authenticator));
@@ -177,10 +172,7 @@ fn demo_flow_outcomes() {
     let acl: Vec<_> = report
         .audit
         .iter()
-        .filter_map(|e| match e {
-            AuditEvent::Acl(a) => Some(a),
-            _ => None,
-        })
+        .filter_map(|e| e.downcast_ref::<DecisionEvent>())
         .collect();
     let told: Vec<_> = [("marathon", MARATHON), ("spark", SPARK)]
         .iter()
@@ -206,12 +198,8 @@ fn demo_flow_outcomes() {
     assert_eq!(lines.len(), report.audit.len());
     for (line, event) in lines.iter().zip(&report.audit) {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let component = match event {
-            AuditEvent::Tls(_) => "tls",
-            AuditEvent::Sasl(_) => "sasl",
-            AuditEvent::Acl(_) => "acl",
-            other => panic!("unexpected event {other:?}"),
-        };
+        let component = event.component();
+        assert!(["tls", "sasl", "acl"].contains(&component), "{event:?}");
         assert_eq!(v["component"], component, "{line}");
         assert!(v["time"].as_f64().is_some_and(|t| t > 0.0), "{line}");
     }

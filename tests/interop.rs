@@ -141,7 +141,7 @@ fn our_server(peer: Peer, creds: &Creds, principal: &str, secret: &[u8]) -> (Sta
     let mut to = child.stdin.take().unwrap();
     let mut from = BufReader::new(child.stdout.take().unwrap());
     let now = Instant::now();
-    let mut rng = ChaCha20Rng::from_entropy();
+    let mut rng = mesos_auth::sasl::default_nonce_source().unwrap();
     let mut server = Authenticator::new(
         store_of(creds),
         AuthenticatorConfig::new().host("master.example.org"),

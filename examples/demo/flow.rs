@@ -11,7 +11,7 @@
 //!                                              └─ no certificate ──────► CRAM-MD5 (sasl::Authenticator,
 //!   sasl::Authenticatee ◄──── MECHS/CHALLENGE/OK/FAILED/ERROR ─┘  sasl::Throttle before each attempt)
 //!   REQUEST(action, objects) ───────────────► acl::AclHandle::authorize ──► DECISION(allow|deny, rule)
-//!                                            every outcome ──► AuditEvent ──► JSON line
+//!                                            every outcome ──► audit::Event ──► JSON line
 //! ```
 //!
 //! Frames inside the TLS stream: a 4-byte big-endian length, then one tag
@@ -159,10 +159,10 @@ struct DemoAudit {
 }
 
 impl AuditSink for DemoAudit {
-    fn record(&self, event: &AuditEvent) {
+    fn record(&self, event: &dyn audit::Event) {
         self.trace
             .push(Source::Audit, audit::to_json_line(event, SystemTime::now()));
-        lock(&self.events).push(event.clone());
+        lock(&self.events).push(event.to_audit_event());
     }
 }
 
@@ -542,7 +542,7 @@ impl Master {
         );
         server.discard();
         while let Some(event) = server.poll_event() {
-            self.audit.record(&AuditEvent::Sasl(event));
+            self.audit.record(&event);
         }
         let text = format!(
             "too many failed attempts, retry in {} s",
@@ -641,7 +641,7 @@ impl Master {
     /// Audits a SASL outcome and feeds it to the throttle.
     fn observe(&self, event: &AuthEvent) {
         lock(&self.throttle).observe(event, Instant::now());
-        self.audit.record(&AuditEvent::Sasl(event.clone()));
+        self.audit.record(event);
     }
 
     /// Decides each request with the compiled ACLs until BYE.
@@ -670,12 +670,12 @@ impl Master {
             let object = match objects.as_slice() {
                 [] => Object::Absent,
                 [one] => Object::One(one),
-                many => Object::Many(many),
+                many => Object::many(many),
             };
             let request = Request::new(action, Some(principal.as_str()), object);
             let decision = self.acls.authorize(&request);
             self.audit
-                .record(&acl::DecisionEvent::new(&request, &decision).into());
+                .record(&acl::DecisionEvent::new(&request, &decision));
             self.trace.push(
                 Source::Master,
                 format!("{peer}: `{principal}` {action} {objects:?} → {}", decision),

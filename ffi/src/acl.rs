@@ -5,7 +5,6 @@ use std::ffi::c_char;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use mesos_auth::AuditEvent;
 use mesos_auth::Reloadable;
 use mesos_auth::acl::{
     self, AclError, AclSource, Action, CompiledAcls, Compiler, Decision, DecisionEvent,
@@ -544,7 +543,7 @@ impl Policy {
     /// a policy without a sink should not carry its code on the hot path).
     #[inline(never)]
     fn audit(&self, request: &Request<'_>, d: &Decision) {
-        audit::record(&self.sink, AuditEvent::Acl(DecisionEvent::new(request, d)));
+        audit::record(&self.sink, DecisionEvent::new(request, d));
     }
 }
 
@@ -632,7 +631,7 @@ unsafe fn read_roles<'a>(
         ));
     }
     if o.values_len == 0 {
-        return Ok(Object::Many(&[]));
+        return Ok(Object::many(&[]));
     }
     if o.values.is_null() {
         return Err(fail(
@@ -653,7 +652,7 @@ unsafe fn read_roles<'a>(
         // SAFETY: forwarded caller contract for each view.
         roles.push(unsafe { handle::string(v.data, v.len, "object.values[]")? });
     }
-    Ok(Object::Many(roles.as_slice()))
+    Ok(Object::many(roles.as_slice()))
 }
 
 /// Checks an object from C without deciding anything.
@@ -727,12 +726,9 @@ unsafe fn read_request_with<'a>(
     let (action, legacy) = action_and_legacy(r)?;
     // SAFETY: forwarded caller contract.
     let principal = unsafe { principal(r.principal)? };
-    Ok(Request {
-        action,
-        principal,
-        object: object(&r.object)?,
-        legacy_quota_op: legacy,
-    })
+    let mut request = Request::new(action, principal, object(&r.object)?);
+    request.legacy_quota_op = legacy;
+    Ok(request)
 }
 
 #[inline(always)]

@@ -2,7 +2,8 @@
 
 use std::ffi::{CString, c_char, c_void};
 
-use mesos_auth::{AuditEvent, AuditSink};
+use mesos_auth::AuditSink;
+use mesos_auth::audit::Event;
 
 use crate::handle::{self, Castable, Kind, Ownership};
 use crate::panic::ffi_panic_boundary;
@@ -42,7 +43,7 @@ unsafe impl Send for CallbackSink {}
 unsafe impl Sync for CallbackSink {}
 
 impl AuditSink for CallbackSink {
-    fn record(&self, event: &AuditEvent) {
+    fn record(&self, event: &dyn Event) {
         let line = mesos_auth::audit::to_json_line(event, std::time::SystemTime::now());
         // serde_json escapes NUL as \u0000, so this cannot fail; if it did,
         // the event is dropped rather than truncated.
@@ -78,7 +79,7 @@ pub(crate) unsafe fn optional_sink(
 }
 
 /// Records `event` in the sink, if any.
-pub(crate) fn record(sink: &SharedSink, event: AuditEvent) {
+pub(crate) fn record(sink: &SharedSink, event: impl Event) {
     if let Some(s) = sink {
         s.record(&event);
     }

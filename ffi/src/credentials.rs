@@ -4,7 +4,6 @@ use std::ffi::c_char;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use mesos_auth::AuditEvent;
 use mesos_auth::Reloadable;
 use mesos_auth::credentials::{
     self, CredentialStore, CredentialsError, CredentialsFile, Format, Options, ReloadEvent,
@@ -101,21 +100,21 @@ impl Served {
                 *findings = Arc::new(f);
                 audit::record(
                     &self.sink,
-                    AuditEvent::Credentials(ReloadEvent::Reloaded {
+                    ReloadEvent::Reloaded {
                         source: self.source(),
                         report,
-                    }),
+                    },
                 );
                 Ok(generation)
             }
             Err(e) => {
                 audit::record(
                     &self.sink,
-                    AuditEvent::Credentials(ReloadEvent::Refused {
+                    ReloadEvent::Refused {
                         source: self.source(),
                         generation: old.generation(),
                         reason: e.to_string(),
-                    }),
+                    },
                 );
                 Err(credentials_error(&e))
             }

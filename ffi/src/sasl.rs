@@ -10,7 +10,7 @@ use mesos_auth::sasl::{
     Authenticatee, Authenticator, AuthenticatorConfig, ClientMessage, SaslError, ServerMessage,
     Status, default_nonce_source,
 };
-use mesos_auth::{AuditEvent, Principal, Secret};
+use mesos_auth::{Principal, Secret};
 
 use crate::audit::{self, SharedSink, mesos_auth_audit};
 use crate::credentials::mesos_auth_credentials;
@@ -137,7 +137,7 @@ impl ServerSession {
             if let Some(t) = &self.throttle {
                 throttle::observe(t, &e);
             }
-            audit::record(&self.sink, AuditEvent::Sasl(e));
+            audit::record(&self.sink, e);
         }
         if self.principal.is_none() {
             self.principal = self.inner.principal().map(|p| p.as_str().to_owned());
@@ -596,7 +596,7 @@ impl mesos_auth_authenticatee {
                     };
                     let r = s.inner.handle_message(m);
                     while let Some(e) = s.inner.poll_event() {
-                        audit::record(&s.sink, AuditEvent::Sasl(e));
+                        audit::record(&s.sink, e);
                     }
                     r.map_err(|e| sasl_error(&e))
                 })

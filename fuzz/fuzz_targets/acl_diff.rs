@@ -103,7 +103,7 @@ fuzz_target!(|input: Input| {
         let object = match (&r.object, r.many, objects.first()) {
             (None, _, _) => Object::Absent,
             (Some(_), false, Some(o)) => Object::One(o),
-            _ => Object::Many(&objects),
+            _ => Object::many(&objects),
         };
         let mut req = Request::new(ACTIONS[usize::from(r.action) % ACTIONS.len()], r.principal.map(name), object);
         req.legacy_quota_op = r.legacy.map(|s| if s { LegacyQuotaOp::SetQuota } else { LegacyQuotaOp::RemoveQuota });

@@ -107,7 +107,20 @@ impl Config {
     }
 }
 
-/// Builds [`CompiledAcls`].
+/// Builds [`CompiledAcls`], within the limits of its [`Config`].
+///
+/// ```
+/// use mesos_auth::acl::{self, AclError, Compiler, Config, LimitKind};
+///
+/// let src = acl::parse(r#"{"permissive": false, "run_tasks": [
+///     {"principals": {"type": "ANY"}, "users": {"values": ["a", "b", "c"]}}]}"#)?;
+/// assert_eq!(Compiler::new().compile(&src)?.rule_count(), 1);
+///
+/// // A hostile policy is an error, not an out-of-memory.
+/// let tight = Compiler::new().config(Config::new().max_values(2));
+/// assert!(matches!(tight.compile(&src), Err(AclError::Limit(l)) if l.kind() == LimitKind::ValuesPerEntity));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Compiler {
     config: Config,
@@ -602,6 +615,19 @@ impl Budget {
 /// A compiled ACL policy: immutable, `Send + Sync`, cheap to share in an
 /// `Arc`. [`authorize`](Self::authorize) hashes each request string once,
 /// does a fixed number of table probes per object and never allocates.
+///
+/// ```
+/// use mesos_auth::acl::{self, AclList, Action, Compiler, Object, Request};
+///
+/// let policy = Compiler::new().compile(&acl::parse(r#"{"permissive": true,
+///     "run_tasks": [{"principals": {"type": "NONE"}, "users": {"values": ["root"]}}]}"#)?)?;
+/// let d = policy.authorize(&Request::new(Action::RunTasks, Some("ops"), Object::One("root")));
+/// assert!(!d.is_allowed());
+/// assert_eq!(d.rule().map(|r| (r.list, r.index)), Some((AclList::RunTasks, 0)));
+/// // Nothing matches: the permissive default.
+/// assert!(policy.authorize(&Request::new(Action::RunTasks, Some("ops"), Object::One("svc"))).is_allowed());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct CompiledAcls {
     key: HashKey,
@@ -741,12 +767,13 @@ impl CompiledAcls {
                 if !action.takes_role_list() {
                     return deny(RequestError::ObjectListNotAllowed);
                 }
-                for r in roles {
+                for r in roles.iter() {
                     if let Err(e) = check_object(r, role, max) {
                         return deny(e);
                     }
                 }
-                let Some((head, rest)) = roles.split_first() else {
+                let mut rest = roles.iter();
+                let Some(head) = rest.next() else {
                     return if action == Action::RegisterFrameworks {
                         Decision::from_bool(permissive, Reason::NoRoles { permissive })
                     } else {

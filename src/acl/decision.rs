@@ -7,6 +7,17 @@ use crate::span::Location;
 use super::kind::{AclList, Action};
 
 /// What a request names as its object.
+///
+/// ```
+/// use mesos_auth::acl::{Object, Objects};
+///
+/// // Several roles, from whatever the host holds them in.
+/// let owned: Vec<String> = vec!["web".into(), "web/frontend".into()];
+/// let borrowed = ["web", "web/frontend"];
+/// assert_eq!(Object::many(&owned), Object::many(&borrowed));
+/// assert_eq!(Object::many(&owned), Object::Many(Objects::from(&borrowed[..])));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Object<'a> {
     /// No object: Mesos treats it as ANY (all objects).
@@ -14,8 +25,125 @@ pub enum Object<'a> {
     /// One object: a role, user, principal, ...
     One(&'a str),
     /// Several roles (MULTI_ROLE `register_framework`, or the distinct roles
-    /// of one RESERVE operation): every one must be allowed.
-    Many(&'a [&'a str]),
+    /// of one RESERVE operation): every one must be allowed. Made with
+    /// [`Object::many`].
+    Many(Objects<'a>),
+}
+
+impl<'a> Object<'a> {
+    /// Several objects, from `&[&str]`, `&[String]`, a `Vec` of either, or an
+    /// array.
+    pub fn many(objects: impl Into<Objects<'a>>) -> Self {
+        Object::Many(objects.into())
+    }
+}
+
+/// The objects of [`Object::Many`]: a borrowed list of `&str` or of
+/// `String`, read the same way.
+#[derive(Clone, Copy)]
+pub struct Objects<'a>(ObjectList<'a>);
+
+#[derive(Clone, Copy)]
+enum ObjectList<'a> {
+    Strs(&'a [&'a str]),
+    Strings(&'a [String]),
+}
+
+impl<'a> Objects<'a> {
+    /// How many objects.
+    pub fn len(&self) -> usize {
+        match self.0 {
+            ObjectList::Strs(s) => s.len(),
+            ObjectList::Strings(s) => s.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The objects, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a str> + Clone + 'a {
+        let (strs, strings): (&'a [&'a str], &'a [String]) = match self.0 {
+            ObjectList::Strs(s) => (s, &[]),
+            ObjectList::Strings(s) => (&[], s),
+        };
+        // One of the two is empty; chaining keeps the iterator one type.
+        ObjectsIter {
+            strs: strs.iter(),
+            strings: strings.iter(),
+        }
+    }
+}
+
+/// [`Objects::iter`]: both halves, one of them empty.
+#[derive(Clone)]
+struct ObjectsIter<'a> {
+    strs: std::slice::Iter<'a, &'a str>,
+    strings: std::slice::Iter<'a, String>,
+}
+
+impl<'a> Iterator for ObjectsIter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        match self.strs.next() {
+            Some(s) => Some(s),
+            None => self.strings.next().map(String::as_str),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.strs.len() + self.strings.len();
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for ObjectsIter<'_> {}
+
+impl fmt::Debug for Objects<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for Objects<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Objects<'_> {}
+
+impl<'a> From<&'a [&'a str]> for Objects<'a> {
+    fn from(s: &'a [&'a str]) -> Self {
+        Objects(ObjectList::Strs(s))
+    }
+}
+
+impl<'a> From<&'a [String]> for Objects<'a> {
+    fn from(s: &'a [String]) -> Self {
+        Objects(ObjectList::Strings(s))
+    }
+}
+
+impl<'a> From<&'a Vec<&'a str>> for Objects<'a> {
+    fn from(s: &'a Vec<&'a str>) -> Self {
+        Objects(ObjectList::Strs(s))
+    }
+}
+
+impl<'a> From<&'a Vec<String>> for Objects<'a> {
+    fn from(s: &'a Vec<String>) -> Self {
+        Objects(ObjectList::Strings(s))
+    }
+}
+
+impl<'a, const N: usize> From<&'a [&'a str; N]> for Objects<'a> {
+    fn from(s: &'a [&'a str; N]) -> Self {
+        Objects(ObjectList::Strs(s))
+    }
 }
 
 /// Which legacy (Mesos 1.0–1.2) quota call an `update_quota` request is.
@@ -29,6 +157,7 @@ pub enum LegacyQuotaOp {
 
 /// One authorization question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Request<'a> {
     /// What is asked.
     pub action: Action,
@@ -50,6 +179,13 @@ impl<'a> Request<'a> {
             object,
             legacy_quota_op: None,
         }
+    }
+
+    /// The request as the legacy (Mesos 1.0–1.2) quota call `op`.
+    #[must_use]
+    pub fn legacy_quota_op(mut self, op: LegacyQuotaOp) -> Self {
+        self.legacy_quota_op = Some(op);
+        self
     }
 }
 
@@ -87,6 +223,7 @@ impl fmt::Display for RequestError {
 
 /// The ACL that decided a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[non_exhaustive]
 pub struct RuleRef {
     /// Its list.
     pub list: AclList,
@@ -117,7 +254,7 @@ pub enum Reason {
         permissive: bool,
     },
     /// A MULTI_ROLE framework with no roles: Mesos answers `permissive`
-    /// regardless of any ACL (spec §2.6).
+    /// regardless of any ACL (mesos-reference.md §2.6).
     NoRoles {
         /// The flag.
         permissive: bool,
@@ -195,6 +332,7 @@ impl fmt::Display for Decision {
 /// An audit record of one decision. Building it allocates; the caller
 /// chooses when (the decision itself never allocates).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct DecisionEvent {
     /// The action asked.
     pub action: Action,
@@ -218,7 +356,7 @@ impl DecisionEvent {
         let objects = match request.object {
             Object::Absent => Vec::new(),
             Object::One(o) => vec![clean(o)],
-            Object::Many(os) => os.iter().map(|o| clean(o)).collect(),
+            Object::Many(os) => os.iter().map(clean).collect(),
         };
         Self {
             action: request.action,
@@ -303,8 +441,16 @@ pub(crate) fn valid_ascii_role(role: &[u8]) -> bool {
     })
 }
 
-impl From<DecisionEvent> for crate::audit::AuditEvent {
-    fn from(e: DecisionEvent) -> Self {
-        crate::audit::AuditEvent::Acl(e)
+impl crate::audit::Event for DecisionEvent {
+    fn component(&self) -> &'static str {
+        "acl"
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        crate::audit::json_of(self)
+    }
+
+    fn to_audit_event(&self) -> crate::audit::AuditEvent {
+        crate::audit::AuditEvent::new(self.clone())
     }
 }

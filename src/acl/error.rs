@@ -140,6 +140,10 @@ pub enum AclError {
         /// The operating system's reason.
         message: String,
     },
+    /// [`AclHandle::reload`](super::AclHandle::reload) on a policy that was
+    /// not loaded from a file.
+    #[error("this policy was not loaded from a file")]
+    NotFromFile,
 }
 
 impl AclError {
@@ -152,6 +156,11 @@ impl AclError {
                 path,
                 Location { line: 0, column: 0 },
                 message.clone(),
+            )],
+            AclError::NotFromFile => vec![Diagnostic::new(
+                "$",
+                Location { line: 0, column: 0 },
+                self.to_string(),
             )],
         }
     }

@@ -1,4 +1,4 @@
-//! The ACL lists Mesos knows and the actions they serve (spec §2.2).
+//! The ACL lists Mesos knows and the actions they serve (mesos-reference.md §2.2).
 
 use std::fmt;
 
@@ -75,7 +75,7 @@ macro_rules! lists {
                 }
             }
 
-            /// Whether `x/%` values name a role subtree here (spec §2.5).
+            /// Whether `x/%` values name a role subtree here (mesos-reference.md §2.5).
             pub const fn hierarchical(self) -> bool {
                 match self {
                     $(AclList::$variant => $hier,)*
@@ -109,7 +109,12 @@ macro_rules! lists {
             /// Every action, in declaration order.
             pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
 
-            /// The action's name, as in the conformance corpus (`run_task`).
+            /// The action's name: Mesos's `authorization::Action` name in
+            /// lower case (`run_task` for `RUN_TASK`), as the CLI and the
+            /// conformance corpus write it. (The variant itself is named
+            /// after the ACL list that decides it, `RunTasks`: one variant
+            /// per list, so Mesos actions that check two lists, like
+            /// `LAUNCH_NESTED_CONTAINER`, are two variants.)
             pub const fn name(self) -> &'static str {
                 match self {
                     $(Action::$variant => $action,)*

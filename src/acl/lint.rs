@@ -30,6 +30,7 @@ pub enum FindingKind {
 
 /// One lint finding.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// What kind.
     pub kind: FindingKind,

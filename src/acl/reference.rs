@@ -180,7 +180,7 @@ pub fn authorize(source: &AclSource, request: &Request<'_>) -> Decision {
             if !action.takes_role_list() {
                 return deny(RequestError::ObjectListNotAllowed);
             }
-            for o in os {
+            for o in os.iter() {
                 if let Err(e) = check_object(o, hierarchical, max) {
                     return deny(e);
                 }
@@ -206,7 +206,7 @@ pub fn authorize(source: &AclSource, request: &Request<'_>) -> Decision {
                 };
             }
             let mut first = None;
-            for r in roles {
+            for r in roles.iter() {
                 let d = hierarchical_match(&rules, subject, Some(r), permissive);
                 if !d.is_allowed() {
                     return d;

@@ -14,42 +14,79 @@ use super::kind::{AclList, ENDPOINT_PATHS, LIST_COUNT, ObjectRule};
 /// targets set (about 80 MB written one ACL a line, 200 MB pretty-printed).
 pub const DEFAULT_MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
 
-/// Parser settings.
+/// How to read ACL text: the same shape as
+/// [`credentials::Options`](crate::credentials::Options) (a `const`
+/// builder, private fields, the same method names).
+///
+/// ```
+/// use mesos_auth::acl::{self, Options};
+///
+/// let options = Options::new().lenient(true).max_file_size(1 << 20);
+/// assert!(options.is_lenient());
+/// assert_eq!(options.file_size_limit(), 1 << 20);
+/// // Lenient, as Mesos: a misspelt list is dropped with a warning.
+/// let src = acl::parse_with(r#"{"permissive": false, "run_task": []}"#, options)?;
+/// assert_eq!(src.warnings().len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// Accept what Mesos ≥ 1.5 accepts, with a warning for each coercion.
-    pub lenient: bool,
-    /// Largest text accepted, in bytes.
-    pub max_bytes: usize,
+    lenient: bool,
+    max_bytes: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Options {
+    /// Strict parsing, at most [`DEFAULT_MAX_FILE_BYTES`].
+    pub const fn new() -> Self {
         Self {
             lenient: false,
             max_bytes: DEFAULT_MAX_FILE_BYTES,
         }
     }
-}
 
-impl Options {
-    /// Strict parsing, default limits.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets lenient (Mesos-compatible) parsing.
+    /// Lenient mode: accept what Mesos ≥ 1.5 accepts, with a warning for
+    /// each coercion.
     #[must_use]
-    pub fn lenient(mut self, yes: bool) -> Self {
-        self.lenient = yes;
+    pub const fn lenient(mut self, lenient: bool) -> Self {
+        self.lenient = lenient;
         self
     }
 
-    /// Sets the largest text accepted.
+    /// Sets the size cap on the text, in bytes.
     #[must_use]
-    pub fn max_bytes(mut self, n: usize) -> Self {
-        self.max_bytes = n;
+    pub const fn max_file_size(mut self, bytes: u64) -> Self {
+        // Saturates on 32-bit targets, where no text could be larger anyway.
+        self.max_bytes = if bytes > usize::MAX as u64 {
+            usize::MAX
+        } else {
+            bytes as usize
+        };
         self
+    }
+
+    /// [`max_file_size`](Self::max_file_size) as a length (the name before
+    /// the two `Options` were given one shape).
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// Whether lenient mode is on.
+    pub const fn is_lenient(&self) -> bool {
+        self.lenient
+    }
+
+    /// The size cap, in bytes.
+    pub const fn file_size_limit(&self) -> u64 {
+        self.max_bytes as u64
     }
 }
 
@@ -215,10 +252,14 @@ pub fn parse_with(src: &str, options: Options) -> Result<AclSource, AclError> {
 /// # Errors
 ///
 /// [`AclError::Io`] if it cannot be opened or read, is not a regular file or
-/// is not UTF-8, [`AclError::Limit`] if it is over `options.max_bytes`, else
-/// as [`parse`].
-pub fn read_file(path: &std::path::Path, options: Options) -> Result<AclSource, AclError> {
+/// is not UTF-8, [`AclError::Limit`] if it is over the options' file size
+/// limit, else as [`parse`].
+pub fn read_file(
+    path: impl AsRef<std::path::Path>,
+    options: Options,
+) -> Result<AclSource, AclError> {
     use crate::file::{self, FileError, Follow};
+    let path = path.as_ref();
     let io = |message: String| AclError::Io {
         path: path.display().to_string(),
         message,

@@ -7,7 +7,7 @@ use super::error::CredentialsError;
 use super::file::load;
 use super::parse::{Options, parse};
 use super::store::{CredentialStore, same_secret};
-use crate::audit::{AuditEvent, AuditSink};
+use crate::audit::{AuditEvent, AuditSink, Event};
 use crate::{Principal, Reloadable, Snapshot};
 
 /// What a successful reload changed. Names principals, never secrets.
@@ -76,6 +76,20 @@ pub enum ReloadEvent {
     },
 }
 
+impl Event for ReloadEvent {
+    fn component(&self) -> &'static str {
+        "credentials"
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        crate::audit::json_of(self)
+    }
+
+    fn to_audit_event(&self) -> AuditEvent {
+        AuditEvent::new(self.clone())
+    }
+}
+
 /// Lists what changed between two stores.
 pub fn diff(old: &CredentialStore, new: &CredentialStore, generation: u64) -> ReloadReport {
     let mut added = Vec::new();
@@ -109,6 +123,28 @@ pub fn diff(old: &CredentialStore, new: &CredentialStore, generation: u64) -> Re
 /// `Send + Sync`: share it behind an `Arc`. Readers call
 /// [`snapshot`](Self::snapshot) and keep the store they got for as long as
 /// they need it; a reload never changes a store under them.
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+/// use mesos_auth::audit::MemorySink;
+/// use mesos_auth::credentials::{CredentialsHandle, Options};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("credentials");
+/// std::fs::write(&path, "alice q7Vn-2xLw-Rb8k-3pZt\n")?;
+/// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+///
+/// let handle = CredentialsHandle::open(&path, Options::new())?;
+/// assert!(handle.snapshot().verify_password("alice", b"q7Vn-2xLw-Rb8k-3pZt"));
+///
+/// // The operator adds a principal; the reload reports what changed.
+/// std::fs::write(&path, "alice q7Vn-2xLw-Rb8k-3pZt\nbob Hs9d-kW2q-00xV-7LmN\n")?;
+/// let audit = MemorySink::new();
+/// let report = handle.reload_audited(&audit)?;
+/// assert_eq!(report.added().len(), 1);
+/// assert_eq!(audit.take().len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct CredentialsHandle {
     path: Option<PathBuf>,
@@ -190,7 +226,7 @@ impl CredentialsHandle {
     /// As [`reload`](Self::reload).
     pub fn reload_audited(&self, sink: &dyn AuditSink) -> Result<ReloadReport, CredentialsError> {
         let result = self.reload();
-        sink.record(&AuditEvent::Credentials(self.event(&result)));
+        sink.record(&self.event(&result));
         result
     }
 

@@ -86,6 +86,24 @@ impl AwaitingChallenge {
 /// The host sends `AuthenticateMessage{pid}` itself, then feeds every
 /// server message to [`handle_message`](Self::handle_message) and sends what
 /// [`poll_output`](Self::poll_output) yields.
+///
+/// ```
+/// use mesos_auth::sasl::{Authenticatee, ClientMessage, ServerMessage, Status};
+/// use mesos_auth::{Principal, Secret};
+///
+/// // RFC 2195's example exchange.
+/// let mut client = Authenticatee::new(Principal::new("tim")?, &Secret::new(b"tanstaaftanstaaf"))?;
+/// client.handle_message(ServerMessage::Mechanisms(vec!["CRAM-MD5".into()]))?;
+/// assert!(matches!(client.poll_output(), Some(ClientMessage::Start { .. })));
+/// client.handle_message(ServerMessage::Step(b"<1896.697170952@postoffice.reston.mci.net>".to_vec()))?;
+/// let Some(ClientMessage::Step(response)) = client.poll_output() else {
+///     return Err("no response".into());
+/// };
+/// assert_eq!(response, b"tim b913a602c7eda7a495b4e6e7334d3890");
+/// client.handle_message(ServerMessage::Completed)?;
+/// assert!(matches!(client.status(), Status::Completed(_)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Authenticatee {
     state: State,

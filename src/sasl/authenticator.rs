@@ -202,6 +202,32 @@ fn claimed_name(name: &[u8]) -> String {
 /// [`poll_event`](Self::poll_event), and call
 /// [`handle_timeout`](Self::handle_timeout) when
 /// [`poll_timeout`](Self::poll_timeout) has passed.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Instant;
+/// use mesos_auth::credentials::{self, Options};
+/// use mesos_auth::sasl::{
+///     AuthResult, Authenticator, AuthenticatorConfig, ClientMessage, FailureReason, OsNonceSource,
+///     ServerMessage, Status,
+/// };
+///
+/// let store = Arc::new(credentials::parse(b"spark q7Vn-2xLw-Rb8k\n", &Options::new())?.into_store()?);
+/// let now = Instant::now();
+/// let config = AuthenticatorConfig::new().peer("scheduler@10.0.0.7");
+/// let mut master = Authenticator::new(store, config, &mut OsNonceSource::new()?, now);
+/// assert!(matches!(master.poll_output(), Some(ServerMessage::Mechanisms(_))));
+///
+/// master.handle_message(now, ClientMessage::Start { mechanism: "CRAM-MD5".into(), data: vec![] })?;
+/// assert!(matches!(master.poll_output(), Some(ServerMessage::Step(_))));
+/// // A wrong digest: the peer sees a bare `Failed`, the reason is local.
+/// master.handle_message(now, ClientMessage::Step(format!("spark {}", "0".repeat(32)).into_bytes()))?;
+/// assert_eq!(master.poll_output(), Some(ServerMessage::Failed));
+/// assert_eq!(master.status(), Status::Failed);
+/// let event = master.poll_event().ok_or("an audit event")?;
+/// assert_eq!((event.result, event.reason), (AuthResult::Failed, Some(FailureReason::BadDigest)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Authenticator {
     state: State,

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use rand_core::RngCore;
+use super::nonce::NonceSource;
 
 /// Client retry backoff with Mesos's defaults and arithmetic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,14 +75,27 @@ impl RetryBackoff {
     }
 
     /// A wait drawn uniformly (to the nanosecond) from
-    /// [`window(attempt)`](Self::window), with randomness from `rng`.
-    pub fn delay(&self, attempt: u32, rng: &mut (impl RngCore + ?Sized)) -> Duration {
+    /// [`window(attempt)`](Self::window), with randomness from `rng`
+    /// (an [`OsNonceSource`](super::OsNonceSource) serves).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mesos_auth::sasl::{OsNonceSource, RetryBackoff};
+    ///
+    /// let backoff = RetryBackoff::new();
+    /// let wait = backoff.delay(3, &mut OsNonceSource::new()?);
+    /// assert!((Duration::from_secs(5)..=Duration::from_secs(13)).contains(&wait));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn delay(&self, attempt: u32, rng: &mut (impl NonceSource + ?Sized)) -> Duration {
         let (low, high) = self.window(attempt);
         let width = u64::try_from(high.saturating_sub(low).as_nanos()).unwrap_or(u64::MAX);
         // Multiply-shift maps 64 random bits onto 0..=width; the bias is at
         // most width / 2^64, nothing for windows of seconds.
         let span = u128::from(width) + 1;
-        let offset = (u128::from(rng.next_u64()) * span) >> 64;
+        let [a, b, c, d, e, f, g, h, ..] = rng.nonce();
+        let random = u64::from_be_bytes([a, b, c, d, e, f, g, h]);
+        let offset = (u128::from(random) * span) >> 64;
         let offset = u64::try_from(offset).unwrap_or(width);
         low.saturating_add(Duration::from_nanos(offset))
     }

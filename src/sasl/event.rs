@@ -47,9 +47,10 @@ pub enum FailureReason {
 }
 
 /// One audit record: every exchange that ends produces exactly one, on the
-/// side that saw it end. Forward it as
-/// [`AuditEvent::Sasl`](crate::AuditEvent::Sasl).
+/// side that saw it end. It is an [`audit::Event`](crate::audit::Event):
+/// hand it to an [`AuditSink`](crate::AuditSink) as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct AuthEvent {
     /// Which side this is.
     pub side: Side,
@@ -66,4 +67,18 @@ pub struct AuthEvent {
     pub reason: Option<FailureReason>,
     /// The error, for `Error`.
     pub error: Option<String>,
+}
+
+impl crate::audit::Event for AuthEvent {
+    fn component(&self) -> &'static str {
+        "sasl"
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        crate::audit::json_of(self)
+    }
+
+    fn to_audit_event(&self) -> crate::audit::AuditEvent {
+        crate::audit::AuditEvent::new(self.clone())
+    }
 }

@@ -1,31 +1,108 @@
 //! Where challenge randomness comes from.
 
 use rand_chacha::ChaCha20Rng;
-use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
+use rand_core::{OsRng, RngCore, SeedableRng};
 
-/// A source of 128-bit challenge nonces. Every cryptographically secure RNG
-/// (`RngCore + CryptoRng`) is one; tests pass a seeded one to pin challenges.
+/// A source of 128-bit challenge nonces.
+///
+/// [`OsNonceSource`] is the one to use. Tests pin challenges with a source
+/// of their own (the trait has one method); a host that already holds a
+/// CSPRNG wraps it in a one-line impl. No RNG crate's trait is part of this
+/// API, so those crates can change without breaking callers.
+///
+/// ```
+/// use mesos_auth::sasl::NonceSource;
+///
+/// /// The same nonce every time: for tests only.
+/// struct Fixed([u8; 16]);
+///
+/// impl NonceSource for Fixed {
+///     fn nonce(&mut self) -> [u8; 16] {
+///         self.0
+///     }
+/// }
+/// assert_eq!(Fixed([7; 16]).nonce(), [7; 16]);
+/// ```
 pub trait NonceSource {
     /// Sixteen fresh random bytes.
     fn nonce(&mut self) -> [u8; 16];
 }
 
-impl<R: RngCore + CryptoRng> NonceSource for R {
+/// Nonces read straight from the operating system's CSPRNG: one system call
+/// each, for a single challenge (an rsasl session) where seeding a ChaCha20
+/// generator would cost more.
+#[cfg_attr(
+    not(feature = "rsasl"),
+    allow(dead_code, reason = "used by the rsasl mechanism")
+)]
+pub(crate) struct SystemNonces;
+
+impl NonceSource for SystemNonces {
     fn nonce(&mut self) -> [u8; 16] {
         let mut bytes = [0u8; 16];
-        self.fill_bytes(&mut bytes);
+        OsRng.fill_bytes(&mut bytes);
         bytes
     }
 }
 
-/// A fast CSPRNG (ChaCha20) seeded from the operating system, for hosts that
-/// make many sessions.
+/// The default nonce source: a fast CSPRNG (ChaCha20) seeded from the
+/// operating system, for hosts that make many sessions. What is inside is
+/// not part of the API, so the RNG crates can change without breaking
+/// callers.
+///
+/// ```
+/// use mesos_auth::sasl::{NonceSource, OsNonceSource};
+///
+/// let mut nonces = OsNonceSource::new()?;
+/// assert_ne!(nonces.nonce(), nonces.nonce());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct OsNonceSource(ChaCha20Rng);
+
+impl OsNonceSource {
+    /// Seeds a new source from the operating system.
+    ///
+    /// # Errors
+    ///
+    /// [`NonceError`] if the operating system's RNG cannot be read.
+    pub fn new() -> Result<Self, NonceError> {
+        ChaCha20Rng::from_rng(OsRng)
+            .map(Self)
+            .map_err(|e| NonceError {
+                message: e.to_string(),
+            })
+    }
+}
+
+impl NonceSource for OsNonceSource {
+    fn nonce(&mut self) -> [u8; 16] {
+        let mut bytes = [0u8; 16];
+        self.0.fill_bytes(&mut bytes);
+        bytes
+    }
+}
+
+// The RNG state would let a reader predict the next challenges.
+impl std::fmt::Debug for OsNonceSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OsNonceSource(..)")
+    }
+}
+
+/// The operating system's random number generator could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read the operating system's random number generator: {message}")]
+pub struct NonceError {
+    message: String,
+}
+
+/// [`OsNonceSource::new`].
 ///
 /// # Errors
 ///
-/// Returns the OS RNG's error if it cannot be read.
-pub fn default_nonce_source() -> Result<ChaCha20Rng, rand_core::Error> {
-    ChaCha20Rng::from_rng(OsRng)
+/// [`NonceError`] if the operating system's RNG cannot be read.
+pub fn default_nonce_source() -> Result<OsNonceSource, NonceError> {
+    OsNonceSource::new()
 }
 
 /// Longest challenge: `<`, two 20-digit numbers, `.`, `@`, a 128-byte host,

@@ -122,3 +122,18 @@ fn no_output_is_lost_and_one_event_per_session() {
         assert_eq!(events, usize::from(terminal), "sequence {code}");
     }
 }
+
+/// The default source is ours: its error converts with `?` into the usual
+/// boxed error whatever the features, and its `Debug` shows no RNG state.
+#[test]
+fn os_nonce_source_is_opaque() {
+    fn make() -> Result<super::OsNonceSource, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(super::default_nonce_source()?)
+    }
+    let mut n = make().unwrap();
+    assert_ne!(
+        super::NonceSource::nonce(&mut n),
+        super::NonceSource::nonce(&mut n)
+    );
+    assert_eq!(format!("{n:?}"), "OsNonceSource(..)");
+}

@@ -93,6 +93,23 @@ struct Entry {
 ///
 /// Not internally locked: a host shares it behind a `Mutex`. Memory is
 /// bounded by [`ThrottleConfig::max_entries`].
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use mesos_auth::sasl::{Throttle, ThrottleConfig, Verdict};
+///
+/// let mut throttle = Throttle::new(ThrottleConfig::new().free_failures(2).base(Duration::from_secs(1)));
+/// let now = Instant::now();
+/// // Before each attempt the host asks; after each failure it reports
+/// // (or feeds the session's audit event to `observe`).
+/// for _ in 0..3 {
+///     assert_eq!(throttle.check(Some("airflow"), Some("10.0.0.9"), now), Verdict::Allow);
+///     throttle.record_failure(Some("airflow"), Some("10.0.0.9"), now);
+/// }
+/// assert!(matches!(throttle.check(Some("airflow"), None, now), Verdict::Delay(_)));
+/// // Another principal from another peer is not held back.
+/// assert_eq!(throttle.check(Some("spark"), Some("10.0.0.7"), now), Verdict::Allow);
+/// ```
 #[derive(Debug)]
 pub struct Throttle {
     config: ThrottleConfig,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::audit::{AuditEvent, AuditSink};
+use crate::audit::AuditSink;
 use crate::principal::Principal;
 
 use super::error::Rejection;
@@ -15,7 +15,7 @@ use super::verified::VerifiedLeaf;
 #[derive(Debug)]
 struct Outcome {
     result: Result<Mapped, Rejection>,
-    event: AuditEvent,
+    event: MappingEvent,
 }
 
 /// A [`Mapper`] with a bounded outcome cache. One cache belongs to one
@@ -65,7 +65,7 @@ impl CachedMapper {
             return Arc::clone(hit);
         }
         let (facts, result) = self.mapper.explain(leaf);
-        let event = AuditEvent::Tls(MappingEvent::new(leaf.sha256(), facts.as_ref(), &result));
+        let event = MappingEvent::new(leaf.sha256(), facts.as_ref(), &result);
         let outcome = Arc::new(Outcome { result, event });
         if self.capacity > 0 {
             let mut map = self.lock();

@@ -65,8 +65,8 @@ pub fn private_key_from_pem(pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsMap
 /// # Errors
 ///
 /// [`TlsMapError::Read`] or [`TlsMapError::TooLarge`].
-pub fn read_pem_file(path: &Path) -> Result<Vec<u8>, TlsMapError> {
-    read_limited(path, MAX_PEM_FILE_LEN)
+pub fn read_pem_file(path: impl AsRef<Path>) -> Result<Vec<u8>, TlsMapError> {
+    read_limited(path.as_ref(), MAX_PEM_FILE_LEN)
 }
 
 /// A client-certificate verifier trusting the CA certificates of

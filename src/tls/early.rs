@@ -82,12 +82,11 @@ impl ClientCertVerifier for EarlyRejectVerifier {
         match result {
             Ok(_) => Ok(verified),
             Err(rejection) => {
-                self.sink
-                    .record(&crate::AuditEvent::Tls(super::event::MappingEvent::new(
-                        leaf.sha256(),
-                        facts.as_ref(),
-                        &Err(rejection),
-                    )));
+                self.sink.record(&super::event::MappingEvent::new(
+                    leaf.sha256(),
+                    facts.as_ref(),
+                    &Err(rejection),
+                ));
                 Err(Error::InvalidCertificate(
                     CertificateError::ApplicationVerificationFailure,
                 ))

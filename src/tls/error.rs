@@ -237,6 +237,17 @@ pub enum TlsMapError {
     Config(String),
 }
 
+impl TlsMapError {
+    /// The rule problems, in source order, when the rules are what is wrong
+    /// (empty for a file, size or PEM error).
+    pub fn problems(&self) -> &[RuleProblem] {
+        match self {
+            Self::Rules(e) => e.problems(),
+            _ => &[],
+        }
+    }
+}
+
 /// A certificate principal and a CRAM-MD5 principal that differ.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("certificate principal `{certificate}` differs from SASL principal `{sasl}`")]

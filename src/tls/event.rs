@@ -9,6 +9,7 @@ use super::mapper::Mapped;
 /// What happened when one certificate was mapped: recorded for every
 /// outcome, accepted or rejected.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct MappingEvent {
     /// Lowercase hex SHA-256 of the leaf's DER.
     pub leaf_sha256: String,
@@ -71,5 +72,19 @@ impl MappingEvent {
             principal,
             reason,
         }
+    }
+}
+
+impl crate::audit::Event for MappingEvent {
+    fn component(&self) -> &'static str {
+        "tls"
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        crate::audit::json_of(self)
+    }
+
+    fn to_audit_event(&self) -> crate::audit::AuditEvent {
+        crate::audit::AuditEvent::new(self.clone())
     }
 }

@@ -8,7 +8,7 @@ use regex_automata::meta::Regex;
 use regex_automata::util::captures::Captures;
 use rustls::server::ServerConnection;
 
-use crate::audit::{AuditEvent, AuditSink};
+use crate::audit::AuditSink;
 use crate::principal::Principal;
 
 use super::error::{RejectReason, Rejection, RuleRef, RulesError, TlsMapError};
@@ -80,13 +80,14 @@ impl Mapper {
     ///
     /// # Errors
     ///
-    /// A [`RulesError`] listing every rule that does not compile. Once the
-    /// total is exceeded no further pattern is compiled: the rule that
-    /// exceeded it is the last one reported.
+    /// [`TlsMapError::Rules`] listing every rule that does not compile. Once
+    /// the total is exceeded no further pattern is compiled: the rule that
+    /// exceeded it is the last one reported. (Every `Mapper` constructor
+    /// returns [`TlsMapError`], whatever its input.)
     ///
     /// [`TOTAL_PATTERN_SIZE_LIMIT`]: super::TOTAL_PATTERN_SIZE_LIMIT
-    pub fn compile(set: &RuleSet) -> Result<Self, RulesError> {
-        Self::compile_with(set, Budget::new())
+    pub fn compile(set: &RuleSet) -> Result<Self, TlsMapError> {
+        Ok(Self::compile_with(set, Budget::new())?)
     }
 
     pub(super) fn compile_with(set: &RuleSet, mut budget: Budget) -> Result<Self, RulesError> {
@@ -168,8 +169,9 @@ impl Mapper {
     ///
     /// # Errors
     ///
-    /// A [`RulesError`] with every problem, each with a JSON path and line:column.
-    pub fn from_json(src: &str) -> Result<Self, RulesError> {
+    /// [`TlsMapError::Rules`] with every problem, each with a JSON path and
+    /// line:column.
+    pub fn from_json(src: &str) -> Result<Self, TlsMapError> {
         Self::compile(&parse_rules(src)?)
     }
 
@@ -178,8 +180,8 @@ impl Mapper {
     /// # Errors
     ///
     /// [`TlsMapError::Read`], [`TlsMapError::TooLarge`] or [`TlsMapError::Rules`].
-    pub fn from_file(path: &Path) -> Result<Self, TlsMapError> {
-        let text = read_limited(path, MAX_RULE_FILE_LEN)?;
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, TlsMapError> {
+        let text = read_limited(path.as_ref(), MAX_RULE_FILE_LEN)?;
         let text = match std::str::from_utf8(&text) {
             Ok(t) => t,
             Err(e) => {
@@ -195,7 +197,7 @@ impl Mapper {
                 }));
             }
         };
-        Ok(Self::from_json(text)?)
+        Self::from_json(text)
     }
 
     /// How many rules.
@@ -372,11 +374,7 @@ impl Mapper {
         sink: &dyn AuditSink,
     ) -> Result<Principal, Rejection> {
         let (facts, result) = self.explain(leaf);
-        sink.record(&AuditEvent::Tls(MappingEvent::new(
-            leaf.sha256(),
-            facts.as_ref(),
-            &result,
-        )));
+        sink.record(&MappingEvent::new(leaf.sha256(), facts.as_ref(), &result));
         result.map(|m| m.principal)
     }
 

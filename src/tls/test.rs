@@ -318,7 +318,7 @@ fn rule_file_reading_is_bounded() {
     std::fs::write(&ok, b"[\"DEFAULT\"]").unwrap();
     assert_eq!(Mapper::from_file(&ok).unwrap().len(), 1);
     assert!(matches!(
-        Mapper::from_file(&dir.path().join("missing.json")),
+        Mapper::from_file(dir.path().join("missing.json")),
         Err(TlsMapError::Read { .. })
     ));
 }

@@ -86,7 +86,7 @@ impl OwnedRequest {
         let object = match (&self.object, self.single) {
             (None, _) => Object::Absent,
             (Some(_), true) => Object::One(refs[0]),
-            (Some(_), false) => Object::Many(&refs),
+            (Some(_), false) => Object::many(&refs),
         };
         let mut req = Request::new(self.action, self.principal.as_deref(), object);
         req.legacy_quota_op = self.legacy;
@@ -146,7 +146,7 @@ fn decision_names_rule_and_line() {
         &Request::new(Action::RunTasks, Some("b\n"), Object::One("x")),
         &d,
     );
-    let line = mesos_auth::audit::to_json_line(&ev.into(), std::time::SystemTime::UNIX_EPOCH);
+    let line = mesos_auth::audit::to_json_line(&ev, std::time::SystemTime::UNIX_EPOCH);
     assert!(line.contains("\"component\":\"acl\""), "{line}");
     assert!(line.contains("b\\\\n"), "{line}");
 }
@@ -429,7 +429,7 @@ fn ac9_evaluation_errors_deny_even_when_permissive() {
     let roles = ["a", "b"];
     for (req, want) in [
         (
-            Request::new(Action::RunTasks, Some("a"), Object::Many(&roles)),
+            Request::new(Action::RunTasks, Some("a"), Object::many(&roles)),
             RequestError::ObjectListNotAllowed,
         ),
         (
@@ -669,20 +669,20 @@ fn multi_role_and_reserve_specifics() {
     let d = c.authorize(&Request::new(
         Action::RegisterFrameworks,
         Some("p"),
-        Object::Many(&none),
+        Object::many(&none),
     ));
     assert_eq!(d, Decision::Deny(Reason::NoRoles { permissive: false }));
     // RESERVE with nothing to ask is not refused.
     let d = c.authorize(&Request::new(
         Action::ReserveResources,
         Some("p"),
-        Object::Many(&none),
+        Object::many(&none),
     ));
     assert_eq!(d, Decision::Allow(Reason::NothingToAuthorize));
     let d = c.authorize(&Request::new(
         Action::ReserveResources,
         Some("p"),
-        Object::Many(&["a", "b"]),
+        Object::many(&["a", "b"]),
     ));
     assert_eq!(d, Decision::Deny(Reason::NoMatch { permissive: false }));
 }
@@ -885,7 +885,7 @@ mod oracle {
                 let object = match &r.object {
                     None => Object::Absent,
                     Some(v) if !r.many => Object::One(v[0]),
-                    Some(v) => Object::Many(v),
+                    Some(v) => Object::many(v),
                 };
                 let mut q = Request::new(r.action, r.principal, object);
                 q.legacy_quota_op = r.legacy;
@@ -1360,4 +1360,125 @@ mod cli_issue13 {
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file"));
     }
+}
+
+// ---- the public API's shapes (issue 13, item 14) ---------------------------
+
+#[test]
+fn acl_handle_loads_and_reloads_files_like_the_c_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("acls.json");
+    let other = dir.path().join("other.json");
+    std::fs::write(
+        &path,
+        r#"{"permissive": false, "run_tasks": [{"principals": {"values": ["ops"]}, "users": {"values": ["root"]}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(&other, r#"{"permissive": true}"#).unwrap();
+    let ask = Request::new(Action::RunTasks, Some("ops"), Object::One("root"));
+    let stranger = Request::new(Action::RunTasks, Some("eve"), Object::One("root"));
+
+    // `&PathBuf`, `&Path`, `String` and `&str` are all paths.
+    let h = AclHandle::from_file(&path, Compiler::new(), Options::new()).unwrap();
+    assert_eq!(h.path(), Some(path.as_path()));
+    assert!(h.authorize(&ask).is_allowed() && !h.authorize(&stranger).is_allowed());
+
+    assert_eq!(h.reload_from_file(other.to_str().unwrap()).unwrap(), 1);
+    assert!(h.authorize(&stranger).is_allowed());
+    // `reload` goes back to the file the handle was made from.
+    assert_eq!(h.reload().unwrap(), 2);
+    assert!(!h.authorize(&stranger).is_allowed());
+
+    std::fs::write(&path, r#"{"permissive": false, "run_task": []}"#).unwrap();
+    let e = h.reload().unwrap_err();
+    assert!(
+        matches!(&e, AclError::Invalid(d) if d[0].path() == "$.run_task"),
+        "{e}"
+    );
+    assert!(matches!(
+        h.reload_from_file(dir.path().join("missing.json")),
+        Err(AclError::Io { .. })
+    ));
+    assert_eq!(h.generation(), 2);
+    assert!(h.authorize(&ask).is_allowed());
+
+    let from_text =
+        AclHandle::from_str(r#"{"permissive": false}"#, Compiler::new(), Options::new()).unwrap();
+    assert_eq!(from_text.path(), None);
+    assert_eq!(from_text.reload(), Err(AclError::NotFromFile));
+    assert!(matches!(
+        AclHandle::from_file(
+            String::from("/nonexistent/acls.json"),
+            Compiler::new(),
+            Options::new()
+        ),
+        Err(AclError::Io { .. })
+    ));
+}
+
+#[test]
+fn many_objects_come_from_strings_or_strs() {
+    let acls = Compiler::new()
+        .compile(
+            &acl::parse(
+                r#"{"permissive": false, "register_frameworks": [
+                {"principals": {"values": ["ops"]}, "roles": {"values": ["web", "db"]}}]}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let owned: Vec<String> = vec!["web".to_owned(), "db".to_owned()];
+    let strs = ["web", "db"];
+    let bad: Vec<String> = vec!["web".to_owned(), "batch".to_owned()];
+    for object in [
+        Object::many(&owned),
+        Object::many(&strs),
+        Object::many(owned.as_slice()),
+    ] {
+        let d = acls.authorize(&Request::new(
+            Action::RegisterFrameworks,
+            Some("ops"),
+            object,
+        ));
+        assert!(d.is_allowed(), "{object:?}");
+    }
+    let d = acls.authorize(&Request::new(
+        Action::RegisterFrameworks,
+        Some("ops"),
+        Object::many(&bad),
+    ));
+    assert!(!d.is_allowed());
+    let Object::Many(os) = Object::many(&owned) else {
+        unreachable!()
+    };
+    assert_eq!(
+        (os.len(), os.iter().collect::<Vec<_>>()),
+        (2, vec!["web", "db"])
+    );
+    assert_eq!(format!("{os:?}"), r#"["web", "db"]"#);
+    // The audit event lists them either way.
+    let ev = DecisionEvent::new(
+        &Request::new(Action::RegisterFrameworks, Some("ops"), Object::many(&bad)),
+        &d,
+    );
+    assert_eq!(ev.objects, ["web", "batch"]);
+}
+
+#[test]
+fn acl_options_have_the_credentials_options_shape() {
+    let o = Options::new().lenient(true).max_file_size(10);
+    assert!(o.is_lenient());
+    assert_eq!(o.file_size_limit(), 10);
+    let c = mesos_auth::credentials::Options::new()
+        .lenient(true)
+        .max_file_size(10);
+    assert_eq!(
+        (c.is_lenient(), c.file_size_limit()),
+        (o.is_lenient(), o.file_size_limit())
+    );
+    assert!(matches!(
+        acl::parse_with(r#"{"permissive": false}"#, o),
+        Err(AclError::Limit(l)) if l.kind() == LimitKind::FileBytes
+    ));
+    assert_eq!(Options::default(), Options::new());
 }

@@ -109,12 +109,18 @@ static void test_compile_errors(void) {
   CHECK(mesos_auth_acl_warning(a, 1, err, sizeof err, &n) == MESOS_AUTH_RESULT_INVALID_PARAMETER);
   CHECK(mesos_auth_acl_warning(a, 0, NULL, 10, &n) == MESOS_AUTH_RESULT_NULL_PARAMETER);
   CHECK(mesos_auth_acl_free(a) == MESOS_AUTH_RESULT_OK);
-  /* Over a limit. */
-  size_t big = 17u * 1024 * 1024;
+  /* Over a limit: a value longer than the 4,096-byte default (the file-size
+     cap, 256 MiB, is too large to exercise here). */
+  const char *pre = "{\"permissive\": false, \"run_tasks\": [{\"principals\": {\"values\": [\"";
+  const char *post = "\"]}, \"users\": {\"type\": \"ANY\"}}]}";
+  size_t long_value = 5000;
+  size_t big = strlen(pre) + long_value + strlen(post);
   char *huge = malloc(big);
   CHECK(huge != NULL);
   if (huge) {
-    memset(huge, ' ', big);
+    memcpy(huge, pre, strlen(pre));
+    memset(huge + strlen(pre), 'x', long_value);
+    memcpy(huge + strlen(pre) + long_value, post, strlen(post));
     a = NULL;
     CHECK(mesos_auth_acl_compile_buffer(huge, big, 0, NULL, &a) == MESOS_AUTH_RESULT_LIMIT_EXCEEDED);
     CHECK(a == NULL);

@@ -276,7 +276,7 @@ fn decide(
     let object = match (object, single, refs.first()) {
         (None, _, _) => Object::Absent,
         (Some(_), true, Some(o)) => Object::One(o),
-        _ => Object::Many(&refs),
+        _ => Object::many(&refs),
     };
     let mut req = Request::new(action, principal, object);
     req.legacy_quota_op = legacy;

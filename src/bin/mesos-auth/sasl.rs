@@ -29,7 +29,7 @@ use mesos_auth::credentials::{self, Credential, CredentialStore};
 use mesos_auth::sasl::{
     Authenticatee, Authenticator, AuthenticatorConfig, ServerMessage, Status, default_nonce_source,
 };
-use mesos_auth::{AuditEvent, Principal, Secret};
+use mesos_auth::{Principal, Secret};
 
 /// Longest line read from the peer; a CRAM-MD5 message is at most 1,024
 /// bytes, so its base64 fits with room to spare.
@@ -90,7 +90,7 @@ fn log(msg: &str) {
 }
 
 fn audit(event: mesos_auth::sasl::AuthEvent) {
-    let line = to_json_line(&AuditEvent::Sasl(event), SystemTime::now());
+    let line = to_json_line(&event, SystemTime::now());
     let _ = writeln!(io::stderr(), "{line}");
 }
 

@@ -12,7 +12,7 @@ use ::rsasl::validate::{Validate, ValidationError};
 
 use super::scram::{NAME as SCRAM_NAME, unescape};
 use super::{AuditProperty, CramMd5ConfigProperty, MECHANISMS, PrincipalValidation, StoreProperty};
-use crate::audit::{AuditEvent, AuditSink, NullSink};
+use crate::audit::{AuditSink, NullSink};
 use crate::credentials::{CredentialStore, ScramSha256Keys, StoredSecret};
 use crate::sasl::{AuthenticatorConfig, MECHANISM};
 use crate::{Principal, Secret};
@@ -68,7 +68,8 @@ pub enum PlaintextScram {
 /// use mesos_auth::audit::MemorySink;
 /// use mesos_auth::credentials::{self, Format, Options};
 /// use mesos_auth::sasl::rsasl::{PrincipalValidation, ServerCallback, client_config};
-/// use mesos_auth::{AuditEvent, Principal, Secret};
+/// use mesos_auth::{Principal, Secret};
+/// use mesos_auth::sasl::AuthEvent;
 /// use rsasl::prelude::{Mechname, SASLClient, SASLServer, State};
 ///
 /// // RFC 7677's user: keys for the password "pencil", as `mesos-auth
@@ -101,7 +102,7 @@ pub enum PlaintextScram {
 /// }
 /// assert_eq!(server.validation().ok_or("refused")?.as_str(), "user");
 /// let events = audit.take();
-/// assert!(matches!(&events[..], [AuditEvent::Sasl(e)] if e.peer.as_deref() == Some("10.0.0.7:40112")));
+/// assert!(matches!(&events[..], [e] if e.downcast_ref::<AuthEvent>().is_some_and(|e| e.peer.as_deref() == Some("10.0.0.7:40112"))));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ServerCallback {
@@ -260,7 +261,7 @@ impl SessionCallback for ServerCallback {
                 }
                 _ => event.clone(),
             };
-            self.audit.record(&AuditEvent::Sasl(event));
+            self.audit.record(&event);
             return Ok(());
         }
         let mechanism = session_data.mechanism().mechanism.as_str();

@@ -4,13 +4,13 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::sasl::nonce::SystemNonces;
 use ::rsasl::mechanism::{Authentication, MechanismData, State};
 use ::rsasl::mechanism::{EmptyProvider, ThisProvider};
 use ::rsasl::mechname::Mechname;
 use ::rsasl::prelude::{MessageSent, SASLConfig, SASLError, SessionError};
 use ::rsasl::property::{AuthId, Password};
 use ::rsasl::registry::{Matches, Mechanism, Named, Side};
-use rand_core::OsRng;
 
 use super::{AuditProperty, AuthenticationFailed, CramMd5ConfigProperty, StoreProperty};
 use crate::sasl::{Authenticatee, Authenticator, ClientMessage, MECHANISM, ServerMessage, Status};
@@ -127,7 +127,7 @@ impl Authentication for Server {
                     .unwrap_or_default();
                 let now = Instant::now();
                 // A fresh 128-bit challenge from the OS CSPRNG per session.
-                let mut server = Authenticator::new(store, config, &mut OsRng, now);
+                let mut server = Authenticator::new(store, config, &mut SystemNonces, now);
                 // Client-sent initial data is refused by the state machine.
                 let started = server.handle_start(now, MECHANISM, input.unwrap_or_default());
                 report(session, &mut server);

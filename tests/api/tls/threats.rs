@@ -2,12 +2,13 @@
 //! the handshake rows (TM-1 no certificate, TM-11, TM-12, TM-13) are in
 //! handshake.rs.
 
+use mesos_auth::Principal;
 use mesos_auth::audit::MemorySink;
+use mesos_auth::tls::MappingEvent;
 use mesos_auth::tls::{
     CachedMapper, LeafFacts, Mapper, RejectReason, ReloadableMapper, TOTAL_PATTERN_SIZE_LIMIT,
     VerifiedLeaf,
 };
-use mesos_auth::{AuditEvent, Principal};
 use rcgen::DnValue;
 use rcgen::string::{BmpString, TeletexString, UniversalString};
 
@@ -520,9 +521,7 @@ fn every_outcome_is_audited() {
     assert_eq!(json[1]["outcome"], "rejected");
     assert_eq!(json[1]["rule"], "no rule");
     assert_eq!(json[1]["reason"], "no rule produced a principal");
-    let AuditEvent::Tls(ev) = &events[1] else {
-        panic!()
-    };
+    let ev = events[1].downcast_ref::<MappingEvent>().unwrap();
     assert_eq!(ev.principal, None);
 }
 

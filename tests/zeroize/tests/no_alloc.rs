@@ -84,8 +84,8 @@ fn decisions_do_not_allocate() {
             Object::One("eng/web/prod"),
         ),
         Request::new(Action::RegisterFrameworks, None, Object::One("pub/x/y")),
-        Request::new(Action::RegisterFrameworks, Some("ops"), Object::Many(&many)),
-        Request::new(Action::RegisterFrameworks, Some("ops"), Object::Many(&[])),
+        Request::new(Action::RegisterFrameworks, Some("ops"), Object::many(&many)),
+        Request::new(Action::RegisterFrameworks, Some("ops"), Object::many(&[])),
         Request::new(Action::RegisterFrameworks, Some("ops"), Object::One("a//b")),
         Request::new(Action::RegisterFrameworks, Some("x"), Object::One("secret")),
         Request::new(
@@ -93,10 +93,8 @@ fn decisions_do_not_allocate() {
             Some("agent"),
             Object::One("ignored"),
         ),
-        Request {
-            legacy_quota_op: Some(LegacyQuotaOp::SetQuota),
-            ..Request::new(Action::UpdateQuotas, Some("ops"), Object::One("r"))
-        },
+        Request::new(Action::UpdateQuotas, Some("ops"), Object::One("r"))
+            .legacy_quota_op(LegacyQuotaOp::SetQuota),
     ];
     let mut seen = Vec::with_capacity(requests.len());
     let before = ALLOCATIONS.load(Ordering::SeqCst);
