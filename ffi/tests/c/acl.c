@@ -14,14 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures = 0;
-#define CHECK(cond)                                                             \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                               \
-    }                                                                           \
-  } while (0)
+#include "check.h"
 
 static const char POLICY[] =
     "{\n"
@@ -429,10 +422,5 @@ int main(void) {
   CHECK(mesos_auth_acl_free(NULL) == MESOS_AUTH_RESULT_OK);
   CHECK(mesos_auth_acl_free(a) == MESOS_AUTH_RESULT_OK);
   CHECK(mesos_auth_audit_free(audit) == MESOS_AUTH_RESULT_OK);
-  if (failures) {
-    fprintf(stderr, "%d check(s) failed\n", failures);
-    return 1;
-  }
-  printf("c acl: all checks passed\n");
-  return 0;
+  return check_report("c acl");
 }

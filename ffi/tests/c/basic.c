@@ -7,14 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-#define CHECK(cond)                                                      \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                        \
-    }                                                                    \
-  } while (0)
+#include "check.h"
 
 static void test_version(void) {
   mesos_auth_str v = mesos_auth_version();
@@ -59,10 +52,5 @@ int main(void) {
   test_version();
   test_result_message();
   test_last_error();
-  if (failures) {
-    fprintf(stderr, "%d check(s) failed\n", failures);
-    return 1;
-  }
-  printf("c basic: all checks passed\n");
-  return 0;
+  return check_report("c basic");
 }

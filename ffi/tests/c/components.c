@@ -14,14 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures = 0;
-#define CHECK(cond)                                                             \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                               \
-    }                                                                           \
-  } while (0)
+#include "check.h"
 
 static const char CREDS[] = "tim tanstaaftanstaaf-0123\nbob bobs-long-secret-456\n";
 static const char RULES[] = "[\"RULE:^CN=([^,]+),OU=agents,O=Acme$/agent:$1/L\"]";

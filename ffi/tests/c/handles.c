@@ -13,14 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures = 0;
-#define CHECK(cond)                                                             \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                               \
-    }                                                                           \
-  } while (0)
+#include "check.h"
 
 static int events = 0;
 static void on_audit(void *userdata, const char *json, size_t len) {
@@ -142,10 +135,5 @@ int main(void) {
   test_version();
   test_audit_double_free();
   test_throttle_double_free();
-  if (failures) {
-    fprintf(stderr, "%d check(s) failed\n", failures);
-    return 1;
-  }
-  printf("c handles: all checks passed\n");
-  return 0;
+  return check_report("c handles");
 }

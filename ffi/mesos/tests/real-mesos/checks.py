@@ -527,32 +527,31 @@ def module_loads():
         len(wanted), "up" if ok else "failed: " + (error.group(0) if error else "did not start"))
 
 
-@check
-def agent_builtin_authenticatee_vs_module_authenticator():
+def compare_agent_side(side):
+    """Our module on one `side` ('authenticator' or 'authenticatee') against
+    Mesos's built-in CRAM-MD5 on the other, right and wrong secret, beside
+    the built-in on both sides."""
     results = {}
-    for authenticator in ("crammd5", "module"):
+    for ours in ("crammd5", "module"):
         for secret in (AGENT_SECRET, "wrong-secret"):
-            outcome, _ = agent_auth("a1-%s" % authenticator, authenticator, "crammd5", secret)
-            results[(authenticator, secret == AGENT_SECRET)] = outcome
+            pair = (ours, "crammd5") if side == "authenticator" else ("crammd5", ours)
+            outcome, _ = agent_auth("%s-%s" % (side, ours), pair[0], pair[1], secret)
+            results[(ours, secret == AGENT_SECRET)] = outcome
     ok = (results[("module", True)] == results[("crammd5", True)] == "registered"
           and results[("module", False)] == results[("crammd5", False)] == "refused (failure logged)")
     return ok, "right/wrong secret: built-in %s/%s, module %s/%s" % (
         results[("crammd5", True)], results[("crammd5", False)],
         results[("module", True)], results[("module", False)])
+
+
+@check
+def agent_builtin_authenticatee_vs_module_authenticator():
+    return compare_agent_side("authenticator")
 
 
 @check
 def agent_module_authenticatee_vs_builtin_authenticator():
-    results = {}
-    for authenticatee in ("crammd5", "module"):
-        for secret in (AGENT_SECRET, "wrong-secret"):
-            outcome, _ = agent_auth("a2-%s" % authenticatee, "crammd5", authenticatee, secret)
-            results[(authenticatee, secret == AGENT_SECRET)] = outcome
-    ok = (results[("module", True)] == results[("crammd5", True)] == "registered"
-          and results[("module", False)] == results[("crammd5", False)] == "refused (failure logged)")
-    return ok, "right/wrong secret: built-in %s/%s, module %s/%s" % (
-        results[("crammd5", True)], results[("crammd5", False)],
-        results[("module", True)], results[("module", False)])
+    return compare_agent_side("authenticatee")
 
 
 @check
