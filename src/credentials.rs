@@ -35,7 +35,7 @@
 //! `{NAME}` prefix is an error in strict mode.
 //!
 //! ```
-//! use mesos_auth::credentials::{self, Options, Problem};
+//! use mesos_auth::credentials::{self, Format, Options, Problem};
 //!
 //! let src = br#"{"credentials": [{"principal": "sherman", "secret": "kitesurf-at-dawn"}]}"#;
 //! let store = credentials::parse(src, &Options::new())?.into_store()?;
@@ -45,16 +45,22 @@
 //!
 //! // Strict mode reports every problem with its place and principal.
 //! let bad = b"alice s3cret-one\nalice s3cret-two\n";
-//! let err = credentials::parse(bad, &Options::new()).unwrap_err();
+//! let err = credentials::parse(bad, &Options::new().format(Format::Text)).unwrap_err();
 //! let first = err.parse_errors().and_then(|e| e.iter().next()).ok_or("no error")?;
 //! assert_eq!(first.location().line, 2);
 //! assert!(matches!(first.problem(), Problem::DuplicatePrincipal { .. }));
 //! assert!(!err.to_string().contains("s3cret"));
+//!
+//! // The text format is read only when asked for: Mesos ≥ 1.11 refuses it.
+//! let err = credentials::parse(bad, &Options::new()).unwrap_err();
+//! let first = err.parse_errors().and_then(|e| e.iter().next()).ok_or("no error")?;
+//! assert_eq!(first.problem(), &Problem::TextFormat);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ```text
-//! # text format: principal, one space, secret (no comments: this line is an error)
+//! # text format (Mesos 1.0–1.10; read with Format::Text only):
+//! # principal, one space, secret (no comments: these lines are errors)
 //! alice correct-horse-battery-staple
 //! bob {CRAM-MD5}<64 hex digits>
 //! ```

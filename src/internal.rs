@@ -160,6 +160,16 @@ pub fn credentials_accepts(src: &[u8], json: bool, lenient: bool) -> bool {
     parse(src, &options).and_then(|f| f.into_store()).is_ok()
 }
 
+/// Parses `src` as a credentials file with the format detected
+/// ([`Format::Auto`](crate::credentials::Format::Auto)), strict or lenient,
+/// and builds the store, returning whether it was accepted. For the
+/// fuzzers: strict must never accept what lenient refuses.
+pub fn credentials_accepts_detected(src: &[u8], lenient: bool) -> bool {
+    use crate::credentials::{Options, parse};
+    let options = Options::new().lenient(lenient);
+    parse(src, &options).and_then(|f| f.into_store()).is_ok()
+}
+
 /// Whether the credential reader's JSON fast path and its full JSON reader
 /// agree on `src` (same errors, or same entries and warnings), strict or
 /// lenient. For the `credentials_parse` fuzzer.

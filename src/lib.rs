@@ -62,7 +62,8 @@
 //! use mesos_auth::sasl::{Authenticatee, Authenticator, AuthenticatorConfig, OsNonceSource, Status};
 //! use mesos_auth::{Principal, Secret};
 //!
-//! let store = Arc::new(credentials::parse(b"spark q7Vn-2xLw-Rb8k\n", &Options::new())?.into_store()?);
+//! let file = br#"{"credentials": [{"principal": "spark", "secret": "q7Vn-2xLw-Rb8k"}]}"#;
+//! let store = Arc::new(credentials::parse(file, &Options::new())?.into_store()?);
 //! let policy = Compiler::new().compile(&acl::parse(r#"{
 //!   "permissive": false,
 //!   "run_tasks": [{"principals": {"values": ["spark"]}, "users": {"values": ["svc-data"]}}]

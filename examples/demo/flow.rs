@@ -350,7 +350,8 @@ fn write_credentials(dir: &Path, trace: &Trace) -> Result<CredentialsHandle, Dem
         .iter()
         .map(|c| c.convert(Scheme::CramMd5State, 0))
         .collect::<Result<Vec<_>, _>>()?;
-    let text = credentials::to_text(&stored)?;
+    // JSON, the format Mesos >= 1.11 reads (and the only one detected).
+    let text = credentials::to_json(&stored)?;
     let path = dir.join("credentials");
     std::fs::OpenOptions::new()
         .write(true)

@@ -160,12 +160,13 @@ enum mesos_auth_credentials_format
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /*
-   Strict: JSON if the first non-blank byte is `{` or `[`, text otherwise.
-   Lenient: JSON, as Mesos >= 1.11.
+   JSON, as Mesos >= 1.11: a buffer whose first non-blank byte is not `{`
+   or `[` is refused in both modes (`MESOS_AUTH_RESULT_PARSE_ERROR`).
    */
   MESOS_AUTH_CREDENTIALS_FORMAT_AUTO = 0,
   /*
-   One `principal secret` per line.
+   One `principal secret` per line (Mesos 1.0-1.10), read only when
+   asked for, in both modes.
    */
   MESOS_AUTH_CREDENTIALS_FORMAT_TEXT = 1,
   /*

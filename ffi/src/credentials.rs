@@ -29,10 +29,11 @@ const ALL_FLAGS: u32 = MESOS_AUTH_CREDENTIALS_LENIENT
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum mesos_auth_credentials_format {
-    /// Strict: JSON if the first non-blank byte is `{` or `[`, text otherwise.
-    /// Lenient: JSON, as Mesos >= 1.11.
+    /// JSON, as Mesos >= 1.11: a buffer whose first non-blank byte is not `{`
+    /// or `[` is refused in both modes (`MESOS_AUTH_RESULT_PARSE_ERROR`).
     Auto = 0,
-    /// One `principal secret` per line.
+    /// One `principal secret` per line (Mesos 1.0-1.10), read only when
+    /// asked for, in both modes.
     Text = 1,
     /// `{"credentials": [{"principal": .., "secret": ..}, ..]}`.
     Json = 2,

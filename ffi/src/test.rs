@@ -241,7 +241,7 @@ mod components {
             mesos_auth_credentials::mesos_auth_credentials_load_buffer(
                 CREDS.as_ptr(),
                 CREDS.len(),
-                0,
+                mesos_auth_credentials_format::Text as u32,
                 0,
                 ptr::null(),
                 &mut out,
@@ -566,6 +566,48 @@ mod components {
             };
             assert_eq!(r, R::InvalidParameter, "format {format} flags {flags}");
             assert!(out.is_null());
+        }
+    }
+
+    /// Issue 13 item 11: `FORMAT_AUTO` refuses the text format in both
+    /// modes (strict never accepts what lenient refuses); `FORMAT_TEXT`
+    /// reads it in both.
+    #[test]
+    fn auto_format_refuses_text_in_both_modes() {
+        for flags in [0, MESOS_AUTH_CREDENTIALS_LENIENT] {
+            let mut out = ptr::null();
+            // SAFETY: valid buffer and out pointer.
+            let r = unsafe {
+                mesos_auth_credentials::mesos_auth_credentials_load_buffer(
+                    CREDS.as_ptr(),
+                    CREDS.len(),
+                    mesos_auth_credentials_format::Auto as u32,
+                    flags,
+                    ptr::null(),
+                    &mut out,
+                )
+            };
+            assert_eq!(r, R::ParseError, "flags {flags}");
+            assert!(out.is_null());
+            let msg = last_error();
+            assert!(msg.contains("1:1") && msg.contains("JSON"), "{msg}");
+            assert!(!msg.contains("tanstaaf"), "{msg}");
+            // SAFETY: valid buffer and out pointer.
+            let r = unsafe {
+                mesos_auth_credentials::mesos_auth_credentials_load_buffer(
+                    CREDS.as_ptr(),
+                    CREDS.len(),
+                    mesos_auth_credentials_format::Text as u32,
+                    flags,
+                    ptr::null(),
+                    &mut out,
+                )
+            };
+            assert_eq!(r, R::Ok, "flags {flags}");
+            assert_eq!(count(out), (R::Ok, 1));
+            // SAFETY: out live; freed once.
+            let r = unsafe { mesos_auth_credentials::mesos_auth_credentials_free(out) };
+            assert_eq!(r, R::Ok);
         }
     }
 
@@ -1260,7 +1302,7 @@ mod acl {
             crate::credentials::mesos_auth_credentials::mesos_auth_credentials_load_buffer(
                 creds.as_ptr(),
                 creds.len(),
-                0,
+                crate::credentials::mesos_auth_credentials_format::Text as u32,
                 0,
                 ptr::null(),
                 &mut c,

@@ -1,7 +1,8 @@
 //! Credential files: arbitrary bytes never panic, in the text and JSON
-//! formats, strict and lenient; whatever strict mode accepts as JSON,
-//! lenient (Mesos ≥ 1.11) mode accepts too, a strict store survives a
-//! JSON round trip, and the JSON fast path answers as the full reader.
+//! formats, strict and lenient; whatever strict mode accepts as JSON or
+//! with the format detected, lenient (Mesos ≥ 1.11) mode accepts too, a
+//! strict store survives a JSON round trip, and the JSON fast path answers
+//! as the full reader.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,6 +13,14 @@ fuzz_target!(|data: &[u8]| {
     let lenient_json = mesos_auth::internal::credentials_accepts(data, true, true);
     if strict_json {
         assert!(lenient_json, "lenient refused JSON that strict accepted");
+    }
+    // Format detected: strict never accepts what lenient (Mesos ≥ 1.11)
+    // refuses; the text format is read only when asked for.
+    if mesos_auth::internal::credentials_accepts_detected(data, false) {
+        assert!(
+            mesos_auth::internal::credentials_accepts_detected(data, true),
+            "lenient refused a file strict accepted (format detected)"
+        );
     }
     // Text: strict strips one CR per line where Mesos 1.10 (lenient) keeps
     // it, so neither accepts a superset of the other; both must not panic.

@@ -357,7 +357,8 @@ pub enum Problem {
         "the secret starts with an unknown `{{SCHEME}}` prefix (write `{{PLAIN}}` before a literal secret starting with `{{`)"
     )]
     UnknownScheme,
-    /// Lenient mode reads JSON only, as Mesos ≥ 1.11, and this is not JSON.
+    /// Lenient mode with [`Format::Auto`](crate::credentials::Format::Auto)
+    /// reads JSON only, as Mesos ≥ 1.11, and this is not JSON.
     #[error("not JSON: Mesos 1.11 and later read only JSON (ask for the text format explicitly)")]
     NotJson,
     /// The text format was asked for, but the file looks like JSON.
@@ -389,10 +390,11 @@ pub enum Problem {
         /// The owner.
         owner: u32,
     },
-    /// The text format was detected rather than asked for: Mesos 1.11 and
-    /// later refuse it (strict mode reads it, with this warning).
+    /// Strict mode with [`Format::Auto`](crate::credentials::Format::Auto)
+    /// found the text format, not JSON: Mesos 1.11 and later refuse it, so
+    /// this is an error (ask for the text format explicitly to read it).
     #[error(
-        "the text format: Mesos 1.11 and later read only JSON (convert with `mesos-auth credentials convert --to json`, or ask for the text format explicitly)"
+        "the text format: Mesos 1.11 and later read only JSON (convert with `mesos-auth credentials convert --format text --to json`, or ask for the text format explicitly)"
     )]
     TextFormat,
     /// A single-credential file holds more than one.

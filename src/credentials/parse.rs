@@ -24,8 +24,10 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Format {
-    /// Strict: JSON if the first non-blank byte is `{` or `[`, text
-    /// otherwise. Lenient: JSON, as Mesos ≥ 1.11.
+    /// JSON, as Mesos ≥ 1.11: a file whose first non-blank byte is not `{`
+    /// or `[` is refused (strict: [`Problem::TextFormat`], lenient:
+    /// [`Problem::NotJson`]); ask for [`Format::Text`] to read the text
+    /// format.
     #[default]
     Auto,
     /// One `principal secret` per line.
@@ -232,24 +234,29 @@ impl CredentialsFile {
 /// instead of a list, missing/empty/null secrets, NUL or control characters,
 /// a BOM, comment-like `#` lines, stray blanks, an empty file and an empty
 /// credential list (unless [`Options::allow_empty`]) are all errors,
-/// reported together with line:column and the principal. Text that was
-/// detected rather than asked for ([`Format::Auto`]) is read, with the
-/// warning [`Problem::TextFormat`]: Mesos 1.11 and later refuse it, so a
-/// file strict mode reads without warnings is one Mesos ≥ 1.11 reads too.
+/// reported together with line:column and the principal. With
+/// [`Format::Auto`], a file that does not start with `{` or `[` is refused
+/// ([`Problem::TextFormat`] at 1:1): Mesos 1.11 and later read only JSON,
+/// so strict mode never accepts a file lenient mode refuses.
 /// When loaded from a path, a file that group or others can access, or
 /// that another user owns, is an error (a warning with
 /// [`Options::allow_insecure_permissions`]).
 ///
 /// **Lenient** reproduces what Mesos ≥ 1.11 accepts and reports each quirk
-/// as a warning: JSON only (unless the text format is asked for explicitly,
-/// which then reads like Mesos 1.0–1.10: blank runs collapse, a CR stays in
-/// the secret), unknown keys ignored, the last of duplicate keys and
+/// as a warning: JSON only ([`Problem::NotJson`] at 1:1 for anything else
+/// with [`Format::Auto`]), unknown keys ignored, the last of duplicate keys and
 /// duplicate principals wins, `null` means absent, a missing secret is
 /// empty, zero credentials (`{}`, `{"credentials": []}`) are fine, and
 /// file permissions and ownership are warnings (Mesos only logs one when
 /// others can access the file). NUL bytes, over-long secrets, invalid
 /// principals, a FIFO or device instead of a file and a symlink stay errors
 /// in both modes.
+///
+/// **The text format** (`principal secret` per line, Mesos 1.0–1.10) is
+/// read in both modes only when asked for with [`Format::Text`] (for old
+/// deployments and for conversion to JSON). Strict mode reads it strictly;
+/// lenient mode reads it like Mesos 1.0–1.10: blank runs collapse, a CR
+/// stays in the secret.
 ///
 /// An empty (or whitespace-only) file is an error in both modes
 /// ([`Problem::Empty`]): Mesos reads a 0-byte file as "no credentials",
@@ -351,8 +358,22 @@ fn parse_with(
         Some(b'{' | b'[')
     );
     let format = match options.format {
-        Format::Auto if options.lenient || looks_like_json => Format::Json,
-        Format::Auto => Format::Text,
+        Format::Auto if looks_like_json => Format::Json,
+        Format::Auto => {
+            // Mesos >= 1.11 refuses the text format, so neither mode reads it
+            // unless asked for: strict must never accept what lenient refuses.
+            let problem = if options.lenient {
+                Problem::NotJson
+            } else {
+                Problem::TextFormat
+            };
+            return Err(fail(Diagnostic::new(
+                Span::new(0, 1),
+                Location { line: 1, column: 1 },
+                None,
+                problem,
+            )));
+        }
         f => f,
     };
     let mut ctx = Ctx {
@@ -364,17 +385,8 @@ fn parse_with(
         raw: Vec::new(),
     };
     match format {
-        Format::Json if options.lenient && options.format == Format::Auto && !looks_like_json => {
-            ctx.error(Span::new(0, 1), None, Problem::NotJson);
-        }
         Format::Json => ctx.json(text, options.reader, fast_json),
-        _ => {
-            if options.format == Format::Auto {
-                ctx.warnings
-                    .push(ctx.diag(Span::new(0, 0), None, Problem::TextFormat));
-            }
-            ctx.text(text, options.reader);
-        }
+        _ => ctx.text(text, options.reader),
     }
     ctx.finish(text, options, format)
 }

@@ -131,14 +131,18 @@ pub fn diff(old: &CredentialStore, new: &CredentialStore, generation: u64) -> Re
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("credentials");
-/// std::fs::write(&path, "alice q7Vn-2xLw-Rb8k-3pZt\n")?;
+/// let one = r#"{"credentials": [{"principal": "alice", "secret": "q7Vn-2xLw-Rb8k-3pZt"}]}"#;
+/// std::fs::write(&path, one)?;
 /// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
 ///
 /// let handle = CredentialsHandle::open(&path, Options::new())?;
 /// assert!(handle.snapshot().verify_password("alice", b"q7Vn-2xLw-Rb8k-3pZt"));
 ///
 /// // The operator adds a principal; the reload reports what changed.
-/// std::fs::write(&path, "alice q7Vn-2xLw-Rb8k-3pZt\nbob Hs9d-kW2q-00xV-7LmN\n")?;
+/// std::fs::write(&path, r#"{"credentials": [
+///     {"principal": "alice", "secret": "q7Vn-2xLw-Rb8k-3pZt"},
+///     {"principal": "bob", "secret": "Hs9d-kW2q-00xV-7LmN"}
+/// ]}"#)?;
 /// let audit = MemorySink::new();
 /// let report = handle.reload_audited(&audit)?;
 /// assert_eq!(report.added().len(), 1);

@@ -212,7 +212,8 @@ fn claimed_name(name: &[u8]) -> String {
 ///     ServerMessage, Status,
 /// };
 ///
-/// let store = Arc::new(credentials::parse(b"spark q7Vn-2xLw-Rb8k\n", &Options::new())?.into_store()?);
+/// let file = br#"{"credentials": [{"principal": "spark", "secret": "q7Vn-2xLw-Rb8k"}]}"#;
+/// let store = Arc::new(credentials::parse(file, &Options::new())?.into_store()?);
 /// let now = Instant::now();
 /// let config = AuthenticatorConfig::new().peer("scheduler@10.0.0.7");
 /// let mut master = Authenticator::new(store, config, &mut OsNonceSource::new()?, now);

@@ -48,6 +48,15 @@ fn private_file(dir: &tempfile::TempDir, name: &str, content: &[u8]) -> PathBuf 
     path
 }
 
+/// A JSON credentials file with these principals and plaintext secrets.
+fn json_file(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let list: Vec<Value> = pairs
+        .iter()
+        .map(|(p, s)| serde_json::json!({"principal": p, "secret": s}))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "credentials": list })).unwrap()
+}
+
 // ---------------------------------------------------------------- conformance
 
 fn cases() -> Vec<Value> {
@@ -265,18 +274,26 @@ fn conformance_strict_follows_recommendations() {
     for case in &cases() {
         let name = case["name"].as_str().unwrap();
         let content = case["content"].as_str().unwrap().as_bytes();
-        let options = Options::new().reader(reader_of(case));
+        let mut options = Options::new().reader(reader_of(case));
+        if case["format"] == "text" {
+            // Detected text is refused, as lenient mode and Mesos ≥ 1.11 do;
+            // the expectations below are for the text format asked for.
+            let err = credentials::parse(content, &options).unwrap_err();
+            let d: Vec<_> = err.parse_errors().unwrap().iter().collect();
+            assert_eq!(d.len(), 1, "{name}");
+            assert_eq!(d[0].problem(), &Problem::TextFormat, "{name}");
+            assert_eq!(
+                d[0].location(),
+                mesos_auth::Location { line: 1, column: 1 },
+                "{name}"
+            );
+            options = options.format(Format::Text);
+        }
         let result = credentials::parse(content, &options);
         match strict_expectation(name) {
             Strict::Ok(want) => {
                 let file = result.unwrap_or_else(|e| panic!("{name}: {e}"));
-                // Detected text is read with one warning: Mesos ≥ 1.11 refuses it.
-                let warned: Vec<_> = file.warnings().iter().map(|d| d.problem()).collect();
-                if file.format() == Format::Text {
-                    assert_eq!(warned, [&Problem::TextFormat], "{name}");
-                } else {
-                    assert!(warned.is_empty(), "{name}");
-                }
+                assert!(file.warnings().is_empty(), "{name}");
                 let got: Vec<_> = file.credentials().collect();
                 assert_eq!(got.len(), want.len(), "{name}");
                 for (g, (wp, ws)) in got.iter().zip(want.iter()) {
@@ -305,10 +322,11 @@ fn conformance_strict_follows_recommendations() {
 
 #[test]
 fn text_errors_report_physical_lines() {
-    let err = credentials::parse(b"a b\n\n\nc\n", &Options::new()).unwrap_err();
+    let text = Options::new().format(Format::Text);
+    let err = credentials::parse(b"a b\n\n\nc\n", &text).unwrap_err();
     let d = err.parse_errors().unwrap().iter().next().unwrap();
     assert_eq!((d.location().line, d.location().column), (4, 1));
-    let err = credentials::parse(b"a b\n\nc d\na x\n", &Options::new()).unwrap_err();
+    let err = credentials::parse(b"a b\n\nc d\na x\n", &text).unwrap_err();
     let d = err.parse_errors().unwrap().iter().next().unwrap();
     assert_eq!(d.principal(), Some("a"));
     assert_eq!(d.location().line, 4);
@@ -364,7 +382,11 @@ fn cs1_json_is_never_reread_as_text() {
 
 #[test]
 fn cs2_duplicate_principal_names_both_positions() {
-    let err = credentials::parse(b"x 1111\ny 2222\nx 3333\n", &Options::new()).unwrap_err();
+    let err = credentials::parse(
+        b"x 1111\ny 2222\nx 3333\n",
+        &Options::new().format(Format::Text),
+    )
+    .unwrap_err();
     let d = err.parse_errors().unwrap().iter().next().unwrap();
     assert_eq!(d.principal(), Some("x"));
     assert_eq!(d.location().line, 3);
@@ -404,7 +426,7 @@ fn cs3_nul_in_principal_or_secret() {
             );
         }
     }
-    let err = credentials::parse(b"a s\0t\n", &Options::new()).unwrap_err();
+    let err = credentials::parse(b"a s\0t\n", &Options::new().format(Format::Text)).unwrap_err();
     assert_eq!(problems(&err), vec![Problem::NulInSecret]);
 }
 
@@ -528,7 +550,8 @@ fn cs7_empty_file_is_an_error_unless_opted_in() {
 
 #[test]
 fn cs8_text_quirks() {
-    let file = credentials::parse(b"a s1\r\nb s2\r\n", &Options::new()).unwrap();
+    let text = Options::new().format(Format::Text);
+    let file = credentials::parse(b"a s1\r\nb s2\r\n", &text).unwrap();
     assert!(plain_matches(file.credentials().next().unwrap(), "s1"));
     for (src, line) in [
         (&b"a b\r\r\n"[..], 1),
@@ -539,7 +562,7 @@ fn cs8_text_quirks() {
         (b"a b \n", 1),
         (b"a  b\n", 1),
     ] {
-        let err = credentials::parse(src, &Options::new()).unwrap_err();
+        let err = credentials::parse(src, &text).unwrap_err();
         let d = err.parse_errors().unwrap().iter().next().unwrap();
         assert_eq!(d.location().line, line, "{src:?}: {err}");
     }
@@ -548,7 +571,11 @@ fn cs8_text_quirks() {
 #[test]
 fn cs9_permissions_symlinks_size() {
     let dir = tempfile::tempdir().unwrap();
-    let good = private_file(&dir, "good", b"alice some-long-secret-value\n");
+    let good = private_file(
+        &dir,
+        "good",
+        &json_file(&[("alice", "some-long-secret-value")]),
+    );
     assert_eq!(
         credentials::load_store(&good, &Options::new())
             .unwrap()
@@ -570,7 +597,7 @@ fn cs9_permissions_symlinks_size() {
         let file =
             credentials::load(&good, &Options::new().allow_insecure_permissions(true)).unwrap();
         assert!(
-            matches!(file.warnings(), [_text, d] if matches!(d.problem(), Problem::InsecurePermissions { .. }))
+            matches!(file.warnings(), [d] if matches!(d.problem(), Problem::InsecurePermissions { .. }))
         );
     }
     std::fs::set_permissions(&good, std::fs::Permissions::from_mode(0o400)).unwrap();
@@ -592,8 +619,8 @@ fn cs9_permissions_symlinks_size() {
     ));
 
     // The size cap, at and just over the limit.
-    let body = b"alice some-long-secret-value\n";
-    let big = private_file(&dir, "big", body);
+    let body = json_file(&[("alice", "some-long-secret-value")]);
+    let big = private_file(&dir, "big", &body);
     let at = Options::new().max_file_size(body.len() as u64);
     assert!(credentials::load(&big, &at).is_ok());
     let under = Options::new().max_file_size(body.len() as u64 - 1);
@@ -635,7 +662,11 @@ fn cs9_foreign_owner_is_refused() {
     if euid == 0 {
         // As root, make a file owned by someone else instead.
         let dir = tempfile::tempdir().unwrap();
-        let path = private_file(&dir, "theirs", b"alice some-long-secret-value\n");
+        let path = private_file(
+            &dir,
+            "theirs",
+            &json_file(&[("alice", "some-long-secret-value")]),
+        );
         std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
         let err = credentials::load(&path, &Options::new()).unwrap_err();
         assert!(
@@ -671,12 +702,19 @@ fn cs10_invalid_reload_keeps_old_store() {
     let path = private_file(
         &dir,
         "creds",
-        b"alice secret-one-long-enough\nbob secret-two-long-enough\n",
+        &json_file(&[
+            ("alice", "secret-one-long-enough"),
+            ("bob", "secret-two-long-enough"),
+        ]),
     );
     let handle = CredentialsHandle::open(&path, Options::new()).unwrap();
     let sink = mesos_auth::audit::MemorySink::new();
 
-    std::fs::write(&path, b"alice secret-one-long-enough\nalice xyzzy-leak\n").unwrap();
+    std::fs::write(
+        &path,
+        json_file(&[("alice", "secret-one-long-enough"), ("alice", "xyzzy-leak")]),
+    )
+    .unwrap();
     let err = handle.reload_audited(&sink).unwrap_err();
     assert!(matches!(err, CredentialsError::Parse(_)));
     assert_eq!(handle.snapshot().generation(), 0);
@@ -688,7 +726,10 @@ fn cs10_invalid_reload_keeps_old_store() {
 
     std::fs::write(
         &path,
-        b"alice rotated-secret-value\ncarol secret-three-long-enough\n",
+        json_file(&[
+            ("alice", "rotated-secret-value"),
+            ("carol", "secret-three-long-enough"),
+        ]),
     )
     .unwrap();
     let report = handle.reload_audited(&sink).unwrap();
@@ -901,7 +942,8 @@ fn cs14_verify_password_unknown_principal_pays_for_pbkdf2() {
 #[test]
 fn limits_at_and_over_the_cap() {
     let at = format!("{} {}\n", "p".repeat(256), "s".repeat(1024));
-    assert!(credentials::parse(at.as_bytes(), &Options::new()).is_ok());
+    let text = Options::new().format(Format::Text);
+    assert!(credentials::parse(at.as_bytes(), &text).is_ok());
     let long_secret = format!("a {}\n", "s".repeat(1025));
     let err = credentials::parse(
         long_secret.as_bytes(),
@@ -910,7 +952,7 @@ fn limits_at_and_over_the_cap() {
     .unwrap_err();
     assert_eq!(problems(&err), vec![Problem::SecretTooLong { len: 1025 }]);
     let long_name = format!("{} s\n", "p".repeat(257));
-    let err = credentials::parse(long_name.as_bytes(), &Options::new()).unwrap_err();
+    let err = credentials::parse(long_name.as_bytes(), &text).unwrap_err();
     assert!(matches!(problems(&err)[..], [Problem::InvalidPrincipal(_)]));
     // The shown name is shortened and the message has no line break.
     assert!(err.to_string().contains('…'));
@@ -930,7 +972,7 @@ fn cram_md5_state_is_dovecot_layout() {
     let text = credentials::to_text([&cram]).unwrap();
     assert!(text.starts_with("tim {CRAM-MD5}"));
     assert_eq!(text.trim_end().len(), "tim {CRAM-MD5}".len() + 64);
-    let store = credentials::parse(text.as_bytes(), &Options::new())
+    let store = credentials::parse(text.as_bytes(), &Options::new().format(Format::Text))
         .unwrap()
         .into_store()
         .unwrap();
@@ -948,12 +990,13 @@ fn cram_md5_state_is_dovecot_layout() {
     let upper = text
         .to_uppercase()
         .replace("TIM {CRAM-MD5}", "tim {CRAM-MD5}");
-    assert!(credentials::parse(upper.as_bytes(), &Options::new()).is_ok());
+    assert!(credentials::parse(upper.as_bytes(), &Options::new().format(Format::Text)).is_ok());
     for bad in [
         "tim {CRAM-MD5}abc\n",
         &format!("tim {{CRAM-MD5}}{}\n", "g".repeat(64)),
     ] {
-        let err = credentials::parse(bad.as_bytes(), &Options::new()).unwrap_err();
+        let err =
+            credentials::parse(bad.as_bytes(), &Options::new().format(Format::Text)).unwrap_err();
         assert!(matches!(
             problems(&err)[..],
             [Problem::StoredForm {
@@ -1009,8 +1052,8 @@ fn scram_sha256_rfc7677_vector() {
         &*text
     );
     let json = credentials::to_json([&c]).unwrap();
-    for src in [&*text, &*json] {
-        let store = credentials::parse(src.as_bytes(), &Options::new())
+    for (src, format) in [(&*text, Format::Text), (&*json, Format::Auto)] {
+        let store = credentials::parse(src.as_bytes(), &Options::new().format(format))
             .unwrap()
             .into_store()
             .unwrap();
@@ -1042,7 +1085,8 @@ fn scram_sha256_rfc7677_vector() {
         "u {SCRAM-SHA-256}x:c2FsdHNhbHQ=$AAAA:AAAA\n",
         "u {SCRAM-SHA-256}4096:!!$AAAA:AAAA\n",
     ] {
-        let err = credentials::parse(bad.as_bytes(), &Options::new()).unwrap_err();
+        let err =
+            credentials::parse(bad.as_bytes(), &Options::new().format(Format::Text)).unwrap_err();
         assert!(
             matches!(
                 problems(&err)[..],
@@ -1058,13 +1102,14 @@ fn scram_sha256_rfc7677_vector() {
 
 #[test]
 fn scheme_prefixes() {
-    let file = credentials::parse(b"a {PLAIN}{x}y\n", &Options::new()).unwrap();
+    let as_text = Options::new().format(Format::Text);
+    let file = credentials::parse(b"a {PLAIN}{x}y\n", &as_text).unwrap();
     assert!(plain_matches(file.credentials().next().unwrap(), "{x}y"));
     // A literal secret starting with `{` is written with `{PLAIN}`.
     let text = credentials::to_text(file.credentials()).unwrap();
     assert_eq!(&*text, "a {PLAIN}{x}y\n");
     // Unknown schemes: strict error, lenient plaintext with a warning.
-    let err = credentials::parse(b"a {MD5}abc\n", &Options::new()).unwrap_err();
+    let err = credentials::parse(b"a {MD5}abc\n", &as_text).unwrap_err();
     assert_eq!(problems(&err), vec![Problem::UnknownScheme]);
     let file = credentials::parse(
         br#"{"credentials":[{"principal":"a","secret":"{MD5}abc"}]}"#,
@@ -1077,7 +1122,7 @@ fn scheme_prefixes() {
     ));
     assert_eq!(file.warnings()[0].problem(), &Problem::UnknownScheme);
     // `{` not followed by a scheme-like name is just plaintext.
-    assert!(credentials::parse(b"a {lower}x\n", &Options::new()).is_ok());
+    assert!(credentials::parse(b"a {lower}x\n", &as_text).is_ok());
 }
 
 #[test]
@@ -1192,7 +1237,14 @@ mod props {
                 })
                 .collect();
             let out = if json { credentials::to_json(&creds).unwrap() } else { credentials::to_text(&creds).unwrap() };
-            let file = credentials::parse(out.as_bytes(), &Options::new()).unwrap();
+            // Strict never accepts what lenient refuses, with the format
+            // detected: JSON in both, the text format in neither.
+            let strict_auto = credentials::parse(out.as_bytes(), &Options::new()).is_ok();
+            let lenient_auto = credentials::parse(out.as_bytes(), &Options::new().lenient(true)).is_ok();
+            prop_assert_eq!((strict_auto, lenient_auto), (json, json));
+            // JSON is detected; the text format is read only when asked for.
+            let asked = if json { Format::Auto } else { Format::Text };
+            let file = credentials::parse(out.as_bytes(), &Options::new().format(asked)).unwrap();
             prop_assert_eq!(file.format(), if json { Format::Json } else { Format::Text });
             let back: Vec<&Credential> = file.credentials().collect();
             prop_assert_eq!(back.len(), creds.len());
@@ -1242,12 +1294,13 @@ fn reload_under_load() {
         }
         s.into_bytes()
     }
+    let text = Options::new().format(Format::Text);
     let handle = Arc::new(CredentialsHandle::from_store(
-        credentials::parse(&file(0), &Options::new())
+        credentials::parse(&file(0), &text)
             .unwrap()
             .into_store()
             .unwrap(),
-        Options::new(),
+        text,
     ));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let readers: Vec<_> = (0..3)
@@ -1308,10 +1361,13 @@ fn reload_under_load() {
 fn examples_load() {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    for name in ["credentials.txt", "credentials.json"] {
+    for (name, format) in [
+        ("credentials.txt", Format::Text),
+        ("credentials.json", Format::Auto),
+    ] {
         // git keeps only 0644: copy with owner-only permissions.
         let path = private_file(&dir, name, &std::fs::read(root.join(name)).unwrap());
-        let store = credentials::load_store(&path, &Options::new()).unwrap();
+        let store = credentials::load_store(&path, &Options::new().format(format)).unwrap();
         assert!(store.len() >= 3, "{name}");
     }
 }
@@ -1322,7 +1378,7 @@ fn example_cram_state_is_the_documented_password() {
     // `agent-main-secret-2026` as a CRAM-MD5 state.
     let src = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/credentials.txt"))
         .unwrap();
-    let store = credentials::parse(&src, &Options::new())
+    let store = credentials::parse(&src, &Options::new().format(Format::Text))
         .unwrap()
         .into_store()
         .unwrap();
@@ -1365,13 +1421,28 @@ fn cli_check_exit_codes() {
     };
     let (code, _) = run(&["check".as_ref(), clean.as_os_str()]);
     assert_eq!(code, Some(0));
-    let (code, text) = run(&["check".as_ref(), weak.as_os_str()]);
+    // The text format without `--format text`: refused in both modes, as
+    // Mesos >= 1.11 refuses it, with the way out in the message.
+    for mode in ["--strict", "--lenient"] {
+        let mut args = vec!["check".as_ref(), weak.as_os_str()];
+        if mode == "--lenient" {
+            args.push(mode.as_ref());
+        }
+        let (code, text) = run(&args);
+        assert_eq!(code, Some(2), "{mode}: {text}");
+        assert!(text.contains("weak:1:1"), "{mode}: {text}");
+        assert!(!text.contains("password"), "{mode}: {text}");
+    }
+    let (_, text) = run(&["check".as_ref(), weak.as_os_str()]);
+    assert!(text.contains("--format text --to json"), "{text}");
+    let as_text = ["--format".as_ref(), "text".as_ref()];
+    let (code, text) = run(&["check".as_ref(), weak.as_os_str(), as_text[0], as_text[1]]);
     assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("easy to guess") && !text.contains("password\n"),
         "{text}"
     );
-    let (code, text) = run(&["check".as_ref(), bad.as_os_str()]);
+    let (code, text) = run(&["check".as_ref(), bad.as_os_str(), as_text[0], as_text[1]]);
     assert_eq!(code, Some(2), "{text}");
     assert!(
         text.contains("bad:2:1") && text.contains("duplicate principal"),
@@ -1401,6 +1472,16 @@ fn cli_convert_writes_owner_only_files() {
         "in",
         b"alice correct-horse-battery-staple\nbob Jk7-rq2Vx9-pL4mT-0wzB\n",
     );
+    // Without `--format text` the text input is refused (exit 2).
+    let status = cli()
+        .unwrap()
+        .args(["credentials", "convert"])
+        .arg(&src)
+        .args(["--to", "json"])
+        .output()
+        .unwrap()
+        .status;
+    assert_eq!(status.code(), Some(2));
     for (to, prefix) in [
         ("cram-md5-state", "{CRAM-MD5}"),
         ("scram-sha-256", "{SCRAM-SHA-256}"),
@@ -1409,7 +1490,7 @@ fn cli_convert_writes_owner_only_files() {
         let out = dir.path().join(format!("out-{to}"));
         let status = cli()
             .unwrap()
-            .args(["credentials", "convert"])
+            .args(["credentials", "convert", "--format", "text"])
             .arg(&src)
             .args(["--to", to, "--out"])
             .arg(&out)
@@ -1423,7 +1504,13 @@ fn cli_convert_writes_owner_only_files() {
         if to != "json" {
             assert!(!text.contains("correct-horse"), "{to}");
         }
-        let store = credentials::load_store(&out, &Options::new()).unwrap();
+        // Stored forms keep the input's (text) format; `json` is detected.
+        let format = if to == "json" {
+            Format::Auto
+        } else {
+            Format::Text
+        };
+        let store = credentials::load_store(&out, &Options::new().format(format)).unwrap();
         assert!(
             store.verify_password("alice", b"correct-horse-battery-staple"),
             "{to}"
@@ -1442,7 +1529,7 @@ fn regression_fuzz_plain_prefix_with_empty_secret() {
         "/tests/regressions/credentials_parse-plain-prefix-empty-secret"
     ))
     .unwrap();
-    let err = parse(&src, &Options::new()).unwrap_err();
+    let err = parse(&src, &Options::new().format(Format::Text)).unwrap_err();
     let problems: Vec<_> = err
         .parse_errors()
         .unwrap()
@@ -1595,22 +1682,45 @@ fn issue13_lenient_warns_about_permissions_as_mesos_does() {
 }
 
 #[test]
-fn issue13_strict_warns_about_detected_text() {
+fn issue13_strict_refuses_detected_text_as_lenient_does() {
     let text = b"alice correct-horse-battery-staple\n";
-    // Detected: read, with the warning that Mesos >= 1.11 refuses it.
-    let file = credentials::parse(text, &Options::new()).unwrap();
-    assert_eq!(file.format(), Format::Text);
-    let warned: Vec<_> = file
-        .warnings()
-        .iter()
-        .map(|d| d.problem().clone())
-        .collect();
-    assert_eq!(warned, [Problem::TextFormat]);
-    // Asked for: no warning. Lenient auto: refused, as by Mesos >= 1.11.
-    let file = credentials::parse(text, &Options::new().format(Format::Text)).unwrap();
-    assert!(file.warnings().is_empty());
+    // Detected: refused, as by lenient mode and Mesos >= 1.11. Strict
+    // never accepts what lenient refuses.
+    let err = credentials::parse(text, &Options::new()).unwrap_err();
+    let d: Vec<_> = err.parse_errors().unwrap().iter().collect();
+    assert_eq!(d.len(), 1, "{err}");
+    assert_eq!(d[0].problem(), &Problem::TextFormat);
+    assert_eq!(d[0].location(), mesos_auth::Location { line: 1, column: 1 });
+    assert!(err.to_string().contains("--format text --to json"), "{err}");
+    assert!(!err.to_string().contains("correct-horse"), "{err}");
+    // Leading blanks do not change the detection.
+    let err = credentials::parse(b"\n  alice pw-pw-pw-pw\n", &Options::new()).unwrap_err();
+    assert_eq!(problems(&err), [Problem::TextFormat]);
+    // Asked for: read, without a warning, in both modes.
+    for lenient in [false, true] {
+        let options = Options::new().format(Format::Text).lenient(lenient);
+        let file = credentials::parse(text, &options).unwrap();
+        assert_eq!(file.format(), Format::Text);
+        assert!(file.warnings().is_empty());
+        assert_eq!(file.entries().len(), 1);
+    }
+    // Lenient auto: refused, as by Mesos >= 1.11.
     let err = credentials::parse(text, &Options::new().lenient(true)).unwrap_err();
     assert_eq!(problems(&err), [Problem::NotJson]);
+    // From a file too, with its name; JSON is still detected.
+    let dir = tempfile::tempdir().unwrap();
+    let path = private_file(&dir, "creds.txt", text);
+    let err = credentials::load(&path, &Options::new()).unwrap_err();
+    assert!(err.to_string().contains("creds.txt:1:1"), "{err}");
+    assert_eq!(problems(&err), [Problem::TextFormat]);
+    assert!(credentials::load(&path, &Options::new().format(Format::Text)).is_ok());
+    let path = private_file(
+        &dir,
+        "creds.json",
+        &json_file(&[("alice", "correct-horse-battery-staple")]),
+    );
+    let file = credentials::load(&path, &Options::new()).unwrap();
+    assert_eq!(file.format(), Format::Json);
 }
 
 #[test]

@@ -77,6 +77,18 @@ static const mesos_auth_credentials *test_credentials(const mesos_auth_audit *au
   CHECK(strstr(err, "1:") != NULL);
   CHECK(strstr(err, "hunter2") == NULL);
 
+  /* The text format with FORMAT_AUTO: refused in both modes, at 1:1
+     (strict never accepts what lenient refuses). */
+  CHECK(mesos_auth_credentials_load_buffer((const uint8_t *)CREDS, strlen(CREDS),
+                                           MESOS_AUTH_CREDENTIALS_FORMAT_AUTO, 0, NULL,
+                                           &c) == MESOS_AUTH_RESULT_PARSE_ERROR);
+  last_error(err, sizeof err);
+  CHECK(strstr(err, "1:1") != NULL);
+  CHECK(mesos_auth_credentials_load_buffer((const uint8_t *)CREDS, strlen(CREDS),
+                                           MESOS_AUTH_CREDENTIALS_FORMAT_AUTO, MESOS_AUTH_CREDENTIALS_LENIENT,
+                                           NULL, &c) == MESOS_AUTH_RESULT_PARSE_ERROR);
+  CHECK(c == NULL);
+
   /* A good buffer. */
   CHECK(mesos_auth_credentials_load_buffer((const uint8_t *)CREDS, strlen(CREDS),
                                            MESOS_AUTH_CREDENTIALS_FORMAT_TEXT, 0, audit,
@@ -126,7 +138,12 @@ static const mesos_auth_credentials *test_credentials(const mesos_auth_audit *au
     CHECK(write(fd, CREDS, strlen(CREDS)) == (ssize_t)strlen(CREDS));
     close(fd);
     const mesos_auth_credentials *f = NULL;
-    CHECK(mesos_auth_credentials_load_path(path, strlen(path), 0, 0, NULL, &f) == MESOS_AUTH_RESULT_OK);
+    /* The text format is read only when asked for (Mesos >= 1.11 reads JSON). */
+    CHECK(mesos_auth_credentials_load_path(path, strlen(path), MESOS_AUTH_CREDENTIALS_FORMAT_AUTO, 0, NULL, &f) ==
+          MESOS_AUTH_RESULT_PARSE_ERROR);
+    CHECK(f == NULL);
+    CHECK(mesos_auth_credentials_load_path(path, strlen(path), MESOS_AUTH_CREDENTIALS_FORMAT_TEXT, 0, NULL, &f) ==
+          MESOS_AUTH_RESULT_OK);
     CHECK(mesos_auth_credentials_reload(f, &gen) == MESOS_AUTH_RESULT_OK && gen == 1);
     CHECK(mesos_auth_credentials_free(f) == MESOS_AUTH_RESULT_OK);
     f = NULL;
@@ -135,7 +152,7 @@ static const mesos_auth_credentials *test_credentials(const mesos_auth_audit *au
     CHECK(f == NULL);
     last_error(err, sizeof err);
     CHECK(strstr(err, "0644") != NULL);
-    CHECK(mesos_auth_credentials_load_path(path, strlen(path), 0,
+    CHECK(mesos_auth_credentials_load_path(path, strlen(path), MESOS_AUTH_CREDENTIALS_FORMAT_TEXT,
                                            MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS, NULL,
                                            &f) == MESOS_AUTH_RESULT_OK);
     CHECK(mesos_auth_credentials_findings_count(f, &n) == MESOS_AUTH_RESULT_OK && n >= 1);
@@ -317,8 +334,8 @@ static void test_cram_md5(const mesos_auth_credentials *creds, const mesos_auth_
   /* A session outlives the store handle it was made from (threats FF-10). */
   {
     const mesos_auth_credentials *tmp = NULL;
-    CHECK(mesos_auth_credentials_load_buffer((const uint8_t *)CREDS, strlen(CREDS), 0, 0, NULL, &tmp) ==
-          MESOS_AUTH_RESULT_OK);
+    CHECK(mesos_auth_credentials_load_buffer((const uint8_t *)CREDS, strlen(CREDS),
+                                             MESOS_AUTH_CREDENTIALS_FORMAT_TEXT, 0, NULL, &tmp) == MESOS_AUTH_RESULT_OK);
     CHECK(mesos_auth_authenticator_new(tmp, 0, NULL, 0, NULL, &s) == MESOS_AUTH_RESULT_OK);
     CHECK(mesos_auth_credentials_free(tmp) == MESOS_AUTH_RESULT_OK);
     CHECK(mesos_auth_authenticatee_new("bob", 3, (const uint8_t *)"bobs-long-secret-456", 20, NULL, &c) ==

@@ -51,7 +51,11 @@ extern "C" void on_audit(void *userdata, const char *json, size_t len) noexcept 
   if (len == 0 || json[0] != '{') failures++;
 }
 
-const std::string kCreds = "fw1 0123456789abcdef-fw1\nfw2 0123456789abcdef-fw2\n";
+// JSON, which FORMAT_AUTO reads (the text format only when asked for).
+const std::string kCreds = R"({"credentials": [
+  {"principal": "fw1", "secret": "0123456789abcdef-fw1"},
+  {"principal": "fw2", "secret": "0123456789abcdef-fw2"}
+]})";
 const std::string kRules = R"(["RULE:^CN=([^,]+),OU=agents,O=Acme$/agent:$1/L"])";
 
 bool authenticate(const mesos_auth_credentials *creds, const std::string &principal, const std::string &secret,

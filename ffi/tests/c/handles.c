@@ -85,8 +85,8 @@ static void test_throttle_double_free(void) {
   uint32_t st = 0;
   CHECK(mesos_auth_throttle_new(0, 1000, 1000, &t) == MESOS_AUTH_RESULT_OK);
   CHECK(mesos_auth_throttle_up_ref(t, &t2) == MESOS_AUTH_RESULT_OK);
-  CHECK(mesos_auth_credentials_load_buffer((const uint8_t *)CREDS, strlen(CREDS), 0, 0, NULL, &creds) ==
-        MESOS_AUTH_RESULT_OK);
+  CHECK(mesos_auth_credentials_load_buffer((const uint8_t *)CREDS, strlen(CREDS), MESOS_AUTH_CREDENTIALS_FORMAT_TEXT,
+                                           0, NULL, &creds) == MESOS_AUTH_RESULT_OK);
   CHECK(mesos_auth_authenticator_new(creds, 0, "10.0.0.9:1", 10, NULL, &s) == MESOS_AUTH_RESULT_OK);
   CHECK(mesos_auth_authenticator_set_throttle(s, t) == MESOS_AUTH_RESULT_OK);
   CHECK(mesos_auth_throttle_free(t) == MESOS_AUTH_RESULT_OK);

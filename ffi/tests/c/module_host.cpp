@@ -109,7 +109,8 @@ static void test_throttle_and_reload() {
   char path[] = "/tmp/mesos-auth-module-XXXXXX";
   int fd = mkstemp(path);
   CHECK(fd >= 0);
-  const std::string one = "agent secret-number-one\n";
+  // JSON: the module reads the file with FORMAT_AUTO, as Mesos >= 1.11 does.
+  const std::string one = R"({"credentials": [{"principal": "agent", "secret": "secret-number-one"}]})";
   CHECK(write(fd, one.data(), one.size()) == static_cast<ssize_t>(one.size()));
   close(fd);
   Config config;
@@ -143,11 +144,12 @@ static void test_throttle_and_reload() {
     chmod(tmp.c_str(), 0600);
     CHECK(std::rename(tmp.c_str(), path) == 0);
   };
-  replace("agent secret-number-two\n");
+  replace(R"({"credentials": [{"principal": "agent", "secret": "secret-number-two"}]})");
   CHECK(!store->reload(&generation) && generation == 1);
   CHECK(attempt("10.0.0.11", "secret-number-two") == Outcome::Completed);
   CHECK(attempt("10.0.0.12", "secret-number-one") == Outcome::Failed);
-  replace("agent\n");  // no secret: refused, the rotated store keeps serving
+  // No secret: refused, the rotated store keeps serving.
+  replace(R"({"credentials": [{"principal": "agent"}]})");
   auto err = store->reload(&generation);
   CHECK(err && err->find("refused") != std::string::npos && generation == 1);
   CHECK(attempt("10.0.0.13", "secret-number-two") == Outcome::Completed);
@@ -192,7 +194,7 @@ static void test_stores(std::shared_ptr<Store> *shared) {
   char path[] = "/tmp/mesos-auth-module-XXXXXX";
   int fd = mkstemp(path);
   CHECK(fd >= 0);
-  const std::string text = "agent 0123456789abcdef0123\n";
+  const std::string text = R"({"credentials": [{"principal": "agent", "secret": "0123456789abcdef0123"}]})";
   CHECK(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
   close(fd);
   Config fromFile;
@@ -207,6 +209,25 @@ static void test_stores(std::shared_ptr<Store> *shared) {
   CHECK(!parseParameters({{"credentials", path}, {"allow_insecure_permissions", "true"}}, &fromFile));
   CHECK(!Store::open(fromFile, nullptr, &g));
   CHECK(g && g->size() == 1);
+  // The text format is refused, as by Mesos >= 1.11, saying where and why,
+  // in strict and lenient mode alike.
+  {
+    FILE *tf = std::fopen(path, "w");
+    CHECK(tf != nullptr);
+    if (tf) {
+      std::fputs("agent 0123456789abcdef0123\n", tf);
+      std::fclose(tf);
+    }
+    chmod(path, 0600);
+    for (const char *lenient : {"false", "true"}) {
+      Config textFile;
+      CHECK(!parseParameters({{"credentials", path}, {"credentials_lenient", lenient}}, &textFile));
+      std::shared_ptr<Store> t;
+      auto textErr = Store::open(textFile, nullptr, &t);
+      CHECK(textErr && textErr->find(":1:1") != std::string::npos && textErr->find("JSON") != std::string::npos &&
+            textErr->find("0123456789abcdef0123") == std::string::npos && !t);
+    }
+  }
   unlink(path);
   *shared = f;
 }

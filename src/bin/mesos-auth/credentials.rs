@@ -6,6 +6,10 @@
 //! (weak, short or shared secrets, duplicates, ...). Exit 0 clean, 1
 //! warnings or findings, 2 errors.
 //!
+//! Both commands read JSON, as Mesos ≥ 1.11 does; a file in the Mesos
+//! 1.0–1.10 text format needs `--format text` (e.g. `convert FILE --format
+//! text --to json` to move it to JSON).
+//!
 //! `convert FILE --to cram-md5-state|scram-sha-256|json [--out PATH]` rewrites
 //! the secrets into a stored form (keeping the input's format; `json` keeps
 //! the secrets as they are and writes Mesos's JSON form). The output goes to
@@ -57,13 +61,17 @@ pub(crate) struct ReadArgs {
     /// keys ignored, the last duplicate key or principal wins, null means
     /// absent, missing or empty secrets and zero credentials (`{}`)
     /// allowed, group/other permissions and a foreign owner only warned
-    /// about. Strict (the default) makes all of these errors, and warns when
-    /// --format auto finds the text format (Mesos ≥ 1.11 refuses it). Both
-    /// refuse an empty file (Mesos exits on it), symlinks, FIFOs and
-    /// devices, NUL bytes, invalid principals and over-long secrets.
+    /// about. Strict (the default) makes all of these errors, so it never
+    /// accepts a file lenient mode refuses. Both refuse an empty file (Mesos
+    /// exits on it), symlinks, FIFOs and devices, NUL bytes, invalid
+    /// principals and over-long secrets.
     #[arg(long)]
     lenient: bool,
-    /// The file's format (`auto`: JSON if it starts with `{` or `[`).
+    /// The file's format. `auto`: JSON, as Mesos ≥ 1.11 reads (a file not
+    /// starting with `{` or `[` is refused, in both modes). `text`: one
+    /// `principal secret` per line, as Mesos 1.0-1.10 read (checked
+    /// strictly, or read as Mesos did with --lenient), e.g. to convert it
+    /// with `convert --to json`.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     format: FormatArg,
     /// Read one `{"principal", "secret"}` object (agent `--credential`).

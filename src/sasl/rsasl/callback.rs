@@ -66,7 +66,7 @@ pub enum PlaintextScram {
 /// ```
 /// use std::sync::Arc;
 /// use mesos_auth::audit::MemorySink;
-/// use mesos_auth::credentials::{self, Options};
+/// use mesos_auth::credentials::{self, Format, Options};
 /// use mesos_auth::sasl::rsasl::{PrincipalValidation, ServerCallback, client_config};
 /// use mesos_auth::{Principal, Secret};
 /// use mesos_auth::sasl::AuthEvent;
@@ -76,7 +76,8 @@ pub enum PlaintextScram {
 /// // credentials convert` writes them.
 /// let file = b"user {SCRAM-SHA-256}4096:W22ZaJ0SNY7soEsUEjb6gQ==$\
 ///     WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=\n";
-/// let store = Arc::new(credentials::parse(file, &Options::new())?.into_store()?);
+/// let text = Options::new().format(Format::Text);
+/// let store = Arc::new(credentials::parse(file, &text)?.into_store()?);
 /// let audit = Arc::new(MemorySink::new());
 /// let config = ServerCallback::new(store).audit(audit.clone()).peer("10.0.0.7:40112").config()?;
 ///

@@ -267,20 +267,24 @@ fn no_secret_survives_in_freed_memory() {
     write_private(&text_path, &text);
     write_private(&json_path, &json);
 
-    let handle = CredentialsHandle::open(&text_path, Options::new()).unwrap();
+    // The text format is read only when asked for; JSON is detected.
+    let text_handle =
+        CredentialsHandle::open(&text_path, Options::new().format(credentials::Format::Text))
+            .unwrap();
+    let json_handle = CredentialsHandle::open(&json_path, Options::new()).unwrap();
     let sink = mesos_auth::audit::MemorySink::new();
     let challenge = b"<1896.697170952@postoffice.reston.mci.net>";
     let expected = hmac_md5(&canary, challenge);
     scrub_stack();
     for round in 0..100usize {
         // Reload: text, JSON, then every fifth an invalid file.
-        let next = match round % 5 {
-            4 => &invalid,
-            3 => &cram_text,
-            r if r % 2 == 0 => &json,
-            _ => &text,
+        let (handle, path, next) = match round % 5 {
+            4 => (&text_handle, &text_path, &invalid),
+            3 => (&text_handle, &text_path, &cram_text),
+            r if r % 2 == 0 => (&json_handle, &json_path, &json),
+            _ => (&text_handle, &text_path, &text),
         };
-        write_private(&text_path, next);
+        write_private(path, next);
         scrub_stack();
         let result = handle.reload_audited(&sink);
         assert_eq!(result.is_err(), round % 5 == 4);
@@ -432,7 +436,7 @@ fn no_secret_survives_in_freed_memory() {
     }
     drop(big);
 
-    drop(handle);
+    drop((text_handle, json_handle));
     drop((text, json, invalid, bad_json, escaped_json, fallback_json));
     drop((cram_text, cram_line, hex));
     drop(dir);
