@@ -1,10 +1,9 @@
 //! Our hand-written hashes against the crates that now do the same
 //! (issue 13, item 18), side by side on the same inputs:
 //!
-//! - a CRAM-MD5 HMAC from stored chaining states: `hmac_md5.rs` (which now
-//!   uses `md-5` 0.11's compression function; it had its own until the
-//!   measurement in benches/README.md) against the same HMAC written here
-//!   straight on `md-5`'s `block_api::compress`;
+//! - a CRAM-MD5 HMAC from stored chaining states: `hmac_md5.rs` (our own
+//!   MD5 compression; why it stays is in benches/README.md) against the
+//!   same HMAC written here straight on `md-5` 0.11's `block_api::compress`;
 //! - SipHash-1-3-128: ours (`siphash.rs`, the credential index's tag)
 //!   against `siphasher`'s `SipHasher13`;
 //! - the ACL pair table (`acl/index.rs`: open addressing, linear probing,

@@ -7,60 +7,190 @@
 //! challenge plus one, and a file holding the states (Dovecot's `CRAM-MD5`
 //! scheme) does not give the password back.
 //!
-//! The compression function is `md-5`'s (`block_api::compress`, public
-//! since 0.11); the padding, the key schedule and the states are here. The
-//! tests cross-check the result against `md-5`'s `Md5` and the RFC vectors.
+//! The compression function (RFC 1321 §3.4) lives here; the tests
+//! cross-check it against `md-5` and the RFC vectors. `md-5` 0.11 exposes
+//! its chaining state now, and was measured in its place (benches/hashes.rs,
+//! benches/README.md): a tie in speed, but with it the constant-time gate
+//! (`tests/constant_time.rs`, known vs unknown principal) failed, so ours
+//! stays.
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-// The MD5 compression function (RFC 1321 §3.4) is `md-5`'s, public with its
-// chaining state since 0.11; until then this file held its own. Measured
-// side by side (benches/hashes.rs, criterion, 10 interleaved runs on the
-// shared 2-core machine): ours was faster alone (median ratio 0.84) but the
-// whole CRAM-MD5 check, an HMAC from stored states over a 62-byte
-// challenge, differed by 3% (median ratio 0.97, runs 0.69 to 1.32), inside
-// the noise. Not measurably better, so the crate's is used, fed bytes
-// directly (a words-to-bytes wrapper cost about 25% more, and so did wiping
-// the public challenge's padding byte by byte). As written here the check
-// is within 2-5% of the bare crate HMAC (4 runs, 368-423 ns).
-use md5::block_api::compress;
-
 const BLOCK: usize = 64;
+const WORDS: usize = BLOCK / 4;
 const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+
+// The round functions in the forms with the shortest dependency chain on
+// `x` (the word just computed): F = z ^ (x & (y ^ z)); G's two terms have no
+// common bits, so `|` is `+` and `y & !z` is added before `x` is known.
+#[inline(always)]
+fn f(x: u32, y: u32, z: u32) -> u32 {
+    z ^ (x & (y ^ z))
+}
+
+#[inline(always)]
+fn h(x: u32, y: u32, z: u32) -> u32 {
+    x ^ (y ^ z)
+}
+
+#[inline(always)]
+fn i(x: u32, y: u32, z: u32) -> u32 {
+    y ^ (x | !z)
+}
+
+/// One MD5 step: `b + ((a + fun + m + k) <<< s)`, with `a + m + k` summed
+/// first (it does not wait for the previous step).
+#[inline(always)]
+fn step(fun: u32, a: u32, b: u32, m: u32, k: u32, s: u32) -> u32 {
+    let mk = std::hint::black_box(m.wrapping_add(k));
+    b.wrapping_add(a.wrapping_add(mk).wrapping_add(fun).rotate_left(s))
+}
+
+/// A G step: `b + ((a + (b & d) + (c & !d) + m + k) <<< s)`.
+#[inline(always)]
+fn step_g(a: u32, b: u32, c: u32, d: u32, m: u32, k: u32, s: u32) -> u32 {
+    let mk = std::hint::black_box(m.wrapping_add(k));
+    let early = a.wrapping_add(mk).wrapping_add(c & !d);
+    b.wrapping_add(early.wrapping_add(b & d).rotate_left(s))
+}
+
+/// The MD5 compression function over one block of sixteen little-endian
+/// words. Word-based so callers wipe 16 words, not 64 bytes one by one.
+pub(crate) fn compress(state: &mut [u32; 4], m: &[u32; WORDS]) {
+    // Unrolled (RFC 1321 §3.4): a constant message index and shift per
+    // step lets the compiler keep everything in registers.
+    let [mut a, mut b, mut c, mut d] = *state;
+    let [
+        m0,
+        m1,
+        m2,
+        m3,
+        m4,
+        m5,
+        m6,
+        m7,
+        m8,
+        m9,
+        m10,
+        m11,
+        m12,
+        m13,
+        m14,
+        m15,
+    ] = *m;
+    a = step(f(b, c, d), a, b, m0, 0xd76aa478, 7);
+    d = step(f(a, b, c), d, a, m1, 0xe8c7b756, 12);
+    c = step(f(d, a, b), c, d, m2, 0x242070db, 17);
+    b = step(f(c, d, a), b, c, m3, 0xc1bdceee, 22);
+    a = step(f(b, c, d), a, b, m4, 0xf57c0faf, 7);
+    d = step(f(a, b, c), d, a, m5, 0x4787c62a, 12);
+    c = step(f(d, a, b), c, d, m6, 0xa8304613, 17);
+    b = step(f(c, d, a), b, c, m7, 0xfd469501, 22);
+    a = step(f(b, c, d), a, b, m8, 0x698098d8, 7);
+    d = step(f(a, b, c), d, a, m9, 0x8b44f7af, 12);
+    c = step(f(d, a, b), c, d, m10, 0xffff5bb1, 17);
+    b = step(f(c, d, a), b, c, m11, 0x895cd7be, 22);
+    a = step(f(b, c, d), a, b, m12, 0x6b901122, 7);
+    d = step(f(a, b, c), d, a, m13, 0xfd987193, 12);
+    c = step(f(d, a, b), c, d, m14, 0xa679438e, 17);
+    b = step(f(c, d, a), b, c, m15, 0x49b40821, 22);
+    a = step_g(a, b, c, d, m1, 0xf61e2562, 5);
+    d = step_g(d, a, b, c, m6, 0xc040b340, 9);
+    c = step_g(c, d, a, b, m11, 0x265e5a51, 14);
+    b = step_g(b, c, d, a, m0, 0xe9b6c7aa, 20);
+    a = step_g(a, b, c, d, m5, 0xd62f105d, 5);
+    d = step_g(d, a, b, c, m10, 0x02441453, 9);
+    c = step_g(c, d, a, b, m15, 0xd8a1e681, 14);
+    b = step_g(b, c, d, a, m4, 0xe7d3fbc8, 20);
+    a = step_g(a, b, c, d, m9, 0x21e1cde6, 5);
+    d = step_g(d, a, b, c, m14, 0xc33707d6, 9);
+    c = step_g(c, d, a, b, m3, 0xf4d50d87, 14);
+    b = step_g(b, c, d, a, m8, 0x455a14ed, 20);
+    a = step_g(a, b, c, d, m13, 0xa9e3e905, 5);
+    d = step_g(d, a, b, c, m2, 0xfcefa3f8, 9);
+    c = step_g(c, d, a, b, m7, 0x676f02d9, 14);
+    b = step_g(b, c, d, a, m12, 0x8d2a4c8a, 20);
+    a = step(h(b, c, d), a, b, m5, 0xfffa3942, 4);
+    d = step(h(a, b, c), d, a, m8, 0x8771f681, 11);
+    c = step(h(d, a, b), c, d, m11, 0x6d9d6122, 16);
+    b = step(h(c, d, a), b, c, m14, 0xfde5380c, 23);
+    a = step(h(b, c, d), a, b, m1, 0xa4beea44, 4);
+    d = step(h(a, b, c), d, a, m4, 0x4bdecfa9, 11);
+    c = step(h(d, a, b), c, d, m7, 0xf6bb4b60, 16);
+    b = step(h(c, d, a), b, c, m10, 0xbebfbc70, 23);
+    a = step(h(b, c, d), a, b, m13, 0x289b7ec6, 4);
+    d = step(h(a, b, c), d, a, m0, 0xeaa127fa, 11);
+    c = step(h(d, a, b), c, d, m3, 0xd4ef3085, 16);
+    b = step(h(c, d, a), b, c, m6, 0x04881d05, 23);
+    a = step(h(b, c, d), a, b, m9, 0xd9d4d039, 4);
+    d = step(h(a, b, c), d, a, m12, 0xe6db99e5, 11);
+    c = step(h(d, a, b), c, d, m15, 0x1fa27cf8, 16);
+    b = step(h(c, d, a), b, c, m2, 0xc4ac5665, 23);
+    a = step(i(b, c, d), a, b, m0, 0xf4292244, 6);
+    d = step(i(a, b, c), d, a, m7, 0x432aff97, 10);
+    c = step(i(d, a, b), c, d, m14, 0xab9423a7, 15);
+    b = step(i(c, d, a), b, c, m5, 0xfc93a039, 21);
+    a = step(i(b, c, d), a, b, m12, 0x655b59c3, 6);
+    d = step(i(a, b, c), d, a, m3, 0x8f0ccc92, 10);
+    c = step(i(d, a, b), c, d, m10, 0xffeff47d, 15);
+    b = step(i(c, d, a), b, c, m1, 0x85845dd1, 21);
+    a = step(i(b, c, d), a, b, m8, 0x6fa87e4f, 6);
+    d = step(i(a, b, c), d, a, m15, 0xfe2ce6e0, 10);
+    c = step(i(d, a, b), c, d, m6, 0xa3014314, 15);
+    b = step(i(c, d, a), b, c, m13, 0x4e0811a1, 21);
+    a = step(i(b, c, d), a, b, m4, 0xf7537e82, 6);
+    d = step(i(a, b, c), d, a, m11, 0xbd3af235, 10);
+    c = step(i(d, a, b), c, d, m2, 0x2ad7d2bb, 15);
+    b = step(i(c, d, a), b, c, m9, 0xeb86d391, 21);
+    for (s, v) in state.iter_mut().zip([a, b, c, d]) {
+        *s = s.wrapping_add(v);
+    }
+}
+
+/// `bytes` (at most 64) as little-endian words, zero-filled.
+fn load_words(bytes: &[u8], words: &mut [u32]) {
+    for (w, chunk) in words.iter_mut().zip(bytes.chunks(4)) {
+        let mut le = [0u8; 4];
+        for (d, s) in le.iter_mut().zip(chunk) {
+            *d = *s;
+        }
+        *w = u32::from_le_bytes(le);
+    }
+}
 
 /// Continues an MD5 computation from `state`, after `prefix_len` bytes
 /// already compressed (a multiple of 64), over `data`, and returns the
-/// final state (whose little-endian bytes are the digest). `secret` says
-/// whether `data` must not outlive the call in the padding copy.
-fn finish_state(mut state: [u32; 4], prefix_len: u64, data: &[u8], secret: bool) -> [u32; 4] {
+/// final state (whose little-endian bytes are the digest).
+fn finish_state(mut state: [u32; 4], prefix_len: u64, data: &[u8]) -> [u32; 4] {
+    let mut words = [0u32; 2 * WORDS];
     let mut chunks = data.chunks_exact(BLOCK);
-    // Whole blocks straight from the caller's bytes: no copy to wipe.
     for chunk in &mut chunks {
-        if let Ok(block) = <&[u8; BLOCK]>::try_from(chunk) {
-            compress(&mut state, std::slice::from_ref(block));
+        let (block, _) = words.split_at_mut(WORDS);
+        load_words(chunk, block);
+        if let Ok(block) = <&[u32; WORDS]>::try_from(&*block) {
+            compress(&mut state, block);
         }
     }
     let rest = chunks.remainder();
     let bit_len = (prefix_len + data.len() as u64).wrapping_mul(8);
     let blocks = if rest.len() < 56 { 1 } else { 2 };
-    let mut tail = [[0u8; BLOCK]; 2];
-    let flat = tail.as_flattened_mut();
-    if let Some(dst) = flat.get_mut(..rest.len()) {
-        dst.copy_from_slice(rest);
+    words.fill(0);
+    load_words(rest, &mut words);
+    // The 0x80 byte right after the data.
+    if let Some(w) = words.get_mut(rest.len() / 4) {
+        *w |= 0x80 << (8 * (rest.len() % 4));
     }
-    // The 0x80 byte right after the data, the bit length at the end.
-    if let Some(b) = flat.get_mut(rest.len()) {
-        *b = 0x80;
+    let len_at = blocks * WORDS - 2;
+    if let Some(w) = words.get_mut(len_at..len_at + 2) {
+        w.copy_from_slice(&[bit_len as u32, (bit_len >> 32) as u32]);
     }
-    if let Some(dst) = flat.get_mut(blocks * BLOCK - 8..blocks * BLOCK) {
-        dst.copy_from_slice(&bit_len.to_le_bytes());
+    for block in words.chunks_exact(WORDS).take(blocks) {
+        if let Ok(block) = <&[u32; WORDS]>::try_from(block) {
+            compress(&mut state, block);
+        }
     }
-    compress(&mut state, tail.get(..blocks).unwrap_or_default());
-    // A long key is secret: wipe the copy. A challenge is public, and
-    // wiping byte by byte is a sixth of the cost of a CRAM-MD5 check.
-    if secret {
-        tail.zeroize();
-    }
+    // Data may be secret (a long key, an inner digest): wipe the copy.
+    words.zeroize();
     state
 }
 
@@ -76,7 +206,7 @@ fn digest_of(state: &[u32; 4]) -> [u8; 16] {
 /// MD5 of `data` (the tests check the compression function with it).
 #[cfg(test)]
 pub(crate) fn md5(data: &[u8]) -> [u8; 16] {
-    let mut state = finish_state(INIT, 0, data, true);
+    let mut state = finish_state(INIT, 0, data);
     let out = digest_of(&state);
     state.zeroize();
     out
@@ -95,29 +225,30 @@ impl HmacMd5Key {
     /// Runs the HMAC key schedule over `secret` (hashed first if it is longer
     /// than a block, as RFC 2104 says).
     pub(crate) fn from_secret(secret: &[u8]) -> Self {
-        let mut key = [0u8; BLOCK];
+        let mut key = [0u32; WORDS];
         if secret.len() > BLOCK {
-            let mut digest = finish_state(INIT, 0, secret, true);
-            for (dst, word) in key.chunks_exact_mut(4).zip(digest.iter()) {
-                dst.copy_from_slice(&word.to_le_bytes());
+            let mut digest = finish_state(INIT, 0, secret);
+            // The digest's little-endian bytes are the state words.
+            if let Some(dst) = key.get_mut(..4) {
+                dst.copy_from_slice(&digest);
             }
             digest.zeroize();
-        } else if let Some(dst) = key.get_mut(..secret.len()) {
-            dst.copy_from_slice(secret);
+        } else {
+            load_words(secret, &mut key);
         }
-        let mut pad = [0u8; BLOCK];
+        let mut pad = [0u32; WORDS];
         let mut inner = INIT;
         let mut outer = INIT;
         // By reference: `zip(key)` would move a copy of the key into the
         // iterator, a stack copy nothing wipes (found by the zeroize test).
         for (p, k) in pad.iter_mut().zip(key.iter()) {
-            *p = k ^ 0x36;
+            *p = k ^ 0x3636_3636;
         }
-        compress(&mut inner, std::slice::from_ref(&pad));
+        compress(&mut inner, &pad);
         for (p, k) in pad.iter_mut().zip(key.iter()) {
-            *p = k ^ 0x5c;
+            *p = k ^ 0x5c5c_5c5c;
         }
-        compress(&mut outer, std::slice::from_ref(&pad));
+        compress(&mut outer, &pad);
         key.zeroize();
         pad.zeroize();
         Self { inner, outer }
@@ -150,30 +281,18 @@ impl HmacMd5Key {
         (self.inner, self.outer)
     }
 
-    /// HMAC-MD5(key, `message`). The message is public (a CRAM-MD5
-    /// challenge): only key-derived data is wiped.
+    /// HMAC-MD5(key, `message`).
     pub(crate) fn mac(&self, message: &[u8]) -> [u8; 16] {
-        let mut inner = finish_state(self.inner, BLOCK as u64, message, false);
-        // The outer message is the inner digest (the inner state's
-        // little-endian bytes): one block, 0x80 after 16 bytes, and the bit
+        let mut inner = finish_state(self.inner, BLOCK as u64, message);
+        // The outer message is the inner digest, whose little-endian words
+        // are the inner state: one block, 0x80 after 16 bytes, and the bit
         // length of ipad-block + digest (80 bytes).
-        let mut block = [0u8; BLOCK];
-        for (dst, word) in block.chunks_exact_mut(4).zip(inner.iter()) {
-            dst.copy_from_slice(&word.to_le_bytes());
-        }
-        if let Some(b) = block.get_mut(16) {
-            *b = 0x80;
-        }
-        if let Some(dst) = block.get_mut(BLOCK - 8..) {
-            dst.copy_from_slice(&(80u64 * 8).to_le_bytes());
-        }
+        let [i0, i1, i2, i3] = inner;
+        let mut block = [i0, i1, i2, i3, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 80 * 8, 0];
         let mut outer = self.outer;
-        compress(&mut outer, std::slice::from_ref(&block));
+        compress(&mut outer, &block);
         inner.zeroize();
-        // Only the first 16 bytes (the inner digest) are not constants.
-        if let Some(digest) = block.get_mut(..16) {
-            digest.zeroize();
-        }
+        block.zeroize();
         digest_of(&outer)
     }
 }
