@@ -45,7 +45,7 @@
 #include <stout/try.hpp>
 
 #include "cram_md5_adapter.hpp"
-#include "file_watcher.hpp"
+#include "module_log.hpp"
 
 namespace mesos_auth_module {
 
@@ -330,13 +330,7 @@ public:
           *config_.credentialsPath,
           config_.reloadIntervalMs,
           [store](uint64_t* generation) { return store->reload(generation); },
-          [](bool ok, const std::string& report) {
-            if (ok) {
-              LOG(INFO) << "org_mesosauth_CramMd5Authenticator: " << report;
-            } else {
-              LOG(WARNING) << "org_mesosauth_CramMd5Authenticator: " << report;
-            }
-          }));
+          logReloads("org_mesosauth_CramMd5Authenticator")));
     }
     return Nothing();
   }

@@ -35,6 +35,7 @@
 #include <stout/try.hpp>
 
 #include "acl_adapter.hpp"
+#include "module_log.hpp"
 
 // Mesos 1.11 still fills the deprecated fields (FrameworkInfo.role,
 // Resource.role, Object.quota_info) and its local authorizer reads them, so
@@ -215,13 +216,7 @@ public:
           config.aclsPath,
           config.reloadIntervalMs,
           [policy](uint64_t* generation) { return policy->reload(generation); },
-          [](bool ok, const std::string& report) {
-            if (ok) {
-              LOG(INFO) << "org_mesosauth_AclAuthorizer: " << report;
-            } else {
-              LOG(WARNING) << "org_mesosauth_AclAuthorizer: " << report;
-            }
-          }));
+          logReloads("org_mesosauth_AclAuthorizer")));
     }
   }
 

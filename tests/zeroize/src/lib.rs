@@ -1,3 +1,44 @@
-//! Empty: this package exists only for its `zeroize` test binary, which
-//! installs a scanning `#[global_allocator]` (unsafe code, which the
-//! `mesos-auth` package forbids in all of its targets).
+//! Allocator-level test support: this package exists for its test binaries,
+//! which install global allocators (unsafe code, which the `mesos-auth`
+//! package forbids in all of its targets). The `zeroize` binary has a
+//! scanning allocator of its own; `no_alloc` and `ratelimit_memory` share
+//! [`Counting`].
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Allocation and reallocation calls so far (process-wide).
+pub static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+/// Bytes requested and not yet freed (process-wide; the allocator's own
+/// overhead is not counted).
+pub static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Forwards to `System`, counting calls and live bytes. A test binary
+/// installs it with `#[global_allocator] static GLOBAL: Counting = Counting;`.
+pub struct Counting;
+
+#[allow(
+    unsafe_code,
+    reason = "a GlobalAlloc impl is unsafe by definition; it only forwards to System"
+)]
+// SAFETY: every method forwards to `System` with the caller's arguments.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        LIVE.fetch_add(layout.size(), Ordering::SeqCst);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        LIVE.fetch_add(new_size, Ordering::SeqCst);
+        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
