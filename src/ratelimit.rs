@@ -80,10 +80,8 @@ impl RateLimit {
         capacity: Option<u64>,
     ) -> Result<Self, RateLimitError> {
         if qps.is_some_and(|q| !(q.is_finite() && q > 0.0)) {
-            return Err(RateLimitError::Invalid {
-                location: crate::Location::default(),
-                path: format!("limit for `{}`: qps", principal.as_str().escape_debug()),
-                message: "must be a positive number".into(),
+            return Err(RateLimitError::BadQps {
+                principal: principal.as_str().to_owned(),
             });
         }
         Ok(Self {

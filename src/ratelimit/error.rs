@@ -15,6 +15,13 @@ pub enum RateLimitError {
         /// The limit.
         max: usize,
     },
+    /// A limit built in code ([`RateLimit::new`](super::RateLimit::new))
+    /// has a `qps` that is not a positive finite number.
+    #[error("the limit for `{}`: qps must be a positive number", .principal.escape_debug())]
+    BadQps {
+        /// The principal it was for.
+        principal: String,
+    },
     /// The file cannot be read.
     #[error("{path}: {message}")]
     File {

@@ -254,3 +254,16 @@ fn reads_a_file_and_refuses_a_fifo() {
         .expect("a FIFO must not block the loader");
     assert!(got.unwrap_err().contains("is not a regular file"));
 }
+
+#[test]
+fn limits_built_in_code_are_checked_too() {
+    let p = crate::Principal::new("a").unwrap();
+    assert_eq!(
+        RateLimit::new(p.clone(), Some(0.0), None)
+            .unwrap_err()
+            .to_string(),
+        "the limit for `a`: qps must be a positive number"
+    );
+    assert!(RateLimit::new(p.clone(), Some(f64::NAN), None).is_err());
+    assert!(RateLimit::new(p, None, Some(3)).is_ok());
+}
