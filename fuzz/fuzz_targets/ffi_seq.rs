@@ -76,7 +76,8 @@ struct Input {
     ops: Vec<Op>,
 }
 
-const CREDS: &[u8] = b"tim tanstaaftanstaaf-0123\n";
+// JSON: FORMAT_AUTO (0, below) refuses the text format, as Mesos >= 1.11.
+const CREDS: &[u8] = br#"{"credentials": [{"principal": "tim", "secret": "tanstaaftanstaaf-0123"}]}"#;
 static FALLBACK: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
 
 const RULES: &[u8] = br#"["RULE:^CN=([^,]+)$/$1/L"]"#;
