@@ -22,19 +22,24 @@ impl Reader<'_> {
         }
     }
 
+    /// `value` is not the kind of JSON value the schema wants there.
+    fn wrong_kind(&self, value: &Json, path: &JsonPath, want: &str) -> RateLimitError {
+        self.invalid(
+            value.span.start,
+            path,
+            format!("expected {want}, found {}", value.kind()),
+        )
+    }
+
     fn object<'j>(
         &self,
         value: &'j Json,
         path: &JsonPath,
         known: &[&str],
     ) -> Result<&'j [Member], RateLimitError> {
-        let members = value.as_object().ok_or_else(|| {
-            self.invalid(
-                value.span.start,
-                path,
-                format!("expected an object, found {}", value.kind()),
-            )
-        })?;
+        let members = value
+            .as_object()
+            .ok_or_else(|| self.wrong_kind(value, path, "an object"))?;
         match json::key_problems(members, known).first() {
             None => Ok(members),
             Some(KeyProblem::Unknown(m)) => Err(self.invalid(
@@ -77,11 +82,7 @@ impl Reader<'_> {
     fn number<'a>(&'a self, value: &Json, path: &JsonPath) -> Result<&'a str, RateLimitError> {
         match value.value {
             JsonValue::Number => Ok(self.src.get(value.span.start..value.span.end).unwrap_or("")),
-            _ => Err(self.invalid(
-                value.span.start,
-                path,
-                format!("expected a number, found {}", value.kind()),
-            )),
+            _ => Err(self.wrong_kind(value, path, "a number")),
         }
     }
 }
@@ -117,13 +118,10 @@ pub(super) fn parse(src: &str) -> Result<RateLimits, RateLimitError> {
         let here = path.key(&m.key);
         match m.key.as_str() {
             "limits" => {
-                let items = m.value.as_array().ok_or_else(|| {
-                    r.invalid(
-                        m.value.span.start,
-                        &here,
-                        format!("expected an array, found {}", m.value.kind()),
-                    )
-                })?;
+                let items = m
+                    .value
+                    .as_array()
+                    .ok_or_else(|| r.wrong_kind(&m.value, &here, "an array"))?;
                 out.limits.reserve(items.len());
                 for (i, item) in items.iter().enumerate() {
                     let at = here.index(i);
@@ -158,13 +156,10 @@ fn read_limit(r: &Reader<'_>, item: &Json, path: &JsonPath) -> Result<RateLimit,
         let here = path.key(&m.key);
         match m.key.as_str() {
             "principal" => {
-                let name = m.value.as_str().ok_or_else(|| {
-                    r.invalid(
-                        m.value.span.start,
-                        &here,
-                        format!("expected a string, found {}", m.value.kind()),
-                    )
-                })?;
+                let name = m
+                    .value
+                    .as_str()
+                    .ok_or_else(|| r.wrong_kind(&m.value, &here, "a string"))?;
                 principal = Some(
                     Principal::new(name)
                         .map_err(|e| r.invalid(m.value.span.start, &here, e.to_string()))?,
