@@ -497,7 +497,7 @@ def module_loads():
     """Every symbol the module library takes from libmesos is one the official
     build defines (GCC >= 7 mangles some conversion operators differently from
     the GCC 5 that built Mesos 1.11: such a symbol stays undefined and the
-    library does not load), and a master loads all three modules."""
+    library does not load), and a master loads all four modules."""
     undefined = subprocess.run(["nm", "-D", "--undefined-only", MODULE], capture_output=True,
                                text=True, check=True).stdout
     libmesos = os.path.join(CACHE, "prefix/lib/libmesos.so")
@@ -516,14 +516,18 @@ def module_loads():
         {"name": "org_mesosauth_CramMd5Authenticator"},
         {"name": "org_mesosauth_CramMd5Authenticatee"},
         {"name": "org_mesosauth_AclAuthorizer", "parameters": [
-            {"key": "acls", "value": m.file("acls.json", acls())}]}]}]})
+            {"key": "acls", "value": m.file("acls.json", acls())}]},
+        {"name": HTTP_MODULE, "parameters": [
+            {"key": "credentials", "value": m.file("credentials.json", credentials())}]}]}]})
     m.env["MESOS_AUTHENTICATORS"] = "org_mesosauth_CramMd5Authenticator"
     m.env["MESOS_AUTHORIZERS"] = "org_mesosauth_AclAuthorizer"
+    m.env["MESOS_HTTP_AUTHENTICATORS"] = HTTP_MODULE
+    m.env["MESOS_AUTHENTICATE_HTTP_READONLY"] = "true"
     with m:
         up = m.wait_http()
         error = re.search(r"Error loading modules.*", m.text())
     ok = up and not error
-    return ok, "%d symbols from libmesos, all defined; master with the three modules %s" % (
+    return ok, "%d symbols from libmesos, all defined; master with the four modules %s" % (
         len(wanted), "up" if ok else "failed: " + (error.group(0) if error else "did not start"))
 
 
@@ -781,6 +785,210 @@ def decision_speed_in_master():
     return ok, "module t(10k)/t(10) p50: SUBSCRIBE x%.2f, /state x%.2f; LocalAuthorizer x%.2f, x%.2f" % (
         ratios[("module", "subscribe")], ratios[("module", "state")],
         ratios[("local", "subscribe")], ratios[("local", "state")])
+
+
+# --- the HTTP authenticator module -------------------------------------------
+
+HTTP_MODULE = "org_mesosauth_HttpAuthenticator"
+# Only the module accepts this one: Mesos splits "user:pass" on every ':'.
+COLON_SECRET = "pa:ss:word"
+
+
+def http_auth_env(m, which, module_params=None):
+    """Every HTTP realm (endpoints, v1 scheduler API) authenticated by
+    `which`: 'basic' (Mesos's built-in) or 'module'."""
+    creds = credentials()
+    creds["credentials"].append({"principal": "colon", "secret": COLON_SECRET})
+    path = m.file("credentials.json", creds)
+    env = {
+        "MESOS_CREDENTIALS": path,
+        "MESOS_HTTP_CREDENTIALS": path,
+        "MESOS_AUTHENTICATE_HTTP_FRAMEWORKS": "true",
+        "MESOS_AUTHENTICATE_HTTP_READONLY": "true",
+        "MESOS_AUTHENTICATE_HTTP_READWRITE": "true",
+        "MESOS_HTTP_FRAMEWORK_AUTHENTICATORS": "basic",
+    }
+    if which == "module":
+        params = [{"key": "credentials", "value": path}] + (module_params or [])
+        env["MESOS_HTTP_AUTHENTICATORS"] = HTTP_MODULE
+        env["MESOS_HTTP_FRAMEWORK_AUTHENTICATORS"] = HTTP_MODULE
+        m.env["MESOS_MODULES"] = json.dumps({"libraries": [{"file": MODULE, "modules": [
+            {"name": HTTP_MODULE, "parameters": params}]}]})
+    m.env.update(env)
+
+
+def basic(user, secret):
+    return "Basic " + base64.b64encode(("%s:%s" % (user, secret)).encode()).decode()
+
+
+def request(m, method, path, authorization=None, body=None, conn=None):
+    """(status, headers dict lower-cased, body); `conn` reuses a keep-alive
+    connection."""
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", m.port, timeout=10)
+    h = {"User-Agent": "mesos-auth-checks"}
+    if authorization is not None:
+        h["Authorization"] = authorization
+    if body is not None:
+        body = json.dumps(body)
+        h["Content-Type"] = "application/json"
+        h["Accept"] = "application/json"
+    conn.request(method, path, body=body, headers=h)
+    resp = conn.getresponse()
+    data = resp.read()
+    headers = {k.lower(): v for k, v in resp.getheaders()}
+    if own:
+        conn.close()
+    return resp.status, headers, data
+
+
+def http_outcomes(which):
+    m = Mesos("http-" + which, agents=0)
+    http_auth_env(m, which, [{"key": "realm", "value": "mesos-master"}])
+    subscribe = {"type": "SUBSCRIBE", "subscribe": {"framework_info": {
+        "user": "root", "name": "check-ops", "principal": "ops", "roles": ["ops"],
+        "capabilities": [{"type": "MULTI_ROLE"}]}}}
+    out = {}
+    with m:
+        if not m.wait_http(timeout=60):
+            return None, m
+        cases = [
+            ("state right", "GET", "/master/state", basic("ops", SCHEDULER_SECRETS["ops"]), None),
+            ("state wrong", "GET", "/master/state", basic("ops", "guess"), None),
+            ("state unknown user", "GET", "/master/state", basic("nobody", "guess"), None),
+            ("state no header", "GET", "/master/state", None, None),
+            ("state bad base64", "GET", "/master/state", "Basic !!!not-base64", None),
+            ("flags right", "GET", "/master/flags", basic("dev", SCHEDULER_SECRETS["dev"]), None),
+            ("colon secret", "GET", "/master/state", basic("colon", COLON_SECRET), None),
+            ("subscribe wrong", "POST", "/api/v1/scheduler", basic("ops", "guess"), subscribe),
+        ]
+        for name, method, path, auth, body in cases:
+            status, headers, _ = request(m, method, path, auth, body)
+            out[name] = (status, headers.get("www-authenticate"))
+        # A v1 SUBSCRIBE that authenticates gets its event stream.
+        status, kind, _, _ = m.subscribe("ops", ["ops"])
+        out["subscribe right"] = (status, kind)
+        alive = m.proc.poll() is None
+    return (out if alive else None), m
+
+
+@check
+def http_authenticator_module_vs_basic():
+    """The HttpAuthenticator module against Mesos's built-in Basic
+    authenticator on the same binary: the same status on every request (with
+    the documented exception of a secret holding ':'), a Basic challenge on
+    every 401, the v1 scheduler API included."""
+    builtin, _ = http_outcomes("basic")
+    module, m = http_outcomes("module")
+    if builtin is None or module is None:
+        return False, "a master did not start or died (built-in: %s, module: %s)" % (
+            builtin is not None, module is not None)
+    diffs = []
+    for name in builtin:
+        b, mo = builtin[name], module[name]
+        if name == "colon secret":
+            continue
+        if b[0] != mo[0]:
+            diffs.append("%s: built-in %s, module %s" % (name, b[0], mo[0]))
+        if b[0] == 401 and not (mo[1] or "").startswith('Basic realm="mesos-master"'):
+            diffs.append("%s: module challenge %r" % (name, mo[1]))
+    colon_ok = builtin["colon secret"][0] == 401 and module["colon secret"][0] == 200
+    refused_logged = "HTTP authentication refused" in m.text()
+    ok = not diffs and colon_ok and refused_logged and module["subscribe right"] == (200, "SUBSCRIBED")
+    summary = ", ".join("%s %s" % (k, v[0]) for k, v in module.items())
+    return ok, "module: %s; secret with ':': built-in %d, module %d; refusals logged: %s%s" % (
+        summary, builtin["colon secret"][0], module["colon secret"][0], refused_logged,
+        "; DIFFS: " + "; ".join(diffs) if diffs else "")
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
+
+
+@check
+def http_rate_limits_under_load():
+    """Per-principal rate limits on the HTTP API, which Mesos's --rate_limits
+    never covered: two threads hammer /master/flags as 'dev' (limited to QPS
+    requests a second) for SECONDS seconds over keep-alive connections while
+    'ops' (unlimited) measures its latency; 'dev' gets its rate within 10 %
+    and 429s with Retry-After for the rest, the unlimited principal keeps its
+    latency, the master's memory stays flat and nothing crashes."""
+    qps, seconds = 20, 10
+    m = Mesos("http-ratelimit", agents=0)
+    limits = m.file("rate_limits.json", {"limits": [{"principal": "dev", "qps": qps}]})
+    http_auth_env(m, "module", [{"key": "rate_limits", "value": limits}])
+    with m:
+        if not m.wait_http(timeout=60):
+            return False, "master did not start"
+        ops = basic("ops", SCHEDULER_SECRETS["ops"])
+        dev = basic("dev", SCHEDULER_SECRETS["dev"])
+
+        def ops_latency(duration):
+            conn = http.client.HTTPConnection("127.0.0.1", m.port, timeout=10)
+            times, end = [], time.time() + duration
+            while time.time() < end:
+                t = time.perf_counter()
+                status, _, _ = request(m, "GET", "/master/flags", ops, conn=conn)
+                times.append((time.perf_counter() - t) * 1000)
+                if status != 200:
+                    times.append(float("inf"))
+                time.sleep(0.01)
+            conn.close()
+            return statistics.median(times), sorted(times)[int(0.99 * (len(times) - 1))]
+
+        for _ in range(20):  # warm the endpoint
+            request(m, "GET", "/master/flags", ops)
+        base_p50, base_p99 = ops_latency(3)
+        rss_before = rss_kib(m.proc.pid)
+        counts = {"ok": 0, "limited": 0, "other": 0, "no_retry_after": 0}
+        lock = threading.Lock()
+        stop = time.time() + seconds
+
+        def hammer():
+            conn = http.client.HTTPConnection("127.0.0.1", m.port, timeout=10)
+            local = {"ok": 0, "limited": 0, "other": 0, "no_retry_after": 0}
+            while time.time() < stop:
+                status, headers, _ = request(m, "GET", "/master/flags", dev, conn=conn)
+                if status == 200:
+                    local["ok"] += 1
+                elif status == 429:
+                    local["limited"] += 1
+                    if not headers.get("retry-after", "").isdigit():
+                        local["no_retry_after"] += 1
+                else:
+                    local["other"] += 1
+            conn.close()
+            with lock:
+                for k, v in local.items():
+                    counts[k] += v
+
+        start = time.time()
+        threads = [threading.Thread(target=hammer) for _ in range(2)]
+        for t in threads:
+            t.start()
+        load_p50, load_p99 = ops_latency(seconds - 1)
+        for t in threads:
+            t.join()
+        elapsed = time.time() - start
+        rss_after = rss_kib(m.proc.pid)
+        healthy = m.http("GET", "/master/health")[0] == 200 and m.proc.poll() is None
+    rate = counts["ok"] / elapsed
+    # The first second's burst (one request ahead of the schedule) is in the
+    # count; over SECONDS seconds it is within the tolerance.
+    rate_ok = abs(rate - qps) <= 0.1 * qps
+    latency_ok = load_p50 <= max(3 * base_p50, base_p50 + 5.0)
+    memory_ok = rss_after - rss_before <= 32 * 1024
+    ok = (rate_ok and counts["limited"] > 0 and counts["no_retry_after"] == 0 and counts["other"] == 0
+          and latency_ok and memory_ok and healthy)
+    return ok, ("dev (qps %d): %d ok = %.1f/s over %.1f s, %d x 429 (Retry-After on all: %s), %d other; "
+                "ops /flags p50/p99 ms: idle %.2f/%.2f, under load %.2f/%.2f; master RSS %+d KiB; "
+                "healthy: %s") % (
+        qps, counts["ok"], rate, elapsed, counts["limited"], counts["no_retry_after"] == 0,
+        counts["other"], base_p50, base_p99, load_p50, load_p99, rss_after - rss_before, healthy)
 
 
 def main():
