@@ -41,3 +41,10 @@ impl Basic {
 pub(crate) fn challenge(realm: &str) -> String {
     format!("Basic realm=\"{realm}\"")
 }
+
+// A host's reloadable credentials handle serves Basic directly.
+impl Shared<Reloadable<CredentialStore>> for crate::credentials::CredentialsHandle {
+    fn shared(&self) -> &Reloadable<CredentialStore> {
+        self.reloadable()
+    }
+}

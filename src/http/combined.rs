@@ -41,6 +41,18 @@ pub struct HttpAuthenticatorBuilder {
     audit: Option<Arc<dyn AuditSink>>,
 }
 
+impl std::fmt::Debug for HttpAuthenticatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpAuthenticatorBuilder")
+            .field("realm", &self.realm)
+            .field("schemes", &self.schemes)
+            .field("throttle", &self.throttle.is_some())
+            .field("rate_limiter", &self.limiter.is_some())
+            .field("audit", &self.audit.is_some())
+            .finish()
+    }
+}
+
 impl HttpAuthenticatorBuilder {
     /// Adds HTTP Basic on `store`; its reloads are seen by the next request.
     #[must_use]
@@ -133,7 +145,7 @@ pub struct HttpAuthenticator {
 impl std::fmt::Debug for HttpAuthenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpAuthenticator")
-            .field("schemes", &self.schemes.len())
+            .field("schemes", &self.schemes)
             .field("throttle", &self.throttle.is_some())
             .field("rate_limiter", &self.limiter.is_some())
             .field("audit", &self.audit.is_some())
@@ -154,6 +166,16 @@ struct Trace {
     generation: Option<u64>,
     rate_limit: Option<RateDecision>,
     throttled: Option<Duration>,
+}
+
+// Only the shape: the parts are the host's objects.
+impl std::fmt::Debug for Scheme_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Basic { .. } => "Basic",
+            Self::Bearer { .. } => "Bearer",
+        })
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
