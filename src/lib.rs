@@ -118,6 +118,7 @@
 pub mod acl;
 pub mod audit;
 pub mod credentials;
+pub mod http;
 pub mod ratelimit;
 pub mod reload;
 pub mod sasl;

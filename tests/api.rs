@@ -4,6 +4,7 @@
 mod api {
     mod acl;
     mod credentials;
+    mod http;
     #[cfg(feature = "rsasl")]
     mod rsasl;
     mod sasl;

@@ -66,6 +66,43 @@
 #define MESOS_AUTH_CREDENTIALS_ALLOW_EMPTY 4
 
 /*
+ `mesos_auth_http_outcome_method`: not authenticated.
+ */
+#define MESOS_AUTH_HTTP_METHOD_NONE 0
+
+/*
+ `mesos_auth_http_outcome_method`: HTTP Basic.
+ */
+#define MESOS_AUTH_HTTP_METHOD_BASIC 1
+
+/*
+ `mesos_auth_http_outcome_method`: a bearer token.
+ */
+#define MESOS_AUTH_HTTP_METHOD_BEARER 2
+
+/*
+ `mesos_auth_ratelimiter_check`: no limit applies to the principal.
+ */
+#define MESOS_AUTH_RATE_UNLIMITED 0
+
+/*
+ `mesos_auth_ratelimiter_check`: within the rate; serve it now.
+ */
+#define MESOS_AUTH_RATE_ALLOWED 1
+
+/*
+ `mesos_auth_ratelimiter_check`: within the capacity but ahead of the
+ rate: Mesos would queue it `*out_retry_after_ms`; the permit is taken.
+ */
+#define MESOS_AUTH_RATE_DELAYED 2
+
+/*
+ `mesos_auth_ratelimiter_check`: over the capacity: refuse it (HTTP: 429
+ with `Retry-After`); a retry may fit in `*out_retry_after_ms`.
+ */
+#define MESOS_AUTH_RATE_LIMITED 3
+
+/*
  The result of every fallible call. Numbers are fixed forever: a retired
  value stays reserved (kept here as a comment) and is never reused.
  */
@@ -653,6 +690,42 @@ typedef struct mesos_auth_authenticator mesos_auth_authenticator;
 typedef struct mesos_auth_credentials mesos_auth_credentials;
 
 /*
+ Authenticates HTTP requests.
+
+ Thread safety: shared and reference-counted; one authenticator may be
+ used by any number of threads at once (all libprocess threads). It keeps
+ its own references to the credentials, throttle, rate limiter and audit
+ sink it was built with: those handles may be freed by the caller.
+ */
+typedef struct mesos_auth_http_authenticator mesos_auth_http_authenticator;
+
+/*
+ Collects the configuration of an HTTP authenticator. Consumed by
+ `mesos_auth_http_builder_build`.
+
+ Thread safety: owned by one thread at a time.
+ */
+typedef struct mesos_auth_http_builder mesos_auth_http_builder;
+
+/*
+ The answer for one request, owned by the caller until
+ `mesos_auth_http_outcome_free`.
+
+ Thread safety: owned; one call at a time.
+ */
+typedef struct mesos_auth_http_outcome mesos_auth_http_outcome;
+
+/*
+ Per-principal rate limits in Mesos's `--rate_limits` format, checked
+ lock-free, reloadable while in use.
+
+ Thread safety: shared and reference-counted. Every function taking a
+ `const mesos_auth_ratelimiter *` may be called from any number of
+ threads at once, reloads included.
+ */
+typedef struct mesos_auth_ratelimiter mesos_auth_ratelimiter;
+
+/*
  Failure counts per principal and per peer, fed by the authenticator
  sessions it is attached to (`mesos_auth_authenticator_set_throttle`).
 
@@ -783,6 +856,40 @@ typedef struct {
  It must not call back into the handle that is reporting the event.
  */
 typedef void (*mesos_auth_audit_callback)(void *userdata, const char *json, size_t len);
+
+/*
+ One HTTP request as the host saw it, borrowed for the duration of
+ `mesos_auth_http_authenticate`. Every field is a pointer + length; a
+ NULL pointer with length 0 means absent (or empty).
+ */
+typedef struct {
+  /*
+   The method (`GET`, ...).
+   */
+  mesos_auth_str method;
+  /*
+   The request target; the query string is never recorded.
+   */
+  mesos_auth_str path;
+  /*
+   The first `Authorization` header's value; NULL/0 if there was none.
+   */
+  mesos_auth_str authorization;
+  /*
+   How many `Authorization` headers the request carried: more than one
+   is refused.
+   */
+  size_t authorization_count;
+  /*
+   The peer's address (throttle key, audit `source`); NULL/0 if unknown.
+   */
+  mesos_auth_str peer;
+  /*
+   The `User-Agent` header (audit only, marked untrusted); NULL/0 if
+   absent. Not UTF-8: left out of the record.
+   */
+  mesos_auth_str user_agent;
+} mesos_auth_http_request;
 
 /*
  A borrowed, read-only byte view: `len` bytes at `data`. Its lifetime is
@@ -1235,6 +1342,315 @@ mesos_auth_result mesos_auth_credentials_up_ref(const mesos_auth_credentials *cr
  `creds` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_credentials_free(const mesos_auth_credentials *creds);
+
+/*
+ Starts a builder for `realm` (`realm_len` bytes; Mesos uses
+ `mesos-master-readonly`, `mesos-master-readwrite`,
+ `mesos-master-scheduler`, `mesos-agent-readonly`,
+ `mesos-agent-readwrite`). A realm that is empty or holds `"`, `\` or
+ a control character is refused (`MESOS_AUTH_RESULT_INVALID_PARAMETER`).
+
+ # Safety
+
+ `realm` valid for `realm_len` bytes; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_http_builder_new(const char *realm,
+                                              size_t realm_len,
+                                              mesos_auth_http_builder **out);
+
+/*
+ Adds HTTP Basic on `creds` (tried in the order schemes are added).
+ The authenticator keeps a reference: reloads of `creds` are seen by
+ the next request.
+
+ # Safety
+
+ `b` NULL or a live builder; `creds` NULL or live.
+ */
+mesos_auth_result mesos_auth_http_builder_add_basic(mesos_auth_http_builder *b,
+                                                    const mesos_auth_credentials *creds);
+
+/*
+ Throttles failures per principal and per peer with `throttle`
+ (shareable with SASL authenticators). While held back, a request
+ gets 429 with `Retry-After` and its password is not checked.
+
+ # Safety
+
+ `b` NULL or a live builder; `throttle` NULL or live.
+ */
+mesos_auth_result mesos_auth_http_builder_set_throttle(mesos_auth_http_builder *b,
+                                                       const mesos_auth_throttle *throttle);
+
+/*
+ Applies `limiter`'s per-principal limits after authentication: over
+ the capacity, 429 with `Retry-After`. Its reloads are seen.
+
+ # Safety
+
+ `b` NULL or a live builder; `limiter` NULL or live.
+ */
+mesos_auth_result mesos_auth_http_builder_set_ratelimiter(mesos_auth_http_builder *b,
+                                                          const mesos_auth_ratelimiter *limiter);
+
+/*
+ Records one audit event (component `http`) per request in `audit`.
+
+ # Safety
+
+ `b` NULL or a live builder; `audit` NULL or live.
+ */
+mesos_auth_result mesos_auth_http_builder_set_audit(mesos_auth_http_builder *b,
+                                                    const mesos_auth_audit *audit);
+
+/*
+ Builds the authenticator and consumes the builder's configuration:
+ the builder itself must still be freed with
+ `mesos_auth_http_builder_free`, and any further call on it gives
+ `MESOS_AUTH_RESULT_INVALID_STATE`. Without a scheme (no `_add_basic`)
+ the result is `MESOS_AUTH_RESULT_INVALID_PARAMETER` (the builder is
+ consumed all the same).
+
+ # Safety
+
+ `b` NULL or a live builder; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_http_builder_build(mesos_auth_http_builder *b,
+                                                const mesos_auth_http_authenticator **out);
+
+/*
+ Frees the builder (built or not). NULL is a no-op.
+
+ # Safety
+
+ `b` NULL or a live builder, not used again.
+ */
+mesos_auth_result mesos_auth_http_builder_free(mesos_auth_http_builder *b);
+
+/*
+ Authenticates one request. Every problem with the request itself
+ (missing, duplicate or malformed `Authorization`, a wrong password,
+ an unknown user) is an outcome that denies it, not an error; an
+ error result means a bad argument (NULL, a method or path that is not
+ UTF-8) and the host should answer 400 or 500. On success `*out` gets
+ a new outcome, to be freed with `mesos_auth_http_outcome_free`.
+
+ # Safety
+
+ `a` NULL or live; `req` NULL or valid, its views valid for their
+ lengths during the call; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_http_authenticate(const mesos_auth_http_authenticator *a,
+                                               const mesos_auth_http_request *req,
+                                               mesos_auth_http_outcome **out);
+
+/*
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
+
+ # Safety
+
+ `a` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_http_authenticator_up_ref(const mesos_auth_http_authenticator *a,
+                                                       const mesos_auth_http_authenticator **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE`.
+
+ # Safety
+
+ `a` NULL, live, or released by an earlier `_free` (refused).
+ */
+mesos_auth_result mesos_auth_http_authenticator_free(const mesos_auth_http_authenticator *a);
+
+/*
+ The status to answer: 0 when authenticated (serve the request as
+ `_principal`), otherwise 400, 401 or 403 (with every `_challenge` as
+ a `WWW-Authenticate` header, no reason in the body) or 429 (with
+ `Retry-After: _retry_after_secs`).
+
+ # Safety
+
+ `o` NULL or live; `status` valid for one write.
+ */
+mesos_auth_result mesos_auth_http_outcome_status(const mesos_auth_http_outcome *o,
+                                                 uint32_t *status);
+
+/*
+ The principal: authenticated (status 0) or rate limited after
+ authenticating (429). Otherwise `MESOS_AUTH_RESULT_INVALID_STATE`.
+ The view lives until `mesos_auth_http_outcome_free(o)`.
+
+ # Safety
+
+ `o` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_http_outcome_principal(const mesos_auth_http_outcome *o,
+                                                    mesos_auth_str *out);
+
+/*
+ How the principal was authenticated: `MESOS_AUTH_HTTP_METHOD_*`
+ (`_NONE` unless status 0).
+
+ # Safety
+
+ `o` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_http_outcome_method(const mesos_auth_http_outcome *o, uint32_t *out);
+
+/*
+ How many `WWW-Authenticate` values to send (0 unless 400, 401, 403).
+
+ # Safety
+
+ `o` NULL or live; `n` valid for one write.
+ */
+mesos_auth_result mesos_auth_http_outcome_challenge_count(const mesos_auth_http_outcome *o,
+                                                          size_t *n);
+
+/*
+ `WWW-Authenticate` value number `i`, in the order to send them (e.g.
+ `Basic realm="mesos-master-readwrite"`). An index past the end gives
+ `MESOS_AUTH_RESULT_INVALID_PARAMETER`. The view lives until
+ `mesos_auth_http_outcome_free(o)`.
+
+ # Safety
+
+ `o` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_http_outcome_challenge(const mesos_auth_http_outcome *o,
+                                                    size_t i,
+                                                    mesos_auth_str *out);
+
+/*
+ The `Retry-After` value for a 429, in whole seconds (rounded up, at
+ least 1); 0 for any other status.
+
+ # Safety
+
+ `o` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_http_outcome_retry_after_secs(const mesos_auth_http_outcome *o,
+                                                           uint64_t *out);
+
+/*
+ Frees the outcome (and every view it gave out). NULL is a no-op.
+
+ # Safety
+
+ `o` NULL or live, not used again.
+ */
+mesos_auth_result mesos_auth_http_outcome_free(mesos_auth_http_outcome *o);
+
+/*
+ Loads the rate limits from the JSON file at `path` (`path_len`
+ bytes; a `file://` prefix, as Mesos takes, is stripped). A bad file
+ is refused with `MESOS_AUTH_RESULT_PARSE_ERROR` (line:column and JSON
+ path in `mesos_auth_last_error`) or `MESOS_AUTH_RESULT_FILE_ERROR`.
+
+ # Safety
+
+ `path` valid for `path_len` bytes; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_ratelimiter_load_path(const char *path,
+                                                   size_t path_len,
+                                                   const mesos_auth_ratelimiter **out);
+
+/*
+ Compiles the rate limits from `len` bytes of JSON at `text` (which
+ may be freed when the call returns).
+
+ # Safety
+
+ `text` valid for `len` bytes; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_ratelimiter_compile_buffer(const char *text,
+                                                        size_t len,
+                                                        const mesos_auth_ratelimiter **out);
+
+/*
+ Re-reads the file the limiter was loaded from and swaps the new
+ limits in; `*out_generation` gets the new generation (the first load
+ is 0). A bad file is refused (the error says where) and the old
+ limits keep serving. A limiter compiled from a buffer gives
+ `MESOS_AUTH_RESULT_INVALID_STATE`. Principals kept across the reload
+ keep their state (a reload does not hand out a fresh burst).
+
+ # Safety
+
+ `limiter` NULL or live; `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_ratelimiter_reload(const mesos_auth_ratelimiter *limiter,
+                                                uint64_t *out_generation);
+
+/*
+ Compiles `len` bytes of JSON at `text` and swaps the new limits in,
+ as `mesos_auth_ratelimiter_reload`.
+
+ # Safety
+
+ `limiter` NULL or live; `text` valid for `len` bytes;
+ `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_ratelimiter_reload_buffer(const mesos_auth_ratelimiter *limiter,
+                                                       const char *text,
+                                                       size_t len,
+                                                       uint64_t *out_generation);
+
+/*
+ Takes a permit for one request by `principal` (NULL with length 0:
+ no principal, so the aggregate default applies). `*out_decision`
+ gets one of `MESOS_AUTH_RATE_*`; `*out_retry_after_ms` the delay
+ (`DELAYED`) or the time until a retry may fit (`LIMITED`), rounded
+ up, else 0.
+
+ # Safety
+
+ `limiter` NULL or live; `principal` valid for `principal_len` bytes;
+ `out_retry_after_ms` and `out_decision` valid for one write each.
+ */
+mesos_auth_result mesos_auth_ratelimiter_check(const mesos_auth_ratelimiter *limiter,
+                                               const char *principal,
+                                               size_t principal_len,
+                                               uint64_t *out_retry_after_ms,
+                                               uint32_t *out_decision);
+
+/*
+ The generation of the limits being served (0 for the first load, +1
+ per successful reload).
+
+ # Safety
+
+ `limiter` NULL or live; `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_ratelimiter_generation(const mesos_auth_ratelimiter *limiter,
+                                                    uint64_t *out_generation);
+
+/*
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free` (each reference is freed exactly once;
+ a second `_free` of one returns `MESOS_AUTH_RESULT_WRONG_HANDLE`).
+
+ # Safety
+
+ `limiter` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_ratelimiter_up_ref(const mesos_auth_ratelimiter *limiter,
+                                                const mesos_auth_ratelimiter **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op. A reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE` (the object,
+ which others may still hold, is untouched).
+
+ # Safety
+
+ `limiter` NULL, live, or released by an earlier `_free` (refused).
+ */
+mesos_auth_result mesos_auth_ratelimiter_free(const mesos_auth_ratelimiter *limiter);
 
 /*
  Writes the static description of `result` into `buf` (NUL-terminated),

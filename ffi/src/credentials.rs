@@ -63,6 +63,11 @@ pub(crate) struct Served {
 }
 
 impl Served {
+    /// The reloadable store itself (an HTTP authenticator follows its reloads).
+    pub(crate) fn reloadable(&self) -> &Reloadable<CredentialStore> {
+        &self.store
+    }
+
     pub(crate) fn store(&self) -> Arc<CredentialStore> {
         Arc::clone(self.store.snapshot().arc())
     }

@@ -40,6 +40,10 @@ pub(crate) enum Kind {
     Acl = 0x4d41_0005,
     Audit = 0x4d41_0006,
     Throttle = 0x4d41_0007,
+    RateLimiter = 0x4d41_0010,
+    HttpBuilder = 0x4d41_0011,
+    HttpAuthenticator = 0x4d41_0012,
+    HttpOutcome = 0x4d41_0013,
 }
 
 /// The tag a Box handle gets as it is freed.

@@ -29,7 +29,9 @@ mod acl;
 mod audit;
 mod credentials;
 mod handle;
+mod http;
 mod panic;
+mod ratelimit;
 mod result;
 mod sasl;
 mod throttle;
@@ -44,6 +46,15 @@ pub use audit::{mesos_auth_audit, mesos_auth_audit_callback};
 pub use credentials::{
     MESOS_AUTH_CREDENTIALS_ALLOW_EMPTY, MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS,
     MESOS_AUTH_CREDENTIALS_LENIENT, mesos_auth_credentials, mesos_auth_credentials_format,
+};
+pub use http::{
+    MESOS_AUTH_HTTP_METHOD_BASIC, MESOS_AUTH_HTTP_METHOD_BEARER, MESOS_AUTH_HTTP_METHOD_NONE,
+    mesos_auth_http_authenticator, mesos_auth_http_builder, mesos_auth_http_outcome,
+    mesos_auth_http_request,
+};
+pub use ratelimit::{
+    MESOS_AUTH_RATE_ALLOWED, MESOS_AUTH_RATE_DELAYED, MESOS_AUTH_RATE_LIMITED,
+    MESOS_AUTH_RATE_UNLIMITED, mesos_auth_ratelimiter,
 };
 pub use result::{mesos_auth_last_error, mesos_auth_result, mesos_auth_result_message};
 pub use sasl::{
