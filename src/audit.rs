@@ -159,6 +159,28 @@ impl Event for AuditEvent {
 pub trait AuditSink: Send + Sync {
     /// Records one event.
     fn record(&self, event: &dyn Event);
+
+    /// Records one event and says whether the sink accepted it: `Ok` means
+    /// *acknowledged* (written, and synced if the sink's policy says so).
+    /// The default records and answers `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// The sink's [`AuditError`] if the event was not written.
+    fn try_record(&self, event: &dyn Event) -> Result<(), AuditError> {
+        self.record(event);
+        Ok(())
+    }
+
+    /// Puts what was recorded where the sink's policy says it must be (an
+    /// fsync for a [`FileSink`]). The default does nothing.
+    ///
+    /// # Errors
+    ///
+    /// The sink's [`AuditError`].
+    fn flush(&self) -> Result<(), AuditError> {
+        Ok(())
+    }
 }
 
 /// Drops every event.
@@ -301,6 +323,18 @@ impl<W: Write + Send> AuditSink for JsonLinesSink<W> {
         let _ = out.flush();
     }
 }
+
+mod error;
+mod file;
+mod id;
+mod queue;
+mod syslog;
+
+pub use error::AuditError;
+pub use file::{FileSink, FileSinkConfig, FsyncPolicy};
+pub use id::{AuditId, ParseAuditIdError};
+pub use queue::AsyncSink;
+pub use syslog::{SyslogConfig, SyslogFormat, SyslogSink};
 
 #[cfg(test)]
 mod test;

@@ -67,6 +67,25 @@ pub struct AuthEvent {
     pub reason: Option<FailureReason>,
     /// The error, for `Error`.
     pub error: Option<String>,
+    /// How the principal authenticated, lowercase: `cram-md5` (or
+    /// `scram-sha-256` through rsasl).
+    pub auth_method: &'static str,
+    /// The peer's address as the host named it (the same text as `peer`,
+    /// under the key the HTTP events use). Untrusted: the peer chose it.
+    pub source: Option<String>,
+    /// The request this exchange belongs to, if the host gave one
+    /// ([`with_audit_id`](Self::with_audit_id)); omitted from JSON if not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_id: Option<crate::audit::AuditId>,
+}
+
+impl AuthEvent {
+    /// The event tagged with the request's audit id.
+    #[must_use]
+    pub fn with_audit_id(mut self, id: crate::audit::AuditId) -> Self {
+        self.audit_id = Some(id);
+        self
+    }
 }
 
 impl crate::audit::Event for AuthEvent {

@@ -187,6 +187,9 @@ impl Authentication for AuditedServer {
             result,
             reason,
             error,
+            auth_method: "scram-sha-256",
+            source: None,
+            audit_id: None,
         };
         match &result {
             Ok(State::Finished(_)) if out.starts_with(b"v=") => {
