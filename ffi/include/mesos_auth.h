@@ -1165,6 +1165,20 @@ mesos_auth_result mesos_auth_audit_syslog_new(const char *socket,
                                               const mesos_auth_audit **out);
 
 /*
+ Creates an audit sink handing every event to `first`, then to
+ `second` (the glog callback and a file, say). The new handle holds
+ its own references: the caller frees `first` and `second` as usual.
+ Its counters are the sums of theirs; a flush flushes both.
+
+ # Safety
+
+ `first` and `second` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_audit_tee_new(const mesos_auth_audit *first,
+                                           const mesos_auth_audit *second,
+                                           const mesos_auth_audit **out);
+
+/*
  Events dropped so far because the queue was full (always 0 for a
  callback sink).
 

@@ -70,6 +70,11 @@ pub(crate) enum AuditHandle {
     Callback(CallbackSink),
     File(AsyncSink<FileSink>),
     Syslog(AsyncSink<SyslogSink>),
+    /// Both, in order (`mesos_auth_audit_tee_new`).
+    Tee(
+        std::sync::Arc<handle::Tagged<AuditHandle>>,
+        std::sync::Arc<handle::Tagged<AuditHandle>>,
+    ),
 }
 
 impl AuditHandle {
@@ -83,6 +88,14 @@ impl AuditHandle {
             }
             Self::File(q) => (q.dropped(), q.written(), q.acknowledged()),
             Self::Syslog(q) => (q.dropped(), q.written(), q.acknowledged()),
+            Self::Tee(a, b) => {
+                let (x, y) = (a.counters(), b.counters());
+                (
+                    x.0.saturating_add(y.0),
+                    x.1.saturating_add(y.1),
+                    x.2.saturating_add(y.2),
+                )
+            }
         }
     }
 
@@ -91,6 +104,12 @@ impl AuditHandle {
             Self::Callback(_) => Ok(()),
             Self::File(q) => q.flush(timeout),
             Self::Syslog(q) => q.flush(timeout),
+            Self::Tee(a, b) => {
+                let start = std::time::Instant::now();
+                a.flush(timeout)?;
+                b
+                    .flush(timeout.saturating_sub(start.elapsed()))
+            }
         }
     }
 }
@@ -101,6 +120,10 @@ impl AuditSink for AuditHandle {
             Self::Callback(c) => c.record(event),
             Self::File(q) => q.record(event),
             Self::Syslog(q) => q.record(event),
+            Self::Tee(a, b) => {
+                a.record(event);
+                b.record(event);
+            }
         }
     }
 }
@@ -303,6 +326,36 @@ impl mesos_auth_audit {
                 AsyncSink::new(sink, queue_capacity)
                     .map(AuditHandle::Syslog)
                     .map_err(audit_error)
+            };
+            // SAFETY: out checked non-null; writable by contract.
+            unsafe { handle::finish_arc(run(), out) }
+        }
+    }
+
+    /// Creates an audit sink handing every event to `first`, then to
+    /// `second` (the glog callback and a file, say). The new handle holds
+    /// its own references: the caller frees `first` and `second` as usual.
+    /// Its counters are the sums of theirs; a flush flushes both.
+    ///
+    /// # Safety
+    ///
+    /// `first` and `second` NULL or live; `out` valid for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_audit_tee_new(
+        first: *const mesos_auth_audit,
+        second: *const mesos_auth_audit,
+        out: *mut *const mesos_auth_audit,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            if out.is_null() {
+                return fail(mesos_auth_result::NullParameter, "out is NULL");
+            }
+            let run = || {
+                // SAFETY: forwarded caller contract.
+                let a = unsafe { handle::clone_arc(first)? };
+                // SAFETY: forwarded caller contract.
+                let b = unsafe { handle::clone_arc(second)? };
+                Ok(AuditHandle::Tee(a, b))
             };
             // SAFETY: out checked non-null; writable by contract.
             unsafe { handle::finish_arc(run(), out) }

@@ -176,7 +176,7 @@ static void on_event(void *userdata, const char *json, size_t len) {
   if (len > 0 && json[len] == '\0') delivered++;
 }
 
-static void callback_sink(void) {
+static void callback_and_tee(const char *dir) {
   const mesos_auth_audit *a = NULL;
   CHECK(mesos_auth_audit_new(on_event, NULL, &a) == MESOS_AUTH_RESULT_OK);
   decide(a, 3);
@@ -185,7 +185,24 @@ static void callback_sink(void) {
   CHECK(counter(mesos_auth_audit_written, a) == 3);
   CHECK(counter(mesos_auth_audit_acknowledged, a) == 3);
   CHECK(counter(mesos_auth_audit_dropped, a) == 0);
+
+  /* The callback and a file, through one handle. */
+  char path[512];
+  snprintf(path, sizeof path, "%s/tee.log", dir);
+  const mesos_auth_audit *f = NULL, *t = NULL;
+  CHECK(mesos_auth_audit_file_new(path, strlen(path), 0, 0, MESOS_AUTH_AUDIT_FSYNC_NEVER, 0, 16, &f) ==
+        MESOS_AUTH_RESULT_OK);
+  CHECK(mesos_auth_audit_tee_new(a, f, &t) == MESOS_AUTH_RESULT_OK);
+  CHECK(mesos_auth_audit_free(f) == MESOS_AUTH_RESULT_OK);
+  decide(t, 2);
+  CHECK(mesos_auth_audit_flush(t, 5000) == MESOS_AUTH_RESULT_OK);
+  CHECK(delivered == 5);
+  CHECK(count_lines(path, "\"component\":\"acl\"") == 2);
+  CHECK(counter(mesos_auth_audit_acknowledged, t) == 5 + 2);
+  CHECK(mesos_auth_audit_tee_new(a, NULL, &f) == MESOS_AUTH_RESULT_NULL_PARAMETER);
+  CHECK(mesos_auth_audit_free(t) == MESOS_AUTH_RESULT_OK);
   CHECK(mesos_auth_audit_free(a) == MESOS_AUTH_RESULT_OK);
+  unlink(path);
 }
 
 int main(void) {
@@ -194,7 +211,7 @@ int main(void) {
   CHECK(mkdtemp(dir) != NULL);
   file_sink(dir);
   syslog_sink(dir);
-  callback_sink();
+  callback_and_tee(dir);
   char keep[600];
   snprintf(keep, sizeof keep, "%s/audit.log", dir);
   unlink(keep);
