@@ -52,7 +52,12 @@ fn a_killed_writer_loses_no_acknowledged_event() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.log");
         let mut child = Command::new(&exe)
-            .args(["--exact", "kill_child_writer", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "kill_child_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, &path)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -67,7 +72,10 @@ fn a_killed_writer_loses_no_acknowledged_event() {
                     break;
                 }
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "child too slow");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "child too slow"
+            );
         }
         // SIGKILL, mid-stream: no destructor, no drain.
         child.kill().unwrap();
@@ -138,7 +146,10 @@ fn decision_events_name_the_policy_and_request() {
     // Without them, the record keeps its old shape.
     let plain = DecisionEvent::new(&request, &policy.authorize(&request));
     let line = mesos_auth::audit::to_json_line(&plain, std::time::SystemTime::UNIX_EPOCH);
-    assert!(!line.contains("policy_hash") && !line.contains("audit_id"), "{line}");
+    assert!(
+        !line.contains("policy_hash") && !line.contains("audit_id"),
+        "{line}"
+    );
 }
 
 #[test]

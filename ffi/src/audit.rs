@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use mesos_auth::AuditSink;
 use mesos_auth::audit::{
-    AsyncSink, AuditError, Event, FileSink, FileSinkConfig, FsyncPolicy, SyslogConfig,
-    SyslogSink,
+    AsyncSink, AuditError, Event, FileSink, FileSinkConfig, FsyncPolicy, SyslogConfig, SyslogSink,
 };
 
 use crate::handle::{self, Castable, Kind, Ownership};
@@ -107,8 +106,7 @@ impl AuditHandle {
             Self::Tee(a, b) => {
                 let start = std::time::Instant::now();
                 a.flush(timeout)?;
-                b
-                    .flush(timeout.saturating_sub(start.elapsed()))
+                b.flush(timeout.saturating_sub(start.elapsed()))
             }
         }
     }

@@ -220,11 +220,7 @@ fn policy_hash(source: &AclSource) -> String {
         entity(&mut h, &acl.object);
     }
     let digest = h.finalize();
-    digest
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 fn acl_path(acl: &Acl) -> String {

@@ -130,10 +130,7 @@ impl FileSink {
     pub fn open(path: impl AsRef<Path>, config: FileSinkConfig) -> Result<Self, AuditError> {
         let path = path.as_ref().to_path_buf();
         let file = open_log(&path)?;
-        let size = file
-            .metadata()
-            .map_err(|e| io_error(&path, e))?
-            .len();
+        let size = file.metadata().map_err(|e| io_error(&path, e))?.len();
         let sink = Self {
             path,
             config,
@@ -235,7 +232,9 @@ impl FileSink {
             .and_then(|_| reader.read_exact(&mut last))
             .map_err(|e| io_error(&self.path, e))?;
         if last != *b"\n" {
-            st.file.write_all(b"\n").map_err(|e| io_error(&self.path, e))?;
+            st.file
+                .write_all(b"\n")
+                .map_err(|e| io_error(&self.path, e))?;
             st.size = st.size.saturating_add(1);
             st.dirty = true;
         }

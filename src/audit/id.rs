@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Ids are *unique, not secret*: the high 64 bits are drawn from the
 /// operating system once per process, the low 64 bits are a counter that
 /// starts at an OS-random value and steps by one per id. Making an id costs
-/// one atomic add (about 30 times cheaper than asking the OS for 16 bytes
+/// one atomic add (20 to 100 times cheaper than asking the OS for 16 bytes
 /// per id; figures in `docs/audit.md`), and two processes collide only if
 /// their 64-bit prefixes do. Never use an id as a token or nonce: the next
 /// id of a process is predictable from the last.

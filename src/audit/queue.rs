@@ -77,7 +77,9 @@ impl Ack {
 
     /// `Some(ok)` once answered, `None` at the deadline.
     fn wait(&self, timeout: Duration) -> Option<bool> {
-        let deadline = Instant::now() + timeout;
+        // A timeout past the clock's range (`u64::MAX` ms from C) waits
+        // without a deadline rather than overflowing.
+        let deadline = Instant::now().checked_add(timeout);
         let mut d = match self.done.lock() {
             Ok(d) => d,
             Err(p) => p.into_inner(),
@@ -86,10 +88,18 @@ impl Ack {
             if let Some(ok) = *d {
                 return Some(ok);
             }
-            let left = deadline.checked_duration_since(Instant::now())?;
-            d = match self.cv.wait_timeout(d, left) {
-                Ok((d, _)) => d,
-                Err(p) => p.into_inner().0,
+            d = match deadline {
+                Some(deadline) => {
+                    let left = deadline.checked_duration_since(Instant::now())?;
+                    match self.cv.wait_timeout(d, left) {
+                        Ok((d, _)) => d,
+                        Err(p) => p.into_inner().0,
+                    }
+                }
+                None => match self.cv.wait(d) {
+                    Ok(d) => d,
+                    Err(p) => p.into_inner(),
+                },
             };
         }
     }
@@ -228,22 +238,21 @@ impl<S: AuditSink + 'static> AsyncSink<S> {
     /// [`AuditError::Timeout`], [`AuditError::Stopped`], or
     /// [`AuditError::Rejected`] if the inner flush failed.
     pub fn flush(&self, timeout: Duration) -> Result<(), AuditError> {
-        let deadline = Instant::now() + timeout;
+        let start = Instant::now();
         let ack = Arc::new(Ack::default());
         // The flush marker waits for room (briefly, in small steps): it is
         // the caller's explicit request to wait.
         loop {
             match self.offer(Msg::Flush(Arc::clone(&ack))) {
                 Ok(()) => break,
-                Err(AuditError::QueueFull) if Instant::now() < deadline => {
+                Err(AuditError::QueueFull) if start.elapsed() < timeout => {
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Err(AuditError::QueueFull) => return Err(AuditError::Timeout),
                 Err(e) => return Err(e),
             }
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        match ack.wait(left) {
+        match ack.wait(timeout.saturating_sub(start.elapsed())) {
             Some(true) => Ok(()),
             Some(false) => Err(AuditError::Rejected),
             None => Err(AuditError::Timeout),

@@ -139,14 +139,21 @@ mod sinks {
         let id = AuditId::new();
         let text = id.to_string();
         assert_eq!(text.len(), 32);
-        assert!(text.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
         assert_eq!(text.parse::<AuditId>().unwrap(), id);
         assert_eq!(
             AuditId::from_u128(0xab).to_string(),
             "000000000000000000000000000000ab"
         );
         assert!("xyz".parse::<AuditId>().is_err());
-        assert!("+0000000000000000000000000000000".parse::<AuditId>().is_err());
+        assert!(
+            "+0000000000000000000000000000000"
+                .parse::<AuditId>()
+                .is_err()
+        );
         assert_eq!(
             serde_json::to_string(&AuditId::from_u128(1)).unwrap(),
             r#""00000000000000000000000000000001""#
@@ -192,7 +199,10 @@ mod sinks {
         assert!(e.to_string().contains("0622"), "{e}");
 
         let e = FileSink::open(dir.path(), FileSinkConfig::new()).unwrap_err();
-        assert!(matches!(e, AuditError::Io { .. } | AuditError::NotRegularFile { .. }), "{e}");
+        assert!(
+            matches!(e, AuditError::Io { .. } | AuditError::NotRegularFile { .. }),
+            "{e}"
+        );
         let e = FileSink::open(dir.path().join("no/such/dir.log"), FileSinkConfig::new());
         assert!(matches!(e, Err(AuditError::Io { .. })));
     }
@@ -346,7 +356,10 @@ mod sinks {
             sink.record_acked(&http(), Duration::from_secs(5)),
             Err(AuditError::Rejected)
         ));
-        assert_eq!((sink.written(), sink.acknowledged(), sink.failed()), (1, 0, 1));
+        assert_eq!(
+            (sink.written(), sink.acknowledged(), sink.failed()),
+            (1, 0, 1)
+        );
         assert!(matches!(
             AsyncSink::new(Failing, 0),
             Err(AuditError::Config(_))
@@ -434,4 +447,14 @@ mod sinks {
         let t = UNIX_EPOCH + Duration::from_secs(1_798_761_599);
         assert_eq!(civil(t), (2026, 12, 31, 23, 59, 59, 0));
     }
+}
+
+/// A timeout past the clock's range (as C may pass `UINT64_MAX` ms) waits,
+/// it does not panic.
+#[test]
+fn huge_timeouts_do_not_overflow() {
+    let sink = crate::audit::AsyncSink::new(MemorySink::new(), 4).unwrap();
+    sink.record_acked(&http(), Duration::MAX).unwrap();
+    sink.flush(Duration::from_millis(u64::MAX)).unwrap();
+    assert_eq!(sink.inner().take().len(), 1);
 }
