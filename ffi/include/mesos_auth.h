@@ -1117,8 +1117,9 @@ mesos_auth_result mesos_auth_audit_new(mesos_auth_audit_callback callback,
 
 /*
  Creates an audit sink writing one JSON line per event to the file at
- `path` (`path_len` bytes of UTF-8), through a queue of
- `queue_capacity` events (at least 1) and one writer thread.
+ `path` (`path_len` bytes of UTF-8; a `file://` prefix is taken off),
+ through a queue of `queue_capacity` events (at least 1) and one
+ writer thread.
 
  The file is created with mode 0600 and opened for appending; an
  existing file that is a symbolic link, not a regular file, or
