@@ -31,7 +31,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AuditId(u128);
+pub struct AuditId {
+    // Two halves, not a u128: 8-byte alignment keeps `Option<AuditId>` at
+    // 24 bytes in the events that carry one.
+    hi: u64,
+    lo: u64,
+}
 
 /// The process's random prefix and the next counter value.
 struct Seed {
@@ -69,17 +74,23 @@ impl AuditId {
         // Relaxed: only uniqueness matters, which fetch_add gives in any
         // ordering.
         let n = s.counter.fetch_add(1, Ordering::Relaxed);
-        Self((u128::from(s.prefix) << 64) | u128::from(n))
+        Self {
+            hi: s.prefix,
+            lo: n,
+        }
     }
 
     /// An id given by the host (for example one received with a request).
     pub const fn from_u128(v: u128) -> Self {
-        Self(v)
+        Self {
+            hi: (v >> 64) as u64,
+            lo: v as u64,
+        }
     }
 
     /// The id as a number.
     pub const fn as_u128(self) -> u128 {
-        self.0
+        ((self.hi as u128) << 64) | self.lo as u128
     }
 }
 
@@ -91,7 +102,7 @@ impl Default for AuditId {
 
 impl fmt::Display for AuditId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}", self.0)
+        write!(f, "{:016x}{:016x}", self.hi, self.lo)
     }
 }
 
@@ -114,7 +125,7 @@ impl FromStr for AuditId {
             return Err(ParseAuditIdError);
         }
         u128::from_str_radix(s, 16)
-            .map(Self)
+            .map(Self::from_u128)
             .map_err(|_| ParseAuditIdError)
     }
 }

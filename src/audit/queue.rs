@@ -294,10 +294,10 @@ impl<S: AuditSink + 'static> Drop for AsyncSink<S> {
         // Closing the channel lets the writer finish what is queued, then
         // stop.
         drop(self.tx.take());
-        if self.shared.finished.wait(self.drain_timeout).is_some() {
-            if let Some(w) = self.writer.take() {
-                let _ = w.join();
-            }
+        if self.shared.finished.wait(self.drain_timeout).is_some()
+            && let Some(w) = self.writer.take()
+        {
+            let _ = w.join();
         }
         // Otherwise the writer is left detached, still draining.
     }

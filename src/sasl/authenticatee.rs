@@ -238,8 +238,6 @@ impl Authenticatee {
             result,
             reason,
             error: error.map(ToString::to_string),
-            auth_method: "cram-md5",
-            source: None,
             audit_id: None,
         }
     }

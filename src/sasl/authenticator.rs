@@ -183,8 +183,6 @@ impl Ctx<'_> {
             result,
             reason,
             error: error.map(ToString::to_string),
-            auth_method: "cram-md5",
-            source: self.peer.map(str::to_owned),
             audit_id: None,
         }
     }

@@ -187,8 +187,6 @@ impl Authentication for AuditedServer {
             result,
             reason,
             error,
-            auth_method: "scram-sha-256",
-            source: None,
             audit_id: None,
         };
         match &result {
