@@ -14,6 +14,44 @@
 //! callback built on them) knows no component. A new component adds an
 //! event type of its own and touches nothing here.
 //!
+//! # The record
+//!
+//! [`to_json_line`] gives one JSON object per line, keys sorted: the
+//! event's own keys plus these (`docs/audit.md` §1 lists every component's
+//! keys):
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `component` | which component decided: `sasl`, `tls`, `acl`, `credentials`, ... |
+//! | `time` | Unix seconds, fractional, when the sink wrote it |
+//! | `audit_id` | the request's [`AuditId`], when the host gave one (absent otherwise) |
+//! | `auth_method` | how the principal authenticated (`cram-md5`, `tls`, ...), on authentication events |
+//! | `principal`, `peer`, `source`, `objects` | what the peer claimed: **untrusted** until the event says it was verified; escaped, else as received |
+//! | `rule`, `reason` | the deciding rule and the reason in words |
+//! | `policy_hash`, `policy_generation` | on decisions: which policy decided (when the host said) |
+//!
+//! No record holds a secret, digest, password or token.
+//!
+//! # Sinks, acknowledgement, rotation
+//!
+//! [`FileSink`] appends JSON lines to a file (created 0600; an unsafe
+//! existing file is refused) and rotates by size: `<path>` becomes
+//! `<path>.1`, `<path>.1` becomes `<path>.2`, ... up to `<path>.<keep>`,
+//! each an atomic rename. [`SyslogSink`] sends each line to the local
+//! syslog socket. [`AsyncSink`] puts any sink behind a bounded queue and
+//! one writer thread, so recording never blocks (a full queue drops and
+//! counts).
+//!
+//! An event is *acknowledged* when its sink reported success
+//! ([`AuditSink::try_record`]): for a [`FileSink`] under
+//! [`FsyncPolicy::Always`], written in one `write` and synced. Acknowledged
+//! events survive the writer being killed.
+//!
+//! The reader rule: a record is a line that ends with a newline and parses
+//! as a JSON object. A writer killed mid-write may leave one torn line at
+//! the end; the next [`FileSink`] on the file ends it with a newline first,
+//! so only that fragment is skipped.
+//!
 //! # Example
 //!
 //! A sink that keeps only the refusals, and the JSON line of an event:
@@ -159,6 +197,28 @@ impl Event for AuditEvent {
 pub trait AuditSink: Send + Sync {
     /// Records one event.
     fn record(&self, event: &dyn Event);
+
+    /// Records one event and says whether the sink accepted it: `Ok` means
+    /// *acknowledged* (written, and synced if the sink's policy says so).
+    /// The default records and answers `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// The sink's [`AuditError`] if the event was not written.
+    fn try_record(&self, event: &dyn Event) -> Result<(), AuditError> {
+        self.record(event);
+        Ok(())
+    }
+
+    /// Puts what was recorded where the sink's policy says it must be (an
+    /// fsync for a [`FileSink`]). The default does nothing.
+    ///
+    /// # Errors
+    ///
+    /// The sink's [`AuditError`].
+    fn flush(&self) -> Result<(), AuditError> {
+        Ok(())
+    }
 }
 
 /// Drops every event.
@@ -301,6 +361,18 @@ impl<W: Write + Send> AuditSink for JsonLinesSink<W> {
         let _ = out.flush();
     }
 }
+
+mod error;
+mod file;
+mod id;
+mod queue;
+mod syslog;
+
+pub use error::AuditError;
+pub use file::{FileSink, FileSinkConfig, FsyncPolicy};
+pub use id::{AuditId, ParseAuditIdError};
+pub use queue::AsyncSink;
+pub use syslog::{SyslogConfig, SyslogFormat, SyslogSink};
 
 #[cfg(test)]
 mod test;

@@ -639,6 +639,36 @@ typedef uint32_t mesos_auth_acl_reason;
 #endif // __cplusplus
 
 /*
+ When the file sink syncs (passed as `uint32_t`).
+ */
+enum mesos_auth_audit_fsync
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Never fsync: a killed process loses nothing written, a power cut
+   may lose the last seconds.
+   */
+  MESOS_AUTH_AUDIT_FSYNC_NEVER = 0,
+  /*
+   At most `fsync_interval_ms` after a write.
+   */
+  MESOS_AUTH_AUDIT_FSYNC_INTERVAL = 1,
+  /*
+   Before an event counts as acknowledged.
+   */
+  MESOS_AUTH_AUDIT_FSYNC_ALWAYS = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mesos_auth_audit_fsync mesos_auth_audit_fsync;
+#else
+typedef uint32_t mesos_auth_audit_fsync;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
  A compiled ACL policy being served, reloadable while in use.
 
  Thread safety: shared and reference-counted. Every function taking a
@@ -651,8 +681,16 @@ typedef uint32_t mesos_auth_acl_reason;
 typedef struct mesos_auth_acl mesos_auth_acl;
 
 /*
- An audit sink: a callback and its userdata. Events carry principals,
- peers, rule names and reasons, never a secret.
+ An audit sink: a callback and its userdata (`mesos_auth_audit_new`), a
+ rotating JSON-lines file (`mesos_auth_audit_file_new`) or syslog
+ (`mesos_auth_audit_syslog_new`). Every function taking an audit handle
+ takes any of the three. Events carry principals, peers, rule names and
+ reasons, never a secret.
+
+ The file and syslog kinds never block the caller: events go into a
+ bounded queue that one writer thread empties; when it is full the event
+ is dropped and counted (`mesos_auth_audit_dropped`). When the last
+ reference is freed, the writer drains the queue for at most 5 seconds.
 
  Thread safety: shared and reference-counted; may be passed to any number
  of handles and used from any thread. `_free` drops the caller's reference;
@@ -1183,6 +1221,113 @@ mesos_auth_str mesos_auth_acl_action_name(uint32_t action);
 mesos_auth_result mesos_auth_audit_new(mesos_auth_audit_callback callback,
                                        void *userdata,
                                        const mesos_auth_audit **out);
+
+/*
+ Creates an audit sink writing one JSON line per event to the file at
+ `path` (`path_len` bytes of UTF-8; a `file://` prefix is taken off),
+ through a queue of `queue_capacity` events (at least 1) and one
+ writer thread.
+
+ The file is created with mode 0600 and opened for appending; an
+ existing file that is a symbolic link, not a regular file, or
+ writable by group or others is refused (`MESOS_AUTH_RESULT_FILE_ERROR`).
+ Before a write would take it past `max_bytes` (0: never) the file is
+ rotated: `path.1` is the newest old file, up to `path.<keep>`.
+ `fsync_policy` is a `mesos_auth_audit_fsync`; `fsync_interval_ms` is
+ read only for `MESOS_AUTH_AUDIT_FSYNC_INTERVAL`. On success `*out`
+ gets a new handle.
+
+ # Safety
+
+ `path` must be valid for `path_len` bytes; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_audit_file_new(const char *path,
+                                            size_t path_len,
+                                            uint64_t max_bytes,
+                                            uint32_t keep,
+                                            uint32_t fsync_policy,
+                                            uint64_t fsync_interval_ms,
+                                            size_t queue_capacity,
+                                            const mesos_auth_audit **out);
+
+/*
+ Creates an audit sink sending one syslog message per event (facility
+ `facility`, 0-23, `authpriv` = 10; severity info; the text is the
+ event's JSON line, framed as glibc's `syslog(3)` frames it) to the
+ datagram socket at `socket` (`socket_len` bytes; NULL: `/dev/log`,
+ which journald serves on systemd hosts), tagged `ident` (`ident_len`
+ bytes; NULL: `mesos-auth`), through a queue of `queue_capacity`
+ events. An unreachable socket is `MESOS_AUTH_RESULT_FILE_ERROR`.
+
+ # Safety
+
+ `socket` NULL or valid for `socket_len` bytes; `ident` NULL or valid
+ for `ident_len` bytes; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_audit_syslog_new(const char *socket,
+                                              size_t socket_len,
+                                              const char *ident,
+                                              size_t ident_len,
+                                              uint32_t facility,
+                                              size_t queue_capacity,
+                                              const mesos_auth_audit **out);
+
+/*
+ Creates an audit sink handing every event to `first`, then to
+ `second` (the glog callback and a file, say). The new handle holds
+ its own references: the caller frees `first` and `second` as usual.
+ Its counters are the sums of theirs; a flush flushes both.
+
+ # Safety
+
+ `first` and `second` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_audit_tee_new(const mesos_auth_audit *first,
+                                           const mesos_auth_audit *second,
+                                           const mesos_auth_audit **out);
+
+/*
+ Events dropped so far because the queue was full (always 0 for a
+ callback sink).
+
+ # Safety
+
+ `audit` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_audit_dropped(const mesos_auth_audit *audit, uint64_t *out);
+
+/*
+ Events the writer has handed to the file or socket so far, whether
+ or not that succeeded (for a callback sink: callbacks made).
+
+ # Safety
+
+ `audit` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_audit_written(const mesos_auth_audit *audit, uint64_t *out);
+
+/*
+ Events acknowledged so far: written without error (and, under
+ `MESOS_AUTH_AUDIT_FSYNC_ALWAYS`, synced to disk).
+
+ # Safety
+
+ `audit` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_audit_acknowledged(const mesos_auth_audit *audit, uint64_t *out);
+
+/*
+ Waits up to `timeout_ms` until every event recorded before the call
+ has been written and the file synced as its policy says. A timeout
+ is `MESOS_AUTH_RESULT_INVALID_STATE`, a write or sync failure
+ `MESOS_AUTH_RESULT_FILE_ERROR` (detail in `mesos_auth_last_error`).
+ Returns at once for a callback sink.
+
+ # Safety
+
+ `audit` NULL or live.
+ */
+mesos_auth_result mesos_auth_audit_flush(const mesos_auth_audit *audit, uint64_t timeout_ms);
 
 /*
  A new reference to the same object: a distinct pointer in `*out`,

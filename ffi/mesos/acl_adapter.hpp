@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit_adapter.hpp"
 #include "cram_md5_adapter.hpp"  // lastError, Parameters, parseBool
 #include "file_watcher.hpp"
 #include "mesos_auth.h"
@@ -43,6 +44,9 @@ struct AclConfig {
   // `reload_interval_ms`: how often to check the file for a change and
   // reload it (0: never, the default).
   uint64_t reloadIntervalMs = 0;
+  // `audit_log`, `audit_log_max_bytes`, `audit_log_keep`, `audit_fsync`,
+  // `audit_syslog`: where one event per decision goes (audit_adapter.hpp).
+  AuditConfig audit;
 };
 
 // Reads the parameters; unknown keys, repeated keys and bad values are errors.
@@ -66,6 +70,8 @@ inline std::optional<std::string> parseAclParameters(const Parameters &params, A
         n = n * 10 + static_cast<uint64_t>(c - '0');
       }
       config->reloadIntervalMs = n;
+    } else if (std::optional<std::string> error; parseAuditParameter(key, value, &config->audit, &error)) {
+      if (error) return error;
     } else {
       return "unknown parameter '" + key + "'";
     }
@@ -90,10 +96,14 @@ class Policy {
     void operator()(const mesos_auth_acl *p) const noexcept { mesos_auth_acl_free(p); }
   };
 
+  // With `audit_*` parameters, every decision is recorded there (the
+  // policy handle keeps its own reference to the sink).
   static std::optional<std::string> open(const AclConfig &config, std::shared_ptr<Policy> *out) {
+    AuditSinks::Handle audit;
+    if (auto e = AuditSinks::open(config.audit, nullptr, &audit)) return e;
     const mesos_auth_acl *raw = nullptr;
     mesos_auth_result r = mesos_auth_acl_load_path(config.aclsPath.data(), config.aclsPath.size(),
-                                                   config.lenient ? MESOS_AUTH_ACL_LENIENT : 0, nullptr, &raw);
+                                                   config.lenient ? MESOS_AUTH_ACL_LENIENT : 0, audit.get(), &raw);
     if (r != MESOS_AUTH_RESULT_OK) return lastError("cannot load ACLs '" + config.aclsPath + "'", r);
     out->reset(new Policy(raw));
     return std::nullopt;

@@ -15,8 +15,10 @@
 // ffi/tests/c/module_host.cpp); this file is only the libprocess plumbing.
 // Build: see README.md in this directory.
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +39,7 @@
 
 #include <stout/stringify.hpp>
 
+#include "audit_adapter.hpp"
 #include "cram_md5_client.hpp"
 
 namespace mesos_auth_module {
@@ -217,6 +220,10 @@ private:
 class CramMd5Authenticatee : public mesos::Authenticatee
 {
 public:
+  // `audit` (may be empty): where each attempt's event goes.
+  explicit CramMd5Authenticatee(AuditSinks::Handle audit)
+    : audit_(std::move(audit)) {}
+
   ~CramMd5Authenticatee() override { stop(); }
 
   process::Future<bool> authenticate(
@@ -229,7 +236,8 @@ public:
     stop();
     std::unique_ptr<ClientSession> session;
     if (std::optional<std::string> error = ClientSession::start(
-            credential.principal(), credential.secret(), &session)) {
+            credential.principal(), credential.secret(), &session,
+            audit_.get())) {
       return process::Failure(*error);
     }
     process_.reset(new ClientProcess(client, std::move(session)));
@@ -248,6 +256,7 @@ private:
     }
   }
 
+  AuditSinks::Handle audit_; // Outlives process_ (declared first).
   std::unique_ptr<ClientProcess> process_;
 };
 
@@ -257,13 +266,32 @@ private:
 static mesos::Authenticatee* createAuthenticatee(
     const mesos::Parameters& parameters)
 {
-  // No parameters: the credential comes with each authenticate() call.
-  if (parameters.parameter_size() > 0) {
-    std::cerr << "org_mesosauth_CramMd5Authenticatee: unknown parameter '"
-              << parameters.parameter(0).key() << "'" << std::endl;
+  // Only the `audit_*` parameters: the credential comes with each
+  // authenticate() call.
+  mesos_auth_module::AuditConfig config;
+  std::vector<std::string> seen;
+  for (const mesos::Parameter& p : parameters.parameter()) {
+    std::optional<std::string> error;
+    if (std::find(seen.begin(), seen.end(), p.key()) != seen.end()) {
+      error = "parameter '" + p.key() + "' given twice";
+    } else if (!mesos_auth_module::parseAuditParameter(
+                   p.key(), p.value(), &config, &error)) {
+      error = "unknown parameter '" + p.key() + "'";
+    }
+    seen.push_back(p.key());
+    if (error) {
+      std::cerr << "org_mesosauth_CramMd5Authenticatee: " << *error
+                << std::endl;
+      return nullptr;
+    }
+  }
+  mesos_auth_module::AuditSinks::Handle audit;
+  if (std::optional<std::string> error =
+        mesos_auth_module::AuditSinks::open(config, nullptr, &audit)) {
+    std::cerr << "org_mesosauth_CramMd5Authenticatee: " << *error << std::endl;
     return nullptr;
   }
-  return new mesos_auth_module::CramMd5Authenticatee();
+  return new mesos_auth_module::CramMd5Authenticatee(std::move(audit));
 }
 
 

@@ -306,10 +306,20 @@ public:
         pairs.emplace_back(c.principal(), c.secret());
       }
     }
-    if (mesos_auth_audit_new(&CramMd5Authenticator::log, nullptr, &audit_) !=
+    const mesos_auth_audit* glog = nullptr;
+    if (mesos_auth_audit_new(&CramMd5Authenticator::log, nullptr, &glog) !=
         MESOS_AUTH_RESULT_OK) {
       return Error("mesos-auth CRAM-MD5 authenticator: no audit sink");
     }
+    // glog always; the `audit_*` parameters' file and syslog besides.
+    AuditSinks::Handle audit;
+    std::optional<std::string> auditError =
+      AuditSinks::open(config_.audit, glog, &audit);
+    mesos_auth_audit_free(glog);
+    if (auditError) {
+      return Error("mesos-auth CRAM-MD5 authenticator: " + *auditError);
+    }
+    audit_ = audit.release();
     std::shared_ptr<Store> store;
     std::optional<std::string> error = Store::open(
         config_, credentials.isSome() ? &pairs : nullptr, &store, audit_);

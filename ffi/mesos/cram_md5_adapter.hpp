@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit_adapter.hpp"
 #include "mesos_auth.h"
 
 namespace mesos_auth_module {
@@ -64,6 +65,10 @@ struct Config {
   uint64_t throttleFreeFailures = 3;
   uint64_t throttleBaseMs = 1000;
   uint64_t throttleMaxMs = 60000;
+  // `audit_log`, `audit_log_max_bytes`, `audit_log_keep`, `audit_fsync`,
+  // `audit_syslog`: where one event per authentication goes besides glog
+  // (audit_adapter.hpp).
+  AuditConfig audit;
 };
 
 // A decimal parameter in [min, 999999999].
@@ -123,6 +128,8 @@ inline std::optional<std::string> parseParameters(const Parameters &params, Conf
       if (auto e = parseNumber(key, value, 1, &config->throttleBaseMs)) return e;
     } else if (key == "throttle_max_ms") {
       if (auto e = parseNumber(key, value, 1, &config->throttleMaxMs)) return e;
+    } else if (std::optional<std::string> error; parseAuditParameter(key, value, &config->audit, &error)) {
+      if (error) return error;
     } else {
       return "unknown parameter '" + key + "'";
     }

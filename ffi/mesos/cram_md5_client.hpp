@@ -26,12 +26,15 @@ class ClientSession {
   };
 
   // `secret` is copied by the library (and wiped there when done).
+  // `audit` (may be NULL) receives the attempt's event; the session holds
+  // its own reference.
   static std::optional<std::string> start(const std::string &principal, const std::string &secret,
-                                          std::unique_ptr<ClientSession> *out) {
+                                          std::unique_ptr<ClientSession> *out,
+                                          const mesos_auth_audit *audit = nullptr) {
     mesos_auth_authenticatee *s = nullptr;
     mesos_auth_result r =
         mesos_auth_authenticatee_new(principal.data(), principal.size(),
-                                     reinterpret_cast<const uint8_t *>(secret.data()), secret.size(), nullptr, &s);
+                                     reinterpret_cast<const uint8_t *>(secret.data()), secret.size(), audit, &s);
     if (r != MESOS_AUTH_RESULT_OK) return lastError("starting a CRAM-MD5 client session", r);
     out->reset(new ClientSession(s));
     return std::nullopt;

@@ -99,8 +99,10 @@ struct HttpRequest {
   std::string userAgent;
 };
 
-// What the module answers: 0 (authenticated, `principal` set), 401
-// (`challenges`, in order) or 429 (`retryAfterSecs`).
+// What the module answers: 0 (authenticated, `principal` set), or the
+// status to refuse with: 401 (with `challenges`, in order), 400 or 403 (a
+// Bearer error, with its challenges) or 429 (rate limited or throttled, with
+// `retryAfterSecs`).
 struct HttpResult {
   uint32_t status = 401;
   std::string principal;
@@ -171,7 +173,7 @@ class HttpAuth {
         (audit != nullptr && (r = mesos_auth_http_builder_set_audit(b, audit)) != MESOS_AUTH_RESULT_OK))
       return lastError("configuring the HTTP authenticator", r);
     const mesos_auth_http_authenticator *a = nullptr;
-    r = mesos_auth_http_builder_build(builder.release(), &a);  // consumes the builder, even on failure
+    r = mesos_auth_http_builder_build(b, &a);  // the builder is still freed (by `builder`)
     if (r != MESOS_AUTH_RESULT_OK) return lastError("building the HTTP authenticator", r);
     self->auth_.reset(a);
     *out = std::move(self);
@@ -223,6 +225,8 @@ class HttpAuth {
       result.retryAfterSecs = secs == 0 ? 1 : secs;
       result.challenges.clear();
     } else {
+      // 401, or 400/403 for a Bearer error; anything unexpected stays 401.
+      if (status == 400 || status == 403) result.status = status;
       size_t n = 0;
       if (mesos_auth_http_outcome_challenge_count(o, &n) == MESOS_AUTH_RESULT_OK && n > 0) {
         result.challenges.clear();

@@ -61,7 +61,7 @@ struct SharedHttp {
 // Every request's audit event goes to the master's log: a refusal at
 // WARNING with its reason (which the client never hears). No secret is in
 // an event.
-static void logEvent(void *, const char *json, size_t len) {
+static void logEvent(void *, const char *json, size_t len) noexcept {
   const std::string event(json, len);
   // Successes and rate-limited requests are the bulk of the traffic: kept
   // out of the default log (the audit sinks record them).
@@ -140,16 +140,29 @@ class HttpAuthenticator : public authn::Authenticator {
     authn::AuthenticationResult result;
     if (r.status == 0) {
       result.principal = authn::Principal(Option<std::string>(r.principal));
-    } else if (r.status == 429) {
-      // AuthenticationResult has no 429; libprocess sends `forbidden` as the
-      // response, and the wire status line is the Response's `status`.
-      process::http::Forbidden tooMany("Too many requests for this principal; retry later.\n");
-      tooMany.code = 429;
-      tooMany.status = "429 Too Many Requests";
-      tooMany.headers["Retry-After"] = std::to_string(r.retryAfterSecs);
-      result.forbidden = tooMany;
-    } else {
+    } else if (r.status == 401) {
       result.unauthorized = process::http::Unauthorized(r.challenges);
+    } else {
+      // AuthenticationResult has only 401 and 403; libprocess sends
+      // `forbidden` as the response as it is, and the wire status line is
+      // the Response's `status`, so 429 (and a Bearer 400) go out there.
+      process::http::Forbidden refusal;
+      if (r.status == 429) {
+        refusal.code = 429;
+        refusal.status = "429 Too Many Requests";
+        refusal.body = "Too many requests; retry later.\n";
+        refusal.headers["Retry-After"] = std::to_string(r.retryAfterSecs);
+      } else if (r.status == 400) {
+        refusal.code = 400;
+        refusal.status = "400 Bad Request";
+        refusal.body = "";
+      }
+      if (!r.challenges.empty()) {
+        std::string joined;
+        for (const auto &c : r.challenges) joined += (joined.empty() ? "" : ", ") + c;
+        refusal.headers["WWW-Authenticate"] = joined;
+      }
+      result.forbidden = refusal;
     }
     return result;
   }

@@ -510,7 +510,7 @@ impl Policy {
         let (d, permissive, generation) = self.current.with(|acls, generation| {
             let d = acls.authorize(request);
             if self.sink.is_some() {
-                self.audit(request, &d);
+                self.audit(request, &d, acls, generation);
             }
             (d, acls.permissive(), generation)
         });
@@ -542,8 +542,11 @@ impl Policy {
     /// Records a decision in the audit sink (out of line: it allocates, and
     /// a policy without a sink should not carry its code on the hot path).
     #[inline(never)]
-    fn audit(&self, request: &Request<'_>, d: &Decision) {
-        audit::record(&self.sink, DecisionEvent::new(request, d));
+    fn audit(&self, request: &Request<'_>, d: &Decision, acls: &CompiledAcls, generation: u64) {
+        let event = DecisionEvent::new(request, d)
+            .with_policy(acls)
+            .with_generation(generation);
+        audit::record(&self.sink, event);
     }
 }
 
@@ -1051,7 +1054,7 @@ impl mesos_auth_acl {
                             let req = Request::new(action, who, read_object(o, &mut roles)?);
                             let d = snap.authorize(&req);
                             if p.sink.is_some() {
-                                p.audit(&req, &d);
+                                p.audit(&req, &d, &snap, generation);
                             }
                             Ok(mesos_auth_acl_decision::new(&d, permissive, generation))
                         })

@@ -42,7 +42,7 @@ pub use acl::{
     mesos_auth_acl_legacy_quota_op, mesos_auth_acl_object, mesos_auth_acl_object_kind,
     mesos_auth_acl_reason, mesos_auth_acl_request,
 };
-pub use audit::{mesos_auth_audit, mesos_auth_audit_callback};
+pub use audit::{mesos_auth_audit, mesos_auth_audit_callback, mesos_auth_audit_fsync};
 pub use credentials::{
     MESOS_AUTH_CREDENTIALS_ALLOW_EMPTY, MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS,
     MESOS_AUTH_CREDENTIALS_LENIENT, mesos_auth_credentials, mesos_auth_credentials_format,

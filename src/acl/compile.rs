@@ -181,8 +181,46 @@ impl Compiler {
             legacy_update,
             max_string_len: cfg.string_len(),
             rules: source.iter().count(),
+            policy_hash: policy_hash(source).into(),
         })
     }
+}
+
+/// The policy's fingerprint for audit records: SHA-256 over a canonical
+/// encoding of what decides (`permissive`, then every ACL's list, index
+/// and entities, each string length-prefixed), cut to its first 16 bytes
+/// and written as 32 hex digits. Whitespace, key order and comments do not
+/// change it; any change to a rule does. Computed once, here.
+fn policy_hash(source: &AclSource) -> String {
+    use sha2::{Digest, Sha256};
+    fn put(h: &mut Sha256, bytes: &[u8]) {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    fn entity(h: &mut Sha256, e: &Entity) {
+        match e {
+            Entity::Any => h.update([0u8]),
+            Entity::None => h.update([1u8]),
+            Entity::Some(values) => {
+                h.update([2u8]);
+                h.update((values.len() as u64).to_le_bytes());
+                for v in values {
+                    put(h, v.as_str().as_bytes());
+                }
+            }
+        }
+    }
+    let mut h = Sha256::new();
+    put(&mut h, b"mesos-auth acl policy v1");
+    h.update([u8::from(source.permissive())]);
+    for acl in source.iter() {
+        put(&mut h, acl.list.key().as_bytes());
+        h.update(acl.index.to_le_bytes());
+        entity(&mut h, &acl.principals);
+        entity(&mut h, &acl.object);
+    }
+    let digest = h.finalize();
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 fn acl_path(acl: &Acl) -> String {
@@ -637,6 +675,7 @@ pub struct CompiledAcls {
     legacy_update: Table,
     max_string_len: usize,
     rules: usize,
+    policy_hash: Box<str>,
 }
 
 fn deny(e: RequestError) -> Decision {
@@ -676,6 +715,14 @@ impl CompiledAcls {
     /// Number of ACLs across all lists.
     pub fn rule_count(&self) -> usize {
         self.rules
+    }
+
+    /// The policy's fingerprint, 32 hex digits: the first 16 bytes of a
+    /// SHA-256 over the canonical rules (`permissive`, then each ACL's
+    /// list, index and entities), so formatting does not change it and any
+    /// rule change does. Audit records carry it as `policy_hash`.
+    pub fn policy_hash(&self) -> &str {
+        &self.policy_hash
     }
 
     fn table(&self, list: AclList) -> Option<&Table> {

@@ -346,6 +346,18 @@ pub struct DecisionEvent {
     pub rule: Option<RuleRef>,
     /// The reason in words.
     pub reason: String,
+    /// The generation of the policy that decided, if the host said
+    /// ([`with_generation`](Self::with_generation)); omitted if not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_generation: Option<u64>,
+    /// The deciding policy's [`policy_hash`](super::CompiledAcls::policy_hash),
+    /// if the host said ([`with_policy`](Self::with_policy)); omitted if not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_hash: Option<String>,
+    /// The request this decision belongs to, if the host gave one; omitted
+    /// if not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_id: Option<crate::audit::AuditId>,
 }
 
 impl DecisionEvent {
@@ -365,7 +377,32 @@ impl DecisionEvent {
             allowed: decision.is_allowed(),
             rule: decision.rule(),
             reason: decision.reason().to_string(),
+            policy_generation: None,
+            policy_hash: None,
+            audit_id: None,
         }
+    }
+
+    /// The event naming the policy that decided (its hash).
+    #[must_use]
+    pub fn with_policy(mut self, policy: &super::CompiledAcls) -> Self {
+        self.policy_hash = Some(policy.policy_hash().to_owned());
+        self
+    }
+
+    /// The event naming the policy's generation (from a
+    /// [`Snapshot`](crate::Snapshot) or the reloadable handle).
+    #[must_use]
+    pub fn with_generation(mut self, generation: u64) -> Self {
+        self.policy_generation = Some(generation);
+        self
+    }
+
+    /// The event tagged with the request's audit id.
+    #[must_use]
+    pub fn with_audit_id(mut self, id: crate::audit::AuditId) -> Self {
+        self.audit_id = Some(id);
+        self
     }
 }
 

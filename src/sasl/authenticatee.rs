@@ -238,6 +238,7 @@ impl Authenticatee {
             result,
             reason,
             error: error.map(ToString::to_string),
+            audit_id: None,
         }
     }
 }

@@ -183,6 +183,7 @@ impl Ctx<'_> {
             result,
             reason,
             error: error.map(ToString::to_string),
+            audit_id: None,
         }
     }
 }

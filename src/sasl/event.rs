@@ -67,6 +67,33 @@ pub struct AuthEvent {
     pub reason: Option<FailureReason>,
     /// The error, for `Error`.
     pub error: Option<String>,
+    /// The request this exchange belongs to, if the host gave one
+    /// ([`with_audit_id`](Self::with_audit_id)); omitted from JSON if not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_id: Option<crate::audit::AuditId>,
+}
+
+impl AuthEvent {
+    /// How the principal authenticated: the mechanism, lowercase
+    /// (`cram-md5`, or `scram-sha-256` through rsasl). The JSON record's
+    /// `auth_method`.
+    pub fn auth_method(&self) -> String {
+        self.mechanism.to_ascii_lowercase()
+    }
+
+    /// The peer's address as the host named it: the JSON record's `source`
+    /// (the key the HTTP events use), the same text as `peer`. Untrusted:
+    /// the peer chose it.
+    pub fn source(&self) -> Option<&str> {
+        self.peer.as_deref()
+    }
+
+    /// The event tagged with the request's audit id.
+    #[must_use]
+    pub fn with_audit_id(mut self, id: crate::audit::AuditId) -> Self {
+        self.audit_id = Some(id);
+        self
+    }
 }
 
 impl crate::audit::Event for AuthEvent {
@@ -75,7 +102,14 @@ impl crate::audit::Event for AuthEvent {
     }
 
     fn to_json(&self) -> serde_json::Value {
-        crate::audit::json_of(self)
+        // `auth_method` and `source` are derived, not stored: the event
+        // sits in the SASL state machine's output, which stays small.
+        let mut v = crate::audit::json_of(self);
+        if let serde_json::Value::Object(map) = &mut v {
+            map.insert("auth_method".to_owned(), self.auth_method().into());
+            map.insert("source".to_owned(), self.source().into());
+        }
+        v
     }
 
     fn to_audit_event(&self) -> crate::audit::AuditEvent {

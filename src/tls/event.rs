@@ -33,6 +33,13 @@ pub struct MappingEvent {
     pub principal: Option<Principal>,
     /// The rejection reason, when rejected.
     pub reason: Option<String>,
+    /// How the principal authenticated: always `tls`.
+    pub auth_method: &'static str,
+    /// The request (connection) this mapping belongs to, if the host gave
+    /// one ([`with_audit_id`](Self::with_audit_id)); omitted from JSON if
+    /// not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_id: Option<crate::audit::AuditId>,
 }
 
 impl MappingEvent {
@@ -71,7 +78,16 @@ impl MappingEvent {
             outcome,
             principal,
             reason,
+            auth_method: "tls",
+            audit_id: None,
         }
+    }
+
+    /// The event tagged with the request's audit id.
+    #[must_use]
+    pub fn with_audit_id(mut self, id: crate::audit::AuditId) -> Self {
+        self.audit_id = Some(id);
+        self
     }
 }
 

@@ -132,12 +132,16 @@ static void test_requests() {
     CHECK(!r.challenges.empty() && r.challenges[0] == "Basic realm=\"mesos-master\"");
   }
 
-  // The failure throttle: one free failure, then even the right secret from
-  // that address waits; another address does not.
-  CHECK(auth->authenticate(get("/x", basic("ops", "guess"), "10.0.0.3"), &error).status == 401);
-  CHECK(auth->authenticate(get("/x", basic("ops", "guess"), "10.0.0.3"), &error).status == 401);
-  HttpResult throttled = auth->authenticate(get("/x", basic("ops", "ops-secret"), "10.0.0.3"), &error);
-  CHECK(throttled.status != 0);
+  // The failure throttle, per peer and per principal: one free failure,
+  // then the right secret waits (429 with Retry-After, the password not
+  // checked), from that address and for that principal; another principal
+  // from another address does not.
+  CHECK(auth->authenticate(get("/x", basic("colon", "guess"), "10.0.0.3"), &error).status == 401);
+  CHECK(auth->authenticate(get("/x", basic("colon", "guess"), "10.0.0.3"), &error).status == 401);
+  HttpResult throttled = auth->authenticate(get("/x", basic("colon", "pa:ss:word"), "10.0.0.3"), &error);
+  CHECK(throttled.status == 429 && throttled.retryAfterSecs >= 1);
+  CHECK(auth->authenticate(get("/x", basic("colon", "pa:ss:word"), "10.0.0.4"), &error).status == 429);
+  CHECK(auth->authenticate(get("/x", basic("ops", "ops-secret"), "10.0.0.3"), &error).status == 429);
   CHECK(auth->authenticate(get("/x", basic("ops", "ops-secret"), "10.0.0.4"), &error).status == 0);
 
   // The rate limit: dev gets its one request a second, then 429 with a
@@ -166,7 +170,7 @@ static void test_requests() {
       const std::string peer = "10.1.0." + std::to_string(t);
       while (!stop) {
         HttpResult r = auth->authenticate(get("/master/state", basic("ops", "ops-secret"), peer), &e);
-        HttpResult n = auth->authenticate(get("/master/state", basic("ops", "nope"), "10.2.0.1"), &e);
+        HttpResult n = auth->authenticate(get("/master/state", basic("nobody", "nope"), "10.2.0.1"), &e);
         if (r.status != 0 || n.status == 0 || !e.empty()) bad++;
       }
     });

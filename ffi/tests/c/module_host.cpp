@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 using namespace mesos_auth_module;
@@ -573,10 +574,117 @@ static void test_authenticatee(const std::shared_ptr<Store> &store) {
   }
 }
 
+// The `audit_*` parameters, as both modules read them: one JSON line per
+// authentication (besides the glog callback) and one per decision in the
+// `audit_log` file.
+static std::atomic<int> glogged{0};
+static void fakeGlog(void *, const char *, size_t) { glogged++; }
+
+static size_t fileLines(const std::string &path, const std::string &needle) {
+  FILE *f = std::fopen(path.c_str(), "r");
+  if (!f) return 0;
+  char line[8192];
+  size_t n = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::strstr(line, needle.c_str())) n++;
+  std::fclose(f);
+  return n;
+}
+
+static void test_audit_log() {
+  Config bad;
+  CHECK(parseParameters({{"audit_log", ""}}, &bad));
+  CHECK(parseParameters({{"audit_fsync", "sometimes"}}, &bad));
+  CHECK(parseParameters({{"audit_syslog", "yes"}}, &bad));
+  CHECK(parseParameters({{"audit_log_keep", "-1"}}, &bad));
+  CHECK(parseParameters({{"audit_log", "/a"}, {"audit_log", "/b"}}, &bad));
+  AclConfig badAcl;
+  CHECK(parseAclParameters({{"acls", "/x"}, {"audit_log_max_bytes", "1k"}}, &badAcl));
+
+  char dir[] = "/tmp/mesos-auth-module-audit-XXXXXX";
+  CHECK(mkdtemp(dir) != nullptr);
+  const std::string authLog = std::string(dir) + "/auth.log";
+  const std::string aclLog = std::string(dir) + "/acl.log";
+  const std::string aclPath = std::string(dir) + "/acls.json";
+
+  // The authenticator: glog callback teed with the file, as initialize() does.
+  Config config;
+  CHECK(!parseParameters({{"audit_log", authLog}, {"audit_log_max_bytes", "1000000"}, {"audit_log_keep", "2"},
+                          {"audit_fsync", "always"}, {"audit_syslog", "false"}},
+                         &config));
+  CHECK(config.audit.logPath == authLog && config.audit.keep == 2 && !config.audit.syslog);
+  {
+    const mesos_auth_audit *glog = nullptr;
+    CHECK(mesos_auth_audit_new(&fakeGlog, nullptr, &glog) == MESOS_AUTH_RESULT_OK);
+    AuditSinks::Handle audit;
+    auto err = AuditSinks::open(config.audit, glog, &audit);
+    mesos_auth_audit_free(glog);
+    CHECK(!err && audit);
+    std::vector<std::pair<std::string, std::string>> creds{{"agent", "secret-agent-one"}};
+    std::shared_ptr<Store> store;
+    CHECK(!Store::open(config, &creds, &store, audit.get()));
+    if (store) {
+      for (const char *secret : {"secret-agent-one", "wrong", "secret-agent-one"}) {
+        std::unique_ptr<Session> s;
+        CHECK(!Session::start(store, 1000, "10.0.0.1:5051", &s));
+        Client c = client("agent", secret);
+        run(s.get(), c.get());
+      }
+    }
+    CHECK(mesos_auth_audit_flush(audit.get(), 5000) == MESOS_AUTH_RESULT_OK);
+    CHECK(glogged == 3);
+    CHECK(fileLines(authLog, "\"component\":\"sasl\"") == 3);
+    CHECK(fileLines(authLog, "\"result\":\"completed\"") == 2);
+    CHECK(fileLines(authLog, "\"auth_method\":\"cram-md5\"") == 3);
+    CHECK(fileLines(authLog, "") == 3);
+  }
+
+  // The authorizer: one line per decision.
+  FILE *f = std::fopen(aclPath.c_str(), "w");
+  CHECK(f != nullptr);
+  if (f) {
+    std::fputs(ACLS, f);
+    std::fclose(f);
+  }
+  AclConfig acl;
+  CHECK(!parseAclParameters({{"acls", aclPath}, {"audit_log", aclLog}, {"audit_fsync", "250"}}, &acl));
+  CHECK(acl.audit.fsync == MESOS_AUTH_AUDIT_FSYNC_INTERVAL && acl.audit.fsyncIntervalMs == 250);
+  {
+    std::shared_ptr<Policy> policy;
+    CHECK(!Policy::open(acl, &policy));
+    if (policy) {
+      ObjectFields task;
+      task.taskInfo = true;
+      task.taskInfoCommandUser = "alice";
+      CHECK(ask(policy, "fw", "RUN_TASK", task) == std::optional<bool>(true));
+      CHECK(ask(policy, "other", "RUN_TASK", task) == std::optional<bool>(false));
+      CHECK(ask(policy, "fw", "VIEW_FLAGS", std::nullopt) == std::optional<bool>(true));
+    }
+    // Freeing the policy frees the sink, which drains its queue first.
+  }
+  CHECK(fileLines(aclLog, "\"component\":\"acl\"") == 3);
+  CHECK(fileLines(aclLog, "\"policy_hash\":\"") == 3);
+  CHECK(fileLines(aclLog, "\"allowed\":false") == 1);
+  struct stat st{};
+  CHECK(stat(aclLog.c_str(), &st) == 0 && (st.st_mode & 077) == 0);
+
+  // An unsafe audit_log is refused with its name.
+  CHECK(chmod(aclLog.c_str(), 0666) == 0);
+  std::shared_ptr<Policy> refused;
+  auto err = Policy::open(acl, &refused);
+  CHECK(err && err->find("audit_log") != std::string::npos && !refused);
+
+  unlink(authLog.c_str());
+  unlink(aclLog.c_str());
+  unlink(aclPath.c_str());
+  CHECK(rmdir(dir) == 0);
+}
+
 int main() {
   test_parameters();
   test_throttle_and_reload();
   test_acl();
+  test_audit_log();
   std::shared_ptr<Store> store;
   test_stores(&store);
   if (store) test_sessions(store);

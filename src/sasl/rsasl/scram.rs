@@ -187,6 +187,7 @@ impl Authentication for AuditedServer {
             result,
             reason,
             error,
+            audit_id: None,
         };
         match &result {
             Ok(State::Finished(_)) if out.starts_with(b"v=") => {

@@ -512,6 +512,7 @@ fn every_outcome_is_audited() {
         .collect();
     assert_eq!(json[0]["component"], "tls");
     assert_eq!(json[0]["outcome"], "mapped");
+    assert_eq!(json[0]["auth_method"], "tls");
     assert_eq!(json[0]["principal"], "ok");
     assert_eq!(json[0]["rule"], "rule 0 `cn`");
     assert_eq!(json[0]["subject_dn"], "CN=ok");

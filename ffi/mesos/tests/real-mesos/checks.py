@@ -991,6 +991,44 @@ def http_rate_limits_under_load():
         counts["other"], base_p50, base_p99, load_p50, load_p99, rss_after - rss_before, healthy)
 
 
+# --- Bearer tokens: an issuer this harness controls --------------------------
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Issuer:
+    """An RS256 issuer with a key made for this run (openssl), its JWKS
+    document, and tokens signed with `openssl dgst -sign` (PKCS#1 v1.5)."""
+
+    def __init__(self, directory, kid="k1", iss="https://issuer.test", aud="mesos-master"):
+        self.kid, self.iss, self.aud = kid, iss, aud
+        self.key = os.path.join(directory, "issuer-%s.pem" % kid)
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                        "-out", self.key], check=True, capture_output=True)
+        modulus = subprocess.run(["openssl", "rsa", "-in", self.key, "-noout", "-modulus"], check=True,
+                                 capture_output=True, text=True).stdout.strip().split("=", 1)[1]
+        self.jwk = {"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig",
+                    "n": b64url(bytes.fromhex(modulus)), "e": "AQAB"}
+
+    def jwks(self):
+        return {"keys": [self.jwk]}
+
+    def config(self):
+        return {"issuers": [self.iss], "audiences": [self.aud], "principal_rules": [{"claim": "sub"}]}
+
+    def token(self, sub, lifetime=300, **overrides):
+        now = int(time.time())
+        claims = {"iss": self.iss, "aud": self.aud, "sub": sub, "iat": now, "nbf": now - 5,
+                  "exp": now + lifetime}
+        claims.update(overrides)
+        header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
+        signing_input = "%s.%s" % (b64url(json.dumps(header).encode()), b64url(json.dumps(claims).encode()))
+        signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", self.key], input=signing_input.encode(),
+                                   check=True, capture_output=True).stdout
+        return signing_input + "." + b64url(signature)
+
+
 def main():
     os.makedirs(os.path.join(CACHE, "runs"), exist_ok=True)
     wanted = sys.argv[1:]
