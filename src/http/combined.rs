@@ -346,8 +346,8 @@ impl HttpAuthenticator {
                 }
             }
         }
-        if matches!(shown, Presented::Other) {
-            trace.reason = Some("an authentication scheme not offered here".to_owned());
+        if trace.reason.is_none() {
+            trace.reason = Some("credentials for a scheme not offered here".to_owned());
         }
         if let (Some(t), true) = (&self.throttle, sent) {
             lock((**t).shared()).record_failure(claimed, req.peer, now);
