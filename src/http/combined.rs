@@ -256,7 +256,8 @@ impl HttpAuthenticator {
             };
         }
 
-        let mut failures: Vec<Failure> = Vec::with_capacity(self.schemes.len());
+        // Empty until a scheme fails: a success allocates nothing here.
+        let mut failures: Vec<Failure> = Vec::new();
         for scheme in &self.schemes {
             match scheme {
                 Scheme_::Basic {
