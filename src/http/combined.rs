@@ -256,7 +256,8 @@ impl HttpAuthenticator {
             };
         }
 
-        let mut failures: Vec<Failure> = Vec::with_capacity(self.schemes.len());
+        // Empty until a scheme fails: a success allocates nothing here.
+        let mut failures: Vec<Failure> = Vec::new();
         for scheme in &self.schemes {
             match scheme {
                 Scheme_::Basic {
@@ -346,8 +347,8 @@ impl HttpAuthenticator {
                 }
             }
         }
-        if matches!(shown, Presented::Other) {
-            trace.reason = Some("an authentication scheme not offered here".to_owned());
+        if trace.reason.is_none() {
+            trace.reason = Some("credentials for a scheme not offered here".to_owned());
         }
         if let (Some(t), true) = (&self.throttle, sent) {
             lock((**t).shared()).record_failure(claimed, req.peer, now);

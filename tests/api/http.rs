@@ -1,5 +1,10 @@
 //! HTTP authentication: Mesos's wire behaviour, the deliberate differences,
 //! the throttle, rate limits, the combined schemes and the audit event.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers outside #[test] functions"
+)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
