@@ -26,10 +26,13 @@
 //!   otherwise the first scheme's status.
 //! - **Rate limits** per principal in Mesos's `--rate_limits` format
 //!   ([`RateLimiter`]), applied after authentication. Mesos queues a
-//!   framework's messages and drops them past the capacity; over HTTP a
-//!   delayed request is served at once (its permit is taken, so the
-//!   sustained rate still holds and a burst is bounded by `capacity + 1`),
-//!   and past the capacity the answer is `429` with `Retry-After`.
+//!   framework's messages and drops them past the capacity; an HTTP request
+//!   cannot wait in a queue, so it is served at once while the principal is
+//!   ahead of its rate by no more than its `capacity` (the requests Mesos
+//!   would queue), and answered `429` with `Retry-After` beyond that. Where
+//!   Mesos queues without bound (no `capacity`), HTTP allows a burst of
+//!   [`DEFAULT_BURST`] worth of the rate ([`RateLimiter::check_now`]), so
+//!   a principal gets its rate plus one burst however hard it pushes.
 //! - **Failure throttling** ([`Throttle`]): while a principal (Basic) or a
 //!   peer is held back, the answer is `429` with `Retry-After`, and the
 //!   password is not checked. 429 rather than 401 tells an honest client
@@ -88,6 +91,11 @@ pub use request::{MAX_AUTHORIZATION_LEN, Request};
 use crate::{ratelimit::RateLimiter, sasl::Throttle};
 
 use crate::principal::Principal;
+
+/// How far ahead of its rate a principal whose limit has no `capacity` may
+/// run over HTTP: one second's worth of requests (Mesos would queue them
+/// without bound; see [`RateLimiter::check_now`]).
+pub const DEFAULT_BURST: Duration = Duration::from_secs(1);
 
 /// How a request was authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit_adapter.hpp"
 #include "cram_md5_adapter.hpp"
 #include "mesos_auth.h"
 
@@ -42,6 +43,10 @@ struct HttpConfig {
   uint64_t throttleFreeFailures = 3;
   uint64_t throttleBaseMs = 1000;
   uint64_t throttleMaxMs = 60000;
+  // `audit_log`, `audit_log_max_bytes`, `audit_log_keep`, `audit_fsync`,
+  // `audit_syslog`: one event per request to a file and/or syslog besides
+  // the master's log (audit_adapter.hpp).
+  AuditConfig audit;
 };
 
 // Reads the parameters; unknown keys, repeated keys and bad values are
@@ -80,6 +85,8 @@ inline std::optional<std::string> parseHttpParameters(const Parameters &params, 
       if (auto e = parseNumber(key, value, 1, &config->throttleBaseMs)) return e;
     } else if (key == "throttle_max_ms") {
       if (auto e = parseNumber(key, value, 1, &config->throttleMaxMs)) return e;
+    } else if (std::optional<std::string> error; parseAuditParameter(key, value, &config->audit, &error)) {
+      if (error) return error;
     } else {
       return "unknown parameter '" + key + "'";
     }

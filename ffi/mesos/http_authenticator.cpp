@@ -84,8 +84,14 @@ static std::optional<std::string> openShared(const Parameters &params, std::shar
   HttpConfig config;
   if (auto error = parseHttpParameters(params, &config)) return error;
   auto shared = std::make_shared<SharedHttp>();
-  if (mesos_auth_audit_new(&logEvent, nullptr, &shared->audit) != MESOS_AUTH_RESULT_OK)
-    return std::string("no audit sink");
+  const mesos_auth_audit *glog = nullptr;
+  if (mesos_auth_audit_new(&logEvent, nullptr, &glog) != MESOS_AUTH_RESULT_OK) return std::string("no audit sink");
+  // glog always; the `audit_*` parameters' file and syslog besides.
+  AuditSinks::Handle audit;
+  std::optional<std::string> auditError = AuditSinks::open(config.audit, glog, &audit);
+  mesos_auth_audit_free(glog);
+  if (auditError) return auditError;
+  shared->audit = audit.release();
   if (auto error = HttpAuth::open(config, &shared->auth, shared->audit)) return error;
   if (config.reloadIntervalMs > 0) {
     std::shared_ptr<HttpAuth> auth = shared->auth;

@@ -105,8 +105,10 @@ impl AuditHandle {
             Self::Syslog(q) => q.flush(timeout),
             Self::Tee(a, b) => {
                 let start = std::time::Instant::now();
-                a.flush(timeout)?;
-                b.flush(timeout.saturating_sub(start.elapsed()))
+                // The handles' own flush (with its timeout), not the
+                // `AuditSink` one a `Tagged` handle also has.
+                AuditHandle::flush(a, timeout)?;
+                AuditHandle::flush(b, timeout.saturating_sub(start.elapsed()))
             }
         }
     }

@@ -14,7 +14,7 @@ use mesos_auth::http::{
 };
 use mesos_auth::sasl::Throttle;
 
-use crate::audit::{CallbackSink, mesos_auth_audit};
+use crate::audit::{AuditHandle, mesos_auth_audit};
 use crate::credentials::{Served, mesos_auth_credentials};
 use crate::handle::{self, Castable, Kind, Ownership, Tagged};
 use crate::mesos_auth_str;
@@ -111,7 +111,7 @@ impl Shared<Mutex<Throttle>> for Tagged<Mutex<Throttle>> {
     }
 }
 
-impl AuditSink for Tagged<CallbackSink> {
+impl AuditSink for Tagged<AuditHandle> {
     fn record(&self, event: &dyn Event) {
         (**self).record(event);
     }

@@ -381,7 +381,10 @@ impl HttpAuthenticator {
             lock((**t).shared()).record_success(Some(principal.as_str()), None);
         }
         if let Some(l) = &self.limiter {
-            let decision = (**l).shared().check(Some(principal.as_str()), now);
+            let decision =
+                (**l)
+                    .shared()
+                    .check_now(Some(principal.as_str()), now, super::DEFAULT_BURST);
             trace.rate_limit = Some(decision);
             if let RateDecision::Limited { retry_after } = decision {
                 trace.reason = Some("over the principal's rate limit".to_owned());

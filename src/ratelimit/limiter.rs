@@ -64,14 +64,20 @@ impl Slot {
 
     #[inline]
     fn take(&self, now: u64) -> RateDecision {
+        self.take_within(now, self.tolerance)
+    }
+
+    /// [`take`](Self::take) with `tolerance` in place of the slot's own.
+    #[inline]
+    fn take_within(&self, now: u64, tolerance: u64) -> RateDecision {
         let mut tat = self.tat.load(Ordering::Relaxed);
         loop {
             let ahead = tat.saturating_sub(now);
-            if self.refuse_all || ahead > self.tolerance {
+            if self.refuse_all || ahead > tolerance {
                 let retry = if self.refuse_all {
                     u64::MAX
                 } else {
-                    ahead - self.tolerance
+                    ahead - tolerance
                 };
                 return RateDecision::Limited {
                     retry_after: Duration::from_nanos(retry),
@@ -225,6 +231,42 @@ impl RateLimiter {
             u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX);
         self.table.with(|table, _| match table.slot(principal) {
             Some(slot) => slot.take(now),
+            None => RateDecision::Unlimited,
+        })
+    }
+
+    /// Takes a permit for a request that must be answered now (an HTTP
+    /// request: a host cannot queue it as Mesos queues a framework's
+    /// messages). A principal may run ahead of its rate by its `capacity`
+    /// (the requests Mesos would queue) and is refused beyond it; without a
+    /// capacity (where Mesos would queue without bound) by `default_burst`
+    /// worth of its rate. The answer is [`Unlimited`](RateDecision::Unlimited),
+    /// [`Allowed`](RateDecision::Allowed) (serve it now) or
+    /// [`Limited`](RateDecision::Limited) (nothing taken; answer 429 with
+    /// `Retry-After`), never `Delayed`: over time a principal gets its rate
+    /// plus one burst, however hard it pushes.
+    #[inline]
+    pub fn check_now(
+        &self,
+        principal: Option<&str>,
+        now: Instant,
+        default_burst: Duration,
+    ) -> RateDecision {
+        let now =
+            u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX);
+        let burst = u64::try_from(default_burst.as_nanos()).unwrap_or(u64::MAX);
+        self.table.with(|table, _| match table.slot(principal) {
+            Some(slot) => {
+                let tolerance = if slot.tolerance == u64::MAX {
+                    burst
+                } else {
+                    slot.tolerance
+                };
+                match slot.take_within(now, tolerance) {
+                    RateDecision::Delayed(_) => RateDecision::Allowed,
+                    other => other,
+                }
+            }
             None => RateDecision::Unlimited,
         })
     }

@@ -267,3 +267,32 @@ fn limits_built_in_code_are_checked_too() {
     assert!(RateLimit::new(p.clone(), Some(f64::NAN), None).is_err());
     assert!(RateLimit::new(p, None, Some(3)).is_ok());
 }
+
+/// `check_now`: within the capacity (or the default burst without one) a
+/// request is served now, beyond it refused with nothing taken; never
+/// `Delayed`.
+#[test]
+fn check_now_answers_at_once() {
+    let l = limiter(
+        r#"{"limits": [{"principal": "a", "qps": 1, "capacity": 2}, {"principal": "b", "qps": 4}]}"#,
+    );
+    let t = Instant::now();
+    let burst = Duration::from_millis(500);
+    let a: Vec<_> = (0..4).map(|_| l.check_now(Some("a"), t, burst)).collect();
+    assert_eq!(a[..3], [RateDecision::Allowed; 3]);
+    assert_eq!(
+        a[3],
+        RateDecision::Limited {
+            retry_after: Duration::from_secs(1)
+        }
+    );
+    // b has no capacity: 500 ms of its 4/s rate ahead, plus the one due now.
+    let b: Vec<_> = (0..5).map(|_| l.check_now(Some("b"), t, burst)).collect();
+    assert_eq!(b[..3], [RateDecision::Allowed; 3]);
+    assert!(matches!(b[3], RateDecision::Limited { .. }));
+    // A refusal takes nothing: a quarter second later one more fits.
+    let later = t + Duration::from_millis(250);
+    assert_eq!(l.check_now(Some("b"), later, burst), RateDecision::Allowed);
+    assert!(matches!(l.check_now(Some("b"), later, burst), RateDecision::Limited { .. }));
+    assert_eq!(l.check_now(Some("c"), t, burst), RateDecision::Unlimited);
+}

@@ -431,7 +431,7 @@ fn rate_limit_gives_429_with_retry_after_after_authentication() {
     let ops = basic("ops:s3cret-pass");
     let go = |h: &str| auth.authenticate(&Request::new("GET", "/").authorization(h), t, w);
     assert_eq!(go(&ops).status(), 0); // allowed
-    assert_eq!(go(&ops).status(), 0); // delayed 2 s: served, permit taken
+    assert_eq!(go(&ops).status(), 0); // 2 s ahead, within the capacity: served now
     let o = go(&ops);
     assert_eq!(o.status(), 429);
     assert_eq!(o.principal().map(Principal::as_str), Some("ops"));
@@ -448,7 +448,7 @@ fn rate_limit_gives_429_with_retry_after_after_authentication() {
         summary,
         [
             ("authenticated", "allowed", None, 0),
-            ("authenticated", "delayed", Some(2000), 0),
+            ("authenticated", "allowed", None, 0),
             ("rate_limited", "limited", Some(2000), 429),
             ("unauthorized", "unlimited", None, 401),
             ("authenticated", "unlimited", None, 0),
@@ -457,6 +457,37 @@ fn rate_limit_gives_429_with_retry_after_after_authentication() {
     // Reloads of the limiter are seen.
     limiter.reload(&RateLimits::from_json(r#"{"limits": [{"principal": "ops"}]}"#).unwrap());
     assert_eq!(go(&ops).status(), 0);
+}
+
+/// Without a capacity Mesos queues without bound; an HTTP request cannot
+/// wait, so a principal gets one second's worth of its rate as a burst,
+/// then 429, and over time exactly its rate.
+#[test]
+fn a_limit_without_capacity_still_limits_http() {
+    let limits =
+        RateLimits::from_json(r#"{"limits": [{"principal": "ops", "qps": 2}]}"#).unwrap();
+    let auth = HttpAuthenticator::builder(REALM)
+        .unwrap()
+        .basic(Arc::new(Reloadable::new(store(&[("ops", "s3cret-pass")]))))
+        .rate_limiter(Arc::new(RateLimiter::new(&limits)))
+        .build()
+        .unwrap();
+    let (t, w) = now();
+    let h = basic("ops:s3cret-pass");
+    let req = Request::new("GET", "/").authorization(&h);
+    // At one instant: now, +0.5 s and +1 s ahead are within the burst.
+    let burst: Vec<u16> = (0..5)
+        .map(|_| auth.authenticate(&req, t, w).status())
+        .collect();
+    assert_eq!(burst, [0, 0, 0, 429, 429]);
+    // Ten seconds of a client pushing every 10 ms: 2 a second get through.
+    let admitted = (1..=1000)
+        .filter(|i| {
+            let at = t + Duration::from_millis(10 * i);
+            auth.authenticate(&req, at, w).status() == 0
+        })
+        .count();
+    assert!((19..=21).contains(&admitted), "{admitted} admitted in 10 s at qps 2");
 }
 
 #[test]

@@ -204,9 +204,49 @@ static void test_requests() {
     CHECK(auth->authenticate(get("/master/flags", basic("dev", "dev-secret"), "10.0.0.10"), &error).status == 0);
 }
 
+// With `audit_log`, one JSON line per request, none holding a secret.
+static void test_audit_log() {
+  TempFile creds(R"({"credentials": [{"principal": "ops", "secret": "ops-secret"}]})");
+  char dir[] = "/tmp/mesos-auth-http-audit-XXXXXX";
+  CHECK(mkdtemp(dir) != nullptr);
+  const std::string log = std::string(dir) + "/audit.log";
+  HttpConfig config;
+  CHECK(!parseHttpParameters({{"credentials", creds.path}, {"audit_log", log}}, &config));
+  AuditSinks::Handle audit;
+  CHECK(!AuditSinks::open(config.audit, nullptr, &audit));
+  std::shared_ptr<HttpAuth> auth;
+  CHECK(!HttpAuth::open(config, &auth, audit.get()));
+  if (!auth) return;
+  std::string error;
+  CHECK(auth->authenticate(get("/master/state", basic("ops", "ops-secret"), "10.0.0.1"), &error).status == 0);
+  CHECK(auth->authenticate(get("/master/state?x=1", basic("ops", "wrong-secret"), "10.0.0.1"), &error).status ==
+        401);
+  CHECK(auth->authenticate(get("/master/state", std::nullopt, "10.0.0.2"), &error).status == 401);
+  CHECK(mesos_auth_audit_flush(audit.get(), 5000) == MESOS_AUTH_RESULT_OK);
+  std::string text;
+  if (FILE *f = std::fopen(log.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    std::fclose(f);
+  }
+  size_t lines = 0;
+  for (char c : text) lines += c == '\n';
+  CHECK(lines == 3);
+  CHECK(text.find("\"component\":\"http\"") != std::string::npos);
+  CHECK(text.find("\"outcome\":\"authenticated\"") != std::string::npos);
+  CHECK(text.find("\"user_agent\":\"module-host\"") != std::string::npos);
+  CHECK(text.find("secret") == std::string::npos && text.find("x=1") == std::string::npos);
+  auth.reset();
+  audit.reset();
+  unlink(log.c_str());
+  rmdir(dir);
+}
+
 int main() {
   test_parameters();
   test_requests();
+  test_audit_log();
   if (failures) {
     std::fprintf(stderr, "%d check(s) failed\n", failures.load());
     return 1;
