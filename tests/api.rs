@@ -3,6 +3,7 @@
 
 mod api {
     mod acl;
+    mod bearer;
     mod credentials;
     #[cfg(feature = "rsasl")]
     mod rsasl;
