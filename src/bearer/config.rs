@@ -225,7 +225,11 @@ impl ValidatorConfig {
         ] {
             if missing {
                 let span = json::first(members, field).map_or(doc.span, |m| m.value.span);
-                return Err(r.error(span, &root.key(field), format!("`{field}` must name at least one value")));
+                return Err(r.error(
+                    span,
+                    &root.key(field),
+                    format!("`{field}` must name at least one value"),
+                ));
             }
         }
         Ok(config)

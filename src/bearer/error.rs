@@ -118,7 +118,7 @@ pub enum Reason {
         problem: String,
     },
     /// The header's `alg` is not one the validator accepts (`none`
-    /// included).
+    /// included); a name over 10 bytes is given as its length.
     AlgNotAllowed(String),
     /// The header lists `crit` extensions, which this validator does not
     /// implement (RFC 7515 §4.1.11: refuse).
@@ -230,7 +230,10 @@ impl fmt::Display for Reason {
         match self {
             Self::Empty => f.write_str("the token is empty"),
             Self::TooLarge { len, limit } => {
-                write!(f, "the token is {len} bytes, more than the limit of {limit}")
+                write!(
+                    f,
+                    "the token is {len} bytes, more than the limit of {limit}"
+                )
             }
             Self::Malformed { part, problem } => write!(f, "malformed {part}: {problem}"),
             Self::AlgNotAllowed(alg) => {
@@ -252,7 +255,11 @@ impl fmt::Display for Reason {
                 write!(f, "claim `{claim}` is not {expected}")
             }
             Self::Expired { exp, now } => {
-                write!(f, "expired: `exp` {exp} is {}s before now ({now})", now - exp)
+                write!(
+                    f,
+                    "expired: `exp` {exp} is {}s before now ({now})",
+                    now - exp
+                )
             }
             Self::NotYetValid { nbf, now } => write!(
                 f,
@@ -271,7 +278,10 @@ impl fmt::Display for Reason {
             }
             Self::NoRuleMatched => f.write_str("no principal rule matched the claims"),
             Self::InvalidPrincipal { rule, problem } => {
-                write!(f, "principal rule {rule} produced an invalid principal: {problem}")
+                write!(
+                    f,
+                    "principal rule {rule} produced an invalid principal: {problem}"
+                )
             }
         }
     }

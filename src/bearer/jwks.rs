@@ -79,7 +79,14 @@ impl fmt::Debug for Jwks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Only kids and kinds: a shared-secret set must not print its keys.
         f.debug_struct("Jwks")
-            .field("kids", &self.keys.iter().map(|k| k.kid.as_deref()).collect::<Vec<_>>())
+            .field(
+                "kids",
+                &self
+                    .keys
+                    .iter()
+                    .map(|k| k.kid.as_deref())
+                    .collect::<Vec<_>>(),
+            )
             .field("shared_secret", &self.shared_secret)
             .finish()
     }
@@ -205,7 +212,12 @@ fn member<'j>(members: &'j [Member], name: &str) -> Option<&'j Json> {
     json::first(members, name).map(|m| &m.value)
 }
 
-fn read_key(r: &Reader<'_>, k: &Json, path: &JsonPath, shared_secret: bool) -> Result<Key, BearerError> {
+fn read_key(
+    r: &Reader<'_>,
+    k: &Json,
+    path: &JsonPath,
+    shared_secret: bool,
+) -> Result<Key, BearerError> {
     let mut known = KNOWN.to_vec();
     known.extend(["k", "oth"]);
     let members = r.object(k, path, &known, false)?;
@@ -219,13 +231,14 @@ fn read_key(r: &Reader<'_>, k: &Json, path: &JsonPath, shared_secret: bool) -> R
     };
     let bytes = |name: &str| -> Result<Zeroizing<Vec<u8>>, BearerError> {
         let s = required(name)?;
-        URL_SAFE_NO_PAD
-            .decode(s)
-            .map(Zeroizing::new)
-            .map_err(|_| {
-                let span = member(members, name).map_or(k.span, |j| j.span);
-                r.error(span, &path.key(name), format!("`{name}` is not unpadded base64url"))
-            })
+        URL_SAFE_NO_PAD.decode(s).map(Zeroizing::new).map_err(|_| {
+            let span = member(members, name).map_or(k.span, |j| j.span);
+            r.error(
+                span,
+                &path.key(name),
+                format!("`{name}` is not unpadded base64url"),
+            )
+        })
     };
 
     let kty = required("kty")?;
@@ -240,14 +253,14 @@ fn read_key(r: &Reader<'_>, k: &Json, path: &JsonPath, shared_secret: bool) -> R
         }
         kid => kid.map(Box::from),
     };
-    if let Some(u) = text("use")? {
-        if u != "sig" {
-            return Err(r.error(
-                k.span,
-                &path.key("use"),
-                format!("`use` is `{}`, expected `sig`", u.escape_debug()),
-            ));
-        }
+    if let Some(u) = text("use")?
+        && u != "sig"
+    {
+        return Err(r.error(
+            k.span,
+            &path.key("use"),
+            format!("`use` is `{}`, expected `sig`", u.escape_debug()),
+        ));
     }
     if let Some(ops) = member(members, "key_ops") {
         let ops = r.strings(ops, &path.key("key_ops"))?;
@@ -272,17 +285,19 @@ fn read_key(r: &Reader<'_>, k: &Json, path: &JsonPath, shared_secret: bool) -> R
 
     // Private material first: a leaked private key in a public document is
     // worth refusing loudly, whatever else is wrong with it.
-    if !shared_secret {
-        if let Some(m) = PRIVATE_MEMBERS.iter().find_map(|&n| json::first(members, n)) {
-            return Err(r.error(
-                m.key_span,
-                &path.key(&m.key),
-                format!(
-                    "`{}` is private key material; a JWKS for verification holds public keys only",
-                    m.key
-                ),
-            ));
-        }
+    if !shared_secret
+        && let Some(m) = PRIVATE_MEMBERS
+            .iter()
+            .find_map(|&n| json::first(members, n))
+    {
+        return Err(r.error(
+            m.key_span,
+            &path.key(&m.key),
+            format!(
+                "`{}` is private key material; a JWKS for verification holds public keys only",
+                m.key
+            ),
+        ));
     }
 
     let (kind, key) = match (kty, shared_secret) {
@@ -293,7 +308,10 @@ fn read_key(r: &Reader<'_>, k: &Json, path: &JsonPath, shared_secret: bool) -> R
                 return Err(r.error(
                     span,
                     &path.key("k"),
-                    format!("the secret is {} bytes, fewer than {MIN_SECRET_LEN}", secret.len()),
+                    format!(
+                        "the secret is {} bytes, fewer than {MIN_SECRET_LEN}",
+                        secret.len()
+                    ),
                 ));
             }
             (KeyKind::Secret, DecodingKey::from_secret(&secret))
@@ -325,7 +343,11 @@ fn read_key(r: &Reader<'_>, k: &Json, path: &JsonPath, shared_secret: bool) -> R
             let e = strip_zeros(&e);
             let e_ok = e.len() <= 4 && e.last().is_some_and(|b| b & 1 == 1) && e != [1];
             if !e_ok {
-                return Err(r.error(k.span, &path.key("e"), "the RSA exponent is not an odd number from 3 to 2^32".to_owned()));
+                return Err(r.error(
+                    k.span,
+                    &path.key("e"),
+                    "the RSA exponent is not an odd number from 3 to 2^32".to_owned(),
+                ));
             }
             (KeyKind::Rsa, DecodingKey::from_rsa_raw_components(n, e))
         }
@@ -338,7 +360,10 @@ fn read_key(r: &Reader<'_>, k: &Json, path: &JsonPath, shared_secret: bool) -> R
                     return Err(r.error(
                         k.span,
                         &path.key("crv"),
-                        format!("unsupported EC curve `{}` (P-256 and P-384 are)", other.escape_debug()),
+                        format!(
+                            "unsupported EC curve `{}` (P-256 and P-384 are)",
+                            other.escape_debug()
+                        ),
                     ));
                 }
             };
@@ -364,12 +389,19 @@ fn read_key(r: &Reader<'_>, k: &Json, path: &JsonPath, shared_secret: bool) -> R
                 return Err(r.error(
                     k.span,
                     &path.key("crv"),
-                    format!("unsupported OKP curve `{}` (Ed25519 is)", crv.escape_debug()),
+                    format!(
+                        "unsupported OKP curve `{}` (Ed25519 is)",
+                        crv.escape_debug()
+                    ),
                 ));
             }
             let x = bytes("x")?;
             if x.len() != 32 {
-                return Err(r.error(k.span, &path.key("x"), "`x` must be 32 bytes for Ed25519".to_owned()));
+                return Err(r.error(
+                    k.span,
+                    &path.key("x"),
+                    "`x` must be 32 bytes for Ed25519".to_owned(),
+                ));
             }
             (KeyKind::Ed25519, DecodingKey::from_ed_der(&x))
         }
@@ -384,20 +416,28 @@ fn read_key(r: &Reader<'_>, k: &Json, path: &JsonPath, shared_secret: bool) -> R
             return Err(r.error(
                 kty_span,
                 &path.key("kty"),
-                format!("unsupported `kty` `{}` (RSA, EC and OKP are)", other.escape_debug()),
+                format!(
+                    "unsupported `kty` `{}` (RSA, EC and OKP are)",
+                    other.escape_debug()
+                ),
             ));
         }
     };
-    if let Some(a) = alg {
-        if a.key_kind() != kind {
-            return Err(r.error(
-                k.span,
-                &path.key("alg"),
-                format!("`alg` `{a}` does not fit a {}", kind.describe()),
-            ));
-        }
+    if let Some(a) = alg
+        && a.key_kind() != kind
+    {
+        return Err(r.error(
+            k.span,
+            &path.key("alg"),
+            format!("`alg` `{a}` does not fit a {}", kind.describe()),
+        ));
     }
-    Ok(Key { kid, alg, kind, key })
+    Ok(Key {
+        kid,
+        alg,
+        kind,
+        key,
+    })
 }
 
 fn strip_zeros(b: &[u8]) -> &[u8] {

@@ -70,9 +70,13 @@ impl<'s> Reader<'s> {
         known: &[&str],
         strict: bool,
     ) -> Result<&'j [Member], BearerError> {
-        let members = j
-            .as_object()
-            .ok_or_else(|| self.error(j.span, path, format!("expected an object, found {}", j.kind())))?;
+        let members = j.as_object().ok_or_else(|| {
+            self.error(
+                j.span,
+                path,
+                format!("expected an object, found {}", j.kind()),
+            )
+        })?;
         for p in json::key_problems(members, known) {
             match p {
                 KeyProblem::Duplicate { again, .. } => {
@@ -96,13 +100,27 @@ impl<'s> Reader<'s> {
     }
 
     pub(crate) fn str<'j>(&self, j: &'j Json, path: &JsonPath) -> Result<&'j str, BearerError> {
-        j.as_str()
-            .ok_or_else(|| self.error(j.span, path, format!("expected a string, found {}", j.kind())))
+        j.as_str().ok_or_else(|| {
+            self.error(
+                j.span,
+                path,
+                format!("expected a string, found {}", j.kind()),
+            )
+        })
     }
 
-    pub(crate) fn array<'j>(&self, j: &'j Json, path: &JsonPath) -> Result<&'j [Json], BearerError> {
-        j.as_array()
-            .ok_or_else(|| self.error(j.span, path, format!("expected an array, found {}", j.kind())))
+    pub(crate) fn array<'j>(
+        &self,
+        j: &'j Json,
+        path: &JsonPath,
+    ) -> Result<&'j [Json], BearerError> {
+        j.as_array().ok_or_else(|| {
+            self.error(
+                j.span,
+                path,
+                format!("expected an array, found {}", j.kind()),
+            )
+        })
     }
 
     /// A non-negative integer that fits `u64`.
@@ -110,11 +128,19 @@ impl<'s> Reader<'s> {
         let text = match j.value {
             json::JsonValue::Number => self.src.get(j.span.start..j.span.end).unwrap_or(""),
             _ => {
-                return Err(self.error(j.span, path, format!("expected a number, found {}", j.kind())));
+                return Err(self.error(
+                    j.span,
+                    path,
+                    format!("expected a number, found {}", j.kind()),
+                ));
             }
         };
         text.parse::<u64>().map_err(|_| {
-            self.error(j.span, path, format!("expected a whole number, found `{text}`"))
+            self.error(
+                j.span,
+                path,
+                format!("expected a whole number, found `{text}`"),
+            )
         })
     }
 

@@ -209,11 +209,19 @@ impl Validator {
 
         let rej = |reason| {
             let mut r = Rejection::new(reason);
-            r.kid = header.kid.as_deref().map(|k| k.chars().take(KID_ECHO).collect());
+            r.kid = header
+                .kid
+                .as_deref()
+                .map(|k| k.chars().take(KID_ECHO).collect());
             r
         };
         let Some(alg) = Alg::from_name(&header.alg).filter(|a| s.algorithms.contains(a)) else {
-            let shown: String = header.alg.chars().take(32).collect();
+            // Real names are short; anything longer is not echoed.
+            let shown = if header.alg.len() <= 10 {
+                header.alg.clone()
+            } else {
+                format!("({} bytes)", header.alg.len())
+            };
             return Err(rej(Reason::AlgNotAllowed(shown)));
         };
         let mut rej = |reason| {
@@ -239,7 +247,8 @@ impl Validator {
         }
         // The signing input is the first two parts and the dot between.
         let signing_input = token.get(..h64.len() + 1 + c64.len()).unwrap_or_default();
-        match jsonwebtoken::crypto::verify(sig64, signing_input.as_bytes(), &key.key, alg.to_jwt()) {
+        match jsonwebtoken::crypto::verify(sig64, signing_input.as_bytes(), &key.key, alg.to_jwt())
+        {
             Ok(true) => {}
             Ok(false) => return Err(rej(Reason::BadSignature)),
             Err(_) => {
@@ -264,11 +273,11 @@ impl Validator {
         .deserialize(&mut de)
         .and_then(|c| de.end().map(|()| c))
         .map_err(|e| {
-                rej(Reason::Malformed {
-                    part: Part::Claims,
-                    problem: json_problem(&e),
-                })
-            })?;
+            rej(Reason::Malformed {
+                part: Part::Claims,
+                problem: json_problem(&e),
+            })
+        })?;
         let iss = match &claims.iss {
             None => return Err(rej(Reason::ClaimMissing("iss"))),
             Some(Value::String(iss)) => iss.clone(),
@@ -346,8 +355,9 @@ impl Validator {
     }
 }
 
-/// serde_json's message without its "at line 1 column N" (positions in the
-/// decoded part mean little to a reader) and without input text.
+/// What is wrong with a part's JSON, never quoting it: serde's messages
+/// can hold input text ("invalid type: string \"...\""), so only those
+/// naming a member alone are kept.
 fn json_problem(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     match e.classify() {
@@ -355,9 +365,14 @@ fn json_problem(e: &serde_json::Error) -> String {
         Category::Syntax => "not JSON".to_owned(),
         Category::Data => {
             let m = e.to_string();
-            match m.find(" at line ") {
-                Some(i) => m.get(..i).unwrap_or("bad JSON").to_owned(),
-                None => m,
+            let m = m.find(" at line ").and_then(|i| m.get(..i)).unwrap_or(&m);
+            let named = ["missing field `", "duplicate field `", "claim `"]
+                .iter()
+                .any(|p| m.starts_with(p));
+            if named {
+                m.to_owned()
+            } else {
+                "not a JSON object of the expected shape".to_owned()
             }
         }
     }

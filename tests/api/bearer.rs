@@ -2,6 +2,13 @@
 //! run (ES256 and Ed25519 by ring, RSA by the openssl CLI), a JWKS document
 //! served over loopback HTTP and fetched by a tiny GET, and tokens minted
 //! for each case. Every refusal asserts its precise local reason.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test fixtures: a broken fixture must fail the test loudly"
+)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -83,7 +90,11 @@ fn jwks_doc(keys: &[Value]) -> Vec<u8> {
 /// The standard document: one key of each kind.
 fn standard_jwks() -> Vec<u8> {
     let k = keys();
-    jwks_doc(&[rsa_jwk("rsa-1", &k.rsa), ec_jwk("ec-1", &k.ec), ed_jwk("ed-1", &k.ed)])
+    jwks_doc(&[
+        rsa_jwk("rsa-1", &k.rsa),
+        ec_jwk("ec-1", &k.ec),
+        ed_jwk("ed-1", &k.ed),
+    ])
 }
 
 enum Signer<'a> {
@@ -99,7 +110,8 @@ fn sign(signer: &Signer<'_>, input: &[u8]) -> Vec<u8> {
     match signer {
         Signer::Rsa(k) => {
             let mut sig = vec![0; k.public().modulus_len()];
-            k.sign(&signature::RSA_PKCS1_SHA256, &rng, input, &mut sig).unwrap();
+            k.sign(&signature::RSA_PKCS1_SHA256, &rng, input, &mut sig)
+                .unwrap();
             sig
         }
         Signer::Ec(k) => k.sign(&rng, input).unwrap().as_ref().to_vec(),
@@ -242,7 +254,11 @@ impl Drop for JwksServer {
 /// What a host does: GET the document, hand the body over.
 fn http_get(addr: std::net::SocketAddr, path: &str) -> Vec<u8> {
     let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).unwrap();
     let split = resp.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
@@ -256,7 +272,10 @@ fn http_get(addr: std::net::SocketAddr, path: &str) -> Vec<u8> {
 fn each_algorithm_accepted_from_a_fetched_jwks() {
     let server = JwksServer::start(standard_jwks());
     let jwks = Jwks::from_json(&http_get(server.addr, "/.well-known/jwks.json")).unwrap();
-    assert_eq!(jwks.kids().collect::<Vec<_>>(), [Some("rsa-1"), Some("ec-1"), Some("ed-1")]);
+    assert_eq!(
+        jwks.kids().collect::<Vec<_>>(),
+        [Some("rsa-1"), Some("ec-1"), Some("ed-1")]
+    );
     let v = Validator::new(&config(), jwks).unwrap();
     let k = keys();
     for (alg, kid, signer) in [
@@ -265,9 +284,14 @@ fn each_algorithm_accepted_from_a_fetched_jwks() {
         ("EdDSA", "ed-1", Signer::Ed(&k.ed)),
     ] {
         let t = mint(&json!({"alg": alg, "kid": kid}), &claims(), &signer);
-        let ok = v.validate(&t, now()).unwrap_or_else(|r| panic!("{alg}: {r}"));
+        let ok = v
+            .validate(&t, now())
+            .unwrap_or_else(|r| panic!("{alg}: {r}"));
         assert_eq!(ok.principal().as_str(), "alice");
-        assert_eq!((ok.claim(), ok.kid(), ok.alg().as_str()), ("sub", Some(kid), alg));
+        assert_eq!(
+            (ok.claim(), ok.kid(), ok.alg().as_str()),
+            ("sub", Some(kid), alg)
+        );
         assert_eq!((ok.iss(), ok.exp()), (ISS, secs() + 600));
     }
 }
@@ -276,15 +300,37 @@ fn each_algorithm_accepted_from_a_fetched_jwks() {
 fn audience_list_and_leeway() {
     let v = validator();
     let k = keys();
-    let t = mint(&rs("rsa-1"), &with(claims(), "aud", json!(["other", AUD])), &Signer::Rsa(&k.rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "aud", json!(["other", AUD])),
+        &Signer::Rsa(&k.rsa),
+    );
     assert!(v.validate(&t, now()).is_ok());
     // 30 s past `exp` is inside the default 60 s leeway; 61 s is not.
-    let t = mint(&rs("rsa-1"), &with(claims(), "exp", json!(secs() - 30)), &Signer::Rsa(&k.rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "exp", json!(secs() - 30)),
+        &Signer::Rsa(&k.rsa),
+    );
     assert!(v.validate(&t, now()).is_ok());
-    let t = mint(&rs("rsa-1"), &with(claims(), "exp", json!(secs() - 61)), &Signer::Rsa(&k.rsa));
-    assert_eq!(refused(&v, &t).reason(), &Reason::Expired { exp: secs() - 61, now: secs() });
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "exp", json!(secs() - 61)),
+        &Signer::Rsa(&k.rsa),
+    );
+    assert_eq!(
+        refused(&v, &t).reason(),
+        &Reason::Expired {
+            exp: secs() - 61,
+            now: secs()
+        }
+    );
     // Fractional NumericDates are allowed.
-    let t = mint(&rs("rsa-1"), &with(claims(), "exp", json!(secs() as f64 + 0.5)), &Signer::Rsa(&k.rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "exp", json!(secs() as f64 + 0.5)),
+        &Signer::Rsa(&k.rsa),
+    );
     assert!(v.validate(&t, now()).is_ok());
 }
 
@@ -292,9 +338,19 @@ fn audience_list_and_leeway() {
 
 #[test]
 fn expired() {
-    let t = mint(&rs("rsa-1"), &with(claims(), "exp", json!(secs() - 3600)), &Signer::Rsa(&keys().rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "exp", json!(secs() - 3600)),
+        &Signer::Rsa(&keys().rsa),
+    );
     let r = refused(&validator(), &t);
-    assert_eq!(r.reason(), &Reason::Expired { exp: secs() - 3600, now: secs() });
+    assert_eq!(
+        r.reason(),
+        &Reason::Expired {
+            exp: secs() - 3600,
+            now: secs()
+        }
+    );
     assert_eq!(r.code(), ErrorCode::InvalidToken);
     assert_eq!(r.iss(), Some(ISS));
     assert_eq!(r.kid(), Some("rsa-1"));
@@ -302,38 +358,85 @@ fn expired() {
 
 #[test]
 fn not_yet_valid() {
-    let t = mint(&rs("rsa-1"), &with(claims(), "nbf", json!(secs() + 3600)), &Signer::Rsa(&keys().rsa));
-    assert_eq!(refused(&validator(), &t).reason(), &Reason::NotYetValid { nbf: secs() + 3600, now: secs() });
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "nbf", json!(secs() + 3600)),
+        &Signer::Rsa(&keys().rsa),
+    );
+    assert_eq!(
+        refused(&validator(), &t).reason(),
+        &Reason::NotYetValid {
+            nbf: secs() + 3600,
+            now: secs()
+        }
+    );
 }
 
 #[test]
 fn wrong_audience() {
-    let t = mint(&rs("rsa-1"), &with(claims(), "aud", json!("mesos-agent")), &Signer::Rsa(&keys().rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "aud", json!("mesos-agent")),
+        &Signer::Rsa(&keys().rsa),
+    );
     let r = refused(&validator(), &t);
-    assert_eq!(r.reason(), &Reason::WrongAudience { expected: vec![AUD.to_owned()] });
+    assert_eq!(
+        r.reason(),
+        &Reason::WrongAudience {
+            expected: vec![AUD.to_owned()]
+        }
+    );
     assert!(r.reason().to_string().contains("`mesos-master`"));
-    let t = mint(&rs("rsa-1"), &with(claims(), "aud", json!(["a", 7])), &Signer::Rsa(&keys().rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "aud", json!(["a", 7])),
+        &Signer::Rsa(&keys().rsa),
+    );
     assert_eq!(refused(&validator(), &t).reason().tag(), "claim_type");
 }
 
 #[test]
 fn wrong_issuer() {
-    let t = mint(&rs("rsa-1"), &with(claims(), "iss", json!("https://evil.test")), &Signer::Rsa(&keys().rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "iss", json!("https://evil.test")),
+        &Signer::Rsa(&keys().rsa),
+    );
     let r = refused(&validator(), &t);
-    assert_eq!(r.reason(), &Reason::WrongIssuer { expected: vec![ISS.to_owned()] });
+    assert_eq!(
+        r.reason(),
+        &Reason::WrongIssuer {
+            expected: vec![ISS.to_owned()]
+        }
+    );
 }
 
 #[test]
 fn required_claims() {
     let v = validator();
     for claim in ["exp", "nbf", "iss", "aud"] {
-        let t = mint(&rs("rsa-1"), &without(claims(), claim), &Signer::Rsa(&keys().rsa));
-        assert_eq!(refused(&v, &t).reason(), &Reason::ClaimMissing(claim), "{claim}");
+        let t = mint(
+            &rs("rsa-1"),
+            &without(claims(), claim),
+            &Signer::Rsa(&keys().rsa),
+        );
+        assert_eq!(
+            refused(&v, &t).reason(),
+            &Reason::ClaimMissing(claim),
+            "{claim}"
+        );
     }
-    let t = mint(&rs("rsa-1"), &with(claims(), "exp", json!("soon")), &Signer::Rsa(&keys().rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "exp", json!("soon")),
+        &Signer::Rsa(&keys().rsa),
+    );
     assert_eq!(
         refused(&v, &t).reason(),
-        &Reason::ClaimType { claim: "exp", expected: "a number" }
+        &Reason::ClaimType {
+            claim: "exp",
+            expected: "a number"
+        }
     );
 }
 
@@ -345,7 +448,11 @@ fn unknown_kid_and_missing_kid() {
     assert_eq!(r.reason(), &Reason::UnknownKid);
     assert_eq!(r.kid(), Some("rsa-9"));
     // Three keys: a header without `kid` names none of them.
-    let t = mint(&json!({"alg": "RS256"}), &claims(), &Signer::Rsa(&keys().rsa));
+    let t = mint(
+        &json!({"alg": "RS256"}),
+        &claims(),
+        &Signer::Rsa(&keys().rsa),
+    );
     assert_eq!(refused(&v, &t).reason(), &Reason::KidRequired);
     // One key: no `kid` needed.
     let one = Jwks::from_json(&jwks_doc(&[rsa_jwk("only", &keys().rsa)])).unwrap();
@@ -362,11 +469,17 @@ fn rotated_key_served_over_loopback() {
     let old_token = mint(&rs("2026-01"), &claims(), &Signer::Rsa(&k.rsa));
     let new_token = mint(&rs("2026-02"), &claims(), &Signer::Rsa(&k.rsa_next));
     assert!(live.snapshot().validate(&old_token, now()).is_ok());
-    assert_eq!(refused(&live.snapshot(), &new_token).reason(), &Reason::UnknownKid);
+    assert_eq!(
+        refused(&live.snapshot(), &new_token).reason(),
+        &Reason::UnknownKid
+    );
     let in_flight = live.snapshot();
 
     // Overlap: both keys published.
-    server.publish(jwks_doc(&[rsa_jwk("2026-01", &k.rsa), rsa_jwk("2026-02", &k.rsa_next)]));
+    server.publish(jwks_doc(&[
+        rsa_jwk("2026-01", &k.rsa),
+        rsa_jwk("2026-02", &k.rsa_next),
+    ]));
     live.try_reload(|v| v.with_jwks(fetch()?)).unwrap();
     assert!(live.snapshot().validate(&old_token, now()).is_ok());
     assert!(live.snapshot().validate(&new_token, now()).is_ok());
@@ -374,7 +487,10 @@ fn rotated_key_served_over_loopback() {
     // The old key retired.
     server.publish(jwks_doc(&[rsa_jwk("2026-02", &k.rsa_next)]));
     assert_eq!(live.try_reload(|v| v.with_jwks(fetch()?)).unwrap(), 2);
-    assert_eq!(refused(&live.snapshot(), &old_token).reason(), &Reason::UnknownKid);
+    assert_eq!(
+        refused(&live.snapshot(), &old_token).reason(),
+        &Reason::UnknownKid
+    );
     assert!(live.snapshot().validate(&new_token, now()).is_ok());
 
     // A broken document keeps the current keys serving.
@@ -396,7 +512,11 @@ fn alg_confusion_rs256_to_hs256() {
     let der = k.rsa.public().as_ref().to_vec();
     let jwk_text = serde_json::to_vec(&rsa_jwk("rsa-1", &k.rsa)).unwrap();
     for secret in [der.as_slice(), jwk_text.as_slice()] {
-        let t = mint(&json!({"alg": "HS256", "kid": "rsa-1"}), &claims(), &Signer::Hmac(secret));
+        let t = mint(
+            &json!({"alg": "HS256", "kid": "rsa-1"}),
+            &claims(),
+            &Signer::Hmac(secret),
+        );
         let r = refused(&validator(), &t);
         assert_eq!(r.reason(), &Reason::AlgNotAllowed("HS256".to_owned()));
     }
@@ -406,7 +526,11 @@ fn alg_confusion_rs256_to_hs256() {
         Jwks::from_json(&standard_jwks()).unwrap(),
     )
     .unwrap_err();
-    assert!(err.to_string().contains("HS256` needs a shared-secret key set"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("HS256` needs a shared-secret key set"),
+        "{err}"
+    );
     // With RS256 and ES256 allowed, ES256 against the RSA key is refused by
     // the key's kind, before any signature check.
     let v = Validator::new(
@@ -414,10 +538,17 @@ fn alg_confusion_rs256_to_hs256() {
         Jwks::from_json(&standard_jwks()).unwrap(),
     )
     .unwrap();
-    let t = mint(&json!({"alg": "ES256", "kid": "rsa-1"}), &claims(), &Signer::Ec(&k.ec));
+    let t = mint(
+        &json!({"alg": "ES256", "kid": "rsa-1"}),
+        &claims(),
+        &Signer::Ec(&k.ec),
+    );
     assert_eq!(
         refused(&v, &t).reason(),
-        &Reason::AlgKeyMismatch { alg: Alg::ES256, key: "RSA key".to_owned() }
+        &Reason::AlgKeyMismatch {
+            alg: Alg::ES256,
+            key: "RSA key".to_owned()
+        }
     );
     // A key pinned to RS256 refuses PS256 (same kind, other algorithm).
     let mut pinned = rsa_jwk("rsa-1", &k.rsa);
@@ -427,7 +558,11 @@ fn alg_confusion_rs256_to_hs256() {
         Jwks::from_json(&jwks_doc(&[pinned])).unwrap(),
     )
     .unwrap();
-    let t = mint(&json!({"alg": "PS256", "kid": "rsa-1"}), &claims(), &Signer::Rsa(&k.rsa));
+    let t = mint(
+        &json!({"alg": "PS256", "kid": "rsa-1"}),
+        &claims(),
+        &Signer::Rsa(&k.rsa),
+    );
     assert_eq!(refused(&v, &t).reason().tag(), "alg_key_mismatch");
 }
 
@@ -435,13 +570,26 @@ fn alg_confusion_rs256_to_hs256() {
 fn alg_none() {
     let v = validator();
     for alg in ["none", "None", "NONE"] {
-        let t = mint(&json!({"alg": alg, "kid": "rsa-1"}), &claims(), &Signer::Unsigned);
+        let t = mint(
+            &json!({"alg": alg, "kid": "rsa-1"}),
+            &claims(),
+            &Signer::Unsigned,
+        );
         assert!(t.ends_with('.'));
-        assert_eq!(refused(&v, &t).reason(), &Reason::AlgNotAllowed(alg.to_owned()));
+        assert_eq!(
+            refused(&v, &t).reason(),
+            &Reason::AlgNotAllowed(alg.to_owned())
+        );
     }
-    let err = ValidatorConfig::from_json(br#"{"issuers": ["a"], "audiences": ["b"], "algorithms": ["none"]}"#)
-        .unwrap_err();
-    assert!(err.to_string().contains("1:55: $.algorithms[0]: unsigned tokens (`none`) are never accepted"), "{err}");
+    let err = ValidatorConfig::from_json(
+        br#"{"issuers": ["a"], "audiences": ["b"], "algorithms": ["none"]}"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("1:55: $.algorithms[0]: unsigned tokens (`none`) are never accepted"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -449,7 +597,13 @@ fn oversized_token() {
     let big = with(claims(), "pad", json!("x".repeat(9000)));
     let t = mint(&rs("rsa-1"), &big, &Signer::Rsa(&keys().rsa));
     let r = refused(&validator(), &t);
-    assert_eq!(r.reason(), &Reason::TooLarge { len: t.len(), limit: 8192 });
+    assert_eq!(
+        r.reason(),
+        &Reason::TooLarge {
+            len: t.len(),
+            limit: 8192
+        }
+    );
     assert_eq!(r.code(), ErrorCode::InvalidRequest);
     assert_eq!(refused(&validator(), "").reason(), &Reason::Empty);
 }
@@ -465,19 +619,67 @@ fn bad_base64_and_structure() {
         other => panic!("{other}"),
     };
     // Padding, the standard alphabet, a bad character: all refused.
-    assert_eq!(malformed(&format!("{}=.{}.{}", parts[0], parts[1], parts[2])), Part::Header);
-    assert_eq!(malformed(&format!("e+J.{}.{}", parts[1], parts[2])), Part::Header);
-    assert_eq!(malformed(&format!("{}.{}.{}*", parts[0], parts[1], parts[2])), Part::Signature);
-    assert_eq!(malformed(&format!("{}.{}", parts[0], parts[1])), Part::Token);
+    assert_eq!(
+        malformed(&format!("{}=.{}.{}", parts[0], parts[1], parts[2])),
+        Part::Header
+    );
+    assert_eq!(
+        malformed(&format!("e+J.{}.{}", parts[1], parts[2])),
+        Part::Header
+    );
+    assert_eq!(
+        malformed(&format!("{}.{}.{}*", parts[0], parts[1], parts[2])),
+        Part::Signature
+    );
+    assert_eq!(
+        malformed(&format!("{}.{}", parts[0], parts[1])),
+        Part::Token
+    );
     assert_eq!(malformed(&format!("{good}.x.y")), Part::Token);
-    assert_eq!(malformed(&format!("{}.{}.", parts[0], parts[1])), Part::Signature);
+    assert_eq!(
+        malformed(&format!("{}.{}.", parts[0], parts[1])),
+        Part::Signature
+    );
     // A header that is not JSON, or JSON without `alg`.
-    assert_eq!(malformed(&format!("{}.{}.{}", B64.encode("{"), parts[1], parts[2])), Part::Header);
-    assert_eq!(malformed(&format!("{}.{}.{}", B64.encode("{}"), parts[1], parts[2])), Part::Header);
+    assert_eq!(
+        malformed(&format!("{}.{}.{}", B64.encode("{"), parts[1], parts[2])),
+        Part::Header
+    );
+    assert_eq!(
+        malformed(&format!("{}.{}.{}", B64.encode("{}"), parts[1], parts[2])),
+        Part::Header
+    );
+    // serde's messages can quote input; the reason never does.
+    let quoted = B64.encode(r#""secret-looking-header-text""#);
+    let r = refused(&v, &format!("{quoted}.{}.{}", parts[1], parts[2]));
+    assert_eq!(
+        r.reason(),
+        &Reason::Malformed {
+            part: Part::Header,
+            problem: "not a JSON object of the expected shape".to_owned()
+        }
+    );
+    let long_alg = mint(
+        &json!({"alg": "secret-looking-alg", "kid": "rsa-1"}),
+        &claims(),
+        &Signer::Unsigned,
+    );
+    assert_eq!(
+        refused(&v, &long_alg).reason(),
+        &Reason::AlgNotAllowed("(18 bytes)".to_owned())
+    );
     // Signed claims that do not decode: refused after the signature.
-    let t = mint_raw(&B64.encode(serde_json::to_vec(&rs("rsa-1")).unwrap()), "e30=", &Signer::Rsa(&k.rsa));
+    let t = mint_raw(
+        &B64.encode(serde_json::to_vec(&rs("rsa-1")).unwrap()),
+        "e30=",
+        &Signer::Rsa(&k.rsa),
+    );
     assert_eq!(malformed(&t), Part::Claims);
-    let t = mint_raw(&B64.encode(serde_json::to_vec(&rs("rsa-1")).unwrap()), &B64.encode("[1]"), &Signer::Rsa(&k.rsa));
+    let t = mint_raw(
+        &B64.encode(serde_json::to_vec(&rs("rsa-1")).unwrap()),
+        &B64.encode("[1]"),
+        &Signer::Rsa(&k.rsa),
+    );
     assert_eq!(malformed(&t), Part::Claims);
 }
 
@@ -503,15 +705,37 @@ fn duplicate_claims_and_crit() {
         r#"{{"iss":"{ISS}","aud":"{AUD}","sub":"alice","sub":"root","exp":{},"nbf":0}}"#,
         secs() + 60
     );
-    let r = refused(&validator(), &mint_raw(&header, &B64.encode(dup), &Signer::Rsa(&k.rsa)));
+    let r = refused(
+        &validator(),
+        &mint_raw(&header, &B64.encode(dup), &Signer::Rsa(&k.rsa)),
+    );
     assert_eq!(
         r.reason(),
-        &Reason::Malformed { part: Part::Claims, problem: "claim `sub` is given twice".to_owned() }
+        &Reason::Malformed {
+            part: Part::Claims,
+            problem: "claim `sub` is given twice".to_owned()
+        }
     );
     let dup_alg = B64.encode(r#"{"alg":"RS256","alg":"none","kid":"rsa-1"}"#);
-    let r = refused(&validator(), &mint_raw(&dup_alg, &B64.encode("{}"), &Signer::Rsa(&k.rsa)));
-    assert!(matches!(r.reason(), Reason::Malformed { part: Part::Header, .. }), "{r}");
-    let t = mint(&json!({"alg": "RS256", "kid": "rsa-1", "crit": ["exp"], "exp": 1}), &claims(), &Signer::Rsa(&k.rsa));
+    let r = refused(
+        &validator(),
+        &mint_raw(&dup_alg, &B64.encode("{}"), &Signer::Rsa(&k.rsa)),
+    );
+    assert!(
+        matches!(
+            r.reason(),
+            Reason::Malformed {
+                part: Part::Header,
+                ..
+            }
+        ),
+        "{r}"
+    );
+    let t = mint(
+        &json!({"alg": "RS256", "kid": "rsa-1", "crit": ["exp"], "exp": 1}),
+        &claims(),
+        &Signer::Rsa(&k.rsa),
+    );
     assert_eq!(refused(&validator(), &t).reason(), &Reason::CriticalHeader);
 }
 
@@ -522,20 +746,46 @@ fn principal_rules() {
         .rule(PrincipalRule::claim("client_id").strip_prefix("svc-"))
         .rule(PrincipalRule::claim("sub"));
     let v = Validator::new(&config, Jwks::from_json(&standard_jwks()).unwrap()).unwrap();
-    let t = mint(&rs("rsa-1"), &with(claims(), "client_id", json!("svc-marathon")), &Signer::Rsa(&k.rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "client_id", json!("svc-marathon")),
+        &Signer::Rsa(&k.rsa),
+    );
     let ok = v.validate(&t, now()).unwrap();
-    assert_eq!((ok.principal().as_str(), ok.claim(), ok.rule()), ("marathon", "client_id", 0));
+    assert_eq!(
+        (ok.principal().as_str(), ok.claim(), ok.rule()),
+        ("marathon", "client_id", 0)
+    );
     // Without the prefix, the next rule decides.
-    let t = mint(&rs("rsa-1"), &with(claims(), "client_id", json!("marathon")), &Signer::Rsa(&k.rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "client_id", json!("marathon")),
+        &Signer::Rsa(&k.rsa),
+    );
     let ok = v.validate(&t, now()).unwrap();
-    assert_eq!((ok.principal().as_str(), ok.claim(), ok.rule()), ("alice", "sub", 1));
+    assert_eq!(
+        (ok.principal().as_str(), ok.claim(), ok.rule()),
+        ("alice", "sub", 1)
+    );
     // No rule produces a principal.
-    let t = mint(&rs("rsa-1"), &without(claims(), "sub"), &Signer::Rsa(&k.rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &without(claims(), "sub"),
+        &Signer::Rsa(&k.rsa),
+    );
     assert_eq!(refused(&v, &t).reason(), &Reason::NoRuleMatched);
-    let t = mint(&rs("rsa-1"), &with(claims(), "sub", json!(42)), &Signer::Rsa(&k.rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "sub", json!(42)),
+        &Signer::Rsa(&k.rsa),
+    );
     assert_eq!(refused(&v, &t).reason(), &Reason::NoRuleMatched);
     // A prefix alone leaves an empty principal: refused, not mapped.
-    let t = mint(&rs("rsa-1"), &with(claims(), "client_id", json!("svc-")), &Signer::Rsa(&k.rsa));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "client_id", json!("svc-")),
+        &Signer::Rsa(&k.rsa),
+    );
     assert_eq!(refused(&v, &t).reason().tag(), "invalid_principal");
 }
 
@@ -543,14 +793,27 @@ fn principal_rules() {
 fn audit_event_never_holds_the_token() {
     let v = validator();
     let t = mint(&rs("rsa-1"), &claims(), &Signer::Rsa(&keys().rsa));
-    let bad = mint(&rs("rsa-1"), &with(claims(), "aud", json!("x")), &Signer::Rsa(&keys().rsa));
+    let bad = mint(
+        &rs("rsa-1"),
+        &with(claims(), "aud", json!("x")),
+        &Signer::Rsa(&keys().rsa),
+    );
     let ok = ValidationEvent::new(&v.validate(&t, now()));
     let no = ValidationEvent::new(&v.validate(&bad, now()));
     assert_eq!(ok.component(), "bearer");
     let (ok, no) = (to_json_line(&ok, now()), to_json_line(&no, now()));
-    assert!(ok.contains(r#""outcome":"accepted""#) && ok.contains(r#""principal":"alice""#), "{ok}");
-    assert!(ok.contains(r#""kid":"rsa-1""#) && ok.contains(r#""alg":"RS256""#), "{ok}");
-    assert!(no.contains(r#""reason_tag":"wrong_audience""#) && no.contains(r#""code":"invalid_token""#), "{no}");
+    assert!(
+        ok.contains(r#""outcome":"accepted""#) && ok.contains(r#""principal":"alice""#),
+        "{ok}"
+    );
+    assert!(
+        ok.contains(r#""kid":"rsa-1""#) && ok.contains(r#""alg":"RS256""#),
+        "{ok}"
+    );
+    assert!(
+        no.contains(r#""reason_tag":"wrong_audience""#) && no.contains(r#""code":"invalid_token""#),
+        "{no}"
+    );
     for (line, token) in [(&ok, &t), (&no, &bad)] {
         for part in token.split('.') {
             assert!(!line.contains(part), "{line}");
@@ -570,20 +833,38 @@ fn jwks_is_strict() {
     let rsa = rsa_jwk("a", &k.rsa);
     let mut private = rsa.clone();
     private["d"] = json!("AAAA");
-    let doc = format!("{{\"keys\": [\n  {}\n]}}", serde_json::to_string(&private).unwrap());
+    let doc = format!(
+        "{{\"keys\": [\n  {}\n]}}",
+        serde_json::to_string(&private).unwrap()
+    );
     let e = jwks_err(&doc);
-    assert!(e.starts_with("JWKS: 2:") && e.contains("$.keys[0].d: `d` is private key material"), "{e}");
+    assert!(
+        e.starts_with("JWKS: 2:") && e.contains("$.keys[0].d: `d` is private key material"),
+        "{e}"
+    );
     assert!(!e.contains("AAAA"));
 
     let e = jwks_err(&serde_json::to_string(&json!({"keys": [rsa, rsa]})).unwrap());
-    assert!(e.contains("$.keys[1].kid: `kid` `a` is used by two keys"), "{e}");
+    assert!(
+        e.contains("$.keys[1].kid: `kid` `a` is used by two keys"),
+        "{e}"
+    );
 
     let e = jwks_err(r#"{"keys": [{"kty": "oct", "kid": "s", "k": "c2VjcmV0"}]}"#);
-    assert!(e.contains("$.keys[0].k: `k` is private key material"), "{e}");
+    assert!(
+        e.contains("$.keys[0].k: `k` is private key material"),
+        "{e}"
+    );
     let e = jwks_err(r#"{"keys": [{"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA"}]}"#);
-    assert!(e.contains("$.keys[0].crv: unsupported EC curve `P-521`"), "{e}");
+    assert!(
+        e.contains("$.keys[0].crv: unsupported EC curve `P-521`"),
+        "{e}"
+    );
     let e = jwks_err(r#"{"keys": [{"kty": "XYZ"}]}"#);
-    assert!(e.contains("1:19: $.keys[0].kty: unsupported `kty` `XYZ`"), "{e}");
+    assert!(
+        e.contains("1:19: $.keys[0].kty: unsupported `kty` `XYZ`"),
+        "{e}"
+    );
     let e = jwks_err(r#"{"keys": []}"#);
     assert!(e.contains("`keys` is empty"), "{e}");
     let e = jwks_err(r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AA", "use": "enc"}]}"#);
@@ -591,9 +872,15 @@ fn jwks_is_strict() {
     let mut wrong_alg = ed_jwk("e", &k.ed);
     wrong_alg["alg"] = json!("RS256");
     let e = jwks_err(&serde_json::to_string(&json!({"keys": [wrong_alg]})).unwrap());
-    assert!(e.contains("`alg` `RS256` does not fit a Ed25519 key"), "{e}");
+    assert!(
+        e.contains("`alg` `RS256` does not fit a Ed25519 key"),
+        "{e}"
+    );
     let e = jwks_err(r#"{"keys": [{"kty": "RSA", "n": "AQAB=", "e": "AQAB"}]}"#);
-    assert!(e.contains("$.keys[0].n: `n` is not unpadded base64url"), "{e}");
+    assert!(
+        e.contains("$.keys[0].n: `n` is not unpadded base64url"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -611,7 +898,10 @@ fn jwks_refuses_short_rsa() {
     };
     let doc = json!({"keys": [{"kty": "RSA", "kid": "small", "n": B64.encode(&n), "e": "AQAB"}]});
     let e = jwks_err(&doc.to_string());
-    assert!(e.contains("the RSA modulus is 1024 bits; 2048 to 8192 are accepted"), "{e}");
+    assert!(
+        e.contains("the RSA modulus is 1024 bits; 2048 to 8192 are accepted"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -619,20 +909,38 @@ fn shared_secret_set_is_separate() {
     let secret = b"0123456789abcdef0123456789abcdef";
     let doc = json!({"keys": [{"kty": "oct", "kid": "h1", "k": B64.encode(secret)}]}).to_string();
     let set = Jwks::shared_secrets_from_json(doc.as_bytes()).unwrap();
-    assert!(format!("{set:?}").find("MDEy").is_none(), "Debug shows no secret");
+    assert!(
+        format!("{set:?}").find("MDEy").is_none(),
+        "Debug shows no secret"
+    );
     // The default algorithms are refused with a shared-secret set.
     let err = Validator::new(&config(), set.clone()).unwrap_err();
     assert!(err.to_string().contains("listing only HS256"), "{err}");
     let v = Validator::new(&config().algorithms(&[Alg::HS256]), set).unwrap();
-    let t = mint(&json!({"alg": "HS256", "kid": "h1"}), &claims(), &Signer::Hmac(secret));
+    let t = mint(
+        &json!({"alg": "HS256", "kid": "h1"}),
+        &claims(),
+        &Signer::Hmac(secret),
+    );
     assert_eq!(v.validate(&t, now()).unwrap().principal().as_str(), "alice");
-    let t = mint(&json!({"alg": "HS256", "kid": "h1"}), &claims(), &Signer::Hmac(b"wrong-secret-wrong-secret-wrong!"));
+    let t = mint(
+        &json!({"alg": "HS256", "kid": "h1"}),
+        &claims(),
+        &Signer::Hmac(b"wrong-secret-wrong-secret-wrong!"),
+    );
     assert_eq!(refused(&v, &t).reason(), &Reason::BadSignature);
     // A public key in a shared-secret document is refused.
-    let e = Jwks::shared_secrets_from_json(&standard_jwks()).unwrap_err().to_string();
-    assert!(e.contains("a shared-secret key set holds `oct` keys only"), "{e}");
+    let e = Jwks::shared_secrets_from_json(&standard_jwks())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("a shared-secret key set holds `oct` keys only"),
+        "{e}"
+    );
     let short = json!({"keys": [{"kty": "oct", "k": B64.encode(b"short")}]}).to_string();
-    let e = Jwks::shared_secrets_from_json(short.as_bytes()).unwrap_err().to_string();
+    let e = Jwks::shared_secrets_from_json(short.as_bytes())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("the secret is 5 bytes, fewer than 32"), "{e}");
 }
 
@@ -646,27 +954,66 @@ fn config_from_json() {
     .unwrap();
     assert_eq!(c.allowed_algorithms(), [Alg::ES256]);
     let v = Validator::new(&c, Jwks::from_json(&standard_jwks()).unwrap()).unwrap();
-    let t = mint(&json!({"alg": "ES256", "kid": "ec-1"}), &with(claims(), "client_id", json!("svc-spark")), &Signer::Ec(&keys().ec));
+    let t = mint(
+        &json!({"alg": "ES256", "kid": "ec-1"}),
+        &with(claims(), "client_id", json!("svc-spark")),
+        &Signer::Ec(&keys().ec),
+    );
     assert_eq!(v.validate(&t, now()).unwrap().principal().as_str(), "spark");
     let t = mint(&rs("rsa-1"), &claims(), &Signer::Rsa(&keys().rsa));
-    assert_eq!(refused(&v, &t).reason(), &Reason::AlgNotAllowed("RS256".to_owned()));
+    assert_eq!(
+        refused(&v, &t).reason(),
+        &Reason::AlgNotAllowed("RS256".to_owned())
+    );
 
     for (doc, want) in [
-        (r#"{"issuers": ["a"], "audiences": ["b"], "leeway_secs": 3600}"#, "1:55: $.leeway_secs: the leeway is 3600s, more than the limit of 300s"),
-        (r#"{"issuers": ["a"], "audiences": []}"#, "$.audiences: `audiences` must name at least one value"),
-        (r#"{"issuers": ["a"], "audiences": ["b"], "audience": "c"}"#, "$.audience: unknown field `audience`"),
-        (r#"{"issuers": ["a"], "issuers": ["b"], "audiences": ["b"]}"#, "$.issuers: `issuers` is given twice"),
-        (r#"{"issuers": ["a"], "audiences": ["b"], "algorithms": ["HS257"]}"#, "unsupported algorithm `HS257`"),
-        (r#"{"issuers": ["a"], "audiences": ["b"], "principal_rules": [{"claim": 1}]}"#, "$.principal_rules[0].claim: expected a string, found a number"),
-        (r#"{"issuers": ["a"], "audiences": ["b"], "max_token_bytes": 0}"#, "the token size limit must be 1 to 65536 bytes"),
-        (r#"{"issuers": ["a"],"#, "configuration: 1:19: unexpected end of text"),
+        (
+            r#"{"issuers": ["a"], "audiences": ["b"], "leeway_secs": 3600}"#,
+            "1:55: $.leeway_secs: the leeway is 3600s, more than the limit of 300s",
+        ),
+        (
+            r#"{"issuers": ["a"], "audiences": []}"#,
+            "$.audiences: `audiences` must name at least one value",
+        ),
+        (
+            r#"{"issuers": ["a"], "audiences": ["b"], "audience": "c"}"#,
+            "$.audience: unknown field `audience`",
+        ),
+        (
+            r#"{"issuers": ["a"], "issuers": ["b"], "audiences": ["b"]}"#,
+            "$.issuers: `issuers` is given twice",
+        ),
+        (
+            r#"{"issuers": ["a"], "audiences": ["b"], "algorithms": ["HS257"]}"#,
+            "unsupported algorithm `HS257`",
+        ),
+        (
+            r#"{"issuers": ["a"], "audiences": ["b"], "principal_rules": [{"claim": 1}]}"#,
+            "$.principal_rules[0].claim: expected a string, found a number",
+        ),
+        (
+            r#"{"issuers": ["a"], "audiences": ["b"], "max_token_bytes": 0}"#,
+            "the token size limit must be 1 to 65536 bytes",
+        ),
+        (
+            r#"{"issuers": ["a"],"#,
+            "configuration: 1:19: unexpected end of text",
+        ),
     ] {
-        let e = ValidatorConfig::from_json(doc.as_bytes()).unwrap_err().to_string();
+        let e = ValidatorConfig::from_json(doc.as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(want), "{doc}: {e}");
     }
-    let e = Validator::new(&config().leeway(Duration::from_secs(301)), Jwks::from_json(&standard_jwks()).unwrap())
-        .unwrap_err();
-    assert_eq!(e.to_string(), "configuration: the leeway is 301s, more than the limit of 300s");
+    let e = Validator::new(
+        &config().leeway(Duration::from_secs(301)),
+        Jwks::from_json(&standard_jwks()).unwrap(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "configuration: the leeway is 301s, more than the limit of 300s"
+    );
 }
 
 #[test]
