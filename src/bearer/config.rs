@@ -110,6 +110,11 @@ impl ValidatorConfig {
         self
     }
 
+    /// The longest token accepted, in bytes.
+    pub fn token_limit(&self) -> usize {
+        self.max_token_bytes
+    }
+
     /// The algorithms in force.
     pub fn allowed_algorithms(&self) -> &[Alg] {
         self.algorithms.as_deref().unwrap_or(&DEFAULT_ALGORITHMS)

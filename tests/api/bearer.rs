@@ -1022,3 +1022,93 @@ fn validator_is_send_sync() {
     check::<Validator>();
     check::<Rejection>();
 }
+
+#[cfg(feature = "cli")]
+#[test]
+fn cli_token_check() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = dir.path().join("jwks.json");
+    let cfg = dir.path().join("bearer.json");
+    std::fs::write(&jwks, standard_jwks()).unwrap();
+    std::fs::write(
+        &cfg,
+        format!(r#"{{"issuers": ["{ISS}"], "audiences": ["{AUD}"]}}"#),
+    )
+    .unwrap();
+    let k = keys();
+    let good = mint(&rs("rsa-1"), &claims(), &Signer::Rsa(&k.rsa));
+    let expired = mint(
+        &rs("rsa-1"),
+        &with(claims(), "exp", json!(secs() - 3600)),
+        &Signer::Rsa(&k.rsa),
+    );
+    let run = |token: &str, extra: &[&str], stdin: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mesos-auth"));
+        cmd.args(["token", "check", "--jwks"])
+            .arg(&jwks)
+            .args(["--now", "1800000000"]);
+        cmd.args(extra).arg(token);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let input = stdin.unwrap_or("").to_owned();
+        let mut pipe = child.stdin.take().unwrap();
+        std::thread::spawn(move || pipe.write_all(input.as_bytes()));
+        let out = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for t in [&good, &expired] {
+            for part in t.split('.') {
+                assert!(!text.contains(part), "the token is printed: {text}");
+            }
+        }
+        (out.status.code(), text)
+    };
+    let cfg_args = ["--config", cfg.to_str().unwrap()];
+    let (code, text) = run(&good, &cfg_args, None);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("ACCEPTED as principal \"alice\" (claim `sub`, rule 0)"),
+        "{text}"
+    );
+    let (code, text) = run(
+        "-",
+        &["--issuer", ISS, "--audience", AUD],
+        Some(&format!("Bearer {expired}\n")),
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("REJECTED (peer is told `invalid_token`)")
+            && text.contains("reason:    expired"),
+        "{text}"
+    );
+    let (code, text) = run(&expired, &[&cfg_args[..], &["--json"]].concat(), None);
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains(r#""component":"bearer""#) && text.contains(r#""reason_tag":"expired""#),
+        "{text}"
+    );
+    // A configuration error is exit 2, located.
+    std::fs::write(
+        &cfg,
+        r#"{"issuers": ["x"], "audiences": ["y"], "leeway": 1}"#,
+    )
+    .unwrap();
+    let (code, text) = run(&good, &cfg_args, None);
+    assert_eq!(code, Some(2));
+    assert!(
+        text.contains("bearer.json: configuration: 1:40: $.leeway: unknown field `leeway`"),
+        "{text}"
+    );
+    let (code, text) = run(&good, &[], None);
+    assert_eq!(code, Some(2));
+    assert!(
+        text.contains("give --config, or --issuer and --audience"),
+        "{text}"
+    );
+}
