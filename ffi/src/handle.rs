@@ -40,6 +40,7 @@ pub(crate) enum Kind {
     Acl = 0x4d41_0005,
     Audit = 0x4d41_0006,
     Throttle = 0x4d41_0007,
+    Bearer = 0x4d41_0010,
 }
 
 /// The tag a Box handle gets as it is freed.
