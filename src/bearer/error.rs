@@ -258,13 +258,13 @@ impl fmt::Display for Reason {
                 write!(
                     f,
                     "expired: `exp` {exp} is {}s before now ({now})",
-                    now - exp
+                    now.saturating_sub(*exp)
                 )
             }
             Self::NotYetValid { nbf, now } => write!(
                 f,
                 "not yet valid: `nbf` {nbf} is {}s after now ({now})",
-                nbf - now
+                nbf.saturating_sub(*now)
             ),
             Self::WrongIssuer { expected } => {
                 f.write_str("claim `iss` is not an accepted issuer (expected ")?;

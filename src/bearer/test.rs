@@ -42,3 +42,18 @@ fn config_defaults() {
     assert_eq!(c.allowed_algorithms(), DEFAULT_ALGORITHMS);
     assert!(matches!(c.check(), Err(BearerError::Config(_))));
 }
+
+#[test]
+fn extreme_dates_display_without_overflow() {
+    // A signed token may carry `exp: -1e300` (saturated to i64::MIN).
+    let r = Reason::Expired {
+        exp: i64::MIN,
+        now: 1_800_000_000,
+    };
+    assert!(r.to_string().contains(&format!("{}s before", i64::MAX)));
+    let r = Reason::NotYetValid {
+        nbf: i64::MAX,
+        now: -5,
+    };
+    assert!(r.to_string().contains(&format!("{}s after", i64::MAX)));
+}

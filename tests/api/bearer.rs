@@ -441,6 +441,39 @@ fn required_claims() {
 }
 
 #[test]
+fn extreme_dates_are_refused_not_panics() {
+    let v = validator();
+    let k = keys();
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "exp", json!(-1e300)),
+        &Signer::Rsa(&k.rsa),
+    );
+    let r = refused(&v, &t);
+    assert_eq!(
+        r.reason(),
+        &Reason::Expired {
+            exp: i64::MIN,
+            now: secs()
+        }
+    );
+    assert!(r.to_string().contains("9223372036854775807s before now"));
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "nbf", json!(1e300)),
+        &Signer::Rsa(&k.rsa),
+    );
+    assert_eq!(refused(&v, &t).reason().tag(), "not_yet_valid");
+    // A far-future `exp` is accepted (saturating, not wrapping).
+    let t = mint(
+        &rs("rsa-1"),
+        &with(claims(), "exp", json!(i64::MAX)),
+        &Signer::Rsa(&k.rsa),
+    );
+    assert!(v.validate(&t, now()).is_ok());
+}
+
+#[test]
 fn unknown_kid_and_missing_kid() {
     let v = validator();
     let t = mint(&rs("rsa-9"), &claims(), &Signer::Rsa(&keys().rsa));
