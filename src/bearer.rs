@@ -26,6 +26,13 @@
 //! `iss` and `aud` (both required), and the principal rules. Repeated
 //! header members or claims that the checks read are refused.
 //!
+//! `alg: none` cannot be configured at all: an unsigned token proves
+//! nothing a master could act on, and an option to allow it is one
+//! misconfiguration away from accepting anyone. HMAC (HS256/384/512) can,
+//! but only with a separate shared-secret key set
+//! ([`Jwks::shared_secrets_from_json`]) and the algorithms listed
+//! explicitly.
+//!
 //! ```
 //! use mesos_auth::bearer::{Jwks, PrincipalRule, Validator, ValidatorConfig};
 //!
