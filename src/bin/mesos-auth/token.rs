@@ -1,7 +1,7 @@
 //! `mesos-auth token check`: explain why a bearer token is or is not
 //! accepted, without ever printing the token.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -80,38 +80,47 @@ pub(crate) fn run(cmd: Command) -> ExitCode {
     let now = now.map_or_else(SystemTime::now, |s| UNIX_EPOCH + Duration::from_secs(s));
     let result = validator.validate(token, now);
     let event = ValidationEvent::new(&result);
+    let mut o = String::new();
     if json {
-        println!("{}", to_json_line(&event, now));
+        o.push_str(&format!("{}\n", to_json_line(&event, now)));
     } else {
-        println!("token:     {} bytes (not shown)", token.len());
+        o.push_str(&format!("token:     {} bytes (not shown)\n", token.len()));
         if let Some(alg) = event.alg {
-            println!("alg:       {alg}");
+            o.push_str(&format!("alg:       {alg}\n"));
         }
         if let Some(kid) = &event.kid {
-            println!("kid:       {kid:?}");
+            o.push_str(&format!("kid:       {kid:?}\n"));
         }
         if let Some(iss) = &event.iss {
-            println!("issuer:    {iss:?}");
+            o.push_str(&format!("issuer:    {iss:?}\n"));
         }
         match &result {
             Ok(v) => {
-                println!(
-                    "result:    ACCEPTED as principal {:?} (claim `{}`, rule {})",
+                o.push_str(&format!(
+                    "result:    ACCEPTED as principal {:?} (claim `{}`, rule {})\n",
                     v.principal().as_str(),
                     v.claim(),
                     v.rule()
-                );
+                ));
                 let secs = now
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-                println!("expires:   {} ({}s from now)", v.exp(), v.exp() - secs);
+                o.push_str(&format!(
+                    "expires:   {} ({}s from now)\n",
+                    v.exp(),
+                    v.exp().saturating_sub(secs)
+                ));
             }
             Err(r) => {
-                println!("result:    REJECTED (peer is told `{}`)", r.code());
-                println!("reason:    {}", r.reason());
+                o.push_str(&format!(
+                    "result:    REJECTED (peer is told `{}`)\n",
+                    r.code()
+                ));
+                o.push_str(&format!("reason:    {}\n", r.reason()));
             }
         }
     }
+    let _ = std::io::stdout().write_all(o.as_bytes());
     if result.is_ok() {
         ExitCode::SUCCESS
     } else {
