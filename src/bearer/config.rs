@@ -153,6 +153,17 @@ impl ValidatorConfig {
         if self.rules.iter().any(|r| r.claim.is_empty()) {
             return bad("a principal rule names an empty claim");
         }
+        // These are checked as themselves and never reach the rules.
+        if let Some(r) = self
+            .rules
+            .iter()
+            .find(|r| ["iss", "aud", "exp", "nbf"].contains(&&*r.claim))
+        {
+            return Err(BearerError::Config(format!(
+                "a principal rule cannot read `{}` (use `sub`, `client_id` or another claim)",
+                r.claim
+            )));
+        }
         Ok(())
     }
 

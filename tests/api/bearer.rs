@@ -909,6 +909,15 @@ fn jwks_is_strict() {
         e.contains("`alg` `RS256` does not fit a Ed25519 key"),
         "{e}"
     );
+    let nameless = json!({"keys": [without(rsa_jwk("a", &k.rsa), "kid"), ed_jwk("e", &k.ed)]});
+    let e = jwks_err(&nameless.to_string());
+    assert!(
+        e.contains("$.keys: every key needs a `kid` when the set holds more than one"),
+        "{e}"
+    );
+    let many: Vec<Value> = (0..65).map(|i| ed_jwk(&format!("k{i}"), &k.ed)).collect();
+    let e = jwks_err(&json!({ "keys": many }).to_string());
+    assert!(e.contains("65 keys, more than the limit of 64"), "{e}");
     let e = jwks_err(r#"{"keys": [{"kty": "RSA", "n": "AQAB=", "e": "AQAB"}]}"#);
     assert!(
         e.contains("$.keys[0].n: `n` is not unpadded base64url"),
@@ -1031,6 +1040,10 @@ fn config_from_json() {
         (
             r#"{"issuers": ["a"],"#,
             "configuration: 1:19: unexpected end of text",
+        ),
+        (
+            r#"{"issuers": ["a"], "audiences": ["b"], "principal_rules": [{"claim": "iss"}]}"#,
+            "a principal rule cannot read `iss`",
         ),
     ] {
         let e = ValidatorConfig::from_json(doc.as_bytes())
