@@ -1,5 +1,6 @@
 //! The compiled validator: one token in, a principal or a rejection out.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -218,7 +219,7 @@ impl Validator {
         let Some(alg) = Alg::from_name(&header.alg).filter(|a| s.algorithms.contains(a)) else {
             // Real names are short; anything longer is not echoed.
             let shown = if header.alg.len() <= 10 {
-                header.alg.clone()
+                header.alg.clone().into_owned()
             } else {
                 format!("({} bytes)", header.alg.len())
             };
@@ -345,7 +346,7 @@ impl Validator {
                 principal,
                 claim: Arc::clone(&rule.claim),
                 rule: i,
-                kid: header.kid.clone(),
+                kid: header.kid.as_deref().map(str::to_owned),
                 alg,
                 iss,
                 exp,
@@ -400,9 +401,12 @@ fn numeric_date(v: Option<&Value>, claim: &'static str) -> Result<i64, Reason> {
 /// and `jku`/`jwk`/`x5u`/`x5c`, which never pick the key: RFC 8725 §3.10).
 /// serde refuses a repeated `alg`, `kid` or `crit`.
 #[derive(serde::Deserialize)]
-struct Header {
-    alg: String,
-    kid: Option<String>,
+struct Header<'a> {
+    // Borrowed when the text has no escapes: no allocation per token.
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow)]
+    kid: Option<Cow<'a, str>>,
     crit: Option<IgnoredAny>,
 }
 
