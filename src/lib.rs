@@ -117,6 +117,7 @@
 
 pub mod acl;
 pub mod audit;
+pub mod bearer;
 pub mod credentials;
 pub mod http;
 pub mod ratelimit;

@@ -3,6 +3,7 @@
 
 mod api {
     mod acl;
+    mod bearer;
     mod credentials;
     mod http;
     #[cfg(feature = "rsasl")]

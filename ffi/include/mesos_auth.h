@@ -50,6 +50,13 @@
 #define MESOS_AUTH_ACL_LENIENT 1
 
 /*
+ `flags` bit for `mesos_auth_bearer_new`: the JWKS holds shared secrets
+ (`oct` keys, for HS256/HS384/HS512, which the configuration must then
+ list alone). Without it, the JWKS holds public keys only.
+ */
+#define MESOS_AUTH_BEARER_SHARED_SECRET 1
+
+/*
  Lenient mode: accept what Mesos accepts, reporting quirks as findings.
  */
 #define MESOS_AUTH_CREDENTIALS_LENIENT 1
@@ -161,8 +168,9 @@ enum mesos_auth_result
    */
   MESOS_AUTH_RESULT_INVALID_STATE = 103,
   /*
-   A TLS certificate maps to no principal; the reason is in
-   `mesos_auth_last_error`. Close the connection.
+   A TLS certificate maps to no principal, or a bearer token is
+   refused; the reason is in `mesos_auth_last_error`. Close the
+   connection (or answer 401).
    */
   MESOS_AUTH_RESULT_REJECTED = 104,
   /*
@@ -714,6 +722,16 @@ typedef struct mesos_auth_authenticatee mesos_auth_authenticatee;
  (the principal: until `_free`).
  */
 typedef struct mesos_auth_authenticator mesos_auth_authenticator;
+
+/*
+ A bearer-token validator being served.
+
+ Thread safety: shared, reference-counted; any number of threads may
+ validate through one handle at once, reloads included (a reload swaps
+ the whole validator atomically; a check in flight finishes with the keys
+ it started with).
+ */
+typedef struct mesos_auth_bearer mesos_auth_bearer;
 
 /*
  A credential store being served, reloadable while in use.
@@ -1351,6 +1369,93 @@ mesos_auth_result mesos_auth_audit_up_ref(const mesos_auth_audit *audit,
  `audit` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_audit_free(const mesos_auth_audit *audit);
+
+/*
+ Compiles a validator from its configuration (`config_len` bytes of
+ UTF-8 JSON: `issuers`, `audiences`, and optionally `algorithms`,
+ `leeway_secs`, `max_token_bytes`, `principal_rules`) and a JWKS
+ document (`jwks_len` bytes, as fetched from the issuer by the host).
+ `flags`: 0, or `MESOS_AUTH_BEARER_SHARED_SECRET`. A bad document
+ gives `MESOS_AUTH_RESULT_PARSE_ERROR` and `mesos_auth_last_error`
+ says where (line:column, JSON path; never key material).
+
+ # Safety
+
+ `config` valid for `config_len` bytes, `jwks` for `jwks_len`; `out`
+ valid for one write.
+ */
+mesos_auth_result mesos_auth_bearer_new(const char *config,
+                                        size_t config_len,
+                                        const uint8_t *jwks,
+                                        size_t jwks_len,
+                                        uint32_t flags,
+                                        const mesos_auth_bearer **out);
+
+/*
+ Replaces the JWKS (`len` bytes at `jwks`, of the kind the handle was
+ made with) and swaps the new validator in; `*out_generation` is its
+ generation (one more per successful reload). On any error the
+ current keys keep serving.
+
+ # Safety
+
+ `bearer` NULL or live; `jwks` valid for `len` bytes;
+ `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_bearer_reload_jwks_buffer(const mesos_auth_bearer *bearer,
+                                                       const uint8_t *jwks,
+                                                       size_t len,
+                                                       uint64_t *out_generation);
+
+/*
+ Validates one bearer token (`token_len` bytes, without `Bearer `)
+ at `now_unix_secs` (seconds since the epoch; 0 reads the system
+ clock). On success the principal (at most 256 bytes; a 257-byte
+ buffer always suffices) is written to `buf` NUL-terminated, its
+ length to `*out_n`, and `*out_error` is set to "". A refused token
+ gives `MESOS_AUTH_RESULT_REJECTED`: then `*out_error` (and only it)
+ is written, with the RFC 6750 code for the peer's
+ `WWW-Authenticate` (`invalid_token`, `invalid_request`), and the
+ precise reason is in `mesos_auth_last_error` (for the local log,
+ never the token). `*out_error` points at static storage. `audit` may
+ be NULL; otherwise every outcome is recorded.
+
+ # Safety
+
+ `bearer` NULL or live; `token` valid for `token_len` bytes; `audit`
+ NULL or live; `buf` valid for `len` bytes; `out_n` and `out_error`
+ for one write each.
+ */
+mesos_auth_result mesos_auth_bearer_validate(const mesos_auth_bearer *bearer,
+                                             const char *token,
+                                             size_t token_len,
+                                             uint64_t now_unix_secs,
+                                             const mesos_auth_audit *audit,
+                                             char *buf,
+                                             size_t len,
+                                             size_t *out_n,
+                                             mesos_auth_str *out_error);
+
+/*
+ A new reference to the same object: a distinct pointer in `*out`,
+ released by its own `_free`.
+
+ # Safety
+
+ `bearer` NULL or live (or released: refused); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_bearer_up_ref(const mesos_auth_bearer *bearer,
+                                           const mesos_auth_bearer **out);
+
+/*
+ Drops the caller's reference. NULL is a no-op; a reference already
+ released is refused with `MESOS_AUTH_RESULT_WRONG_HANDLE`.
+
+ # Safety
+
+ `bearer` NULL, live, or released by an earlier `_free` (refused).
+ */
+mesos_auth_result mesos_auth_bearer_free(const mesos_auth_bearer *bearer);
 
 /*
  Loads the credentials file at `path` (`path_len` bytes of UTF-8; a

@@ -44,6 +44,7 @@ pub(crate) enum Kind {
     HttpBuilder = 0x4d41_0011,
     HttpAuthenticator = 0x4d41_0012,
     HttpOutcome = 0x4d41_0013,
+    Bearer = 0x4d41_0014,
 }
 
 /// The tag a Box handle gets as it is freed.

@@ -27,6 +27,7 @@
 // Keep components top-level files: the panic-boundary test scans src/*.rs.
 mod acl;
 mod audit;
+mod bearer;
 mod credentials;
 mod handle;
 mod http;
@@ -43,6 +44,7 @@ pub use acl::{
     mesos_auth_acl_reason, mesos_auth_acl_request,
 };
 pub use audit::{mesos_auth_audit, mesos_auth_audit_callback, mesos_auth_audit_fsync};
+pub use bearer::{MESOS_AUTH_BEARER_SHARED_SECRET, mesos_auth_bearer};
 pub use credentials::{
     MESOS_AUTH_CREDENTIALS_ALLOW_EMPTY, MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS,
     MESOS_AUTH_CREDENTIALS_LENIENT, mesos_auth_credentials, mesos_auth_credentials_format,

@@ -36,8 +36,9 @@ pub enum mesos_auth_result {
     FileError = 102,
     /// The operation is not valid in the object's current state.
     InvalidState = 103,
-    /// A TLS certificate maps to no principal; the reason is in
-    /// `mesos_auth_last_error`. Close the connection.
+    /// A TLS certificate maps to no principal, or a bearer token is
+    /// refused; the reason is in `mesos_auth_last_error`. Close the
+    /// connection (or answer 401).
     Rejected = 104,
     /// The peer broke the SASL protocol (or the session had timed out or
     /// ended); an error message for the peer is queued on the session.
@@ -65,7 +66,7 @@ impl mesos_auth_result {
             Self::LimitExceeded => "the input exceeded a limit",
             Self::FileError => "a file could not be read or has unsafe permissions",
             Self::InvalidState => "the operation is not valid in the current state",
-            Self::Rejected => "the certificate maps to no principal",
+            Self::Rejected => "the certificate or token maps to no principal",
             Self::ProtocolError => "the peer broke the authentication protocol",
             Self::RandomUnavailable => "the system random number generator is unavailable",
             Self::IncompatibleVersion => "the library version does not match the caller's header",

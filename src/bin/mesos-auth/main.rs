@@ -13,6 +13,7 @@ mod acl;
 mod credentials;
 mod sasl;
 mod tls;
+mod token;
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +40,9 @@ enum Command {
     /// Map TLS client certificates to principals.
     #[command(subcommand)]
     Tls(tls::Command),
+    /// Check bearer tokens (JWTs) against a JWKS.
+    #[command(subcommand)]
+    Token(token::Command),
 }
 
 fn main() -> ExitCode {
@@ -59,5 +63,6 @@ fn main() -> ExitCode {
         Command::Credentials(cmd) => credentials::run(cmd),
         Command::Sasl(cmd) => sasl::run(cmd),
         Command::Tls(cmd) => tls::run(cmd),
+        Command::Token(cmd) => token::run(cmd),
     }
 }
