@@ -122,6 +122,8 @@ pub mod ratelimit;
 pub mod reload;
 pub mod sasl;
 pub mod tls;
+#[cfg(feature = "zk")]
+pub mod zk;
 
 #[doc(hidden)]
 pub mod internal;
