@@ -245,7 +245,7 @@ fn install_crypto_provider() {
 fn describe(e: &zkc::Error) -> String {
     match e {
         zkc::Error::AuthFailed => "authentication failed (SASL credentials refused)".to_owned(),
-        zkc::Error::NoHosts => "no server reachable (connection refused, TLS handshake refused, or timed out)".to_owned(),
+        zkc::Error::NoHosts => "no server accepted a session (connection refused, TLS handshake refused, server not serving yet, or timed out)".to_owned(),
         other => other.to_string(),
     }
 }

@@ -70,13 +70,17 @@ impl Event for ZkEvent {
                 znode,
                 version,
                 generation,
-            } => json!({"event": "applied", "znode": znode, "version": version, "generation": generation}),
+            } => {
+                json!({"event": "applied", "znode": znode, "version": version, "generation": generation})
+            }
             Self::Refused {
                 znode,
                 version,
                 serving,
                 reason,
-            } => json!({"event": "refused", "znode": znode, "version": version, "serving_version": serving, "reason": reason}),
+            } => {
+                json!({"event": "refused", "znode": znode, "version": version, "serving_version": serving, "reason": reason})
+            }
             Self::Deleted { znode } => json!({"event": "deleted", "znode": znode}),
             Self::Connected { znode, servers } => {
                 json!({"event": "connected", "znode": znode, "servers": servers})
@@ -88,7 +92,9 @@ impl Event for ZkEvent {
                 znode,
                 since_ms,
                 fail_closed,
-            } => json!({"event": "stale", "znode": znode, "since_ms": since_ms, "fail_closed": fail_closed}),
+            } => {
+                json!({"event": "stale", "znode": znode, "since_ms": since_ms, "fail_closed": fail_closed})
+            }
         }
     }
 

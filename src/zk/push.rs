@@ -151,7 +151,11 @@ async fn push_on(
 ) -> Result<Pushed, ZkError> {
     let zk_err = |e: zkc::Error| ZkError::from_client(path, &e);
     let expected = match options.expect {
-        Expect::Current => client.check_stat(path).await.map_err(zk_err)?.map(|s| s.version),
+        Expect::Current => client
+            .check_stat(path)
+            .await
+            .map_err(zk_err)?
+            .map(|s| s.version),
         Expect::Version(v) => Some(v),
         Expect::Absent => None,
     };
@@ -192,7 +196,11 @@ async fn push_on(
 
 /// The ACL of a policy znode: the creator (and the named readers) only;
 /// open to anyone only when explicitly asked, never for credentials.
-fn create_acls(path: &str, kind: PolicyKind, options: &PushOptions) -> Result<Vec<zkc::Acl>, ZkError> {
+fn create_acls(
+    path: &str,
+    kind: PolicyKind,
+    options: &PushOptions,
+) -> Result<Vec<zkc::Acl>, ZkError> {
     if !options.connect.is_authenticated() {
         if kind.is_secret() {
             return Err(ZkError::UnsafeAcl {

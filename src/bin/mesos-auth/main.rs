@@ -13,6 +13,8 @@ mod acl;
 mod credentials;
 mod sasl;
 mod tls;
+#[cfg(feature = "zk")]
+mod zk;
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +41,10 @@ enum Command {
     /// Map TLS client certificates to principals.
     #[command(subcommand)]
     Tls(tls::Command),
+    /// The policy in ZooKeeper: push, get, diff (feature `zk`).
+    #[cfg(feature = "zk")]
+    #[command(subcommand)]
+    Zk(zk::Command),
 }
 
 fn main() -> ExitCode {
@@ -59,5 +65,7 @@ fn main() -> ExitCode {
         Command::Credentials(cmd) => credentials::run(cmd),
         Command::Sasl(cmd) => sasl::run(cmd),
         Command::Tls(cmd) => tls::run(cmd),
+        #[cfg(feature = "zk")]
+        Command::Zk(cmd) => zk::run(cmd),
     }
 }
