@@ -55,6 +55,7 @@ pub struct WatchOptions {
     stale_log_after: Duration,
     startup: Startup,
     retry: Duration,
+    resync: Duration,
     tick: Duration,
 }
 
@@ -66,7 +67,8 @@ impl Default for WatchOptions {
 
 impl WatchOptions {
     /// Keep serving when stale (logged after 30 s), require ZooKeeper at
-    /// start-up (10 s), retry a lost connection every 500 ms.
+    /// start-up (10 s), retry a lost connection every 500 ms, re-read the
+    /// version every 5 s besides the watch.
     pub fn new(connect: ConnectOptions) -> Self {
         Self {
             connect,
@@ -74,6 +76,7 @@ impl WatchOptions {
             stale_log_after: Duration::from_secs(30),
             startup: Startup::RequireZk(Duration::from_secs(10)),
             retry: Duration::from_millis(500),
+            resync: Duration::from_secs(5),
             tick: Duration::from_millis(100),
         }
     }
@@ -96,6 +99,15 @@ impl WatchOptions {
     #[must_use]
     pub fn startup(mut self, startup: Startup) -> Self {
         self.startup = startup;
+        self
+    }
+
+    /// How often the znode's version is read even without a watch event (a
+    /// safety net; the watch normally delivers a change within
+    /// milliseconds). At least 100 ms.
+    #[must_use]
+    pub fn resync(mut self, every: Duration) -> Self {
+        self.resync = every.max(Duration::from_millis(100));
         self
     }
 
@@ -387,55 +399,67 @@ impl Worker {
             Ok(c) => c,
             Err(e) => return self.lost(e.to_string()),
         };
-        // The watch goes first: a change between it and the read shows up
-        // as an event and a second read, never as a miss.
-        let mut watcher = match client.watch(&path, zkc::AddWatchMode::Persistent).await {
+        let mut states = client.state_watcher();
+        let mut watcher = match self.watch_and_read(&client).await {
             Ok(w) => w,
-            Err(e) => return self.lost(ZkError::from_client(&path, &e).to_string()),
+            Err(end) => return end,
         };
-        self.shared.contact();
         self.record(&ZkEvent::Connected {
             znode: path.clone(),
             servers: self.shared.servers.clone(),
         });
-        if let Err(end) = self.read_apply(&client).await {
-            return end;
-        }
         let mut tick = tokio::time::interval(self.options.tick);
+        let mut resync = tokio::time::interval(self.options.resync);
+        resync.reset();
+        let mut was_disconnected = false;
         loop {
             tokio::select! {
                 _ = stop.changed() => return End::Stop,
-                event = watcher.changed() => {
-                    match event.event_type {
-                        zkc::EventType::Session => match event.session_state {
-                            zkc::SessionState::SyncConnected
-                            | zkc::SessionState::ConnectedReadOnly => {
-                                self.shared.contact();
-                                // Changes made while disconnected may not be
-                                // delivered (ZOOKEEPER-4698): re-read.
-                                if let Err(end) = self.read_apply(&client).await {
-                                    return end;
-                                }
-                            }
-                            zkc::SessionState::Disconnected => {
-                                self.shared.connected.store(false, Ordering::SeqCst);
-                            }
-                            // Terminal: the watcher must not be polled again.
-                            state => return self.lost(format!("session {state:?}")),
-                        },
-                        zkc::EventType::NodeCreated | zkc::EventType::NodeDataChanged => {
-                            self.shared.contact();
-                            if let Err(end) = self.read_apply(&client).await {
-                                return end;
-                            }
+                state = states.changed() => match state {
+                    zkc::SessionState::SyncConnected | zkc::SessionState::ConnectedReadOnly => {
+                        self.shared.contact();
+                        if std::mem::take(&mut was_disconnected) {
+                            // Events during a disconnection may be lost
+                            // (ZOOKEEPER-4698), and a restarted server may not
+                            // restore the watch: watch afresh and re-read.
+                            watcher = match self.watch_and_read(&client).await {
+                                Ok(w) => w,
+                                Err(end) => return end,
+                            };
                         }
-                        zkc::EventType::NodeDeleted => {
-                            self.shared.contact();
-                            self.shared.lock().last_error =
-                                Some(format!("znode `{path}` was deleted"));
-                            self.record(&ZkEvent::Deleted { znode: path.clone() });
+                    }
+                    zkc::SessionState::Disconnected => {
+                        was_disconnected = true;
+                        self.shared.connected.store(false, Ordering::SeqCst);
+                    }
+                    // Terminal: neither watcher may be polled again.
+                    state => return self.lost(format!("session {state:?}")),
+                },
+                event = watcher.changed() => match event.event_type {
+                    zkc::EventType::Session => {
+                        if event.session_state.is_terminated() {
+                            return self.lost(format!("session {:?}", event.session_state));
                         }
-                        zkc::EventType::NodeChildrenChanged => {}
+                    }
+                    zkc::EventType::NodeCreated | zkc::EventType::NodeDataChanged => {
+                        self.shared.contact();
+                        if let Err(end) = self.read_apply(&client).await {
+                            return end;
+                        }
+                    }
+                    zkc::EventType::NodeDeleted => {
+                        self.shared.contact();
+                        self.shared.lock().last_error =
+                            Some(format!("znode `{path}` was deleted"));
+                        self.record(&ZkEvent::Deleted { znode: path.clone() });
+                    }
+                    zkc::EventType::NodeChildrenChanged => {}
+                },
+                _ = resync.tick() => {
+                    // A safety net under the watch: a cheap read of the
+                    // version catches anything a watch failed to deliver.
+                    if let Err(end) = self.read_apply(&client).await {
+                        return end;
                     }
                 }
                 _ = tick.tick() => self.on_tick(&client),
@@ -443,12 +467,25 @@ impl Worker {
         }
     }
 
+    /// Sets a persistent watch, then reads: a change between the two shows
+    /// up as an event and a second read, never as a miss.
+    async fn watch_and_read(
+        &mut self,
+        client: &zkc::Client,
+    ) -> Result<zkc::PersistentWatcher, End> {
+        let path = self.shared.path.clone();
+        let watcher = match client.watch(&path, zkc::AddWatchMode::Persistent).await {
+            Ok(w) => w,
+            Err(e) => return Err(self.lost(ZkError::from_client(&path, &e).to_string())),
+        };
+        self.shared.contact();
+        self.read_apply(client).await?;
+        Ok(watcher)
+    }
+
+    // A lost session leaves the start-up sender in place: a retry may
+    // still succeed within the start-up bound.
     fn lost(&mut self, reason: String) -> End {
-        if let Some(first) = self.first.take() {
-            // Only a refused start-up needs this; a retry may still succeed
-            // within the bound, so keep the sender for the next attempt.
-            self.first = Some(first);
-        }
         End::Lost(reason)
     }
 

@@ -319,6 +319,8 @@ fn down_at_start_and_mid_way() {
     let fast = || {
         WatchOptions::new(ConnectOptions::new().session_timeout(Duration::from_secs(4)))
             .retry(Duration::from_millis(100))
+            // Far beyond the waits below: what arrives came by the watch.
+            .resync(Duration::from_secs(60))
     };
 
     // Down at start: refused when ZooKeeper is required, clearly.
@@ -423,9 +425,17 @@ fn down_at_start_and_mid_way() {
         .check_fresh()
         .is_ok()));
     zk::push(&url, PolicyKind::Acls, ALLOW, &open()).unwrap();
-    assert!(wait_until(Duration::from_secs(10), || {
+    let both = wait_until(Duration::from_secs(10), || {
         fail_closed.status().version == Some(1) && keep.status().version == Some(1)
-    }));
+    });
+    assert!(
+        both,
+        "{:?}\n{:?}\n{:?}\n{:?}",
+        fail_closed.status(),
+        keep.status(),
+        events(&sink),
+        events(&keep_sink)
+    );
     assert!(closed.authorize(&ops_root()).is_allowed());
 }
 
@@ -445,7 +455,8 @@ fn session_expiry_rewatches_and_misses_nothing() {
         url.clone(),
         policy.clone(),
         WatchOptions::new(ConnectOptions::new().session_timeout(Duration::from_millis(1000)))
-            .retry(Duration::from_millis(100)),
+            .retry(Duration::from_millis(100))
+            .resync(Duration::from_secs(60)),
         sink.clone(),
     )
     .unwrap();
