@@ -3,7 +3,14 @@
 //! with `--features zk`. Without ZooKeeper installed the tests fail, naming
 //! the package, unless `MESOS_AUTH_ZK_TESTS=skip` says to skip them.
 
+// `cfg(test)` marks the helpers as test code for clippy (unwrap allowed).
 mod zk {
+    #[cfg(test)]
+    mod ensemble;
+    #[cfg(test)]
+    mod secured;
+    #[cfg(test)]
     mod server;
+    #[cfg(test)]
     mod standalone;
 }

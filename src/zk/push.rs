@@ -174,11 +174,11 @@ async fn push_on(
     }
     let acls = create_acls(path, kind, options)?;
     let parent_acls = parent_acls(options);
-    if let Some((parent, _)) = path.rsplit_once('/') {
-        if !parent.is_empty() {
-            let dir = zkc::CreateMode::Persistent.with_acls(zkc::Acls::new(&parent_acls));
-            client.mkdir(parent, &dir).await.map_err(zk_err)?;
-        }
+    if let Some((parent, _)) = path.rsplit_once('/')
+        && !parent.is_empty()
+    {
+        let dir = zkc::CreateMode::Persistent.with_acls(zkc::Acls::new(&parent_acls));
+        client.mkdir(parent, &dir).await.map_err(zk_err)?;
     }
     let create = zkc::CreateMode::Persistent.with_acls(zkc::Acls::new(&acls));
     match client.create(path, data, &create).await {

@@ -125,8 +125,25 @@ impl Server {
         for p in &self.props {
             cmd.arg(format!("-D{p}"));
         }
-        cmd.arg("-cp")
-            .arg(ZK_JAR)
+        // slf4j-simple (from libslf4j-java, a dependency of the package)
+        // puts the server's log in server.log, for failing tests to show.
+        // The package's manifest leaves out the Netty codec and resolver
+        // the TLS port (NettyServerCnxnFactory) needs; libnetty-java has them.
+        let mut class_path = ZK_JAR.to_owned();
+        for extra in [
+            "/usr/share/java/slf4j-simple.jar",
+            "/usr/share/java/netty-codec.jar",
+            "/usr/share/java/netty-resolver.jar",
+            "/usr/share/java/netty-transport-native-unix-common.jar",
+        ] {
+            if Path::new(extra).exists() {
+                class_path.push(':');
+                class_path.push_str(extra);
+            }
+        }
+        cmd.arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
+            .arg("-cp")
+            .arg(class_path)
             .arg(self.main)
             .arg(&self.cfg)
             .stdin(Stdio::null())
@@ -145,10 +162,10 @@ impl Server {
     pub(crate) fn wait_serving(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Some(out) = four_letter(self.port, "srvr") {
-                if let Some(mode) = out.lines().find_map(|l| l.strip_prefix("Mode: ")) {
-                    return mode.trim().to_owned();
-                }
+            if let Some(out) = four_letter(self.port, "srvr")
+                && let Some(mode) = out.lines().find_map(|l| l.strip_prefix("Mode: "))
+            {
+                return mode.trim().to_owned();
             }
             std::thread::sleep(Duration::from_millis(100));
         }
