@@ -24,9 +24,13 @@
 //! [`push`] checks the content exactly as the CLI's `check` commands do
 //! and writes it with compare-and-swap; [`get`] reads it back.
 //!
+//! [`audit()`] walks a tree of znodes (Mesos's own and ours) and reports
+//! ACLs that let anyone change a znode or read credentials.
+//!
 //! The connection may use TLS ([`TlsSettings`]: rustls, the operator's CA,
 //! an optional client certificate) and SASL DIGEST-MD5 ([`SaslDigest`]).
 
+mod audit;
 mod connect;
 mod error;
 mod event;
@@ -35,6 +39,7 @@ mod source;
 mod target;
 mod url;
 
+pub use audit::{AuditFinding, AuditFindingKind, AuditReport, MAX_AUDIT_ZNODES, audit};
 pub use connect::{ConnectOptions, SaslDigest, TlsSettings};
 pub use error::ZkError;
 pub use event::ZkEvent;

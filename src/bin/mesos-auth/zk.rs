@@ -11,7 +11,9 @@
 //! it fail (exit 2), never overwritten. `get` prints a znode (credentials
 //! only with `--show-secrets`); `diff` compares a local file with its znode
 //! (exit 0 same, 1 different, 2 errors; credentials by principal, never a
-//! secret).
+//! secret). `audit` walks a znode tree and reports ACLs that let anyone
+//! change a znode or read credentials, and a connection without TLS or
+//! authentication (exit 0 clean, 1 findings, 2 errors; `--json` for tools).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -66,6 +68,17 @@ pub(crate) enum Command {
         #[arg(long)]
         show_secrets: bool,
         /// The base znode.
+        url: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Check the ACLs of a znode tree (Mesos's `zk://.../mesos`, ours):
+    /// exit 0 clean, 1 findings, 2 errors.
+    Audit {
+        /// One JSON object on standard output instead of text lines.
+        #[arg(long)]
+        json: bool,
+        /// The root of the tree.
         url: String,
         #[command(flatten)]
         conn: ConnArgs,
@@ -185,6 +198,7 @@ pub(crate) fn run(cmd: Command) -> ExitCode {
             };
             get(kind, show_secrets, &url, &conn)
         }
+        Command::Audit { json, url, conn } => audit(json, &url, &conn),
         Command::Diff {
             acls,
             credentials,
@@ -423,6 +437,37 @@ fn diff(kind: PolicyKind, file: &Path, base: &str, conn: &ConnArgs) -> Result<Ex
         }
     }
     Ok(ExitCode::from(1))
+}
+
+fn audit(json: bool, url: &str, conn: &ConnArgs) -> Result<ExitCode, ExitCode> {
+    let url = ZkUrl::parse(url).map_err(|e| fail(&e.to_string()))?;
+    let options = conn.options().map_err(|e| fail(&e.to_string()))?;
+    let report = zk::audit(&url, &options).map_err(|e| fail(&e.to_string()))?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let findings: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| serde_json::json!({"path": f.path, "kind": f.kind.name(), "message": f.message}))
+            .collect();
+        let doc = serde_json::json!({"url": url.to_string(), "znodes": report.znodes, "findings": findings});
+        let _ = writeln!(out, "{doc}");
+    } else {
+        for f in &report.findings {
+            let _ = writeln!(out, "{}: {}: {}", f.path, f.kind.name(), f.message);
+        }
+        let _ = writeln!(
+            out,
+            "{url}: {} znode(s), {} finding(s)",
+            report.znodes,
+            report.findings.len()
+        );
+    }
+    Ok(if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// A plain line diff (longest common subsequence), enough for policy files
