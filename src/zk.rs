@@ -47,3 +47,6 @@ pub use push::{Expect, PushOptions, Pushed, Znode, get, push};
 pub use source::{PolicyWatch, StalePolicy, Startup, WatchOptions, WatchStatus};
 pub use target::{PolicyKind, PolicyTarget};
 pub use url::{DEFAULT_PORT, ZkUrl};
+
+#[cfg(test)]
+mod test;
