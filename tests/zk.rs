@@ -5,7 +5,8 @@
 
 // `cfg(test)` marks the helpers as test code for clippy (unwrap allowed).
 mod zk {
-    #[cfg(all(test, feature = "cli"))]
+    #[cfg(test)]
+    #[cfg(feature = "cli")]
     mod cli;
     #[cfg(test)]
     mod ensemble;
