@@ -161,7 +161,20 @@ struct Shared {
     stale: StalePolicy,
     stale_log_after: Duration,
     connected: AtomicBool,
+    // False once the watcher thread has ended, however it ended (a panic
+    // included): the contact then ages and a fail-closed bound applies.
+    alive: AtomicBool,
     state: Mutex<State>,
+}
+
+/// Marks the watcher dead when its thread ends, unwinding included.
+struct AliveGuard(Arc<Shared>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.connected.store(false, Ordering::SeqCst);
+        self.0.alive.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -177,7 +190,7 @@ impl Shared {
     }
 
     fn since_contact(&self) -> Duration {
-        if self.connected.load(Ordering::SeqCst) {
+        if self.connected.load(Ordering::SeqCst) && self.alive.load(Ordering::SeqCst) {
             return Duration::ZERO;
         }
         self.lock().last_contact.elapsed()
@@ -233,6 +246,7 @@ impl PolicyWatch {
             stale: options.stale,
             stale_log_after: options.stale_log_after,
             connected: AtomicBool::new(false),
+            alive: AtomicBool::new(true),
             state: Mutex::new(State {
                 applied: None,
                 refused: None,
@@ -259,7 +273,10 @@ impl PolicyWatch {
         };
         let thread = std::thread::Builder::new()
             .name("mesos-auth-zk".to_owned())
-            .spawn(move || runtime.block_on(worker.run(stop_rx)))
+            .spawn(move || {
+                let _alive = AliveGuard(Arc::clone(&worker.shared));
+                runtime.block_on(worker.run(stop_rx));
+            })
             .map_err(|e| ZkError::Runtime {
                 reason: e.to_string(),
             })?;
@@ -297,7 +314,8 @@ impl PolicyWatch {
             version: s.applied.map(|(v, _)| v.version),
             policy_age: s.applied.map(|(_, at)| at.elapsed()),
             since_contact,
-            connected: self.shared.connected.load(Ordering::SeqCst),
+            connected: self.shared.connected.load(Ordering::SeqCst)
+                && self.shared.alive.load(Ordering::SeqCst),
             fail_closed,
             last_error: s.last_error.clone(),
         }

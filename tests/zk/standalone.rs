@@ -497,4 +497,34 @@ fn session_expiry_rewatches_and_misses_nothing() {
         .status()
         .version
         == Some(2)));
+
+    // A watcher whose thread dies (here a target that panics) is not taken
+    // for a live one: its contact ages and the fail-closed bound applies.
+    let dead = PolicyWatch::start(
+        url,
+        Arc::new(Panics),
+        WatchOptions::new(ConnectOptions::new())
+            .startup(Startup::Fallback)
+            .stale(StalePolicy::FailClosed {
+                after: Duration::from_millis(300),
+            }),
+        Arc::new(Events::default()),
+    )
+    .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || dead
+        .check_fresh()
+        .is_err()));
+    assert!(!dead.status().connected);
+}
+
+struct Panics;
+
+impl mesos_auth::zk::PolicyTarget for Panics {
+    fn kind(&self) -> PolicyKind {
+        PolicyKind::Acls
+    }
+
+    fn apply(&self, _: &[u8]) -> Result<u64, String> {
+        panic!("a target that panics");
+    }
 }
