@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use zeroize::Zeroizing;
@@ -78,6 +79,68 @@ impl TlsSettings {
                 .map_err(|e| bad("client certificate and key", e))?;
         }
         Ok(tls)
+    }
+}
+
+impl TlsSettings {
+    /// One blocking TLS handshake to `host:port` with these settings (and
+    /// one read, where TLS 1.3 servers report a refused client
+    /// certificate): the handshake's error, if any.
+    fn probe(&self, host: &str, port: u16, timeout: Duration) -> Option<String> {
+        use std::io::Read;
+        use std::net::{TcpStream, ToSocketAddrs};
+
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()).flatten() {
+            roots.add(cert).ok()?;
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .ok()?
+            .with_root_certificates(roots);
+        let config = match &self.identity {
+            Some((cert, key)) => {
+                let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok()?;
+                let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).ok()?;
+                builder.with_client_auth_cert(chain, key).ok()?
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let name = ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']'))
+            .ok()?
+            .to_owned();
+        let mut conn = rustls::ClientConnection::new(Arc::new(config), name).ok()?;
+        let addr = (host.trim_start_matches('[').trim_end_matches(']'), port)
+            .to_socket_addrs()
+            .ok()?
+            .next()?;
+        let mut tcp = TcpStream::connect_timeout(&addr, timeout).ok()?;
+        tcp.set_read_timeout(Some(timeout)).ok()?;
+        tcp.set_write_timeout(Some(timeout)).ok()?;
+        while conn.is_handshaking() {
+            if let Err(e) = conn.complete_io(&mut tcp) {
+                return Some(e.to_string());
+            }
+        }
+        // ZooKeeper speaks only after our connect request; a refusal of our
+        // certificate arrives as an alert before that, or not at all.
+        let mut stream = rustls::Stream::new(&mut conn, &mut tcp);
+        let mut byte = [0u8; 1];
+        match stream.read(&mut byte) {
+            Err(e)
+                if e.kind() != std::io::ErrorKind::WouldBlock
+                    && e.kind() != std::io::ErrorKind::TimedOut =>
+            {
+                Some(e.to_string())
+            }
+            _ => None,
+        }
     }
 }
 
@@ -227,9 +290,17 @@ impl ConnectOptions {
             }
             None => connector.connect(&servers).await,
         };
-        result.map_err(|e| ZkError::Connect {
-            servers,
-            reason: describe(&e),
+        result.map_err(|e| {
+            let mut reason = describe(&e);
+            // The client does not say why a TLS session failed: one
+            // handshake of our own with the same settings usually can.
+            if let (Some(tls), zkc::Error::NoHosts, Some((host, port))) =
+                (&self.tls, &e, url.hosts().first())
+                && let Some(why) = tls.probe(host, *port, self.connection_timeout)
+            {
+                reason = format!("TLS handshake with {host}:{port} failed: {why}");
+            }
+            ZkError::Connect { servers, reason }
         })
     }
 }
