@@ -519,7 +519,7 @@ fn session_expiry_rewatches_and_misses_nothing() {
 
 struct Panics;
 
-impl mesos_auth::zk::PolicyTarget for Panics {
+impl zk::PolicyTarget for Panics {
     fn kind(&self) -> PolicyKind {
         PolicyKind::Acls
     }
