@@ -124,6 +124,8 @@ pub mod ratelimit;
 pub mod reload;
 pub mod sasl;
 pub mod tls;
+#[cfg(feature = "zk")]
+pub mod zk;
 
 #[doc(hidden)]
 pub mod internal;

@@ -14,6 +14,8 @@ mod credentials;
 mod sasl;
 mod tls;
 mod token;
+#[cfg(feature = "zk")]
+mod zk;
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +45,10 @@ enum Command {
     /// Check bearer tokens (JWTs) against a JWKS.
     #[command(subcommand)]
     Token(token::Command),
+    /// The policy in ZooKeeper: push, get, diff (feature `zk`).
+    #[cfg(feature = "zk")]
+    #[command(subcommand)]
+    Zk(zk::Command),
 }
 
 fn main() -> ExitCode {
@@ -64,5 +70,7 @@ fn main() -> ExitCode {
         Command::Sasl(cmd) => sasl::run(cmd),
         Command::Tls(cmd) => tls::run(cmd),
         Command::Token(cmd) => token::run(cmd),
+        #[cfg(feature = "zk")]
+        Command::Zk(cmd) => zk::run(cmd),
     }
 }
