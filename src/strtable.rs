@@ -10,7 +10,8 @@
 //! requests only probe. The hash is keyed with 256 random bits drawn per
 //! table ([`HashKey::random`]), so neither a policy author nor a requester
 //! can predict which strings share a slot, and a probe never runs longer
-//! than the longest cluster the table's own keys formed (load factor ≤ ½).
+//! than the longest cluster the table's own keys formed (load factor ≤ ¾
+//! for strings, ½ for pairs).
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -169,6 +170,19 @@ pub(crate) fn slots_for(n: usize) -> usize {
     n.saturating_mul(2).max(8).next_power_of_two()
 }
 
+/// Slot count for `n` strings at load factor ≤ ¾ (at least ⅜ once
+/// sized): a slot is 32 bytes, so the emptier tables of [`slots_for`]
+/// would cost more memory than the two-level layout this replaced, while
+/// a probe at ¾ still reads about two adjacent slots on a hit.
+fn str_slots_for(n: usize) -> usize {
+    n.saturating_add(n / 3).saturating_add(1).max(8).next_power_of_two()
+}
+
+/// Whether `slots` slots hold `n` strings within load factor ¾.
+fn fits(n: usize, slots: usize) -> bool {
+    n.saturating_mul(4) <= slots.saturating_mul(3)
+}
+
 /// The `id` of an empty slot (ids stay below `u32::MAX - 1`).
 const EMPTY_ID: u32 = u32::MAX;
 
@@ -219,7 +233,7 @@ fn key_words(len: usize, hashed: &Hashed) -> [u64; 2] {
 /// Interned strings: string → id (dense, from 0) and two `u32` values.
 #[derive(Debug, Clone)]
 pub(crate) struct StrTable {
-    /// Open addressing, linear probing, load factor ≤ ½.
+    /// Open addressing, linear probing, load factor ≤ ¾.
     slots: Vec<Entry>,
     /// Per id.
     meta: Vec<Meta>,
@@ -240,7 +254,7 @@ impl StrTable {
     pub(crate) fn reserve(&mut self, n: usize, bytes: usize) {
         self.meta.reserve(n);
         self.bytes.reserve(bytes);
-        let want = slots_for(self.meta.len().saturating_add(n));
+        let want = str_slots_for(self.meta.len().saturating_add(n));
         if want > self.slots.len() {
             self.rehash(want);
         }
@@ -307,8 +321,8 @@ impl StrTable {
             .ok()
             .filter(|&id| id < u32::MAX - 1)?;
         let len = u32::try_from(s.len()).ok()?;
-        if (self.meta.len() + 1) * 2 > self.slots.len() {
-            self.rehash(slots_for(self.meta.len() + 1));
+        if !fits(self.meta.len() + 1, self.slots.len()) {
+            self.rehash(str_slots_for(self.meta.len() + 1));
         }
         self.meta.push(Meta {
             hash: h,
@@ -345,7 +359,7 @@ impl StrTable {
         let words = key_words(s.len(), hashed);
         let len = u32::try_from(s.len()).ok()?;
         loop {
-            // Load factor ≤ ½: an empty slot ends every probe; an empty
+            // Load factor < 1: an empty slot ends every probe; an empty
             // table has no slot 0.
             let e = self.slots.get(i)?;
             if e.id == EMPTY_ID {

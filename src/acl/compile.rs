@@ -156,6 +156,7 @@ impl Compiler {
         let mut b = Builder {
             key: &key,
             scratch: Vec::new(),
+            max_string_len: cfg.string_len(),
         };
         let mut tables = Vec::with_capacity(LIST_COUNT);
         for list in AclList::ALL {
@@ -311,6 +312,8 @@ struct Table {
     has_subjects: bool,
     /// Whether `pairs` holds anything.
     has_pairs: bool,
+    /// The first ACL, if it is one principal × one object (rule 0).
+    head: Option<Head>,
     /// Whether any rule has ANY/NONE principals (else a principal not
     /// named here, or none at all, matches nothing).
     open_subjects: bool,
@@ -377,6 +380,37 @@ struct Builder<'k> {
     key: &'k HashKey,
     /// Object ids and hashes of the current rule, reused across rules.
     scratch: Vec<(u32, u64)>,
+    max_string_len: usize,
+}
+
+/// The first ACL of a list, when it names one principal and one object:
+/// a request for exactly those is decided by it without hashing, as fast
+/// as Mesos's linear scan finds it. Both values were checked valid as
+/// request strings when compiled, so an equal request is valid too.
+#[derive(Debug, Clone)]
+struct Head {
+    principal: Box<str>,
+    object: Box<str>,
+}
+
+impl Head {
+    fn of(acl: &Acl, hierarchical: bool, max: usize) -> Option<Head> {
+        let (Entity::Some(ps), Entity::Some(os)) = (&acl.principals, &acl.object) else {
+            return None;
+        };
+        let ([p], [o]) = (ps.as_slice(), os.as_slice()) else {
+            return None;
+        };
+        if hierarchical && recursive_prefix(o).is_some() {
+            return None;
+        }
+        check_principal(p.as_str(), max).ok()?;
+        check_object(o.as_str(), hierarchical, max).ok()?;
+        Some(Head {
+            principal: p.as_str().into(),
+            object: o.as_str().into(),
+        })
+    }
 }
 
 impl Table {
@@ -391,6 +425,7 @@ impl Table {
             prefix_pairs: PairTable::new(),
             has_subjects: false,
             has_pairs: false,
+            head: None,
             open_subjects: false,
         }
     }
@@ -459,11 +494,17 @@ impl Table {
             }
         }
         t.has_pairs = !t.pairs.is_empty();
+        t.head = acls
+            .first()
+            .and_then(|a| Head::of(a, hierarchical, b.max_string_len));
         Ok(t)
     }
 
     fn heap_bytes(&self) -> usize {
-        self.rules.capacity() * size_of::<RuleInfo>()
+        self.head
+            .as_ref()
+            .map_or(0, |h| h.principal.len() + h.object.len())
+            + self.rules.capacity() * size_of::<RuleInfo>()
             + self.names.heap_bytes()
             + self.prefixes.heap_bytes()
             + self.pairs.heap_bytes()
@@ -860,10 +901,33 @@ impl CompiledAcls {
         }
     }
 
+    /// The decision of a list's first ACL on a request that names exactly
+    /// its principal and object ([`Head`]), if that is the request.
+    #[inline(always)]
+    fn by_head(&self, request: &Request<'_>) -> Option<Decision> {
+        let (Some(p), Object::One(o)) = (request.principal, request.object) else {
+            return None;
+        };
+        let action = request.action;
+        if request.legacy_quota_op.is_some() || action.implicit_object() {
+            return None;
+        }
+        let t = self.table(action.list())?;
+        let h = t.head.as_ref()?;
+        if *h.principal != *p || *h.object != *o {
+            return None;
+        }
+        let r = t.rules.first()?;
+        Some(Decision::from_bool(r.allow, Reason::Rule(r.rule())))
+    }
+
     /// [`authorize`](Self::authorize), with the request's strings perhaps
     /// hashed already (`pre`: those of this very request, or none).
     #[inline(always)]
     fn decide_with(&self, request: &Request<'_>, pre: Hashes) -> Decision {
+        if let Some(d) = self.by_head(request) {
+            return d;
+        }
         let max = self.max_string_len;
         let key = &self.key;
         let subject = match request.principal {
