@@ -261,7 +261,10 @@ fn bench_stream(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("reference_first", n), |b| {
             b.iter(|| {
                 for _ in 0..CHUNK {
-                    consume(acl::reference::authorize(black_box(&src), black_box(&repeated)));
+                    consume(acl::reference::authorize(
+                        black_box(&src),
+                        black_box(&repeated),
+                    ));
                 }
             })
         });

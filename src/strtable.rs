@@ -175,7 +175,10 @@ pub(crate) fn slots_for(n: usize) -> usize {
 /// would cost more memory than the two-level layout this replaced, while
 /// a probe at ¾ still reads about two adjacent slots on a hit.
 fn str_slots_for(n: usize) -> usize {
-    n.saturating_add(n / 3).saturating_add(1).max(8).next_power_of_two()
+    n.saturating_add(n / 3)
+        .saturating_add(1)
+        .max(8)
+        .next_power_of_two()
 }
 
 /// Whether `slots` slots hold `n` strings within load factor ¾.

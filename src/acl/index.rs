@@ -114,7 +114,9 @@ impl PairTable {
     /// probe will make anyway, and lets the caller start the next one.
     #[inline(always)]
     pub(crate) fn first_val(&self, h: u64) -> Option<u32> {
-        let s = self.slots.get(h as usize & self.slots.len().wrapping_sub(1))?;
+        let s = self
+            .slots
+            .get(h as usize & self.slots.len().wrapping_sub(1))?;
         (s.key != NO_PAIR).then_some(s.val)
     }
 

@@ -319,8 +319,16 @@ fn long_strings_with_a_common_tail_stay_apart() {
         let (id, e) = t.find(n.as_bytes(), &key.hash(n.as_bytes())).unwrap();
         assert_eq!((id, e.vals[0]), (i, i));
     }
-    for miss in [format!("99999{tail}"), format!("0000{tail}"), tail.to_owned()] {
-        assert!(t.find(miss.as_bytes(), &key.hash(miss.as_bytes())).is_none(), "{miss}");
+    for miss in [
+        format!("99999{tail}"),
+        format!("0000{tail}"),
+        tail.to_owned(),
+    ] {
+        assert!(
+            t.find(miss.as_bytes(), &key.hash(miss.as_bytes()))
+                .is_none(),
+            "{miss}"
+        );
     }
     let (id, h) = t.intern(&key, &names[7], [0, 0]).unwrap();
     t.vals_mut(id, h).unwrap()[1] = 42;

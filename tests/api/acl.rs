@@ -108,7 +108,11 @@ fn conformance_corpus_library() {
             let (got, oracle, batch) = req.with(|q| {
                 let mut out = [Decision::Allow(Reason::NothingToAuthorize)];
                 compiled.authorize_many(std::slice::from_ref(q), &mut out);
-                (compiled.authorize(q), acl::reference::authorize(&src, q), out[0])
+                (
+                    compiled.authorize(q),
+                    acl::reference::authorize(&src, q),
+                    out[0],
+                )
             });
             assert_eq!(batch, got, "{} #{i}: batch", case["name"]);
             assert_eq!(got.is_allowed(), want, "{} #{i}: {got}", case["name"]);
@@ -1523,7 +1527,10 @@ fn first_acl_shortcut_keeps_validation_and_order() {
     let c = Compiler::new()
         .compile(&acl::parse_with(text, Options::new().lenient(true)).unwrap())
         .unwrap();
-    let reason = |a, p, o| *c.authorize(&Request::new(a, Some(p), Object::One(o))).reason();
+    let reason = |a, p, o| {
+        *c.authorize(&Request::new(a, Some(p), Object::One(o)))
+            .reason()
+    };
     assert_eq!(
         reason(Action::RegisterFrameworks, "ops", "a/../b"),
         Reason::InvalidRequest(RequestError::InvalidRole)
@@ -1532,11 +1539,19 @@ fn first_acl_shortcut_keeps_validation_and_order() {
         reason(Action::RunTasks, "bad\u{7}", "root"),
         Reason::InvalidRequest(RequestError::PrincipalControlCharacter)
     );
-    let d = c.authorize(&Request::new(Action::RegisterFrameworks, Some("ops"), Object::One("web")));
+    let d = c.authorize(&Request::new(
+        Action::RegisterFrameworks,
+        Some("ops"),
+        Object::One("web"),
+    ));
     assert!(d.is_allowed());
     assert_eq!(d.rule().map(|r| r.index), Some(1));
     // A NONE first ACL has no shortcut: it denies.
-    let d = c.authorize(&Request::new(Action::TeardownFrameworks, Some("ops"), Object::One("fw")));
+    let d = c.authorize(&Request::new(
+        Action::TeardownFrameworks,
+        Some("ops"),
+        Object::One("fw"),
+    ));
     assert!(!d.is_allowed());
     assert_eq!(d.rule().map(|r| r.index), Some(0));
     let src = acl::parse_with(
@@ -1546,9 +1561,18 @@ fn first_acl_shortcut_keeps_validation_and_order() {
     )
     .unwrap();
     let c = Compiler::new().compile(&src).unwrap();
-    for (p, o) in [("ops", "root"), ("ops", "roo"), ("op", "root"), ("ops", "root ")] {
+    for (p, o) in [
+        ("ops", "root"),
+        ("ops", "roo"),
+        ("op", "root"),
+        ("ops", "root "),
+    ] {
         let q = Request::new(Action::RunTasks, Some(p), Object::One(o));
-        assert_eq!(c.authorize(&q), acl::reference::authorize(&src, &q), "{p} {o}");
+        assert_eq!(
+            c.authorize(&q),
+            acl::reference::authorize(&src, &q),
+            "{p} {o}"
+        );
     }
 }
 
@@ -1561,7 +1585,9 @@ fn heap_bytes_per_acl_stay_bounded() {
     let c = compile(&format!(
         r#"{{"permissive": false, "run_tasks": [{}]}}"#,
         (0..n)
-            .map(|i| format!(r#"{{"principals": {{"values": ["fw-{i}"]}}, "users": {{"values": ["user-{i}"]}}}}"#))
+            .map(|i| format!(
+                r#"{{"principals": {{"values": ["fw-{i}"]}}, "users": {{"values": ["user-{i}"]}}}}"#
+            ))
             .collect::<Vec<_>>()
             .join(",")
     ));
