@@ -189,9 +189,10 @@ fn fits(n: usize, slots: usize) -> bool {
 /// The `id` of an empty slot (ids stay below `u32::MAX - 1`).
 const EMPTY_ID: u32 = u32::MAX;
 
-/// One slot: the string's key words and length, its id and its two values,
-/// in one 32-byte, 32-aligned block, so a look-up that finds a string of up
-/// to 16 bytes reads one cache line and nothing else.
+/// One slot: the string's key words, its length or where its bytes are,
+/// its id and its two values, in one 32-byte, 32-aligned block, so a
+/// look-up that finds a string of up to 16 bytes reads one cache line and
+/// nothing else, and a longer one reads its bytes next.
 ///
 /// The key words are the string's two hash words when it has up to 16
 /// bytes (with the length they determine it: the compare is exact), else
@@ -201,15 +202,26 @@ const EMPTY_ID: u32 = u32::MAX;
 #[repr(C, align(32))]
 pub(crate) struct Entry {
     words: [u64; 2],
-    len: u32,
+    /// Up to 16 bytes: the length. Longer: [`LONG`] | the offset of its
+    /// bytes in the arena, or [`FAR`] when the offset does not fit (then
+    /// it is in `meta`).
+    tag: u32,
     id: u32,
     /// Caller-defined values (rule positions).
     pub(crate) vals: [u32; 2],
 }
 
+/// Tag bit of a string over 16 bytes.
+const LONG: u32 = 1 << 31;
+/// Tag of a string over 16 bytes whose offset is 2 GiB or more.
+const FAR: u32 = u32::MAX;
+/// Follows each string over 16 bytes in the arena: never a byte of UTF-8,
+/// so comparing it too makes a match exact in length.
+const END: u8 = 0xff;
+
 const EMPTY_SLOT: Entry = Entry {
     words: [0; 2],
-    len: 0,
+    tag: 0,
     id: EMPTY_ID,
     vals: [0; 2],
 };
@@ -240,7 +252,7 @@ pub(crate) struct StrTable {
     slots: Vec<Entry>,
     /// Per id.
     meta: Vec<Meta>,
-    /// The strings, back to back.
+    /// The strings over 16 bytes, each followed by [`END`].
     bytes: Vec<u8>,
 }
 
@@ -312,8 +324,7 @@ impl StrTable {
     }
 
     /// The id and hash of `s`, added with values `init` if new; `None` if
-    /// the ids ran out (more than `u32::MAX - 1` strings) or `s` is 4 GiB
-    /// or longer.
+    /// the ids ran out (more than `u32::MAX - 1` strings).
     pub(crate) fn intern(&mut self, key: &HashKey, s: &str, init: [u32; 2]) -> Option<(u32, u64)> {
         let hashed = key.hash(s.as_bytes());
         if let Some((id, _)) = self.find(s.as_bytes(), &hashed) {
@@ -323,18 +334,24 @@ impl StrTable {
         let id = u32::try_from(self.meta.len())
             .ok()
             .filter(|&id| id < u32::MAX - 1)?;
-        let len = u32::try_from(s.len()).ok()?;
         if !fits(self.meta.len() + 1, self.slots.len()) {
             self.rehash(str_slots_for(self.meta.len() + 1));
         }
-        self.meta.push(Meta {
-            hash: h,
-            start: self.bytes.len(),
-        });
-        self.bytes.extend_from_slice(s.as_bytes());
+        let start = self.bytes.len();
+        let tag = if s.len() <= 16 {
+            s.len() as u32
+        } else {
+            self.bytes.extend_from_slice(s.as_bytes());
+            self.bytes.push(END);
+            u32::try_from(start)
+                .ok()
+                .filter(|&at| at < LONG - 1)
+                .map_or(FAR, |at| LONG | at)
+        };
+        self.meta.push(Meta { hash: h, start });
         let e = Entry {
             words: key_words(s.len(), &hashed),
-            len,
+            tag,
             id,
             vals: init,
         };
@@ -349,18 +366,21 @@ impl StrTable {
     pub(crate) fn touch(&self, hashed: &Hashed) {
         let i = hashed.hash as usize & self.slots.len().wrapping_sub(1);
         if let Some(s) = self.slots.get(i) {
-            std::hint::black_box(s.len);
+            std::hint::black_box(s.tag);
         }
     }
 
-    /// The id and entry of `s`, hashed as `hashed` with this table's key.
+    /// The id and entry of `s` (UTF-8: a `str`'s bytes), hashed as
+    /// `hashed` with this table's key.
     #[inline(always)]
     pub(crate) fn find(&self, s: &[u8], hashed: &Hashed) -> Option<(u32, &Entry)> {
         let h = hashed.hash;
         let mask = self.slots.len().wrapping_sub(1);
         let mut i = h as usize & mask;
         let words = key_words(s.len(), hashed);
-        let len = u32::try_from(s.len()).ok()?;
+        // A long string's tag is never a length of up to 16.
+        let short = s.len() <= 16;
+        let len = s.len() as u32;
         loop {
             // Load factor < 1: an empty slot ends every probe; an empty
             // table has no slot 0.
@@ -368,19 +388,26 @@ impl StrTable {
             if e.id == EMPTY_ID {
                 return None;
             }
-            if e.words == words && e.len == len && (s.len() <= 16 || self.same_bytes(e.id, s)) {
+            if e.words == words && if short { e.tag == len } else { self.same_long(e, s) } {
                 return Some((e.id, e));
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// Whether string `id` is `s` (of the same length).
+    /// Whether the long string in `e` is `s` (over 16 bytes): its bytes,
+    /// then [`END`] where `s` ends.
     #[inline(never)]
-    fn same_bytes(&self, id: u32, s: &[u8]) -> bool {
-        self.meta
-            .get(id as usize)
-            .and_then(|m| self.bytes.get(m.start..m.start + s.len()))
-            == Some(s)
+    fn same_long(&self, e: &Entry, s: &[u8]) -> bool {
+        let start = match e.tag {
+            FAR => match self.meta.get(e.id as usize) {
+                Some(m) => m.start,
+                None => return false,
+            },
+            t if t & LONG != 0 => (t & !LONG) as usize,
+            _ => return false,
+        };
+        let end = start.saturating_add(s.len());
+        self.bytes.get(start..end) == Some(s) && self.bytes.get(end) == Some(&END)
     }
 }
