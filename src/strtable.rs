@@ -388,7 +388,13 @@ impl StrTable {
             if e.id == EMPTY_ID {
                 return None;
             }
-            if e.words == words && if short { e.tag == len } else { self.same_long(e, s) } {
+            if e.words == words
+                && if short {
+                    e.tag == len
+                } else {
+                    self.same_long(e, s)
+                }
+            {
                 return Some((e.id, e));
             }
             i = (i + 1) & mask;
