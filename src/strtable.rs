@@ -279,6 +279,17 @@ impl StrTable {
         self.meta.is_empty()
     }
 
+    /// Gives back what [`reserve`](Self::reserve) over-estimated: the
+    /// estimate counts every value, the table holds each string once.
+    pub(crate) fn shrink(&mut self) {
+        self.meta.shrink_to_fit();
+        self.bytes.shrink_to_fit();
+        let want = str_slots_for(self.meta.len());
+        if want < self.slots.len() {
+            self.rehash(want);
+        }
+    }
+
     /// Heap bytes held (capacity, not length).
     pub(crate) fn heap_bytes(&self) -> usize {
         self.slots.capacity() * size_of::<Entry>()

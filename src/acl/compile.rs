@@ -493,6 +493,8 @@ impl Table {
                 }
             }
         }
+        t.names.shrink();
+        t.prefixes.shrink();
         t.has_pairs = !t.pairs.is_empty();
         t.head = acls
             .first()
