@@ -1592,7 +1592,7 @@ fn heap_bytes_per_acl_stay_bounded() {
             .join(",")
     ));
     let per_acl = c.heap_bytes() / n;
-    // 206 here: 40,000 short strings in 65,536 slots of 32 bytes, 32,768
+    // 206 here: 40,000 short strings in 65,536 slots of 32 bytes, 65,536
     // pair slots of 16, 20,000 rules of 16.
     assert!((100..=260).contains(&per_acl), "{per_acl} bytes per ACL");
     assert!(compile(r#"{"permissive": false}"#).heap_bytes() < 64 * 1024);
