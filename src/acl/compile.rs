@@ -649,12 +649,19 @@ impl Table {
     /// `o` will need: the object's slot in `names` and the pair's slot,
     /// and the rule that slot names (a software prefetch: see
     /// [`StrTable::touch`]). The principal's slot is touched by the caller.
+    ///
+    /// `rule`: also the rule (a load that waits on the pair's slot, and a
+    /// branch on it; the batch path leaves it out, measured slower with it).
     #[inline(always)]
-    fn touch(&self, key: &HashKey, p: Option<&Hashed>, o: &Hashed) {
+    fn touch(&self, key: &HashKey, p: Option<&Hashed>, o: &Hashed, rule: bool) {
         self.names.touch(o);
-        if let Some(p) = p
-            && self.has_pairs
-            && let Some(d) = self.pairs.first_val(key.pair_hash(p.hash, o.hash))
+        let Some(p) = p.filter(|_| self.has_pairs) else {
+            return;
+        };
+        let h = key.pair_hash(p.hash, o.hash);
+        if !rule {
+            self.pairs.touch(h);
+        } else if let Some(d) = self.pairs.first_val(h)
             && let Some(r) = self.rules.get(d as usize)
         {
             std::hint::black_box(r.allow);
@@ -896,7 +903,7 @@ impl CompiledAcls {
         {
             table.names.touch(p);
         }
-        table.touch(key, p.as_ref(), &oh);
+        table.touch(key, p.as_ref(), &oh, false);
         Hashes {
             principal: p,
             object: Some(oh),
@@ -988,7 +995,7 @@ impl CompiledAcls {
                 // principal's look-up waits on its own: the pair's slot
                 // follows from the two hashes alone.
                 if pre.object.is_none() {
-                    table.touch(key, subject.as_ref().map(|s| &s.hash), &o.hash);
+                    table.touch(key, subject.as_ref().map(|s| &s.hash), &o.hash, true);
                 }
                 let who = table.subject(subject);
                 if who.is_none() && !table.open_subjects {

@@ -120,6 +120,15 @@ impl PairTable {
         (s.key != NO_PAIR).then_some(s.val)
     }
 
+    /// Reads the first slot a probe for slot hash `h` reads (a software
+    /// prefetch, as [`StrTable::touch`]).
+    #[inline(always)]
+    pub(crate) fn touch(&self, h: u64) {
+        if let Some(s) = self.slots.get(h as usize & self.slots.len().wrapping_sub(1)) {
+            std::hint::black_box(s.key);
+        }
+    }
+
     /// The value of `k`, whose slot hash is `h`.
     #[inline(always)]
     pub(crate) fn get(&self, h: u64, k: u64) -> Option<u32> {
