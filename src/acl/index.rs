@@ -124,7 +124,10 @@ impl PairTable {
     /// prefetch, as [`StrTable::touch`]).
     #[inline(always)]
     pub(crate) fn touch(&self, h: u64) {
-        if let Some(s) = self.slots.get(h as usize & self.slots.len().wrapping_sub(1)) {
+        if let Some(s) = self
+            .slots
+            .get(h as usize & self.slots.len().wrapping_sub(1))
+        {
             std::hint::black_box(s.key);
         }
     }
