@@ -1,15 +1,18 @@
 //! ACL benchmarks: compile time and per-decision time at 10, 1,000 and
 //! 100,000 ACLs, for a request decided by the first ACL, by the last, and by
-//! none (permissive), compiled vs the reference interpreter.
+//! none (permissive), compiled vs the reference interpreter; and a stream
+//! of 1,000,000 distinct requests at 100,000 and 1,000,000 ACLs
+//! (`acl_stream`), one by one and through the batch API.
 #![allow(
     clippy::expect_used,
+    clippy::indexing_slicing,
     missing_docs,
     reason = "benchmark setup: a broken fixture should stop the run; criterion macros generate undocumented items"
 )]
 
 use std::hint::black_box;
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mesos_auth::acl::{self, AclSource, Action, Compiler, Decision, Object, Request};
 
 const SIZES: &[usize] = &[10, 1_000, 100_000];
@@ -102,5 +105,172 @@ fn bench(c: &mut Criterion) {
     decide.finish();
 }
 
-criterion_group!(benches, bench);
+/// SplitMix64: a fixed, seedable stream for the generated policies and
+/// requests (the same on every run, so runs compare).
+struct Mix(u64);
+
+impl Mix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// `n` ACLs over `register_frameworks` and `run_tasks` (alternating), one
+/// principal and one object each, drawn from pools of `n / 2` principals
+/// and `n / 2` objects; about 1 in 64 has an ANY principal and 1 in 64 a
+/// NONE object. Returns the policy and the (principal, object) of each
+/// ACL per action, for the hits of the request stream.
+type Pairs = Vec<(String, String)>;
+
+fn mixed_policy(n: usize) -> (AclSource, [Pairs; 2]) {
+    let mut rng = Mix(n as u64);
+    let pool = (n / 2).max(1);
+    let mut lists = [String::new(), String::new()];
+    let mut pairs: [Pairs; 2] = [Vec::new(), Vec::new()];
+    for i in 0..n {
+        let which = i % 2;
+        let p = format!("framework-principal-{}", rng.below(pool));
+        let o = if which == 0 {
+            format!("team-{}/svc-{}", rng.below(64), rng.below(pool))
+        } else {
+            format!("user-{}", rng.below(pool))
+        };
+        let field = if which == 0 { "roles" } else { "users" };
+        // The first ACL of each list names one principal and one object
+        // (the repeated request's).
+        let subj = if i >= 2 && rng.below(64) == 0 {
+            "{\"type\": \"ANY\"}".to_string()
+        } else {
+            format!("{{\"values\": [\"{p}\"]}}")
+        };
+        let obj = if i >= 2 && rng.below(64) == 0 {
+            "{\"type\": \"NONE\"}".to_string()
+        } else {
+            format!("{{\"values\": [\"{o}\"]}}")
+        };
+        let l = &mut lists[which];
+        if !l.is_empty() {
+            l.push(',');
+        }
+        l.push_str(&format!("{{\"principals\": {subj}, \"{field}\": {obj}}}"));
+        pairs[which].push((p, o));
+    }
+    let s = format!(
+        "{{\"permissive\": false, \"register_frameworks\": [{}], \"run_tasks\": [{}]}}",
+        lists[0], lists[1]
+    );
+    (acl::parse(&s).expect("valid policy"), pairs)
+}
+
+/// `len` requests, half `register_framework` and half `run_task`: half of
+/// them an ACL's own (principal, object), the other half a principal and
+/// an object drawn independently (mostly no pair ACL: a miss, decided by a
+/// single-sided rule or by `permissive`), a few with names no ACL has.
+fn stream(pairs: &[Pairs; 2], len: usize) -> Vec<(Action, String, String)> {
+    let mut rng = Mix(0x5eed);
+    (0..len)
+        .map(|i| {
+            let which = rng.below(2);
+            let action = [Action::RegisterFrameworks, Action::RunTasks][which];
+            let list = &pairs[which];
+            let (p, o) = match i % 4 {
+                0 | 1 => list[rng.below(list.len())].clone(),
+                2 => (
+                    list[rng.below(list.len())].0.clone(),
+                    list[rng.below(list.len())].1.clone(),
+                ),
+                _ => (
+                    format!("framework-principal-x{}", rng.below(1 << 30)),
+                    list[rng.below(list.len())].1.clone(),
+                ),
+            };
+            (action, p, o)
+        })
+        .collect()
+}
+
+/// Requests decided per timed iteration of the stream benchmarks.
+const CHUNK: usize = 1024;
+/// Length of the request stream.
+const STREAM: usize = 1_000_000;
+
+/// Distinct requests at 100,000 and 1,000,000 ACLs (issue 14, item 1): the
+/// stream decided one by one and in batches, and, in the same run, the
+/// baselines (the stream walked without deciding, one request repeated,
+/// the reference linear scan and the compiled policy when the first ACL
+/// decides).
+fn bench_stream(c: &mut Criterion) {
+    let mut group = c.benchmark_group("acl_stream");
+    group.throughput(Throughput::Elements(CHUNK as u64));
+    for n in [100_000, 1_000_000] {
+        let (src, pairs) = mixed_policy(n);
+        let compiled = Compiler::new().compile(&src).expect("compiles");
+        eprintln!(
+            "acl_stream: {n} ACLs, compiled policy holds {} heap bytes",
+            compiled.heap_bytes()
+        );
+        let owned = stream(&pairs, STREAM);
+        let reqs: Vec<Request<'_>> = owned
+            .iter()
+            .map(|(a, p, o)| Request::new(*a, Some(p), Object::One(o)))
+            .collect();
+        let chunks: Vec<&[Request<'_>]> = reqs.chunks(CHUNK).filter(|c| c.len() == CHUNK).collect();
+        let mut at = 0usize;
+        let mut next = move || {
+            at = (at + 1) % chunks.len();
+            chunks[at]
+        };
+        group.bench_function(BenchmarkId::new("walk", n), |b| {
+            b.iter(|| {
+                for r in next() {
+                    black_box(r);
+                }
+            })
+        });
+        group.bench_function(BenchmarkId::new("distinct", n), |b| {
+            b.iter(|| {
+                for r in next() {
+                    consume(compiled.authorize(r));
+                }
+            })
+        });
+        let mut out = vec![Decision::Allow(acl::Reason::NothingToAuthorize); CHUNK];
+        group.bench_function(BenchmarkId::new("distinct_batch", n), |b| {
+            b.iter(|| {
+                compiled.authorize_many(next(), &mut out);
+                black_box(&out);
+            })
+        });
+        let first = &pairs[1][0];
+        let repeated = Request::new(Action::RunTasks, Some(&first.0), Object::One(&first.1));
+        group.bench_function(BenchmarkId::new("repeated", n), |b| {
+            b.iter(|| {
+                for _ in 0..CHUNK {
+                    consume(compiled.authorize(black_box(&repeated)));
+                }
+            })
+        });
+        group.bench_function(BenchmarkId::new("reference_first", n), |b| {
+            b.iter(|| {
+                for _ in 0..CHUNK {
+                    consume(acl::reference::authorize(
+                        black_box(&src),
+                        black_box(&repeated),
+                    ));
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_stream);
 criterion_main!(benches);

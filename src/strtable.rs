@@ -10,7 +10,8 @@
 //! requests only probe. The hash is keyed with 256 random bits drawn per
 //! table ([`HashKey::random`]), so neither a policy author nor a requester
 //! can predict which strings share a slot, and a probe never runs longer
-//! than the longest cluster the table's own keys formed (load factor ≤ ½).
+//! than the longest cluster the table's own keys formed (load factor ≤ ¾
+//! for strings, ½ for pairs).
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -164,37 +165,94 @@ fn split16(c: &[u8; 16]) -> (u64, u64) {
     (u64::from_le_bytes(wx), u64::from_le_bytes(wy))
 }
 
-/// An empty slot.
-const EMPTY: u64 = 0;
-
-#[inline(always)]
-fn slot_of(hash: u64, id: u32) -> u64 {
-    (hash & 0xffff_ffff_0000_0000) | (u64::from(id) + 1)
-}
-
 /// Slot count for `n` keys at load factor ≤ ½.
 pub(crate) fn slots_for(n: usize) -> usize {
     n.saturating_mul(2).max(8).next_power_of_two()
 }
 
-/// One interned string and its two values.
+/// Slot count for `n` strings at load factor ≤ ¾ (at least ⅜ once
+/// sized): a slot is 32 bytes, so the emptier tables of [`slots_for`]
+/// would cost more memory than the two-level layout this replaced, while
+/// a probe at ¾ still reads about two adjacent slots on a hit.
+fn str_slots_for(n: usize) -> usize {
+    n.saturating_add(n / 3)
+        .saturating_add(1)
+        .max(8)
+        .next_power_of_two()
+}
+
+/// Whether `slots` slots hold `n` strings within load factor ¾.
+fn fits(n: usize, slots: usize) -> bool {
+    n.saturating_mul(4) <= slots.saturating_mul(3)
+}
+
+/// The `id` of an empty slot (ids stay below `u32::MAX - 1`).
+const EMPTY_ID: u32 = u32::MAX;
+
+/// One slot: the string's key words, its length or where its bytes are,
+/// its id and its two values, in one 32-byte, 32-aligned block, so a
+/// look-up that finds a string of up to 16 bytes reads one cache line and
+/// nothing else, and a longer one reads its bytes next.
+///
+/// The key words are the string's two hash words when it has up to 16
+/// bytes (with the length they determine it: the compare is exact), else
+/// its full hash and last word, and a match is then confirmed against the
+/// bytes.
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
 pub(crate) struct Entry {
-    hash: u64,
     words: [u64; 2],
-    start: usize,
-    len: usize,
+    /// Up to 16 bytes: the length. Longer: [`LONG`] | the offset of its
+    /// bytes in the arena, or [`FAR`] when the offset does not fit (then
+    /// it is in `meta`).
+    tag: u32,
+    id: u32,
     /// Caller-defined values (rule positions).
     pub(crate) vals: [u32; 2],
+}
+
+/// Tag bit of a string over 16 bytes.
+const LONG: u32 = 1 << 31;
+/// Tag of a string over 16 bytes whose offset is 2 GiB or more.
+const FAR: u32 = u32::MAX;
+/// Follows each string over 16 bytes in the arena: never a byte of UTF-8,
+/// so comparing it too makes a match exact in length.
+const END: u8 = 0xff;
+
+const EMPTY_SLOT: Entry = Entry {
+    words: [0; 2],
+    tag: 0,
+    id: EMPTY_ID,
+    vals: [0; 2],
+};
+
+/// What stays out of the slots: needed to grow the table, or to confirm a
+/// string over 16 bytes.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    hash: u64,
+    start: usize,
+}
+
+/// The words a slot keys `s` by (see [`Entry`]).
+#[inline(always)]
+fn key_words(len: usize, hashed: &Hashed) -> [u64; 2] {
+    if len <= 16 {
+        hashed.words
+    } else {
+        let [_, last] = hashed.words;
+        [hashed.hash, last]
+    }
 }
 
 /// Interned strings: string → id (dense, from 0) and two `u32` values.
 #[derive(Debug, Clone)]
 pub(crate) struct StrTable {
-    /// `EMPTY`, or the high half of the hash and `id + 1`.
-    slots: Vec<u64>,
-    entries: Vec<Entry>,
-    /// The strings, back to back.
+    /// Open addressing, linear probing, load factor ≤ ¾.
+    slots: Vec<Entry>,
+    /// Per id.
+    meta: Vec<Meta>,
+    /// The strings over 16 bytes, each followed by [`END`].
     bytes: Vec<u8>,
 }
 
@@ -202,41 +260,76 @@ impl StrTable {
     pub(crate) fn new() -> Self {
         Self {
             slots: Vec::new(),
-            entries: Vec::new(),
+            meta: Vec::new(),
             bytes: Vec::new(),
         }
     }
 
     /// Room for about `n` strings of `bytes` bytes in all without growing.
     pub(crate) fn reserve(&mut self, n: usize, bytes: usize) {
-        self.entries.reserve(n);
+        self.meta.reserve(n);
         self.bytes.reserve(bytes);
-        let want = slots_for(self.entries.len().saturating_add(n));
+        let want = str_slots_for(self.meta.len().saturating_add(n));
         if want > self.slots.len() {
             self.rehash(want);
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.meta.is_empty()
     }
 
-    pub(crate) fn entry_mut(&mut self, id: u32) -> Option<&mut Entry> {
-        self.entries.get_mut(id as usize)
+    /// Gives back what [`reserve`](Self::reserve) over-estimated: the
+    /// estimate counts every value, the table holds each string once.
+    pub(crate) fn shrink(&mut self) {
+        self.meta.shrink_to_fit();
+        self.bytes.shrink_to_fit();
+        let want = str_slots_for(self.meta.len());
+        if want < self.slots.len() {
+            self.rehash(want);
+        }
+    }
+
+    /// Heap bytes held (capacity, not length).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * size_of::<Entry>()
+            + self.meta.capacity() * size_of::<Meta>()
+            + self.bytes.capacity()
+    }
+
+    /// The values of `id`, to update them while building.
+    pub(crate) fn vals_mut(&mut self, id: u32, hash: u64) -> Option<&mut [u32; 2]> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = hash as usize & mask;
+        loop {
+            let s = self.slots.get(i)?;
+            if s.id == id {
+                return self.slots.get_mut(i).map(|s| &mut s.vals);
+            }
+            if s.id == EMPTY_ID {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn place(slots: &mut [Entry], hash: u64, e: Entry) {
+        let mask = slots.len().wrapping_sub(1);
+        let mut i = hash as usize & mask;
+        while let Some(s) = slots.get_mut(i) {
+            if s.id == EMPTY_ID {
+                *s = e;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     fn rehash(&mut self, n: usize) {
-        self.slots.clear();
-        self.slots.resize(n, EMPTY);
-        let mask = n - 1;
-        for (id, e) in (0u32..).zip(&self.entries) {
-            let mut i = e.hash as usize & mask;
-            while let Some(s) = self.slots.get_mut(i) {
-                if *s == EMPTY {
-                    *s = slot_of(e.hash, id);
-                    break;
-                }
-                i = (i + 1) & mask;
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY_SLOT; n]);
+        for e in old.into_iter().filter(|e| e.id != EMPTY_ID) {
+            if let Some(m) = self.meta.get(e.id as usize) {
+                Self::place(&mut self.slots, m.hash, e);
             }
         }
     }
@@ -249,57 +342,89 @@ impl StrTable {
             return Some((id, hashed.hash));
         }
         let h = hashed.hash;
-        let id = u32::try_from(self.entries.len())
+        let id = u32::try_from(self.meta.len())
             .ok()
             .filter(|&id| id < u32::MAX - 1)?;
-        if (self.entries.len() + 1) * 2 > self.slots.len() {
-            self.rehash(slots_for(self.entries.len() + 1));
+        if !fits(self.meta.len() + 1, self.slots.len()) {
+            self.rehash(str_slots_for(self.meta.len() + 1));
         }
-        self.entries.push(Entry {
-            hash: h,
-            words: hashed.words,
-            start: self.bytes.len(),
-            len: s.len(),
+        let start = self.bytes.len();
+        let tag = if s.len() <= 16 {
+            s.len() as u32
+        } else {
+            self.bytes.extend_from_slice(s.as_bytes());
+            self.bytes.push(END);
+            u32::try_from(start)
+                .ok()
+                .filter(|&at| at < LONG - 1)
+                .map_or(FAR, |at| LONG | at)
+        };
+        self.meta.push(Meta { hash: h, start });
+        let e = Entry {
+            words: key_words(s.len(), &hashed),
+            tag,
+            id,
             vals: init,
-        });
-        self.bytes.extend_from_slice(s.as_bytes());
-        let mask = self.slots.len() - 1;
-        let mut i = h as usize & mask;
-        while let Some(slot) = self.slots.get_mut(i) {
-            if *slot == EMPTY {
-                *slot = slot_of(h, id);
-                break;
-            }
-            i = (i + 1) & mask;
-        }
+        };
+        Self::place(&mut self.slots, h, e);
         Some((id, h))
     }
 
-    /// The id and entry of `s`, hashed as `hashed` with this table's key.
+    /// Reads the first slot `hashed` probes, so that a look-up soon after
+    /// finds it in cache (a software prefetch in safe code: the value
+    /// itself is not needed).
+    #[inline(always)]
+    pub(crate) fn touch(&self, hashed: &Hashed) {
+        let i = hashed.hash as usize & self.slots.len().wrapping_sub(1);
+        if let Some(s) = self.slots.get(i) {
+            std::hint::black_box(s.tag);
+        }
+    }
+
+    /// The id and entry of `s` (UTF-8: a `str`'s bytes), hashed as
+    /// `hashed` with this table's key.
     #[inline(always)]
     pub(crate) fn find(&self, s: &[u8], hashed: &Hashed) -> Option<(u32, &Entry)> {
         let h = hashed.hash;
         let mask = self.slots.len().wrapping_sub(1);
         let mut i = h as usize & mask;
-        let tag = h & 0xffff_ffff_0000_0000;
+        let words = key_words(s.len(), hashed);
+        // A long string's tag is never a length of up to 16.
+        let short = s.len() <= 16;
+        let len = s.len() as u32;
         loop {
-            // Load factor ≤ ½: an empty slot ends every probe; an empty
+            // Load factor < 1: an empty slot ends every probe; an empty
             // table has no slot 0.
-            let slot = *self.slots.get(i)?;
-            if slot == EMPTY {
+            let e = self.slots.get(i)?;
+            if e.id == EMPTY_ID {
                 return None;
             }
-            if slot & 0xffff_ffff_0000_0000 == tag {
-                let id = (slot as u32).wrapping_sub(1);
-                let e = self.entries.get(id as usize)?;
-                if e.words == hashed.words
-                    && e.len == s.len()
-                    && (s.len() <= 16 || self.bytes.get(e.start..e.start + e.len) == Some(s))
-                {
-                    return Some((id, e));
+            if e.words == words
+                && if short {
+                    e.tag == len
+                } else {
+                    self.same_long(e, s)
                 }
+            {
+                return Some((e.id, e));
             }
             i = (i + 1) & mask;
         }
+    }
+
+    /// Whether the long string in `e` is `s` (over 16 bytes): its bytes,
+    /// then [`END`] where `s` ends.
+    #[inline(never)]
+    fn same_long(&self, e: &Entry, s: &[u8]) -> bool {
+        let start = match e.tag {
+            FAR => match self.meta.get(e.id as usize) {
+                Some(m) => m.start,
+                None => return false,
+            },
+            t if t & LONG != 0 => (t & !LONG) as usize,
+            _ => return false,
+        };
+        let end = start.saturating_add(s.len());
+        self.bytes.get(start..end) == Some(s) && self.bytes.get(end) == Some(&END)
     }
 }

@@ -218,26 +218,44 @@ inline std::optional<std::string> containerUser(const ObjectFields &o) {
 }
 }  // namespace detail
 
-// The checks that decide `mesosAction` (a Mesos `authorization::Action`
-// name, e.g. "RUN_TASK") on `object`, all of which must allow. "UNKNOWN"
-// yields no checks and *deny = true (Mesos: not authorized). An error means
-// the request is malformed as Mesos sees it (its local authorizer would
+// A Mesos `authorization::Action` name, looked up once: an approver decides
+// one action for many objects, so the name's lookup is per approver, not
+// per object.
+struct ResolvedAction {
+  explicit ResolvedAction(std::string name) : name(std::move(name)) {
+    unknown = this->name == "UNKNOWN";
+    nested = this->name == "LAUNCH_NESTED_CONTAINER" || this->name == "LAUNCH_NESTED_CONTAINER_SESSION";
+    session = this->name == "LAUNCH_NESTED_CONTAINER_SESSION";
+    if (!unknown && !nested) code = detail::named(this->name, &error);
+  }
+  std::string name;
+  bool unknown = false;
+  bool nested = false;
+  bool session = false;
+  uint32_t code = 0;
+  std::optional<std::string> error;  // the name is not supported
+};
+
+// The checks that decide `resolved` (a Mesos `authorization::Action` name,
+// e.g. "RUN_TASK") on `object`, all of which must allow. "UNKNOWN" yields
+// no checks and *deny = true (Mesos: not authorized). An error means the
+// request is malformed as Mesos sees it (its local authorizer would
 // CHECK-fail) or the action is unsupported: fail the request.
-inline std::optional<std::string> checksFor(const std::string &mesosAction,
+inline std::optional<std::string> checksFor(const ResolvedAction &resolved,
                                             const std::optional<ObjectFields> &object, std::vector<Check> *out,
                                             bool *deny) {
   using namespace detail;
+  const std::string &mesosAction = resolved.name;
   out->clear();
   *deny = false;
-  if (mesosAction == "UNKNOWN") {
+  if (resolved.unknown) {
     *deny = true;
     return std::nullopt;
   }
-  std::optional<std::string> error;
   // Nested container launches are two checks: the parent's user under
   // `..._under_parent_with_user`, the command's user under `..._as_user`.
-  if (mesosAction == "LAUNCH_NESTED_CONTAINER" || mesosAction == "LAUNCH_NESTED_CONTAINER_SESSION") {
-    const bool session = mesosAction == "LAUNCH_NESTED_CONTAINER_SESSION";
+  if (resolved.nested) {
+    const bool session = resolved.session;
     const uint32_t parent = session ? MESOS_AUTH_ACL_ACTION_LAUNCH_NESTED_CONTAINER_SESSION_UNDER_PARENT_WITH_USER
                                     : MESOS_AUTH_ACL_ACTION_LAUNCH_NESTED_CONTAINER_UNDER_PARENT_WITH_USER;
     const uint32_t child = session ? MESOS_AUTH_ACL_ACTION_LAUNCH_NESTED_CONTAINER_SESSION_AS_USER
@@ -251,8 +269,8 @@ inline std::optional<std::string> checksFor(const std::string &mesosAction,
     if (object->command) out->push_back(object->commandUser ? one(child, *object->commandUser) : any(child));
     return std::nullopt;
   }
-  const uint32_t action = named(mesosAction, &error);
-  if (error) return error;
+  if (resolved.error) return resolved.error;
+  const uint32_t action = resolved.code;
   if (!object) {
     out->push_back(any(action));
     return std::nullopt;
@@ -365,8 +383,20 @@ inline std::optional<std::string> checksFor(const std::string &mesosAction,
   }
 }
 
+// checksFor, from the action's name.
+inline std::optional<std::string> checksFor(const std::string &mesosAction,
+                                            const std::optional<ObjectFields> &object, std::vector<Check> *out,
+                                            bool *deny) {
+  return checksFor(ResolvedAction(mesosAction), object, out, deny);
+}
+
 // What a Mesos ObjectApprover does: one subject, one action, any number of
 // objects, decided against the policy being served at each call.
+//
+// Mesos 1.11 asks `ObjectApprover::approved(const Option<Object>&)` one
+// object at a time (filtering /state, say), so the batch path
+// (mesos_auth_acl_authorize_many) cannot serve it; what depends only on
+// the subject and the action (the action's lookup) is done once, here.
 class Approver {
  public:
   Approver(std::shared_ptr<const Policy> policy, std::optional<std::string> principal, std::string action)
@@ -387,7 +417,7 @@ class Approver {
  private:
   std::shared_ptr<const Policy> policy_;
   std::optional<std::string> principal_;
-  std::string action_;
+  ResolvedAction action_;
 };
 
 }  // namespace mesos_auth_module

@@ -1046,19 +1046,29 @@ impl mesos_auth_acl {
                     for o in objs {
                         check_object(o)?;
                     }
+                    // Read every request first, then decide them together
+                    // through the batch path, which overlaps their memory
+                    // loads. A role list borrows its own (empty until read)
+                    // slot of `roles`.
+                    let mut roles: Vec<Vec<&str>> = std::iter::repeat_with(Vec::new).take(n).collect();
+                    let requests = objs
+                        .iter()
+                        .zip(roles.iter_mut())
+                        .map(|(o, roles)| Ok(Request::new(action, who, read_object(o, roles)?)))
+                        .collect::<Result<Vec<_>, mesos_auth_result>>()?;
                     let snap = p.current.snapshot();
                     let (permissive, generation) = (snap.permissive(), snap.generation());
-                    objs.iter()
-                        .map(|o| {
-                            let mut roles = Vec::new();
-                            let req = Request::new(action, who, read_object(o, &mut roles)?);
-                            let d = snap.authorize(&req);
-                            if p.sink.is_some() {
-                                p.audit(&req, &d, &snap, generation);
-                            }
-                            Ok(mesos_auth_acl_decision::new(&d, permissive, generation))
-                        })
-                        .collect::<Result<Vec<_>, _>>()
+                    let mut decided = vec![Decision::Deny(Reason::NoMatch { permissive: false }); n];
+                    snap.authorize_many(&requests, &mut decided);
+                    if p.sink.is_some() {
+                        for (req, d) in requests.iter().zip(&decided) {
+                            p.audit(req, d, &snap, generation);
+                        }
+                    }
+                    Ok(decided
+                        .iter()
+                        .map(|d| mesos_auth_acl_decision::new(d, permissive, generation))
+                        .collect::<Vec<_>>())
                 })
             };
             match r {

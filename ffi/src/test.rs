@@ -1266,6 +1266,64 @@ mod acl {
         free(a);
     }
 
+    /// The batch path decides each of many objects (more than one group
+    /// of 16, every object kind, invalid ones too) as a single call would.
+    #[test]
+    fn many_objects_match_single_decisions() {
+        let (_, a) = compile(POLICY, 0);
+        let roles = [s("prod"), s("dev/y")];
+        let kinds = |o: &str, i: usize| match i % 4 {
+            0 | 1 => mesos_auth_acl_object {
+                kind: mesos_auth_acl_object_kind::One as u32,
+                value: s(o),
+                values: ptr::null(),
+                values_len: 0,
+            },
+            2 => mesos_auth_acl_object {
+                kind: 2,
+                value: s(""),
+                values: roles.as_ptr(),
+                values_len: i % 3,
+            },
+            _ => mesos_auth_acl_object {
+                kind: 0,
+                value: s(""),
+                values: ptr::null(),
+                values_len: 0,
+            },
+        };
+        let names = ["prod", "dev/x", "other", "a/../b", "dev/"];
+        let objs: Vec<_> = (0..41).map(|i| kinds(names[i % names.len()], i)).collect();
+        let mut out = vec![std::mem::MaybeUninit::<mesos_auth_acl_decision>::uninit(); objs.len()];
+        // SAFETY: valid arrays of objs.len().
+        let r = unsafe {
+            mesos_auth_acl::mesos_auth_acl_authorize_many(
+                a,
+                mesos_auth_acl_action::RegisterFramework as u32,
+                s("fw"),
+                objs.as_ptr(),
+                objs.len(),
+                out.as_mut_ptr().cast(),
+            )
+        };
+        assert_eq!(r, R::Ok);
+        for (i, (o, d)) in objs.iter().zip(&out).enumerate() {
+            // SAFETY: all written on success.
+            let d = unsafe { d.assume_init() };
+            let mut req = one(mesos_auth_acl_action::RegisterFramework, s("fw"), "");
+            req.object = *o;
+            let (r, single) = authorize(a, &req);
+            assert_eq!(r, R::Ok);
+            let single = single.unwrap();
+            assert_eq!(
+                (d.allowed, d.reason, d.index, d.line),
+                (single.allowed, single.reason, single.index, single.line),
+                "object {i}"
+            );
+        }
+        free(a);
+    }
+
     /// A panic inside a call poisons the policy handle; later calls get
     /// `Poisoned` and write nothing; `_free` still works.
     #[test]

@@ -100,6 +100,38 @@ impl PairTable {
         }
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Heap bytes held (capacity, not length).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * size_of::<PairSlot>()
+    }
+
+    /// The value in the first slot a probe for slot hash `h` reads, if
+    /// that slot is taken: whatever pair it holds. It costs the load the
+    /// probe will make anyway, and lets the caller start the next one.
+    #[inline(always)]
+    pub(crate) fn first_val(&self, h: u64) -> Option<u32> {
+        let s = self
+            .slots
+            .get(h as usize & self.slots.len().wrapping_sub(1))?;
+        (s.key != NO_PAIR).then_some(s.val)
+    }
+
+    /// Reads the first slot a probe for slot hash `h` reads (a software
+    /// prefetch, as [`StrTable::touch`]).
+    #[inline(always)]
+    pub(crate) fn touch(&self, h: u64) {
+        if let Some(s) = self
+            .slots
+            .get(h as usize & self.slots.len().wrapping_sub(1))
+        {
+            std::hint::black_box(s.key);
+        }
+    }
+
     /// The value of `k`, whose slot hash is `h`.
     #[inline(always)]
     pub(crate) fn get(&self, h: u64, k: u64) -> Option<u32> {

@@ -300,3 +300,39 @@ fn fast_request_validation_matches_reference() {
         }
     }
 }
+
+/// Strings over 16 bytes are keyed by their hash and last word in the slot;
+/// equal last words and lengths must still come apart on the bytes, and a
+/// slot is one aligned 32-byte block (a look-up reads one cache line).
+#[test]
+fn long_strings_with_a_common_tail_stay_apart() {
+    assert_eq!(size_of::<crate::strtable::Entry>(), 32);
+    assert_eq!(align_of::<crate::strtable::Entry>(), 32);
+    let key = HashKey::random();
+    let mut t = StrTable::new();
+    let tail = "-the-same-16-byte-tail";
+    let names: Vec<String> = (0..300).map(|i| format!("{i:05}{tail}")).collect();
+    for (i, n) in (0u32..).zip(&names) {
+        assert_eq!(t.intern(&key, n, [i, 0]).map(|x| x.0), Some(i));
+    }
+    for (i, n) in (0u32..).zip(&names) {
+        let (id, e) = t.find(n.as_bytes(), &key.hash(n.as_bytes())).unwrap();
+        assert_eq!((id, e.vals[0]), (i, i));
+    }
+    for miss in [
+        format!("99999{tail}"),
+        format!("0000{tail}"),
+        tail.to_owned(),
+    ] {
+        assert!(
+            t.find(miss.as_bytes(), &key.hash(miss.as_bytes()))
+                .is_none(),
+            "{miss}"
+        );
+    }
+    let (id, h) = t.intern(&key, &names[7], [0, 0]).unwrap();
+    t.vals_mut(id, h).unwrap()[1] = 42;
+    let n7 = names[7].as_bytes();
+    assert_eq!(t.find(n7, &key.hash(n7)).unwrap().1.vals, [7, 42]);
+    assert!(t.vals_mut(id + 1000, h).is_none());
+}

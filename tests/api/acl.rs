@@ -105,8 +105,16 @@ fn conformance_corpus_library() {
         for (i, r) in case["requests"].as_array().unwrap().iter().enumerate() {
             let req = OwnedRequest::from_json(r);
             let want = r["allowed"].as_bool().unwrap();
-            let (got, oracle) =
-                req.with(|q| (compiled.authorize(q), acl::reference::authorize(&src, q)));
+            let (got, oracle, batch) = req.with(|q| {
+                let mut out = [Decision::Allow(Reason::NothingToAuthorize)];
+                compiled.authorize_many(std::slice::from_ref(q), &mut out);
+                (
+                    compiled.authorize(q),
+                    acl::reference::authorize(&src, q),
+                    out[0],
+                )
+            });
+            assert_eq!(batch, got, "{} #{i}: batch", case["name"]);
             assert_eq!(got.is_allowed(), want, "{} #{i}: {got}", case["name"]);
             assert_eq!(got, oracle, "{} #{i}", case["name"]);
             assert!(!matches!(got.reason(), Reason::InvalidRequest(_)), "{got}");
@@ -881,6 +889,7 @@ mod oracle {
         fn compiled_equals_reference(text in policy(), reqs in proptest::collection::vec(request(), 1..12)) {
             let src = acl::parse_with(&text, Options::new().lenient(true)).unwrap();
             let compiled = Compiler::new().compile(&src).unwrap();
+            let mut all = Vec::new();
             for r in &reqs {
                 let object = match &r.object {
                     None => Object::Absent,
@@ -890,7 +899,22 @@ mod oracle {
                 let mut q = Request::new(r.action, r.principal, object);
                 q.legacy_quota_op = r.legacy;
                 prop_assert_eq!(compiled.authorize(&q), acl::reference::authorize(&src, &q), "{} {:?}", text, r);
+                all.push(q);
             }
+            // The batch path decides each request as the single one does,
+            // across its groups of 16 (three rounds of up to 11 requests),
+            // and only as many as both slices hold.
+            let all: Vec<Request<'_>> = all.iter().chain(&all).chain(&all).copied().collect();
+            let unset = Decision::Allow(Reason::NothingToAuthorize);
+            let mut out = vec![unset; all.len() + 1];
+            prop_assert_eq!(compiled.authorize_many(&all, &mut out), all.len());
+            for (q, d) in all.iter().zip(&out) {
+                prop_assert_eq!(*d, acl::reference::authorize(&src, q), "{} {:?}", text, q);
+            }
+            prop_assert_eq!(out[all.len()], unset, "past the requests: untouched");
+            let mut short = vec![unset; all.len() / 2];
+            prop_assert_eq!(compiled.authorize_many(&all, &mut short), all.len() / 2);
+            prop_assert_eq!(&short[..], &out[..all.len() / 2]);
             // The linter never calls a deciding ACL shadowed: probe every
             // shadowed ACL's own values and check it never decides.
             for f in acl::lint(&src, &compiled) {
@@ -1481,4 +1505,95 @@ fn acl_options_have_the_credentials_options_shape() {
         Err(AclError::Limit(l)) if l.kind() == LimitKind::FileBytes
     ));
     assert_eq!(Options::default(), Options::new());
+}
+
+/// A list's first ACL decides an exact request for its one principal and
+/// one object without hashing; an invalid value there must still deny the
+/// request as invalid, and every other request takes the index.
+#[test]
+fn first_acl_shortcut_keeps_validation_and_order() {
+    let text = r#"{"permissive": true,
+        "register_frameworks": [
+            {"principals": {"values": ["ops"]}, "roles": {"values": ["a/../b"]}},
+            {"principals": {"values": ["ops"]}, "roles": {"values": ["web"]}}],
+        "run_tasks": [
+            {"principals": {"values": ["bad\u0007"]}, "users": {"values": ["root"]}},
+            {"principals": {"values": ["ops"]}, "users": {"type": "NONE"}}],
+        "teardown_frameworks": [
+            {"principals": {"values": ["ops"]}, "framework_principals": {"type": "NONE"}},
+            {"principals": {"values": ["ops"]}, "framework_principals": {"values": ["fw"]}}]}"#;
+    // Strict mode refuses a value with a control character; lenient mode
+    // keeps it (it can never match a valid request).
+    let c = Compiler::new()
+        .compile(&acl::parse_with(text, Options::new().lenient(true)).unwrap())
+        .unwrap();
+    let reason = |a, p, o| {
+        *c.authorize(&Request::new(a, Some(p), Object::One(o)))
+            .reason()
+    };
+    assert_eq!(
+        reason(Action::RegisterFrameworks, "ops", "a/../b"),
+        Reason::InvalidRequest(RequestError::InvalidRole)
+    );
+    assert_eq!(
+        reason(Action::RunTasks, "bad\u{7}", "root"),
+        Reason::InvalidRequest(RequestError::PrincipalControlCharacter)
+    );
+    let d = c.authorize(&Request::new(
+        Action::RegisterFrameworks,
+        Some("ops"),
+        Object::One("web"),
+    ));
+    assert!(d.is_allowed());
+    assert_eq!(d.rule().map(|r| r.index), Some(1));
+    // A NONE first ACL has no shortcut: it denies.
+    let d = c.authorize(&Request::new(
+        Action::TeardownFrameworks,
+        Some("ops"),
+        Object::One("fw"),
+    ));
+    assert!(!d.is_allowed());
+    assert_eq!(d.rule().map(|r| r.index), Some(0));
+    let src = acl::parse_with(
+        r#"{"permissive": false, "run_tasks": [
+            {"principals": {"values": ["ops"]}, "users": {"values": ["root"]}}]}"#,
+        Options::new(),
+    )
+    .unwrap();
+    let c = Compiler::new().compile(&src).unwrap();
+    for (p, o) in [
+        ("ops", "root"),
+        ("ops", "roo"),
+        ("op", "root"),
+        ("ops", "root "),
+    ] {
+        let q = Request::new(Action::RunTasks, Some(p), Object::One(o));
+        assert_eq!(
+            c.authorize(&q),
+            acl::reference::authorize(&src, &q),
+            "{p} {o}"
+        );
+    }
+}
+
+/// The compiled policy reports its memory, and it stays compact: a
+/// regression guard on the table layout (32-byte string slots, 16-byte
+/// rules and pair slots, load factor at most one half).
+#[test]
+fn heap_bytes_per_acl_stay_bounded() {
+    let n = 20_000;
+    let c = compile(&format!(
+        r#"{{"permissive": false, "run_tasks": [{}]}}"#,
+        (0..n)
+            .map(|i| format!(
+                r#"{{"principals": {{"values": ["fw-{i}"]}}, "users": {{"values": ["user-{i}"]}}}}"#
+            ))
+            .collect::<Vec<_>>()
+            .join(",")
+    ));
+    let per_acl = c.heap_bytes() / n;
+    // 206 here: 40,000 short strings in 65,536 slots of 32 bytes, 65,536
+    // pair slots of 16, 20,000 rules of 16.
+    assert!((100..=260).contains(&per_acl), "{per_acl} bytes per ACL");
+    assert!(compile(r#"{"permissive": false}"#).heap_bytes() < 64 * 1024);
 }
