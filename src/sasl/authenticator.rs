@@ -12,9 +12,6 @@ use super::nonce::{self, Challenge, NonceSource};
 use crate::Principal;
 use crate::credentials::CredentialStore;
 
-/// Longest host name put into a challenge, keeping it under 200 bytes.
-const MAX_HOST_LEN: usize = 128;
-
 /// Settings of an [`Authenticator`].
 #[derive(Debug, Clone)]
 pub struct AuthenticatorConfig {
@@ -50,20 +47,27 @@ impl AuthenticatorConfig {
     }
 
     /// The host name in challenges (`<…@host>`). Characters other than ASCII
-    /// letters, digits, `.` and `-` are dropped, and it is cut to 128 bytes,
-    /// so the challenge always has the expected shape; empty becomes
-    /// `localhost`.
+    /// letters, digits, `.` and `-` are dropped, so the challenge always has
+    /// the expected shape; empty becomes `localhost`.
+    ///
+    /// A name longer than 29 bytes is shortened to its leading labels that
+    /// fit (`master-01.dc-east.prod.example.org` becomes
+    /// `master-01.dc-east.prod`), or its first label cut to 29 bytes: the
+    /// challenge then stays within 55 bytes, so its HMAC costs two MD5
+    /// compressions instead of three. The host is informative only (RFC 2195
+    /// asks for a unique msg-id; 128 random bits make it unique), and no
+    /// peer checks it.
     #[must_use]
     pub fn host(mut self, host: &str) -> Self {
         let clean: String = host
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
-            .take(MAX_HOST_LEN)
             .collect();
-        self.host = if clean.is_empty() {
+        let fitted = nonce::fit_host(&clean);
+        self.host = if fitted.is_empty() {
             Arc::from("localhost")
         } else {
-            Arc::from(clean)
+            Arc::from(fitted)
         };
         self
     }
