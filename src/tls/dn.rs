@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
+use super::der::{self, DerError};
+
 /// DER content bytes of the attribute types that get a keyword, and the
 /// keyword. Anything else is written as a dotted OID with a `#hex` value.
 const KEYWORDS: &[(&[u8], &str)] = &[
@@ -152,6 +154,91 @@ fn render_ava(ava: &AttributeTypeAndValue<'_>, multi_valued: bool, out: &mut Str
     }
 }
 
+/// [`render`] over a Name's DER content, read by our own reader: the
+/// canonical string and, when `attrs` is given, the attributes in the same
+/// order. Same output as [`render`] on the same name (the tests and the
+/// `tls_facts_diff` fuzz target compare them).
+pub(crate) fn render_der(
+    name: &[u8],
+    mut attrs: Option<&mut Vec<Attribute>>,
+) -> Result<String, DerError> {
+    let sets = der::rdns(name)?;
+    let mut out = String::with_capacity(name.len());
+    for (i, set) in sets.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut j = 0usize;
+        let mut bad = None;
+        der::rdn(set, |ava, multi_valued| {
+            if j > 0 {
+                out.push('+');
+            }
+            j += 1;
+            if bad.is_none() && !well_formed_oid(ava.oid) {
+                bad = Some("a malformed attribute type");
+            }
+            let attr = render_der_ava(&ava, multi_valued, &mut out);
+            if let Some(list) = attrs.as_deref_mut() {
+                list.push(attr);
+            }
+        })?;
+        if let Some(e) = bad {
+            return Err(e);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether OID content octets are well-formed base 128: no arc starts with
+/// a `0x80` octet and the last octet ends an arc.
+fn well_formed_oid(oid: &[u8]) -> bool {
+    let mut starts_arc = true;
+    for &b in oid {
+        if starts_arc && b == 0x80 {
+            return false;
+        }
+        starts_arc = b & 0x80 == 0;
+    }
+    starts_arc && !oid.is_empty()
+}
+
+fn render_der_ava(ava: &der::Ava<'_>, multi_valued: bool, out: &mut String) -> Attribute {
+    let keyword = KEYWORDS.iter().find(|(o, _)| *o == ava.oid).map(|(_, k)| *k);
+    let decoded = match keyword {
+        Some(_) if ava.value.is_universal_primitive() => {
+            decode_text(ava.value.number, ava.value.value)
+        }
+        _ => None,
+    };
+    match keyword {
+        Some(k) => out.push_str(k),
+        None => out.push_str(&oid_name(ava.oid)),
+    }
+    out.push('=');
+    let (value, is_text) = match decoded {
+        Some(text) => {
+            escape_into(&text, out);
+            (text, true)
+        }
+        None => {
+            let mut hex = String::with_capacity(1 + 2 * ava.value.raw.len());
+            hex.push('#');
+            for b in ava.value.raw {
+                let _ = write!(hex, "{b:02x}");
+            }
+            out.push_str(&hex);
+            (hex, false)
+        }
+    };
+    Attribute {
+        oid: ava.oid.into(),
+        value,
+        decoded: is_text,
+        multi_valued,
+    }
+}
+
 /// Decodes a DirectoryString-like value (§4.4); `None` for any other type
 /// or bytes that do not decode. Never lossy.
 fn decode_string(ava: &AttributeTypeAndValue<'_>) -> Option<String> {
@@ -159,8 +246,12 @@ fn decode_string(ava: &AttributeTypeAndValue<'_>) -> Option<String> {
     if !any.header.is_universal() || any.header.is_constructed() {
         return None;
     }
-    let data = any.data;
-    match any.header.tag().0 {
+    decode_text(any.header.tag().0, any.data)
+}
+
+/// Decodes the content of a universal, primitive string of type `tag`.
+fn decode_text(tag: u32, data: &[u8]) -> Option<String> {
+    match tag {
         // UTF8String
         12 => std::str::from_utf8(data).ok().map(str::to_owned),
         // NumericString, PrintableString, IA5String: ASCII only.
