@@ -114,6 +114,14 @@ enum State {
     Error(SaslError),
 }
 
+/// A client message, borrowed: the session reads it and keeps nothing of
+/// it, so [`Authenticator::handle_step`] and `handle_start` copy nothing.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Start { mechanism: &'a str, data: &'a [u8] },
+    Step(&'a [u8]),
+}
+
 /// What a transition produces besides the next state.
 enum Step {
     Next(State),
@@ -121,9 +129,9 @@ enum Step {
 }
 
 impl AwaitingStart {
-    fn handle(self, msg: ClientMessage) -> Result<State, SaslError> {
+    fn handle(self, msg: Input<'_>) -> Result<State, SaslError> {
         match msg {
-            ClientMessage::Start { mechanism, data } => {
+            Input::Start { mechanism, data } => {
                 if mechanism != MECHANISM {
                     return Err(PeerMisbehaved::UnsupportedMechanism.into());
                 }
@@ -134,18 +142,18 @@ impl AwaitingStart {
                     challenge: self.challenge,
                 }))
             }
-            ClientMessage::Step(_) => Err(PeerMisbehaved::UnexpectedStep.into()),
+            Input::Step(_) => Err(PeerMisbehaved::UnexpectedStep.into()),
         }
     }
 }
 
 impl AwaitingResponse {
-    fn handle(self, msg: ClientMessage, ctx: &Ctx<'_>) -> Result<Step, SaslError> {
+    fn handle(self, msg: Input<'_>, ctx: &Ctx<'_>) -> Result<Step, SaslError> {
         let data = match msg {
-            ClientMessage::Step(data) => data,
-            ClientMessage::Start { .. } => return Err(PeerMisbehaved::UnexpectedStart.into()),
+            Input::Step(data) => data,
+            Input::Start { .. } => return Err(PeerMisbehaved::UnexpectedStart.into()),
         };
-        let Some(parsed) = cram_md5::split(&data) else {
+        let Some(parsed) = cram_md5::split(data) else {
             return Err(PeerMisbehaved::MissingName.into());
         };
         let checked = cram_md5::check(ctx.store, self.challenge.as_slice(), &parsed);
@@ -306,9 +314,22 @@ impl Authenticator {
     /// out, or if it had already ended. Bad credentials are not an error:
     /// the session ends with [`Status::Failed`] and `Failed` is queued.
     pub fn handle_message(&mut self, now: Instant, msg: ClientMessage) -> Result<(), SaslError> {
+        match &msg {
+            ClientMessage::Start { mechanism, data } => self.handle(
+                now,
+                Input::Start {
+                    mechanism,
+                    data: data.as_slice(),
+                },
+            ),
+            ClientMessage::Step(data) => self.handle(now, Input::Step(data)),
+        }
+    }
+
+    fn handle(&mut self, now: Instant, msg: Input<'_>) -> Result<(), SaslError> {
         self.handle_timeout(now);
-        let len = match &msg {
-            ClientMessage::Start { data, .. } | ClientMessage::Step(data) => data.len(),
+        let len = match msg {
+            Input::Start { data, .. } | Input::Step(data) => data.len(),
         };
         let state = std::mem::replace(&mut self.state, State::Failed);
         let ctx = Ctx {
@@ -355,7 +376,8 @@ impl Authenticator {
         }
     }
 
-    /// Shorthand for [`handle_message`](Self::handle_message) with a start message.
+    /// As [`handle_message`](Self::handle_message) with a start message, read
+    /// in place (nothing is copied).
     ///
     /// # Errors
     ///
@@ -366,22 +388,17 @@ impl Authenticator {
         mechanism: &str,
         data: &[u8],
     ) -> Result<(), SaslError> {
-        self.handle_message(
-            now,
-            ClientMessage::Start {
-                mechanism: mechanism.to_owned(),
-                data: data.to_vec(),
-            },
-        )
+        self.handle(now, Input::Start { mechanism, data })
     }
 
-    /// Shorthand for [`handle_message`](Self::handle_message) with a step message.
+    /// As [`handle_message`](Self::handle_message) with a step message, read
+    /// in place (nothing is copied).
     ///
     /// # Errors
     ///
     /// As for `handle_message`.
     pub fn handle_step(&mut self, now: Instant, data: &[u8]) -> Result<(), SaslError> {
-        self.handle_message(now, ClientMessage::Step(data.to_vec()))
+        self.handle(now, Input::Step(data))
     }
 
     /// Ends a pending session whose deadline has passed at `now`. Nothing is
