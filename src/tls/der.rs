@@ -298,13 +298,32 @@ fn ava<'a>(r: &mut Reader<'a>) -> Result<Ava<'a>, DerError> {
     })
 }
 
-/// The RDN SETs of a Name's content, in DER order (least specific first).
-pub(crate) fn rdns(name: &[u8]) -> Result<Vec<&[u8]>, DerError> {
+/// The RDN SETs of a Name's content, in DER order (least specific first):
+/// in `inline` when they fit (no allocation for the usual names), else in
+/// `spill`.
+pub(crate) fn rdns<'a, 'b>(
+    name: &'a [u8],
+    inline: &'b mut [&'a [u8]; 16],
+    spill: &'b mut Vec<&'a [u8]>,
+) -> Result<&'b [&'a [u8]], DerError> {
     let mut r = Reader::new(name);
-    let mut out = Vec::with_capacity(8);
+    let mut n = 0usize;
     while !r.is_empty() {
         let set = r.expect(SET, "a name component that is not a set")?;
-        out.push(set.value);
+        match inline.get_mut(n) {
+            Some(slot) => *slot = set.value,
+            None => {
+                if spill.is_empty() {
+                    spill.extend_from_slice(inline);
+                }
+                spill.push(set.value);
+            }
+        }
+        n += 1;
     }
-    Ok(out)
+    if spill.is_empty() {
+        Ok(inline.get(..n).unwrap_or_default())
+    } else {
+        Ok(spill.as_slice())
+    }
 }

@@ -1,6 +1,7 @@
 //! The canonical RFC 4514 DN string (tls-identity.md §4), written here because
 //! x509-parser's `Display` is not RFC 4514 (forward order, `", "`, no escaping).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
@@ -91,8 +92,9 @@ fn push_base128(out: &mut Vec<u8>, mut v: u64) {
 /// One attribute of a subject, in RFC 4514 order (most specific first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Attribute {
-    /// DER content bytes of the attribute type.
-    pub(crate) oid: Box<[u8]>,
+    /// DER content bytes of the attribute type (borrowed from the keyword
+    /// table when it has one, so the usual types cost no allocation).
+    pub(crate) oid: Cow<'static, [u8]>,
     /// The decoded, unescaped value, or `#hex` of the value's DER when it
     /// does not decode (§4.4).
     pub(crate) value: String,
@@ -147,7 +149,7 @@ fn render_ava(ava: &AttributeTypeAndValue<'_>, multi_valued: bool, out: &mut Str
         }
     };
     Attribute {
-        oid: oid.into(),
+        oid: Cow::Owned(oid.to_vec()),
         value,
         decoded: is_text,
         multi_valued,
@@ -162,7 +164,9 @@ pub(crate) fn render_der(
     name: &[u8],
     mut attrs: Option<&mut Vec<Attribute>>,
 ) -> Result<String, DerError> {
-    let sets = der::rdns(name)?;
+    let mut inline: [&[u8]; 16] = [&[]; 16];
+    let mut spill = Vec::new();
+    let sets = der::rdns(name, &mut inline, &mut spill)?;
     let mut out = String::with_capacity(name.len());
     for (i, set) in sets.iter().rev().enumerate() {
         if i > 0 {
@@ -204,7 +208,8 @@ fn well_formed_oid(oid: &[u8]) -> bool {
 }
 
 fn render_der_ava(ava: &der::Ava<'_>, multi_valued: bool, out: &mut String) -> Attribute {
-    let keyword = KEYWORDS.iter().find(|(o, _)| *o == ava.oid).map(|(_, k)| *k);
+    let known = KEYWORDS.iter().find(|(o, _)| *o == ava.oid);
+    let keyword = known.map(|(_, k)| *k);
     let decoded = match keyword {
         Some(_) if ava.value.is_universal_primitive() => {
             decode_text(ava.value.number, ava.value.value)
@@ -232,7 +237,10 @@ fn render_der_ava(ava: &der::Ava<'_>, multi_valued: bool, out: &mut String) -> A
         }
     };
     Attribute {
-        oid: ava.oid.into(),
+        oid: match known {
+            Some((o, _)) => Cow::Borrowed(*o),
+            None => Cow::Owned(ava.oid.to_vec()),
+        },
         value,
         decoded: is_text,
         multi_valued,
@@ -354,5 +362,5 @@ pub(crate) fn oid_name(oid: &[u8]) -> String {
     if let Some((_, k)) = KEYWORDS.iter().find(|(o, _)| *o == oid) {
         return (*k).to_owned();
     }
-    x509_parser::der_parser::oid::Oid::new(std::borrow::Cow::Borrowed(oid)).to_id_string()
+    x509_parser::der_parser::oid::Oid::new(Cow::Borrowed(oid)).to_id_string()
 }

@@ -83,6 +83,11 @@ fn corpus() -> Vec<Vec<u8>> {
         .as_ref()
         .to_vec(),
     );
+    // More RDNs than the reader keeps inline (16).
+    let many: Vec<String> = (0..20).map(|i| format!("OU=u{i}")).collect();
+    let mut spec = LeafSpec::subject(&[&["CN=deep"]]);
+    spec.subject.extend(many.into_iter().map(|a| vec![a]));
+    out.push(issue(&ca, &spec).der.as_ref().to_vec());
     out
 }
 
@@ -114,4 +119,12 @@ fn own_reader_agrees_with_x509_parser() {
     // Mutations in the skipped fields and inside values keep certificates
     // parseable, so the facts comparison ran on many mutants.
     assert!(both_accepted > mutants / 10, "{both_accepted} of {mutants}");
+}
+
+#[test]
+fn names_longer_than_the_inline_buffer_render_in_order() {
+    let der = corpus().pop().unwrap();
+    let facts = mesos_auth::tls::LeafFacts::parse(&der).unwrap();
+    let want: Vec<String> = (0..20).rev().map(|i| format!("OU=u{i}")).collect();
+    assert_eq!(facts.subject_dn(), format!("{},CN=deep", want.join(",")));
 }
