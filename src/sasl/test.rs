@@ -33,7 +33,13 @@ fn split_at_last_space_without_trimming() {
 fn b64url_ref(n: u64) -> String {
     let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let bits: Vec<u8> = (0..66)
-        .map(|i| if i < 2 { 0 } else { ((n >> (65 - i)) & 1) as u8 })
+        .map(|i| {
+            if i < 2 {
+                0
+            } else {
+                ((n >> (65 - i)) & 1) as u8
+            }
+        })
         .collect();
     bits.chunks(6)
         .map(|c| {
@@ -103,7 +109,10 @@ fn long_hosts_keep_whole_labels() {
     assert_eq!(fit_host(&at_limit), "b".repeat(29));
     // One long label is cut.
     assert_eq!(fit_host(&"c".repeat(40)), "c".repeat(29));
-    assert_eq!(fit_host(&format!(".{}", "d".repeat(40))), format!(".{}", "d".repeat(28)));
+    assert_eq!(
+        fit_host(&format!(".{}", "d".repeat(40))),
+        format!(".{}", "d".repeat(28))
+    );
 }
 
 /// Every challenge an authenticator sends is at most 55 bytes (two MD5

@@ -132,7 +132,9 @@ impl CachedMapper {
 
     /// The bucket hash of `der`: its length and its last bytes.
     fn bucket(&self, der: &[u8]) -> u64 {
-        let tail = der.get(der.len().saturating_sub(HASHED_TAIL)..).unwrap_or(der);
+        let tail = der
+            .get(der.len().saturating_sub(HASHED_TAIL)..)
+            .unwrap_or(der);
         let mut input = [0u8; 8 + HASHED_TAIL];
         let (len, rest) = input.split_at_mut(8);
         len.copy_from_slice(&(der.len() as u64).to_le_bytes());

@@ -234,10 +234,10 @@ pub(crate) fn certificate(der: &[u8]) -> Result<CertParts<'_>, DerError> {
             if oid.value.is_empty() {
                 return Err("an empty extension identifier");
             }
-            if let Some(critical) = e.optional(BOOLEAN)? {
-                if !matches!(critical.value, [0x00 | 0xff]) {
-                    return Err("a malformed critical flag");
-                }
+            if let Some(critical) = e.optional(BOOLEAN)?
+                && !matches!(critical.value, [0x00 | 0xff])
+            {
+                return Err("a malformed critical flag");
             }
             let value = e.expect(OCTET_STRING, "an extension without a value")?;
             if !e.is_empty() {
@@ -267,10 +267,7 @@ pub(crate) struct Ava<'a> {
 
 /// Reads one RDN (a SET's content) as its AVAs, calling `each` in DER
 /// order with whether the RDN has more than one.
-pub(crate) fn rdn<'a>(
-    set: &'a [u8],
-    mut each: impl FnMut(Ava<'a>, bool),
-) -> Result<(), DerError> {
+pub(crate) fn rdn<'a>(set: &'a [u8], mut each: impl FnMut(Ava<'a>, bool)) -> Result<(), DerError> {
     let mut first = Reader::new(set);
     let first_ava = ava(&mut first)?;
     let multi = !first.is_empty();

@@ -271,7 +271,7 @@ fn decode_text(tag: u32, data: &[u8]) -> Option<String> {
         20 => Some(data.iter().map(|&b| char::from(b)).collect()),
         // BMPString: UTF-16BE, no lone surrogates.
         30 => {
-            if data.len() % 2 != 0 {
+            if !data.len().is_multiple_of(2) {
                 return None;
             }
             let units = data.chunks_exact(2).map(|c| {
@@ -285,7 +285,7 @@ fn decode_text(tag: u32, data: &[u8]) -> Option<String> {
         }
         // UniversalString: UTF-32BE.
         28 => {
-            if data.len() % 4 != 0 {
+            if !data.len().is_multiple_of(4) {
                 return None;
             }
             data.chunks_exact(4)

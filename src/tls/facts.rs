@@ -108,9 +108,7 @@ impl LeafFacts {
                 4 => {
                     let mut n = der::Reader::new(item.value);
                     match n.expect(der::SEQUENCE, "") {
-                        Ok(name)
-                            if n.is_empty() && dn::render_der(name.value, None).is_ok() =>
-                        {
+                        Ok(name) if n.is_empty() && dn::render_der(name.value, None).is_ok() => {
                             continue;
                         }
                         _ => invalid,

@@ -68,5 +68,4 @@ impl LeafFacts {
         facts.find_spiffe();
         Ok(facts)
     }
-
 }

@@ -17,8 +17,17 @@ fn corpus() -> Vec<Vec<u8>> {
         LeafSpec::subject(&[&["C=US"], &["O=Acme"], &["OU=agents"], &["CN=Agent-7"]]),
         LeafSpec::subject(&[]),
         LeafSpec::subject(&[&["CN=evil,OU=admins"], &["O= lead#+\"\\;<>"]]),
-        LeafSpec::subject(&[&["CN=Zoë Müller €"], &["title=boss"], &["1.3.6.1.4.1.99999.1=x"]]),
-        LeafSpec::subject(&[&["DC=org"], &["DC=example"], &["UID=u1"], &["emailAddress=a@b.c"]]),
+        LeafSpec::subject(&[
+            &["CN=Zoë Müller €"],
+            &["title=boss"],
+            &["1.3.6.1.4.1.99999.1=x"],
+        ]),
+        LeafSpec::subject(&[
+            &["DC=org"],
+            &["DC=example"],
+            &["UID=u1"],
+            &["emailAddress=a@b.c"],
+        ]),
         LeafSpec::subject(&[&["CN=victim\0.evil"]]),
         LeafSpec::subject(&[&["CN=bell\x07"]]),
         LeafSpec {
@@ -108,8 +117,8 @@ fn own_reader_agrees_with_x509_parser() {
             }
             for m in variants {
                 mutants += 1;
-                let (ours, reference) = tls_facts_diff(&m)
-                    .unwrap_or_else(|e| panic!("entry {n}, byte {at}: {e}"));
+                let (ours, reference) =
+                    tls_facts_diff(&m).unwrap_or_else(|e| panic!("entry {n}, byte {at}: {e}"));
                 if ours && reference {
                     both_accepted += 1;
                 }

@@ -566,11 +566,7 @@ fn cache_answers_by_leaf_digest_and_reload_swaps_rules() {
 fn cache_never_answers_for_another_certificate_in_its_bucket() {
     let ca = ca();
     let a = issue(&ca, &LeafSpec::subject(&[&["CN=alpha1"]])).der;
-    let at = a
-        .as_ref()
-        .windows(6)
-        .position(|w| w == b"alpha1")
-        .unwrap();
+    let at = a.as_ref().windows(6).position(|w| w == b"alpha1").unwrap();
     let mut b = a.as_ref().to_vec();
     b[at + 5] = b'2';
     // Same length, same tail: the same bucket under any key.
