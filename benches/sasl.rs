@@ -102,7 +102,7 @@ fn server(c: &mut Criterion) {
     c.bench_function("sasl/floor/hmac_md5_states_session", |b| {
         b.iter(|| hmac_md5_from_states(inner, outer, black_box(&challenge)))
     });
-    let old = b"<12345678901234567890.9876543210987654321@master.example.org>";
+    let old = b"<12345678901234567890.98765432109876543210@master.example.org>";
     assert_eq!(old.len(), 62);
     c.bench_function("sasl/floor/hmac_md5_states_62", |b| {
         b.iter(|| hmac_md5_from_states(inner, outer, black_box(old)))
