@@ -15,7 +15,9 @@ use std::time::Instant;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use mesos_auth::credentials::{Credential, CredentialStore};
-use mesos_auth::internal::{Pair, cram_md5_response, cram_md5_verify};
+use mesos_auth::internal::{
+    Pair, cram_md5_response, cram_md5_states, cram_md5_verify, hmac_md5_from_states,
+};
 use mesos_auth::sasl::{
     Authenticatee, Authenticator, AuthenticatorConfig, ClientMessage, NonceSource, ServerMessage,
     default_nonce_source,
@@ -90,6 +92,21 @@ fn server(c: &mut Criterion) {
             black_box(s.poll_output())
         })
     });
+    // The floor in the same run (issue 14, item 3): HMAC-MD5 from the
+    // stored inner and outer states, over the session's own challenge (44
+    // bytes here, at most 55: two compressions) and over a 62-byte challenge
+    // of the old decimal shape (three compressions), the baseline the issue
+    // names.
+    assert!(challenge.len() <= 55);
+    let (inner, outer) = cram_md5_states(b"secret-500");
+    c.bench_function("sasl/floor/hmac_md5_states_session", |b| {
+        b.iter(|| hmac_md5_from_states(inner, outer, black_box(&challenge)))
+    });
+    let old = b"<12345678901234567890.98765432109876543210@master.example.org>";
+    assert_eq!(old.len(), 62);
+    c.bench_function("sasl/floor/hmac_md5_states_62", |b| {
+        b.iter(|| hmac_md5_from_states(inner, outer, black_box(old)))
+    });
     c.bench_function("sasl/server/session_csprng", |b| {
         b.iter(|| {
             let mut s = Authenticator::new(store.clone(), config.clone(), &mut rng, now);
@@ -102,7 +119,9 @@ fn server(c: &mut Criterion) {
 }
 
 fn client(c: &mut Criterion) {
-    let challenge = b"<12345678901234567890.9876543210987654321@master.example.org>".to_vec();
+    // A challenge as the authenticator now sends it (44 bytes).
+    let challenge = mesos_auth::internal::sasl_challenge([7; 16], "master.example.org");
+    assert_eq!(challenge.len(), 44);
     c.bench_function("sasl/client/response", |b| {
         b.iter(|| {
             black_box(cram_md5_response(

@@ -236,3 +236,22 @@ pub fn credentials_round_trip(src: &[u8]) {
         panic!("credentials changed in a JSON round trip");
     }
 }
+
+/// Parses `der` as a leaf certificate twice: with the crate's own DER
+/// reader (the mapping path) and with the x509-parser path it replaced.
+/// Returns whether each accepted it (ours, x509-parser's); an error when
+/// both accepted and the facts differ. For the `tls_facts_diff` fuzz target
+/// and the differential tests.
+///
+/// # Errors
+///
+/// A description of the difference when both accepted different facts.
+pub fn tls_facts_diff(der: &[u8]) -> Result<(bool, bool), String> {
+    let digest = [0u8; 32];
+    let ours = crate::tls::LeafFacts::parse_with_digest(der, digest);
+    let reference = crate::tls::LeafFacts::parse_reference(der, digest);
+    match (&ours, &reference) {
+        (Ok(a), Ok(b)) if a != b => Err(format!("ours {a:?}, x509-parser {b:?}")),
+        _ => Ok((ours.is_ok(), reference.is_ok())),
+    }
+}

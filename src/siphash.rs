@@ -1,5 +1,6 @@
 //! SipHash-C-D (Aumasson and Bernstein), 64- and 128-bit output: the keyed
-//! hash of the credential index (`credentials/store/cram_index.rs`).
+//! hash of the credential index (`credentials/store/cram_index.rs`) and of
+//! the TLS mapping cache (`tls/cache.rs`).
 //!
 //! Why not the `siphasher` crate, which has SipHash-1-3-128: measured side
 //! by side (benches/hashes.rs, criterion, 10 interleaved runs on the shared
@@ -12,6 +13,12 @@
 /// SipHash-1-3 with 128-bit output of `data` under `key`.
 pub(crate) fn siphash13_128(key: &[u64; 2], data: &[u8]) -> [u64; 2] {
     siphash::<1, 3, true>(key, data)
+}
+
+/// SipHash-1-3 with 64-bit output of `data` under `key` (the TLS mapping
+/// cache's bucket hash).
+pub(crate) fn siphash13_64(key: &[u64; 2], data: &[u8]) -> u64 {
+    siphash::<1, 3, false>(key, data)[0]
 }
 
 /// SipHash-C-D of `data` under `key`; the 128-bit output variant when

@@ -56,6 +56,7 @@
 
 mod cache;
 mod config;
+mod der;
 mod dn;
 mod early;
 mod error;

@@ -105,28 +105,28 @@ pub fn default_nonce_source() -> Result<OsNonceSource, NonceError> {
     OsNonceSource::new()
 }
 
-/// Longest challenge: `<`, two 20-digit numbers, `.`, `@`, a 128-byte host,
-/// `>` (the authenticator caps the host at 128 bytes).
-pub(crate) const MAX_CHALLENGE_LEN: usize = 44 + 128;
+/// Longest host part of a challenge. With `<`, two 11-character nonce
+/// halves, `.`, `@` and `>` (26 bytes) it keeps a challenge at 55 bytes:
+/// 64 (HMAC's inner pad block) + 55 + 9 (MD5's `0x80` byte and length) is
+/// two blocks, so the inner hash costs one compression after the stored
+/// inner state, and a check costs two in all (a 56-byte challenge costs
+/// three).
+pub(crate) const MAX_HOST_LEN: usize = 29;
+
+/// Longest challenge: 55 bytes (see [`MAX_HOST_LEN`]).
+pub(crate) const MAX_CHALLENGE_LEN: usize = 26 + MAX_HOST_LEN;
 
 /// A challenge kept inline, so a session holds it without an allocation.
 #[derive(Clone)]
 pub(crate) struct Challenge {
     bytes: [u8; MAX_CHALLENGE_LEN],
-    len: usize,
+    // INVARIANT: `len <= MAX_CHALLENGE_LEN`.
+    len: u8,
 }
 
 impl Challenge {
-    fn push(&mut self, part: &[u8]) {
-        let end = self.len.saturating_add(part.len()).min(MAX_CHALLENGE_LEN);
-        if let Some(dst) = self.bytes.get_mut(self.len..end) {
-            dst.copy_from_slice(part.get(..end - self.len).unwrap_or_default());
-        }
-        self.len = end;
-    }
-
     pub(crate) fn as_slice(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
     }
 }
 
@@ -138,25 +138,56 @@ impl std::fmt::Debug for Challenge {
     }
 }
 
-/// Builds the challenge `<{hi}.{lo}@{host}>`: the shape of Cyrus SASL's
-/// `<random.time@host>` that existing clients accept, but with all 128 bits
-/// of the two decimal fields random (Cyrus has 32). A host longer than 128
-/// bytes is cut.
+/// The base64url alphabet (RFC 4648 §5): every character is `atext`
+/// (RFC 5322), so the challenge stays a msg-id as RFC 2195 asks.
+const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// `n` as 11 base64url characters, most significant first (66 bits: the
+/// first character carries the top 4 bits). The value is public (it is
+/// sent to the peer), so the table look-ups leak nothing.
+fn b64url_u64(n: u64) -> [u8; 11] {
+    let mut out = [0u8; 11];
+    for (i, slot) in out.iter_mut().enumerate() {
+        let shift = 6 * (10 - i);
+        let index = ((n >> shift) & 63) as usize;
+        *slot = B64URL.get(index).copied().unwrap_or(b'A');
+    }
+    out
+}
+
+/// Builds the challenge `<{hi}.{lo}@{host}>`, where `hi` and `lo` are the
+/// nonce's two 64-bit halves in base64url: the shape of Cyrus SASL's
+/// `<random.time@host>` (a msg-id, RFC 2195), with all 128 bits random
+/// (Cyrus has 32) in 22 characters instead of up to 40 decimal digits.
+/// A host longer than [`MAX_HOST_LEN`] bytes is cut there (the
+/// authenticator's config already shortened it at a label boundary; the
+/// host is informative only, uniqueness comes from the nonce).
 pub(crate) fn challenge_inline(nonce: [u8; 16], host: &str) -> Challenge {
     let value = u128::from_be_bytes(nonce);
-    let mut out = Challenge {
-        bytes: [0; MAX_CHALLENGE_LEN],
-        len: 0,
-    };
-    out.push(b"<");
-    push_decimal(&mut out, (value >> 64) as u64);
-    out.push(b".");
-    push_decimal(&mut out, value as u64);
-    out.push(b"@");
     let host = host.as_bytes();
-    out.push(host.get(..128).unwrap_or(host));
-    out.push(b">");
-    out
+    let host = host.get(..MAX_HOST_LEN).unwrap_or(host);
+    let mut bytes = [0u8; MAX_CHALLENGE_LEN];
+    let mut len = 0usize;
+    for part in [
+        b"<".as_slice(),
+        &b64url_u64((value >> 64) as u64),
+        b".",
+        &b64url_u64(value as u64),
+        b"@",
+        host,
+        b">",
+    ] {
+        let end = len.saturating_add(part.len());
+        if let Some(dst) = bytes.get_mut(len..end) {
+            dst.copy_from_slice(part);
+            len = end;
+        }
+    }
+    Challenge {
+        bytes,
+        // At most 55 (the host was cut above), so the cast is exact.
+        len: len.min(MAX_CHALLENGE_LEN) as u8,
+    }
 }
 
 /// [`challenge_inline`] as a vector.
@@ -164,32 +195,16 @@ pub(crate) fn challenge(nonce: [u8; 16], host: &str) -> Vec<u8> {
     challenge_inline(nonce, host).as_slice().to_vec()
 }
 
-/// Appends `n` in decimal (no `format!`: this is on every session's path).
-///
-/// The 20 digit positions are filled as three independent parts (4 + 8 + 8
-/// digits, 32-bit arithmetic), so the divisions overlap instead of forming
-/// one chain of twenty; then leading zeros are dropped. The value is public
-/// (it is sent to the peer), so the branches here leak nothing.
-fn push_decimal(out: &mut Challenge, n: u64) {
-    const E8: u64 = 100_000_000;
-    let mut digits = [b'0'; 20];
-    // Each part is below 10^8, so the casts are exact.
-    let parts = [
-        (n / (E8 * E8)) as u32,
-        ((n / E8) % E8) as u32,
-        (n % E8) as u32,
-    ];
-    let (top, rest) = digits.split_at_mut(4);
-    let (mid, low) = rest.split_at_mut(8);
-    for (slots, mut v) in [top, mid, low].into_iter().zip(parts) {
-        for slot in slots.iter_mut().rev() {
-            *slot = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
+/// A host name for challenges, at most [`MAX_HOST_LEN`] bytes: `host` if it
+/// fits, else its longest prefix of whole labels that fits (`a.b.example`
+/// becomes `a.b`), else its first label cut to the limit.
+pub(crate) fn fit_host(host: &str) -> &str {
+    if host.len() <= MAX_HOST_LEN {
+        return host;
     }
-    let start = digits
-        .iter()
-        .position(|&d| d != b'0')
-        .unwrap_or(digits.len() - 1);
-    out.push(digits.get(start..).unwrap_or_default());
+    let head = host.get(..=MAX_HOST_LEN).unwrap_or(host);
+    match head.rfind('.') {
+        Some(dot) if dot > 0 => host.get(..dot).unwrap_or(host),
+        _ => host.get(..MAX_HOST_LEN).unwrap_or(host),
+    }
 }

@@ -27,35 +27,123 @@ fn split_at_last_space_without_trimming() {
     assert!(split(b"").is_none());
 }
 
+/// The reference encoding, written independently of the code under test:
+/// `n` zero-extended to 66 bits, read 6 bits at a time into base64url
+/// (RFC 4648 §5) characters.
+fn b64url_ref(n: u64) -> String {
+    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bits: Vec<u8> = (0..66)
+        .map(|i| {
+            if i < 2 {
+                0
+            } else {
+                ((n >> (65 - i)) & 1) as u8
+            }
+        })
+        .collect();
+    bits.chunks(6)
+        .map(|c| {
+            let v = c.iter().fold(0usize, |acc, &b| acc * 2 + usize::from(b));
+            alphabet.as_bytes()[v] as char
+        })
+        .collect()
+}
+
 #[test]
 fn challenge_shape() {
     let c = challenge([0xff; 16], "host.example");
     let s = String::from_utf8(c).unwrap();
-    assert_eq!(s, format!("<{}.{}@host.example>", u64::MAX, u64::MAX));
+    assert_eq!(s, "<P__________.P__________@host.example>");
     let c = challenge([0; 16], "h");
-    assert_eq!(c, b"<0.0@h>");
-    // The host is cut at 128 bytes, so a challenge never exceeds its buffer.
+    assert_eq!(c, b"<AAAAAAAAAAA.AAAAAAAAAAA@h>");
+    // A host is cut at 29 bytes, so a challenge never exceeds 55 bytes.
     let long = "h".repeat(300);
     let c = challenge([0xff; 16], &long);
     assert_eq!(c.len(), super::nonce::MAX_CHALLENGE_LEN);
+    assert_eq!(c.len(), 55);
     assert!(c.ends_with(b"h>"));
 }
 
 #[test]
-fn challenge_digits_match_format() {
+fn challenge_halves_are_base64url() {
     for (hi, lo) in [
         (0u64, 1u64),
         (9, 10),
         (u64::MAX, 12345),
         (1 << 63, 999_999_999_999),
-        (10_000_000_000_000_000, 100_000_000),
-        (9_999_999_999_999_999, 99_999_999),
+        (0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210),
         (12_345_678_901_234_567_890, 1_000_000_000_000_000_001),
     ] {
         let mut nonce = [0u8; 16];
         nonce[..8].copy_from_slice(&hi.to_be_bytes());
         nonce[8..].copy_from_slice(&lo.to_be_bytes());
-        assert_eq!(challenge(nonce, "x"), format!("<{hi}.{lo}@x>").into_bytes());
+        let want = format!("<{}.{}@x>", b64url_ref(hi), b64url_ref(lo));
+        assert_eq!(String::from_utf8(challenge(nonce, "x")).unwrap(), want);
+    }
+}
+
+/// Distinct nonces give distinct challenges (the encoding keeps all 128
+/// bits): flipping any single bit changes the challenge.
+#[test]
+fn challenge_keeps_every_nonce_bit() {
+    let base = challenge([0x5a; 16], "h");
+    for bit in 0..128 {
+        let mut nonce = [0x5a; 16];
+        nonce[bit / 8] ^= 1 << (bit % 8);
+        assert_ne!(challenge(nonce, "h"), base, "bit {bit}");
+    }
+}
+
+#[test]
+fn long_hosts_keep_whole_labels() {
+    use super::nonce::fit_host;
+    assert_eq!(fit_host("master.example.org"), "master.example.org");
+    let exact = "a".repeat(29);
+    assert_eq!(fit_host(&exact), exact);
+    assert_eq!(
+        fit_host("master-01.dc-east.prod.example.org"),
+        "master-01.dc-east.prod"
+    );
+    // A dot right after 29 bytes keeps those 29.
+    let at_limit = format!("{}.example.org", "b".repeat(29));
+    assert_eq!(fit_host(&at_limit), "b".repeat(29));
+    // One long label is cut.
+    assert_eq!(fit_host(&"c".repeat(40)), "c".repeat(29));
+    assert_eq!(
+        fit_host(&format!(".{}", "d".repeat(40))),
+        format!(".{}", "d".repeat(28))
+    );
+}
+
+/// Every challenge an authenticator sends is at most 55 bytes (two MD5
+/// compressions for its HMAC), whatever host it was configured with.
+#[test]
+fn configured_challenges_fit_one_md5_block() {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use super::{Authenticator, AuthenticatorConfig, ServerMessage};
+    use crate::credentials::CredentialStore;
+
+    let store = Arc::new(CredentialStore::from_credentials([]).unwrap());
+    let now = Instant::now();
+    let mut nonces = super::OsNonceSource::new().unwrap();
+    for host in [
+        "",
+        "localhost",
+        "master-01.dc-east.prod.example.org",
+        &"x".repeat(500),
+        "ünïcode.host",
+    ] {
+        let config = AuthenticatorConfig::new().host(host);
+        let mut s = Authenticator::new(store.clone(), config, &mut nonces, now);
+        s.poll_output();
+        s.handle_start(now, "CRAM-MD5", b"").unwrap();
+        let Some(ServerMessage::Step(c)) = s.poll_output() else {
+            panic!("no challenge for {host:?}");
+        };
+        assert!(c.len() <= 55, "{host:?}: {} bytes", c.len());
+        assert!(c.starts_with(b"<") && c.ends_with(b">"));
     }
 }
 

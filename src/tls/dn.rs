@@ -1,9 +1,12 @@
 //! The canonical RFC 4514 DN string (tls-identity.md §4), written here because
 //! x509-parser's `Display` is not RFC 4514 (forward order, `", "`, no escaping).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
+
+use super::der::{self, DerError};
 
 /// DER content bytes of the attribute types that get a keyword, and the
 /// keyword. Anything else is written as a dotted OID with a `#hex` value.
@@ -89,8 +92,9 @@ fn push_base128(out: &mut Vec<u8>, mut v: u64) {
 /// One attribute of a subject, in RFC 4514 order (most specific first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Attribute {
-    /// DER content bytes of the attribute type.
-    pub(crate) oid: Box<[u8]>,
+    /// DER content bytes of the attribute type (borrowed from the keyword
+    /// table when it has one, so the usual types cost no allocation).
+    pub(crate) oid: Cow<'static, [u8]>,
     /// The decoded, unescaped value, or `#hex` of the value's DER when it
     /// does not decode (§4.4).
     pub(crate) value: String,
@@ -145,7 +149,98 @@ fn render_ava(ava: &AttributeTypeAndValue<'_>, multi_valued: bool, out: &mut Str
         }
     };
     Attribute {
-        oid: oid.into(),
+        oid: Cow::Owned(oid.to_vec()),
+        value,
+        decoded: is_text,
+        multi_valued,
+    }
+}
+
+/// [`render`] over a Name's DER content, read by our own reader: the
+/// canonical string and, when `attrs` is given, the attributes in the same
+/// order. Same output as [`render`] on the same name (the tests and the
+/// `tls_facts_diff` fuzz target compare them).
+pub(crate) fn render_der(
+    name: &[u8],
+    mut attrs: Option<&mut Vec<Attribute>>,
+) -> Result<String, DerError> {
+    let mut inline: [&[u8]; 16] = [&[]; 16];
+    let mut spill = Vec::new();
+    let sets = der::rdns(name, &mut inline, &mut spill)?;
+    let mut out = String::with_capacity(name.len());
+    for (i, set) in sets.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut j = 0usize;
+        let mut bad = None;
+        der::rdn(set, |ava, multi_valued| {
+            if j > 0 {
+                out.push('+');
+            }
+            j += 1;
+            if bad.is_none() && !well_formed_oid(ava.oid) {
+                bad = Some("a malformed attribute type");
+            }
+            let attr = render_der_ava(&ava, multi_valued, &mut out);
+            if let Some(list) = attrs.as_deref_mut() {
+                list.push(attr);
+            }
+        })?;
+        if let Some(e) = bad {
+            return Err(e);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether OID content octets are well-formed base 128: no arc starts with
+/// a `0x80` octet and the last octet ends an arc.
+fn well_formed_oid(oid: &[u8]) -> bool {
+    let mut starts_arc = true;
+    for &b in oid {
+        if starts_arc && b == 0x80 {
+            return false;
+        }
+        starts_arc = b & 0x80 == 0;
+    }
+    starts_arc && !oid.is_empty()
+}
+
+fn render_der_ava(ava: &der::Ava<'_>, multi_valued: bool, out: &mut String) -> Attribute {
+    let known = KEYWORDS.iter().find(|(o, _)| *o == ava.oid);
+    let keyword = known.map(|(_, k)| *k);
+    let decoded = match keyword {
+        Some(_) if ava.value.is_universal_primitive() => {
+            decode_text(ava.value.number, ava.value.value)
+        }
+        _ => None,
+    };
+    match keyword {
+        Some(k) => out.push_str(k),
+        None => out.push_str(&oid_name(ava.oid)),
+    }
+    out.push('=');
+    let (value, is_text) = match decoded {
+        Some(text) => {
+            escape_into(&text, out);
+            (text, true)
+        }
+        None => {
+            let mut hex = String::with_capacity(1 + 2 * ava.value.raw.len());
+            hex.push('#');
+            for b in ava.value.raw {
+                let _ = write!(hex, "{b:02x}");
+            }
+            out.push_str(&hex);
+            (hex, false)
+        }
+    };
+    Attribute {
+        oid: match known {
+            Some((o, _)) => Cow::Borrowed(*o),
+            None => Cow::Owned(ava.oid.to_vec()),
+        },
         value,
         decoded: is_text,
         multi_valued,
@@ -159,8 +254,12 @@ fn decode_string(ava: &AttributeTypeAndValue<'_>) -> Option<String> {
     if !any.header.is_universal() || any.header.is_constructed() {
         return None;
     }
-    let data = any.data;
-    match any.header.tag().0 {
+    decode_text(any.header.tag().0, any.data)
+}
+
+/// Decodes the content of a universal, primitive string of type `tag`.
+fn decode_text(tag: u32, data: &[u8]) -> Option<String> {
+    match tag {
         // UTF8String
         12 => std::str::from_utf8(data).ok().map(str::to_owned),
         // NumericString, PrintableString, IA5String: ASCII only.
@@ -172,7 +271,7 @@ fn decode_string(ava: &AttributeTypeAndValue<'_>) -> Option<String> {
         20 => Some(data.iter().map(|&b| char::from(b)).collect()),
         // BMPString: UTF-16BE, no lone surrogates.
         30 => {
-            if data.len() % 2 != 0 {
+            if !data.len().is_multiple_of(2) {
                 return None;
             }
             let units = data.chunks_exact(2).map(|c| {
@@ -186,7 +285,7 @@ fn decode_string(ava: &AttributeTypeAndValue<'_>) -> Option<String> {
         }
         // UniversalString: UTF-32BE.
         28 => {
-            if data.len() % 4 != 0 {
+            if !data.len().is_multiple_of(4) {
                 return None;
             }
             data.chunks_exact(4)
@@ -263,5 +362,5 @@ pub(crate) fn oid_name(oid: &[u8]) -> String {
     if let Some((_, k)) = KEYWORDS.iter().find(|(o, _)| *o == oid) {
         return (*k).to_owned();
     }
-    x509_parser::der_parser::oid::Oid::new(std::borrow::Cow::Borrowed(oid)).to_id_string()
+    x509_parser::der_parser::oid::Oid::new(Cow::Borrowed(oid)).to_id_string()
 }

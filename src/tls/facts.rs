@@ -5,14 +5,13 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use sha2::{Digest, Sha256};
-use x509_parser::certificate::X509CertificateParser;
-use x509_parser::extensions::{GeneralName, SubjectAlternativeName};
-use x509_parser::nom::Parser as _;
-use x509_parser::oid_registry::OID_X509_EXT_SUBJECT_ALT_NAME;
-use x509_parser::prelude::FromDer;
+use x509_parser::extensions::GeneralName;
 
+use super::der;
 use super::dn::{self, Attribute};
 use super::error::{RejectReason, Rejection};
+
+pub(crate) mod reference;
 
 /// Longest SPIFFE ID accepted (SPIFFE-ID §2.4).
 const MAX_SPIFFE_LEN: usize = 2048;
@@ -37,38 +36,18 @@ pub struct LeafFacts {
 impl LeafFacts {
     /// Parses a DER leaf certificate. `sha256` must be the SHA-256 of `der`
     /// (callers that already hashed it pass it in; see [`sha256`]).
+    ///
+    /// One pass of our own DER reader (`der.rs`) over the parts the rules
+    /// read: the subject and issuer names and the subjectAltName extension.
+    /// The checks are those of the x509-parser path it replaced
+    /// (`facts/reference.rs`, kept as the tests' and fuzzer's oracle).
     pub(crate) fn parse_with_digest(der: &[u8], sha256: [u8; 32]) -> Result<Self, Rejection> {
-        let reject = |reason| Rejection::new(reason);
-        // Extensions other than the SAN are not needed here (webpki already
-        // checked them): parse only the SAN, which saves a third of the time.
-        let (rest, cert) = X509CertificateParser::new()
-            .with_deep_parse_extensions(false)
-            .parse(der)
-            .map_err(|e| reject(RejectReason::Unparsable(e.to_string())))?;
-        if !rest.is_empty() {
-            return Err(reject(RejectReason::Unparsable(
-                "bytes after the certificate".to_owned(),
-            )));
-        }
-        let (subject_dn, subject) = dn::render(cert.subject());
-        let (issuer_dn, _) = dn::render(cert.issuer());
-
-        // A CN must be clean text wherever it is: a NUL or control character
-        // (CVE-2009-2408) or bytes that do not decode reject the certificate,
-        // even when no rule reads the CN.
-        for a in subject.iter().filter(|a| &*a.oid == dn::OID_CN) {
-            if !a.decoded {
-                return Err(reject(RejectReason::BadName(
-                    "the subject CN does not decode as text".to_owned(),
-                )));
-            }
-            if a.value.chars().any(char::is_control) {
-                return Err(reject(RejectReason::BadName(
-                    "the subject CN holds a control character".to_owned(),
-                )));
-            }
-        }
-
+        let unparsable = |m: &str| Rejection::new(RejectReason::Unparsable(m.to_owned()));
+        let parts = der::certificate(der).map_err(unparsable)?;
+        let mut subject = Vec::with_capacity(8);
+        let subject_dn = dn::render_der(parts.subject, Some(&mut subject)).map_err(unparsable)?;
+        let issuer_dn = dn::render_der(parts.issuer, None).map_err(unparsable)?;
+        check_cn(&subject)?;
         let mut facts = Self {
             sha256,
             subject_dn,
@@ -80,35 +59,77 @@ impl LeafFacts {
             ips: Vec::new(),
             spiffe: None,
         };
-        let mut seen_san = false;
-        for ext in cert.extensions() {
-            if ext.oid != OID_X509_EXT_SUBJECT_ALT_NAME {
-                continue;
-            }
-            if seen_san {
-                return Err(reject(RejectReason::Unparsable(
-                    "two subjectAltName extensions".to_owned(),
-                )));
-            }
-            seen_san = true;
-            let san = match SubjectAlternativeName::from_der(ext.value) {
-                Ok(([], san)) => san,
-                _ => {
-                    return Err(reject(RejectReason::Unparsable(
-                        "the subjectAltName extension does not parse".to_owned(),
-                    )));
-                }
-            };
-            for name in &san.general_names {
-                facts.add_san(name)?;
-            }
+        if parts.duplicate_san {
+            return Err(unparsable("two subjectAltName extensions"));
         }
-        if let [uri] = facts.uris.as_slice()
+        if let Some(san) = parts.san {
+            facts.read_san(san)?;
+        }
+        facts.find_spiffe();
+        Ok(facts)
+    }
+
+    /// Reads the subjectAltName extension's value (RFC 5280 §4.2.1.6) with
+    /// the same outcome per entry as x509-parser's `GeneralName`, then the
+    /// same checks ([`add_san`](Self::add_san)).
+    fn read_san(&mut self, value: &[u8]) -> Result<(), Rejection> {
+        let whole = || {
+            Rejection::new(RejectReason::Unparsable(
+                "the subjectAltName extension does not parse".to_owned(),
+            ))
+        };
+        let mut r = der::Reader::new(value);
+        let seq = r.expect(der::SEQUENCE, "").map_err(|_| whole())?;
+        if !r.is_empty() {
+            return Err(whole());
+        }
+        let mut items = der::Reader::new(seq.value);
+        while !items.is_empty() {
+            let item = items.read().map_err(|_| whole())?;
+            if !item.is_context_specific() {
+                return Err(whole());
+            }
+            let invalid = GeneralName::Invalid(
+                x509_parser::der_parser::asn1_rs::Tag(item.number),
+                item.value,
+            );
+            let text = || std::str::from_utf8(item.value).ok();
+            let name = match item.number {
+                // otherName: an OID, then the value (ignored, §5).
+                0 => match der::Reader::new(item.value).expect(der::OID, "") {
+                    Ok(oid) if !oid.value.is_empty() => continue,
+                    _ => invalid,
+                },
+                1 => text().map_or(invalid, GeneralName::RFC822Name),
+                2 => text().map_or(invalid, GeneralName::DNSName),
+                // x400Address, ediPartyName, registeredID: ignored (§5).
+                3 | 5 | 8 => continue,
+                // directoryName: ignored (§5), but it must be a Name.
+                4 => {
+                    let mut n = der::Reader::new(item.value);
+                    match n.expect(der::SEQUENCE, "") {
+                        Ok(name) if n.is_empty() && dn::render_der(name.value, None).is_ok() => {
+                            continue;
+                        }
+                        _ => invalid,
+                    }
+                }
+                6 => text().map_or(invalid, GeneralName::URI),
+                7 => GeneralName::IPAddress(item.value),
+                _ => return Err(whole()),
+            };
+            self.add_san(&name)?;
+        }
+        Ok(())
+    }
+
+    /// The SPIFFE ID: the only URI SAN, when it is a valid SPIFFE ID (§5).
+    fn find_spiffe(&mut self) {
+        if let [uri] = self.uris.as_slice()
             && is_spiffe_id(uri)
         {
-            facts.spiffe = Some(uri.clone());
+            self.spiffe = Some(uri.clone());
         }
-        Ok(facts)
     }
 
     /// Parses a DER leaf certificate.
@@ -225,6 +246,25 @@ impl LeafFacts {
     pub(crate) fn attributes(&self) -> &[Attribute] {
         &self.subject
     }
+}
+
+/// A CN must be clean text wherever it is: a NUL or control character
+/// (CVE-2009-2408) or bytes that do not decode reject the certificate, even
+/// when no rule reads the CN.
+fn check_cn(subject: &[Attribute]) -> Result<(), Rejection> {
+    for a in subject.iter().filter(|a| &*a.oid == dn::OID_CN) {
+        if !a.decoded {
+            return Err(Rejection::new(RejectReason::BadName(
+                "the subject CN does not decode as text".to_owned(),
+            )));
+        }
+        if a.value.chars().any(char::is_control) {
+            return Err(Rejection::new(RejectReason::BadName(
+                "the subject CN holds a control character".to_owned(),
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// SHA-256 of `der`.

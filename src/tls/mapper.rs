@@ -246,7 +246,7 @@ impl Mapper {
                 let found: Vec<_> = facts
                     .attributes()
                     .iter()
-                    .filter(|a| a.oid == *oid)
+                    .filter(|a| *a.oid == **oid)
                     .collect();
                 if found.iter().any(|a| a.multi_valued) {
                     return Err(Rejection::new(RejectReason::MultiValuedRdn {

@@ -2,6 +2,8 @@
 //! caller says it verified itself (threats.md TM-1: map only the verified
 //! end-entity certificate, never an intermediate).
 
+use std::sync::OnceLock;
+
 use rustls::server::ServerConnection;
 use rustls_pki_types::CertificateDer;
 
@@ -12,13 +14,24 @@ use super::facts::sha256;
 /// Build it with [`VerifiedLeaf::from_server_connection`] after a rustls
 /// handshake; callers that verified the chain with another stack (the C FFI
 /// under OpenSSL) use [`VerifiedLeaf::from_der_verified_elsewhere`], whose
-/// name says what they promise. The SHA-256 of the DER is computed once
-/// here: it keys the cache and identifies the certificate in audit records.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// name says what they promise. The SHA-256 of the DER, which identifies
+/// the certificate in audit records, is computed on first use and kept:
+/// a [`CachedMapper`](super::CachedMapper) hit needs none.
+#[derive(Debug, Clone)]
 pub struct VerifiedLeaf {
     der: CertificateDer<'static>,
-    sha256: [u8; 32],
+    sha256: OnceLock<[u8; 32]>,
 }
+
+// Equality is the certificate's: the digest is a function of the DER,
+// whether or not it has been computed yet.
+impl PartialEq for VerifiedLeaf {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for VerifiedLeaf {}
 
 impl VerifiedLeaf {
     /// The peer's leaf after a completed rustls handshake.
@@ -45,8 +58,10 @@ impl VerifiedLeaf {
     /// means (trust anchors, validity, clientAuth). Passing an unverified
     /// certificate here maps an identity nobody vouched for.
     pub fn from_der_verified_elsewhere(der: CertificateDer<'static>) -> Self {
-        let sha256 = sha256(der.as_ref());
-        Self { der, sha256 }
+        Self {
+            der,
+            sha256: OnceLock::new(),
+        }
     }
 
     /// The certificate's DER.
@@ -54,8 +69,8 @@ impl VerifiedLeaf {
         &self.der
     }
 
-    /// SHA-256 of the DER.
+    /// SHA-256 of the DER (computed at the first call, then kept).
     pub fn sha256(&self) -> &[u8; 32] {
-        &self.sha256
+        self.sha256.get_or_init(|| sha256(self.der.as_ref()))
     }
 }

@@ -6,6 +6,8 @@ mod cli;
 #[cfg(test)]
 mod examples;
 #[cfg(test)]
+mod facts_diff;
+#[cfg(test)]
 mod handshake;
 #[cfg(test)]
 mod openssl;

@@ -558,3 +558,40 @@ fn cache_answers_by_leaf_digest_and_reload_swaps_rules() {
     let p: Principal = mapper(CN_RULE).map(&a).unwrap();
     assert_eq!(p.as_str(), "a");
 }
+
+/// The cache finds entries by a keyed hash of the DER's length and last 64
+/// bytes, and confirms them by comparing the whole DER: a certificate that
+/// lands in the same bucket (here: the same length and signature bytes, a
+/// different CN) gets its own outcome, never the cached one.
+#[test]
+fn cache_never_answers_for_another_certificate_in_its_bucket() {
+    let ca = ca();
+    let a = issue(&ca, &LeafSpec::subject(&[&["CN=alpha1"]])).der;
+    let at = a.as_ref().windows(6).position(|w| w == b"alpha1").unwrap();
+    let mut b = a.as_ref().to_vec();
+    b[at + 5] = b'2';
+    // Same length, same tail: the same bucket under any key.
+    assert_eq!(a.len(), b.len());
+    assert!(at + 64 < a.len());
+    assert_eq!(a[a.len() - 64..], b[b.len() - 64..]);
+    let a = VerifiedLeaf::from_der_verified_elsewhere(a);
+    let b = VerifiedLeaf::from_der_verified_elsewhere(b.into());
+    let cache = CachedMapper::new(std::sync::Arc::new(mapper(CN_RULE)), 16);
+    assert_eq!(cache.map(&a).unwrap().as_str(), "alpha1");
+    assert_eq!(cache.map(&b).unwrap().as_str(), "alpha2");
+    assert_eq!(cache.map(&a).unwrap().as_str(), "alpha1");
+    // The audit record names the presented certificate, hit or miss.
+    let sink = MemorySink::new();
+    assert!(cache.map_audited(&b, &sink).is_ok());
+    assert!(cache.map_audited(&b, &sink).is_ok());
+    let events = sink.take();
+    for ev in &events {
+        let ev = ev.downcast_ref::<MappingEvent>().unwrap();
+        assert_eq!(ev.principal.as_ref().map(Principal::as_str), Some("alpha2"));
+        assert_eq!(ev.leaf_sha256, mesos_auth_hex(b.sha256()));
+    }
+}
+
+fn mesos_auth_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

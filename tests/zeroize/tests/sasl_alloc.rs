@@ -1,0 +1,64 @@
+//! A CRAM-MD5 server session allocates only what its public messages and
+//! audit event own (issue 14, item 3): the mechanism list (a `Vec` and its
+//! `String`), the challenge message and the audit event's claimed name.
+//! The client's messages are read in place. Its own test binary, because
+//! the counting allocator is process-wide.
+#![allow(missing_docs, reason = "test binary")]
+#![allow(clippy::unwrap_used, clippy::panic, reason = "test binary")]
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use mesos_auth::credentials::{Credential, CredentialStore};
+use mesos_auth::internal::cram_md5_response;
+use mesos_auth::sasl::{Authenticator, AuthenticatorConfig, NonceSource, ServerMessage, Status};
+use mesos_auth::{Principal, Secret};
+use mesos_auth_zeroize_test::{ALLOCATIONS, Counting};
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+struct Fixed;
+
+impl NonceSource for Fixed {
+    fn nonce(&mut self) -> [u8; 16] {
+        [7; 16]
+    }
+}
+
+#[test]
+fn a_server_session_allocates_only_its_outputs() {
+    let store = Arc::new(
+        CredentialStore::from_credentials([Credential::plain(
+            Principal::new("fw").unwrap(),
+            Secret::new(b"pw"),
+        )])
+        .unwrap(),
+    );
+    let config = AuthenticatorConfig::new().host("master.example.org");
+    let challenge = mesos_auth::internal::sasl_challenge([7; 16], "master.example.org");
+    let response = cram_md5_response("fw", b"pw", &challenge);
+    let now = Instant::now();
+    // Warm-up: lazy statics, the store's first use.
+    for _ in 0..2 {
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let mut s = Authenticator::new(store.clone(), config.clone(), &mut Fixed, now);
+        let mechanisms = s.poll_output();
+        s.handle_start(now, "CRAM-MD5", b"").unwrap();
+        let Some(ServerMessage::Step(c)) = s.poll_output() else {
+            panic!("no challenge")
+        };
+        assert_eq!(c, challenge);
+        s.handle_step(now, &response).unwrap();
+        assert_eq!(s.poll_output(), Some(ServerMessage::Completed));
+        assert!(matches!(s.status(), Status::Completed(_)));
+        let event = s.poll_event();
+        let used = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        // Mechanisms (2), challenge (1), the event's name (1); `status()`
+        // clones an `Arc`.
+        assert!(used <= 4, "{used} allocations");
+        assert!(used >= 1, "the counting allocator is not installed");
+        drop((mechanisms, event, c));
+    }
+}
