@@ -81,7 +81,7 @@ mod test;
 
 use std::time::Duration;
 
-pub use bearer::{BearerError, TokenRejection, TokenValidator, ValidToken};
+pub use bearer::{ErrorCode, TokenRejection, TokenValidator, ValidToken};
 pub use combined::{HttpAuthenticator, HttpAuthenticatorBuilder};
 pub use error::HttpError;
 pub use event::RequestEvent;

@@ -63,6 +63,15 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
         }
     }
+
+    /// The HTTP status RFC 6750 §3.1 gives it: 400, 401 or 403.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::InvalidRequest => 400,
+            Self::InvalidToken => 401,
+            Self::InsufficientScope => 403,
+        }
+    }
 }
 
 impl fmt::Display for ErrorCode {

@@ -4,36 +4,9 @@ use std::time::SystemTime;
 
 use crate::principal::Principal;
 
-/// The RFC 6750 §3.1 error codes, each with its HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BearerError {
-    /// `invalid_request` (400): malformed, or more than one credential.
-    InvalidRequest,
-    /// `invalid_token` (401): expired, revoked, malformed or not ours.
-    InvalidToken,
-    /// `insufficient_scope` (403): valid, but not for this resource.
-    InsufficientScope,
-}
-
-impl BearerError {
-    /// The code as it goes in the challenge's `error` attribute.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidRequest => "invalid_request",
-            Self::InvalidToken => "invalid_token",
-            Self::InsufficientScope => "insufficient_scope",
-        }
-    }
-
-    /// The HTTP status RFC 6750 gives it.
-    pub fn status(self) -> u16 {
-        match self {
-            Self::InvalidRequest => 400,
-            Self::InvalidToken => 401,
-            Self::InsufficientScope => 403,
-        }
-    }
-}
+/// The RFC 6750 §3.1 error code a client is told: the bearer-token
+/// validator's own ([`crate::bearer::ErrorCode`]), one type for both.
+pub use crate::bearer::ErrorCode;
 
 /// A token the validator accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,13 +31,13 @@ impl ValidToken {
 /// the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRejection {
-    code: BearerError,
+    code: ErrorCode,
     reason: String,
 }
 
 impl TokenRejection {
     /// A rejection with `code` for the client and `reason` for the log.
-    pub fn new(code: BearerError, reason: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, reason: impl Into<String>) -> Self {
         Self {
             code,
             reason: reason.into(),
@@ -72,7 +45,7 @@ impl TokenRejection {
     }
 
     /// The code the client sees.
-    pub fn code(&self) -> BearerError {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
@@ -100,9 +73,28 @@ pub trait TokenValidator: Send + Sync {
 /// deliberately no `error_description`: what exactly was wrong with a token
 /// (expired, bad signature, unknown issuer) would help an attacker more
 /// than a client; it goes to the audit log.
-pub(crate) fn challenge(realm: &str, error: Option<BearerError>) -> String {
+pub(crate) fn challenge(realm: &str, error: Option<ErrorCode>) -> String {
     match error {
         None => format!("Bearer realm=\"{realm}\""),
         Some(e) => format!("Bearer realm=\"{realm}\", error=\"{}\"", e.as_str()),
+    }
+}
+
+/// The library's JWT validator serves HTTP Bearer directly: its RFC 6750
+/// code goes to the client, its precise reason to the audit event.
+impl TokenValidator for crate::bearer::Validator {
+    fn validate(&self, token: &str, now: SystemTime) -> Result<ValidToken, TokenRejection> {
+        match crate::bearer::Validator::validate(self, token, now) {
+            Ok(v) => Ok(ValidToken::new(v.principal().clone())),
+            Err(r) => Err(TokenRejection::new(r.code(), r.reason().to_string())),
+        }
+    }
+}
+
+/// A validator whose keys rotate (a JWKS reloaded in place): each request
+/// sees one whole key set.
+impl TokenValidator for crate::Reloadable<crate::bearer::Validator> {
+    fn validate(&self, token: &str, now: SystemTime) -> Result<ValidToken, TokenRejection> {
+        self.with(|v, _| TokenValidator::validate(v, token, now))
     }
 }

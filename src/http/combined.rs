@@ -12,7 +12,7 @@ use crate::reload::Reloadable;
 use crate::sasl::{NonceSource, OsNonceSource, Throttle, Verdict};
 
 use super::basic::{self, Basic};
-use super::bearer::{self, BearerError, TokenValidator};
+use super::bearer::{self, ErrorCode, TokenValidator};
 use super::error::HttpError;
 use super::event::{RequestEvent, bounded};
 use super::request::{BasicCredentials, Presented, Request, Scheme, path_only, presented};
@@ -71,9 +71,9 @@ impl HttpAuthenticatorBuilder {
         let c = |e| bearer::challenge(&self.realm, e);
         let challenges = [
             c(None),
-            c(Some(BearerError::InvalidRequest)),
-            c(Some(BearerError::InvalidToken)),
-            c(Some(BearerError::InsufficientScope)),
+            c(Some(ErrorCode::InvalidRequest)),
+            c(Some(ErrorCode::InvalidToken)),
+            c(Some(ErrorCode::InsufficientScope)),
         ];
         self.schemes.push(Scheme_::Bearer {
             validator,
@@ -298,12 +298,12 @@ impl HttpAuthenticator {
                     validator,
                     challenges: [plain, invalid_request, invalid_token, scope],
                 } => {
-                    let with = |e: BearerError| Failure {
+                    let with = |e: ErrorCode| Failure {
                         status: e.status(),
                         challenge: match e {
-                            BearerError::InvalidRequest => invalid_request,
-                            BearerError::InvalidToken => invalid_token,
-                            BearerError::InsufficientScope => scope,
+                            ErrorCode::InvalidRequest => invalid_request,
+                            ErrorCode::InvalidToken => invalid_token,
+                            ErrorCode::InsufficientScope => scope,
                         }
                         .clone(),
                     };
@@ -327,7 +327,7 @@ impl HttpAuthenticator {
                         // RFC 6750 §3.1: malformed, or more than one method.
                         Presented::Refused(Scheme::Bearer | Scheme::Unknown, e) => {
                             trace.reason.get_or_insert_with(|| e.to_string());
-                            with(BearerError::InvalidRequest)
+                            with(ErrorCode::InvalidRequest)
                         }
                         Presented::Nothing => {
                             trace

@@ -293,6 +293,9 @@ fn check_now_answers_at_once() {
     // A refusal takes nothing: a quarter second later one more fits.
     let later = t + Duration::from_millis(250);
     assert_eq!(l.check_now(Some("b"), later, burst), RateDecision::Allowed);
-    assert!(matches!(l.check_now(Some("b"), later, burst), RateDecision::Limited { .. }));
+    assert!(matches!(
+        l.check_now(Some("b"), later, burst),
+        RateDecision::Limited { .. }
+    ));
     assert_eq!(l.check_now(Some("c"), t, burst), RateDecision::Unlimited);
 }

@@ -18,7 +18,7 @@ use mesos_auth::credentials::{
     self, Credential, CredentialStore, CredentialsHandle, Options, StoredSecret,
 };
 use mesos_auth::http::{
-    AuthMethod, BearerError, HttpAuthenticator, HttpError, Outcome, Request, RequestEvent,
+    AuthMethod, ErrorCode, HttpAuthenticator, HttpError, Outcome, Request, RequestEvent,
     TokenRejection, TokenValidator, ValidToken,
 };
 use mesos_auth::ratelimit::{RateLimiter, RateLimits};
@@ -86,7 +86,7 @@ fn events(sink: &MemorySink) -> Vec<RequestEvent> {
 /// A validator that knows a fixed set of tokens and counts its calls.
 #[derive(Default)]
 struct Tokens {
-    known: HashMap<&'static str, Result<&'static str, BearerError>>,
+    known: HashMap<&'static str, Result<&'static str, ErrorCode>>,
     calls: AtomicUsize,
 }
 
@@ -97,7 +97,7 @@ impl TokenValidator for Tokens {
             Some(Ok(p)) => Ok(ValidToken::new(Principal::new(p).unwrap())),
             Some(Err(code)) => Err(TokenRejection::new(*code, "test: refused as configured")),
             None => Err(TokenRejection::new(
-                BearerError::InvalidToken,
+                ErrorCode::InvalidToken,
                 "test: unknown token",
             )),
         }
@@ -107,7 +107,7 @@ impl TokenValidator for Tokens {
 fn tokens() -> Arc<Tokens> {
     let mut known = HashMap::new();
     known.insert("good.token.1", Ok("svc"));
-    known.insert("narrow.token", Err(BearerError::InsufficientScope));
+    known.insert("narrow.token", Err(ErrorCode::InsufficientScope));
     Arc::new(Tokens {
         known,
         calls: AtomicUsize::new(0),
@@ -464,8 +464,7 @@ fn rate_limit_gives_429_with_retry_after_after_authentication() {
 /// then 429, and over time exactly its rate.
 #[test]
 fn a_limit_without_capacity_still_limits_http() {
-    let limits =
-        RateLimits::from_json(r#"{"limits": [{"principal": "ops", "qps": 2}]}"#).unwrap();
+    let limits = RateLimits::from_json(r#"{"limits": [{"principal": "ops", "qps": 2}]}"#).unwrap();
     let auth = HttpAuthenticator::builder(REALM)
         .unwrap()
         .basic(Arc::new(Reloadable::new(store(&[("ops", "s3cret-pass")]))))
@@ -487,7 +486,10 @@ fn a_limit_without_capacity_still_limits_http() {
             auth.authenticate(&req, at, w).status() == 0
         })
         .count();
-    assert!((19..=21).contains(&admitted), "{admitted} admitted in 10 s at qps 2");
+    assert!(
+        (19..=21).contains(&admitted),
+        "{admitted} admitted in 10 s at qps 2"
+    );
 }
 
 #[test]
