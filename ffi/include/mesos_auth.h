@@ -1621,6 +1621,20 @@ mesos_auth_result mesos_auth_http_builder_add_basic(mesos_auth_http_builder *b,
                                                     const mesos_auth_credentials *creds);
 
 /*
+ Adds bearer tokens (RFC 6750) checked by `bearer`, a JWT validator
+ (tried in the order schemes are added). The authenticator keeps a
+ reference: key sets reloaded into `bearer` are seen by the next
+ request. A refused token gets `error="invalid_token"` (or
+ `"invalid_request"`) in its challenge; why goes to the audit event.
+
+ # Safety
+
+ `b` NULL or a live builder; `bearer` NULL or live.
+ */
+mesos_auth_result mesos_auth_http_builder_add_bearer(mesos_auth_http_builder *b,
+                                                     const mesos_auth_bearer *bearer);
+
+/*
  Throttles failures per principal and per peer with `throttle`
  (shareable with SASL authenticators). While held back, a request
  gets 429 with `Retry-After` and its password is not checked.
@@ -1657,9 +1671,9 @@ mesos_auth_result mesos_auth_http_builder_set_audit(mesos_auth_http_builder *b,
  Builds the authenticator and consumes the builder's configuration:
  the builder itself must still be freed with
  `mesos_auth_http_builder_free`, and any further call on it gives
- `MESOS_AUTH_RESULT_INVALID_STATE`. Without a scheme (no `_add_basic`)
- the result is `MESOS_AUTH_RESULT_INVALID_PARAMETER` (the builder is
- consumed all the same).
+ `MESOS_AUTH_RESULT_INVALID_STATE`. Without a scheme (no `_add_basic`,
+ no `_add_bearer`) the result is `MESOS_AUTH_RESULT_INVALID_PARAMETER`
+ (the builder is consumed all the same).
 
  # Safety
 

@@ -8,6 +8,7 @@
 #define MESOS_AUTH_HTTP_ADAPTER_HPP
 
 #include <cstdint>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,17 +27,23 @@ struct HttpConfig {
   // one instance per realm it protects with the same parameters, so the
   // module cannot learn the realm; default "mesos".
   std::string realm = "mesos";
-  // `credentials`: the Basic credentials file (JSON or text, permissions
-  // checked). Required: an HTTP authenticator module is given no credentials
-  // by Mesos.
+  // `credentials`: the Basic credentials file (JSON, permissions checked).
+  // An HTTP authenticator module is given no credentials by Mesos: without
+  // this file there is no Basic (then `bearer_*` must be given).
   std::optional<std::string> credentialsPath;
   bool lenient = false;                   // `credentials_lenient`
   bool allowInsecurePermissions = false;  // `allow_insecure_permissions`
+  // `bearer_config` and `bearer_jwks`: bearer tokens (JWTs) checked by the
+  // library's validator: its configuration (issuers, audiences, algorithms,
+  // principal rules) and the issuer's key set (JWKS), both JSON files. Tried
+  // after Basic.
+  std::optional<std::string> bearerConfigPath;
+  std::optional<std::string> bearerJwksPath;
   // `rate_limits`: a file in Mesos's --rate_limits JSON format; an
   // authenticated principal over its rate gets 429 with Retry-After.
   std::optional<std::string> rateLimitsPath;
-  // `reload_interval_ms`: check the credentials and rate-limit files this
-  // often and reload what changed (0: never, the default).
+  // `reload_interval_ms`: check the credentials, JWKS and rate-limit files
+  // this often and reload what changed (0: never, the default).
   uint64_t reloadIntervalMs = 0;
   // The failure throttle, per peer address and principal, as the CRAM-MD5
   // module's: `throttle_free_failures`, `throttle_base_ms`, `throttle_max_ms`.
@@ -74,6 +81,12 @@ inline std::optional<std::string> parseHttpParameters(const Parameters &params, 
     } else if (key == "allow_insecure_permissions") {
       if (!parseBool(value, &config->allowInsecurePermissions))
         return "parameter 'allow_insecure_permissions' must be true or false";
+    } else if (key == "bearer_config") {
+      if (value.empty()) return "parameter 'bearer_config' is empty";
+      config->bearerConfigPath = value;
+    } else if (key == "bearer_jwks") {
+      if (value.empty()) return "parameter 'bearer_jwks' is empty";
+      config->bearerJwksPath = value;
     } else if (key == "rate_limits") {
       if (value.empty()) return "parameter 'rate_limits' is empty";
       config->rateLimitsPath = value;
@@ -91,7 +104,10 @@ inline std::optional<std::string> parseHttpParameters(const Parameters &params, 
       return "unknown parameter '" + key + "'";
     }
   }
-  if (!config->credentialsPath) return "parameter 'credentials' is required (the Basic credentials file)";
+  if (config->bearerConfigPath.has_value() != config->bearerJwksPath.has_value())
+    return "parameters 'bearer_config' and 'bearer_jwks' go together";
+  if (!config->credentialsPath && !config->bearerJwksPath)
+    return "no scheme: give 'credentials' (Basic) and/or 'bearer_config' with 'bearer_jwks' (Bearer)";
   if (config->throttleMaxMs < config->throttleBaseMs)
     return "parameter 'throttle_max_ms' is below 'throttle_base_ms'";
   return std::nullopt;
@@ -125,6 +141,9 @@ class HttpAuth {
   struct FreeCreds {
     void operator()(const mesos_auth_credentials *p) const noexcept { mesos_auth_credentials_free(p); }
   };
+  struct FreeBearer {
+    void operator()(const mesos_auth_bearer *p) const noexcept { mesos_auth_bearer_free(p); }
+  };
   struct FreeLimiter {
     void operator()(const mesos_auth_ratelimiter *p) const noexcept { mesos_auth_ratelimiter_free(p); }
   };
@@ -153,13 +172,28 @@ class HttpAuth {
     if (r != MESOS_AUTH_RESULT_OK) return lastError("creating the failure throttle", r);
     self->throttle_.reset(t);
 
-    uint32_t flags = config.lenient ? MESOS_AUTH_CREDENTIALS_LENIENT : 0;
-    if (config.allowInsecurePermissions) flags |= MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS;
-    const std::string &cp = *config.credentialsPath;
-    const mesos_auth_credentials *c = nullptr;
-    r = mesos_auth_credentials_load_path(cp.data(), cp.size(), MESOS_AUTH_CREDENTIALS_FORMAT_AUTO, flags, nullptr, &c);
-    if (r != MESOS_AUTH_RESULT_OK) return lastError("loading credentials", r);
-    self->creds_.reset(c);
+    if (config.credentialsPath) {
+      uint32_t flags = config.lenient ? MESOS_AUTH_CREDENTIALS_LENIENT : 0;
+      if (config.allowInsecurePermissions) flags |= MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS;
+      const std::string &cp = *config.credentialsPath;
+      const mesos_auth_credentials *c = nullptr;
+      r = mesos_auth_credentials_load_path(cp.data(), cp.size(), MESOS_AUTH_CREDENTIALS_FORMAT_AUTO, flags, nullptr,
+                                           &c);
+      if (r != MESOS_AUTH_RESULT_OK) return lastError("loading credentials", r);
+      self->creds_.reset(c);
+    }
+
+    if (config.bearerJwksPath) {
+      std::string cfg, jwks;
+      if (auto e = readFile(*config.bearerConfigPath, &cfg)) return e;
+      if (auto e = readFile(*config.bearerJwksPath, &jwks)) return e;
+      const mesos_auth_bearer *v = nullptr;
+      r = mesos_auth_bearer_new(cfg.data(), cfg.size(), reinterpret_cast<const uint8_t *>(jwks.data()), jwks.size(), 0,
+                                &v);
+      if (r != MESOS_AUTH_RESULT_OK) return lastError("loading the bearer-token configuration and JWKS", r);
+      self->bearer_.reset(v);
+      self->jwksPath_ = *config.bearerJwksPath;
+    }
 
     if (config.rateLimitsPath) {
       const std::string &rp = *config.rateLimitsPath;
@@ -173,7 +207,8 @@ class HttpAuth {
     r = mesos_auth_http_builder_new(config.realm.data(), config.realm.size(), &b);
     if (r != MESOS_AUTH_RESULT_OK) return lastError("creating the HTTP authenticator", r);
     std::unique_ptr<mesos_auth_http_builder, FreeBuilder> builder(b);
-    if ((r = mesos_auth_http_builder_add_basic(b, self->creds_.get())) != MESOS_AUTH_RESULT_OK ||
+    if ((self->creds_ && (r = mesos_auth_http_builder_add_basic(b, self->creds_.get())) != MESOS_AUTH_RESULT_OK) ||
+        (self->bearer_ && (r = mesos_auth_http_builder_add_bearer(b, self->bearer_.get())) != MESOS_AUTH_RESULT_OK) ||
         (r = mesos_auth_http_builder_set_throttle(b, self->throttle_.get())) != MESOS_AUTH_RESULT_OK ||
         (self->limiter_ && (r = mesos_auth_http_builder_set_ratelimiter(b, self->limiter_.get())) !=
                                MESOS_AUTH_RESULT_OK) ||
@@ -248,7 +283,19 @@ class HttpAuth {
     return result;
   }
 
+  // Re-reads the JWKS file (an issuer's key rotation).
+  std::optional<std::string> reloadJwks(uint64_t *generation) const {
+    if (!bearer_) return std::string("no bearer tokens configured");
+    std::string jwks;
+    if (auto e = readFile(jwksPath_, &jwks)) return e;
+    mesos_auth_result r = mesos_auth_bearer_reload_jwks_buffer(
+        bearer_.get(), reinterpret_cast<const uint8_t *>(jwks.data()), jwks.size(), generation);
+    if (r != MESOS_AUTH_RESULT_OK) return lastError("reloading the JWKS", r);
+    return std::nullopt;
+  }
+
   std::optional<std::string> reloadCredentials(uint64_t *generation) const {
+    if (!creds_) return std::string("no credentials configured");
     mesos_auth_result r = mesos_auth_credentials_reload(creds_.get(), generation);
     if (r != MESOS_AUTH_RESULT_OK) return lastError("reloading credentials", r);
     return std::nullopt;
@@ -275,9 +322,28 @@ class HttpAuth {
 
   std::string fallbackChallenge() const { return "Basic realm=\"" + realm_ + "\""; }
 
+  // A JWKS or bearer configuration: public material, size-bounded (the
+  // library refuses a larger document anyway).
+  static std::optional<std::string> readFile(const std::string &path, std::string *out) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return "cannot open '" + path + "'";
+    std::string data;
+    char buf[8192];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+      data.append(buf, static_cast<size_t>(in.gcount()));
+      if (data.size() > (4u << 20)) return "'" + path + "' is larger than 4 MiB";
+    }
+    if (in.bad()) return "cannot read '" + path + "'";
+    *out = std::move(data);
+    return std::nullopt;
+  }
+
+  std::string jwksPath_;
+
   std::string realm_ = "mesos";
   std::unique_ptr<const mesos_auth_throttle, FreeThrottle> throttle_;
   std::unique_ptr<const mesos_auth_credentials, FreeCreds> creds_;
+  std::unique_ptr<const mesos_auth_bearer, FreeBearer> bearer_;
   std::unique_ptr<const mesos_auth_ratelimiter, FreeLimiter> limiter_;
   std::unique_ptr<const mesos_auth_http_authenticator, FreeAuth> auth_;
 };

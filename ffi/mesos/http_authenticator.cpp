@@ -1,5 +1,6 @@
 // Mesos HttpAuthenticator module: HTTP Basic on a mesos-auth credentials
-// file, with the library's failure throttle and per-principal rate limits
+// file and/or Bearer tokens (JWTs checked against an issuer's JWKS), with
+// the library's failure throttle and per-principal rate limits
 // (Mesos's --rate_limits format), so the v1 HTTP APIs and the endpoints get
 // the limits Mesos gives only to driver-based frameworks.
 //
@@ -49,6 +50,7 @@ static const char kModuleName[] = "org_mesosauth_HttpAuthenticator";
 struct SharedHttp {
   const mesos_auth_audit *audit = nullptr;
   std::shared_ptr<HttpAuth> auth;
+  std::string scheme = "Basic";  // the first scheme tried
   std::vector<std::unique_ptr<FileWatcher>> watchers;
 
   ~SharedHttp() {
@@ -93,11 +95,19 @@ static std::optional<std::string> openShared(const Parameters &params, std::shar
   if (auditError) return auditError;
   shared->audit = audit.release();
   if (auto error = HttpAuth::open(config, &shared->auth, shared->audit)) return error;
+  if (!config.credentialsPath) shared->scheme = "Bearer";
   if (config.reloadIntervalMs > 0) {
     std::shared_ptr<HttpAuth> auth = shared->auth;
-    shared->watchers.emplace_back(new FileWatcher(
-        "credentials", *config.credentialsPath, config.reloadIntervalMs,
-        [auth](uint64_t *generation) { return auth->reloadCredentials(generation); }, logReloads(kModuleName)));
+    if (config.credentialsPath) {
+      shared->watchers.emplace_back(new FileWatcher(
+          "credentials", *config.credentialsPath, config.reloadIntervalMs,
+          [auth](uint64_t *generation) { return auth->reloadCredentials(generation); }, logReloads(kModuleName)));
+    }
+    if (config.bearerJwksPath) {
+      shared->watchers.emplace_back(new FileWatcher(
+          "JWKS", *config.bearerJwksPath, config.reloadIntervalMs,
+          [auth](uint64_t *generation) { return auth->reloadJwks(generation); }, logReloads(kModuleName)));
+    }
     if (config.rateLimitsPath) {
       shared->watchers.emplace_back(new FileWatcher(
           "rate limits", *config.rateLimitsPath, config.reloadIntervalMs,
@@ -173,7 +183,7 @@ class HttpAuthenticator : public authn::Authenticator {
     return result;
   }
 
-  std::string scheme() const override { return "Basic"; }
+  std::string scheme() const override { return shared_->scheme; }
 
  private:
   std::shared_ptr<SharedHttp> shared_;

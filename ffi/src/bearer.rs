@@ -34,6 +34,18 @@ pub(crate) struct Served {
     live: Reloadable<Validator>,
 }
 
+// An HTTP authenticator's Bearer scheme follows this handle's key
+// rotations (`mesos_auth_http_builder_add_bearer`).
+impl mesos_auth::http::TokenValidator for crate::handle::Tagged<Served> {
+    fn validate(
+        &self,
+        token: &str,
+        now: std::time::SystemTime,
+    ) -> Result<mesos_auth::http::ValidToken, mesos_auth::http::TokenRejection> {
+        mesos_auth::http::TokenValidator::validate(&self.live, token, now)
+    }
+}
+
 impl Castable for mesos_auth_bearer {
     type RustType = Served;
     const KIND: Kind = Kind::Bearer;

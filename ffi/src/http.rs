@@ -15,6 +15,7 @@ use mesos_auth::http::{
 use mesos_auth::sasl::Throttle;
 
 use crate::audit::{AuditHandle, mesos_auth_audit};
+use crate::bearer::mesos_auth_bearer;
 use crate::credentials::{Served, mesos_auth_credentials};
 use crate::handle::{self, Castable, Kind, Ownership, Tagged};
 use crate::mesos_auth_str;
@@ -243,6 +244,31 @@ impl mesos_auth_http_builder {
         }
     }
 
+    /// Adds bearer tokens (RFC 6750) checked by `bearer`, a JWT validator
+    /// (tried in the order schemes are added). The authenticator keeps a
+    /// reference: key sets reloaded into `bearer` are seen by the next
+    /// request. A refused token gets `error="invalid_token"` (or
+    /// `"invalid_request"`) in its challenge; why goes to the audit event.
+    ///
+    /// # Safety
+    ///
+    /// `b` NULL or a live builder; `bearer` NULL or live.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_http_builder_add_bearer(
+        b: *mut mesos_auth_http_builder,
+        bearer: *const mesos_auth_bearer,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            // SAFETY: forwarded caller contract.
+            let validator = match unsafe { handle::clone_arc(bearer) } {
+                Ok(v) => v,
+                Err(e) => return e,
+            };
+            // SAFETY: forwarded caller contract.
+            unsafe { configure(b, |builder| Ok(builder.bearer(validator))) }
+        }
+    }
+
     /// Throttles failures per principal and per peer with `throttle`
     /// (shareable with SASL authenticators). While held back, a request
     /// gets 429 with `Retry-After` and its password is not checked.
@@ -312,9 +338,9 @@ impl mesos_auth_http_builder {
     /// Builds the authenticator and consumes the builder's configuration:
     /// the builder itself must still be freed with
     /// `mesos_auth_http_builder_free`, and any further call on it gives
-    /// `MESOS_AUTH_RESULT_INVALID_STATE`. Without a scheme (no `_add_basic`)
-    /// the result is `MESOS_AUTH_RESULT_INVALID_PARAMETER` (the builder is
-    /// consumed all the same).
+    /// `MESOS_AUTH_RESULT_INVALID_STATE`. Without a scheme (no `_add_basic`,
+    /// no `_add_bearer`) the result is `MESOS_AUTH_RESULT_INVALID_PARAMETER`
+    /// (the builder is consumed all the same).
     ///
     /// # Safety
     ///

@@ -67,6 +67,54 @@ static void *worker(void *arg) {
   return NULL;
 }
 
+/* The validator as an HTTP authenticator's Bearer scheme, next to nothing
+ * else: a valid token authenticates its `sub` (the system clock is before
+ * GOOD's exp in 2030), an expired one gets RFC 6750's challenge, and the
+ * builder's reference outlives the caller's. */
+static void test_http(const mesos_auth_bearer *b) {
+  mesos_auth_http_builder *hb = NULL;
+  const mesos_auth_http_authenticator *a = NULL;
+  CHECK(mesos_auth_http_builder_new("mesos", 5, &hb) == MESOS_AUTH_RESULT_OK);
+  CHECK(mesos_auth_http_builder_add_bearer(hb, NULL) == MESOS_AUTH_RESULT_NULL_PARAMETER);
+  CHECK(mesos_auth_http_builder_add_bearer(hb, b) == MESOS_AUTH_RESULT_OK);
+  CHECK(mesos_auth_http_builder_build(hb, &a) == MESOS_AUTH_RESULT_OK);
+  CHECK(mesos_auth_http_builder_free(hb) == MESOS_AUTH_RESULT_OK);
+  char header[1024];
+  const char *tokens[2] = {GOOD, EXPIRED};
+  for (int i = 0; i < 2; i++) {
+    snprintf(header, sizeof header, "Bearer %s", tokens[i]);
+    mesos_auth_http_request req;
+    memset(&req, 0, sizeof req);
+    req.method = (mesos_auth_str){"GET", 3};
+    req.path = (mesos_auth_str){"/state", 6};
+    req.authorization = (mesos_auth_str){header, strlen(header)};
+    req.authorization_count = 1;
+    mesos_auth_http_outcome *o = NULL;
+    uint32_t status = 99;
+    CHECK(mesos_auth_http_authenticate(a, &req, &o) == MESOS_AUTH_RESULT_OK);
+    CHECK(mesos_auth_http_outcome_status(o, &status) == MESOS_AUTH_RESULT_OK);
+    if (i == 0) {
+      mesos_auth_str p = {NULL, 0};
+      uint32_t method = 0;
+      CHECK(status == 0);
+      CHECK(mesos_auth_http_outcome_principal(o, &p) == MESOS_AUTH_RESULT_OK && p.len == 5 &&
+            memcmp(p.data, "alice", 5) == 0);
+      CHECK(mesos_auth_http_outcome_method(o, &method) == MESOS_AUTH_RESULT_OK &&
+            method == MESOS_AUTH_HTTP_METHOD_BEARER);
+    } else {
+      mesos_auth_str c = {NULL, 0};
+      size_t n = 0;
+      const char want[] = "Bearer realm=\"mesos\", error=\"invalid_token\"";
+      CHECK(status == 401);
+      CHECK(mesos_auth_http_outcome_challenge_count(o, &n) == MESOS_AUTH_RESULT_OK && n == 1);
+      CHECK(mesos_auth_http_outcome_challenge(o, 0, &c) == MESOS_AUTH_RESULT_OK && c.len == strlen(want) &&
+            memcmp(c.data, want, c.len) == 0);
+    }
+    CHECK(mesos_auth_http_outcome_free(o) == MESOS_AUTH_RESULT_OK);
+  }
+  CHECK(mesos_auth_http_authenticator_free(a) == MESOS_AUTH_RESULT_OK);
+}
+
 int main(void) {
   const mesos_auth_bearer *b = NULL;
   const mesos_auth_audit *audit = NULL;
@@ -93,6 +141,8 @@ int main(void) {
   CHECK(mesos_auth_bearer_new(CONFIG, strlen(CONFIG), (const uint8_t *)JWKS, strlen(JWKS), 0, &b) ==
         MESOS_AUTH_RESULT_OK);
   CHECK(b != NULL);
+
+  test_http(b);
 
   /* Accepted. */
   CHECK(validate(b, GOOD, audit, buf, sizeof buf, &code) == MESOS_AUTH_RESULT_OK);

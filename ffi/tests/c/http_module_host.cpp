@@ -87,14 +87,19 @@ static void test_parameters() {
   CHECK(c.realm == "mesos-master" && c.rateLimitsPath && *c.rateLimitsPath == "/y");
   HttpConfig d;
   auto e = parseHttpParameters({{"realm", "x"}}, &d);
-  CHECK(e && e->find("'credentials' is required") != std::string::npos);
+  CHECK(e && e->find("no scheme") != std::string::npos);
+  e = parseHttpParameters({{"bearer_jwks", "/j"}}, &d);
+  CHECK(e && e->find("go together") != std::string::npos);
+  HttpConfig bearerOnly;
+  CHECK(!parseHttpParameters({{"bearer_jwks", "/j"}, {"bearer_config", "/c"}}, &bearerOnly));
   e = parseHttpParameters({{"credentials", "/x"}, {"realm", "a\"b"}}, &d);
   CHECK(e && e->find("realm") != std::string::npos);
   e = parseHttpParameters({{"credentials", "/x"}, {"credentials", "/y"}}, &d);
   CHECK(e && e->find("given twice") != std::string::npos);
   e = parseHttpParameters({{"credentials", "/x"}, {"rate_limit", "/y"}}, &d);  // a typo
   CHECK(e && e->find("unknown parameter 'rate_limit'") != std::string::npos);
-  e = parseHttpParameters({{"credentials", "/x"}, {"throttle_base_ms", "10"}, {"throttle_max_ms", "5"}}, &d);
+  HttpConfig f;
+  e = parseHttpParameters({{"credentials", "/x"}, {"throttle_base_ms", "10"}, {"throttle_max_ms", "5"}}, &f);
   CHECK(e && e->find("below") != std::string::npos);
 }
 
