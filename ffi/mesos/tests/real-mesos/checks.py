@@ -844,7 +844,11 @@ def request(m, method, path, authorization=None, body=None, conn=None):
 
 def http_outcomes(which):
     m = Mesos("http-" + which, agents=0)
-    http_auth_env(m, which, [{"key": "realm", "value": "mesos-master"}])
+    # The throttle's free failures above the cases' refusals from this one
+    # address (the built-in has no throttle); it is shown at the end.
+    http_auth_env(m, which, [{"key": "realm", "value": "mesos-master"},
+                             {"key": "throttle_free_failures", "value": "8"},
+                             {"key": "throttle_base_ms", "value": "5000"}])
     subscribe = {"type": "SUBSCRIBE", "subscribe": {"framework_info": {
         "user": "root", "name": "check-ops", "principal": "ops", "roles": ["ops"],
         "capabilities": [{"type": "MULTI_ROLE"}]}}}
@@ -868,8 +872,16 @@ def http_outcomes(which):
         # A v1 SUBSCRIBE that authenticates gets its event stream.
         status, kind, _, _ = m.subscribe("ops", ["ops"])
         out["subscribe right"] = (status, kind)
+        # Guessing from this address: the built-in answers every guess; the
+        # module's throttle then holds the address back, even with the right
+        # secret, and says for how long.
+        for i in range(8):
+            request(m, "GET", "/master/state", basic("ops", "guess-%d" % i))
+        status, headers, _ = request(m, "GET", "/master/state", basic("ops", SCHEDULER_SECRETS["ops"]))
+        out["right after guessing"] = (status, headers.get("retry-after"))
         alive = m.proc.poll() is None
-    return (out if alive else None), m
+        log = m.text()
+    return (out if alive else None), log
 
 
 @check
@@ -879,25 +891,31 @@ def http_authenticator_module_vs_basic():
     the documented exception of a secret holding ':'), a Basic challenge on
     every 401, the v1 scheduler API included."""
     builtin, _ = http_outcomes("basic")
-    module, m = http_outcomes("module")
+    module, module_log = http_outcomes("module")
     if builtin is None or module is None:
         return False, "a master did not start or died (built-in: %s, module: %s)" % (
             builtin is not None, module is not None)
     diffs = []
     for name in builtin:
         b, mo = builtin[name], module[name]
-        if name == "colon secret":
+        if name in ("colon secret", "right after guessing"):
             continue
         if b[0] != mo[0]:
             diffs.append("%s: built-in %s, module %s" % (name, b[0], mo[0]))
         if b[0] == 401 and not (mo[1] or "").startswith('Basic realm="mesos-master"'):
             diffs.append("%s: module challenge %r" % (name, mo[1]))
     colon_ok = builtin["colon secret"][0] == 401 and module["colon secret"][0] == 200
-    refused_logged = "HTTP authentication refused" in m.text()
-    ok = not diffs and colon_ok and refused_logged and module["subscribe right"] == (200, "SUBSCRIBED")
+    refused_logged = "HTTP authentication refused" in module_log
+    throttled = (builtin["right after guessing"][0] == 200 and module["right after guessing"][0] == 429
+                 and (module["right after guessing"][1] or "").isdigit())
+    ok = (not diffs and colon_ok and throttled and refused_logged
+          and module["subscribe right"] == (200, "SUBSCRIBED"))
     summary = ", ".join("%s %s" % (k, v[0]) for k, v in module.items())
-    return ok, "module: %s; secret with ':': built-in %d, module %d; refusals logged: %s%s" % (
-        summary, builtin["colon secret"][0], module["colon secret"][0], refused_logged,
+    return ok, ("module: %s; secret with ':': built-in %d, module %d; right secret after 8 guesses: "
+                "built-in %d, module %d (Retry-After %s); refusals logged: %s%s") % (
+        summary, builtin["colon secret"][0], module["colon secret"][0],
+        builtin["right after guessing"][0], module["right after guessing"][0],
+        module["right after guessing"][1], refused_logged,
         "; DIFFS: " + "; ".join(diffs) if diffs else "")
 
 
@@ -919,7 +937,10 @@ def http_rate_limits_under_load():
     latency, the master's memory stays flat and nothing crashes."""
     qps, seconds = 20, 10
     m = Mesos("http-ratelimit", agents=0)
-    limits = m.file("rate_limits.json", {"limits": [{"principal": "dev", "qps": qps}]})
+    # A capacity of 2: a burst of three ahead of the rate, so over SECONDS
+    # seconds the count is the rate's (without one, HTTP allows a second's
+    # worth as its burst).
+    limits = m.file("rate_limits.json", {"limits": [{"principal": "dev", "qps": qps, "capacity": 2}]})
     http_auth_env(m, "module", [{"key": "rate_limits", "value": limits}])
     with m:
         if not m.wait_http(timeout=60):
@@ -1027,6 +1048,74 @@ class Issuer:
         signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", self.key], input=signing_input.encode(),
                                    check=True, capture_output=True).stdout
         return signing_input + "." + b64url(signature)
+
+
+def subscribe_status(m, authorization, principal="ops"):
+    """The status of a v1 SUBSCRIBE (the event stream is not read)."""
+    info = {"user": "root", "name": "bearer-" + principal, "principal": principal, "roles": [principal],
+            "capabilities": [{"type": "MULTI_ROLE"}]}
+    conn = http.client.HTTPConnection("127.0.0.1", m.port, timeout=10)
+    conn.request("POST", "/api/v1/scheduler",
+                 body=json.dumps({"type": "SUBSCRIBE", "subscribe": {"framework_info": info}}),
+                 headers={"Content-Type": "application/json", "Accept": "application/json",
+                          "Authorization": authorization})
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+@check
+def http_bearer_tokens_in_master():
+    """The HttpAuthenticator module with Bearer tokens next to Basic: a JWT
+    from an issuer this run controls authenticates its `sub` on the
+    endpoints and the v1 scheduler API; expired, wrong-audience and forged
+    tokens get 401 with RFC 6750's `invalid_token`; the issuer's key rotation
+    (a new JWKS file) is picked up by the running master."""
+    m = Mesos("http-bearer", agents=0)
+    issuer = Issuer(m.dir, kid="k1")
+    config = m.file("bearer.json", issuer.config())
+    jwks = m.file("jwks.json", issuer.jwks(), mode=0o644)
+    http_auth_env(m, "module", [{"key": "realm", "value": "mesos-master"},
+                                {"key": "bearer_config", "value": config},
+                                {"key": "bearer_jwks", "value": jwks},
+                                {"key": "reload_interval_ms", "value": "200"},
+                                # Several refusals from one address on purpose.
+                                {"key": "throttle_free_failures", "value": "20"}])
+    out = {}
+    with m:
+        if not m.wait_http(timeout=60):
+            return False, "master did not start"
+
+        def bearer(token):
+            return "Bearer " + token
+
+        out["state token"] = request(m, "GET", "/master/state", bearer(issuer.token("ops")))[0]
+        out["subscribe token"] = subscribe_status(m, bearer(issuer.token("ops")))
+        out["state basic"] = request(m, "GET", "/master/state", basic("ops", SCHEDULER_SECRETS["ops"]))[0]
+        refused = {}
+        for name, token in (("expired", issuer.token("ops", lifetime=-600)),
+                            ("wrong audience", issuer.token("ops", aud="someone-else")),
+                            ("forged", issuer.token("ops")[:-8] + "AAAAAAAA")):
+            status, headers, _ = request(m, "GET", "/master/state", bearer(token))
+            refused[name] = (status, headers.get("www-authenticate", ""))
+        # The issuer rotates to a new key: once the master reloads the JWKS,
+        # the old key's tokens fail and the new key's pass.
+        rotated = Issuer(m.dir, kid="k2")
+        m.file("jwks.json", rotated.jwks(), mode=0o644)
+        reloaded = bool(m.wait_log(r"reloaded JWKS", timeout=10))
+        out["old key after rotation"] = request(m, "GET", "/master/state", bearer(issuer.token("ops")))[0]
+        out["new key after rotation"] = request(m, "GET", "/master/state", bearer(rotated.token("ops")))[0]
+        logged = "HTTP authentication refused" in m.text() and "expired" in m.text()
+        alive = m.proc.poll() is None
+    challenge_ok = all(s == 401 and 'Bearer realm="mesos-master", error="invalid_token"' in h
+                       for s, h in refused.values())
+    ok = (out == {"state token": 200, "subscribe token": 200, "state basic": 200,
+                  "old key after rotation": 401, "new key after rotation": 200}
+          and challenge_ok and reloaded and logged and alive)
+    return ok, "%s; refused: %s; JWKS reload logged: %s; reasons logged: %s" % (
+        ", ".join("%s %s" % kv for kv in out.items()),
+        ", ".join("%s %d" % (k, v[0]) for k, v in refused.items()) + (
+            "" if challenge_ok else " (challenges: %r)" % refused), reloaded, logged)
 
 
 def main():
