@@ -98,6 +98,35 @@ inline bool parseBool(const std::string &v, bool *out) {
   return false;
 }
 
+// The keys the authenticator modules share (the credentials file, its
+// reload, the failure throttle, the audit sinks): true if `key` is one of
+// them, with `*error` set for a bad value. `C` is a module's configuration,
+// which names these fields alike (Config here, HttpConfig for HTTP).
+template <typename C>
+inline bool parseSharedParameter(const std::string &key, const std::string &value, C *config,
+                                 std::optional<std::string> *error) {
+  if (key == "credentials") {
+    if (value.empty()) *error = "parameter 'credentials' is empty";
+    config->credentialsPath = value;
+  } else if (key == "credentials_lenient") {
+    if (!parseBool(value, &config->lenient)) *error = "parameter 'credentials_lenient' must be true or false";
+  } else if (key == "allow_insecure_permissions") {
+    if (!parseBool(value, &config->allowInsecurePermissions))
+      *error = "parameter 'allow_insecure_permissions' must be true or false";
+  } else if (key == "reload_interval_ms") {
+    *error = parseNumber(key, value, 0, &config->reloadIntervalMs);
+  } else if (key == "throttle_free_failures") {
+    *error = parseNumber(key, value, 0, &config->throttleFreeFailures);
+  } else if (key == "throttle_base_ms") {
+    *error = parseNumber(key, value, 1, &config->throttleBaseMs);
+  } else if (key == "throttle_max_ms") {
+    *error = parseNumber(key, value, 1, &config->throttleMaxMs);
+  } else {
+    return parseAuditParameter(key, value, &config->audit, error);
+  }
+  return true;
+}
+
 // Reads the parameters; unknown keys, repeated keys and bad values are
 // errors (a typo must not silently fall back to a default).
 inline std::optional<std::string> parseParameters(const Parameters &params, Config *config) {
@@ -108,27 +137,11 @@ inline std::optional<std::string> parseParameters(const Parameters &params, Conf
     for (const auto &s : seen)
       if (s == key) return "parameter '" + key + "' given twice";
     seen.push_back(key);
-    if (key == "credentials") {
-      if (value.empty()) return "parameter 'credentials' is empty";
-      config->credentialsPath = value;
-    } else if (key == "credentials_lenient") {
-      if (!parseBool(value, &config->lenient)) return "parameter 'credentials_lenient' must be true or false";
-    } else if (key == "allow_insecure_permissions") {
-      if (!parseBool(value, &config->allowInsecurePermissions))
-        return "parameter 'allow_insecure_permissions' must be true or false";
-    } else if (key == "timeout_ms") {
+    if (key == "timeout_ms") {
       if (auto e = parseNumber(key, value, 1, &config->timeoutMs)) return e;
-    } else if (key == "reload_interval_ms") {
-      if (auto e = parseNumber(key, value, 0, &config->reloadIntervalMs)) return e;
     } else if (key == "max_sessions") {
       if (auto e = parseNumber(key, value, 1, &config->maxSessions)) return e;
-    } else if (key == "throttle_free_failures") {
-      if (auto e = parseNumber(key, value, 0, &config->throttleFreeFailures)) return e;
-    } else if (key == "throttle_base_ms") {
-      if (auto e = parseNumber(key, value, 1, &config->throttleBaseMs)) return e;
-    } else if (key == "throttle_max_ms") {
-      if (auto e = parseNumber(key, value, 1, &config->throttleMaxMs)) return e;
-    } else if (std::optional<std::string> error; parseAuditParameter(key, value, &config->audit, &error)) {
+    } else if (std::optional<std::string> error; parseSharedParameter(key, value, config, &error)) {
       if (error) return error;
     } else {
       return "unknown parameter '" + key + "'";

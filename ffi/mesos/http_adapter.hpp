@@ -73,14 +73,6 @@ inline std::optional<std::string> parseHttpParameters(const Parameters &params, 
         if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
           return "parameter 'realm' must be printable ASCII without '\"' or '\\'";
       config->realm = value;
-    } else if (key == "credentials") {
-      if (value.empty()) return "parameter 'credentials' is empty";
-      config->credentialsPath = value;
-    } else if (key == "credentials_lenient") {
-      if (!parseBool(value, &config->lenient)) return "parameter 'credentials_lenient' must be true or false";
-    } else if (key == "allow_insecure_permissions") {
-      if (!parseBool(value, &config->allowInsecurePermissions))
-        return "parameter 'allow_insecure_permissions' must be true or false";
     } else if (key == "bearer_config") {
       if (value.empty()) return "parameter 'bearer_config' is empty";
       config->bearerConfigPath = value;
@@ -90,15 +82,7 @@ inline std::optional<std::string> parseHttpParameters(const Parameters &params, 
     } else if (key == "rate_limits") {
       if (value.empty()) return "parameter 'rate_limits' is empty";
       config->rateLimitsPath = value;
-    } else if (key == "reload_interval_ms") {
-      if (auto e = parseNumber(key, value, 0, &config->reloadIntervalMs)) return e;
-    } else if (key == "throttle_free_failures") {
-      if (auto e = parseNumber(key, value, 0, &config->throttleFreeFailures)) return e;
-    } else if (key == "throttle_base_ms") {
-      if (auto e = parseNumber(key, value, 1, &config->throttleBaseMs)) return e;
-    } else if (key == "throttle_max_ms") {
-      if (auto e = parseNumber(key, value, 1, &config->throttleMaxMs)) return e;
-    } else if (std::optional<std::string> error; parseAuditParameter(key, value, &config->audit, &error)) {
+    } else if (std::optional<std::string> error; parseSharedParameter(key, value, config, &error)) {
       if (error) return error;
     } else {
       return "unknown parameter '" + key + "'";
