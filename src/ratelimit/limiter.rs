@@ -116,12 +116,13 @@ impl Table {
     fn compile(limits: &RateLimits) -> Self {
         let key = HashKey::random();
         let mut index = StrTable::new();
-        let bytes = limits
+        let bytes: usize = limits
             .limits
             .iter()
             .map(|l| l.principal.as_str().len())
             .sum();
-        index.reserve(limits.limits.len(), bytes);
+        // Each string over 16 bytes is stored with an end marker.
+        index.reserve(limits.limits.len(), bytes + limits.limits.len());
         let mut slots = Vec::with_capacity(limits.limits.len() + 1);
         for limit in &limits.limits {
             let at = match limit.qps {
@@ -135,6 +136,9 @@ impl Table {
             // out of ids would leave the rest to the default limiter.
             let _ = index.intern(&key, limit.principal.as_str(), [at, 0]);
         }
+        // Give back what the reservation over-estimated (short names are
+        // kept in their slots, not in the byte store).
+        index.shrink();
         let default = limits.aggregate_default_qps.map(|qps| {
             slots.push(Slot::new(qps, limits.aggregate_default_capacity));
             u32::try_from(slots.len() - 1).unwrap_or(UNLIMITED)
