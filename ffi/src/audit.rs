@@ -114,6 +114,13 @@ impl AuditHandle {
     }
 }
 
+// A handle as the library's builders take a sink (`Arc<dyn AuditSink>`).
+impl AuditSink for handle::Tagged<AuditHandle> {
+    fn record(&self, event: &dyn Event) {
+        (**self).record(event);
+    }
+}
+
 impl AuditSink for AuditHandle {
     fn record(&self, event: &dyn Event) {
         match self {

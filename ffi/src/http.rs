@@ -7,14 +7,13 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 
 use mesos_auth::Reloadable;
-use mesos_auth::audit::{AuditSink, Event};
 use mesos_auth::credentials::CredentialStore;
 use mesos_auth::http::{
     AuthMethod, HttpAuthenticator, HttpAuthenticatorBuilder, HttpError, Outcome, Request, Shared,
 };
 use mesos_auth::sasl::Throttle;
 
-use crate::audit::{AuditHandle, mesos_auth_audit};
+use crate::audit::mesos_auth_audit;
 use crate::bearer::mesos_auth_bearer;
 use crate::credentials::{Served, mesos_auth_credentials};
 use crate::handle::{self, Castable, Kind, Ownership, Tagged};
@@ -109,12 +108,6 @@ impl Shared<Reloadable<CredentialStore>> for Tagged<Served> {
 impl Shared<Mutex<Throttle>> for Tagged<Mutex<Throttle>> {
     fn shared(&self) -> &Mutex<Throttle> {
         self
-    }
-}
-
-impl AuditSink for Tagged<AuditHandle> {
-    fn record(&self, event: &dyn Event) {
-        (**self).record(event);
     }
 }
 

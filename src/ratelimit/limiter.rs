@@ -227,12 +227,17 @@ impl RateLimiter {
         }
     }
 
+    /// `now` as nanoseconds after the limiter's epoch (saturating).
+    #[inline]
+    fn nanos(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
     /// Takes a permit for one request by `principal` at `now` (the caller's
     /// clock: tests and hosts pass it in), or says why not.
     #[inline]
     pub fn check(&self, principal: Option<&str>, now: Instant) -> RateDecision {
-        let now =
-            u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX);
+        let now = self.nanos(now);
         self.table.with(|table, _| match table.slot(principal) {
             Some(slot) => slot.take(now),
             None => RateDecision::Unlimited,
@@ -256,8 +261,7 @@ impl RateLimiter {
         now: Instant,
         default_burst: Duration,
     ) -> RateDecision {
-        let now =
-            u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX);
+        let now = self.nanos(now);
         let burst = u64::try_from(default_burst.as_nanos()).unwrap_or(u64::MAX);
         self.table.with(|table, _| match table.slot(principal) {
             Some(slot) => {
