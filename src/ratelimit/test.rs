@@ -299,3 +299,54 @@ fn check_now_answers_at_once() {
     ));
     assert_eq!(l.check_now(Some("c"), t, burst), RateDecision::Unlimited);
 }
+
+#[test]
+fn a_thread_that_cached_a_table_sees_the_reload_at_once() {
+    let l = limiter(r#"{"limits": [{"principal": "a", "qps": 1, "capacity": 0}]}"#);
+    let t = Instant::now();
+    // This thread now holds generation 0 in its cache.
+    assert!(!l.check(Some("a"), t).is_admitted());
+    l.reload(&RateLimits::from_json(r#"{"limits": [{"principal": "b", "qps": 1}]}"#).unwrap());
+    assert_eq!(l.check(Some("a"), t), RateDecision::Unlimited);
+    l.reload(
+        &RateLimits::from_json(r#"{"limits": [{"principal": "a", "qps": 1, "capacity": 0}]}"#)
+            .unwrap(),
+    );
+    assert!(!l.check(Some("a"), t).is_admitted());
+}
+
+#[test]
+fn limiters_checked_in_turn_on_one_thread_keep_their_own_tables() {
+    // Three limiters through a two-entry cache: every check must see its
+    // own limiter's table, whichever entry it evicts.
+    let limiters = [
+        limiter(r#"{"limits": [{"principal": "a", "qps": 1, "capacity": 0}]}"#),
+        limiter(r#"{"limits": [{"principal": "b", "qps": 1, "capacity": 0}]}"#),
+        limiter(r#"{"limits": [{"principal": "c", "qps": 1, "capacity": 0}]}"#),
+    ];
+    let t = Instant::now();
+    for round in 0..4 {
+        for (i, l) in limiters.iter().enumerate() {
+            for (j, p) in ["a", "b", "c"].into_iter().enumerate() {
+                let d = l.check(Some(p), t);
+                if i == j {
+                    assert!(
+                        !d.is_admitted(),
+                        "round {round}: limiter {i} let {p} through"
+                    );
+                } else {
+                    assert_eq!(
+                        d,
+                        RateDecision::Unlimited,
+                        "round {round}: limiter {i} on {p}"
+                    );
+                }
+            }
+        }
+    }
+    // A limiter dropped and a new one built in its place (perhaps at the
+    // same address) is not confused with it.
+    drop(limiters);
+    let fresh = limiter(r#"{"limits": []}"#);
+    assert_eq!(fresh.check(Some("a"), t), RateDecision::Unlimited);
+}
