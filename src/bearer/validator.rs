@@ -7,7 +7,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-use serde_json::Value;
 
 use crate::principal::Principal;
 
@@ -202,10 +201,11 @@ impl Validator {
                 "not three dot-separated parts (a JWS in compact form)",
             ));
         };
-        let header_bytes = URL_SAFE_NO_PAD
+        let mut header_buf = Decoded::<256>::new();
+        let header_bytes = header_buf
             .decode(h64)
-            .map_err(|_| malformed(Part::Header, "not unpadded base64url"))?;
-        let header: Header = serde_json::from_slice(&header_bytes)
+            .ok_or_else(|| malformed(Part::Header, "not unpadded base64url"))?;
+        let header: Header = serde_json::from_slice(header_bytes)
             .map_err(|e| malformed(Part::Header, &json_problem(&e)))?;
 
         let rej = |reason| {
@@ -261,13 +261,14 @@ impl Validator {
         }
 
         // Signed: from here on the claims are the issuer's word.
-        let claims_bytes = URL_SAFE_NO_PAD.decode(c64).map_err(|_| {
+        let mut claims_buf = Decoded::<2048>::new();
+        let claims_bytes = claims_buf.decode(c64).ok_or_else(|| {
             rej(Reason::Malformed {
                 part: Part::Claims,
                 problem: "not unpadded base64url".to_owned(),
             })
         })?;
-        let mut de = serde_json::Deserializer::from_slice(&claims_bytes);
+        let mut de = serde_json::Deserializer::from_slice(claims_bytes);
         let claims = ClaimsSeed {
             rule_claims: &s.rule_claims,
         }
@@ -281,7 +282,7 @@ impl Validator {
         })?;
         let iss = match &claims.iss {
             None => return Err(rej(Reason::ClaimMissing("iss"))),
-            Some(Value::String(iss)) => iss.clone(),
+            Some(Loose::Str(iss)) => iss.as_ref().to_owned(),
             Some(_) => {
                 return Err(rej(Reason::ClaimType {
                     claim: "iss",
@@ -312,10 +313,9 @@ impl Validator {
         }
         let aud_ok = match &claims.aud {
             None => return Err(rej(Reason::ClaimMissing("aud"))),
-            Some(Value::String(a)) => s.config.audiences.contains(a),
-            Some(Value::Array(list)) if list.iter().all(Value::is_string) => list
+            Some(Loose::Str(a)) => s.config.audiences.iter().any(|c| c == a),
+            Some(Loose::Strs(list)) => list
                 .iter()
-                .filter_map(Value::as_str)
                 .any(|a| s.config.audiences.iter().any(|c| c == a)),
             Some(_) => {
                 return Err(rej(Reason::ClaimType {
@@ -330,7 +330,7 @@ impl Validator {
             }));
         }
         for (i, (rule, &slot)) in s.rules.iter().zip(&s.rule_slot).enumerate() {
-            let Some(Some(Value::String(v))) = claims.rule_values.get(slot) else {
+            let Some(Some(Loose::Str(v))) = claims.rule_values.get(slot) else {
                 continue;
             };
             let Some(name) = rule.apply(v) else {
@@ -381,15 +381,12 @@ fn json_problem(e: &serde_json::Error) -> String {
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, fractions
 /// allowed and dropped.
-fn numeric_date(v: Option<&Value>, claim: &'static str) -> Result<i64, Reason> {
-    let v = v.ok_or(Reason::ClaimMissing(claim))?;
-    if let Some(i) = v.as_i64() {
-        return Ok(i);
-    }
-    match v.as_f64() {
+fn numeric_date(v: Option<&Loose<'_>>, claim: &'static str) -> Result<i64, Reason> {
+    match v.ok_or(Reason::ClaimMissing(claim))? {
+        Loose::Int(i) => Ok(*i),
         // `as` saturates: 1e300 becomes i64::MAX, which is what it means.
         #[expect(clippy::cast_possible_truncation, reason = "saturating is intended")]
-        Some(f) if f.is_finite() => Ok(f.floor() as i64),
+        Loose::Float(f) if f.is_finite() => Ok(f.floor() as i64),
         _ => Err(Reason::ClaimType {
             claim,
             expected: "a number",
@@ -413,12 +410,123 @@ struct Header<'a> {
 /// The claims we read. A repeated one is refused (RFC 7519 §4: a JWT with
 /// duplicate claim names may be rejected; taking either copy would let the
 /// token mean two things).
-struct Claims {
-    iss: Option<Value>,
-    aud: Option<Value>,
-    exp: Option<Value>,
-    nbf: Option<Value>,
-    rule_values: Vec<Option<Value>>,
+struct Claims<'a> {
+    iss: Option<Loose<'a>>,
+    aud: Option<Loose<'a>>,
+    exp: Option<Loose<'a>>,
+    nbf: Option<Loose<'a>>,
+    rule_values: Vec<Option<Loose<'a>>>,
+}
+
+/// A claim's value as far as the checks need it: strings borrowed from the
+/// decoded claims when they have no escapes, so a typical token allocates
+/// nothing here (a `serde_json::Value` allocated every string and array).
+#[derive(Debug)]
+enum Loose<'a> {
+    Str(Cow<'a, str>),
+    Int(i64),
+    Float(f64),
+    /// An array of strings only (`aud`).
+    Strs(Vec<Cow<'a, str>>),
+    /// Anything else: a type no check accepts.
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for Loose<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LooseVisitor)
+    }
+}
+
+struct LooseVisitor;
+
+impl<'de> Visitor<'de> for LooseVisitor {
+    type Value = Loose<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a claim value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Owned(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Loose::Int(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        #[expect(clippy::cast_precision_loss, reason = "saturated by numeric_date")]
+        Ok(i64::try_from(v).map_or(Loose::Float(v as f64), Loose::Int))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Loose::Float(v))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Loose::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Loose::Other)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut strs = Vec::new();
+        let mut only_strings = true;
+        while let Some(item) = seq.next_element::<Loose<'de>>()? {
+            match item {
+                Loose::Str(s) if only_strings => strs.push(s),
+                _ => only_strings = false,
+            }
+        }
+        Ok(if only_strings {
+            Loose::Strs(strs)
+        } else {
+            Loose::Other
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Loose::Other)
+    }
+}
+
+/// Base64url decoded into a stack buffer of `N` bytes when it fits (every
+/// part of a usual token does), on the heap otherwise.
+struct Decoded<const N: usize> {
+    stack: [u8; N],
+    heap: Vec<u8>,
+}
+
+impl<const N: usize> Decoded<N> {
+    fn new() -> Self {
+        Self {
+            stack: [0; N],
+            heap: Vec::new(),
+        }
+    }
+
+    /// The decoded bytes, or `None` if `text` is not unpadded base64url.
+    fn decode(&mut self, text: &str) -> Option<&[u8]> {
+        if base64::decoded_len_estimate(text.len()) <= N {
+            let n = URL_SAFE_NO_PAD.decode_slice(text, &mut self.stack).ok()?;
+            self.stack.get(..n)
+        } else {
+            self.heap = URL_SAFE_NO_PAD.decode(text).ok()?;
+            Some(&self.heap)
+        }
+    }
 }
 
 struct ClaimsSeed<'a> {
@@ -469,29 +577,35 @@ impl Visitor<'_> for KeySeed<'_> {
 }
 
 impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
-    type Value = Claims;
+    type Value = Claims<'de>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Claims, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Claims<'de>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for ClaimsSeed<'_> {
-    type Value = Claims;
+    type Value = Claims<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON object of claims")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims<'de>, A::Error> {
         let mut c = Claims {
             iss: None,
             aud: None,
             exp: None,
             nbf: None,
-            rule_values: vec![None; self.rule_claims.len()],
+            rule_values: std::iter::repeat_with(|| None)
+                .take(self.rule_claims.len())
+                .collect(),
         };
-        fn put<E: de::Error>(slot: &mut Option<Value>, v: Value, name: &str) -> Result<(), E> {
+        fn put<'v, E: de::Error>(
+            slot: &mut Option<Loose<'v>>,
+            v: Loose<'v>,
+            name: &str,
+        ) -> Result<(), E> {
             if slot.replace(v).is_some() {
                 return Err(E::custom(format!("claim `{name}` is given twice")));
             }

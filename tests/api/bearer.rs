@@ -1247,3 +1247,59 @@ fn http_bearer_through_the_jwt_validator() {
     );
     assert_eq!(go(&format!("Bearer {good}")).status(), 401);
 }
+
+#[test]
+fn claim_values_of_every_shape() {
+    let v = validator();
+    let signer = Signer::Rsa(&keys().rsa);
+    let type_of = |claim: &str, value: Value| {
+        let t = mint(&rs("rsa-1"), &with(claims(), claim, value), &signer);
+        refused(&v, &t).reason().clone()
+    };
+    let aud_type = Reason::ClaimType {
+        claim: "aud",
+        expected: "a string or an array of strings",
+    };
+    assert_eq!(type_of("aud", json!(7)), aud_type);
+    assert_eq!(type_of("aud", json!([AUD, 7])), aud_type);
+    assert_eq!(type_of("aud", json!({"a": AUD})), aud_type);
+    assert_eq!(
+        type_of("iss", json!([ISS])),
+        Reason::ClaimType {
+            claim: "iss",
+            expected: "a string"
+        }
+    );
+    assert_eq!(
+        type_of("nbf", json!(null)),
+        Reason::ClaimType {
+            claim: "nbf",
+            expected: "a number"
+        }
+    );
+    assert!(matches!(
+        type_of("aud", json!([])),
+        Reason::WrongAudience { .. }
+    ));
+
+    // Escaped strings (not borrowable from the claims text) compare as
+    // their values; a fractional date is floored; a date past i64 saturates.
+    let escaped = format!(
+        r#"{{"iss": {}, "aud": ["other", {}], "sub": "al\u0069ce", "exp": 18446744073709551615, "nbf": {}.75}}"#,
+        serde_json::to_string(ISS).unwrap().replace('/', "\\/"),
+        serde_json::to_string(AUD).unwrap().replace('/', "\\/"),
+        secs() - 60,
+    );
+    let t = mint_raw(
+        &B64.encode(rs("rsa-1").to_string()),
+        &B64.encode(escaped),
+        &signer,
+    );
+    let ok = v.validate(&t, now()).unwrap();
+    assert_eq!(ok.principal().as_str(), "alice");
+
+    // Claims too long for the stack buffer take the heap path.
+    let big = with(claims(), "padding", json!("x".repeat(4096)));
+    let t = mint(&rs("rsa-1"), &big, &signer);
+    assert_eq!(v.validate(&t, now()).unwrap().principal().as_str(), "alice");
+}
