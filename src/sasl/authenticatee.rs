@@ -193,7 +193,11 @@ impl Authenticatee {
                 };
                 self.state = State::Failed;
                 let event = self
-                    .event(AuthResult::Failed, Some(FailureReason::RefusedByServer), None)
+                    .event(
+                        AuthResult::Failed,
+                        Some(FailureReason::RefusedByServer),
+                        None,
+                    )
                     .with_detail(detail);
                 self.events.push_back(event);
                 return Ok(());

@@ -90,7 +90,10 @@ pub(crate) fn parse_initial(data: &[u8]) -> Result<InitialResponse<'_>, &'static
         if key.is_empty() || !key.iter().all(u8::is_ascii_alphabetic) {
             return Err("a key must be one or more ASCII letters");
         }
-        if !value.iter().all(|&b| matches!(b, 0x20..=0x7e | b'\t' | b'\r' | b'\n')) {
+        if !value
+            .iter()
+            .all(|&b| matches!(b, 0x20..=0x7e | b'\t' | b'\r' | b'\n'))
+        {
             return Err("a value holds a byte outside VCHAR, SP, HTAB, CR, LF");
         }
         match key {
@@ -176,10 +179,9 @@ fn check_b64token(token: &[u8]) -> Result<(), &'static str> {
     if body.is_empty() {
         return Err("the token is empty");
     }
-    let ok = body
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
-        && pad.iter().all(|&b| b == b'=');
+    let ok = body.iter().all(|&b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+    }) && pad.iter().all(|&b| b == b'=');
     if ok {
         Ok(())
     } else {
@@ -283,7 +285,9 @@ impl ServerMechanism for Server {
                 detail,
             } => {
                 if data != [KVSEP] {
-                    return Err(malformed("after the error document the client must send 0x01"));
+                    return Err(malformed(
+                        "after the error document the client must send 0x01",
+                    ));
                 }
                 Ok(ServerStep::Failure {
                     reason,
@@ -415,7 +419,10 @@ mod tests {
     #[test]
     fn strictness() {
         for (msg, want) in [
-            (&b"p=tls-unique,,\x01auth=Bearer x\x01\x01"[..], "channel binding"),
+            (
+                &b"p=tls-unique,,\x01auth=Bearer x\x01\x01"[..],
+                "channel binding",
+            ),
             (b"x,,\x01auth=Bearer x\x01\x01", "must start"),
             (b"n,,auth=Bearer x\x01\x01", "followed by 0x01"),
             (b"n,,\x01auth=Bearer x\x01", "must end"),

@@ -262,7 +262,7 @@ fn run(
                 // Best effort: the child may have exited in between.
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(fail(format!("no exit within {} s", timeout.as_secs())));
+                return Err(fail(format!("no exit within {timeout:?}")));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => return Err(fail(format!("cannot wait for it: {e}"))),
