@@ -532,3 +532,154 @@ fn token_command_output_and_failures() {
     assert!(err.to_string().contains("no exit within"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(4));
 }
+
+// ---- the CLI's negotiated line protocol ----
+
+/// Runs `mesos-auth sasl server` and `sasl client` joined by pipes; returns
+/// their exit codes and stderr.
+#[cfg(feature = "cli")]
+fn cli_pair(server_args: &[&str], client_args: &[&str]) -> (i32, i32, String) {
+    use std::process::{Command, Stdio};
+    let spawn = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mesos-auth"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut server = spawn(server_args);
+    let mut client = spawn(client_args);
+    let (mut s_out, mut s_in) = (server.stdout.take().unwrap(), server.stdin.take().unwrap());
+    let (mut c_out, mut c_in) = (client.stdout.take().unwrap(), client.stdin.take().unwrap());
+    // Copies line by line, keeping a transcript for the failure message.
+    let pump = |from: &mut dyn std::io::Read, to: &mut dyn std::io::Write| {
+        use std::io::BufRead;
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(from).lines().map_while(Result::ok) {
+            seen.push_str(&line[..line.len().min(60)]);
+            seen.push('\n');
+            if writeln!(to, "{line}").and_then(|()| to.flush()).is_err() {
+                break;
+            }
+        }
+        seen
+    };
+    let a = std::thread::spawn(move || pump(&mut s_out, &mut c_in));
+    let b = std::thread::spawn(move || pump(&mut c_out, &mut s_in));
+    let s = server.wait_with_output().unwrap();
+    let c = client.wait_with_output().unwrap();
+    let (sa, sb) = (a.join().unwrap(), b.join().unwrap());
+    let log = format!(
+        "{}{}server said:\n{sa}client said:\n{sb}",
+        String::from_utf8_lossy(&s.stderr),
+        String::from_utf8_lossy(&c.stderr)
+    );
+    (s.status.code().unwrap(), c.status.code().unwrap(), log)
+}
+
+#[cfg(feature = "cli")]
+#[test]
+fn cli_negotiates_oauthbearer_and_refuses_downgrade() {
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let live = with(
+        with(claims(), "exp", json!(real + 600)),
+        "nbf",
+        json!(real - 60),
+    );
+    let good = mint(&rs("rsa-1"), &live, &Signer::Rsa(&keys().rsa));
+    let stale = mint(
+        &rs("rsa-1"),
+        &with(live, "exp", json!(real - 600)),
+        &Signer::Rsa(&keys().rsa),
+    );
+    let jwks = tmp("jwks.json");
+    std::fs::write(&jwks, super::bearer::standard_jwks()).unwrap();
+    let good_file = tmp("good.jwt");
+    std::fs::write(&good_file, &good).unwrap();
+    let creds = tmp("creds");
+    std::fs::write(&creds, "tim\ttanstaaf\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let (jwks, good_file, creds) = (
+        jwks.to_str().unwrap().to_owned(),
+        good_file.to_str().unwrap().to_owned(),
+        creds.to_str().unwrap().to_owned(),
+    );
+    let server = [
+        "sasl",
+        "server",
+        "--mechanisms",
+        "OAUTHBEARER,CRAM-MD5",
+        "--credentials",
+        &creds,
+        "--jwks",
+        &jwks,
+        "--issuer",
+        "https://idp.test",
+        "--audience",
+        "mesos-master",
+    ];
+    // A token from a file: accepted.
+    let (s, c, log) = cli_pair(
+        &server,
+        &[
+            "sasl",
+            "client",
+            "--mechanism",
+            "OAUTHBEARER",
+            "--principal",
+            "alice",
+            "--token-file",
+            &good_file,
+        ],
+    );
+    assert_eq!((s, c), (0, 0), "{log}");
+    // A token from a command: expired, refused through the error exchange.
+    let cmd = format!("echo {stale}");
+    let (s, c, log) = cli_pair(
+        &server,
+        &[
+            "sasl",
+            "client",
+            "--mechanism",
+            "OAUTHBEARER",
+            "--principal",
+            "alice",
+            "--token-command",
+            &cmd,
+        ],
+    );
+    assert_eq!((s, c), (1, 1), "{log}");
+    assert!(log.contains("\"detail\":\"expired"), "{log}");
+    assert!(!log.contains(&good[good.len() - 30..]) && !log.contains(&stale[stale.len() - 30..]));
+    // A CRAM-MD5-only server: the OAUTHBEARER client will not fall back.
+    let (s, c, log) = cli_pair(
+        &[
+            "sasl",
+            "server",
+            "--mechanisms",
+            "CRAM-MD5",
+            "--credentials",
+            &creds,
+        ],
+        &[
+            "sasl",
+            "client",
+            "--mechanism",
+            "OAUTHBEARER",
+            "--principal",
+            "alice",
+            "--token-file",
+            &good_file,
+        ],
+    );
+    assert_eq!((s, c), (1, 1), "{log}");
+    assert!(log.contains("will not fall back"), "{log}");
+}
