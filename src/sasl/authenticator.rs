@@ -438,10 +438,10 @@ impl Authenticator {
             Input::Start { data, .. } | Input::Step(data) => data.len(),
         };
         // Name the chosen mechanism in the audit event from here on.
-        if let (State::AwaitingStart(s), Input::Start { mechanism, .. }) = (&self.state, msg) {
-            if let Some(name) = s.offered(mechanism) {
-                self.mechanism = name;
-            }
+        if let (State::AwaitingStart(s), Input::Start { mechanism, .. }) = (&self.state, msg)
+            && let Some(name) = s.offered(mechanism)
+        {
+            self.mechanism = name;
         }
         let state = std::mem::replace(&mut self.state, State::Failed);
         let ctx = Ctx {

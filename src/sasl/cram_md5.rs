@@ -298,8 +298,8 @@ impl super::mechanism::ClientMechanism for Client {
             .into());
         }
         self.responded = true;
+        // `key` is dropped (and wiped) on return.
         Ok(response_with(&key, self.principal.as_str(), challenge))
-        // `key` is dropped (and wiped) here.
     }
 
     fn may_complete(&self) -> bool {

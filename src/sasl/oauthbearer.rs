@@ -10,6 +10,11 @@
 //! Every refusal looks the same to the peer (the one error document, then
 //! `Failed`); why is only in the local audit event. Malformed messages are
 //! protocol errors with a message naming what was wrong, never its content.
+//!
+//! The whole message is bounded by [`MAX_MESSAGE_LEN`](super::MAX_MESSAGE_LEN)
+//! like every SASL message here: room for an RS256, ES256 or EdDSA JWT
+//! with ordinary claims (about 600 to 900 bytes); a larger token is refused
+//! as too long before it is parsed.
 
 use std::sync::Arc;
 

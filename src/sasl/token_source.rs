@@ -144,10 +144,10 @@ impl TokenSource {
     /// [`TokenSourceError`] when the source cannot be read or gives no
     /// usable token; the cache is dropped then, so nothing stale is reused.
     pub fn token(&mut self, now: SystemTime) -> Result<Secret, TokenSourceError> {
-        if let Some(c) = &self.cached {
-            if c.refresh_at.is_some_and(|at| now < at) {
-                return Ok(Secret::new(c.token.expose()));
-            }
+        if let Some(c) = &self.cached
+            && c.refresh_at.is_some_and(|at| now < at)
+        {
+            return Ok(Secret::new(c.token.expose()));
         }
         self.cached = None;
         let token = self.fetch()?;

@@ -1,5 +1,12 @@
 //! OAUTHBEARER (RFC 7628) through the SASL state machines, and mechanism
 //! negotiation: tokens minted per run by the issuer helpers in bearer.rs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test fixtures: a broken fixture must fail the test loudly"
+)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
