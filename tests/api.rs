@@ -6,6 +6,7 @@ mod api {
     mod bearer;
     mod credentials;
     mod http;
+    mod oauthbearer;
     #[cfg(feature = "rsasl")]
     mod rsasl;
     mod sasl;

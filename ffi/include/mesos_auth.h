@@ -242,11 +242,13 @@ enum mesos_auth_message_kind
   MESOS_AUTH_MESSAGE_KIND_NONE = 0,
   /*
    `AuthenticationMechanismsMessage`: `mechanism` holds the names,
-   separated by `,` (the authenticator sends `CRAM-MD5`).
+   separated by `,` (the authenticator sends the ones it enables,
+   strongest first: `OAUTHBEARER,CRAM-MD5`, or `CRAM-MD5` alone).
    */
   MESOS_AUTH_MESSAGE_KIND_MECHANISMS = 1,
   /*
-   `AuthenticationStartMessage`: `mechanism` and `data` (empty for CRAM-MD5).
+   `AuthenticationStartMessage`: `mechanism` and `data` (empty for
+   CRAM-MD5, the GS2 initial response for OAUTHBEARER).
    */
   MESOS_AUTH_MESSAGE_KIND_START = 2,
   /*
@@ -707,14 +709,15 @@ typedef struct mesos_auth_acl mesos_auth_acl;
 typedef struct mesos_auth_audit mesos_auth_audit;
 
 /*
- A CRAM-MD5 authenticatee session (our side as a client).
+ An authenticatee session (our side as a client), for one mechanism.
 
  Thread safety: as `mesos_auth_authenticator`.
  */
 typedef struct mesos_auth_authenticatee mesos_auth_authenticatee;
 
 /*
- A CRAM-MD5 authenticator session (one client's attempt).
+ An authenticator session (one client's attempt; CRAM-MD5 and, if
+ enabled, OAUTHBEARER).
 
  Thread safety: single owner. Calls on one session must not overlap (use
  it from one thread at a time); different sessions are independent.
@@ -1961,6 +1964,40 @@ mesos_auth_result mesos_auth_authenticator_new(const mesos_auth_credentials *cre
                                                mesos_auth_authenticator **out);
 
 /*
+ Starts an authenticator session offering the mechanisms given:
+ CRAM-MD5 over the store `creds` is serving now (NULL: CRAM-MD5 off),
+ OAUTHBEARER with the validator `bearer` holds now (NULL: off). At
+ least one must be given (`MESOS_AUTH_RESULT_INVALID_PARAMETER`). The
+ mechanism list, strongest first, is queued at once. Tokens are
+ checked against the system clock. Otherwise as
+ `mesos_auth_authenticator_new`.
+
+ # Safety
+
+ `creds` and `bearer` NULL or live; `peer` valid for `peer_len`
+ bytes; `audit` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_authenticator_new_mechanisms(const mesos_auth_credentials *creds,
+                                                          const mesos_auth_bearer *bearer,
+                                                          uint64_t timeout_ms,
+                                                          const char *peer,
+                                                          size_t peer_len,
+                                                          const mesos_auth_audit *audit,
+                                                          mesos_auth_authenticator **out);
+
+/*
+ The mechanism the client chose (`CRAM-MD5` until it has chosen), as
+ a static view.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `out` valid
+ for one write.
+ */
+mesos_auth_result mesos_auth_authenticator_mechanism(const mesos_auth_authenticator *session,
+                                                     mesos_auth_str *out);
+
+/*
  Feeds one message from the client (`START` or `STEP`). A wrong
  digest or unknown principal is not an error: the status becomes
  `FAILED` and `FAILED` is queued for the client. A protocol violation
@@ -2072,6 +2109,28 @@ mesos_auth_result mesos_auth_authenticatee_new(const char *principal,
                                                size_t secret_len,
                                                const mesos_auth_audit *audit,
                                                mesos_auth_authenticatee **out);
+
+/*
+ Starts an OAUTHBEARER authenticatee session (RFC 7628) for
+ `principal` (UTF-8, 1..=256 bytes; sent as the authzid, so the
+ server refuses it unless the token maps to it) with the bearer
+ `token` (`token_len` bytes of RFC 6750 `b64token`, copied and wiped
+ when sent). Only OAUTHBEARER is used: if the server does not offer
+ it, feeding its `MECHANISMS` returns
+ `MESOS_AUTH_RESULT_PROTOCOL_ERROR` with the status `FAILED` (no
+ fallback to CRAM-MD5, no retry). `audit` may be NULL.
+
+ # Safety
+
+ `principal` valid for `principal_len` bytes, `token` for
+ `token_len`; `audit` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_authenticatee_new_oauthbearer(const char *principal,
+                                                           size_t principal_len,
+                                                           const uint8_t *token,
+                                                           size_t token_len,
+                                                           const mesos_auth_audit *audit,
+                                                           mesos_auth_authenticatee **out);
 
 /*
  Feeds one message from the server (`MECHANISMS`, `STEP`,

@@ -46,6 +46,14 @@ impl mesos_auth::http::TokenValidator for crate::handle::Tagged<Served> {
     }
 }
 
+impl Served {
+    /// The validator serving now, for a SASL session (a later reload does
+    /// not affect that session).
+    pub(crate) fn current(&self) -> std::sync::Arc<Validator> {
+        self.live.snapshot().arc().clone()
+    }
+}
+
 impl Castable for mesos_auth_bearer {
     type RustType = Served;
     const KIND: Kind = Kind::Bearer;

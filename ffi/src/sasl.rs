@@ -1,10 +1,11 @@
-//! CRAM-MD5 sessions: the authenticator (Mesos master side) and the
-//! authenticatee (framework or agent side), as sans-I/O state machines. The
+//! SASL sessions (CRAM-MD5, OAUTHBEARER): the authenticator (Mesos master
+//! side) and the authenticatee (framework or agent side), as sans-I/O state
+//! machines. The
 //! host decodes Mesos authentication messages, feeds them in, and sends what
 //! `_poll_output` gives.
 
 use std::ffi::c_char;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use mesos_auth::sasl::{
     Authenticatee, Authenticator, AuthenticatorConfig, ClientMessage, SaslError, ServerMessage,
@@ -13,6 +14,7 @@ use mesos_auth::sasl::{
 use mesos_auth::{Principal, Secret};
 
 use crate::audit::{self, SharedSink, mesos_auth_audit};
+use crate::bearer::mesos_auth_bearer;
 use crate::credentials::mesos_auth_credentials;
 use crate::handle::{self, Castable, Kind, Ownership};
 use crate::panic::ffi_panic_boundary;
@@ -28,9 +30,11 @@ pub enum mesos_auth_message_kind {
     /// No message (`_poll_output` had nothing to send).
     None = 0,
     /// `AuthenticationMechanismsMessage`: `mechanism` holds the names,
-    /// separated by `,` (the authenticator sends `CRAM-MD5`).
+    /// separated by `,` (the authenticator sends the ones it enables,
+    /// strongest first: `OAUTHBEARER,CRAM-MD5`, or `CRAM-MD5` alone).
     Mechanisms = 1,
-    /// `AuthenticationStartMessage`: `mechanism` and `data` (empty for CRAM-MD5).
+    /// `AuthenticationStartMessage`: `mechanism` and `data` (empty for
+    /// CRAM-MD5, the GS2 initial response for OAUTHBEARER).
     Start = 2,
     /// `AuthenticationStepMessage`: `data`.
     Step = 3,
@@ -71,7 +75,8 @@ pub struct mesos_auth_message {
     pub data: mesos_auth_bytes,
 }
 
-/// A CRAM-MD5 authenticator session (one client's attempt).
+/// An authenticator session (one client's attempt; CRAM-MD5 and, if
+/// enabled, OAUTHBEARER).
 ///
 /// Thread safety: single owner. Calls on one session must not overlap (use
 /// it from one thread at a time); different sessions are independent.
@@ -81,7 +86,7 @@ pub struct mesos_auth_authenticator {
     _private: [u8; 0],
 }
 
-/// A CRAM-MD5 authenticatee session (our side as a client).
+/// An authenticatee session (our side as a client), for one mechanism.
 ///
 /// Thread safety: as `mesos_auth_authenticator`.
 pub struct mesos_auth_authenticatee {
@@ -268,6 +273,118 @@ impl mesos_auth_authenticator {
             match run() {
                 // SAFETY: out checked non-null; writable by contract.
                 Ok(h) => unsafe { handle::write_out(out, h) },
+                Err(e) => e,
+            }
+        }
+    }
+
+    /// Starts an authenticator session offering the mechanisms given:
+    /// CRAM-MD5 over the store `creds` is serving now (NULL: CRAM-MD5 off),
+    /// OAUTHBEARER with the validator `bearer` holds now (NULL: off). At
+    /// least one must be given (`MESOS_AUTH_RESULT_INVALID_PARAMETER`). The
+    /// mechanism list, strongest first, is queued at once. Tokens are
+    /// checked against the system clock. Otherwise as
+    /// `mesos_auth_authenticator_new`.
+    ///
+    /// # Safety
+    ///
+    /// `creds` and `bearer` NULL or live; `peer` valid for `peer_len`
+    /// bytes; `audit` NULL or live; `out` valid for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_authenticator_new_mechanisms(
+        creds: *const mesos_auth_credentials,
+        bearer: *const mesos_auth_bearer,
+        timeout_ms: u64,
+        peer: *const c_char,
+        peer_len: usize,
+        audit: *const mesos_auth_audit,
+        out: *mut *mut mesos_auth_authenticator,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            if out.is_null() {
+                return fail(mesos_auth_result::NullParameter, "out is NULL");
+            }
+            let run = || {
+                if creds.is_null() && bearer.is_null() {
+                    return Err(fail(
+                        mesos_auth_result::InvalidParameter,
+                        "no mechanism: give creds (CRAM-MD5), bearer (OAUTHBEARER) or both",
+                    ));
+                }
+                let mut config = AuthenticatorConfig::new().cram_md5(!creds.is_null());
+                let store = if creds.is_null() {
+                    std::sync::Arc::new(
+                        mesos_auth::credentials::CredentialStore::from_credentials([])
+                            .map_err(|e| fail(mesos_auth_result::InvalidParameter, e))?,
+                    )
+                } else {
+                    // SAFETY: forwarded caller contract.
+                    unsafe { handle::with_ref(creds, |s| Ok(s.store()))? }
+                };
+                if !bearer.is_null() {
+                    // SAFETY: forwarded caller contract.
+                    let validator = unsafe { handle::with_ref(bearer, |b| Ok(b.current()))? };
+                    config = config.oauthbearer(validator);
+                }
+                // SAFETY: forwarded caller contract.
+                let peer = unsafe { handle::string(peer, peer_len, "peer")? };
+                // SAFETY: forwarded caller contract.
+                let sink = unsafe { audit::optional_sink(audit)? };
+                if timeout_ms != 0 {
+                    config = config.timeout(Duration::from_millis(timeout_ms));
+                }
+                if !peer.is_empty() {
+                    config = config.peer(peer);
+                }
+                let mut nonces = default_nonce_source().map_err(|e| {
+                    fail(mesos_auth_result::RandomUnavailable, e)
+                })?;
+                let inner = Authenticator::with_wall_clock(
+                    store,
+                    config,
+                    &mut nonces,
+                    Instant::now(),
+                    SystemTime::now(),
+                );
+                Ok(handle::to_box::<mesos_auth_authenticator>(ServerSession {
+                    inner,
+                    sink,
+                    throttle: None,
+                    out: Outbox::default(),
+                    principal: None,
+                }))
+            };
+            match run() {
+                // SAFETY: out checked non-null; writable by contract.
+                Ok(h) => unsafe { handle::write_out(out, h) },
+                Err(e) => e,
+            }
+        }
+    }
+
+    /// The mechanism the client chose (`CRAM-MD5` until it has chosen), as
+    /// a static view.
+    ///
+    /// # Safety
+    ///
+    /// `session` NULL or live and not in use by another call; `out` valid
+    /// for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_authenticator_mechanism(
+        session: *const mesos_auth_authenticator,
+        out: *mut mesos_auth_str,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            if out.is_null() {
+                return fail(mesos_auth_result::NullParameter, "out is NULL");
+            }
+            // SAFETY: forwarded caller contract.
+            let r = unsafe {
+                handle::with_ref(session, |s| Ok(mesos_auth_str::from_static(s.inner.mechanism())))
+            };
+            match r {
+                // SAFETY: checked non-null; writable by contract.
+                Ok(v) => unsafe { handle::write_out(out, v) },
                 Err(e) => e,
             }
         }
@@ -542,6 +659,57 @@ impl mesos_auth_authenticatee {
                 // SAFETY: forwarded caller contract.
                 let sink = unsafe { audit::optional_sink(audit)? };
                 let inner = Authenticatee::new(principal, &secret)
+                    .map_err(|e| fail(mesos_auth_result::InvalidParameter, e))?;
+                Ok(handle::to_box::<mesos_auth_authenticatee>(ClientSession {
+                    inner,
+                    sink,
+                    out: Outbox::default(),
+                }))
+            };
+            match run() {
+                // SAFETY: out checked non-null; writable by contract.
+                Ok(h) => unsafe { handle::write_out(out, h) },
+                Err(e) => e,
+            }
+        }
+    }
+
+    /// Starts an OAUTHBEARER authenticatee session (RFC 7628) for
+    /// `principal` (UTF-8, 1..=256 bytes; sent as the authzid, so the
+    /// server refuses it unless the token maps to it) with the bearer
+    /// `token` (`token_len` bytes of RFC 6750 `b64token`, copied and wiped
+    /// when sent). Only OAUTHBEARER is used: if the server does not offer
+    /// it, feeding its `MECHANISMS` returns
+    /// `MESOS_AUTH_RESULT_PROTOCOL_ERROR` with the status `FAILED` (no
+    /// fallback to CRAM-MD5, no retry). `audit` may be NULL.
+    ///
+    /// # Safety
+    ///
+    /// `principal` valid for `principal_len` bytes, `token` for
+    /// `token_len`; `audit` NULL or live; `out` valid for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_authenticatee_new_oauthbearer(
+        principal: *const c_char,
+        principal_len: usize,
+        token: *const u8,
+        token_len: usize,
+        audit: *const mesos_auth_audit,
+        out: *mut *mut mesos_auth_authenticatee,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            if out.is_null() {
+                return fail(mesos_auth_result::NullParameter, "out is NULL");
+            }
+            let run = || {
+                // SAFETY: forwarded caller contract.
+                let principal = unsafe { handle::string(principal, principal_len, "principal")? };
+                let principal = Principal::new(principal)
+                    .map_err(|e| fail(mesos_auth_result::InvalidParameter, format_args!("principal: {e}")))?;
+                // SAFETY: forwarded caller contract.
+                let token = Secret::new(unsafe { handle::bytes(token, token_len, "token")? });
+                // SAFETY: forwarded caller contract.
+                let sink = unsafe { audit::optional_sink(audit)? };
+                let inner = Authenticatee::oauthbearer(principal, &token)
                     .map_err(|e| fail(mesos_auth_result::InvalidParameter, e))?;
                 Ok(handle::to_box::<mesos_auth_authenticatee>(ClientSession {
                     inner,

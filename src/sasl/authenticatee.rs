@@ -1,4 +1,4 @@
-//! The client side (Mesos `CRAMMD5Authenticatee`).
+//! The client side (Mesos `CRAMMD5Authenticatee`, grown to OAUTHBEARER).
 
 use std::collections::VecDeque;
 
@@ -6,82 +6,83 @@ use super::Status;
 use super::cram_md5;
 use super::error::{ApiMisuse, PeerMisbehaved, SaslError};
 use super::event::{AuthEvent, AuthResult, FailureReason, Side};
-use super::message::{ClientMessage, MAX_MESSAGE_LEN, MECHANISM, ServerMessage};
+use super::mechanism::ClientMechanism;
+use super::message::{ClientMessage, ServerMessage};
+use super::oauthbearer;
 use crate::hmac_md5::HmacMd5Key;
 use crate::{Principal, Secret};
 
 /// Longest error text kept from a server's `AuthenticationErrorMessage`.
 const MAX_SERVER_ERROR_LEN: usize = 256;
 
-/// Waiting for the server's mechanism list.
+/// The configured mechanism.
 #[derive(Debug)]
-struct AwaitingMechanisms {
-    key: HmacMd5Key,
+enum Mech {
+    CramMd5(cram_md5::Client),
+    OAuthBearer(oauthbearer::Client),
 }
 
-/// Sent `Start`; waiting for the challenge.
-#[derive(Debug)]
-struct AwaitingChallenge {
-    key: HmacMd5Key,
-}
+impl Mech {
+    fn get(&self) -> &dyn ClientMechanism {
+        match self {
+            Self::CramMd5(m) => m,
+            Self::OAuthBearer(m) => m,
+        }
+    }
 
-/// Sent the response; waiting for the verdict. The key is gone (wiped on
-/// drop, threats.md SC-6).
-#[derive(Debug)]
-struct AwaitingOutcome;
+    fn get_mut(&mut self) -> &mut dyn ClientMechanism {
+        match self {
+            Self::CramMd5(m) => m,
+            Self::OAuthBearer(m) => m,
+        }
+    }
+}
 
 #[derive(Debug)]
 enum State {
-    AwaitingMechanisms(AwaitingMechanisms),
-    AwaitingChallenge(AwaitingChallenge),
-    AwaitingOutcome(AwaitingOutcome),
+    /// Waiting for the server's mechanism list.
+    AwaitingMechanisms(Mech),
+    /// Sent `Start`; exchanging steps until the outcome.
+    Stepping(Mech),
     Completed,
     Failed,
     Error(SaslError),
 }
 
-impl AwaitingMechanisms {
-    fn handle(
-        self,
-        mechanisms: &[String],
-    ) -> Result<(AwaitingChallenge, ClientMessage), SaslError> {
-        // Only CRAM-MD5, whatever else is offered: no downgrade (SC-2).
-        if !mechanisms.iter().any(|m| m == MECHANISM) {
-            return Err(PeerMisbehaved::NoCramMd5.into());
-        }
-        Ok((
-            AwaitingChallenge { key: self.key },
-            ClientMessage::Start {
-                mechanism: MECHANISM.to_owned(),
-                data: Vec::new(),
-            },
-        ))
-    }
+/// What a transition yields besides a message to send.
+enum Next {
+    Started(State, ClientMessage),
+    /// The server offers not our mechanism: refuse to fall back, and do not
+    /// retry either (the status is `Failed`).
+    Downgrade(SaslError),
 }
 
-impl AwaitingChallenge {
-    fn handle(
-        self,
-        principal: &Principal,
-        challenge: &[u8],
-    ) -> Result<(AwaitingOutcome, ClientMessage), SaslError> {
-        if challenge.is_empty() {
-            return Err(PeerMisbehaved::EmptyChallenge.into());
-        }
-        if challenge.len() > MAX_MESSAGE_LEN {
-            return Err(PeerMisbehaved::TooLong {
-                len: challenge.len(),
-                max: MAX_MESSAGE_LEN,
-            }
-            .into());
-        }
-        let response = cram_md5::response_with(&self.key, principal.as_str(), challenge);
-        // `self.key` is dropped (and wiped) here.
-        Ok((AwaitingOutcome, ClientMessage::Step(response)))
+fn on_mechanisms(mut mech: Mech, offered: &[String]) -> Result<Next, SaslError> {
+    let name = mech.get().name();
+    // Only the configured mechanism, whatever else is offered: no
+    // downgrade (threats.md SC-2).
+    if !offered.iter().any(|m| m == name) {
+        return match mech {
+            // CRAM-MD5 is Mesos's own: its absence is a broken server, and
+            // Mesos retries.
+            Mech::CramMd5(_) => Err(PeerMisbehaved::NoCramMd5.into()),
+            Mech::OAuthBearer(_) => Ok(Next::Downgrade(
+                PeerMisbehaved::MechanismNotOffered(name).into(),
+            )),
+        };
     }
+    let data = mech.get_mut().start()?;
+    Ok(Next::Started(
+        State::Stepping(mech),
+        ClientMessage::Start {
+            mechanism: name.to_owned(),
+            data,
+        },
+    ))
 }
 
-/// One client-side CRAM-MD5 exchange.
+/// One client-side exchange, with the one mechanism it was built for
+/// ([`new`](Self::new): CRAM-MD5; [`oauthbearer`](Self::oauthbearer)).
 ///
 /// The host sends `AuthenticateMessage{pid}` itself, then feeds every
 /// server message to [`handle_message`](Self::handle_message) and sends what
@@ -108,6 +109,7 @@ impl AwaitingChallenge {
 pub struct Authenticatee {
     state: State,
     principal: Principal,
+    mechanism: &'static str,
     outputs: VecDeque<ClientMessage>,
     events: VecDeque<AuthEvent>,
 }
@@ -125,13 +127,43 @@ impl Authenticatee {
             return Err(ApiMisuse::EmptySecret.into());
         }
         Ok(Self {
-            state: State::AwaitingMechanisms(AwaitingMechanisms {
-                key: HmacMd5Key::from_secret(secret.expose()),
-            }),
+            state: State::AwaitingMechanisms(Mech::CramMd5(cram_md5::Client::new(
+                HmacMd5Key::from_secret(secret.expose()),
+                principal.clone(),
+            ))),
             principal,
+            mechanism: super::CRAM_MD5,
             outputs: VecDeque::with_capacity(1),
             events: VecDeque::with_capacity(1),
         })
+    }
+
+    /// Prepares to authenticate with the bearer `token` (OAUTHBEARER,
+    /// RFC 7628), asking to act as `principal` (sent as the authzid; the
+    /// server refuses it unless the token maps to the same principal).
+    ///
+    /// Only OAUTHBEARER is ever used: a server that does not offer it gets
+    /// no `Start` at all, and the exchange ends [`Status::Failed`] with
+    /// [`PeerMisbehaved::MechanismNotOffered`] (downgrade protection).
+    ///
+    /// # Errors
+    ///
+    /// [`ApiMisuse::BadToken`] for an empty token or one outside RFC 6750's
+    /// `b64token` syntax.
+    pub fn oauthbearer(principal: Principal, token: &Secret) -> Result<Self, SaslError> {
+        let mech = oauthbearer::Client::new(token, Some(principal.clone()))?;
+        Ok(Self {
+            state: State::AwaitingMechanisms(Mech::OAuthBearer(mech)),
+            principal,
+            mechanism: super::OAUTHBEARER,
+            outputs: VecDeque::with_capacity(2),
+            events: VecDeque::with_capacity(1),
+        })
+    }
+
+    /// The mechanism this client uses.
+    pub fn mechanism(&self) -> &'static str {
+        self.mechanism
     }
 
     /// Handles one message from the server.
@@ -154,28 +186,49 @@ impl Authenticatee {
                 return Err(PeerMisbehaved::AfterEnd.into());
             }
             // Failed and Error are accepted in any pending state (Mesos).
-            (_, ServerMessage::Failed) => {
-                self.finish(
-                    State::Failed,
-                    AuthResult::Failed,
-                    Some(FailureReason::RefusedByServer),
-                );
+            (pending, ServerMessage::Failed) => {
+                let detail = match &pending {
+                    State::AwaitingMechanisms(m) | State::Stepping(m) => m.get().failure_detail(),
+                    _ => None,
+                };
+                self.state = State::Failed;
+                let event = self
+                    .event(
+                        AuthResult::Failed,
+                        Some(FailureReason::RefusedByServer),
+                        None,
+                    )
+                    .with_detail(detail);
+                self.events.push_back(event);
                 return Ok(());
             }
             (_, ServerMessage::Error(text)) => Err(SaslError::Server(sanitize(&text))),
-            (State::AwaitingMechanisms(s), ServerMessage::Mechanisms(list)) => {
-                s.handle(&list).map(|(next, out)| {
-                    self.outputs.push_back(out);
-                    State::AwaitingChallenge(next)
+            (State::AwaitingMechanisms(m), ServerMessage::Mechanisms(list)) => {
+                match on_mechanisms(m, &list) {
+                    Ok(Next::Started(next, out)) => {
+                        self.outputs.push_back(out);
+                        Ok(next)
+                    }
+                    Ok(Next::Downgrade(e)) => {
+                        self.state = State::Failed;
+                        let event = self.event(
+                            AuthResult::Failed,
+                            Some(FailureReason::MechanismNotOffered),
+                            Some(&e),
+                        );
+                        self.events.push_back(event);
+                        return Err(e);
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            (State::Stepping(mut m), ServerMessage::Step(challenge)) => {
+                m.get_mut().step(&challenge).map(|out| {
+                    self.outputs.push_back(ClientMessage::Step(out));
+                    State::Stepping(m)
                 })
             }
-            (State::AwaitingChallenge(s), ServerMessage::Step(challenge)) => {
-                s.handle(&self.principal, &challenge).map(|(next, out)| {
-                    self.outputs.push_back(out);
-                    State::AwaitingOutcome(next)
-                })
-            }
-            (State::AwaitingOutcome(AwaitingOutcome), ServerMessage::Completed) => {
+            (State::Stepping(m), ServerMessage::Completed) if m.get().may_complete() => {
                 self.finish(State::Completed, AuthResult::Completed, None);
                 return Ok(());
             }
@@ -210,9 +263,7 @@ impl Authenticatee {
     /// Where the exchange stands.
     pub fn status(&self) -> Status {
         match &self.state {
-            State::AwaitingMechanisms(_)
-            | State::AwaitingChallenge(_)
-            | State::AwaitingOutcome(_) => Status::Pending,
+            State::AwaitingMechanisms(_) | State::Stepping(_) => Status::Pending,
             State::Completed => Status::Completed(self.principal.clone()),
             State::Failed => Status::Failed,
             State::Error(e) => Status::Error(e.clone()),
@@ -234,10 +285,11 @@ impl Authenticatee {
             side: Side::Authenticatee,
             principal: Some(self.principal.as_str().to_owned()),
             peer: None,
-            mechanism: MECHANISM,
+            mechanism: self.mechanism,
             result,
             reason,
             error: error.map(ToString::to_string),
+            detail: None,
             audit_id: None,
         }
     }

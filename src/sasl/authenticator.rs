@@ -1,15 +1,18 @@
-//! The server side (the Mesos master's CRAM-MD5 authenticator session).
+//! The server side (the Mesos master's authenticator session).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::Status;
-use super::cram_md5::{self, DigestVerified};
-use super::error::{PeerMisbehaved, SaslError};
+use super::cram_md5;
+use super::error::{ApiMisuse, PeerMisbehaved, SaslError};
 use super::event::{AuthEvent, AuthResult, FailureReason, Side};
-use super::message::{ClientMessage, MAX_MESSAGE_LEN, MECHANISM, ServerMessage};
-use super::nonce::{self, Challenge, NonceSource};
+use super::mechanism::{CRAM_MD5, OAUTHBEARER, ServerMechanism, ServerStep, StepCtx, Verified};
+use super::message::{ClientMessage, MAX_MESSAGE_LEN, ServerMessage};
+use super::nonce::{self, NonceSource};
+use super::oauthbearer;
 use crate::Principal;
+use crate::bearer::Validator;
 use crate::credentials::CredentialStore;
 
 /// Settings of an [`Authenticator`].
@@ -19,6 +22,8 @@ pub struct AuthenticatorConfig {
     // Shared, so handing a config to each new session copies no text.
     host: Arc<str>,
     peer: Option<Arc<str>>,
+    cram_md5: bool,
+    oauthbearer: Option<Arc<Validator>>,
 }
 
 impl Default for AuthenticatorConfig {
@@ -27,6 +32,8 @@ impl Default for AuthenticatorConfig {
             timeout: Duration::from_secs(15),
             host: Arc::from("localhost"),
             peer: None,
+            cram_md5: true,
+            oauthbearer: None,
         }
     }
 }
@@ -79,28 +86,70 @@ impl AuthenticatorConfig {
         self.peer = Some(Arc::from(peer.into()));
         self
     }
+
+    /// Whether CRAM-MD5 is offered (the default). Turn it off on a master
+    /// that accepts tokens only, so no client can be talked down to it.
+    #[must_use]
+    pub fn cram_md5(mut self, enabled: bool) -> Self {
+        self.cram_md5 = enabled;
+        self
+    }
+
+    /// Offers OAUTHBEARER (RFC 7628), checking tokens with `validator`. For
+    /// key rotation, hand each new session the current snapshot of a
+    /// [`Reloadable`](crate::Reloadable) validator
+    /// (`reloadable.snapshot().arc().clone()`).
+    #[must_use]
+    pub fn oauthbearer(mut self, validator: Arc<Validator>) -> Self {
+        self.oauthbearer = Some(validator);
+        self
+    }
+
+    /// The mechanism list a session sends, strongest first.
+    pub fn mechanisms(&self) -> Vec<&'static str> {
+        let mut names = Vec::with_capacity(2);
+        if self.oauthbearer.is_some() {
+            names.push(OAUTHBEARER);
+        }
+        if self.cram_md5 {
+            names.push(CRAM_MD5);
+        }
+        names
+    }
 }
 
-/// Waiting for `Start`; the challenge is already drawn.
+/// Waiting for `Start`: the mechanisms offered, each ready (CRAM-MD5's
+/// challenge is already drawn).
 #[derive(Debug)]
 struct AwaitingStart {
-    challenge: Challenge,
+    cram_md5: Option<cram_md5::Server>,
+    oauthbearer: Option<oauthbearer::Server>,
 }
 
-/// Waiting for the response to `challenge` (used once: the state is consumed).
+/// The mechanism the client chose, mid-exchange.
 #[derive(Debug)]
-struct AwaitingResponse {
-    challenge: Challenge,
+enum Active {
+    CramMd5(cram_md5::Server),
+    OAuthBearer(oauthbearer::Server),
 }
 
-/// Authenticated. Only reachable with a [`DigestVerified`] proof.
+impl Active {
+    fn mechanism(&mut self) -> &mut dyn ServerMechanism {
+        match self {
+            Self::CramMd5(m) => m,
+            Self::OAuthBearer(m) => m,
+        }
+    }
+}
+
+/// Authenticated. Only reachable with a [`Verified`] proof.
 #[derive(Debug)]
 struct Completed {
     principal: Principal,
 }
 
 impl Completed {
-    fn new(principal: Principal, _proof: DigestVerified) -> Self {
+    fn new(principal: Principal, _proof: Verified) -> Self {
         Self { principal }
     }
 }
@@ -108,7 +157,7 @@ impl Completed {
 #[derive(Debug)]
 enum State {
     AwaitingStart(AwaitingStart),
-    AwaitingResponse(AwaitingResponse),
+    Stepping(Active),
     Completed(Completed),
     Failed,
     Error(SaslError),
@@ -124,59 +173,63 @@ enum Input<'a> {
 
 /// What a transition produces besides the next state.
 enum Step {
-    Next(State),
+    Next(State, ServerMessage),
     Done(State, ServerMessage, AuthEvent),
 }
 
 impl AwaitingStart {
-    fn handle(self, msg: Input<'_>) -> Result<State, SaslError> {
+    /// The offered mechanism called `name`, as its `'static` name.
+    fn offered(&self, name: &str) -> Option<&'static str> {
+        let cram = self.cram_md5.as_ref().map(|m| m.name());
+        let oauth = self.oauthbearer.as_ref().map(|m| m.name());
+        [cram, oauth].into_iter().flatten().find(|n| *n == name)
+    }
+
+    fn handle(self, msg: Input<'_>, ctx: &Ctx<'_>) -> Result<(Active, ServerStep), SaslError> {
         match msg {
             Input::Start { mechanism, data } => {
-                if mechanism != MECHANISM {
-                    return Err(PeerMisbehaved::UnsupportedMechanism.into());
-                }
-                if !data.is_empty() {
-                    return Err(PeerMisbehaved::InitialData.into());
-                }
-                Ok(State::AwaitingResponse(AwaitingResponse {
-                    challenge: self.challenge,
-                }))
+                let mut active = match (mechanism, self.cram_md5, self.oauthbearer) {
+                    (CRAM_MD5, Some(m), _) => Active::CramMd5(m),
+                    (OAUTHBEARER, _, Some(m)) => Active::OAuthBearer(m),
+                    _ => return Err(PeerMisbehaved::UnsupportedMechanism.into()),
+                };
+                let step = active.mechanism().start(data, ctx.step)?;
+                Ok((active, step))
             }
             Input::Step(_) => Err(PeerMisbehaved::UnexpectedStep.into()),
         }
     }
 }
 
-impl AwaitingResponse {
-    fn handle(self, msg: Input<'_>, ctx: &Ctx<'_>) -> Result<Step, SaslError> {
-        let data = match msg {
-            Input::Step(data) => data,
-            Input::Start { .. } => return Err(PeerMisbehaved::UnexpectedStart.into()),
-        };
-        let Some(parsed) = cram_md5::split(data) else {
-            return Err(PeerMisbehaved::MissingName.into());
-        };
-        let checked = cram_md5::check(ctx.store, self.challenge.as_slice(), &parsed);
-        // Everything below runs after the decision and depends only on it.
-        let claimed = claimed_name(parsed.name);
-        match checked.into_result() {
-            Ok((principal, proof)) => Ok(Step::Done(
-                State::Completed(Completed::new(principal, proof)),
-                ServerMessage::Completed,
-                ctx.event(Some(claimed), AuthResult::Completed, None, None),
-            )),
-            Err(reason) => Ok(Step::Done(
-                State::Failed,
-                ServerMessage::Failed,
-                ctx.event(Some(claimed), AuthResult::Failed, Some(reason), None),
-            )),
-        }
+/// Turns a mechanism's answer into the session's next state.
+fn advance(active: Active, step: ServerStep, ctx: &Ctx<'_>) -> Step {
+    match step {
+        ServerStep::Challenge(c) => Step::Next(State::Stepping(active), ServerMessage::Step(c)),
+        ServerStep::Success {
+            principal,
+            proof,
+            claimed,
+        } => Step::Done(
+            State::Completed(Completed::new(principal, proof)),
+            ServerMessage::Completed,
+            ctx.event(claimed, AuthResult::Completed, None, None, None),
+        ),
+        ServerStep::Failure {
+            reason,
+            claimed,
+            detail,
+        } => Step::Done(
+            State::Failed,
+            ServerMessage::Failed,
+            ctx.event(claimed, AuthResult::Failed, Some(reason), None, detail),
+        ),
     }
 }
 
 struct Ctx<'a> {
-    store: &'a CredentialStore,
     peer: Option<&'a str>,
+    mechanism: &'static str,
+    step: StepCtx,
 }
 
 impl Ctx<'_> {
@@ -186,27 +239,24 @@ impl Ctx<'_> {
         result: AuthResult,
         reason: Option<FailureReason>,
         error: Option<&SaslError>,
+        detail: Option<String>,
     ) -> AuthEvent {
         AuthEvent {
             side: Side::Authenticator,
             principal,
             peer: self.peer.map(str::to_owned),
-            mechanism: MECHANISM,
+            mechanism: self.mechanism,
             result,
             reason,
             error: error.map(ToString::to_string),
+            detail,
             audit_id: None,
         }
     }
 }
 
-/// The peer's claimed name for the audit log: lossy UTF-8, at most 256 bytes.
-fn claimed_name(name: &[u8]) -> String {
-    let cut = name.get(..crate::MAX_PRINCIPAL_LEN).unwrap_or(name);
-    String::from_utf8_lossy(cut).into_owned()
-}
-
-/// One server-side CRAM-MD5 session (Mesos `CRAMMD5AuthenticatorSession`).
+/// One server-side session (Mesos `CRAMMD5AuthenticatorSession`, grown to
+/// several mechanisms: CRAM-MD5 and OAUTHBEARER).
 ///
 /// Created when the master receives `AuthenticateMessage`; it immediately
 /// queues the mechanism list. Feed it the client's messages with
@@ -245,20 +295,26 @@ fn claimed_name(name: &[u8]) -> String {
 #[derive(Debug)]
 pub struct Authenticator {
     state: State,
-    store: Arc<CredentialStore>,
     peer: Option<Arc<str>>,
+    // The mechanism chosen (CRAM-MD5 until then), for the audit event.
+    mechanism: &'static str,
+    started: Instant,
+    // Wall-clock time at `started`; later messages add the monotonic
+    // elapsed time, so no clock is read here.
+    wall: SystemTime,
     deadline: Instant,
     outputs: Outbox,
     // At most one: only the step that ends the session records one.
     event: Option<AuthEvent>,
 }
 
-/// The messages waiting to be sent. A session sends at most three over its
-/// life (mechanisms, challenge, then the outcome or an error; nothing after
-/// it ends), so they fit inline and need no allocation.
+/// The messages waiting to be sent. A session sends at most four over its
+/// life (mechanisms, a challenge, OAUTHBEARER's error document after an
+/// empty challenge, then the outcome or an error; nothing after it ends),
+/// so they fit inline and need no allocation.
 #[derive(Debug, Default)]
 struct Outbox {
-    slots: [Option<ServerMessage>; 3],
+    slots: [Option<ServerMessage>; 4],
     read: usize,
     written: usize,
 }
@@ -282,20 +338,69 @@ impl Outbox {
 
 impl Authenticator {
     /// Starts a session at `now`, drawing its challenge from `nonces`, and
-    /// queues the mechanism list (`["CRAM-MD5"]`).
+    /// queues the mechanism list (`["CRAM-MD5"]` by default; see
+    /// [`AuthenticatorConfig::oauthbearer`]).
+    ///
+    /// With OAUTHBEARER enabled, use [`with_wall_clock`](Self::with_wall_clock):
+    /// tokens are checked against wall-clock time, which this constructor
+    /// takes as the Unix epoch, so every token is refused as not yet valid
+    /// (fail closed).
     pub fn new(
         store: Arc<CredentialStore>,
         config: AuthenticatorConfig,
         nonces: &mut (impl NonceSource + ?Sized),
         now: Instant,
     ) -> Self {
-        let challenge = nonce::challenge_inline(nonces.nonce(), &config.host);
+        Self::with_wall_clock(store, config, nonces, now, SystemTime::UNIX_EPOCH)
+    }
+
+    /// As [`new`](Self::new), with the wall-clock time `wall` at `now` (for
+    /// token lifetimes). Later messages are timed as `wall` plus the
+    /// monotonic time since `now`.
+    ///
+    /// `store` serves CRAM-MD5 and is unused when the configuration turns
+    /// CRAM-MD5 off. A configuration with no mechanism at all gives a
+    /// session that has already ended in [`ApiMisuse::NoMechanism`]
+    /// (the client is sent that error).
+    pub fn with_wall_clock(
+        store: Arc<CredentialStore>,
+        config: AuthenticatorConfig,
+        nonces: &mut (impl NonceSource + ?Sized),
+        now: Instant,
+        wall: SystemTime,
+    ) -> Self {
+        let cram = config.cram_md5.then(|| {
+            let challenge = nonce::challenge_inline(nonces.nonce(), &config.host);
+            cram_md5::Server::new(challenge, store)
+        });
+        let oauth = config.oauthbearer.map(oauthbearer::Server::new);
+        let mut names = Vec::with_capacity(2);
+        // Strongest first: a client that takes the first one it knows gets
+        // the token mechanism.
+        if oauth.is_some() {
+            names.push(OAUTHBEARER.to_owned());
+        }
+        if cram.is_some() {
+            names.push(CRAM_MD5.to_owned());
+        }
         let mut outputs = Outbox::default();
-        outputs.push(ServerMessage::Mechanisms(vec![MECHANISM.to_owned()]));
+        let state = if names.is_empty() {
+            let e = SaslError::from(ApiMisuse::NoMechanism);
+            outputs.push(ServerMessage::Error(e.to_string()));
+            State::Error(e)
+        } else {
+            outputs.push(ServerMessage::Mechanisms(names));
+            State::AwaitingStart(AwaitingStart {
+                cram_md5: cram,
+                oauthbearer: oauth,
+            })
+        };
         Self {
-            state: State::AwaitingStart(AwaitingStart { challenge }),
-            store,
+            state,
             peer: config.peer,
+            mechanism: CRAM_MD5,
+            started: now,
+            wall,
             // A timeout too large to add means "never"; fall back to a year.
             deadline: now
                 .checked_add(config.timeout)
@@ -332,10 +437,22 @@ impl Authenticator {
         let len = match msg {
             Input::Start { data, .. } | Input::Step(data) => data.len(),
         };
+        // Name the chosen mechanism in the audit event from here on.
+        if let (State::AwaitingStart(s), Input::Start { mechanism, .. }) = (&self.state, msg)
+            && let Some(name) = s.offered(mechanism)
+        {
+            self.mechanism = name;
+        }
         let state = std::mem::replace(&mut self.state, State::Failed);
         let ctx = Ctx {
-            store: &self.store,
             peer: self.peer.as_deref(),
+            mechanism: self.mechanism,
+            step: StepCtx {
+                wall: self
+                    .wall
+                    .checked_add(now.saturating_duration_since(self.started))
+                    .unwrap_or(self.wall),
+            },
         };
         let result = match state {
             State::Error(e) => {
@@ -351,16 +468,21 @@ impl Authenticator {
                 max: MAX_MESSAGE_LEN,
             }
             .into()),
-            State::AwaitingStart(s) => s.handle(msg).map(Step::Next),
-            State::AwaitingResponse(s) => s.handle(msg, &ctx),
+            State::AwaitingStart(s) => s
+                .handle(msg, &ctx)
+                .map(|(active, step)| advance(active, step, &ctx)),
+            State::Stepping(mut active) => match msg {
+                Input::Step(data) => active
+                    .mechanism()
+                    .step(data, ctx.step)
+                    .map(|step| advance(active, step, &ctx)),
+                Input::Start { .. } => Err(PeerMisbehaved::UnexpectedStart.into()),
+            },
         };
         match result {
-            Ok(Step::Next(next)) => {
-                if let State::AwaitingResponse(s) = &next {
-                    self.outputs
-                        .push(ServerMessage::Step(s.challenge.as_slice().to_vec()));
-                }
+            Ok(Step::Next(next, reply)) => {
                 self.state = next;
+                self.outputs.push(reply);
                 Ok(())
             }
             Ok(Step::Done(next, reply, event)) => {
@@ -437,7 +559,7 @@ impl Authenticator {
     /// Where the session stands.
     pub fn status(&self) -> Status {
         match &self.state {
-            State::AwaitingStart(_) | State::AwaitingResponse(_) => Status::Pending,
+            State::AwaitingStart(_) | State::Stepping(_) => Status::Pending,
             State::Completed(c) => Status::Completed(c.principal.clone()),
             State::Failed => Status::Failed,
             State::Error(e) => Status::Error(e.clone()),
@@ -452,19 +574,22 @@ impl Authenticator {
         }
     }
 
+    /// The mechanism the client chose (`CRAM-MD5` until it has chosen).
+    pub fn mechanism(&self) -> &'static str {
+        self.mechanism
+    }
+
     fn status_is_terminal(&self) -> bool {
-        !matches!(
-            self.state,
-            State::AwaitingStart(_) | State::AwaitingResponse(_)
-        )
+        !matches!(self.state, State::AwaitingStart(_) | State::Stepping(_))
     }
 
     fn fail(&mut self, e: SaslError) {
         let ctx = Ctx {
-            store: &self.store,
             peer: self.peer.as_deref(),
+            mechanism: self.mechanism,
+            step: StepCtx { wall: self.wall },
         };
-        self.event = Some(ctx.event(None, AuthResult::Error, None, Some(&e)));
+        self.event = Some(ctx.event(None, AuthResult::Error, None, Some(&e), None));
         self.state = State::Error(e);
     }
 }

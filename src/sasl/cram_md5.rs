@@ -175,3 +175,134 @@ fn is_lower_hex(bytes: &[u8]) -> bool {
     });
     bad == 0
 }
+
+/// CRAM-MD5 as a server mechanism: server-first, one challenge, one check.
+#[derive(Debug)]
+pub(crate) struct Server {
+    challenge: super::nonce::Challenge,
+    store: std::sync::Arc<CredentialStore>,
+    challenged: bool,
+}
+
+impl Server {
+    pub(crate) fn new(
+        challenge: super::nonce::Challenge,
+        store: std::sync::Arc<CredentialStore>,
+    ) -> Self {
+        Self {
+            challenge,
+            store,
+            challenged: false,
+        }
+    }
+}
+
+/// The peer's claimed name for the audit log: lossy UTF-8, at most 256 bytes.
+pub(crate) fn claimed_name(name: &[u8]) -> String {
+    let cut = name.get(..crate::MAX_PRINCIPAL_LEN).unwrap_or(name);
+    String::from_utf8_lossy(cut).into_owned()
+}
+
+impl super::mechanism::ServerMechanism for Server {
+    fn name(&self) -> &'static str {
+        super::mechanism::CRAM_MD5
+    }
+
+    fn start(
+        &mut self,
+        data: &[u8],
+        _ctx: super::mechanism::StepCtx,
+    ) -> Result<super::mechanism::ServerStep, super::SaslError> {
+        if !data.is_empty() {
+            return Err(super::PeerMisbehaved::InitialData.into());
+        }
+        self.challenged = true;
+        Ok(super::mechanism::ServerStep::Challenge(
+            self.challenge.as_slice().to_vec(),
+        ))
+    }
+
+    fn step(
+        &mut self,
+        data: &[u8],
+        _ctx: super::mechanism::StepCtx,
+    ) -> Result<super::mechanism::ServerStep, super::SaslError> {
+        use super::mechanism::{ServerStep, Verified};
+        if !self.challenged {
+            return Err(super::PeerMisbehaved::UnexpectedStep.into());
+        }
+        // One response per challenge: a second step is a violation.
+        self.challenged = false;
+        let Some(parsed) = split(data) else {
+            return Err(super::PeerMisbehaved::MissingName.into());
+        };
+        let checked = check(&self.store, self.challenge.as_slice(), &parsed);
+        // Everything below runs after the decision and depends only on it.
+        let claimed = Some(claimed_name(parsed.name));
+        Ok(match checked.into_result() {
+            Ok((principal, proof)) => ServerStep::Success {
+                principal,
+                proof: Verified::digest(proof),
+                claimed,
+            },
+            Err(reason) => ServerStep::Failure {
+                reason,
+                claimed,
+                detail: None,
+            },
+        })
+    }
+}
+
+/// CRAM-MD5 as a client mechanism. The key schedule is wiped once the
+/// response is computed (threats.md SC-6).
+#[derive(Debug)]
+pub(crate) struct Client {
+    key: Option<HmacMd5Key>,
+    principal: Principal,
+    responded: bool,
+}
+
+impl Client {
+    pub(crate) fn new(key: HmacMd5Key, principal: Principal) -> Self {
+        Self {
+            key: Some(key),
+            principal,
+            responded: false,
+        }
+    }
+}
+
+impl super::mechanism::ClientMechanism for Client {
+    fn name(&self) -> &'static str {
+        super::mechanism::CRAM_MD5
+    }
+
+    fn start(&mut self) -> Result<Vec<u8>, super::SaslError> {
+        Ok(Vec::new())
+    }
+
+    fn step(&mut self, challenge: &[u8]) -> Result<Vec<u8>, super::SaslError> {
+        use super::PeerMisbehaved;
+        let Some(key) = self.key.take() else {
+            return Err(PeerMisbehaved::UnexpectedStep.into());
+        };
+        if challenge.is_empty() {
+            return Err(PeerMisbehaved::EmptyChallenge.into());
+        }
+        if challenge.len() > super::MAX_MESSAGE_LEN {
+            return Err(PeerMisbehaved::TooLong {
+                len: challenge.len(),
+                max: super::MAX_MESSAGE_LEN,
+            }
+            .into());
+        }
+        self.responded = true;
+        // `key` is dropped (and wiped) on return.
+        Ok(response_with(&key, self.principal.as_str(), challenge))
+    }
+
+    fn may_complete(&self) -> bool {
+        self.responded
+    }
+}

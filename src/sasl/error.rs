@@ -43,8 +43,16 @@ pub enum PeerMisbehaved {
     #[error("message received after the authentication ended")]
     AfterEnd,
     /// The client asked for another mechanism.
-    #[error("unsupported mechanism (only CRAM-MD5 is offered)")]
+    #[error("unsupported mechanism (not one this server offers)")]
     UnsupportedMechanism,
+    /// The server does not offer the one mechanism this client is
+    /// configured for (no fallback to a weaker one: downgrade protection).
+    #[error("server does not offer {0}, and this client will not fall back to another mechanism")]
+    MechanismNotOffered(&'static str),
+    /// An OAUTHBEARER message broke RFC 7628's syntax; names the problem,
+    /// never the content.
+    #[error("malformed OAUTHBEARER message: {0}")]
+    MalformedOAuthBearer(&'static str),
     /// The server did not offer CRAM-MD5 (no downgrade, threats.md SC-2).
     #[error("server does not offer CRAM-MD5")]
     NoCramMd5,
@@ -77,4 +85,11 @@ pub enum ApiMisuse {
     /// An authenticatee was built with an empty secret (Mesos refuses these).
     #[error("the secret is empty")]
     EmptySecret,
+    /// A bearer token that cannot be sent (empty, or outside RFC 6750's
+    /// `b64token` syntax). The token is not quoted.
+    #[error("the bearer token is unusable: {0}")]
+    BadToken(&'static str),
+    /// A server configuration with no mechanism enabled.
+    #[error("no SASL mechanism is enabled")]
+    NoMechanism,
 }

@@ -44,6 +44,14 @@ pub enum FailureReason {
     NoCramMd5Secret,
     /// The server said `Failed` (client side).
     RefusedByServer,
+    /// OAUTHBEARER: the bearer validator refused the token (the event's
+    /// `detail` says why).
+    TokenRejected,
+    /// OAUTHBEARER: the authzid is not the principal the token maps to.
+    AuthzidMismatch,
+    /// Client side: the server does not offer the configured mechanism, and
+    /// falling back to another one would be a downgrade.
+    MechanismNotOffered,
 }
 
 /// One audit record: every exchange that ends produces exactly one, on the
@@ -59,7 +67,8 @@ pub struct AuthEvent {
     pub principal: Option<String>,
     /// The peer, as the host named it.
     pub peer: Option<String>,
-    /// Always `CRAM-MD5`.
+    /// The mechanism (`CRAM-MD5`, `OAUTHBEARER`); `CRAM-MD5` when the
+    /// session ended before one was chosen.
     pub mechanism: &'static str,
     /// The outcome.
     pub result: AuthResult,
@@ -67,6 +76,11 @@ pub struct AuthEvent {
     pub reason: Option<FailureReason>,
     /// The error, for `Error`.
     pub error: Option<String>,
+    /// Finer local detail on a refusal (a token rejection's reason, what the
+    /// server's OAUTHBEARER error said); omitted from JSON if none. Never a
+    /// token or a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// The request this exchange belongs to, if the host gave one
     /// ([`with_audit_id`](Self::with_audit_id)); omitted from JSON if not.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,6 +100,13 @@ impl AuthEvent {
     /// the peer chose it.
     pub fn source(&self) -> Option<&str> {
         self.peer.as_deref()
+    }
+
+    /// The event with `detail` set (or cleared).
+    #[must_use]
+    pub(crate) fn with_detail(mut self, detail: Option<String>) -> Self {
+        self.detail = detail;
+        self
     }
 
     /// The event tagged with the request's audit id.

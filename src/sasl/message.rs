@@ -1,7 +1,8 @@
 //! The Mesos authentication messages, decoded (`authentication.proto`).
 
-/// The only mechanism spoken here.
-pub const MECHANISM: &str = "CRAM-MD5";
+/// CRAM-MD5, the mechanism Mesos ships (the same as
+/// [`CRAM_MD5`](super::CRAM_MD5)).
+pub const MECHANISM: &str = super::mechanism::CRAM_MD5;
 
 /// Largest `data` accepted in a start or step message, either side, in bytes
 /// (Cyrus SASL's cap, threats.md SA-11, SC-3).
@@ -29,7 +30,8 @@ pub enum ClientMessage {
     Start {
         /// The chosen mechanism.
         mechanism: String,
-        /// Initial response (must be empty for CRAM-MD5, which is server-first).
+        /// Initial response (must be empty for CRAM-MD5, which is
+        /// server-first; OAUTHBEARER's GS2 message).
         data: Vec<u8>,
     },
     /// `AuthenticationStepMessage` (the response).

@@ -31,8 +31,8 @@ use ring::signature::{
 };
 use serde_json::{Value, json};
 
-const ISS: &str = "https://idp.test";
-const AUD: &str = "mesos-master";
+pub(super) const ISS: &str = "https://idp.test";
+pub(super) const AUD: &str = "mesos-master";
 
 fn rsa_pkcs1(bits: u32) -> Vec<u8> {
     let out = std::process::Command::new("openssl")
@@ -46,14 +46,14 @@ fn rsa_pkcs1(bits: u32) -> Vec<u8> {
 }
 
 /// The keys of one run (openssl writes RSA keys as PKCS#1 DER).
-struct Keys {
-    rsa: RsaKeyPair,
-    rsa_next: RsaKeyPair,
-    ec: EcdsaKeyPair,
-    ed: Ed25519KeyPair,
+pub(super) struct Keys {
+    pub(super) rsa: RsaKeyPair,
+    pub(super) rsa_next: RsaKeyPair,
+    pub(super) ec: EcdsaKeyPair,
+    pub(super) ed: Ed25519KeyPair,
 }
 
-fn keys() -> &'static Keys {
+pub(super) fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
         let rng = SystemRandom::new();
@@ -69,7 +69,7 @@ fn keys() -> &'static Keys {
     })
 }
 
-fn rsa_jwk(kid: &str, k: &RsaKeyPair) -> Value {
+pub(super) fn rsa_jwk(kid: &str, k: &RsaKeyPair) -> Value {
     let c = signature::RsaPublicKeyComponents::<Vec<u8>>::from(k.public());
     json!({"kty": "RSA", "kid": kid, "use": "sig", "n": B64.encode(&c.n), "e": B64.encode(&c.e)})
 }
@@ -83,12 +83,12 @@ fn ed_jwk(kid: &str, k: &Ed25519KeyPair) -> Value {
     json!({"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": B64.encode(k.public_key().as_ref())})
 }
 
-fn jwks_doc(keys: &[Value]) -> Vec<u8> {
+pub(super) fn jwks_doc(keys: &[Value]) -> Vec<u8> {
     serde_json::to_vec(&json!({ "keys": keys })).unwrap()
 }
 
 /// The standard document: one key of each kind.
-fn standard_jwks() -> Vec<u8> {
+pub(super) fn standard_jwks() -> Vec<u8> {
     let k = keys();
     jwks_doc(&[
         rsa_jwk("rsa-1", &k.rsa),
@@ -97,7 +97,7 @@ fn standard_jwks() -> Vec<u8> {
     ])
 }
 
-enum Signer<'a> {
+pub(super) enum Signer<'a> {
     Rsa(&'a RsaKeyPair),
     Ec(&'a EcdsaKeyPair),
     Ed(&'a Ed25519KeyPair),
@@ -125,13 +125,13 @@ fn sign(signer: &Signer<'_>, input: &[u8]) -> Vec<u8> {
 }
 
 /// A compact JWS over raw part texts (so tests can break any part).
-fn mint_raw(header: &str, claims: &str, signer: &Signer<'_>) -> String {
+pub(super) fn mint_raw(header: &str, claims: &str, signer: &Signer<'_>) -> String {
     let input = format!("{header}.{claims}");
     let sig = sign(signer, input.as_bytes());
     format!("{input}.{}", B64.encode(sig))
 }
 
-fn mint(header: &Value, claims: &Value, signer: &Signer<'_>) -> String {
+pub(super) fn mint(header: &Value, claims: &Value, signer: &Signer<'_>) -> String {
     mint_raw(
         &B64.encode(serde_json::to_vec(header).unwrap()),
         &B64.encode(serde_json::to_vec(claims).unwrap()),
@@ -139,19 +139,19 @@ fn mint(header: &Value, claims: &Value, signer: &Signer<'_>) -> String {
     )
 }
 
-fn now() -> SystemTime {
+pub(super) fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_800_000_000)
 }
 
-fn secs() -> i64 {
+pub(super) fn secs() -> i64 {
     1_800_000_000
 }
 
-fn claims() -> Value {
+pub(super) fn claims() -> Value {
     json!({"iss": ISS, "aud": AUD, "sub": "alice", "exp": secs() + 600, "nbf": secs() - 60, "iat": secs() - 60})
 }
 
-fn with(mut base: Value, key: &str, v: Value) -> Value {
+pub(super) fn with(mut base: Value, key: &str, v: Value) -> Value {
     base[key] = v;
     base
 }
@@ -161,15 +161,15 @@ fn without(mut base: Value, key: &str) -> Value {
     base
 }
 
-fn rs(kid: &str) -> Value {
+pub(super) fn rs(kid: &str) -> Value {
     json!({"alg": "RS256", "typ": "JWT", "kid": kid})
 }
 
-fn config() -> ValidatorConfig {
+pub(super) fn config() -> ValidatorConfig {
     ValidatorConfig::new().issuer(ISS).audience(AUD)
 }
 
-fn validator() -> Validator {
+pub(super) fn validator() -> Validator {
     Validator::new(&config(), Jwks::from_json(&standard_jwks()).unwrap()).unwrap()
 }
 

@@ -15,6 +15,13 @@
 //!
 //! The server waits at most `--timeout` seconds for the client's response;
 //! a peer that sends nothing gets `NO timeout` and exit 1.
+//!
+//! With `--mechanisms` (server) or `--mechanism OAUTHBEARER` (client), both
+//! speak the negotiated form of the
+//! protocol: the server first sends `M <mech,mech>`, the client answers
+//! `S <mechanism>[ <b64 initial response>]`, then `C`/`R` lines repeat until
+//! `OK`/`NO`. An OAUTHBEARER client never falls back to CRAM-MD5: offered
+//! only CRAM-MD5, it writes nothing and exits 1.
 
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -27,7 +34,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use mesos_auth::audit::to_json_line;
 use mesos_auth::credentials::{self, Credential, CredentialStore};
 use mesos_auth::sasl::{
-    Authenticatee, Authenticator, AuthenticatorConfig, ServerMessage, Status, default_nonce_source,
+    Authenticatee, Authenticator, AuthenticatorConfig, ClientMessage, ServerMessage, Status,
+    TokenSource, default_nonce_source,
 };
 use mesos_auth::{Principal, Secret};
 
@@ -57,6 +65,24 @@ pub(crate) enum Command {
         /// sends nothing in time gets `NO timeout` (exit 1).
         #[arg(long, default_value_t = 15)]
         timeout: u64,
+        /// Mechanisms offered, comma-separated: CRAM-MD5, OAUTHBEARER. Given
+        /// at all, it switches to the negotiated protocol (without it: the
+        /// plain CRAM-MD5 protocol).
+        #[arg(long, value_delimiter = ',')]
+        mechanisms: Option<Vec<String>>,
+        /// OAUTHBEARER: the JWKS file of the token issuer.
+        #[arg(long)]
+        jwks: Option<PathBuf>,
+        /// OAUTHBEARER: the validator configuration (JSON, as for `token
+        /// check --config`).
+        #[arg(long)]
+        bearer_config: Option<PathBuf>,
+        /// OAUTHBEARER: accepted issuer, without --bearer-config (repeat).
+        #[arg(long)]
+        issuer: Vec<String>,
+        /// OAUTHBEARER: accepted audience, without --bearer-config (repeat).
+        #[arg(long)]
+        audience: Vec<String>,
     },
     /// Authenticatee: answer the challenge, exit by the verdict.
     Client {
@@ -68,6 +94,16 @@ pub(crate) enum Command {
         /// holds the secret itself].
         #[arg(long)]
         secret_file: Option<PathBuf>,
+        /// The one mechanism to use: CRAM-MD5 (the plain protocol) or
+        /// OAUTHBEARER (the negotiated one; never falls back).
+        #[arg(long, default_value = "CRAM-MD5")]
+        mechanism: String,
+        /// OAUTHBEARER: file holding the token.
+        #[arg(long, conflicts_with = "token_command")]
+        token_file: Option<PathBuf>,
+        /// OAUTHBEARER: shell command printing the token on standard output.
+        #[arg(long)]
+        token_command: Option<String>,
     },
 }
 
@@ -77,11 +113,291 @@ pub(crate) fn run(cmd: Command) -> ExitCode {
             credentials,
             host,
             timeout,
-        } => server(credentials, &host, Duration::from_secs(timeout)),
+            mechanisms,
+            jwks,
+            bearer_config,
+            issuer,
+            audience,
+        } => {
+            if let Some(mechanisms) = mechanisms {
+                let bearer = Bearer {
+                    jwks,
+                    config: bearer_config,
+                    issuer,
+                    audience,
+                };
+                negotiated_server(credentials, &mechanisms, &bearer, &host, timeout)
+            } else {
+                server(credentials, &host, Duration::from_secs(timeout))
+            }
+        }
         Command::Client {
             principal,
             secret_file,
-        } => client(principal, secret_file),
+            mechanism,
+            token_file,
+            token_command,
+        } => match mechanism.as_str() {
+            "CRAM-MD5" => client(principal, secret_file),
+            "OAUTHBEARER" => oauthbearer_client(principal, token_file, token_command),
+            other => {
+                log(&format!(
+                    "unknown mechanism `{other}` (CRAM-MD5 or OAUTHBEARER)"
+                ));
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+/// The OAUTHBEARER validator's sources.
+struct Bearer {
+    jwks: Option<PathBuf>,
+    config: Option<PathBuf>,
+    issuer: Vec<String>,
+    audience: Vec<String>,
+}
+
+fn negotiated_server(
+    credentials: Option<PathBuf>,
+    mechanisms: &[String],
+    bearer: &Bearer,
+    host: &str,
+    timeout: u64,
+) -> ExitCode {
+    let mut config = AuthenticatorConfig::new()
+        .host(host)
+        .timeout(Duration::from_secs(timeout))
+        .peer("stdio")
+        .cram_md5(false);
+    let mut store = None;
+    for m in mechanisms {
+        match m.as_str() {
+            "CRAM-MD5" => {
+                let Some(path) = credentials
+                    .clone()
+                    .or_else(|| std::env::var_os("CRAM_CREDENTIALS").map(PathBuf::from))
+                else {
+                    log("CRAM-MD5 needs --credentials FILE or CRAM_CREDENTIALS");
+                    return ExitCode::from(2);
+                };
+                match load_credentials(&path) {
+                    Ok(s) => store = Some(Arc::new(s)),
+                    Err(e) => {
+                        log(&e);
+                        return ExitCode::from(2);
+                    }
+                }
+                config = config.cram_md5(true);
+            }
+            "OAUTHBEARER" => {
+                let Some(jwks) = &bearer.jwks else {
+                    log("OAUTHBEARER needs --jwks FILE");
+                    return ExitCode::from(2);
+                };
+                match crate::token::build(
+                    jwks,
+                    bearer.config.as_deref(),
+                    &bearer.issuer,
+                    &bearer.audience,
+                    false,
+                ) {
+                    Ok(v) => config = config.oauthbearer(Arc::new(v)),
+                    Err(e) => {
+                        log(&e);
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            other => {
+                log(&format!(
+                    "unknown mechanism `{other}` (CRAM-MD5, OAUTHBEARER)"
+                ));
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let mut rng = match default_nonce_source() {
+        Ok(r) => r,
+        Err(e) => {
+            log(&format!("no randomness: {e}"));
+            return ExitCode::from(2);
+        }
+    };
+    // With CRAM-MD5 off the store is never read.
+    let store = match store.map_or_else(|| CredentialStore::from_credentials([]).map(Arc::new), Ok)
+    {
+        Ok(s) => s,
+        Err(e) => {
+            log(&e.to_string());
+            return ExitCode::from(2);
+        }
+    };
+    let start = Instant::now();
+    let mut session =
+        Authenticator::with_wall_clock(store, config, &mut rng, start, SystemTime::now());
+    let deadline = start.checked_add(Duration::from_secs(timeout));
+    // Lines are read on their own thread so each wait is bounded.
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut input = io::stdin().lock();
+        loop {
+            let line = recv(&mut input);
+            let end = !matches!(line, Ok(Some(_)));
+            if tx.send(line).is_err() || end {
+                return;
+            }
+        }
+    });
+    loop {
+        while let Some(out) = session.poll_output() {
+            let line = match out {
+                ServerMessage::Mechanisms(list) => format!("M {}", list.join(",")),
+                ServerMessage::Step(c) => format!("C {}", B64.encode(&c)),
+                ServerMessage::Completed | ServerMessage::Failed | ServerMessage::Error(_) => {
+                    continue;
+                }
+            };
+            if send(&line).is_err() {
+                return verdict_no("eof while sending");
+            }
+        }
+        if session.status().is_terminal() {
+            break;
+        }
+        let wait = deadline.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        let line = match rx.recv_timeout(wait) {
+            Ok(Ok(Some(line))) => line,
+            Ok(Ok(None)) => return verdict_no("eof before the exchange ended"),
+            Ok(Err(e)) => return verdict_no(&format!("badprot {e}")),
+            Err(_) => {
+                session.handle_timeout(Instant::now());
+                break;
+            }
+        };
+        let now = Instant::now();
+        let fed = match parse_line(&line) {
+            ("S", rest) => {
+                let (mechanism, b64) = rest.split_once(' ').unwrap_or((rest, ""));
+                match B64.decode(b64) {
+                    Ok(data) => session.handle_start(now, mechanism, &data),
+                    Err(_) => return verdict_no("badprot start data is not base64"),
+                }
+            }
+            ("R", b64) => match B64.decode(b64) {
+                Ok(data) => session.handle_step(now, &data),
+                Err(_) => return verdict_no("badprot response is not base64"),
+            },
+            _ => return verdict_no("badprot expected an S or R line"),
+        };
+        if let Err(e) = fed {
+            log(&e.to_string());
+        }
+    }
+    while let Some(ev) = session.poll_event() {
+        audit(ev);
+    }
+    match session.status() {
+        Status::Completed(p) => match send(&format!("OK {p}")) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(1),
+        },
+        Status::Failed => verdict_no("badauth"),
+        Status::Error(e) => verdict_no(&format!("error {e}")),
+        Status::Pending => verdict_no("timeout"),
+    }
+}
+
+fn oauthbearer_client(
+    principal: Option<String>,
+    token_file: Option<PathBuf>,
+    token_command: Option<String>,
+) -> ExitCode {
+    let Some(name) = principal.or_else(|| std::env::var("CRAM_PRINCIPAL").ok()) else {
+        log("no principal: pass --principal P or set CRAM_PRINCIPAL");
+        return ExitCode::from(2);
+    };
+    let mut source = match (token_file, token_command) {
+        (Some(f), _) => TokenSource::file(f),
+        (None, Some(cmd)) => TokenSource::command("sh", ["-c".to_owned(), cmd]),
+        (None, None) => {
+            log("no token: pass --token-file F or --token-command CMD");
+            return ExitCode::from(2);
+        }
+    };
+    let token = match source.token(SystemTime::now()) {
+        Ok(t) => t,
+        Err(e) => {
+            log(&e.to_string());
+            return ExitCode::from(2);
+        }
+    };
+    let session = Principal::new(&name)
+        .map_err(|e| format!("principal: {e}"))
+        .and_then(|p| Authenticatee::oauthbearer(p, &token).map_err(|e| e.to_string()));
+    drop(token);
+    let mut session = match session {
+        Ok(s) => s,
+        Err(e) => {
+            log(&e);
+            return ExitCode::from(2);
+        }
+    };
+    let code = match negotiated_client_exchange(&mut session) {
+        Ok(code) => code,
+        Err(e) => {
+            log(&e);
+            // A refused downgrade is final, like NO.
+            if session.status() == Status::Failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
+        }
+    };
+    while let Some(ev) = session.poll_event() {
+        audit(ev);
+    }
+    code
+}
+
+fn negotiated_client_exchange(session: &mut Authenticatee) -> Result<ExitCode, String> {
+    let to_string = |e: mesos_auth::sasl::SaslError| e.to_string();
+    let mut input = io::stdin().lock();
+    loop {
+        let line = recv(&mut input)
+            .map_err(|e| e.to_string())?
+            .ok_or("eof before the verdict")?;
+        let msg = match parse_line(&line) {
+            ("M", list) => ServerMessage::Mechanisms(list.split(',').map(str::to_owned).collect()),
+            ("C", b64) => {
+                ServerMessage::Step(B64.decode(b64).map_err(|_| "challenge is not base64")?)
+            }
+            ("OK", _) => ServerMessage::Completed,
+            ("NO", _) => ServerMessage::Failed,
+            _ => return Err("expected M, C, OK or NO".to_owned()),
+        };
+        session.handle_message(msg).map_err(to_string)?;
+        while let Some(out) = session.poll_output() {
+            let line = match out {
+                ClientMessage::Start { mechanism, data } if data.is_empty() => {
+                    format!("S {mechanism}")
+                }
+                ClientMessage::Start { mechanism, data } => {
+                    format!("S {mechanism} {}", B64.encode(&data))
+                }
+                ClientMessage::Step(data) => format!("R {}", B64.encode(&data)),
+            };
+            send(&line).map_err(|e| e.to_string())?;
+        }
+        match session.status() {
+            Status::Completed(_) => return Ok(ExitCode::SUCCESS),
+            Status::Failed => return Ok(ExitCode::from(1)),
+            Status::Error(e) => return Err(e.to_string()),
+            Status::Pending => {}
+        }
     }
 }
 
@@ -317,7 +633,7 @@ fn client_exchange(session: &mut Authenticatee) -> Result<ExitCode, String> {
     session
         .handle_message(ServerMessage::Step(challenge))
         .map_err(to_string)?;
-    let Some(mesos_auth::sasl::ClientMessage::Step(response)) = session.poll_output() else {
+    let Some(ClientMessage::Step(response)) = session.poll_output() else {
         return Err("no response computed".to_owned());
     };
     send(&format!("R {}", B64.encode(&response))).map_err(|e| e.to_string())?;

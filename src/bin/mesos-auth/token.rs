@@ -142,7 +142,7 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-fn build(
+pub(crate) fn build(
     jwks: &Path,
     config: Option<&Path>,
     issuers: &[String],

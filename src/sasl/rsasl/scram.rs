@@ -187,6 +187,7 @@ impl Authentication for AuditedServer {
             result,
             reason,
             error,
+            detail: None,
             audit_id: None,
         };
         match &result {
