@@ -63,6 +63,8 @@ mod backoff;
 pub(crate) mod cram_md5;
 mod error;
 mod event;
+#[cfg(feature = "gssapi")]
+pub mod gssapi;
 mod message;
 pub(crate) mod nonce;
 #[cfg(feature = "rsasl")]
