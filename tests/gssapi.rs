@@ -1,0 +1,269 @@
+//! SASL GSSAPI (Kerberos V5) against a real MIT KDC that the tests start on
+//! loopback (tests/gssapi/kdc.rs), built only with `--features gssapi`.
+//! Without the Kerberos tools the tests fail, naming the packages, unless
+//! `MESOS_AUTH_GSSAPI_TESTS=skip` says to skip them.
+//!
+//! MIT Kerberos takes its realm, keytab and ticket cache from the
+//! environment, which a test must not change under its siblings: each
+//! scenario is an `#[ignore]`d test in `child`, run by its parent test in a
+//! child process (this binary again) with the realm's variables.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+
+mod gssapi {
+    pub(crate) mod kdc;
+}
+
+use gssapi::kdc::{self, Kdc};
+use mesos_auth::Principal;
+use mesos_auth::sasl::gssapi::{
+    AuthToLocal, GssFailure, GssStep, GssapiClient, GssapiClientConfig, GssapiError, GssapiServer,
+    GssapiServerConfig,
+};
+use std::sync::Arc;
+
+const RULES: &str = r"RULE:[1:$1@$0](.*@MESOS\.TEST)s/@.*//";
+
+fn server_config(rules: &str) -> GssapiServerConfig {
+    GssapiServerConfig::new(Arc::new(AuthToLocal::parse(rules, Some(kdc::REALM)).unwrap()))
+}
+
+fn client(principal: &str, service: &str) -> GssapiClient {
+    GssapiClient::new(GssapiClientConfig::new(Principal::new(principal).unwrap(), service)).unwrap()
+}
+
+#[derive(Debug)]
+enum Failed {
+    Server(GssapiError),
+    Client(GssapiError),
+}
+
+/// Runs one exchange in memory: (server's principal, client's principal).
+fn drive(server: &mut GssapiServer, client: &mut GssapiClient) -> Result<(Principal, Principal), Failed> {
+    let mut to_server = match client.step(&[]).map_err(Failed::Client)? {
+        GssStep::Continue(t) => t,
+        GssStep::Done { .. } => panic!("client done at its first step"),
+    };
+    for _ in 0..8 {
+        let to_client = match server.step(&to_server).map_err(Failed::Server)? {
+            GssStep::Continue(t) => t,
+            GssStep::Done { .. } => panic!("server done before the client's choice"),
+        };
+        match client.step(&to_client).map_err(Failed::Client)? {
+            GssStep::Continue(t) => to_server = t,
+            GssStep::Done { principal, output } => {
+                let last = output.expect("the client's wrapped choice");
+                return match server.step(&last).map_err(Failed::Server)? {
+                    GssStep::Done { principal: p, output: None } => Ok((p, principal)),
+                    other => panic!("server after the choice: {other:?}"),
+                };
+            }
+        }
+    }
+    panic!("exchange did not end in 8 rounds")
+}
+
+fn refused_by_server(r: Result<(Principal, Principal), Failed>, want: GssFailure) -> String {
+    match r {
+        Err(Failed::Server(e @ GssapiError::Refused { .. })) => {
+            assert_eq!(e.reason(), Some(want), "{e}");
+            e.to_string()
+        }
+        other => panic!("expected the server to refuse with {want:?}, got {other:?}"),
+    }
+}
+
+// ---- parents: each starts a realm and runs its scenario in a child ----
+
+#[test]
+fn ours_to_ours() {
+    if kdc::skip() {
+        return;
+    }
+    let kdc = Kdc::start(&["alice"]);
+    kdc.run_child("child::ours_to_ours", &kdc.ccache("alice"), &[]);
+}
+
+#[test]
+fn unmapped_principal_refused() {
+    if kdc::skip() {
+        return;
+    }
+    let kdc = Kdc::start(&["nobody"]);
+    kdc.run_child("child::unmapped", &kdc.ccache("nobody"), &[]);
+}
+
+#[test]
+fn wrong_service_principal_refused() {
+    if kdc::skip() {
+        return;
+    }
+    let kdc = Kdc::start(&["alice"]);
+    kdc.run_child("child::wrong_service", &kdc.ccache("alice"), &[]);
+}
+
+#[test]
+fn replayed_first_token_refused() {
+    if kdc::skip() {
+        return;
+    }
+    let kdc = Kdc::start(&["alice"]);
+    kdc.run_child("child::replay", &kdc.ccache("alice"), &[]);
+}
+
+#[test]
+fn expired_ticket_refused() {
+    if kdc::skip() {
+        return;
+    }
+    let kdc = Kdc::start(&["alice"]);
+    // A 2 s ticket: the service ticket ends with it; the child waits it out
+    // plus the realm's 2 s clock skew.
+    let cc = kdc.kinit("alice", Some("2s"));
+    kdc.run_child("child::expired", &cc, &[]);
+}
+
+#[test]
+fn clock_skew_refused() {
+    if kdc::skip() {
+        return;
+    }
+    let kdc = Kdc::start(&["alice"]);
+    let faketime = std::path::Path::new("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1");
+    assert!(
+        faketime.exists(),
+        "libfaketime is needed for the skewed client (.ci/install-deps), or set MESOS_AUTH_GSSAPI_TESTS=skip"
+    );
+    // The client's clock runs 60 s ahead (libfaketime in its process only).
+    // Its service ticket comes from the KDC beforehand, at the real time:
+    // the KDC would refuse a skewed TGS request itself.
+    kdc.kvno("alice", "mesos/localhost");
+    kdc.run_child(
+        "child::skewed_client_token",
+        &kdc.ccache("alice"),
+        &[
+            ("LD_PRELOAD", faketime.to_str().unwrap()),
+            ("FAKETIME", "+60s"),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ],
+    );
+    kdc.run_child("child::skewed_server", &kdc.ccache("alice"), &[]);
+}
+
+// ---- children: run only by the parents above ----
+
+mod child {
+    use super::*;
+
+    #[test]
+    #[ignore = "run by its parent test in a prepared Kerberos realm"]
+    fn ours_to_ours() {
+        kdc::child_dir();
+        // Any key in the keytab, and the one named service.
+        for config in [server_config(RULES), server_config(RULES).service("mesos@localhost")] {
+            let mut server = GssapiServer::new(config).unwrap();
+            let mut c = client("alice", "mesos@localhost");
+            let (s, c) = drive(&mut server, &mut c).unwrap();
+            assert_eq!(s.as_str(), "alice");
+            assert_eq!(c.as_str(), "alice");
+            // Sticky end: no step after completion.
+            assert!(matches!(server.step(b""), Err(GssapiError::Misuse(_))));
+        }
+        // Asking to be someone else than the mapping says: refused.
+        let mut server = GssapiServer::new(server_config(RULES)).unwrap();
+        let mut c = client("bob", "mesos@localhost");
+        let msg = refused_by_server(drive(&mut server, &mut c), GssFailure::AuthzidMismatch);
+        assert!(msg.contains("`bob`") && msg.contains("`alice`"), "{msg}");
+        // Without an authzid the mapping decides.
+        let mut server = GssapiServer::new(server_config(RULES)).unwrap();
+        let mut c = GssapiClient::new(
+            GssapiClientConfig::new(Principal::new("bob").unwrap(), "mesos@localhost").send_authzid(false),
+        )
+        .unwrap();
+        let (s, _) = drive(&mut server, &mut c).unwrap();
+        assert_eq!(s.as_str(), "alice");
+    }
+
+    #[test]
+    #[ignore = "run by its parent test in a prepared Kerberos realm"]
+    fn unmapped() {
+        kdc::child_dir();
+        let only_alice = r"RULE:[1:$1@$0](alice@MESOS\.TEST)s/@.*//";
+        let mut server = GssapiServer::new(server_config(only_alice)).unwrap();
+        let mut c = client("nobody", "mesos@localhost");
+        let msg = refused_by_server(drive(&mut server, &mut c), GssFailure::UnmappedPrincipal);
+        assert!(msg.contains("nobody@MESOS.TEST"), "{msg}");
+        // Errors are sticky.
+        assert!(matches!(
+            server.step(b"x"),
+            Err(GssapiError::Refused { reason: GssFailure::UnmappedPrincipal, .. })
+        ));
+    }
+
+    #[test]
+    #[ignore = "run by its parent test in a prepared Kerberos realm"]
+    fn wrong_service() {
+        kdc::child_dir();
+        // The KDC knows mesos/otherhost; our keytab has only mesos/localhost.
+        let mut server = GssapiServer::new(server_config(RULES)).unwrap();
+        let mut c = client("alice", "mesos@otherhost");
+        let msg = refused_by_server(drive(&mut server, &mut c), GssFailure::WrongServicePrincipal);
+        assert!(msg.contains("otherhost"), "{msg}");
+        // A server told to be mesos/otherhost has no key for it.
+        let e = GssapiServer::new(server_config(RULES).service("mesos@otherhost")).unwrap_err();
+        assert!(matches!(e, GssapiError::Setup { .. }), "{e}");
+    }
+
+    #[test]
+    #[ignore = "run by its parent test in a prepared Kerberos realm"]
+    fn replay() {
+        kdc::child_dir();
+        let mut c = client("alice", "mesos@localhost");
+        let Ok(GssStep::Continue(first)) = c.step(&[]) else { panic!("first token") };
+        let mut server = GssapiServer::new(server_config(RULES)).unwrap();
+        assert!(matches!(server.step(&first), Ok(GssStep::Continue(_))));
+        let mut again = GssapiServer::new(server_config(RULES)).unwrap();
+        let e = again.step(&first).unwrap_err();
+        assert_eq!(e.reason(), Some(GssFailure::Replay), "{e}");
+    }
+
+    #[test]
+    #[ignore = "run by its parent test in a prepared Kerberos realm"]
+    fn expired() {
+        kdc::child_dir();
+        let mut c = client("alice", "mesos@localhost");
+        let Ok(GssStep::Continue(first)) = c.step(&[]) else { panic!("first token") };
+        std::thread::sleep(std::time::Duration::from_millis(5_500));
+        let mut server = GssapiServer::new(server_config(RULES)).unwrap();
+        let e = server.step(&first).unwrap_err();
+        assert_eq!(e.reason(), Some(GssFailure::ExpiredTicket), "{e}");
+        // And a client whose ticket has run out cannot start.
+        let mut late = client("alice", "mesos@otherhost");
+        let e = late.step(&[]).unwrap_err();
+        assert_eq!(e.reason(), Some(GssFailure::ExpiredTicket), "{e}");
+    }
+
+    #[test]
+    #[ignore = "run by its parent test in a prepared Kerberos realm"]
+    fn skewed_client_token() {
+        let dir = kdc::child_dir();
+        let mut c = client("alice", "mesos@localhost");
+        let Ok(GssStep::Continue(first)) = c.step(&[]) else { panic!("first token") };
+        std::fs::write(dir.join("skewed.token"), first).unwrap();
+    }
+
+    #[test]
+    #[ignore = "run by its parent test in a prepared Kerberos realm"]
+    fn skewed_server() {
+        let dir = kdc::child_dir();
+        let first = std::fs::read(dir.join("skewed.token")).unwrap();
+        let mut server = GssapiServer::new(server_config(RULES)).unwrap();
+        let e = server.step(&first).unwrap_err();
+        assert_eq!(e.reason(), Some(GssFailure::ClockSkew), "{e}");
+    }
+}
