@@ -94,7 +94,10 @@ pub struct GssapiServerConfig {
 impl GssapiServerConfig {
     /// Maps client names with `rules`; accepts for any key in the keytab.
     pub fn new(rules: Arc<AuthToLocal>) -> Self {
-        Self { rules, service: None }
+        Self {
+            rules,
+            service: None,
+        }
     }
 
     /// Accepts only for this service: `mesos@host` (host-based, as GSSAPI
@@ -187,7 +190,9 @@ impl std::fmt::Debug for GssapiServer {
             ServerState::Done => "done",
             ServerState::Failed(_) => "failed",
         };
-        f.debug_struct("GssapiServer").field("state", &state).finish_non_exhaustive()
+        f.debug_struct("GssapiServer")
+            .field("state", &state)
+            .finish_non_exhaustive()
     }
 }
 
@@ -200,11 +205,14 @@ impl GssapiServer {
         let cred = match &config.service {
             None => None,
             Some(service) => {
-                let name = import_name(service).map_err(|e| GssapiError::setup("importing the service name", &e))?;
-                let mechs = krb5_only().map_err(|e| GssapiError::setup("building the mechanism set", &e))?;
+                let name = import_name(service)
+                    .map_err(|e| GssapiError::setup("importing the service name", &e))?;
+                let mechs = krb5_only()
+                    .map_err(|e| GssapiError::setup("building the mechanism set", &e))?;
                 Some(
-                    Cred::acquire(Some(&name), None, CredUsage::Accept, Some(&mechs))
-                        .map_err(|e| GssapiError::setup(&format!("acquiring keys for `{service}`"), &e))?,
+                    Cred::acquire(Some(&name), None, CredUsage::Accept, Some(&mechs)).map_err(
+                        |e| GssapiError::setup(&format!("acquiring keys for `{service}`"), &e),
+                    )?,
                 )
             }
         };
@@ -234,7 +242,11 @@ impl GssapiServer {
         }
     }
 
-    fn advance(&self, state: ServerState, input: &[u8]) -> Result<(ServerState, GssStep), GssapiError> {
+    fn advance(
+        &self,
+        state: ServerState,
+        input: &[u8],
+    ) -> Result<(ServerState, GssStep), GssapiError> {
         if input.len() > MAX_TOKEN_LEN {
             return Err(GssapiError::protocol(format!(
                 "token of {} bytes exceeds {MAX_TOKEN_LEN}",
@@ -244,9 +256,13 @@ impl GssapiServer {
         match state {
             ServerState::Accepting(mut ctx) => {
                 if input.is_empty() {
-                    return Err(GssapiError::protocol("empty token where a GSSAPI token was expected"));
+                    return Err(GssapiError::protocol(
+                        "empty token where a GSSAPI token was expected",
+                    ));
                 }
-                let out = ctx.step(input, None).map_err(|e| GssapiError::refused_gss(&e))?;
+                let out = ctx
+                    .step(input, None)
+                    .map_err(|e| GssapiError::refused_gss(&e))?;
                 if !ctx.is_complete() {
                     let out = out.map(|b| b.to_vec()).unwrap_or_default();
                     return Ok((ServerState::Accepting(ctx), GssStep::Continue(out)));
@@ -272,11 +288,14 @@ impl GssapiServer {
                 let plain = ctx
                     .unwrap(input)
                     .map_err(|e| GssapiError::refused_gss(&e))?;
-                let authzid = layer::check_choice(&plain).map_err(|e| GssapiError::protocol(e.to_string()))?;
+                let authzid = layer::check_choice(&plain)
+                    .map_err(|e| GssapiError::protocol(e.to_string()))?;
                 if !authzid.is_empty() && authzid != principal.as_str() {
                     return Err(GssapiError::refused(
                         GssFailure::AuthzidMismatch,
-                        format!("authorization identity `{authzid}` is not the mapped principal `{principal}`"),
+                        format!(
+                            "authorization identity `{authzid}` is not the mapped principal `{principal}`"
+                        ),
                     ));
                 }
                 Ok((
@@ -293,7 +312,9 @@ impl GssapiServer {
     }
 
     fn map_source(&self, ctx: &ServerCtx) -> Result<Principal, GssapiError> {
-        let name = ctx.source_name().map_err(|e| GssapiError::refused_gss(&e))?;
+        let name = ctx
+            .source_name()
+            .map_err(|e| GssapiError::refused_gss(&e))?;
         let display = name.to_string();
         self.config
             .rules
@@ -302,7 +323,10 @@ impl GssapiServer {
             .map_err(|e| GssapiError::refused(GssFailure::UnmappedPrincipal, e.to_string()))
     }
 
-    fn offer(mut ctx: Box<ServerCtx>, principal: Principal) -> Result<(ServerState, GssStep), GssapiError> {
+    fn offer(
+        mut ctx: Box<ServerCtx>,
+        principal: Principal,
+    ) -> Result<(ServerState, GssStep), GssapiError> {
         // Integrity only, as Cyrus: the offer is public, it must be unforged.
         let wrapped = ctx
             .wrap(false, &layer::SERVER_OFFER)
@@ -356,16 +380,21 @@ impl GssapiClient {
     /// [`GssapiError::Setup`] if the service name is invalid or the named
     /// client credentials cannot be found.
     pub fn new(config: GssapiClientConfig) -> Result<Self, GssapiError> {
-        let target = import_name(&config.service).map_err(|e| GssapiError::setup("importing the service name", &e))?;
+        let target = import_name(&config.service)
+            .map_err(|e| GssapiError::setup("importing the service name", &e))?;
         let cred = match &config.client_name {
             None => None,
             Some(client) => {
                 let name = Name::new(client.as_bytes(), Some(GSS_NT_KRB5_PRINCIPAL))
                     .map_err(|e| GssapiError::setup("importing the client name", &e))?;
-                let mechs = krb5_only().map_err(|e| GssapiError::setup("building the mechanism set", &e))?;
+                let mechs = krb5_only()
+                    .map_err(|e| GssapiError::setup("building the mechanism set", &e))?;
                 Some(
-                    Cred::acquire(Some(&name), None, CredUsage::Initiate, Some(&mechs))
-                        .map_err(|e| GssapiError::setup(&format!("acquiring credentials for `{client}`"), &e))?,
+                    Cred::acquire(Some(&name), None, CredUsage::Initiate, Some(&mechs)).map_err(
+                        |e| {
+                            GssapiError::setup(&format!("acquiring credentials for `{client}`"), &e)
+                        },
+                    )?,
                 )
             }
         };
@@ -398,7 +427,11 @@ impl GssapiClient {
         }
     }
 
-    fn advance(&self, state: ClientState, input: &[u8]) -> Result<(ClientState, GssStep), GssapiError> {
+    fn advance(
+        &self,
+        state: ClientState,
+        input: &[u8],
+    ) -> Result<(ClientState, GssStep), GssapiError> {
         if input.len() > MAX_TOKEN_LEN {
             return Err(GssapiError::protocol(format!(
                 "token of {} bytes exceeds {MAX_TOKEN_LEN}",
@@ -408,9 +441,13 @@ impl GssapiClient {
         match state {
             ClientState::Start(mut ctx) => {
                 if !input.is_empty() {
-                    return Err(GssapiError::protocol("the server spoke before the client's first token"));
+                    return Err(GssapiError::protocol(
+                        "the server spoke before the client's first token",
+                    ));
                 }
-                let out = ctx.step(None, None).map_err(|e| GssapiError::refused_gss(&e))?;
+                let out = ctx
+                    .step(None, None)
+                    .map_err(|e| GssapiError::refused_gss(&e))?;
                 let out = out.map(|b| b.to_vec()).unwrap_or_default();
                 let next = if ctx.is_complete() {
                     ClientState::AwaitingOffer(ctx)
@@ -420,7 +457,9 @@ impl GssapiClient {
                 Ok((next, GssStep::Continue(out)))
             }
             ClientState::Initiating(mut ctx) => {
-                let out = ctx.step(Some(input), None).map_err(|e| GssapiError::refused_gss(&e))?;
+                let out = ctx
+                    .step(Some(input), None)
+                    .map_err(|e| GssapiError::refused_gss(&e))?;
                 let out = out.map(|b| b.to_vec()).unwrap_or_default();
                 let next = if ctx.is_complete() {
                     ClientState::AwaitingOffer(ctx)
@@ -430,7 +469,9 @@ impl GssapiClient {
                 Ok((next, GssStep::Continue(out)))
             }
             ClientState::AwaitingOffer(mut ctx) => {
-                let plain = ctx.unwrap(input).map_err(|e| GssapiError::refused_gss(&e))?;
+                let plain = ctx
+                    .unwrap(input)
+                    .map_err(|e| GssapiError::refused_gss(&e))?;
                 layer::check_offer(&plain).map_err(|e| GssapiError::protocol(e.to_string()))?;
                 let authzid = if self.config.send_authzid {
                     self.config.principal.as_str()

@@ -128,7 +128,10 @@ impl GssapiError {
 
 /// GSSAPI's text, on one line.
 fn describe(e: &libgssapi::error::Error) -> String {
-    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The reason, from the mechanism's minor code first (it is precise), then
@@ -159,7 +162,12 @@ pub(crate) fn classify(e: &libgssapi::error::Error) -> GssFailure {
         GssFailure::Replay
     } else if major.contains(M::GSS_S_NO_CRED) {
         GssFailure::NoCredentials
-    } else if major.intersects(M::GSS_S_DEFECTIVE_TOKEN | M::GSS_S_BAD_SIG | M::GSS_S_BAD_MIC | M::GSS_S_DEFECTIVE_CREDENTIAL) {
+    } else if major.intersects(
+        M::GSS_S_DEFECTIVE_TOKEN
+            | M::GSS_S_BAD_SIG
+            | M::GSS_S_BAD_MIC
+            | M::GSS_S_DEFECTIVE_CREDENTIAL,
+    ) {
         GssFailure::BadToken
     } else {
         GssFailure::Other

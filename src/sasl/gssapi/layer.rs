@@ -48,7 +48,9 @@ pub enum LayerError {
 /// # Errors
 /// [`LayerError::Short`] under four octets.
 pub fn parse(msg: &[u8]) -> Result<LayerMessage, LayerError> {
-    let (head, rest) = msg.split_first_chunk::<4>().ok_or(LayerError::Short(msg.len()))?;
+    let (head, rest) = msg
+        .split_first_chunk::<4>()
+        .ok_or(LayerError::Short(msg.len()))?;
     let [layers, a, b, c] = *head;
     Ok(LayerMessage {
         layers,

@@ -117,7 +117,9 @@ pub enum MapError {
     #[error("no auth_to_local rule maps `{0}`")]
     NoMatch(String),
     /// The deciding rule produced something that is not a plain principal.
-    #[error("auth_to_local rule {rule} maps `{name}` to `{result}`, which is not a plain principal")]
+    #[error(
+        "auth_to_local rule {rule} maps `{name}` to `{result}`, which is not a plain principal"
+    )]
     BadResult {
         /// The rule, from 1.
         rule: usize,
@@ -207,7 +209,8 @@ impl AuthToLocal {
     /// [`MapError`]: no rule applies, the deciding rule's result is not a
     /// plain principal, or the name has no realm.
     pub fn map(&self, name: &str) -> Result<(Principal, RuleIndex), MapError> {
-        let (components, realm) = split_name(name).ok_or_else(|| MapError::BadName(name.to_owned()))?;
+        let (components, realm) =
+            split_name(name).ok_or_else(|| MapError::BadName(name.to_owned()))?;
         for (i, rule) in self.rules.iter().enumerate() {
             let result = match rule {
                 Rule::Default => match (&self.default_realm, components.as_slice()) {
@@ -230,7 +233,8 @@ impl AuthToLocal {
                             FormatPart::Literal(s) => formatted.push_str(s),
                             FormatPart::Component(0) => formatted.push_str(&realm),
                             FormatPart::Component(c) => {
-                                formatted.push_str(components.get(c - 1).map_or("", String::as_str));
+                                formatted
+                                    .push_str(components.get(c - 1).map_or("", String::as_str));
                             }
                         }
                     }
@@ -342,7 +346,10 @@ fn parse_rule(text: &str, start: usize) -> ParseResult<(Rule, usize)> {
         .get(..digits)
         .and_then(|d| d.parse().ok())
         .filter(|n| (1..=MAX_COMPONENTS).contains(n))
-        .ok_or((pos, format!("expected a component count from 1 to {MAX_COMPONENTS}")))?;
+        .ok_or((
+            pos,
+            format!("expected a component count from 1 to {MAX_COMPONENTS}"),
+        ))?;
     pos += digits;
     if text.get(pos..).and_then(|r| r.chars().next()) != Some(':') {
         return Err((pos, "expected `:` after the component count".to_owned()));
@@ -355,11 +362,18 @@ fn parse_rule(text: &str, start: usize) -> ParseResult<(Rule, usize)> {
         .find([']', '\n'])
         .filter(|&i| text.get(pos + i..).is_some_and(|r| r.starts_with(']')))
         .ok_or((pos, "the format has no closing `]`".to_owned()))?;
-    let format = parse_format(text.get(fmt_start..fmt_start + fmt_len).unwrap_or(""), n, fmt_start)?;
+    let format = parse_format(
+        text.get(fmt_start..fmt_start + fmt_len).unwrap_or(""),
+        n,
+        fmt_start,
+    )?;
     pos = fmt_start + fmt_len + 1;
     // (filter)
     if text.get(pos..).and_then(|r| r.chars().next()) != Some('(') {
-        return Err((pos, "expected `(` and a filter regex after the format".to_owned()));
+        return Err((
+            pos,
+            "expected `(` and a filter regex after the format".to_owned(),
+        ));
     }
     let (filter_src, after_filter) = balanced(text, pos)?;
     let filter = compile(&format!("^(?:{filter_src})$"), pos + 1)?;
@@ -367,19 +381,24 @@ fn parse_rule(text: &str, start: usize) -> ParseResult<(Rule, usize)> {
     let mut subst = None;
     if text.get(pos..).is_some_and(|r| r.starts_with("s/")) {
         let pat_start = pos + 2;
-        let pat_len = text
-            .get(pat_start..)
-            .unwrap_or("")
-            .find('/')
-            .ok_or((pat_start, "the substitution has no `/` after its pattern".to_owned()))?;
+        let pat_len = text.get(pat_start..).unwrap_or("").find('/').ok_or((
+            pat_start,
+            "the substitution has no `/` after its pattern".to_owned(),
+        ))?;
         let rep_start = pat_start + pat_len + 1;
         let rep_len = text
             .get(rep_start..)
             .unwrap_or("")
             .find('/')
             .ok_or((rep_start, "the substitution has no closing `/`".to_owned()))?;
-        let pattern = compile(text.get(pat_start..pat_start + pat_len).unwrap_or(""), pat_start)?;
-        let replacement = text.get(rep_start..rep_start + rep_len).unwrap_or("").to_owned();
+        let pattern = compile(
+            text.get(pat_start..pat_start + pat_len).unwrap_or(""),
+            pat_start,
+        )?;
+        let replacement = text
+            .get(rep_start..rep_start + rep_len)
+            .unwrap_or("")
+            .to_owned();
         if replacement.contains(char::is_whitespace) {
             return Err((rep_start, "the replacement contains whitespace".to_owned()));
         }
@@ -401,7 +420,12 @@ fn parse_rule(text: &str, start: usize) -> ParseResult<(Rule, usize)> {
     match text.get(pos..).and_then(|r| r.chars().next()) {
         None => {}
         Some(c) if c.is_whitespace() => {}
-        Some(c) => return Err((pos, format!("unexpected `{}` after the rule", c.escape_debug()))),
+        Some(c) => {
+            return Err((
+                pos,
+                format!("unexpected `{}` after the rule", c.escape_debug()),
+            ));
+        }
     }
     Ok((
         Rule::Rule {
@@ -431,7 +455,10 @@ fn parse_format(src: &str, n: usize, at: usize) -> ParseResult<Vec<FormatPart>> 
             .to_digit(10)
             .map(|k| k as usize)
             .filter(|&k| k <= n)
-            .ok_or((at + i, format!("`${d}` is not `$0` (the realm) or `$1`..`${n}`")))?;
+            .ok_or((
+                at + i,
+                format!("`${d}` is not `$0` (the realm) or `$1`..`${n}`"),
+            ))?;
         if !literal.is_empty() {
             parts.push(FormatPart::Literal(std::mem::take(&mut literal)));
         }
@@ -467,7 +494,10 @@ fn balanced(text: &str, open: usize) -> ParseResult<(&str, usize)> {
         }
         i += 1;
     }
-    Err((open, "the filter's `(` is not closed on its line".to_owned()))
+    Err((
+        open,
+        "the filter's `(` is not closed on its line".to_owned(),
+    ))
 }
 
 fn compile(pattern: &str, at: usize) -> ParseResult<Regex> {
