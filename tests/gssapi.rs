@@ -30,21 +30,34 @@ use std::sync::Arc;
 const RULES: &str = r"RULE:[1:$1@$0](.*@MESOS\.TEST)s/@.*//";
 
 fn server_config(rules: &str) -> GssapiServerConfig {
-    GssapiServerConfig::new(Arc::new(AuthToLocal::parse(rules, Some(kdc::REALM)).unwrap()))
+    GssapiServerConfig::new(Arc::new(
+        AuthToLocal::parse(rules, Some(kdc::REALM)).unwrap(),
+    ))
 }
 
 fn client(principal: &str, service: &str) -> GssapiClient {
-    GssapiClient::new(GssapiClientConfig::new(Principal::new(principal).unwrap(), service)).unwrap()
+    GssapiClient::new(GssapiClientConfig::new(
+        Principal::new(principal).unwrap(),
+        service,
+    ))
+    .unwrap()
 }
 
 #[derive(Debug)]
+#[expect(
+    dead_code,
+    reason = "the errors are read through Debug, in failure messages"
+)]
 enum Failed {
     Server(GssapiError),
     Client(GssapiError),
 }
 
 /// Runs one exchange in memory: (server's principal, client's principal).
-fn drive(server: &mut GssapiServer, client: &mut GssapiClient) -> Result<(Principal, Principal), Failed> {
+fn drive(
+    server: &mut GssapiServer,
+    client: &mut GssapiClient,
+) -> Result<(Principal, Principal), Failed> {
     let mut to_server = match client.step(&[]).map_err(Failed::Client)? {
         GssStep::Continue(t) => t,
         GssStep::Done { .. } => panic!("client done at its first step"),
@@ -59,7 +72,10 @@ fn drive(server: &mut GssapiServer, client: &mut GssapiClient) -> Result<(Princi
             GssStep::Done { principal, output } => {
                 let last = output.expect("the client's wrapped choice");
                 return match server.step(&last).map_err(Failed::Server)? {
-                    GssStep::Done { principal: p, output: None } => Ok((p, principal)),
+                    GssStep::Done {
+                        principal: p,
+                        output: None,
+                    } => Ok((p, principal)),
                     other => panic!("server after the choice: {other:?}"),
                 };
             }
@@ -155,6 +171,121 @@ fn clock_skew_refused() {
     kdc.run_child("child::skewed_server", &kdc.ccache("alice"), &[]);
 }
 
+/// Compiles tests/gssapi/cyrus_gssapi_peer.c (once per process).
+fn cyrus_peer() -> &'static std::path::Path {
+    static PEER: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PEER.get_or_init(|| {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/gssapi/cyrus_gssapi_peer.c");
+        let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cyrus_gssapi_peer");
+        let status = std::process::Command::new("cc")
+            .args([
+                "-std=c99",
+                "-Wall",
+                "-Wextra",
+                "-Wno-cast-function-type",
+                "-Wno-unused-function",
+                "-Werror",
+                "-O1",
+                "-o",
+            ])
+            .arg(&out)
+            .arg(&src)
+            .arg("-lsasl2")
+            .status()
+            .expect("cc runs");
+        assert!(
+            status.success(),
+            "compiling cyrus_gssapi_peer (libsasl2-dev)"
+        );
+        out
+    })
+}
+
+#[test]
+fn interop_cyrus_server_our_client() {
+    if kdc::skip() {
+        return;
+    }
+    let kdc = Kdc::start(&["alice"]);
+    let peer = cyrus_peer().to_str().unwrap();
+    kdc.run_child(
+        "child::cyrus_server",
+        &kdc.ccache("alice"),
+        &[("MESOS_AUTH_GSSAPI_PEER", peer)],
+    );
+}
+
+#[test]
+fn interop_our_server_cyrus_client() {
+    if kdc::skip() {
+        return;
+    }
+    let kdc = Kdc::start(&["alice", "nobody"]);
+    let peer = cyrus_peer().to_str().unwrap();
+    kdc.run_child(
+        "child::cyrus_client",
+        &kdc.ccache("alice"),
+        &[("MESOS_AUTH_GSSAPI_PEER", peer)],
+    );
+    kdc.run_child(
+        "child::cyrus_client_unmapped",
+        &kdc.ccache("nobody"),
+        &[("MESOS_AUTH_GSSAPI_PEER", peer)],
+    );
+}
+
+/// A Cyrus peer process speaking tests/gssapi/cyrus_gssapi_peer.c's lines.
+struct Peer {
+    child: std::process::Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Peer {
+    fn spawn(args: &[&str]) -> Self {
+        let mut child =
+            std::process::Command::new(std::env::var("MESOS_AUTH_GSSAPI_PEER").unwrap())
+                .args(args)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+        let out = std::io::BufReader::new(child.stdout.take().unwrap());
+        Self { child, out }
+    }
+
+    fn send(&mut self, tag: &str, data: &[u8]) {
+        use std::io::Write;
+        let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{tag} {hex}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// (tag, payload) of the next line.
+    fn recv(&mut self) -> (String, Vec<u8>) {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.out.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        let (tag, hex) = line.split_once(' ').unwrap_or((line, ""));
+        let data = if tag == "NO" {
+            hex.as_bytes().to_vec()
+        } else {
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect()
+        };
+        (tag.to_owned(), data)
+    }
+
+    fn exit_code(mut self) -> i32 {
+        drop(self.child.stdin.take());
+        self.child.wait().unwrap().code().unwrap_or(-1)
+    }
+}
+
 // ---- children: run only by the parents above ----
 
 mod child {
@@ -165,7 +296,10 @@ mod child {
     fn ours_to_ours() {
         kdc::child_dir();
         // Any key in the keytab, and the one named service.
-        for config in [server_config(RULES), server_config(RULES).service("mesos@localhost")] {
+        for config in [
+            server_config(RULES),
+            server_config(RULES).service("mesos@localhost"),
+        ] {
             let mut server = GssapiServer::new(config).unwrap();
             let mut c = client("alice", "mesos@localhost");
             let (s, c) = drive(&mut server, &mut c).unwrap();
@@ -182,7 +316,8 @@ mod child {
         // Without an authzid the mapping decides.
         let mut server = GssapiServer::new(server_config(RULES)).unwrap();
         let mut c = GssapiClient::new(
-            GssapiClientConfig::new(Principal::new("bob").unwrap(), "mesos@localhost").send_authzid(false),
+            GssapiClientConfig::new(Principal::new("bob").unwrap(), "mesos@localhost")
+                .send_authzid(false),
         )
         .unwrap();
         let (s, _) = drive(&mut server, &mut c).unwrap();
@@ -201,7 +336,10 @@ mod child {
         // Errors are sticky.
         assert!(matches!(
             server.step(b"x"),
-            Err(GssapiError::Refused { reason: GssFailure::UnmappedPrincipal, .. })
+            Err(GssapiError::Refused {
+                reason: GssFailure::UnmappedPrincipal,
+                ..
+            })
         ));
     }
 
@@ -212,7 +350,10 @@ mod child {
         // The KDC knows mesos/otherhost; our keytab has only mesos/localhost.
         let mut server = GssapiServer::new(server_config(RULES)).unwrap();
         let mut c = client("alice", "mesos@otherhost");
-        let msg = refused_by_server(drive(&mut server, &mut c), GssFailure::WrongServicePrincipal);
+        let msg = refused_by_server(
+            drive(&mut server, &mut c),
+            GssFailure::WrongServicePrincipal,
+        );
         assert!(msg.contains("otherhost"), "{msg}");
         // A server told to be mesos/otherhost has no key for it.
         let e = GssapiServer::new(server_config(RULES).service("mesos@otherhost")).unwrap_err();
@@ -224,7 +365,9 @@ mod child {
     fn replay() {
         kdc::child_dir();
         let mut c = client("alice", "mesos@localhost");
-        let Ok(GssStep::Continue(first)) = c.step(&[]) else { panic!("first token") };
+        let Ok(GssStep::Continue(first)) = c.step(&[]) else {
+            panic!("first token")
+        };
         let mut server = GssapiServer::new(server_config(RULES)).unwrap();
         assert!(matches!(server.step(&first), Ok(GssStep::Continue(_))));
         let mut again = GssapiServer::new(server_config(RULES)).unwrap();
@@ -237,7 +380,9 @@ mod child {
     fn expired() {
         kdc::child_dir();
         let mut c = client("alice", "mesos@localhost");
-        let Ok(GssStep::Continue(first)) = c.step(&[]) else { panic!("first token") };
+        let Ok(GssStep::Continue(first)) = c.step(&[]) else {
+            panic!("first token")
+        };
         std::thread::sleep(std::time::Duration::from_millis(5_500));
         let mut server = GssapiServer::new(server_config(RULES)).unwrap();
         let e = server.step(&first).unwrap_err();
@@ -250,10 +395,97 @@ mod child {
 
     #[test]
     #[ignore = "run by its parent test in a prepared Kerberos realm"]
+    fn cyrus_server() {
+        kdc::child_dir();
+        let mut peer = Peer::spawn(&["server"]);
+        let mut c = client("alice", "mesos@localhost");
+        let GssStep::Continue(first) = c.step(&[]).unwrap() else {
+            panic!("first token")
+        };
+        peer.send("T", &first);
+        loop {
+            let (tag, data) = peer.recv();
+            assert_eq!(
+                tag,
+                "T",
+                "Cyrus refused: {}",
+                String::from_utf8_lossy(&data)
+            );
+            match c.step(&data).unwrap() {
+                GssStep::Continue(t) => peer.send("T", &t),
+                GssStep::Done { principal, output } => {
+                    assert_eq!(principal.as_str(), "alice");
+                    peer.send("T", &output.unwrap());
+                    let (tag, authid) = peer.recv();
+                    assert_eq!(tag, "OK", "{}", String::from_utf8_lossy(&authid));
+                    // Cyrus names the Kerberos principal (its realm is the
+                    // default one, so it may strip it).
+                    let authid = String::from_utf8(authid).unwrap();
+                    assert!(
+                        authid == "alice" || authid == "alice@MESOS.TEST",
+                        "{authid}"
+                    );
+                    assert_eq!(peer.exit_code(), 0);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Our server against the Cyrus client; the server's result.
+    fn serve_cyrus(rules: &str, authzid: &str) -> (Result<Principal, GssapiError>, i32) {
+        let mut peer = Peer::spawn(&["client", "localhost", authzid]);
+        let mut server =
+            GssapiServer::new(server_config(rules).service("mesos@localhost")).unwrap();
+        let result = loop {
+            let (tag, data) = peer.recv();
+            assert_eq!(tag, "T", "Cyrus client said {tag}");
+            match server.step(&data) {
+                Ok(GssStep::Continue(t)) => peer.send("T", &t),
+                Ok(GssStep::Done { principal, output }) => {
+                    assert!(output.is_none());
+                    peer.send("OK", b"");
+                    break Ok(principal);
+                }
+                Err(e) => {
+                    peer.send("NO", b"");
+                    break Err(e);
+                }
+            }
+        };
+        (result, peer.exit_code())
+    }
+
+    #[test]
+    #[ignore = "run by its parent test in a prepared Kerberos realm"]
+    fn cyrus_client() {
+        kdc::child_dir();
+        let (r, code) = serve_cyrus(RULES, "alice");
+        assert_eq!(r.unwrap().as_str(), "alice");
+        assert_eq!(code, 0);
+        // Cyrus asking to act as someone else: refused.
+        let (r, code) = serve_cyrus(RULES, "root");
+        assert_eq!(r.unwrap_err().reason(), Some(GssFailure::AuthzidMismatch));
+        assert_eq!(code, 1);
+    }
+
+    #[test]
+    #[ignore = "run by its parent test in a prepared Kerberos realm"]
+    fn cyrus_client_unmapped() {
+        kdc::child_dir();
+        let (r, code) = serve_cyrus(r"RULE:[1:$1@$0](alice@MESOS\.TEST)s/@.*//", "nobody");
+        assert_eq!(r.unwrap_err().reason(), Some(GssFailure::UnmappedPrincipal));
+        assert_eq!(code, 1);
+    }
+
+    #[test]
+    #[ignore = "run by its parent test in a prepared Kerberos realm"]
     fn skewed_client_token() {
         let dir = kdc::child_dir();
         let mut c = client("alice", "mesos@localhost");
-        let Ok(GssStep::Continue(first)) = c.step(&[]) else { panic!("first token") };
+        let Ok(GssStep::Continue(first)) = c.step(&[]) else {
+            panic!("first token")
+        };
         std::fs::write(dir.join("skewed.token"), first).unwrap();
     }
 

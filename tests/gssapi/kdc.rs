@@ -23,7 +23,6 @@ pub(crate) fn skip() -> bool {
 pub(crate) struct Kdc {
     dir: tempfile::TempDir,
     kdc: Child,
-    pub(crate) port: u16,
 }
 
 impl Drop for Kdc {
@@ -47,7 +46,11 @@ fn tool(name: &str) -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Kdc {
@@ -91,17 +94,29 @@ impl Kdc {
         let mut me = Self {
             kdc: Command::new("true").spawn().unwrap(),
             dir,
-            port,
         };
-        me.run(Command::new(tool("kdb5_util")).args(["create", "-s", "-r", REALM, "-P", "not-a-secret-master-key"]));
+        me.run(Command::new(tool("kdb5_util")).args([
+            "create",
+            "-s",
+            "-r",
+            REALM,
+            "-P",
+            "not-a-secret-master-key",
+        ]));
         let mut q = vec![
             "addprinc -randkey mesos/localhost".to_owned(),
             "addprinc -randkey mesos/otherhost".to_owned(),
-            format!("ktadd -k {} mesos/localhost", me.path("mesos.keytab").display()),
+            format!(
+                "ktadd -k {} mesos/localhost",
+                me.path("mesos.keytab").display()
+            ),
         ];
         for c in clients {
             q.push(format!("addprinc -randkey {c}"));
-            q.push(format!("ktadd -k {} {c}", me.path("clients.keytab").display()));
+            q.push(format!(
+                "ktadd -k {} {c}",
+                me.path("clients.keytab").display()
+            ));
         }
         for query in q {
             me.run(Command::new(tool("kadmin.local")).args(["-r", REALM, "-q", &query]));
@@ -114,7 +129,10 @@ impl Kdc {
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "krb5kdc did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "krb5kdc did not listen on {port}"
+            );
             if let Some(status) = me.kdc.try_wait().unwrap() {
                 panic!("krb5kdc exited: {status}; log: {}", me.log());
             }
@@ -144,7 +162,10 @@ impl Kdc {
     pub(crate) fn env<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
         cmd.env("KRB5_CONFIG", self.path("krb5.conf"))
             .env("KRB5_KDC_PROFILE", self.path("kdc.conf"))
-            .env("KRB5_KTNAME", format!("FILE:{}", self.path("mesos.keytab").display()))
+            .env(
+                "KRB5_KTNAME",
+                format!("FILE:{}", self.path("mesos.keytab").display()),
+            )
             .env("KRB5RCACHEDIR", self.path("rcache"))
             .env_remove("KRB5CCNAME")
             .env_remove("KRB5_CLIENT_KTNAME")
@@ -166,7 +187,11 @@ impl Kdc {
     pub(crate) fn kinit(&self, principal: &str, lifetime: Option<&str>) -> PathBuf {
         let cc = self.ccache(principal);
         let mut cmd = Command::new(tool("kinit"));
-        cmd.arg("-k").arg("-t").arg(self.path("clients.keytab")).arg("-c").arg(format!("FILE:{}", cc.display()));
+        cmd.arg("-k")
+            .arg("-t")
+            .arg(self.path("clients.keytab"))
+            .arg("-c")
+            .arg(format!("FILE:{}", cc.display()));
         if let Some(l) = lifetime {
             cmd.args(["-l", l]);
         }
@@ -179,7 +204,12 @@ impl Kdc {
     /// later client needs no TGS exchange).
     pub(crate) fn kvno(&self, principal: &str, service: &str) {
         let cc = self.ccache(principal);
-        self.run(Command::new(tool("kvno")).arg("-c").arg(format!("FILE:{}", cc.display())).arg(service));
+        self.run(
+            Command::new(tool("kvno"))
+                .arg("-c")
+                .arg(format!("FILE:{}", cc.display()))
+                .arg(service),
+        );
     }
 
     /// Runs the ignored test `name` of this binary in a child process with
@@ -187,7 +217,13 @@ impl Kdc {
     /// output, failing with it if the child failed.
     pub(crate) fn run_child(&self, name: &str, cc: &Path, extra: &[(&str, &str)]) -> String {
         let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.args([name, "--exact", "--ignored", "--nocapture", "--test-threads=1"]);
+        cmd.args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ]);
         self.env(&mut cmd)
             .env("KRB5CCNAME", format!("FILE:{}", cc.display()))
             .env("MESOS_AUTH_GSSAPI_CHILD", "1")
@@ -196,9 +232,20 @@ impl Kdc {
             cmd.env(k, v);
         }
         let out = cmd.output().unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "child {name} failed:\n{text}\nKDC log:\n{}", self.log());
-        assert!(text.contains("1 passed"), "child {name} ran no test:\n{text}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "child {name} failed:\n{text}\nKDC log:\n{}",
+            self.log()
+        );
+        assert!(
+            text.contains("1 passed"),
+            "child {name} ran no test:\n{text}"
+        );
         text
     }
 }
