@@ -267,6 +267,16 @@ impl GssapiServer {
                     let out = out.map(|b| b.to_vec()).unwrap_or_default();
                     return Ok((ServerState::Accepting(ctx), GssStep::Continue(out)));
                 }
+                // RFC 4752 is Kerberos V5 only: an acceptor without a named
+                // credential would also finish SPNEGO (and whatever else
+                // the system's GSSAPI has) with its default credential.
+                let mech = ctx.mechanism().map_err(|e| GssapiError::refused_gss(&e))?;
+                if mech != GSS_MECH_KRB5 {
+                    return Err(GssapiError::refused(
+                        GssFailure::BadToken,
+                        format!("the context's mechanism is {mech}, not Kerberos V5"),
+                    ));
+                }
                 let principal = self.map_source(&ctx)?;
                 match out {
                     Some(tok) if !tok.is_empty() => Ok((

@@ -331,10 +331,10 @@ type ParseResult<T> = Result<T, (usize, String)>;
 
 fn parse_rule(text: &str, start: usize) -> ParseResult<(Rule, usize)> {
     let rest = text.get(start..).unwrap_or("");
-    if let Some(after) = rest.strip_prefix("DEFAULT") {
-        if after.is_empty() || after.starts_with(char::is_whitespace) {
-            return Ok((Rule::Default, start + "DEFAULT".len()));
-        }
+    if let Some(after) = rest.strip_prefix("DEFAULT")
+        && (after.is_empty() || after.starts_with(char::is_whitespace))
+    {
+        return Ok((Rule::Default, start + "DEFAULT".len()));
     }
     let Some(after) = rest.strip_prefix("RULE:[") else {
         return Err((start, "expected `RULE:[` or `DEFAULT`".to_owned()));
