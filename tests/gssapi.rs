@@ -106,6 +106,15 @@ fn ours_to_ours() {
 }
 
 #[test]
+fn spnego_refused() {
+    if kdc::skip() {
+        return;
+    }
+    let kdc = Kdc::start(&["alice"]);
+    kdc.run_child("child::spnego", &kdc.ccache("alice"), &[]);
+}
+
+#[test]
 fn unmapped_principal_refused() {
     if kdc::skip() {
         return;
@@ -322,6 +331,37 @@ mod child {
         .unwrap();
         let (s, _) = drive(&mut server, &mut c).unwrap();
         assert_eq!(s.as_str(), "alice");
+    }
+
+    #[test]
+    #[ignore = "run by its parent test in a prepared Kerberos realm"]
+    fn spnego() {
+        use mesos_auth::internal::libgssapi::context::{ClientCtx, CtxFlags};
+        use mesos_auth::internal::libgssapi::name::Name;
+        use mesos_auth::internal::libgssapi::oid::{GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
+        kdc::child_dir();
+        // A SPNEGO initiator (Kerberos inside): RFC 4752 is Kerberos V5 only.
+        let target = Name::new(b"mesos@localhost", Some(GSS_NT_HOSTBASED_SERVICE)).unwrap();
+        let mut c = ClientCtx::new(
+            None,
+            target,
+            CtxFlags::GSS_C_MUTUAL_FLAG,
+            Some(GSS_MECH_SPNEGO),
+        );
+        let mut token = c.step(None, None).unwrap().unwrap().to_vec();
+        let mut server = GssapiServer::new(server_config(RULES)).unwrap();
+        let e = loop {
+            match server.step(&token) {
+                Ok(GssStep::Continue(t)) => match c.step(Some(&t), None).unwrap() {
+                    Some(next) => token = next.to_vec(),
+                    None => token = Vec::new(),
+                },
+                Ok(GssStep::Done { principal, .. }) => panic!("SPNEGO accepted as {principal}"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(e.reason(), Some(GssFailure::BadToken), "{e}");
+        assert!(e.to_string().contains("not a Kerberos V5"), "{e}");
     }
 
     #[test]

@@ -163,6 +163,38 @@ fn krb5_only() -> Result<OidSet, libgssapi::error::Error> {
     Ok(set)
 }
 
+/// The Kerberos V5 mechanism's DER object identifier (1.2.840.113554.1.2.2).
+const KRB5_OID_DER: [u8; 11] = [
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02,
+];
+
+/// Whether `token` is framed as RFC 2743 §3.1's initial context token of
+/// the Kerberos V5 mechanism: `0x60`, a DER length covering the rest, then
+/// the mechanism's OID.
+pub(crate) fn is_krb5_initial_token(token: &[u8]) -> bool {
+    let Some((&0x60, rest)) = token.split_first() else {
+        return false;
+    };
+    let Some((&first, rest)) = rest.split_first() else {
+        return false;
+    };
+    let (len, body) = match first {
+        n @ 0..=0x7f => (usize::from(n), rest),
+        0x81..=0x83 => {
+            let k = usize::from(first - 0x80);
+            let Some((bytes, body)) = rest.split_at_checked(k) else {
+                return false;
+            };
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            (len, body)
+        }
+        _ => return false,
+    };
+    len == body.len() && body.starts_with(&KRB5_OID_DER)
+}
+
 /// The server (acceptor) side of one exchange.
 pub struct GssapiServer {
     config: GssapiServerConfig,
@@ -170,8 +202,8 @@ pub struct GssapiServer {
 }
 
 enum ServerState {
-    /// Feeding client tokens to GSS_Accept_sec_context.
-    Accepting(Box<ServerCtx>),
+    /// Feeding client tokens to GSS_Accept_sec_context (the first one yet?).
+    Accepting(Box<ServerCtx>, bool),
     /// Context established with a last token sent; waiting for the
     /// client's empty answer before the offer.
     AwaitingEmpty(Box<ServerCtx>, Principal),
@@ -184,7 +216,7 @@ enum ServerState {
 impl std::fmt::Debug for GssapiServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match &self.state {
-            ServerState::Accepting(_) => "accepting",
+            ServerState::Accepting(..) => "accepting",
             ServerState::AwaitingEmpty(..) => "awaiting_empty",
             ServerState::AwaitingChoice(..) => "awaiting_choice",
             ServerState::Done => "done",
@@ -218,7 +250,7 @@ impl GssapiServer {
         };
         Ok(Self {
             config,
-            state: ServerState::Accepting(Box::new(ServerCtx::new(cred))),
+            state: ServerState::Accepting(Box::new(ServerCtx::new(cred)), true),
         })
     }
 
@@ -254,10 +286,19 @@ impl GssapiServer {
             )));
         }
         match state {
-            ServerState::Accepting(mut ctx) => {
+            ServerState::Accepting(mut ctx, first) => {
                 if input.is_empty() {
                     return Err(GssapiError::protocol(
                         "empty token where a GSSAPI token was expected",
+                    ));
+                }
+                // RFC 4752 is Kerberos V5 only. Checked on the framing, before
+                // any crypto: an acceptor with the default credential would
+                // also take SPNEGO (and whatever else the system has).
+                if first && !is_krb5_initial_token(input) {
+                    return Err(GssapiError::refused(
+                        GssFailure::BadToken,
+                        "the initial token is not a Kerberos V5 (RFC 4121) token".to_owned(),
                     ));
                 }
                 let out = ctx
@@ -265,11 +306,10 @@ impl GssapiServer {
                     .map_err(|e| GssapiError::refused_gss(&e))?;
                 if !ctx.is_complete() {
                     let out = out.map(|b| b.to_vec()).unwrap_or_default();
-                    return Ok((ServerState::Accepting(ctx), GssStep::Continue(out)));
+                    return Ok((ServerState::Accepting(ctx, false), GssStep::Continue(out)));
                 }
-                // RFC 4752 is Kerberos V5 only: an acceptor without a named
-                // credential would also finish SPNEGO (and whatever else
-                // the system's GSSAPI has) with its default credential.
+                // And on the result (MIT reports Kerberos inside SPNEGO as
+                // Kerberos: the framing check above is the one that bites).
                 let mech = ctx.mechanism().map_err(|e| GssapiError::refused_gss(&e))?;
                 if mech != GSS_MECH_KRB5 {
                     return Err(GssapiError::refused(

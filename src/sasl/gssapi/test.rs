@@ -1,3 +1,4 @@
+use super::is_krb5_initial_token;
 use super::layer::{self, LayerError};
 use super::rules::{AuthToLocal, MapError};
 use proptest::prelude::*;
@@ -140,6 +141,35 @@ fn security_layer_messages() {
     assert_eq!(layer::SERVER_OFFER, [0x01, 0, 0, 0]);
 }
 
+#[test]
+fn initial_token_framing() {
+    let oid = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02,
+    ];
+    let framed = |len: &[u8], body_extra: usize| {
+        let mut t = vec![0x60];
+        t.extend_from_slice(len);
+        t.extend_from_slice(&oid);
+        t.extend(std::iter::repeat_n(0u8, body_extra));
+        t
+    };
+    assert!(is_krb5_initial_token(&framed(&[11 + 4], 4)));
+    assert!(is_krb5_initial_token(&framed(&[0x81, 11 + 200], 200)));
+    assert!(is_krb5_initial_token(&framed(
+        &[0x82, 0x02, 0xd9],
+        0x2d9 - 11
+    )));
+    // Wrong length, wrong tag, truncated, another mechanism (SPNEGO).
+    assert!(!is_krb5_initial_token(&framed(&[11 + 5], 4)));
+    assert!(!is_krb5_initial_token(&framed(&[0x84, 0, 0, 0, 15], 4)));
+    assert!(!is_krb5_initial_token(&[0x61, 2, 0x06, 0x09]));
+    assert!(!is_krb5_initial_token(&[0x60]));
+    assert!(!is_krb5_initial_token(&[0x60, 0x82, 0x01]));
+    assert!(!is_krb5_initial_token(&[]));
+    let spnego = [0x60, 0x08, 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
+    assert!(!is_krb5_initial_token(&spnego));
+}
+
 proptest! {
     #[test]
     fn realm_strip_rule_maps_every_user(user in "[a-z][a-z0-9._-]{0,15}") {
@@ -156,6 +186,11 @@ proptest! {
         if let Ok(r) = AuthToLocal::parse(&text, Some("R")) {
             let _ = r.map(&name);
         }
+    }
+
+    #[test]
+    fn framing_check_never_panics(t in proptest::collection::vec(any::<u8>(), 0..40)) {
+        let _ = is_krb5_initial_token(&t);
     }
 
     #[test]
