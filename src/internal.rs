@@ -255,3 +255,8 @@ pub fn tls_facts_diff(der: &[u8]) -> Result<(bool, bool), String> {
         _ => Ok((ours.is_ok(), reference.is_ok())),
     }
 }
+
+/// The GSSAPI binding the `gssapi` feature uses, for the benchmark's raw
+/// `gss_init_sec_context`/`gss_accept_sec_context` baseline.
+#[cfg(feature = "gssapi")]
+pub use libgssapi;

@@ -68,6 +68,8 @@ mod backoff;
 pub(crate) mod cram_md5;
 mod error;
 mod event;
+#[cfg(feature = "gssapi")]
+pub mod gssapi;
 pub(crate) mod mechanism;
 mod message;
 pub(crate) mod nonce;

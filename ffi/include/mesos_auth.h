@@ -196,6 +196,86 @@ typedef uint32_t mesos_auth_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Why a GSSAPI exchange was refused (`uint32_t` from the `_reason`
+ functions). Numbers are fixed forever.
+ */
+enum mesos_auth_gssapi_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+#if defined(MESOS_AUTH_GSSAPI)
+  /*
+   Not refused (yet).
+   */
+  MESOS_AUTH_GSSAPI_REASON_NONE = 0,
+#endif
+#if defined(MESOS_AUTH_GSSAPI)
+  /*
+   The ticket has expired.
+   */
+  MESOS_AUTH_GSSAPI_REASON_EXPIRED_TICKET = 1,
+#endif
+#if defined(MESOS_AUTH_GSSAPI)
+  /*
+   The ticket is for a service principal we have no key for.
+   */
+  MESOS_AUTH_GSSAPI_REASON_WRONG_SERVICE_PRINCIPAL = 2,
+#endif
+#if defined(MESOS_AUTH_GSSAPI)
+  /*
+   A replayed authenticator.
+   */
+  MESOS_AUTH_GSSAPI_REASON_REPLAY = 3,
+#endif
+#if defined(MESOS_AUTH_GSSAPI)
+  /*
+   The peer's clock is too far off.
+   */
+  MESOS_AUTH_GSSAPI_REASON_CLOCK_SKEW = 4,
+#endif
+#if defined(MESOS_AUTH_GSSAPI)
+  /*
+   No rule maps the Kerberos name to a Mesos principal.
+   */
+  MESOS_AUTH_GSSAPI_REASON_UNMAPPED_PRINCIPAL = 5,
+#endif
+#if defined(MESOS_AUTH_GSSAPI)
+  /*
+   The client asked to act as another principal.
+   */
+  MESOS_AUTH_GSSAPI_REASON_AUTHZID_MISMATCH = 6,
+#endif
+#if defined(MESOS_AUTH_GSSAPI)
+  /*
+   No credentials (ticket cache, keytab entry).
+   */
+  MESOS_AUTH_GSSAPI_REASON_NO_CREDENTIALS = 7,
+#endif
+#if defined(MESOS_AUTH_GSSAPI)
+  /*
+   A token failed its checks.
+   */
+  MESOS_AUTH_GSSAPI_REASON_BAD_TOKEN = 8,
+#endif
+#if defined(MESOS_AUTH_GSSAPI)
+  /*
+   Another GSSAPI failure (`mesos_auth_last_error` says which).
+   */
+  MESOS_AUTH_GSSAPI_REASON_OTHER = 9,
+#endif
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mesos_auth_gssapi_reason mesos_auth_gssapi_reason;
+#else
+typedef uint32_t mesos_auth_gssapi_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+#endif
+
 /*
  The syntax of a credentials buffer (passed as `uint32_t`).
  */
@@ -748,6 +828,24 @@ typedef struct mesos_auth_bearer mesos_auth_bearer;
  */
 typedef struct mesos_auth_credentials mesos_auth_credentials;
 
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ A GSSAPI client session.
+
+ Thread safety: as `mesos_auth_gssapi_server`.
+ */
+typedef struct mesos_auth_gssapi_client mesos_auth_gssapi_client;
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ A GSSAPI server session (one client's attempt).
+
+ Thread safety: single owner; calls on one session must not overlap.
+ */
+typedef struct mesos_auth_gssapi_server mesos_auth_gssapi_server;
+#endif
+
 /*
  Authenticates HTTP requests.
 
@@ -917,6 +1015,41 @@ typedef struct {
 typedef void (*mesos_auth_audit_callback)(void *userdata, const char *json, size_t len);
 
 /*
+ A borrowed, read-only byte view: `len` bytes at `data`. Its lifetime is
+ documented by the function returning it. On input, `data` may be NULL
+ when `len` is 0.
+ */
+typedef struct {
+  /*
+   The bytes; never NULL on output.
+   */
+  const uint8_t *data;
+  /*
+   Length in bytes.
+   */
+  size_t len;
+} mesos_auth_bytes;
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ One step's result, written by the `_step` functions. `output` is the
+ token to send to the peer (it may be empty); it lives until the next
+ call on the session or its `_free`.
+ */
+typedef struct {
+  /*
+   Whether the exchange is complete (server: authenticated; client: send
+   `output`, then wait for the server's verdict).
+   */
+  bool done;
+  /*
+   The token to send (with `done`, a last token when not empty).
+   */
+  mesos_auth_bytes output;
+} mesos_auth_gssapi_step;
+#endif
+
+/*
  One HTTP request as the host saw it, borrowed for the duration of
  `mesos_auth_http_authenticate`. Every field is a pointer + length; a
  NULL pointer with length 0 means absent (or empty).
@@ -949,22 +1082,6 @@ typedef struct {
    */
   mesos_auth_str user_agent;
 } mesos_auth_http_request;
-
-/*
- A borrowed, read-only byte view: `len` bytes at `data`. Its lifetime is
- documented by the function returning it. On input, `data` may be NULL
- when `len` is 0.
- */
-typedef struct {
-  /*
-   The bytes; never NULL on output.
-   */
-  const uint8_t *data;
-  /*
-   Length in bytes.
-   */
-  size_t len;
-} mesos_auth_bytes;
 
 /*
  A decoded Mesos authentication message. Fields a kind does not use are
@@ -1595,6 +1712,151 @@ mesos_auth_result mesos_auth_credentials_up_ref(const mesos_auth_credentials *cr
  `creds` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_credentials_free(const mesos_auth_credentials *creds);
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Starts a server session. `rules` (UTF-8) are the `auth_to_local`
+ mapping rules (`RULE:[1:$1@$0](.+@EXAMPLE\.ORG)s/@.+//`, `DEFAULT`);
+ `default_realm` (may be empty) is the realm `DEFAULT` maps;
+ `service` (may be empty: any key in the keytab) is `mesos@host`.
+ Bad rules return `MESOS_AUTH_RESULT_PARSE_ERROR` with each rule's
+ number and line:column in `mesos_auth_last_error`; keys not found
+ return `MESOS_AUTH_RESULT_FILE_ERROR`.
+
+ # Safety
+
+ Each string valid for its length; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_gssapi_server_new(const char *rules,
+                                               size_t rules_len,
+                                               const char *default_realm,
+                                               size_t default_realm_len,
+                                               const char *service,
+                                               size_t service_len,
+                                               mesos_auth_gssapi_server **out);
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Feeds the client's next token (`input`, NULL allowed with length 0)
+ and writes what to send to `*out`. Done: the mapped principal is in
+ `_principal`. A refusal returns `MESOS_AUTH_RESULT_REJECTED` (reason
+ in `_reason`); a broken exchange `MESOS_AUTH_RESULT_PROTOCOL_ERROR`;
+ a step after the end `MESOS_AUTH_RESULT_INVALID_STATE`. Errors are
+ sticky.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `input` valid
+ for `input_len` bytes; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_gssapi_server_step(mesos_auth_gssapi_server *session,
+                                                const uint8_t *input,
+                                                size_t input_len,
+                                                mesos_auth_gssapi_step *out);
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ The mapped Mesos principal once done
+ (`MESOS_AUTH_RESULT_INVALID_STATE` before); the view lives until
+ `_free`.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `out` valid
+ for one write.
+ */
+mesos_auth_result mesos_auth_gssapi_server_principal(const mesos_auth_gssapi_server *session,
+                                                     mesos_auth_str *out);
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Why the exchange was refused: a `mesos_auth_gssapi_reason` in
+ `*out` (`NONE` if it was not).
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `out` valid
+ for one write.
+ */
+mesos_auth_result mesos_auth_gssapi_server_reason(const mesos_auth_gssapi_server *session,
+                                                  uint32_t *out);
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Frees the session. NULL is a no-op.
+
+ # Safety
+
+ `session` NULL or live, not in use by another call, not used again.
+ */
+mesos_auth_result mesos_auth_gssapi_server_free(mesos_auth_gssapi_server *session);
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Starts a client session authenticating to `service` (`mesos@host`)
+ as the Mesos `principal` (sent as the authorization identity).
+ `client_name` (may be empty: the ticket cache's default principal)
+ picks the Kerberos credentials. Feed an empty input to the first
+ `_step`.
+
+ # Safety
+
+ Each string valid for its length; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_gssapi_client_new(const char *principal,
+                                               size_t principal_len,
+                                               const char *service,
+                                               size_t service_len,
+                                               const char *client_name,
+                                               size_t client_name_len,
+                                               mesos_auth_gssapi_client **out);
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Feeds the server's next token (empty for the first step) and writes
+ what to send to `*out`. With `done`, send `output` and wait for the
+ server's verdict. Errors as `mesos_auth_gssapi_server_step`.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `input` valid
+ for `input_len` bytes; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_gssapi_client_step(mesos_auth_gssapi_client *session,
+                                                const uint8_t *input,
+                                                size_t input_len,
+                                                mesos_auth_gssapi_step *out);
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Why the exchange was refused: a `mesos_auth_gssapi_reason` in `*out`.
+
+ # Safety
+
+ `session` NULL or live and not in use by another call; `out` valid
+ for one write.
+ */
+mesos_auth_result mesos_auth_gssapi_client_reason(const mesos_auth_gssapi_client *session,
+                                                  uint32_t *out);
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Frees the session. NULL is a no-op.
+
+ # Safety
+
+ `session` NULL or live, not in use by another call, not used again.
+ */
+mesos_auth_result mesos_auth_gssapi_client_free(mesos_auth_gssapi_client *session);
+#endif
 
 /*
  Starts a builder for `realm` (`realm_len` bytes; Mesos uses

@@ -45,6 +45,10 @@ pub(crate) enum Kind {
     HttpAuthenticator = 0x4d41_0012,
     HttpOutcome = 0x4d41_0013,
     Bearer = 0x4d41_0014,
+    // Apart from the run above, so kinds added elsewhere meanwhile keep
+    // their numbers.
+    GssapiServer = 0x4d41_0020,
+    GssapiClient = 0x4d41_0021,
 }
 
 /// The tag a Box handle gets as it is freed.

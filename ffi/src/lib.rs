@@ -29,6 +29,8 @@ mod acl;
 mod audit;
 mod bearer;
 mod credentials;
+#[cfg(feature = "gssapi")]
+mod gssapi;
 mod handle;
 mod http;
 mod panic;
@@ -48,6 +50,11 @@ pub use bearer::{MESOS_AUTH_BEARER_SHARED_SECRET, mesos_auth_bearer};
 pub use credentials::{
     MESOS_AUTH_CREDENTIALS_ALLOW_EMPTY, MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS,
     MESOS_AUTH_CREDENTIALS_LENIENT, mesos_auth_credentials, mesos_auth_credentials_format,
+};
+#[cfg(feature = "gssapi")]
+pub use gssapi::{
+    mesos_auth_gssapi_client, mesos_auth_gssapi_reason, mesos_auth_gssapi_server,
+    mesos_auth_gssapi_step,
 };
 pub use http::{
     MESOS_AUTH_HTTP_METHOD_BASIC, MESOS_AUTH_HTTP_METHOD_BEARER, MESOS_AUTH_HTTP_METHOD_NONE,
