@@ -166,7 +166,10 @@ fn principal<T>(s: &Session<T>) -> Result<mesos_auth_str, mesos_auth_result> {
     match &lock(&s.out).1 {
         // INVARIANT: set once, never changed after: the view stays valid.
         Some(p) => Ok(mesos_auth_str::view(p)),
-        None => Err(fail(mesos_auth_result::InvalidState, "the exchange has not completed")),
+        None => Err(fail(
+            mesos_auth_result::InvalidState,
+            "the exchange has not completed",
+        )),
     }
 }
 

@@ -47,7 +47,9 @@ pub(crate) enum Kind {
     Bearer = 0x4d41_0014,
     // Apart from the run above, so kinds added elsewhere meanwhile keep
     // their numbers.
+    #[cfg(feature = "gssapi")]
     GssapiServer = 0x4d41_0020,
+    #[cfg(feature = "gssapi")]
     GssapiClient = 0x4d41_0021,
 }
 
