@@ -237,3 +237,6 @@ fn strings(
         }
     }
 }
+
+#[cfg(test)]
+mod test;
