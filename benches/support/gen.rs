@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 /// `register_frameworks` (a role and its subtree), and the rest spread over
 /// `reserve_resources`, `teardown_frameworks` and `view_frameworks`, with an
 /// ANY or NONE entity every few ACLs.
-pub fn acl_json(n: usize) -> String {
+pub(crate) fn acl_json(n: usize) -> String {
     let lists: [(&str, &str, usize); 5] = [
         ("run_tasks", "users", n / 2),
         ("register_frameworks", "roles", n / 5),
@@ -48,7 +48,7 @@ pub fn acl_json(n: usize) -> String {
 }
 
 /// `n` credentials in the text format (`principal secret` a line).
-pub fn credentials_text(n: usize) -> String {
+pub(crate) fn credentials_text(n: usize) -> String {
     let mut s = String::with_capacity(n * 42);
     for i in 0..n {
         let _ = writeln!(s, "principal-{i:07} secret-value-{i:08}-xyz");
@@ -57,7 +57,7 @@ pub fn credentials_text(n: usize) -> String {
 }
 
 /// `n` credentials in the JSON format Mesos reads.
-pub fn credentials_json(n: usize) -> String {
+pub(crate) fn credentials_json(n: usize) -> String {
     let mut s = String::with_capacity(n * 80 + 32);
     s.push_str("{\n  \"credentials\": [");
     for i in 0..n {

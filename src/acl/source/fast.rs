@@ -134,9 +134,7 @@ fn acl(
     match (list.object_rule(), &object) {
         (ObjectRule::NoSome, Entity::Some(_)) => return None,
         (ObjectRule::Endpoints, Entity::Some(values))
-            if values
-                .iter()
-                .any(|v| !ENDPOINT_PATHS.contains(&v.as_str())) =>
+            if values.iter().any(|v| !ENDPOINT_PATHS.contains(&v.as_str())) =>
         {
             return None;
         }
@@ -196,9 +194,7 @@ fn entity(s: &mut Scanner<'_>, lines: &Locator<'_>, scratch: &mut Vec<Value>) ->
         // ANY/NONE with values, and SOME without any, are problems.
         (Some(Type::Any), None) => Some(Entity::Any),
         (Some(Type::None), None) => Some(Entity::None),
-        (Some(Type::Some) | None, Some(values)) if !values.is_empty() => {
-            Some(Entity::Some(values))
-        }
+        (Some(Type::Some) | None, Some(values)) if !values.is_empty() => Some(Entity::Some(values)),
         _ => None,
     }
 }
@@ -230,7 +226,10 @@ fn strings(
             location: lines.location(span.start),
         });
         if s.eat(b']') {
-            return Some(out.drain(..).collect());
+            // Not `mem::take`: that would keep the scratch's slack.
+            let mut kept = Vec::with_capacity(out.len());
+            kept.append(out);
+            return Some(kept);
         }
         if !s.eat(b',') {
             return None;

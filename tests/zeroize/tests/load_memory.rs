@@ -80,8 +80,7 @@ fn loading_a_million_acls_or_credentials_peaks_within_twice_what_it_keeps() {
         ("json", generate::credentials_json(n), Options::new()),
     ] {
         let path = private_file(dir.path(), name, text);
-        let (store, retained, peak) =
-            measure(|| credentials::load_store(&path, &options).unwrap());
+        let (store, retained, peak) = measure(|| credentials::load_store(&path, &options).unwrap());
         println!(
             "1,000,000 credentials ({name}): retained {:.1} MiB, peak {:.1} MiB ({:.2}x)",
             retained as f64 / MIB,

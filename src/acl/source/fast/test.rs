@@ -41,7 +41,11 @@ fn accepted_text_builds_what_the_full_reader_builds() {
     for text in ACCEPTED {
         let expected = full(text).unwrap();
         assert_eq!(fast(text).as_ref(), Some(&expected), "{text}");
-        assert_eq!(parse_with(text, Options::new()).unwrap(), expected, "{text}");
+        assert_eq!(
+            parse_with(text, Options::new()).unwrap(),
+            expected,
+            "{text}"
+        );
     }
 }
 
