@@ -1,6 +1,7 @@
 //! Loading big files (issue 14, item 2): read + parse + compile 100,000 and
-//! 1,000,000 ACLs, and read + build 1,000,000 credentials (text and JSON),
-//! each next to `serde_json::from_slice::<serde_json::Value>` of the same
+//! 1,000,000 ACLs (and the same through the full reader, which every file
+//! took before the fast path), and read + build 1,000,000 credentials (text
+//! and JSON), each next to `serde_json::from_slice::<serde_json::Value>` of the same
 //! bytes (read from the same file), the baseline measured in the same run.
 //! The files are generated once, deterministically, in a temporary
 //! directory (benches/support/gen.rs).
@@ -54,6 +55,15 @@ fn acls(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("ours", label), &path, |b, path| {
             b.iter_with_large_drop(|| {
                 let src = acl::read_file(black_box(path), acl::Options::new()).expect("parses");
+                Compiler::new().compile(&src).expect("compiles")
+            })
+        });
+        // The full reader alone (what every file cost before the fast path).
+        group.bench_with_input(BenchmarkId::new("full_reader", label), &path, |b, path| {
+            b.iter_with_large_drop(|| {
+                let text = std::fs::read_to_string(black_box(path)).expect("readable");
+                let src = mesos_auth::internal::acl_parse_full_reader(&text, acl::Options::new())
+                    .expect("parses");
                 Compiler::new().compile(&src).expect("compiles")
             })
         });
