@@ -74,6 +74,7 @@ pub use error::{AclError, Diagnostic, LimitError, LimitKind};
 pub use kind::{AclList, Action};
 pub use lint::{Finding, FindingKind, lint};
 pub use reload::AclHandle;
+pub(crate) use source::parse_full;
 pub use source::{
     Acl, AclSource, DEFAULT_MAX_FILE_BYTES, Entity, Options, Value, parse, parse_with, read_file,
 };

@@ -193,6 +193,20 @@ pub fn credentials_load_full_reader(
     crate::credentials::parse_full_reader(src, options).and_then(|f| f.into_store())
 }
 
+/// Parses ACL text with the full reader (a JSON tree, then every check),
+/// skipping the fast path: what the text cost before it, and what any text
+/// with a problem still costs. For the load bench.
+///
+/// # Errors
+///
+/// As [`crate::acl::parse_with`].
+pub fn acl_parse_full_reader(
+    src: &str,
+    options: crate::acl::Options,
+) -> Result<crate::acl::AclSource, crate::acl::AclError> {
+    crate::acl::parse_full(src, options)
+}
+
 /// Parses and compiles a TLS rule file. For the `tls_rules` fuzzer: it
 /// must never panic; `None` when the bytes are not UTF-8, else the number of
 /// rules or the errors (whose spans the fuzzer checks lie inside the text).

@@ -154,6 +154,33 @@ impl<'s> Scanner<'s> {
         Some((s, Span::new(start, self.p.pos)))
     }
 
+    /// Skips whitespace, then reads `true` or `false`; `None` if neither
+    /// comes next (the cursor is then left where the literal would start).
+    pub(crate) fn boolean(&mut self) -> Option<bool> {
+        self.p.skip_ws();
+        let rest = self.p.src.get(self.p.pos..).unwrap_or_default();
+        let (value, len) = if rest.starts_with(b"true") {
+            (true, 4)
+        } else if rest.starts_with(b"false") {
+            (false, 5)
+        } else {
+            return None;
+        };
+        // `trueish` is not a literal followed by junk the caller could
+        // mistake for a separator: the next byte must not continue a word.
+        if rest.get(len).is_some_and(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        self.p.pos += len;
+        Some(value)
+    }
+
+    /// Skips whitespace; the byte offset reached (where the next token starts).
+    pub(crate) fn offset(&mut self) -> usize {
+        self.p.skip_ws();
+        self.p.pos
+    }
+
     /// Skips whitespace; whether the text ends there.
     pub(crate) fn at_end(&mut self) -> bool {
         self.p.skip_ws();

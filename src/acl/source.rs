@@ -9,6 +9,8 @@ use crate::span::{LineIndex, Location};
 use super::error::{AclError, Diagnostic, LimitError, LimitKind};
 use super::kind::{AclList, ENDPOINT_PATHS, LIST_COUNT, ObjectRule};
 
+mod fast;
+
 /// Largest ACL text accepted by default: 256 MiB. A cap always exists
 /// (threats.md §0); this one fits the 1,000,000 ACLs the performance
 /// targets set (about 80 MB written one ACL a line, 200 MB pretty-printed).
@@ -223,6 +225,18 @@ pub fn parse_with(src: &str, options: Options) -> Result<AclSource, AclError> {
             location: Location { line: 1, column: 1 },
         }));
     }
+    // Strict text with no problem (nearly every file a master loads) takes
+    // the fast path; anything else is read again, fully, for the messages.
+    if !options.lenient
+        && let Some(source) = fast::parse(src)
+    {
+        return Ok(source);
+    }
+    parse_full(src, options)
+}
+
+/// The full reader: a JSON tree, then every check, every problem reported.
+pub(crate) fn parse_full(src: &str, options: Options) -> Result<AclSource, AclError> {
     let lines = Locator::new(src);
     let doc = json::parse(src, json::Options::default()).map_err(|e| {
         AclError::Invalid(vec![Diagnostic::new(
@@ -297,7 +311,9 @@ pub fn read_file(
 /// costs one pass even when it is a single 16 MiB line.
 struct Locator<'s> {
     src: &'s str,
-    index: LineIndex<'s>,
+    // Built on the first backward question only: a file of a million lines
+    // read front to back never needs its line table.
+    index: std::cell::OnceCell<LineIndex<'s>>,
     offset: std::cell::Cell<usize>,
     at: std::cell::Cell<Location>,
 }
@@ -306,7 +322,7 @@ impl<'s> Locator<'s> {
     fn new(src: &'s str) -> Self {
         Self {
             src,
-            index: LineIndex::new(src),
+            index: std::cell::OnceCell::new(),
             offset: std::cell::Cell::new(0),
             at: std::cell::Cell::new(Location { line: 1, column: 1 }),
         }
@@ -334,7 +350,10 @@ impl<'s> Locator<'s> {
                 at
             }
             // Backwards or inside a character: the slow, exact way.
-            _ => self.index.location(offset),
+            _ => self
+                .index
+                .get_or_init(|| LineIndex::new(self.src))
+                .location(offset),
         };
         if self.src.is_char_boundary(offset) {
             self.offset.set(offset);

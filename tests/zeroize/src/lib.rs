@@ -1,8 +1,8 @@
 //! Allocator-level test support: this package exists for its test binaries,
 //! which install global allocators (unsafe code, which the `mesos-auth`
 //! package forbids in all of its targets). The `zeroize` binary has a
-//! scanning allocator of its own; `no_alloc` and `ratelimit_memory` share
-//! [`Counting`].
+//! scanning allocator of its own; `no_alloc`, `ratelimit_memory` and
+//! `load_memory` share [`Counting`].
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,6 +12,14 @@ pub static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 /// Bytes requested and not yet freed (process-wide; the allocator's own
 /// overhead is not counted).
 pub static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Most bytes live at once since the last [`reset_peak`] (process-wide).
+pub static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// Starts a new peak measurement from the bytes live now.
+pub fn reset_peak() {
+    PEAK.store(LIVE.load(Ordering::SeqCst), Ordering::SeqCst);
+}
 
 /// Forwards to `System`, counting calls and live bytes. A test binary
 /// installs it with `#[global_allocator] static GLOBAL: Counting = Counting;`.
@@ -25,7 +33,8 @@ pub struct Counting;
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        LIVE.fetch_add(layout.size(), Ordering::SeqCst);
+        let live = LIVE.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
+        PEAK.fetch_max(live, Ordering::SeqCst);
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -36,8 +45,10 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        LIVE.fetch_add(new_size, Ordering::SeqCst);
+        let live = LIVE.fetch_add(new_size, Ordering::SeqCst) + new_size;
         LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+        // Net of the old block: a large block grows in place (mremap).
+        PEAK.fetch_max(live - layout.size(), Ordering::SeqCst);
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
