@@ -274,3 +274,10 @@ pub fn tls_facts_diff(der: &[u8]) -> Result<(bool, bool), String> {
 /// `gss_init_sec_context`/`gss_accept_sec_context` baseline.
 #[cfg(feature = "gssapi")]
 pub use libgssapi;
+
+/// Whether `token` is framed as a Kerberos V5 initial context token (the
+/// GSSAPI server's first check), for the benchmark.
+#[cfg(feature = "gssapi")]
+pub fn gssapi_krb5_framing(token: &[u8]) -> bool {
+    crate::sasl::gssapi::is_krb5_initial_token(token)
+}
