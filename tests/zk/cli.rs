@@ -134,3 +134,214 @@ fn push_get_diff_audit() {
         );
     }
 }
+
+/// Lays out znodes as Mesos 1.11 does under `--zk=zk://.../mesos`, with one
+/// instance of each finding, and the library's own base znode.
+fn mesos_layout(port: u16) {
+    use zookeeper_client as zkc;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let servers = format!("127.0.0.1:{port}");
+        let open = zkc::Client::connect(&servers).await.unwrap();
+        // Mesos with `--zk_auth` (`zk://mesos:mesos@.../mesos`): anyone
+        // reads, the creator (digest `mesos`, password `mesos`) does all.
+        let weak = zkc::Client::connect(&servers).await.unwrap();
+        weak.auth("digest", b"mesos:mesos").await.unwrap();
+        let strong = zkc::Client::connect(&servers).await.unwrap();
+        strong
+            .auth("digest", b"ops:Vq3!r8Lz-e2Xp9#mTt4wY")
+            .await
+            .unwrap();
+        let everyone_read_creator_all = || {
+            let mut acls = zkc::Acls::creator_all().to_vec();
+            acls.extend(zkc::Acls::anyone_read().iter().cloned());
+            acls
+        };
+        let acls = everyone_read_creator_all();
+        let guarded = zkc::CreateMode::Persistent.with_acls(zkc::Acls::new(&acls));
+        let guarded_seq = zkc::CreateMode::PersistentSequential.with_acls(zkc::Acls::new(&acls));
+        let unsafe_open = zkc::CreateMode::Persistent.with_acls(zkc::Acls::anyone_all());
+        let read_only = zkc::CreateMode::Persistent.with_acls(zkc::Acls::anyone_read());
+
+        // The election group, created without `--zk_auth`: open to anyone.
+        open.create("/mesos", b"", &unsafe_open).await.unwrap();
+        // A master with the weak digest (its member is guarded otherwise).
+        let (stat, _) = weak
+            .create("/mesos/json.info_", b"{}", &guarded_seq)
+            .await
+            .unwrap();
+        assert!(stat.version >= 0);
+        // An old master without `--zk_auth`: its protobuf member is open.
+        open.create("/mesos/info_0000000001", b"", &unsafe_open)
+            .await
+            .unwrap();
+        // The replicated log's group, guarded by a strong digest: clean.
+        strong
+            .create("/mesos/log_replicas", b"", &guarded)
+            .await
+            .unwrap();
+        // One replica's member left open (by a replica without `--zk_auth`
+        // in a group created with it).
+        strong
+            .create("/mesos/log_replicas/0000000000", b"", &unsafe_open)
+            .await
+            .unwrap();
+        // ZooKeeper state storage's registry entry, guarded: clean.
+        strong
+            .create("/mesos/registry", b"", &guarded)
+            .await
+            .unwrap();
+        // Our base znode, guarded, and credentials anyone reads.
+        strong.create("/mesos-auth", b"", &guarded).await.unwrap();
+        strong
+            .create("/mesos-auth/credentials", b"{}", &read_only)
+            .await
+            .unwrap();
+    });
+}
+
+/// ZooKeeper's digest, computed here with openssl (independently of the
+/// library's).
+fn sha1_b64(s: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new("sh")
+        .args(["-c", "openssl sha1 -binary | base64"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    text(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn audit_of_a_mesos_tree() {
+    if !server::available() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    // ZooKeeper shows digest hashes only to a session with ADMIN on the
+    // znode: the operator audits as the `super` user (password `Adm1n-z`).
+    let super_digest = "super:sGoiK9Ioih86v8oYPiUdeYPUnZo=";
+    assert_eq!(
+        super_digest,
+        format!("super:{}", sha1_b64("super:Adm1n-z")),
+        "the test's super digest"
+    );
+    let extra = Extra {
+        props: vec![format!(
+            "zookeeper.DigestAuthenticationProvider.superDigest={super_digest}"
+        )],
+        ..Extra::default()
+    };
+    let zk = Server::standalone(root.path(), &extra);
+    zk.wait_ready();
+    mesos_layout(zk.port);
+    let (mesos, ours) = (zk.url("/mesos"), zk.url("/mesos-auth"));
+    let password = root.path().join("super.pw");
+    std::fs::write(&password, "Adm1n-z\n").unwrap();
+    let password = password.display().to_string();
+    let as_super = [
+        "--digest-user",
+        "super",
+        "--digest-password-file",
+        &password,
+    ];
+
+    let mut args = vec!["zk", "audit", "--json", &mesos, &ours];
+    args.extend(as_super);
+    let out = cli(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["tls"], false);
+    assert_eq!(report["authenticated"], true);
+    assert_eq!(report["znodes"], 8, "{report}");
+    let findings: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap().to_owned();
+            (s("path"), s("role"), s("kind"))
+        })
+        .collect();
+    let weak_member = report["visited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|z| {
+            let p = z["path"].as_str().unwrap();
+            p.starts_with("/mesos/json.info_").then(|| p.to_owned())
+        })
+        .unwrap();
+    let want = [
+        ("-", "connection", "no_tls"),
+        ("/mesos", "election_group", "world_writable"),
+        (&weak_member, "election_member", "weak_digest"),
+        (
+            "/mesos/info_0000000001",
+            "election_member",
+            "world_writable",
+        ),
+        (
+            "/mesos/log_replicas/0000000000",
+            "log_replicas",
+            "world_writable",
+        ),
+        (
+            "/mesos-auth/credentials",
+            "credentials",
+            "readable_credentials",
+        ),
+    ];
+    let mut want: Vec<(String, String, String)> = want
+        .iter()
+        .map(|(p, r, k)| ((*p).to_owned(), (*r).to_owned(), (*k).to_owned()))
+        .collect();
+    let mut got = findings.clone();
+    want.sort();
+    got.sort();
+    // Exactly these: the guarded log group, the registry and the strong
+    // digest are clean; the connection is reported once for both trees.
+    assert_eq!(got, want, "{report}");
+
+    // Each znode's ACL against what it should be; no digest hash shown.
+    let visited = report["visited"].as_array().unwrap();
+    let registry = visited
+        .iter()
+        .find(|z| z["path"] == "/mesos/registry")
+        .unwrap();
+    assert_eq!(registry["role"], "registry");
+    assert_eq!(
+        registry["acl"],
+        serde_json::json!(["digest:ops:<hash>:rwcda", "world:anyone:r"])
+    );
+    assert!(registry["expected"].as_str().unwrap().contains("masters"));
+    assert!(!text(&out.stdout).contains("rlJGHx66"), "digest hash shown");
+
+    // Anonymous, in text: one line per finding, naming the role; the
+    // weak digest is out of sight (ZooKeeper masks the hash).
+    let out = cli(&["zk", "audit", &mesos]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines = text(&out.stdout);
+    assert!(
+        lines.contains(
+            "/mesos: world_writable (election_group): anyone may write, create, delete, admin"
+        ) && lines.contains("-: unauthenticated (connection)")
+            && !lines.contains("weak_digest"),
+        "{lines}"
+    );
+
+    // A missing root is an error (exit 2), as `acl check` on a missing file.
+    let out = cli(&["zk", "audit", &zk.url("/nowhere")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("`/nowhere` does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
+}
