@@ -46,7 +46,7 @@ pub use audit::{
 pub use connect::{ConnectOptions, SaslDigest, TlsSettings};
 pub use error::ZkError;
 pub use event::ZkEvent;
-pub use push::{Expect, PushOptions, Pushed, Znode, get, push};
+pub use push::{Expect, PushOptions, Pushed, Znode, get, push, push_many};
 pub use source::{PolicyWatch, StalePolicy, Startup, WatchOptions, WatchStatus};
 pub use target::{PolicyKind, PolicyTarget};
 pub use url::{DEFAULT_PORT, ZkUrl};

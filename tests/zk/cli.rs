@@ -345,3 +345,119 @@ fn audit_of_a_mesos_tree() {
         text(&out.stderr)
     );
 }
+
+const RULES: &str = include_str!("../../examples/tls-rules.json");
+
+#[test]
+fn multi_push_is_all_or_nothing() {
+    use mesos_auth::zk::{self, ConnectOptions, Expect, PolicyKind, PushOptions, ZkError, ZkUrl};
+    if !server::available() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let zk = Server::standalone(root.path(), &Extra::default());
+    zk.wait_ready();
+    let base = zk.url("/mesos-auth");
+    let file = |name: &str, body: &str| {
+        let p = root.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p.display().to_string()
+    };
+    let acls1 = file("a1.json", "{\"permissive\": false}\n");
+    let acls2 = file("a2.json", "{\"permissive\": true}\n");
+    let rules1 = file("r1.json", RULES);
+    let rules2 = file("r2.json", &format!("{RULES}\n"));
+
+    // Both znodes in one push.
+    let out = cli(&[
+        "zk",
+        "push",
+        "--acls",
+        &acls1,
+        "--tls-rules",
+        &rules1,
+        "--insecure-open-acl",
+        &base,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.matches("created version 0").count(), 2, "{stdout}");
+
+    // Another writer changes the rules behind our back: a push based on
+    // version 0 of both fails as a whole; the ACLs (still at version 0,
+    // which would have matched) are not written either.
+    let open = || PushOptions::new(ConnectOptions::new()).insecure_open_acl(true);
+    let rules_url = ZkUrl::parse(&zk.url("/mesos-auth/tls-rules")).unwrap();
+    let acls_url = ZkUrl::parse(&zk.url("/mesos-auth/acls")).unwrap();
+    zk::push(&rules_url, PolicyKind::TlsRules, RULES.as_bytes(), &open()).unwrap();
+    let out = cli(&[
+        "zk",
+        "push",
+        "--acls",
+        &acls2,
+        "--tls-rules",
+        &rules2,
+        "--expect-version",
+        "0",
+        &base,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(
+            "`/mesos-auth/tls-rules` changed under us: expected version 0, another writer got there first; none of the 2 znodes of this push was written"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let acls = zk::get(&acls_url, &ConnectOptions::new()).unwrap();
+    assert_eq!(
+        (acls.version, acls.data.as_slice()),
+        (0, &b"{\"permissive\": false}\n"[..])
+    );
+
+    // Two pushes of both znodes at once, each creating them: exactly one
+    // wins, and both znodes hold the winner's content.
+    let race = |i: usize| {
+        let acls: &[u8] = if i == 0 {
+            b"{\"permissive\": false}"
+        } else {
+            b"{\"permissive\": true}"
+        };
+        let rules = if i == 0 {
+            RULES.to_owned()
+        } else {
+            format!("{RULES} ")
+        };
+        let a = ZkUrl::parse(&zk.url("/race/acls")).unwrap();
+        let r = ZkUrl::parse(&zk.url("/race/tls-rules")).unwrap();
+        let items = [
+            (&a, PolicyKind::Acls, acls),
+            (&r, PolicyKind::TlsRules, rules.as_bytes()),
+        ];
+        zk::push_many(&items, &open().expect(Expect::Absent))
+    };
+    let barrier = std::sync::Barrier::new(2);
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|i| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    race(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let winner = results.iter().position(Result::is_ok).unwrap();
+    let loser = &results[1 - winner];
+    assert!(
+        matches!(loser, Err(ZkError::MultiConflict { znodes: 2, .. })),
+        "{results:?}"
+    );
+    let read =
+        |p: &str| zk::get(&ZkUrl::parse(&zk.url(p)).unwrap(), &ConnectOptions::new()).unwrap();
+    let (a, r) = (read("/race/acls"), read("/race/tls-rules"));
+    assert_eq!(a.data.ends_with(b"true}"), winner == 1);
+    assert_eq!(r.data.ends_with(b" "), winner == 1);
+}

@@ -6,9 +6,10 @@
 //!
 //! `push` checks each file as `acl check`, `credentials check` and `tls
 //! check` would (errors: exit 2; findings: exit 1, unless
-//! `--allow-findings`), all of them before writing any, then writes each
-//! with compare-and-swap on the znode version: a concurrent writer makes
-//! it fail (exit 2), never overwritten. `get` prints a znode (credentials
+//! `--allow-findings`), all of them before writing any, then writes them in one ZooKeeper
+//! `multi` (all or nothing), each with compare-and-swap on its znode
+//! version: a concurrent writer on any of them fails the whole push
+//! (exit 2), nothing overwritten. `get` prints a znode (credentials
 //! only with `--show-secrets`); `diff` compares a local file with its znode
 //! (exit 0 same, 1 different, 2 errors; credentials by principal, never a
 //! secret). `audit` walks a znode tree (Mesos's leader election, log
@@ -369,9 +370,14 @@ fn push(
         };
         options = options.reader(scheme, id);
     }
+    // One `multi`: all files or none, each with compare-and-swap.
+    let items: Vec<_> = checked
+        .iter()
+        .map(|(kind, _, bytes, url)| (url, *kind, bytes.as_slice()))
+        .collect();
+    let pushed = zk::push_many(&items, &options).map_err(|e| fail(&e.to_string()))?;
     let mut out = std::io::stdout().lock();
-    for (kind, file, bytes, url) in checked {
-        let pushed = zk::push(&url, kind, &bytes, &options).map_err(|e| fail(&e.to_string()))?;
+    for ((_, file, _, url), pushed) in checked.iter().zip(pushed) {
         let from = pushed
             .previous
             .map_or_else(|| "created".to_owned(), |v| format!("version {v} ->"));
