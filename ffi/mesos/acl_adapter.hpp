@@ -34,9 +34,61 @@
 
 namespace mesos_auth_module {
 
+// Where a policy comes from in ZooKeeper (`zk_*` parameters), for a
+// library built with the `zk` feature (MESOS_AUTH_ZK defined).
+struct ZkSource {
+  // `zk_acls`: the znode, `zk://host:port[,host:port...]/path` (as
+  // `mesos-auth zk push` writes it). Empty: no ZooKeeper.
+  std::string url;
+  // `zk_startup_timeout_ms`: wait this long at start-up for a valid policy
+  // from ZooKeeper, and refuse to start without one (default 10000). 0:
+  // start at once with the `acls` file serving until ZooKeeper delivers.
+  uint64_t startupTimeoutMs = 10000;
+  // `zk_fail_closed_after_ms`: deny every request after this long without
+  // ZooKeeper (0, the default: keep serving the last good policy).
+  uint64_t failClosedAfterMs = 0;
+  // `zk_session_timeout_ms` (0: the library's 10000).
+  uint64_t sessionTimeoutMs = 0;
+  // `zk_tls_ca`, `zk_tls_cert`, `zk_tls_key`: TLS to ZooKeeper's secure
+  // port (PEM files); `zk_sasl_user`, `zk_sasl_password_file`: SASL
+  // DIGEST-MD5.
+  std::string tlsCa, tlsCert, tlsKey, saslUser, saslPasswordFile;
+};
+
+// Reads one `zk_*` key; true if `key` is one (then `*error` may be set).
+inline bool parseZkParameter(const std::string &key, const std::string &value, ZkSource *zk,
+                             std::optional<std::string> *error) {
+  auto number = [&](uint64_t *out) {
+    uint64_t n = 0;
+    bool ok = !value.empty() && value.size() <= 9;
+    for (char c : value) {
+      if (c < '0' || c > '9') ok = false;
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (ok) *out = n;
+    else *error = "parameter '" + key + "' must be 0..999999999";
+  };
+  auto text = [&](std::string *out) {
+    if (value.empty()) *error = "parameter '" + key + "' is empty";
+    *out = value;
+  };
+  if (key == "zk_acls") text(&zk->url);
+  else if (key == "zk_startup_timeout_ms") number(&zk->startupTimeoutMs);
+  else if (key == "zk_fail_closed_after_ms") number(&zk->failClosedAfterMs);
+  else if (key == "zk_session_timeout_ms") number(&zk->sessionTimeoutMs);
+  else if (key == "zk_tls_ca") text(&zk->tlsCa);
+  else if (key == "zk_tls_cert") text(&zk->tlsCert);
+  else if (key == "zk_tls_key") text(&zk->tlsKey);
+  else if (key == "zk_sasl_user") text(&zk->saslUser);
+  else if (key == "zk_sasl_password_file") text(&zk->saslPasswordFile);
+  else return false;
+  return true;
+}
+
 // What the Authorizer module reads from its parameters.
 struct AclConfig {
-  // `acls`: the ACL file (Mesos --acls JSON), read by mesos-auth. Required.
+  // `acls`: the ACL file (Mesos --acls JSON), read by mesos-auth. Required
+  // unless `zk_acls` is given (then it is the start-up fallback, if any).
   std::string aclsPath;
   // `acls_lenient`: "true" accepts what Mesos accepts (unknown keys are
   // then warnings, not errors).
@@ -47,6 +99,9 @@ struct AclConfig {
   // `audit_log`, `audit_log_max_bytes`, `audit_log_keep`, `audit_fsync`,
   // `audit_syslog`: where one event per decision goes (audit_adapter.hpp).
   AuditConfig audit;
+  // `zk_*`: the policy from ZooKeeper (watched; each valid version swapped
+  // in, an invalid one refused with the last good one serving).
+  ZkSource zk;
 };
 
 // Reads the parameters; unknown keys, repeated keys and bad values are errors.
@@ -72,9 +127,20 @@ inline std::optional<std::string> parseAclParameters(const Parameters &params, A
       config->reloadIntervalMs = n;
     } else if (std::optional<std::string> error; parseAuditParameter(key, value, &config->audit, &error)) {
       if (error) return error;
+    } else if (std::optional<std::string> error; parseZkParameter(key, value, &config->zk, &error)) {
+      if (error) return error;
     } else {
       return "unknown parameter '" + key + "'";
     }
+  }
+  if (!config->zk.url.empty()) {
+#ifndef MESOS_AUTH_ZK
+    return "parameter 'zk_acls' needs the library built with the zk feature (ffi/mesos/build.sh does)";
+#endif
+    if (config->reloadIntervalMs > 0) return "parameters 'zk_acls' and 'reload_interval_ms' exclude each other";
+    if (config->aclsPath.empty() && config->zk.startupTimeoutMs == 0)
+      return "parameter 'zk_startup_timeout_ms' 0 (start without ZooKeeper) needs 'acls' as the fallback";
+    return std::nullopt;
   }
   if (config->aclsPath.empty()) return "parameter 'acls' is required";
   return std::nullopt;
@@ -102,10 +168,40 @@ class Policy {
     AuditSinks::Handle audit;
     if (auto e = AuditSinks::open(config.audit, nullptr, &audit)) return e;
     const mesos_auth_acl *raw = nullptr;
-    mesos_auth_result r = mesos_auth_acl_load_path(config.aclsPath.data(), config.aclsPath.size(),
-                                                   config.lenient ? MESOS_AUTH_ACL_LENIENT : 0, audit.get(), &raw);
-    if (r != MESOS_AUTH_RESULT_OK) return lastError("cannot load ACLs '" + config.aclsPath + "'", r);
-    out->reset(new Policy(raw));
+    const uint32_t flags = config.lenient ? MESOS_AUTH_ACL_LENIENT : 0;
+    mesos_auth_result r;
+    if (!config.aclsPath.empty()) {
+      r = mesos_auth_acl_load_path(config.aclsPath.data(), config.aclsPath.size(), flags, audit.get(), &raw);
+      if (r != MESOS_AUTH_RESULT_OK) return lastError("cannot load ACLs '" + config.aclsPath + "'", r);
+    } else {
+      // Only ZooKeeper: nothing is allowed until its first valid policy
+      // (start-up waits for it).
+      static const char denyAll[] = "{\"permissive\": false}";
+      r = mesos_auth_acl_compile_buffer(denyAll, sizeof denyAll - 1, flags, audit.get(), &raw);
+      if (r != MESOS_AUTH_RESULT_OK) return lastError("cannot compile the deny-all policy", r);
+    }
+    std::shared_ptr<Policy> policy(new Policy(raw));
+#ifdef MESOS_AUTH_ZK
+    if (!config.zk.url.empty()) {
+      const ZkSource &zk = config.zk;
+      auto view = [](const std::string &s) { return mesos_auth_str{s.data(), s.size()}; };
+      auto ms = [](uint64_t v) { return static_cast<uint32_t>(v); };  // parsed as at most 9 digits
+      mesos_auth_zk_config c{};
+      c.tls_ca_file = view(zk.tlsCa);
+      c.tls_cert_file = view(zk.tlsCert);
+      c.tls_key_file = view(zk.tlsKey);
+      c.sasl_user = view(zk.saslUser);
+      c.sasl_password_file = view(zk.saslPasswordFile);
+      c.session_timeout_ms = ms(zk.sessionTimeoutMs);
+      c.startup_timeout_ms = ms(zk.startupTimeoutMs);
+      c.fail_closed_after_ms = ms(zk.failClosedAfterMs);
+      const mesos_auth_zk_watch *w = nullptr;
+      r = mesos_auth_zk_watch_acl(policy->raw(), zk.url.data(), zk.url.size(), &c, &w);
+      if (r != MESOS_AUTH_RESULT_OK) return lastError("cannot watch ACLs at '" + zk.url + "'", r);
+      policy->watch_.reset(w);
+    }
+#endif
+    *out = std::move(policy);
     return std::nullopt;
   }
 
@@ -135,6 +231,13 @@ class Policy {
   // the caller fails the request (Mesos then denies or retries).
   std::optional<std::string> allowed(const std::optional<std::string> &principal, const std::vector<Check> &checks,
                                      bool *out) const {
+#ifdef MESOS_AUTH_ZK
+    // Past the fail-closed bound without ZooKeeper: deny everything.
+    if (watch_ && mesos_auth_zk_watch_check_fresh(watch_.get()) != MESOS_AUTH_RESULT_OK) {
+      *out = false;
+      return std::nullopt;
+    }
+#endif
     for (const Check &c : checks) {
       mesos_auth_acl_request req{};
       req.action = c.action;
@@ -162,6 +265,14 @@ class Policy {
  private:
   explicit Policy(const mesos_auth_acl *raw) : acl_(raw) {}
   std::unique_ptr<const mesos_auth_acl, Free> acl_;
+#ifdef MESOS_AUTH_ZK
+  struct FreeWatch {
+    void operator()(const mesos_auth_zk_watch *w) const noexcept { mesos_auth_zk_watch_free(w); }
+  };
+  // Declared after acl_, so destroyed first: the watch stops before the
+  // policy it feeds goes (it holds its own reference anyway).
+  std::unique_ptr<const mesos_auth_zk_watch, FreeWatch> watch_;
+#endif
 };
 
 // The fields of a Mesos `authorization::Object` / `ObjectApprover::Object`
