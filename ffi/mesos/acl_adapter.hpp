@@ -34,57 +34,6 @@
 
 namespace mesos_auth_module {
 
-// Where a policy comes from in ZooKeeper (`zk_*` parameters), for a
-// library built with the `zk` feature (MESOS_AUTH_ZK defined).
-struct ZkSource {
-  // `zk_acls`: the znode, `zk://host:port[,host:port...]/path` (as
-  // `mesos-auth zk push` writes it). Empty: no ZooKeeper.
-  std::string url;
-  // `zk_startup_timeout_ms`: wait this long at start-up for a valid policy
-  // from ZooKeeper, and refuse to start without one (default 10000). 0:
-  // start at once with the `acls` file serving until ZooKeeper delivers.
-  uint64_t startupTimeoutMs = 10000;
-  // `zk_fail_closed_after_ms`: deny every request after this long without
-  // ZooKeeper (0, the default: keep serving the last good policy).
-  uint64_t failClosedAfterMs = 0;
-  // `zk_session_timeout_ms` (0: the library's 10000).
-  uint64_t sessionTimeoutMs = 0;
-  // `zk_tls_ca`, `zk_tls_cert`, `zk_tls_key`: TLS to ZooKeeper's secure
-  // port (PEM files); `zk_sasl_user`, `zk_sasl_password_file`: SASL
-  // DIGEST-MD5.
-  std::string tlsCa, tlsCert, tlsKey, saslUser, saslPasswordFile;
-};
-
-// Reads one `zk_*` key; true if `key` is one (then `*error` may be set).
-inline bool parseZkParameter(const std::string &key, const std::string &value, ZkSource *zk,
-                             std::optional<std::string> *error) {
-  auto number = [&](uint64_t *out) {
-    uint64_t n = 0;
-    bool ok = !value.empty() && value.size() <= 9;
-    for (char c : value) {
-      if (c < '0' || c > '9') ok = false;
-      n = n * 10 + static_cast<uint64_t>(c - '0');
-    }
-    if (ok) *out = n;
-    else *error = "parameter '" + key + "' must be 0..999999999";
-  };
-  auto text = [&](std::string *out) {
-    if (value.empty()) *error = "parameter '" + key + "' is empty";
-    *out = value;
-  };
-  if (key == "zk_acls") text(&zk->url);
-  else if (key == "zk_startup_timeout_ms") number(&zk->startupTimeoutMs);
-  else if (key == "zk_fail_closed_after_ms") number(&zk->failClosedAfterMs);
-  else if (key == "zk_session_timeout_ms") number(&zk->sessionTimeoutMs);
-  else if (key == "zk_tls_ca") text(&zk->tlsCa);
-  else if (key == "zk_tls_cert") text(&zk->tlsCert);
-  else if (key == "zk_tls_key") text(&zk->tlsKey);
-  else if (key == "zk_sasl_user") text(&zk->saslUser);
-  else if (key == "zk_sasl_password_file") text(&zk->saslPasswordFile);
-  else return false;
-  return true;
-}
-
 // What the Authorizer module reads from its parameters.
 struct AclConfig {
   // `acls`: the ACL file (Mesos --acls JSON), read by mesos-auth. Required
@@ -127,7 +76,7 @@ inline std::optional<std::string> parseAclParameters(const Parameters &params, A
       config->reloadIntervalMs = n;
     } else if (std::optional<std::string> error; parseAuditParameter(key, value, &config->audit, &error)) {
       if (error) return error;
-    } else if (std::optional<std::string> error; parseZkParameter(key, value, &config->zk, &error)) {
+    } else if (std::optional<std::string> error; parseZkParameter(key, value, "zk_acls", &config->zk, &error)) {
       if (error) return error;
     } else {
       return "unknown parameter '" + key + "'";
@@ -184,17 +133,7 @@ class Policy {
 #ifdef MESOS_AUTH_ZK
     if (!config.zk.url.empty()) {
       const ZkSource &zk = config.zk;
-      auto view = [](const std::string &s) { return mesos_auth_str{s.data(), s.size()}; };
-      auto ms = [](uint64_t v) { return static_cast<uint32_t>(v); };  // parsed as at most 9 digits
-      mesos_auth_zk_config c{};
-      c.tls_ca_file = view(zk.tlsCa);
-      c.tls_cert_file = view(zk.tlsCert);
-      c.tls_key_file = view(zk.tlsKey);
-      c.sasl_user = view(zk.saslUser);
-      c.sasl_password_file = view(zk.saslPasswordFile);
-      c.session_timeout_ms = ms(zk.sessionTimeoutMs);
-      c.startup_timeout_ms = ms(zk.startupTimeoutMs);
-      c.fail_closed_after_ms = ms(zk.failClosedAfterMs);
+      const mesos_auth_zk_config c = zkConfig(zk);
       const mesos_auth_zk_watch *w = nullptr;
       r = mesos_auth_zk_watch_acl(policy->raw(), zk.url.data(), zk.url.size(), &c, &w);
       if (r != MESOS_AUTH_RESULT_OK) return lastError("cannot watch ACLs at '" + zk.url + "'", r);
@@ -266,12 +205,9 @@ class Policy {
   explicit Policy(const mesos_auth_acl *raw) : acl_(raw) {}
   std::unique_ptr<const mesos_auth_acl, Free> acl_;
 #ifdef MESOS_AUTH_ZK
-  struct FreeWatch {
-    void operator()(const mesos_auth_zk_watch *w) const noexcept { mesos_auth_zk_watch_free(w); }
-  };
   // Declared after acl_, so destroyed first: the watch stops before the
   // policy it feeds goes (it holds its own reference anyway).
-  std::unique_ptr<const mesos_auth_zk_watch, FreeWatch> watch_;
+  std::unique_ptr<const mesos_auth_zk_watch, FreeZkWatch> watch_;
 #endif
 };
 

@@ -96,6 +96,28 @@ static void test_parameters() {
                          &e));
   CHECK(e.reloadIntervalMs == 250 && e.maxSessions == 8 && e.throttleFreeFailures == 0 && e.throttleBaseMs == 10 &&
         e.throttleMaxMs == 20);
+  {
+    // Credentials from ZooKeeper (`zk_credentials`); fail-closed is the
+    // authorizer's only.
+    Config z;
+    auto ze = parseParameters({{"zk_credentials", "zk://zk1/mesos-auth/credentials"}, {"zk_sasl_user", "m"},
+                               {"zk_sasl_password_file", "/p"}}, &z);
+#ifdef MESOS_AUTH_ZK
+    CHECK(!ze && z.zk.url == "zk://zk1/mesos-auth/credentials" && z.zk.startupTimeoutMs == 10000);
+    Config y;
+    CHECK(parseParameters({{"zk_credentials", "zk://zk1/c"}, {"zk_fail_closed_after_ms", "10"}}, &y));
+    CHECK(parseParameters({{"zk_credentials", "zk://zk1/c"}, {"credentials", "/c"}, {"reload_interval_ms", "5"}},
+                          &y));
+    // Unreachable within the start-up bound: refused.
+    Config u;
+    CHECK(!parseParameters({{"zk_credentials", "zk://127.0.0.1:1/c"}, {"zk_startup_timeout_ms", "200"}}, &u));
+    std::shared_ptr<Store> none;
+    auto refused = Store::open(u, nullptr, &none);
+    CHECK(refused && refused->find("cannot watch credentials") != std::string::npos && !none);
+#else
+    CHECK(ze && ze->find("zk feature") != std::string::npos);
+#endif
+  }
   Config f;
   auto noFile = parseParameters({{"reload_interval_ms", "250"}}, &f);  // nothing to watch
   CHECK(noFile && noFile->find("needs 'credentials'") != std::string::npos);
