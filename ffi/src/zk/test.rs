@@ -222,10 +222,8 @@ fn watch_feeds_the_acl_and_credentials_handles_and_fails_closed() {
     assert_eq!((s.version, s.connected, s.fail_closed), (0, true, false));
     assert!(s.policy_age_ms < 10_000);
     // SAFETY: a live handle.
-    assert_eq!(
-        unsafe { mesos_auth_zk_watch::mesos_auth_zk_watch_check_fresh(w) },
-        mesos_auth_result::Ok
-    );
+    let fresh = unsafe { mesos_auth_zk_watch::mesos_auth_zk_watch_check_fresh(w) };
+    assert_eq!(fresh, mesos_auth_result::Ok);
 
     // A push reaches the handle.
     zk::push(&acls_url, PolicyKind::Acls, ONE.as_bytes(), &open).unwrap();
@@ -309,10 +307,8 @@ fn watch_feeds_the_acl_and_credentials_handles_and_fails_closed() {
         "{s:?}"
     );
     // SAFETY: a live handle.
-    assert_eq!(
-        unsafe { mesos_auth_zk_watch::mesos_auth_zk_watch_check_fresh(cw) },
-        mesos_auth_result::Ok
-    );
+    let fresh = unsafe { mesos_auth_zk_watch::mesos_auth_zk_watch_check_fresh(cw) };
+    assert_eq!(fresh, mesos_auth_result::Ok);
 
     // Stopped: the handles keep their last policy and stay usable.
     // SAFETY: each reference freed once.
