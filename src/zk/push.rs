@@ -111,7 +111,28 @@ pub(crate) fn block_on<T>(f: impl Future<Output = Result<T, ZkError>>) -> Result
         .map_err(|e| ZkError::Runtime {
             reason: e.to_string(),
         })?
-        .block_on(f)
+        .block_on(async {
+            let _spawner = spawns_core::enter(&TokioSpawner);
+            f.await
+        })
+}
+
+/// Spawns the client's tasks on the current tokio runtime. Named
+/// explicitly on each thread that runs the client: the client's own
+/// discovery of tokio is a linker-section registration, which a static
+/// library (the C API's `.a`, linked into a Mesos module) drops, and the
+/// client then panics with "no spawner".
+pub(crate) struct TokioSpawner;
+
+impl spawns_core::Spawn for TokioSpawner {
+    fn spawn(&self, task: spawns_core::Task) {
+        let spawns_core::Task { future, .. } = task;
+        // Only ever entered inside our runtime; outside one, the task is
+        // dropped (the client then reports a lost connection).
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(Box::into_pin(future));
+        }
+    }
 }
 
 /// Checks `data` as `kind` (parse and compile, strict, as the CLI's

@@ -378,7 +378,9 @@ static void test_acl() {
     AclConfig y;
     CHECK(parseAclParameters({{"zk_acls", url}, {"zk_startup_timeout_ms", "0"}}, &y));  // no fallback file
     CHECK(parseAclParameters({{"zk_acls", url}, {"acls", "/x"}, {"reload_interval_ms", "5"}}, &y));
-    CHECK(!parseAclParameters({{"zk_acls", url}, {"acls", "/x"}, {"zk_startup_timeout_ms", "0"}}, &y));
+    AclConfig fallback;
+    CHECK(!parseAclParameters({{"zk_acls", url}, {"acls", "/x"}, {"zk_startup_timeout_ms", "0"}}, &fallback));
+    CHECK(fallback.aclsPath == "/x" && fallback.zk.startupTimeoutMs == 0);
     CHECK(parseAclParameters({{"zk_acls", url}, {"zk_session_timeout_ms", "x"}}, &y));
     // Unreachable within the start-up bound: the module refuses to start.
     AclConfig u;
