@@ -24,8 +24,9 @@
 //! [`push`] checks the content exactly as the CLI's `check` commands do
 //! and writes it with compare-and-swap; [`get`] reads it back.
 //!
-//! [`audit()`] walks a tree of znodes (Mesos's own and ours) and reports
-//! ACLs that let anyone change a znode or read credentials.
+//! [`audit()`] walks a tree of znodes (Mesos's leader election, log
+//! replicas and registry, and ours) and reports ACLs that let anyone change
+//! a znode or read credentials, and digest ACLs with a guessable password.
 //!
 //! The connection may use TLS ([`TlsSettings`]: rustls, the operator's CA,
 //! an optional client certificate) and SASL DIGEST-MD5 ([`SaslDigest`]).
@@ -39,11 +40,13 @@ mod source;
 mod target;
 mod url;
 
-pub use audit::{AuditFinding, AuditFindingKind, AuditReport, MAX_AUDIT_ZNODES, audit};
+pub use audit::{
+    AuditFinding, AuditFindingKind, AuditReport, AuditedZnode, MAX_AUDIT_ZNODES, ZnodeRole, audit,
+};
 pub use connect::{ConnectOptions, SaslDigest, TlsSettings};
 pub use error::ZkError;
 pub use event::ZkEvent;
-pub use push::{Expect, PushOptions, Pushed, Znode, get, push};
+pub use push::{Expect, PushOptions, Pushed, Znode, get, push, push_many};
 pub use source::{PolicyWatch, StalePolicy, Startup, WatchOptions, WatchStatus};
 pub use target::{PolicyKind, PolicyTarget};
 pub use url::{DEFAULT_PORT, ZkUrl};

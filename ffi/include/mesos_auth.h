@@ -187,6 +187,16 @@ enum mesos_auth_result
    was compiled against (`mesos_auth_check_version`).
    */
   MESOS_AUTH_RESULT_INCOMPATIBLE_VERSION = 107,
+  /*
+   No ZooKeeper session, or no valid policy from ZooKeeper within the
+   start-up bound (feature `zk`); the detail names the servers or znode.
+   */
+  MESOS_AUTH_RESULT_ZK_UNAVAILABLE = 108,
+  /*
+   The policy from ZooKeeper is older than the fail-closed bound:
+   deny every request until ZooKeeper is back (feature `zk`).
+   */
+  MESOS_AUTH_RESULT_STALE = 109,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -899,6 +909,18 @@ typedef struct mesos_auth_throttle mesos_auth_throttle;
  */
 typedef struct mesos_auth_tls_mapper mesos_auth_tls_mapper;
 
+#if defined(MESOS_AUTH_ZK)
+/*
+ A running ZooKeeper watch feeding one ACL or credentials handle.
+
+ Thread safety: shared and reference-counted; every function taking a
+ `const mesos_auth_zk_watch *` may be called from any thread at once.
+ The watch keeps the handle it feeds alive; it stops (its thread joined,
+ within one connection timeout) when its last reference is freed.
+ */
+typedef struct mesos_auth_zk_watch mesos_auth_zk_watch;
+#endif
+
 /*
  A borrowed, read-only string view: `len` bytes of UTF-8 at `data`, not
  NUL-terminated. Its lifetime is documented by the function returning it.
@@ -1102,6 +1124,81 @@ typedef struct {
    */
   mesos_auth_bytes data;
 } mesos_auth_message;
+
+#if defined(MESOS_AUTH_ZK)
+/*
+ How a watch connects and behaves. Zero values and empty strings mean
+ the default. Paths are read once, when the watch starts.
+ */
+typedef struct {
+  /*
+   CA certificates (PEM) to trust: connect with TLS. Empty: plaintext.
+   */
+  mesos_auth_str tls_ca_file;
+  /*
+   Client certificate (PEM) for TLS; needs `tls_key_file`.
+   */
+  mesos_auth_str tls_cert_file;
+  /*
+   Client key (PEM) for TLS.
+   */
+  mesos_auth_str tls_key_file;
+  /*
+   SASL DIGEST-MD5 user. Empty: no SASL.
+   */
+  mesos_auth_str sasl_user;
+  /*
+   File whose first line is the SASL password.
+   */
+  mesos_auth_str sasl_password_file;
+  /*
+   ZooKeeper session timeout; 0: 10000 ms.
+   */
+  uint32_t session_timeout_ms;
+  /*
+   Wait at most this long for a valid policy from ZooKeeper before the
+   start call returns, and fail without one. 0: return at once, the
+   handle's current policy (from its file) serving until ZooKeeper
+   delivers a valid version.
+   */
+  uint32_t startup_timeout_ms;
+  /*
+   Fail closed after this long without ZooKeeper
+   (`mesos_auth_zk_watch_check_fresh` then fails). 0: keep serving the
+   last good policy, however old.
+   */
+  uint32_t fail_closed_after_ms;
+} mesos_auth_zk_config;
+#endif
+
+#if defined(MESOS_AUTH_ZK)
+/*
+ What a watch knows now.
+ */
+typedef struct {
+  /*
+   ZooKeeper's data version of the znode serving now; -1: nothing from
+   ZooKeeper yet (the handle's own policy serves).
+   */
+  int64_t version;
+  /*
+   Milliseconds since that version was applied; `UINT64_MAX` if none.
+   */
+  uint64_t policy_age_ms;
+  /*
+   Milliseconds since ZooKeeper was last in contact (0 while connected).
+   */
+  uint64_t since_contact_ms;
+  /*
+   Whether a ZooKeeper session is up now.
+   */
+  bool connected;
+  /*
+   Whether decisions must fail closed now.
+   */
+  bool fail_closed;
+} mesos_auth_zk_status;
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -2563,6 +2660,114 @@ mesos_auth_result mesos_auth_tls_mapper_up_ref(const mesos_auth_tls_mapper *mapp
  `mapper` NULL, live, or released by an earlier `_free` (refused).
  */
 mesos_auth_result mesos_auth_tls_mapper_free(const mesos_auth_tls_mapper *mapper);
+
+#if defined(MESOS_AUTH_ZK)
+/*
+ Starts watching the znode at `url` (`zk://host:port[,...]/path`, as
+ `mesos-auth zk push` writes it) and swaps each valid version into
+ `acl` (compiled with the handle's own flags). An invalid version is
+ refused, recorded in the handle's audit sink with the znode and its
+ version, and the last good policy keeps serving. With
+ `config->startup_timeout_ms`, waits that long for a first valid
+ version and fails (`MESOS_AUTH_RESULT_ZK_UNAVAILABLE`) without one.
+ `config` may be NULL: plaintext, no authentication, start at once,
+ keep serving when stale.
+
+ # Safety
+
+ `acl` NULL or live; `url` valid for `url_len` bytes; `config` NULL
+ or valid (its views valid); `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_zk_watch_acl(const mesos_auth_acl *acl,
+                                          const char *url,
+                                          size_t url_len,
+                                          const mesos_auth_zk_config *config,
+                                          const mesos_auth_zk_watch **out);
+#endif
+
+#if defined(MESOS_AUTH_ZK)
+/*
+ As `mesos_auth_zk_watch_acl`, for a credentials handle (a text or
+ JSON credentials file in the znode, read with the handle's flags).
+
+ # Safety
+
+ `credentials` NULL or live; `url` valid for `url_len` bytes;
+ `config` NULL or valid; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_zk_watch_credentials(const mesos_auth_credentials *credentials,
+                                                  const char *url,
+                                                  size_t url_len,
+                                                  const mesos_auth_zk_config *config,
+                                                  const mesos_auth_zk_watch **out);
+#endif
+
+#if defined(MESOS_AUTH_ZK)
+/*
+ The version serving, its age and the contact with ZooKeeper.
+
+ # Safety
+
+ `watch` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_zk_watch_status(const mesos_auth_zk_watch *watch,
+                                             mesos_auth_zk_status *out);
+#endif
+
+#if defined(MESOS_AUTH_ZK)
+/*
+ Whether decisions may be made now: `MESOS_AUTH_RESULT_OK`, or
+ `MESOS_AUTH_RESULT_STALE` once ZooKeeper has been out of reach for
+ longer than `fail_closed_after_ms` (then deny every request until it
+ is back). Cheap; call it before each decision.
+
+ # Safety
+
+ `watch` NULL or live.
+ */
+mesos_auth_result mesos_auth_zk_watch_check_fresh(const mesos_auth_zk_watch *watch);
+#endif
+
+#if defined(MESOS_AUTH_ZK)
+/*
+ The last refusal or connection error, NUL-terminated in `buf` (empty
+ if none; never a secret).
+
+ # Safety
+
+ `watch` NULL or live; `buf` valid for `len` bytes; `out_n` for one
+ write.
+ */
+mesos_auth_result mesos_auth_zk_watch_last_error(const mesos_auth_zk_watch *watch,
+                                                 char *buf,
+                                                 size_t len,
+                                                 size_t *out_n);
+#endif
+
+#if defined(MESOS_AUTH_ZK)
+/*
+ Another reference to the same watch, freed on its own.
+
+ # Safety
+
+ `watch` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_zk_watch_up_ref(const mesos_auth_zk_watch *watch,
+                                             const mesos_auth_zk_watch **out);
+#endif
+
+#if defined(MESOS_AUTH_ZK)
+/*
+ Releases a reference; the last one stops the watch (waiting for its
+ thread, at most about one connection timeout). The handle it fed
+ keeps serving its last policy. NULL is a no-op.
+
+ # Safety
+
+ `watch` NULL or a reference not freed before.
+ */
+mesos_auth_result mesos_auth_zk_watch_free(const mesos_auth_zk_watch *watch);
+#endif
 
 #ifdef __cplusplus
 }  // extern "C"

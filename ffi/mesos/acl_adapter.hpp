@@ -36,7 +36,8 @@ namespace mesos_auth_module {
 
 // What the Authorizer module reads from its parameters.
 struct AclConfig {
-  // `acls`: the ACL file (Mesos --acls JSON), read by mesos-auth. Required.
+  // `acls`: the ACL file (Mesos --acls JSON), read by mesos-auth. Required
+  // unless `zk_acls` is given (then it is the start-up fallback, if any).
   std::string aclsPath;
   // `acls_lenient`: "true" accepts what Mesos accepts (unknown keys are
   // then warnings, not errors).
@@ -47,6 +48,9 @@ struct AclConfig {
   // `audit_log`, `audit_log_max_bytes`, `audit_log_keep`, `audit_fsync`,
   // `audit_syslog`: where one event per decision goes (audit_adapter.hpp).
   AuditConfig audit;
+  // `zk_*`: the policy from ZooKeeper (watched; each valid version swapped
+  // in, an invalid one refused with the last good one serving).
+  ZkSource zk;
 };
 
 // Reads the parameters; unknown keys, repeated keys and bad values are errors.
@@ -72,9 +76,20 @@ inline std::optional<std::string> parseAclParameters(const Parameters &params, A
       config->reloadIntervalMs = n;
     } else if (std::optional<std::string> error; parseAuditParameter(key, value, &config->audit, &error)) {
       if (error) return error;
+    } else if (std::optional<std::string> error; parseZkParameter(key, value, "zk_acls", &config->zk, &error)) {
+      if (error) return error;
     } else {
       return "unknown parameter '" + key + "'";
     }
+  }
+  if (!config->zk.url.empty()) {
+#ifndef MESOS_AUTH_ZK
+    return "parameter 'zk_acls' needs the library built with the zk feature (ffi/mesos/build.sh does)";
+#endif
+    if (config->reloadIntervalMs > 0) return "parameters 'zk_acls' and 'reload_interval_ms' exclude each other";
+    if (config->aclsPath.empty() && config->zk.startupTimeoutMs == 0)
+      return "parameter 'zk_startup_timeout_ms' 0 (start without ZooKeeper) needs 'acls' as the fallback";
+    return std::nullopt;
   }
   if (config->aclsPath.empty()) return "parameter 'acls' is required";
   return std::nullopt;
@@ -102,10 +117,30 @@ class Policy {
     AuditSinks::Handle audit;
     if (auto e = AuditSinks::open(config.audit, nullptr, &audit)) return e;
     const mesos_auth_acl *raw = nullptr;
-    mesos_auth_result r = mesos_auth_acl_load_path(config.aclsPath.data(), config.aclsPath.size(),
-                                                   config.lenient ? MESOS_AUTH_ACL_LENIENT : 0, audit.get(), &raw);
-    if (r != MESOS_AUTH_RESULT_OK) return lastError("cannot load ACLs '" + config.aclsPath + "'", r);
-    out->reset(new Policy(raw));
+    const uint32_t flags = config.lenient ? MESOS_AUTH_ACL_LENIENT : 0;
+    mesos_auth_result r;
+    if (!config.aclsPath.empty()) {
+      r = mesos_auth_acl_load_path(config.aclsPath.data(), config.aclsPath.size(), flags, audit.get(), &raw);
+      if (r != MESOS_AUTH_RESULT_OK) return lastError("cannot load ACLs '" + config.aclsPath + "'", r);
+    } else {
+      // Only ZooKeeper: nothing is allowed until its first valid policy
+      // (start-up waits for it).
+      static const char denyAll[] = "{\"permissive\": false}";
+      r = mesos_auth_acl_compile_buffer(denyAll, sizeof denyAll - 1, flags, audit.get(), &raw);
+      if (r != MESOS_AUTH_RESULT_OK) return lastError("cannot compile the deny-all policy", r);
+    }
+    std::shared_ptr<Policy> policy(new Policy(raw));
+#ifdef MESOS_AUTH_ZK
+    if (!config.zk.url.empty()) {
+      const ZkSource &zk = config.zk;
+      const mesos_auth_zk_config c = zkConfig(zk);
+      const mesos_auth_zk_watch *w = nullptr;
+      r = mesos_auth_zk_watch_acl(policy->raw(), zk.url.data(), zk.url.size(), &c, &w);
+      if (r != MESOS_AUTH_RESULT_OK) return lastError("cannot watch ACLs at '" + zk.url + "'", r);
+      policy->watch_.reset(w);
+    }
+#endif
+    *out = std::move(policy);
     return std::nullopt;
   }
 
@@ -135,6 +170,13 @@ class Policy {
   // the caller fails the request (Mesos then denies or retries).
   std::optional<std::string> allowed(const std::optional<std::string> &principal, const std::vector<Check> &checks,
                                      bool *out) const {
+#ifdef MESOS_AUTH_ZK
+    // Past the fail-closed bound without ZooKeeper: deny everything.
+    if (watch_ && mesos_auth_zk_watch_check_fresh(watch_.get()) != MESOS_AUTH_RESULT_OK) {
+      *out = false;
+      return std::nullopt;
+    }
+#endif
     for (const Check &c : checks) {
       mesos_auth_acl_request req{};
       req.action = c.action;
@@ -162,6 +204,11 @@ class Policy {
  private:
   explicit Policy(const mesos_auth_acl *raw) : acl_(raw) {}
   std::unique_ptr<const mesos_auth_acl, Free> acl_;
+#ifdef MESOS_AUTH_ZK
+  // Declared after acl_, so destroyed first: the watch stops before the
+  // policy it feeds goes (it holds its own reference anyway).
+  std::unique_ptr<const mesos_auth_zk_watch, FreeZkWatch> watch_;
+#endif
 };
 
 // The fields of a Mesos `authorization::Object` / `ObjectApprover::Object`

@@ -15,10 +15,11 @@ cd "$(dirname "$0")/../.."
 mesos=${1:?usage: build.sh MESOS_PREFIX [OUT]}
 target=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
 out=${2:-$target/libmesos_auth_module.so}
-cargo build -p mesos-auth-ffi --release
+# With ZooKeeper as a policy source (the authorizer's `zk_acls`).
+cargo build -p mesos-auth-ffi --release --features zk
 # shellcheck disable=SC2086 # MESOS_EXTRA_CXXFLAGS is a list of flags.
 g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra \
-  -DPICOJSON_USE_INT64 -D__STDC_FORMAT_MACROS \
+  -DPICOJSON_USE_INT64 -D__STDC_FORMAT_MACROS -DMESOS_AUTH_ZK \
   -isystem "$mesos/include" -isystem "$mesos/lib/mesos/3rdparty/include" ${MESOS_EXTRA_CXXFLAGS:-} \
   -Iffi/include ffi/mesos/authenticator.cpp ffi/mesos/authenticatee.cpp ffi/mesos/authorizer.cpp ffi/mesos/http_authenticator.cpp \
   -L"$mesos/lib" -lmesos \

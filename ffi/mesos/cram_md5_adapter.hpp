@@ -38,6 +38,81 @@ inline std::string lastError(const std::string &what, mesos_auth_result r) {
 using Parameters = std::vector<std::pair<std::string, std::string>>;
 
 // What the module reads from its parameters.
+// Where a policy comes from in ZooKeeper (`zk_*` parameters), for a
+// library built with the `zk` feature (MESOS_AUTH_ZK defined).
+struct ZkSource {
+  // `zk_acls` (authorizer) or `zk_credentials` (authenticator): the
+  // znode, `zk://host:port[,host:port...]/path` (as `mesos-auth zk push`
+  // writes it). Empty: no ZooKeeper.
+  std::string url;
+  // `zk_startup_timeout_ms`: wait this long at start-up for a valid policy
+  // from ZooKeeper, and refuse to start without one (default 10000). 0:
+  // start at once with the local file serving until ZooKeeper delivers.
+  uint64_t startupTimeoutMs = 10000;
+  // `zk_fail_closed_after_ms`: deny every request after this long without
+  // ZooKeeper (0, the default: keep serving the last good policy).
+  uint64_t failClosedAfterMs = 0;
+  // `zk_session_timeout_ms` (0: the library's 10000).
+  uint64_t sessionTimeoutMs = 0;
+  // `zk_tls_ca`, `zk_tls_cert`, `zk_tls_key`: TLS to ZooKeeper's secure
+  // port (PEM files); `zk_sasl_user`, `zk_sasl_password_file`: SASL
+  // DIGEST-MD5.
+  std::string tlsCa, tlsCert, tlsKey, saslUser, saslPasswordFile;
+};
+
+// Reads one `zk_*` key (`urlKey` names the znode's); true if `key` is one
+// (then `*error` may be set).
+inline bool parseZkParameter(const std::string &key, const std::string &value, const char *urlKey, ZkSource *zk,
+                             std::optional<std::string> *error) {
+  auto number = [&](uint64_t *out) {
+    uint64_t n = 0;
+    bool ok = !value.empty() && value.size() <= 9;
+    for (char c : value) {
+      if (c < '0' || c > '9') ok = false;
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (ok) *out = n;
+    else *error = "parameter '" + key + "' must be 0..999999999";
+  };
+  auto text = [&](std::string *out) {
+    if (value.empty()) *error = "parameter '" + key + "' is empty";
+    *out = value;
+  };
+  if (key == urlKey) text(&zk->url);
+  else if (key == "zk_startup_timeout_ms") number(&zk->startupTimeoutMs);
+  else if (key == "zk_fail_closed_after_ms") number(&zk->failClosedAfterMs);
+  else if (key == "zk_session_timeout_ms") number(&zk->sessionTimeoutMs);
+  else if (key == "zk_tls_ca") text(&zk->tlsCa);
+  else if (key == "zk_tls_cert") text(&zk->tlsCert);
+  else if (key == "zk_tls_key") text(&zk->tlsKey);
+  else if (key == "zk_sasl_user") text(&zk->saslUser);
+  else if (key == "zk_sasl_password_file") text(&zk->saslPasswordFile);
+  else return false;
+  return true;
+}
+
+#ifdef MESOS_AUTH_ZK
+// The C API's configuration for `zk` (views into its strings).
+inline mesos_auth_zk_config zkConfig(const ZkSource &zk) {
+  auto view = [](const std::string &s) { return mesos_auth_str{s.data(), s.size()}; };
+  auto ms = [](uint64_t v) { return static_cast<uint32_t>(v); };  // parsed as at most 9 digits
+  mesos_auth_zk_config c{};
+  c.tls_ca_file = view(zk.tlsCa);
+  c.tls_cert_file = view(zk.tlsCert);
+  c.tls_key_file = view(zk.tlsKey);
+  c.sasl_user = view(zk.saslUser);
+  c.sasl_password_file = view(zk.saslPasswordFile);
+  c.session_timeout_ms = ms(zk.sessionTimeoutMs);
+  c.startup_timeout_ms = ms(zk.startupTimeoutMs);
+  c.fail_closed_after_ms = ms(zk.failClosedAfterMs);
+  return c;
+}
+
+struct FreeZkWatch {
+  void operator()(const mesos_auth_zk_watch *w) const noexcept { mesos_auth_zk_watch_free(w); }
+};
+#endif
+
 struct Config {
   // `credentials`: a credentials file read by mesos-auth (permissions
   // checked). Without it, the credentials Mesos parsed from --credentials
@@ -69,6 +144,11 @@ struct Config {
   // `audit_syslog`: where one event per authentication goes besides glog
   // (audit_adapter.hpp).
   AuditConfig audit;
+  // `zk_credentials` and the `zk_*` connection keys: the credentials from
+  // ZooKeeper (watched; each valid version swapped in, an invalid one
+  // refused with the last good one serving). Fail-closed is the
+  // authorizer's only: `zk_fail_closed_after_ms` is refused here.
+  ZkSource zk;
 };
 
 // A decimal parameter in [min, 999999999].
@@ -143,9 +223,18 @@ inline std::optional<std::string> parseParameters(const Parameters &params, Conf
       if (auto e = parseNumber(key, value, 1, &config->maxSessions)) return e;
     } else if (std::optional<std::string> error; parseSharedParameter(key, value, config, &error)) {
       if (error) return error;
+    } else if (std::optional<std::string> error;
+               key != "zk_fail_closed_after_ms" && parseZkParameter(key, value, "zk_credentials", &config->zk, &error)) {
+      if (error) return error;
     } else {
       return "unknown parameter '" + key + "'";
     }
+  }
+  if (!config->zk.url.empty()) {
+#ifndef MESOS_AUTH_ZK
+    return "parameter 'zk_credentials' needs the library built with the zk feature (ffi/mesos/build.sh does)";
+#endif
+    if (config->reloadIntervalMs > 0) return "parameters 'zk_credentials' and 'reload_interval_ms' exclude each other";
   }
   if (config->reloadIntervalMs > 0 && !config->credentialsPath)
     return "parameter 'reload_interval_ms' needs 'credentials' (a file to watch)";
@@ -227,7 +316,17 @@ class Store {
       for (size_t i = 0; i < json.size(); i++) v[i] = 0;
       if (r != MESOS_AUTH_RESULT_OK) return lastError("loading credentials", r);
     }
-    out->reset(new Store(h, std::move(throttle), audit));
+    std::shared_ptr<Store> store(new Store(h, std::move(throttle), audit));
+#ifdef MESOS_AUTH_ZK
+    if (!config.zk.url.empty()) {
+      const mesos_auth_zk_config c = zkConfig(config.zk);
+      const mesos_auth_zk_watch *w = nullptr;
+      r = mesos_auth_zk_watch_credentials(store->get(), config.zk.url.data(), config.zk.url.size(), &c, &w);
+      if (r != MESOS_AUTH_RESULT_OK) return lastError("cannot watch credentials at '" + config.zk.url + "'", r);
+      store->watch_.reset(w);
+    }
+#endif
+    *out = std::move(store);
     return std::nullopt;
   }
 
@@ -265,6 +364,10 @@ class Store {
   std::unique_ptr<const mesos_auth_credentials, Free> handle_;
   std::unique_ptr<const mesos_auth_throttle, FreeThrottle> throttle_;
   const mesos_auth_audit *audit_;
+#ifdef MESOS_AUTH_ZK
+  // Declared last, so stopped first.
+  std::unique_ptr<const mesos_auth_zk_watch, FreeZkWatch> watch_;
+#endif
 };
 
 // A message to send to the authenticatee.

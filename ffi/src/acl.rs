@@ -466,6 +466,19 @@ fn compile(src: Result<AclSource, AclError>) -> Result<(CompiledAcls, Vec<String
 }
 
 impl Policy {
+    /// Compiles `text` with the handle's flags and swaps it in (the
+    /// ZooKeeper watch's way in).
+    #[cfg(feature = "zk")]
+    pub(crate) fn reload_text(&self, text: &str) -> Result<u64, mesos_auth_result> {
+        self.reload(|| acl::parse_with(text, self.options))
+    }
+
+    /// Where the handle's events go.
+    #[cfg(feature = "zk")]
+    pub(crate) fn sink(&self) -> &SharedSink {
+        &self.sink
+    }
+
     fn warnings(&self) -> Arc<Vec<String>> {
         match self.warnings.lock() {
             Ok(w) => Arc::clone(&w),

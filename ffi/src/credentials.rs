@@ -72,6 +72,19 @@ impl Served {
         Arc::clone(self.store.snapshot().arc())
     }
 
+    /// Parses `bytes` with the handle's flags and swaps the store in (the
+    /// ZooKeeper watch's way in).
+    #[cfg(feature = "zk")]
+    pub(crate) fn reload_bytes(&self, bytes: &[u8]) -> Result<u64, mesos_auth_result> {
+        self.reload(|| credentials::parse(bytes, &self.options))
+    }
+
+    /// Where the handle's events go.
+    #[cfg(feature = "zk")]
+    pub(crate) fn sink(&self) -> &SharedSink {
+        &self.sink
+    }
+
     fn findings(&self) -> Arc<Vec<String>> {
         match self.findings.lock() {
             Ok(f) => Arc::clone(&f),

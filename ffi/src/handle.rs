@@ -45,6 +45,8 @@ pub(crate) enum Kind {
     HttpAuthenticator = 0x4d41_0012,
     HttpOutcome = 0x4d41_0013,
     Bearer = 0x4d41_0014,
+    #[cfg(feature = "zk")]
+    ZkWatch = 0x4d41_0015,
     // Apart from the run above, so kinds added elsewhere meanwhile keep
     // their numbers.
     #[cfg(feature = "gssapi")]

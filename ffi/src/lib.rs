@@ -39,6 +39,8 @@ mod result;
 mod sasl;
 mod throttle;
 mod tls;
+#[cfg(feature = "zk")]
+mod zk;
 
 pub use acl::{
     MESOS_AUTH_ACL_LENIENT, mesos_auth_acl, mesos_auth_acl_action, mesos_auth_acl_decision,
@@ -72,6 +74,8 @@ pub use sasl::{
 };
 pub use throttle::mesos_auth_throttle;
 pub use tls::mesos_auth_tls_mapper;
+#[cfg(feature = "zk")]
+pub use zk::{mesos_auth_zk_config, mesos_auth_zk_status, mesos_auth_zk_watch};
 
 use panic::ffi_panic_boundary;
 

@@ -48,6 +48,12 @@ pub enum mesos_auth_result {
     /// The loaded library does not serve the header version the caller
     /// was compiled against (`mesos_auth_check_version`).
     IncompatibleVersion = 107,
+    /// No ZooKeeper session, or no valid policy from ZooKeeper within the
+    /// start-up bound (feature `zk`); the detail names the servers or znode.
+    ZkUnavailable = 108,
+    /// The policy from ZooKeeper is older than the fail-closed bound:
+    /// deny every request until ZooKeeper is back (feature `zk`).
+    Stale = 109,
 }
 
 impl mesos_auth_result {
@@ -70,12 +76,14 @@ impl mesos_auth_result {
             Self::ProtocolError => "the peer broke the authentication protocol",
             Self::RandomUnavailable => "the system random number generator is unavailable",
             Self::IncompatibleVersion => "the library version does not match the caller's header",
+            Self::ZkUnavailable => "ZooKeeper is unavailable or gave no valid policy in time",
+            Self::Stale => "the policy from ZooKeeper is stale: failing closed",
         }
     }
 
     /// Maps a number from C to a result, or `None` if it names none.
     pub(crate) fn from_u32(n: u32) -> Option<Self> {
-        const ALL: [mesos_auth_result; 16] = [
+        const ALL: [mesos_auth_result; 18] = [
             mesos_auth_result::Ok,
             mesos_auth_result::NullParameter,
             mesos_auth_result::InvalidParameter,
@@ -92,6 +100,8 @@ impl mesos_auth_result {
             mesos_auth_result::ProtocolError,
             mesos_auth_result::RandomUnavailable,
             mesos_auth_result::IncompatibleVersion,
+            mesos_auth_result::ZkUnavailable,
+            mesos_auth_result::Stale,
         ];
         ALL.into_iter().find(|r| *r as u32 == n)
     }
@@ -102,6 +112,16 @@ thread_local! {
     // parse error, say). Never holds a secret: it is built from the library's
     // error messages, which never contain one.
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// This thread's last error message (for an error that crosses a Rust
+/// boundary, not C's: the ZooKeeper watch's refusal reasons).
+#[cfg_attr(
+    not(feature = "zk"),
+    expect(dead_code, reason = "used by the zk watch only")
+)]
+pub(crate) fn last_error_text() -> String {
+    LAST_ERROR.with(|e| e.borrow().clone())
 }
 
 /// Records `detail` as this thread's last error and returns `code`.

@@ -278,12 +278,14 @@ mod components {
             (R::ProtocolError, 105),
             (R::RandomUnavailable, 106),
             (R::IncompatibleVersion, 107),
+            (R::ZkUnavailable, 108),
+            (R::Stale, 109),
         ] {
             assert_eq!(code as u32, n);
             assert_eq!(R::from_u32(n), Some(code));
         }
         assert_eq!(R::from_u32(8), None);
-        assert_eq!(R::from_u32(108), None);
+        assert_eq!(R::from_u32(110), None);
     }
 
     /// A panic inside a call poisons the handle (threats.md FF-1): later

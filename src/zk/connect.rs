@@ -196,6 +196,7 @@ impl SaslDigest {
 pub struct ConnectOptions {
     tls: Option<TlsSettings>,
     sasl: Option<SaslDigest>,
+    digest: Option<SaslDigest>,
     session_timeout: Duration,
     connection_timeout: Duration,
 }
@@ -213,6 +214,7 @@ impl ConnectOptions {
         Self {
             tls: None,
             sasl: None,
+            digest: None,
             session_timeout: Duration::from_secs(10),
             connection_timeout: Duration::from_secs(2),
         }
@@ -232,6 +234,15 @@ impl ConnectOptions {
         self
     }
 
+    /// Authenticates with ZooKeeper's `digest` scheme (`addauth digest
+    /// user:password`, what Mesos's `zk://user:password@...` does), for
+    /// example as the server's `superDigest` user for `zk audit`.
+    #[must_use]
+    pub fn digest(mut self, user_password: SaslDigest) -> Self {
+        self.digest = Some(user_password);
+        self
+    }
+
     /// The ZooKeeper session timeout (the server may clamp it).
     #[must_use]
     pub fn session_timeout(mut self, timeout: Duration) -> Self {
@@ -246,10 +257,12 @@ impl ConnectOptions {
         self
     }
 
-    /// Whether the session will be authenticated (SASL or a TLS client
-    /// certificate), which `creator`-only znode ACLs need.
+    /// Whether the session will be authenticated (SASL, digest or a TLS
+    /// client certificate), which `creator`-only znode ACLs need.
     pub fn is_authenticated(&self) -> bool {
-        self.sasl.is_some() || self.tls.as_ref().is_some_and(|t| t.identity.is_some())
+        self.sasl.is_some()
+            || self.digest.is_some()
+            || self.tls.as_ref().is_some_and(|t| t.identity.is_some())
     }
 
     /// Whether the connection is encrypted.
@@ -279,6 +292,10 @@ impl ConnectOptions {
                 sasl.user.clone(),
                 sasl.password.to_string(),
             ));
+        }
+        if let Some(digest) = &self.digest {
+            let auth = Zeroizing::new(format!("{}:{}", digest.user, digest.password.as_str()));
+            connector = connector.with_auth("digest", auth.as_bytes());
         }
         let result = match &self.tls {
             Some(tls) => {

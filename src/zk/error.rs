@@ -71,6 +71,18 @@ pub enum ZkError {
         /// The version the write was based on (-1: the znode was absent).
         expected: i32,
     },
+    /// A multi-znode push lost a compare-and-swap: nothing was written.
+    #[error(
+        "znode `{path}` changed under us: expected version {expected}, another writer got there first; none of the {znodes} znodes of this push was written; re-read and push again"
+    )]
+    MultiConflict {
+        /// The znode whose version did not match.
+        path: String,
+        /// The version its write was based on (-1: the znode was absent).
+        expected: i32,
+        /// How many znodes the push would have written.
+        znodes: usize,
+    },
     /// ZooKeeper refused the operation for lack of permission.
     #[error("ZooKeeper refused access to `{path}`: {reason}")]
     Denied {

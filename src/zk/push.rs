@@ -111,7 +111,28 @@ pub(crate) fn block_on<T>(f: impl Future<Output = Result<T, ZkError>>) -> Result
         .map_err(|e| ZkError::Runtime {
             reason: e.to_string(),
         })?
-        .block_on(f)
+        .block_on(async {
+            let _spawner = spawns_core::enter(&TokioSpawner);
+            f.await
+        })
+}
+
+/// Spawns the client's tasks on the current tokio runtime. Named
+/// explicitly on each thread that runs the client: the client's own
+/// discovery of tokio is a linker-section registration, which a static
+/// library (the C API's `.a`, linked into a Mesos module) drops, and the
+/// client then panics with "no spawner".
+pub(crate) struct TokioSpawner;
+
+impl spawns_core::Spawn for TokioSpawner {
+    fn spawn(&self, task: spawns_core::Task) {
+        let spawns_core::Task { future, .. } = task;
+        // Only ever entered inside our runtime; outside one, the task is
+        // dropped (the client then reports a lost connection).
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(Box::into_pin(future));
+        }
+    }
 }
 
 /// Checks `data` as `kind` (parse and compile, strict, as the CLI's
@@ -192,6 +213,147 @@ async fn push_on(
         }),
         Err(e) => Err(zk_err(e)),
     }
+}
+
+/// Checks each `(url, kind, data)` as [`push`] does, all before writing
+/// any, then writes them in one ZooKeeper `multi`: all or nothing, each
+/// with compare-and-swap on its own version (as `options` expects). A
+/// writer that changed any of them since it was read fails the whole push
+/// with [`ZkError::MultiConflict`], and none is written. Missing parent
+/// znodes (which hold no policy) are created first, outside the `multi`.
+/// Blocking. Returns what happened to each, in order.
+///
+/// # Errors
+///
+/// [`ZkError::Invalid`] before any connection if a content is invalid;
+/// [`ZkError::Url`] if the znodes are not on the same servers or one is
+/// named twice; [`ZkError::MultiConflict`]; [`ZkError::UnsafeAcl`];
+/// connection and permission errors.
+pub fn push_many(
+    items: &[(&ZkUrl, PolicyKind, &[u8])],
+    options: &PushOptions,
+) -> Result<Vec<Pushed>, ZkError> {
+    let Some((first, _, _)) = items.first() else {
+        return Ok(Vec::new());
+    };
+    for (i, (url, kind, data)) in items.iter().enumerate() {
+        kind.check(data).map_err(|reason| ZkError::Invalid {
+            path: url.path().to_owned(),
+            version: -1,
+            kind: kind.name(),
+            reason,
+        })?;
+        let bad = |reason: &str| ZkError::Url {
+            url: url.to_string(),
+            reason: reason.to_owned(),
+        };
+        if url.hosts() != first.hosts() {
+            return Err(bad("all znodes of one push must be on the same servers"));
+        }
+        if items
+            .iter()
+            .take(i)
+            .any(|(other, _, _)| other.path() == url.path())
+        {
+            return Err(bad("the same znode twice in one push"));
+        }
+    }
+    block_on(async {
+        let client = options.connect.connect(first).await?;
+        // The version each write is based on (None: create).
+        let mut expected = Vec::with_capacity(items.len());
+        for (url, kind, _) in items {
+            let path = url.path();
+            let v = match options.expect {
+                Expect::Current => client
+                    .check_stat(path)
+                    .await
+                    .map_err(|e| ZkError::from_client(path, &e))?
+                    .map(|s| s.version),
+                Expect::Version(v) => Some(v),
+                Expect::Absent => None,
+            };
+            if v.is_none() {
+                // Refused before anything is written, parents included.
+                create_acls(path, *kind, options)?;
+            }
+            expected.push(v);
+        }
+        let parent_acls = parent_acls(options);
+        let dir = zkc::CreateMode::Persistent.with_acls(zkc::Acls::new(&parent_acls));
+        for ((url, _, _), v) in items.iter().zip(&expected) {
+            if v.is_none()
+                && let Some((parent, _)) = url.path().rsplit_once('/')
+                && !parent.is_empty()
+            {
+                client
+                    .mkdir(parent, &dir)
+                    .await
+                    .map_err(|e| ZkError::from_client(parent, &e))?;
+            }
+        }
+        // ACLs only for the znodes this push creates.
+        let acls = items
+            .iter()
+            .zip(&expected)
+            .map(|((url, kind, _), v)| match v {
+                Some(_) => Ok(Vec::new()),
+                None => create_acls(url.path(), *kind, options),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut multi = client.new_multi_writer();
+        for (((url, _, data), v), acls) in items.iter().zip(&expected).zip(&acls) {
+            let path = url.path();
+            let added = match v {
+                Some(v) => multi.add_set_data(path, data, Some(*v)),
+                None => multi.add_create(
+                    path,
+                    data,
+                    &zkc::CreateMode::Persistent.with_acls(zkc::Acls::new(acls)),
+                ),
+            };
+            added.map_err(|e| ZkError::from_client(path, &e))?;
+        }
+        let results = match multi.commit().await {
+            Ok(results) => results,
+            Err(zkc::MultiWriteError::OperationFailed { index, source }) => {
+                let path = items
+                    .get(index)
+                    .map_or(first.path(), |(url, _, _)| url.path())
+                    .to_owned();
+                return Err(match source {
+                    zkc::Error::BadVersion | zkc::Error::NoNode | zkc::Error::NodeExists => {
+                        ZkError::MultiConflict {
+                            path,
+                            expected: expected.get(index).copied().flatten().unwrap_or(-1),
+                            znodes: items.len(),
+                        }
+                    }
+                    e => ZkError::from_client(&path, &e),
+                });
+            }
+            Err(zkc::MultiWriteError::RequestFailed { source }) => {
+                return Err(ZkError::from_client(first.path(), &source));
+            }
+        };
+        Ok(results
+            .into_iter()
+            .zip(&expected)
+            .map(|(r, v)| {
+                let version = match r {
+                    zkc::MultiWriteResult::SetData { stat }
+                    | zkc::MultiWriteResult::Create { stat, .. } => stat.version,
+                    _ => -1,
+                };
+                Pushed {
+                    previous: *v,
+                    // A created znode's stat may be invalid (ZOOKEEPER-4026):
+                    // a new znode is at version 0.
+                    version: if v.is_none() { 0 } else { version },
+                }
+            })
+            .collect())
+    })
 }
 
 /// The ACL of a policy znode: the creator (and the named readers) only;

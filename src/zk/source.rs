@@ -275,7 +275,10 @@ impl PolicyWatch {
             .name("mesos-auth-zk".to_owned())
             .spawn(move || {
                 let _alive = AliveGuard(Arc::clone(&worker.shared));
-                runtime.block_on(worker.run(stop_rx));
+                runtime.block_on(async {
+                    let _spawner = spawns_core::enter(&super::push::TokioSpawner);
+                    worker.run(stop_rx).await;
+                });
             })
             .map_err(|e| ZkError::Runtime {
                 reason: e.to_string(),

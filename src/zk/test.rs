@@ -104,3 +104,61 @@ fn errors_name_the_znode_and_version_never_the_password() {
     let tls = TlsSettings::new("ca").identity("cert", "PRIVATE KEY BYTES");
     assert!(!format!("{tls:?}").contains("PRIVATE"));
 }
+
+#[test]
+fn digest_matches_zookeeper() {
+    // Known answers from ZooKeeper's own DigestAuthenticationProvider.
+    assert_eq!(
+        audit::zk_digest("super", "admin"),
+        "xQJmxLMiHGwaqBvst5y6rkB6HQs="
+    );
+    assert_eq!(
+        audit::zk_digest("mesos", "mesos"),
+        "rlJGHx66jPIZAK8NKlbH6UR8rfQ="
+    );
+}
+
+#[test]
+fn weak_digest_passwords_are_found_and_strong_ones_are_not() {
+    assert!(audit::weak_digest("super:xQJmxLMiHGwaqBvst5y6rkB6HQs="));
+    // The user name as the password.
+    assert!(audit::weak_digest("mesos:rlJGHx66jPIZAK8NKlbH6UR8rfQ="));
+    let strong = format!(
+        "ops:{}",
+        audit::zk_digest("ops", "k7#Qv9!mZ2-long-and-random")
+    );
+    assert!(!audit::weak_digest(&strong));
+    assert!(!audit::weak_digest("no-colon"));
+    assert!(!audit::weak_digest("ops:not-base64"));
+}
+
+#[test]
+fn mesos_znodes_are_classified() {
+    use ZnodeRole as R;
+    for (path, parent, want) in [
+        (
+            "/mesos/json.info_0000000001",
+            Some(R::Other),
+            R::ElectionMember,
+        ),
+        ("/mesos/info_0000000000", Some(R::Other), R::ElectionMember),
+        ("/mesos/json.info_", Some(R::Other), R::Other),
+        (
+            "/mesos/log_replicas",
+            Some(R::ElectionGroup),
+            R::LogReplicas,
+        ),
+        (
+            "/mesos/log_replicas/0000000003",
+            Some(R::LogReplicas),
+            R::LogReplicas,
+        ),
+        ("/mesos/0000000003", Some(R::ElectionGroup), R::Other),
+        ("/mesos/registry", Some(R::ElectionGroup), R::Registry),
+        ("/mesos-auth/credentials", Some(R::Other), R::Credentials),
+        ("/mesos-auth/acls", None, R::Acls),
+        ("/mesos-auth/tls-rules", None, R::TlsRules),
+    ] {
+        assert_eq!(audit::role_of(path, parent), want, "{path}");
+    }
+}

@@ -96,6 +96,28 @@ static void test_parameters() {
                          &e));
   CHECK(e.reloadIntervalMs == 250 && e.maxSessions == 8 && e.throttleFreeFailures == 0 && e.throttleBaseMs == 10 &&
         e.throttleMaxMs == 20);
+  {
+    // Credentials from ZooKeeper (`zk_credentials`); fail-closed is the
+    // authorizer's only.
+    Config z;
+    auto ze = parseParameters({{"zk_credentials", "zk://zk1/mesos-auth/credentials"}, {"zk_sasl_user", "m"},
+                               {"zk_sasl_password_file", "/p"}}, &z);
+#ifdef MESOS_AUTH_ZK
+    CHECK(!ze && z.zk.url == "zk://zk1/mesos-auth/credentials" && z.zk.startupTimeoutMs == 10000);
+    Config y;
+    CHECK(parseParameters({{"zk_credentials", "zk://zk1/c"}, {"zk_fail_closed_after_ms", "10"}}, &y));
+    CHECK(parseParameters({{"zk_credentials", "zk://zk1/c"}, {"credentials", "/c"}, {"reload_interval_ms", "5"}},
+                          &y));
+    // Unreachable within the start-up bound: refused.
+    Config u;
+    CHECK(!parseParameters({{"zk_credentials", "zk://127.0.0.1:1/c"}, {"zk_startup_timeout_ms", "200"}}, &u));
+    std::shared_ptr<Store> none;
+    auto refused = Store::open(u, nullptr, &none);
+    CHECK(refused && refused->find("cannot watch credentials") != std::string::npos && !none);
+#else
+    CHECK(ze && ze->find("zk feature") != std::string::npos);
+#endif
+  }
   Config f;
   auto noFile = parseParameters({{"reload_interval_ms", "250"}}, &f);  // nothing to watch
   CHECK(noFile && noFile->find("needs 'credentials'") != std::string::npos);
@@ -343,6 +365,33 @@ static void test_acl() {
   CHECK(parseAclParameters({{"acls", "/x"}, {"reload_interval_ms", "1s"}}, &c));
   AclConfig r;
   CHECK(!parseAclParameters({{"acls", "/x"}, {"reload_interval_ms", "2500"}}, &r) && r.reloadIntervalMs == 2500);
+
+  // ZooKeeper as the source (`zk_*`): needs a library built with `zk`.
+  {
+    const std::string url = "zk://zk1:2181,zk2/mesos-auth/acls";
+    AclConfig z;
+    auto e = parseAclParameters({{"zk_acls", url}, {"zk_fail_closed_after_ms", "1500"}, {"zk_sasl_user", "m"},
+                                 {"zk_sasl_password_file", "/p"}}, &z);
+#ifdef MESOS_AUTH_ZK
+    CHECK(!e && z.zk.url == url && z.aclsPath.empty() && z.zk.startupTimeoutMs == 10000 &&
+          z.zk.failClosedAfterMs == 1500 && z.zk.saslUser == "m" && z.zk.saslPasswordFile == "/p");
+    AclConfig y;
+    CHECK(parseAclParameters({{"zk_acls", url}, {"zk_startup_timeout_ms", "0"}}, &y));  // no fallback file
+    CHECK(parseAclParameters({{"zk_acls", url}, {"acls", "/x"}, {"reload_interval_ms", "5"}}, &y));
+    AclConfig fallback;
+    CHECK(!parseAclParameters({{"zk_acls", url}, {"acls", "/x"}, {"zk_startup_timeout_ms", "0"}}, &fallback));
+    CHECK(fallback.aclsPath == "/x" && fallback.zk.startupTimeoutMs == 0);
+    CHECK(parseAclParameters({{"zk_acls", url}, {"zk_session_timeout_ms", "x"}}, &y));
+    // Unreachable within the start-up bound: the module refuses to start.
+    AclConfig u;
+    CHECK(!parseAclParameters({{"zk_acls", "zk://127.0.0.1:1/acls"}, {"zk_startup_timeout_ms", "200"}}, &u));
+    std::shared_ptr<Policy> none;
+    auto refused = Policy::open(u, &none);
+    CHECK(refused && refused->find("cannot watch ACLs") != std::string::npos && !none);
+#else
+    CHECK(e && e->find("zk feature") != std::string::npos);
+#endif
+  }
 
   // From a file, as create() does; errors say where.
   char path[] = "/tmp/mesos-auth-module-acl-XXXXXX";

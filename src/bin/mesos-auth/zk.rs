@@ -6,14 +6,17 @@
 //!
 //! `push` checks each file as `acl check`, `credentials check` and `tls
 //! check` would (errors: exit 2; findings: exit 1, unless
-//! `--allow-findings`), all of them before writing any, then writes each
-//! with compare-and-swap on the znode version: a concurrent writer makes
-//! it fail (exit 2), never overwritten. `get` prints a znode (credentials
+//! `--allow-findings`), all of them before writing any, then writes them in one ZooKeeper
+//! `multi` (all or nothing), each with compare-and-swap on its znode
+//! version: a concurrent writer on any of them fails the whole push
+//! (exit 2), nothing overwritten. `get` prints a znode (credentials
 //! only with `--show-secrets`); `diff` compares a local file with its znode
 //! (exit 0 same, 1 different, 2 errors; credentials by principal, never a
-//! secret). `audit` walks a znode tree and reports ACLs that let anyone
-//! change a znode or read credentials, and a connection without TLS or
-//! authentication (exit 0 clean, 1 findings, 2 errors; `--json` for tools).
+//! secret). `audit` walks a znode tree (Mesos's leader election, log
+//! replicas, registry; ours), reports each znode's role and ACL, and the
+//! ACLs that let anyone change a znode or read credentials, digest ACLs
+//! with a guessable password, a connection without TLS or authentication
+//! (exit 0 clean, 1 findings, 2 errors; `--json` for tools).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -78,8 +81,9 @@ pub(crate) enum Command {
         /// One JSON object on standard output instead of text lines.
         #[arg(long)]
         json: bool,
-        /// The root of the tree.
-        url: String,
+        /// The roots of the trees (Mesos's `--zk` path, our base znode).
+        #[arg(required = true)]
+        url: Vec<String>,
         #[command(flatten)]
         conn: ConnArgs,
     },
@@ -134,6 +138,13 @@ pub(crate) struct ConnArgs {
     /// File whose first line is the SASL password.
     #[arg(long, requires = "sasl_user")]
     sasl_password_file: Option<PathBuf>,
+    /// ZooKeeper `digest` user (as `addauth digest`; e.g. the server's
+    /// `super` user for `audit`).
+    #[arg(long, requires = "digest_password_file")]
+    digest_user: Option<String>,
+    /// File whose first line is the digest password.
+    #[arg(long, requires = "digest_user")]
+    digest_password_file: Option<PathBuf>,
     /// Session timeout in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     session_timeout_ms: u64,
@@ -152,6 +163,20 @@ impl ConnArgs {
         }
         if let (Some(user), Some(file)) = (&self.sasl_user, &self.sasl_password_file) {
             options = options.sasl(SaslDigest::from_password_file(user.clone(), file)?);
+        }
+        if let (Some(user), Some(file)) = (&self.digest_user, &self.digest_password_file) {
+            let bad = |reason: String| ZkError::Config {
+                what: format!("--digest-password-file `{}`", file.display()),
+                reason,
+            };
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(file).map_err(|e| bad(e.kind().to_string()))?,
+            );
+            let password = text.lines().next().unwrap_or("");
+            if password.is_empty() {
+                return Err(bad("the first line is empty".to_owned()));
+            }
+            options = options.digest(SaslDigest::new(user.clone(), password));
         }
         Ok(options)
     }
@@ -345,9 +370,14 @@ fn push(
         };
         options = options.reader(scheme, id);
     }
+    // One `multi`: all files or none, each with compare-and-swap.
+    let items: Vec<_> = checked
+        .iter()
+        .map(|(kind, _, bytes, url)| (url, *kind, bytes.as_slice()))
+        .collect();
+    let pushed = zk::push_many(&items, &options).map_err(|e| fail(&e.to_string()))?;
     let mut out = std::io::stdout().lock();
-    for (kind, file, bytes, url) in checked {
-        let pushed = zk::push(&url, kind, &bytes, &options).map_err(|e| fail(&e.to_string()))?;
+    for ((_, file, _, url), pushed) in checked.iter().zip(pushed) {
         let from = pushed
             .previous
             .map_or_else(|| "created".to_owned(), |v| format!("version {v} ->"));
@@ -439,22 +469,64 @@ fn diff(kind: PolicyKind, file: &Path, base: &str, conn: &ConnArgs) -> Result<Ex
     Ok(ExitCode::from(1))
 }
 
-fn audit(json: bool, url: &str, conn: &ConnArgs) -> Result<ExitCode, ExitCode> {
-    let url = ZkUrl::parse(url).map_err(|e| fail(&e.to_string()))?;
+fn audit(json: bool, urls: &[String], conn: &ConnArgs) -> Result<ExitCode, ExitCode> {
+    let urls = urls
+        .iter()
+        .map(|u| ZkUrl::parse(u))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(&e.to_string()))?;
     let options = conn.options().map_err(|e| fail(&e.to_string()))?;
-    let report = zk::audit(&url, &options).map_err(|e| fail(&e.to_string()))?;
+    let mut report = zk::AuditReport::default();
+    for (i, url) in urls.iter().enumerate() {
+        let mut one = zk::audit(url, &options).map_err(|e| fail(&e.to_string()))?;
+        if i > 0 {
+            // The connection's findings once, not once per tree.
+            one.findings.retain(|f| f.role != zk::ZnodeRole::Connection);
+        }
+        report.znodes += one.znodes;
+        report.visited.append(&mut one.visited);
+        report.findings.append(&mut one.findings);
+    }
+    let url = urls
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut out = std::io::stdout().lock();
     if json {
         let findings: Vec<_> = report
             .findings
             .iter()
-            .map(|f| serde_json::json!({"path": f.path, "kind": f.kind.name(), "message": f.message}))
+            .map(|f| {
+                serde_json::json!({"path": f.path, "role": f.role.name(), "kind": f.kind.name(), "message": f.message})
+            })
             .collect();
-        let doc = serde_json::json!({"url": url.to_string(), "znodes": report.znodes, "findings": findings});
+        let visited: Vec<_> = report
+            .visited
+            .iter()
+            .map(|z| {
+                serde_json::json!({"path": z.path, "role": z.role.name(), "acl": z.acl, "expected": z.role.expected()})
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "urls": urls.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "tls": options.is_tls(),
+            "authenticated": options.is_authenticated(),
+            "znodes": report.znodes,
+            "visited": visited,
+            "findings": findings,
+        });
         let _ = writeln!(out, "{doc}");
     } else {
         for f in &report.findings {
-            let _ = writeln!(out, "{}: {}: {}", f.path, f.kind.name(), f.message);
+            let _ = writeln!(
+                out,
+                "{}: {} ({}): {}",
+                f.path,
+                f.kind.name(),
+                f.role.name(),
+                f.message
+            );
         }
         let _ = writeln!(
             out,

@@ -1118,6 +1118,109 @@ def http_bearer_tokens_in_master():
             "" if challenge_ok else " (challenges: %r)" % refused), reloaded, logged)
 
 
+ZK_JAR = "/usr/share/java/zookeeper.jar"
+
+
+def mesos_auth_cli():
+    """The operator CLI with ZooKeeper support (built if missing)."""
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+    meta = json.loads(subprocess.check_output(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=repo))
+    subprocess.check_call(["cargo", "build", "-q", "-p", "mesos-auth", "--features", "zk,cli",
+                           "--bin", "mesos-auth"], cwd=repo)
+    return os.path.join(meta["target_directory"], "debug", "mesos-auth")
+
+
+class ZooKeeper:
+    """A standalone ZooKeeper 3.8 (Debian's `zookeeper`) on loopback."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="run-zk-", dir=os.path.join(CACHE, "runs"))
+        self.port = free_port()
+        with open(os.path.join(self.dir, "zoo.cfg"), "w") as f:
+            f.write("tickTime=100\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
+                    "admin.enableServer=false\n4lw.commands.whitelist=srvr\n" % (self.dir, self.port))
+        self.proc = None
+
+    def __enter__(self):
+        log = open(os.path.join(self.dir, "zk.log"), "wb")
+        self.proc = subprocess.Popen(
+            ["java", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", ZK_JAR,
+             "org.apache.zookeeper.server.ZooKeeperServerMain", os.path.join(self.dir, "zoo.cfg")],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"srvr")
+                    if b"Mode:" in s.recv(4096):
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("ZooKeeper not serving after 30 s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+@check
+def acls_from_zookeeper():
+    """The authorizer module with `zk_acls`: the master's decisions follow
+    the policy pushed to ZooKeeper (not the local file), change with a push,
+    and fail closed once ZooKeeper has been gone longer than the bound."""
+    if not os.path.exists(ZK_JAR):
+        return False, "ZooKeeper not installed (Debian package `zookeeper`)"
+    cli = mesos_auth_cli()
+    with ZooKeeper() as zk:
+        base = "zk://127.0.0.1:%d/mesos-auth" % zk.port
+
+        def push(policy):
+            path = os.path.join(zk.dir, "acls.json")
+            with open(path, "w") as f:
+                json.dump(policy, f)
+            out = subprocess.run([cli, "zk", "push", "--acls", path, "--insecure-open-acl", base],
+                                 capture_output=True, text=True, timeout=30)
+            return out.returncode == 0, (out.stdout + out.stderr).strip()
+
+        ok, pushed = push(acls(dev_roles=("dev", "prod")))
+        if not ok:
+            return False, "zk push failed: " + pushed
+        m = Mesos("zk", agents=0)
+        # The local file (the fallback only) would deny dev the role prod.
+        http_env(m, "module", acls(), acl_params=[
+            {"key": "zk_acls", "value": base + "/acls"},
+            {"key": "zk_startup_timeout_ms", "value": "10000"},
+            {"key": "zk_fail_closed_after_ms", "value": "1500"}])
+        with m:
+            if not m.wait_http():
+                return False, "master did not start: " + m.text()[-2000:]
+            first = m.subscribe("dev", ["prod"])[1]
+            ok, pushed = push(acls())
+            changed = None
+            deadline = time.time() + 10
+            while ok and time.time() < deadline:
+                changed = m.subscribe("dev", ["prod"])[1]
+                if changed == "ERROR":
+                    break
+                time.sleep(0.1)
+            ops_up = m.subscribe("ops", ["prod"])[1]
+            zk.stop()
+            time.sleep(2.5)
+            ops_down = m.subscribe("ops", ["prod"])[1]
+            alive = m.proc.poll() is None
+        good = (first == "SUBSCRIBED" and changed == "ERROR" and ops_up == "SUBSCRIBED"
+                and ops_down == "ERROR" and alive)
+        return good, ("dev SUBSCRIBE prod: %s from ZooKeeper (the local file says no) -> %s after a "
+                      "push; ops SUBSCRIBE prod: %s -> %s with ZooKeeper gone 2.5 s (bound 1.5 s)") % (
+            first, changed, ops_up, ops_down)
+
+
 def main():
     os.makedirs(os.path.join(CACHE, "runs"), exist_ok=True)
     wanted = sys.argv[1:]
