@@ -83,7 +83,8 @@ fi
 
 protobuf=$cache/grpcio-tools-1.10.0/third_party/protobuf/src
 protoc=$cache/protoc
-key="$(sha256sum "$MESOS_SRC/3rdparty/protobuf-3.5.0.patch" "$here/real-mesos/protoc_main.cc" | sha256sum)"
+# Contents only: the same sources from another checkout reuse the build.
+key="$(cat "$MESOS_SRC/3rdparty/protobuf-3.5.0.patch" "$here/real-mesos/protoc_main.cc" | sha256sum)"
 if ! done_key protoc "$key"; then
   step "protoc 3.5 (C++ generator) from grpcio-tools 1.10.0's protobuf sources"
   rm -rf "$cache/grpcio-tools-1.10.0" "$cache/protoc-obj"
@@ -169,7 +170,7 @@ fi
 # Macros that change class layouts in libprocess: this build has SSL and
 # libevent on.
 MESOS_CXXFLAGS="-DUSE_SSL_SOCKET=1 -DUSE_LIBEVENT=1"
-host=$cache/mesos-host
+key="$(cat "$here/real-mesos/host.cpp" "$lib" | sha256sum)$(cat "$cache/.headers.stamp")"
 key="$(sha256sum "$here/real-mesos/host.cpp" "$lib" | sha256sum)$(cat "$cache/.headers.stamp")"
 if ! done_key host "$key"; then
   step "host program (in-process master and agent)"
