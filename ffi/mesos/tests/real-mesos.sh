@@ -170,8 +170,8 @@ fi
 # Macros that change class layouts in libprocess: this build has SSL and
 # libevent on.
 MESOS_CXXFLAGS="-DUSE_SSL_SOCKET=1 -DUSE_LIBEVENT=1"
+host=$cache/mesos-host
 key="$(cat "$here/real-mesos/host.cpp" "$lib" | sha256sum)$(cat "$cache/.headers.stamp")"
-key="$(sha256sum "$here/real-mesos/host.cpp" "$lib" | sha256sum)$(cat "$cache/.headers.stamp")"
 if ! done_key host "$key"; then
   step "host program (in-process master and agent)"
   # The official library is a Python 2 extension: define the Python C-API
