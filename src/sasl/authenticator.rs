@@ -395,7 +395,8 @@ impl Outbox {
 impl Authenticator {
     /// Starts a session at `now`, drawing its challenge from `nonces`, and
     /// queues the mechanism list (`["CRAM-MD5"]` by default; see
-    /// [`AuthenticatorConfig::oauthbearer`]).
+    /// [`AuthenticatorConfig::oauthbearer`] and, with feature `gssapi`,
+    /// `AuthenticatorConfig::gssapi`).
     ///
     /// With OAUTHBEARER enabled, use [`with_wall_clock`](Self::with_wall_clock):
     /// tokens are checked against wall-clock time, which this constructor

@@ -151,6 +151,7 @@ mod child {
             (event.mechanism, event.result, event.reason),
             ("GSSAPI", AuthResult::Completed, None)
         );
+        assert_eq!(event.principal.as_deref(), Some("alice"));
         let event = client.poll_event().unwrap();
         assert_eq!(
             (event.mechanism, event.result),

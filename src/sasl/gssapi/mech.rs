@@ -73,9 +73,11 @@ impl Server {
             Ok(GssStep::Continue(token)) => Ok(ServerStep::Challenge(token)),
             Ok(GssStep::Done { principal, .. }) => match inner.established() {
                 Some(proof) => Ok(ServerStep::Success {
+                    // The mapped name (the authzid, if sent, was checked
+                    // equal to it).
+                    claimed: Some(principal.as_str().to_owned()),
                     principal,
                     proof: Verified::kerberos(proof),
-                    claimed: None,
                 }),
                 // Cannot happen (Done is the established state); fail closed.
                 None => Err(ApiMisuse::Finished.into()),
