@@ -54,8 +54,7 @@ pub enum FailureReason {
     MechanismNotOffered,
     /// GSSAPI: Kerberos refused the exchange (expired ticket, wrong service
     /// principal, replay, clock skew, unmapped principal, ...; the event's
-    /// `detail` names the [`GssFailure`](crate::sasl::gssapi::GssFailure)
-    /// and GSSAPI's message).
+    /// `detail` names the `gssapi::GssFailure` and GSSAPI's message).
     KerberosRefused,
     /// GSSAPI: the server could not set up its own Kerberos credentials (no
     /// keytab, no key for the service); a local fault, the `detail` says
