@@ -1,10 +1,12 @@
 //! SASL as Mesos speaks it: an [`Authenticator`] (the master's side) and an
 //! [`Authenticatee`] (the framework's or agent's side), for CRAM-MD5
-//! (RFC 2195) and OAUTHBEARER (RFC 7628, bearer tokens checked by a
-//! [`bearer::Validator`](crate::bearer::Validator)). The master sends the
-//! mechanisms its [`AuthenticatorConfig`] enables; the client starts the one
-//! it is configured for, and refuses to fall back to another (an OAUTHBEARER
-//! client is never talked down to CRAM-MD5).
+//! (RFC 2195), OAUTHBEARER (RFC 7628, bearer tokens checked by a
+//! [`bearer::Validator`](crate::bearer::Validator)) and, with feature
+//! `gssapi`, GSSAPI (Kerberos V5, RFC 4752). The master sends the
+//! mechanisms its [`AuthenticatorConfig`] enables, strongest first; the
+//! client starts the one it is configured for, and refuses to fall back to
+//! another (a GSSAPI or OAUTHBEARER client is never talked down to
+//! CRAM-MD5).
 //!
 //! Both are sans-I/O state machines: the host decodes a Mesos message, hands
 //! it in with a `handle_*` call together with the current time, and drains
@@ -84,7 +86,7 @@ pub use authenticator::{Authenticator, AuthenticatorConfig};
 pub use backoff::RetryBackoff;
 pub use error::{ApiMisuse, PeerMisbehaved, SaslError};
 pub use event::{AuthEvent, AuthResult, FailureReason, Side};
-pub use mechanism::{CRAM_MD5, OAUTHBEARER};
+pub use mechanism::{CRAM_MD5, GSSAPI, OAUTHBEARER};
 pub use message::{ClientMessage, MAX_MESSAGE_LEN, MECHANISM, ServerMessage};
 pub use nonce::{NonceError, NonceSource, OsNonceSource, default_nonce_source};
 pub use throttle::{Throttle, ThrottleConfig, Verdict};

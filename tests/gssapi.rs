@@ -17,6 +17,7 @@
 
 mod gssapi {
     pub(crate) mod kdc;
+    mod session;
 }
 
 use gssapi::kdc::{self, Kdc};

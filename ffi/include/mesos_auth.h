@@ -333,12 +333,13 @@ enum mesos_auth_message_kind
   /*
    `AuthenticationMechanismsMessage`: `mechanism` holds the names,
    separated by `,` (the authenticator sends the ones it enables,
-   strongest first: `OAUTHBEARER,CRAM-MD5`, or `CRAM-MD5` alone).
+   strongest first: `GSSAPI,OAUTHBEARER,CRAM-MD5`, or `CRAM-MD5` alone).
    */
   MESOS_AUTH_MESSAGE_KIND_MECHANISMS = 1,
   /*
    `AuthenticationStartMessage`: `mechanism` and `data` (empty for
-   CRAM-MD5, the GS2 initial response for OAUTHBEARER).
+   CRAM-MD5, the GS2 initial response for OAUTHBEARER, the initial
+   context token for GSSAPI).
    */
   MESOS_AUTH_MESSAGE_KIND_START = 2,
   /*
@@ -837,6 +838,18 @@ typedef struct mesos_auth_bearer mesos_auth_bearer;
  reference to their store).
  */
 typedef struct mesos_auth_credentials mesos_auth_credentials;
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ What an authenticator needs to offer GSSAPI: the `auth_to_local`
+ mapping rules (parsed once) and the service whose key accepts.
+
+ Thread safety: immutable once made; several calls may read it at once.
+ Sessions keep their own copy, so it may be freed after the last
+ `_new_mechanisms_gssapi`.
+ */
+typedef struct mesos_auth_gssapi_acceptor mesos_auth_gssapi_acceptor;
+#endif
 
 #if defined(MESOS_AUTH_GSSAPI)
 /*
@@ -2533,6 +2546,111 @@ mesos_auth_result mesos_auth_authenticatee_status(const mesos_auth_authenticatee
  `session` NULL or live, not in use by another call, not used again.
  */
 mesos_auth_result mesos_auth_authenticatee_free(mesos_auth_authenticatee *session);
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Makes an acceptor configuration. `keytab` (may be empty: the one
+ `KRB5_KTNAME` names, else MIT's default) is the master's keytab;
+ giving one makes it the keytab of every GSSAPI acceptor in the
+ process (MIT's `krb5_gss_register_acceptor_identity`). `service`
+ (may be empty: any key in the keytab) is `mesos@host` or a full
+ Kerberos name. `rules` (UTF-8) are the `auth_to_local` rules;
+ `default_realm` (may be empty) is the realm `DEFAULT` maps.
+
+ Bad rules return `MESOS_AUTH_RESULT_PARSE_ERROR` with the rule's
+ number and line:column in `mesos_auth_last_error`; a keytab that
+ does not exist `MESOS_AUTH_RESULT_FILE_ERROR` naming it. A keytab
+ without the service's key shows when a client starts GSSAPI: it gets
+ the uniform `FAILED`, the audit event says `kerberos_unavailable`.
+
+ # Safety
+
+ Each string valid for its length; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_gssapi_acceptor_new(const char *keytab,
+                                                 size_t keytab_len,
+                                                 const char *service,
+                                                 size_t service_len,
+                                                 const char *rules,
+                                                 size_t rules_len,
+                                                 const char *default_realm,
+                                                 size_t default_realm_len,
+                                                 mesos_auth_gssapi_acceptor **out);
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Frees an acceptor configuration (sessions made with it keep
+ working). NULL is accepted.
+
+ # Safety
+
+ `acceptor` NULL or live, not in use by another call.
+ */
+mesos_auth_result mesos_auth_gssapi_acceptor_free(mesos_auth_gssapi_acceptor *acceptor);
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ As `mesos_auth_authenticator_new_mechanisms`, also offering GSSAPI
+ (first in the list: `GSSAPI,OAUTHBEARER,CRAM-MD5`, those given) with
+ `acceptor` (NULL: GSSAPI off). At least one of `creds`, `bearer`,
+ `acceptor` must be given. The session's GSS context is made when
+ the client starts GSSAPI; a Kerberos refusal (bad ticket, unmapped
+ principal, ...) is the uniform `FAILED` to the client, with
+ `kerberos_refused` and the reason in the audit event's `detail`.
+
+ # Safety
+
+ `creds`, `bearer` and `acceptor` NULL or live; `peer` valid for
+ `peer_len` bytes; `audit` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_authenticator_new_mechanisms_gssapi(const mesos_auth_credentials *creds,
+                                                                 const mesos_auth_bearer *bearer,
+                                                                 const mesos_auth_gssapi_acceptor *acceptor,
+                                                                 uint64_t timeout_ms,
+                                                                 const char *peer,
+                                                                 size_t peer_len,
+                                                                 const mesos_auth_audit *audit,
+                                                                 mesos_auth_authenticator **out);
+#endif
+
+#if defined(MESOS_AUTH_GSSAPI)
+/*
+ Starts a GSSAPI (Kerberos V5) authenticatee session for the Mesos
+ `principal` (UTF-8, 1..=256 bytes; sent as the authzid, so the
+ server refuses it unless its rules map the Kerberos name to it),
+ to the service `service` at `host` (`mesos` and
+ `master.example.org` name `mesos/master.example.org@REALM`; with an
+ empty `host`, `service` is the whole name: `mesos@host` or a
+ Kerberos name with a `/`). `client_name` (may be empty: the ticket
+ cache's default principal) picks the Kerberos credentials; tickets
+ come from the cache `KRB5CCNAME` names, or from the client keytab
+ `KRB5_CLIENT_KTNAME` names. Only GSSAPI is used: if the server does
+ not offer it, feeding its `MECHANISMS` returns
+ `MESOS_AUTH_RESULT_PROTOCOL_ERROR` with the status `FAILED` and
+ nothing to send (no fallback to CRAM-MD5). `audit` may be NULL.
+
+ Credentials named by `client_name` that cannot be found return
+ `MESOS_AUTH_RESULT_FILE_ERROR`; a bad `service` or `principal`
+ `MESOS_AUTH_RESULT_INVALID_PARAMETER`.
+
+ # Safety
+
+ Each string valid for its length; `audit` NULL or live; `out` valid
+ for one write.
+ */
+mesos_auth_result mesos_auth_authenticatee_new_gssapi(const char *principal,
+                                                      size_t principal_len,
+                                                      const char *service,
+                                                      size_t service_len,
+                                                      const char *host,
+                                                      size_t host_len,
+                                                      const char *client_name,
+                                                      size_t client_name_len,
+                                                      const mesos_auth_audit *audit,
+                                                      mesos_auth_authenticatee **out);
+#endif
 
 /*
  Creates a throttle: the first `free_failures` failures cost nothing,

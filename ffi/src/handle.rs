@@ -53,6 +53,8 @@ pub(crate) enum Kind {
     GssapiServer = 0x4d41_0020,
     #[cfg(feature = "gssapi")]
     GssapiClient = 0x4d41_0021,
+    #[cfg(feature = "gssapi")]
+    GssapiAcceptor = 0x4d41_0022,
 }
 
 /// The tag a Box handle gets as it is freed.

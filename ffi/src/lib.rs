@@ -68,6 +68,8 @@ pub use ratelimit::{
     MESOS_AUTH_RATE_UNLIMITED, mesos_auth_ratelimiter,
 };
 pub use result::{mesos_auth_last_error, mesos_auth_result, mesos_auth_result_message};
+#[cfg(feature = "gssapi")]
+pub use sasl::mesos_auth_gssapi_acceptor;
 pub use sasl::{
     mesos_auth_authenticatee, mesos_auth_authenticator, mesos_auth_message,
     mesos_auth_message_kind, mesos_auth_status,

@@ -22,6 +22,11 @@ use crate::result::{fail, mesos_auth_result};
 use crate::throttle::{self, SharedThrottle, mesos_auth_throttle};
 use crate::{mesos_auth_bytes, mesos_auth_str};
 
+#[cfg(feature = "gssapi")]
+mod gssapi;
+#[cfg(feature = "gssapi")]
+pub use gssapi::mesos_auth_gssapi_acceptor;
+
 /// The kind of a Mesos authentication message (`authentication.proto`),
 /// passed as `uint32_t` in `mesos_auth_message.kind`.
 #[repr(u32)]
@@ -31,10 +36,11 @@ pub enum mesos_auth_message_kind {
     None = 0,
     /// `AuthenticationMechanismsMessage`: `mechanism` holds the names,
     /// separated by `,` (the authenticator sends the ones it enables,
-    /// strongest first: `OAUTHBEARER,CRAM-MD5`, or `CRAM-MD5` alone).
+    /// strongest first: `GSSAPI,OAUTHBEARER,CRAM-MD5`, or `CRAM-MD5` alone).
     Mechanisms = 1,
     /// `AuthenticationStartMessage`: `mechanism` and `data` (empty for
-    /// CRAM-MD5, the GS2 initial response for OAUTHBEARER).
+    /// CRAM-MD5, the GS2 initial response for OAUTHBEARER, the initial
+    /// context token for GSSAPI).
     Start = 2,
     /// `AuthenticationStepMessage`: `data`.
     Step = 3,
@@ -219,6 +225,76 @@ unsafe fn put_status(
     }
 }
 
+/// A mechanism-set authenticator session: `config` (which may already
+/// enable a mechanism: `preset`), plus CRAM-MD5 over `creds` and
+/// OAUTHBEARER with `bearer` when they are not NULL.
+///
+/// # Safety
+///
+/// As `mesos_auth_authenticator_new_mechanisms`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the C function's parameters, passed on"
+)]
+unsafe fn mechanisms_session(
+    mut config: AuthenticatorConfig,
+    preset: bool,
+    creds: *const mesos_auth_credentials,
+    bearer: *const mesos_auth_bearer,
+    timeout_ms: u64,
+    peer: *const c_char,
+    peer_len: usize,
+    audit: *const mesos_auth_audit,
+) -> Result<*mut mesos_auth_authenticator, mesos_auth_result> {
+    if !preset && creds.is_null() && bearer.is_null() {
+        return Err(fail(
+            mesos_auth_result::InvalidParameter,
+            "no mechanism: give creds (CRAM-MD5), bearer (OAUTHBEARER) or both",
+        ));
+    }
+    config = config.cram_md5(!creds.is_null());
+    let store = if creds.is_null() {
+        std::sync::Arc::new(
+            mesos_auth::credentials::CredentialStore::from_credentials([])
+                .map_err(|e| fail(mesos_auth_result::InvalidParameter, e))?,
+        )
+    } else {
+        // SAFETY: forwarded caller contract.
+        unsafe { handle::with_ref(creds, |s| Ok(s.store()))? }
+    };
+    if !bearer.is_null() {
+        // SAFETY: forwarded caller contract.
+        let validator = unsafe { handle::with_ref(bearer, |b| Ok(b.current()))? };
+        config = config.oauthbearer(validator);
+    }
+    // SAFETY: forwarded caller contract.
+    let peer = unsafe { handle::string(peer, peer_len, "peer")? };
+    // SAFETY: forwarded caller contract.
+    let sink = unsafe { audit::optional_sink(audit)? };
+    if timeout_ms != 0 {
+        config = config.timeout(Duration::from_millis(timeout_ms));
+    }
+    if !peer.is_empty() {
+        config = config.peer(peer);
+    }
+    let mut nonces =
+        default_nonce_source().map_err(|e| fail(mesos_auth_result::RandomUnavailable, e))?;
+    let inner = Authenticator::with_wall_clock(
+        store,
+        config,
+        &mut nonces,
+        Instant::now(),
+        SystemTime::now(),
+    );
+    Ok(handle::to_box::<mesos_auth_authenticator>(ServerSession {
+        inner,
+        sink,
+        throttle: None,
+        out: Outbox::default(),
+        principal: None,
+    }))
+}
+
 impl mesos_auth_authenticator {
     /// Starts an authenticator session over the store `creds` is serving
     /// now (a later reload does not affect this session). `timeout_ms` is
@@ -304,57 +380,20 @@ impl mesos_auth_authenticator {
             if out.is_null() {
                 return fail(mesos_auth_result::NullParameter, "out is NULL");
             }
-            let run = || {
-                if creds.is_null() && bearer.is_null() {
-                    return Err(fail(
-                        mesos_auth_result::InvalidParameter,
-                        "no mechanism: give creds (CRAM-MD5), bearer (OAUTHBEARER) or both",
-                    ));
-                }
-                let mut config = AuthenticatorConfig::new().cram_md5(!creds.is_null());
-                let store = if creds.is_null() {
-                    std::sync::Arc::new(
-                        mesos_auth::credentials::CredentialStore::from_credentials([])
-                            .map_err(|e| fail(mesos_auth_result::InvalidParameter, e))?,
-                    )
-                } else {
-                    // SAFETY: forwarded caller contract.
-                    unsafe { handle::with_ref(creds, |s| Ok(s.store()))? }
-                };
-                if !bearer.is_null() {
-                    // SAFETY: forwarded caller contract.
-                    let validator = unsafe { handle::with_ref(bearer, |b| Ok(b.current()))? };
-                    config = config.oauthbearer(validator);
-                }
-                // SAFETY: forwarded caller contract.
-                let peer = unsafe { handle::string(peer, peer_len, "peer")? };
-                // SAFETY: forwarded caller contract.
-                let sink = unsafe { audit::optional_sink(audit)? };
-                if timeout_ms != 0 {
-                    config = config.timeout(Duration::from_millis(timeout_ms));
-                }
-                if !peer.is_empty() {
-                    config = config.peer(peer);
-                }
-                let mut nonces = default_nonce_source().map_err(|e| {
-                    fail(mesos_auth_result::RandomUnavailable, e)
-                })?;
-                let inner = Authenticator::with_wall_clock(
-                    store,
-                    config,
-                    &mut nonces,
-                    Instant::now(),
-                    SystemTime::now(),
-                );
-                Ok(handle::to_box::<mesos_auth_authenticator>(ServerSession {
-                    inner,
-                    sink,
-                    throttle: None,
-                    out: Outbox::default(),
-                    principal: None,
-                }))
+            // SAFETY: forwarded caller contract.
+            let r = unsafe {
+                mechanisms_session(
+                    AuthenticatorConfig::new(),
+                    false,
+                    creds,
+                    bearer,
+                    timeout_ms,
+                    peer,
+                    peer_len,
+                    audit,
+                )
             };
-            match run() {
+            match r {
                 // SAFETY: out checked non-null; writable by contract.
                 Ok(h) => unsafe { handle::write_out(out, h) },
                 Err(e) => e,

@@ -1,4 +1,5 @@
-//! The client side (Mesos `CRAMMD5Authenticatee`, grown to OAUTHBEARER).
+//! The client side (Mesos `CRAMMD5Authenticatee`, grown to OAUTHBEARER and
+//! GSSAPI).
 
 use std::collections::VecDeque;
 
@@ -6,6 +7,8 @@ use super::Status;
 use super::cram_md5;
 use super::error::{ApiMisuse, PeerMisbehaved, SaslError};
 use super::event::{AuthEvent, AuthResult, FailureReason, Side};
+#[cfg(feature = "gssapi")]
+use super::gssapi::{self, GssapiClientConfig};
 use super::mechanism::ClientMechanism;
 use super::message::{ClientMessage, ServerMessage};
 use super::oauthbearer;
@@ -20,6 +23,8 @@ const MAX_SERVER_ERROR_LEN: usize = 256;
 enum Mech {
     CramMd5(cram_md5::Client),
     OAuthBearer(oauthbearer::Client),
+    #[cfg(feature = "gssapi")]
+    Gssapi(gssapi::mech::Client),
 }
 
 impl Mech {
@@ -27,6 +32,8 @@ impl Mech {
         match self {
             Self::CramMd5(m) => m,
             Self::OAuthBearer(m) => m,
+            #[cfg(feature = "gssapi")]
+            Self::Gssapi(m) => m,
         }
     }
 
@@ -34,6 +41,8 @@ impl Mech {
         match self {
             Self::CramMd5(m) => m,
             Self::OAuthBearer(m) => m,
+            #[cfg(feature = "gssapi")]
+            Self::Gssapi(m) => m,
         }
     }
 }
@@ -66,7 +75,13 @@ fn on_mechanisms(mut mech: Mech, offered: &[String]) -> Result<Next, SaslError> 
             // CRAM-MD5 is Mesos's own: its absence is a broken server, and
             // Mesos retries.
             Mech::CramMd5(_) => Err(PeerMisbehaved::NoCramMd5.into()),
+            // Kerberos and tokens are chosen to replace shared secrets:
+            // never talked down to CRAM-MD5.
             Mech::OAuthBearer(_) => Ok(Next::Downgrade(
+                PeerMisbehaved::MechanismNotOffered(name).into(),
+            )),
+            #[cfg(feature = "gssapi")]
+            Mech::Gssapi(_) => Ok(Next::Downgrade(
                 PeerMisbehaved::MechanismNotOffered(name).into(),
             )),
         };
@@ -156,6 +171,33 @@ impl Authenticatee {
             state: State::AwaitingMechanisms(Mech::OAuthBearer(mech)),
             principal,
             mechanism: super::OAUTHBEARER,
+            outputs: VecDeque::with_capacity(2),
+            events: VecDeque::with_capacity(1),
+        })
+    }
+
+    /// Prepares to authenticate with Kerberos (GSSAPI, RFC 4752) to the
+    /// service `config` names, expecting to be mapped to its principal
+    /// (sent as the authzid unless turned off). Tickets come from the
+    /// credentials cache `KRB5CCNAME` names, or from a client keytab
+    /// (`KRB5_CLIENT_KTNAME`).
+    ///
+    /// Only GSSAPI is ever used: a server that does not offer it gets no
+    /// `Start` at all, and the exchange ends [`Status::Failed`] with
+    /// [`PeerMisbehaved::MechanismNotOffered`] (downgrade protection).
+    ///
+    /// # Errors
+    ///
+    /// [`SaslError::Kerberos`] if the service name is invalid or the named
+    /// client's credentials cannot be found.
+    #[cfg(feature = "gssapi")]
+    pub fn gssapi(config: GssapiClientConfig) -> Result<Self, SaslError> {
+        let principal = config.principal().clone();
+        let mech = gssapi::mech::Client::new(config)?;
+        Ok(Self {
+            state: State::AwaitingMechanisms(Mech::Gssapi(mech)),
+            principal,
+            mechanism: super::mechanism::GSSAPI,
             outputs: VecDeque::with_capacity(2),
             events: VecDeque::with_capacity(1),
         })

@@ -7,6 +7,10 @@ use super::Status;
 use super::cram_md5;
 use super::error::{ApiMisuse, PeerMisbehaved, SaslError};
 use super::event::{AuthEvent, AuthResult, FailureReason, Side};
+#[cfg(feature = "gssapi")]
+use super::gssapi::{self, GssapiServerConfig};
+#[cfg(feature = "gssapi")]
+use super::mechanism::GSSAPI;
 use super::mechanism::{CRAM_MD5, OAUTHBEARER, ServerMechanism, ServerStep, StepCtx, Verified};
 use super::message::{ClientMessage, MAX_MESSAGE_LEN, ServerMessage};
 use super::nonce::{self, NonceSource};
@@ -24,6 +28,8 @@ pub struct AuthenticatorConfig {
     peer: Option<Arc<str>>,
     cram_md5: bool,
     oauthbearer: Option<Arc<Validator>>,
+    #[cfg(feature = "gssapi")]
+    gssapi: Option<GssapiServerConfig>,
 }
 
 impl Default for AuthenticatorConfig {
@@ -34,6 +40,8 @@ impl Default for AuthenticatorConfig {
             peer: None,
             cram_md5: true,
             oauthbearer: None,
+            #[cfg(feature = "gssapi")]
+            gssapi: None,
         }
     }
 }
@@ -105,9 +113,26 @@ impl AuthenticatorConfig {
         self
     }
 
-    /// The mechanism list a session sends, strongest first.
+    /// Offers GSSAPI (Kerberos V5, RFC 4752), first in the mechanism list.
+    /// Each session that the client starts with GSSAPI creates its GSS
+    /// context then (keys from the keytab `KRB5_KTNAME` names); a keytab
+    /// problem refuses that client with the uniform `Failed` and
+    /// [`FailureReason::KerberosUnavailable`] in the audit event.
+    #[cfg(feature = "gssapi")]
+    #[must_use]
+    pub fn gssapi(mut self, config: GssapiServerConfig) -> Self {
+        self.gssapi = Some(config);
+        self
+    }
+
+    /// The mechanism list a session sends, strongest first: GSSAPI,
+    /// OAUTHBEARER, CRAM-MD5, those enabled.
     pub fn mechanisms(&self) -> Vec<&'static str> {
-        let mut names = Vec::with_capacity(2);
+        let mut names = Vec::with_capacity(3);
+        #[cfg(feature = "gssapi")]
+        if self.gssapi.is_some() {
+            names.push(GSSAPI);
+        }
         if self.oauthbearer.is_some() {
             names.push(OAUTHBEARER);
         }
@@ -124,6 +149,9 @@ impl AuthenticatorConfig {
 struct AwaitingStart {
     cram_md5: Option<cram_md5::Server>,
     oauthbearer: Option<oauthbearer::Server>,
+    // Its GSS context is only made if the client starts GSSAPI.
+    #[cfg(feature = "gssapi")]
+    gssapi: Option<gssapi::mech::Server>,
 }
 
 /// The mechanism the client chose, mid-exchange.
@@ -131,6 +159,8 @@ struct AwaitingStart {
 enum Active {
     CramMd5(cram_md5::Server),
     OAuthBearer(oauthbearer::Server),
+    #[cfg(feature = "gssapi")]
+    Gssapi(gssapi::mech::Server),
 }
 
 impl Active {
@@ -138,6 +168,8 @@ impl Active {
         match self {
             Self::CramMd5(m) => m,
             Self::OAuthBearer(m) => m,
+            #[cfg(feature = "gssapi")]
+            Self::Gssapi(m) => m,
         }
     }
 }
@@ -182,7 +214,14 @@ impl AwaitingStart {
     fn offered(&self, name: &str) -> Option<&'static str> {
         let cram = self.cram_md5.as_ref().map(|m| m.name());
         let oauth = self.oauthbearer.as_ref().map(|m| m.name());
-        [cram, oauth].into_iter().flatten().find(|n| *n == name)
+        #[cfg(feature = "gssapi")]
+        let gss = self.gssapi.as_ref().map(|m| m.name());
+        #[cfg(not(feature = "gssapi"))]
+        let gss = None;
+        [gss, cram, oauth]
+            .into_iter()
+            .flatten()
+            .find(|n| *n == name)
     }
 
     fn handle(self, msg: Input<'_>, ctx: &Ctx<'_>) -> Result<(Active, ServerStep), SaslError> {
@@ -191,6 +230,11 @@ impl AwaitingStart {
                 let mut active = match (mechanism, self.cram_md5, self.oauthbearer) {
                     (CRAM_MD5, Some(m), _) => Active::CramMd5(m),
                     (OAUTHBEARER, _, Some(m)) => Active::OAuthBearer(m),
+                    #[cfg(feature = "gssapi")]
+                    (GSSAPI, _, _) => match self.gssapi {
+                        Some(m) => Active::Gssapi(m),
+                        None => return Err(PeerMisbehaved::UnsupportedMechanism.into()),
+                    },
                     _ => return Err(PeerMisbehaved::UnsupportedMechanism.into()),
                 };
                 let step = active.mechanism().start(data, ctx.step)?;
@@ -226,6 +270,17 @@ fn advance(active: Active, step: ServerStep, ctx: &Ctx<'_>) -> Step {
     }
 }
 
+/// Largest message data for `mechanism`: Kerberos AP-REQs (a ticket, maybe
+/// with a PAC) outgrow the 1 KiB that suits CRAM-MD5 and OAUTHBEARER.
+fn max_len(mechanism: &str) -> usize {
+    #[cfg(feature = "gssapi")]
+    if mechanism == GSSAPI {
+        return gssapi::MAX_TOKEN_LEN;
+    }
+    let _ = mechanism;
+    MAX_MESSAGE_LEN
+}
+
 struct Ctx<'a> {
     peer: Option<&'a str>,
     mechanism: &'static str,
@@ -256,7 +311,8 @@ impl Ctx<'_> {
 }
 
 /// One server-side session (Mesos `CRAMMD5AuthenticatorSession`, grown to
-/// several mechanisms: CRAM-MD5 and OAUTHBEARER).
+/// several mechanisms: CRAM-MD5, OAUTHBEARER and, with feature `gssapi`,
+/// GSSAPI).
 ///
 /// Created when the master receives `AuthenticateMessage`; it immediately
 /// queues the mechanism list. Feed it the client's messages with
@@ -339,7 +395,8 @@ impl Outbox {
 impl Authenticator {
     /// Starts a session at `now`, drawing its challenge from `nonces`, and
     /// queues the mechanism list (`["CRAM-MD5"]` by default; see
-    /// [`AuthenticatorConfig::oauthbearer`]).
+    /// [`AuthenticatorConfig::oauthbearer`] and, with feature `gssapi`,
+    /// `AuthenticatorConfig::gssapi`).
     ///
     /// With OAUTHBEARER enabled, use [`with_wall_clock`](Self::with_wall_clock):
     /// tokens are checked against wall-clock time, which this constructor
@@ -373,16 +430,12 @@ impl Authenticator {
             let challenge = nonce::challenge_inline(nonces.nonce(), &config.host);
             cram_md5::Server::new(challenge, store)
         });
-        let oauth = config.oauthbearer.map(oauthbearer::Server::new);
-        let mut names = Vec::with_capacity(2);
         // Strongest first: a client that takes the first one it knows gets
-        // the token mechanism.
-        if oauth.is_some() {
-            names.push(OAUTHBEARER.to_owned());
-        }
-        if cram.is_some() {
-            names.push(CRAM_MD5.to_owned());
-        }
+        // Kerberos, then the token mechanism.
+        let names: Vec<String> = config.mechanisms().into_iter().map(str::to_owned).collect();
+        let oauth = config.oauthbearer.map(oauthbearer::Server::new);
+        #[cfg(feature = "gssapi")]
+        let gss = config.gssapi.map(gssapi::mech::Server::new);
         let mut outputs = Outbox::default();
         let state = if names.is_empty() {
             let e = SaslError::from(ApiMisuse::NoMechanism);
@@ -393,6 +446,8 @@ impl Authenticator {
             State::AwaitingStart(AwaitingStart {
                 cram_md5: cram,
                 oauthbearer: oauth,
+                #[cfg(feature = "gssapi")]
+                gssapi: gss,
             })
         };
         Self {
@@ -463,9 +518,9 @@ impl Authenticator {
                 self.state = terminal;
                 return Err(PeerMisbehaved::AfterEnd.into());
             }
-            _ if len > MAX_MESSAGE_LEN => Err(PeerMisbehaved::TooLong {
+            _ if len > max_len(self.mechanism) => Err(PeerMisbehaved::TooLong {
                 len,
-                max: MAX_MESSAGE_LEN,
+                max: max_len(self.mechanism),
             }
             .into()),
             State::AwaitingStart(s) => s

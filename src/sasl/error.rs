@@ -21,6 +21,12 @@ pub enum SaslError {
     /// The server answered with an `AuthenticationErrorMessage`.
     #[error("server reported an error: `{0}`")]
     Server(String),
+    /// GSSAPI client: Kerberos could not go on locally (no ticket or
+    /// keytab entry, expired credentials, the server failed mutual
+    /// authentication). GSSAPI's message names principals and codes, never
+    /// keys.
+    #[error("kerberos: {0}")]
+    Kerberos(String),
 }
 
 /// A protocol violation by the other side.
@@ -53,6 +59,10 @@ pub enum PeerMisbehaved {
     /// never the content.
     #[error("malformed OAUTHBEARER message: {0}")]
     MalformedOAuthBearer(&'static str),
+    /// A GSSAPI message broke RFC 4752's exchange (a token out of place,
+    /// a malformed security-layer message); names the problem.
+    #[error("malformed GSSAPI message: {0}")]
+    MalformedGssapi(String),
     /// The server did not offer CRAM-MD5 (no downgrade, threats.md SC-2).
     #[error("server does not offer CRAM-MD5")]
     NoCramMd5,

@@ -52,6 +52,14 @@ pub enum FailureReason {
     /// Client side: the server does not offer the configured mechanism, and
     /// falling back to another one would be a downgrade.
     MechanismNotOffered,
+    /// GSSAPI: Kerberos refused the exchange (expired ticket, wrong service
+    /// principal, replay, clock skew, unmapped principal, ...; the event's
+    /// `detail` names the `gssapi::GssFailure` and GSSAPI's message).
+    KerberosRefused,
+    /// GSSAPI: the server could not set up its own Kerberos credentials (no
+    /// keytab, no key for the service); a local fault, the `detail` says
+    /// which. The peer still sees the uniform `Failed`.
+    KerberosUnavailable,
 }
 
 /// One audit record: every exchange that ends produces exactly one, on the
@@ -67,7 +75,7 @@ pub struct AuthEvent {
     pub principal: Option<String>,
     /// The peer, as the host named it.
     pub peer: Option<String>,
-    /// The mechanism (`CRAM-MD5`, `OAUTHBEARER`); `CRAM-MD5` when the
+    /// The mechanism (`CRAM-MD5`, `OAUTHBEARER`, `GSSAPI`); `CRAM-MD5` when the
     /// session ended before one was chosen.
     pub mechanism: &'static str,
     /// The outcome.

@@ -48,6 +48,7 @@
 
 mod error;
 pub mod layer;
+pub(crate) mod mech;
 pub mod rules;
 
 use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext, ServerCtx};
@@ -63,7 +64,7 @@ use std::sync::Arc;
 use crate::Principal;
 
 /// The SASL mechanism name.
-pub const MECHANISM: &str = "GSSAPI";
+pub const MECHANISM: &str = super::mechanism::GSSAPI;
 
 /// Largest token accepted from a peer. Kerberos AP-REQs with a large PAC
 /// reach tens of kilobytes; Mesos caps its messages well above this.
@@ -112,6 +113,12 @@ impl GssapiServerConfig {
     }
 }
 
+/// Proof that a [`GssapiServer`] completed an exchange: the context was
+/// established, its source name mapped, and the client's wrapped layer
+/// choice checked. Only [`GssapiServer::established`] builds one.
+#[derive(Debug)]
+pub(crate) struct Established(());
+
 /// The client's configuration.
 #[derive(Debug, Clone)]
 pub struct GssapiClientConfig {
@@ -147,6 +154,11 @@ impl GssapiClientConfig {
     pub fn send_authzid(mut self, send: bool) -> Self {
         self.send_authzid = send;
         self
+    }
+
+    /// The Mesos principal the client expects to be mapped to.
+    pub(crate) fn principal(&self) -> &Principal {
+        &self.principal
     }
 }
 
@@ -255,6 +267,14 @@ impl GssapiServer {
             config,
             state: ServerState::Accepting(Box::new(ServerCtx::new(cred)), true),
         })
+    }
+
+    /// The proof of a completed exchange, once `step` has returned
+    /// [`GssStep::Done`]; `None` before and after a failure.
+    pub(crate) fn established(&self) -> Option<Established> {
+        // `Done` is only ever left in place by the successful last step: a
+        // failing step stores `Failed`.
+        matches!(self.state, ServerState::Done).then_some(Established(()))
     }
 
     /// Feeds the client's next token.

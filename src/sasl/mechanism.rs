@@ -22,6 +22,10 @@ pub const CRAM_MD5: &str = "CRAM-MD5";
 /// message.
 pub const OAUTHBEARER: &str = "OAUTHBEARER";
 
+/// GSSAPI (RFC 4752): Kerberos V5 through the system's GSS library
+/// (feature `gssapi`).
+pub const GSSAPI: &str = "GSSAPI";
+
 /// Proof that a mechanism checked the peer's credentials. Only the checks
 /// themselves build one; [`ServerStep::Success`] needs it, so a mechanism
 /// cannot report success without having run its check.
@@ -36,6 +40,14 @@ impl Verified {
 
     /// From a bearer token the validator accepted.
     pub(crate) fn token(_proof: &crate::bearer::Validated) -> Self {
+        Self(())
+    }
+
+    /// From a GSS context the server established and whose security-layer
+    /// exchange completed (only [`GssapiServer`](super::gssapi::GssapiServer)
+    /// hands one out).
+    #[cfg(feature = "gssapi")]
+    pub(crate) fn kerberos(_proof: super::gssapi::Established) -> Self {
         Self(())
     }
 }

@@ -5,7 +5,9 @@
 pub const MECHANISM: &str = super::mechanism::CRAM_MD5;
 
 /// Largest `data` accepted in a start or step message, either side, in bytes
-/// (Cyrus SASL's cap, threats.md SA-11, SC-3).
+/// (Cyrus SASL's cap, threats.md SA-11, SC-3). GSSAPI's messages have their
+/// own bound, `gssapi::MAX_TOKEN_LEN` (64 KiB, feature `gssapi`): Kerberos
+/// tickets outgrow this one.
 pub const MAX_MESSAGE_LEN: usize = 1024;
 
 /// A message from the authenticator to the authenticatee.
