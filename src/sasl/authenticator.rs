@@ -271,13 +271,16 @@ fn advance(active: Active, step: ServerStep, ctx: &Ctx<'_>) -> Step {
 }
 
 /// Largest message data for `mechanism`: Kerberos AP-REQs (a ticket, maybe
-/// with a PAC) outgrow the 1 KiB that suits CRAM-MD5 and OAUTHBEARER.
+/// with a PAC) and identity providers' access tokens outgrow the 1 KiB that
+/// suits CRAM-MD5.
 fn max_len(mechanism: &str) -> usize {
     #[cfg(feature = "gssapi")]
     if mechanism == GSSAPI {
         return gssapi::MAX_TOKEN_LEN;
     }
-    let _ = mechanism;
+    if mechanism == OAUTHBEARER {
+        return oauthbearer::MAX_MESSAGE_LEN;
+    }
     MAX_MESSAGE_LEN
 }
 

@@ -11,10 +11,11 @@
 //! `Failed`); why is only in the local audit event. Malformed messages are
 //! protocol errors with a message naming what was wrong, never its content.
 //!
-//! The whole message is bounded by [`MAX_MESSAGE_LEN`](super::MAX_MESSAGE_LEN)
-//! like every SASL message here: room for an RS256, ES256 or EdDSA JWT
-//! with ordinary claims (about 600 to 900 bytes); a larger token is refused
-//! as too long before it is parsed.
+//! The whole message is bounded by [`MAX_MESSAGE_LEN`] (16 KiB): identity
+//! providers' access tokens (groups, roles, an RS4096 signature) pass the
+//! 1 KiB that bounds CRAM-MD5 messages. A larger message is refused as too
+//! long before it is parsed; the validator then holds the token to its own
+//! `max_token_bytes`.
 
 use std::sync::Arc;
 
@@ -25,6 +26,9 @@ use super::mechanism::{
 };
 use crate::bearer::Validator;
 use crate::{Principal, Secret};
+
+/// Largest OAUTHBEARER message accepted from a client, in bytes.
+pub(crate) const MAX_MESSAGE_LEN: usize = 16 * 1024;
 
 /// RFC 7628 §3.1: the separator between key/value pairs.
 const KVSEP: u8 = 0x01;

@@ -225,7 +225,18 @@ fn authzid_must_be_the_tokens_principal() {
 #[test]
 fn oversized_message_is_a_protocol_error() {
     let t0 = Instant::now();
-    let big = with(claims(), "pad", json!("x".repeat(MAX_MESSAGE_LEN)));
+    // A token an identity provider might issue (4 KiB: past the 1 KiB
+    // bound of CRAM-MD5 messages) is read and accepted.
+    let large = with(claims(), "groups", json!("g".repeat(3000)));
+    let token = mint(&rs("rsa-1"), &large, &Signer::Rsa(&keys().rsa));
+    assert!(token.len() > 4 * MAX_MESSAGE_LEN);
+    let mut s = server(both(), t0);
+    let mut c = Authenticatee::oauthbearer(p("alice"), &Secret::new(token.as_bytes())).unwrap();
+    run(&mut s, &mut c, t0);
+    assert!(matches!(s.status(), Status::Completed(ref who) if who.as_str() == "alice"));
+
+    // Past the OAUTHBEARER bound (16 KiB) the message is refused unread.
+    let big = with(claims(), "pad", json!("x".repeat(16 * 1024)));
     let token = mint(&rs("rsa-1"), &big, &Signer::Rsa(&keys().rsa));
     let mut s = server(both(), t0);
     let mut c = Authenticatee::oauthbearer(p("alice"), &Secret::new(token.as_bytes())).unwrap();
