@@ -96,6 +96,25 @@ impl Castable for mesos_auth_gssapi_client {
     const OWNERSHIP: Ownership = Ownership::Box;
 }
 
+/// A server configuration from the C arguments' text: the mapping rules
+/// (with the default realm, if not empty) and the service name (the
+/// library's default if empty).
+pub(crate) fn server_config(
+    rules: &str,
+    default_realm: &str,
+    service: &str,
+) -> Result<GssapiServerConfig, mesos_auth_result> {
+    let realm = (!default_realm.is_empty()).then_some(default_realm);
+    let rules =
+        AuthToLocal::parse(rules, realm).map_err(|e| fail(mesos_auth_result::ParseError, e))?;
+    let config = GssapiServerConfig::new(Arc::new(rules));
+    Ok(if service.is_empty() {
+        config
+    } else {
+        config.service(service)
+    })
+}
+
 fn reason_code(r: Option<GssFailure>) -> mesos_auth_gssapi_reason {
     use mesos_auth_gssapi_reason as R;
     match r {
@@ -213,13 +232,7 @@ impl mesos_auth_gssapi_server {
                 let realm = unsafe { handle::string(default_realm, default_realm_len, "default_realm")? };
                 // SAFETY: forwarded caller contract.
                 let service = unsafe { handle::string(service, service_len, "service")? };
-                let realm = (!realm.is_empty()).then_some(realm);
-                let rules = AuthToLocal::parse(rules, realm)
-                    .map_err(|e| fail(mesos_auth_result::ParseError, e))?;
-                let mut config = GssapiServerConfig::new(Arc::new(rules));
-                if !service.is_empty() {
-                    config = config.service(service);
-                }
+                let config = server_config(rules, realm, service)?;
                 let inner = GssapiServer::new(config).map_err(|e| gss_error(&e))?;
                 Ok(handle::to_box::<mesos_auth_gssapi_server>(new_session(inner)))
             };

@@ -3,10 +3,9 @@
 //! authenticatee. Built with the `gssapi` feature.
 
 use std::ffi::{CString, c_char};
-use std::sync::Arc;
 
 use mesos_auth::Principal;
-use mesos_auth::sasl::gssapi::{AuthToLocal, GssapiClientConfig, GssapiServerConfig};
+use mesos_auth::sasl::gssapi::{GssapiClientConfig, GssapiServerConfig};
 use mesos_auth::sasl::{Authenticatee, AuthenticatorConfig, SaslError};
 
 use super::{
@@ -92,13 +91,7 @@ impl mesos_auth_gssapi_acceptor {
                 let rules = unsafe { handle::string(rules, rules_len, "rules")? };
                 // SAFETY: forwarded caller contract.
                 let realm = unsafe { handle::string(default_realm, default_realm_len, "default_realm")? };
-                let realm = (!realm.is_empty()).then_some(realm);
-                let rules = AuthToLocal::parse(rules, realm)
-                    .map_err(|e| fail(mesos_auth_result::ParseError, e))?;
-                let mut config = GssapiServerConfig::new(Arc::new(rules));
-                if !service.is_empty() {
-                    config = config.service(service);
-                }
+                let config = crate::gssapi::server_config(rules, realm, service)?;
                 if !keytab.is_empty() {
                     let file = keytab_file(keytab);
                     if let Err(e) = std::fs::metadata(file) {
