@@ -756,6 +756,33 @@ static void test_oauthbearer() {
     auto err2 = ClientSession::startOAuthBearer("alice", "", "echo 'not a token!'; exit 3", &c);
     CHECK(err2 && !c);
   }
+  // Key rotation (`reload_interval_ms` calls this): the issuer's new JWKS
+  // no longer has the key, so the token is refused; a broken JWKS is
+  // refused and the keys in place keep serving.
+  {
+    FILE *f = std::fopen(jwks.c_str(), "w");
+    CHECK(f != nullptr);
+    if (f) {
+      std::fputs("{\"keys\": [", f);
+      std::fclose(f);
+    }
+    uint64_t generation = 0;
+    CHECK(both->reloadJwks(&generation));
+    std::string rotated = BEARER_JWKS;
+    rotated.replace(rotated.find("ed-1"), 4, "ed-2");
+    f = std::fopen(jwks.c_str(), "w");
+    if (f) {
+      std::fputs(rotated.c_str(), f);
+      std::fclose(f);
+    }
+    CHECK(!both->reloadJwks(&generation) && generation == 1);
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(both, 1000, "", &s));
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::startOAuthBearer("alice", good, "", &c));
+    if (s && c) CHECK(exchange(s.get(), c.get()) == std::make_pair(Outcome::Failed, Outcome::Failed));
+    CHECK(cramOnly->reloadJwks(&generation) == std::optional<std::string>("no bearer tokens configured"));
+  }
   for (const auto &p : {cfg, jwks, good, expired}) unlink(p.c_str());
 }
 
