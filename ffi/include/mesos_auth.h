@@ -2505,6 +2505,31 @@ mesos_auth_result mesos_auth_authenticatee_new_oauthbearer(const char *principal
                                                            mesos_auth_authenticatee **out);
 
 /*
+ Starts an OAUTHBEARER authenticatee session as
+ `mesos_auth_authenticatee_new_oauthbearer`, with the token read now
+ from its source: the file `token_file` (one line) or the standard
+ output of `token_command` (run by `sh -c`, 30 s at most, its
+ standard error discarded). Exactly one of the two is given (the
+ other NULL with length 0). Call it for each attempt, so a token the
+ issuer rotated is picked up. A source that cannot be read or gives
+ no usable token is `MESOS_AUTH_RESULT_FILE_ERROR`;
+ `mesos_auth_last_error` says why (never the token).
+
+ # Safety
+
+ `principal`, `token_file` and `token_command` valid for their
+ lengths; `audit` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_authenticatee_new_oauthbearer_source(const char *principal,
+                                                                  size_t principal_len,
+                                                                  const char *token_file,
+                                                                  size_t token_file_len,
+                                                                  const char *token_command,
+                                                                  size_t token_command_len,
+                                                                  const mesos_auth_audit *audit,
+                                                                  mesos_auth_authenticatee **out);
+
+/*
  Feeds one message from the server (`MECHANISMS`, `STEP`,
  `COMPLETED`, `FAILED` or `ERROR`). `FAILED` is not an error (the
  status becomes `FAILED`); a protocol violation or a server `ERROR`

@@ -1,4 +1,9 @@
-// Mesos Authenticator module: CRAM-MD5 by mesos-auth instead of Cyrus SASL.
+// Mesos Authenticator module: CRAM-MD5 by mesos-auth instead of Cyrus SASL,
+// and OAUTHBEARER (RFC 7628, JWTs) when `bearer_config` and `bearer_jwks` are
+// given. The AuthenticationMechanismsMessage lists what the parameters
+// enable; the client's AuthenticationStartMessage picks one. Loaded as
+// org_mesosauth_CramMd5Authenticator or, the same module,
+// org_mesosauth_SaslAuthenticator.
 //
 // The master creates the module once (parameters from the modules manifest),
 // calls initialize() with the credentials it parsed from --credentials (or
@@ -287,6 +292,7 @@ public:
   ~CramMd5Authenticator() override
   {
     watcher_.reset();
+    jwksWatcher_.reset();
     if (manager_ != nullptr) {
       process::terminate(manager_.get());
       process::wait(manager_.get());
@@ -334,12 +340,20 @@ public:
     }
     manager_.reset(new ManagerProcess(store, config_));
     process::spawn(manager_.get());
-    if (config_.reloadIntervalMs > 0) {
+    if (config_.reloadIntervalMs > 0 && config_.credentialsPath) {
       watcher_.reset(new FileWatcher(
           "credentials",
           *config_.credentialsPath,
           config_.reloadIntervalMs,
           [store](uint64_t* generation) { return store->reload(generation); },
+          logReloads("org_mesosauth_CramMd5Authenticator")));
+    }
+    if (config_.reloadIntervalMs > 0 && config_.bearerJwksPath) {
+      jwksWatcher_.reset(new FileWatcher(
+          "JWKS",
+          *config_.bearerJwksPath,
+          config_.reloadIntervalMs,
+          [store](uint64_t* generation) { return store->reloadJwks(generation); },
           logReloads("org_mesosauth_CramMd5Authenticator")));
     }
     return Nothing();
@@ -373,6 +387,7 @@ private:
   const mesos_auth_audit* audit_ = nullptr;
   std::unique_ptr<ManagerProcess> manager_;
   std::unique_ptr<FileWatcher> watcher_;
+  std::unique_ptr<FileWatcher> jwksWatcher_;
 };
 
 } // namespace mesos_auth_module {
@@ -403,6 +418,17 @@ mesos::modules::Module<mesos::Authenticator> org_mesosauth_CramMd5Authenticator(
     MESOS_VERSION,
     "mesos-auth",
     "mesos-auth@example.org",
-    "CRAM-MD5 authenticator backed by the mesos-auth library.",
+    "CRAM-MD5 (and OAUTHBEARER) authenticator backed by the mesos-auth library.",
+    nullptr,
+    createAuthenticator);
+
+// The same module under a name that says what it is now (several SASL
+// mechanisms); the old name keeps working.
+mesos::modules::Module<mesos::Authenticator> org_mesosauth_SaslAuthenticator(
+    MESOS_MODULE_API_VERSION,
+    MESOS_VERSION,
+    "mesos-auth",
+    "mesos-auth@example.org",
+    "SASL authenticator (CRAM-MD5, OAUTHBEARER) backed by the mesos-auth library.",
     nullptr,
     createAuthenticator);

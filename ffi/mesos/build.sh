@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds libmesos_auth_module.so (authenticator, authenticatee, authorizer and
-# HTTP authenticator modules) against a Mesos installation.
+# Builds libmesos_auth_module.so (authenticator, authenticatees (CRAM-MD5,
+# OAUTHBEARER), authorizer and HTTP authenticator modules) against a Mesos installation.
 #   bash ffi/mesos/build.sh MESOS_PREFIX [OUT]
 # MESOS_PREFIX: a Mesos 1.11 install configured with
 # --enable-install-module-dependencies (include/, lib/libmesos.so,
@@ -21,11 +21,11 @@ cargo build -p mesos-auth-ffi --release --features zk
 g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra \
   -DPICOJSON_USE_INT64 -D__STDC_FORMAT_MACROS -DMESOS_AUTH_ZK \
   -isystem "$mesos/include" -isystem "$mesos/lib/mesos/3rdparty/include" ${MESOS_EXTRA_CXXFLAGS:-} \
-  -Iffi/include ffi/mesos/authenticator.cpp ffi/mesos/authenticatee.cpp ffi/mesos/authorizer.cpp ffi/mesos/http_authenticator.cpp \
+  -Iffi/include ffi/mesos/authenticator.cpp ffi/mesos/authenticatee.cpp ffi/mesos/oauthbearer_authenticatee.cpp ffi/mesos/authorizer.cpp ffi/mesos/http_authenticator.cpp \
   -L"$mesos/lib" -lmesos \
   "$target"/release/libmesos_auth_ffi.a -lpthread -ldl -lm \
   -Wl,--exclude-libs,ALL -o "$out"
-for m in org_mesosauth_CramMd5Authenticator org_mesosauth_CramMd5Authenticatee org_mesosauth_AclAuthorizer org_mesosauth_HttpAuthenticator; do
+for m in org_mesosauth_CramMd5Authenticator org_mesosauth_SaslAuthenticator org_mesosauth_CramMd5Authenticatee org_mesosauth_OAuthBearerAuthenticatee org_mesosauth_AclAuthorizer org_mesosauth_HttpAuthenticator; do
   nm -D --defined-only "$out" | grep -qw "$m" || { echo "module symbol $m missing from $out"; exit 1; }
 done
 echo "built $out"

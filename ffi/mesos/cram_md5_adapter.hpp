@@ -10,6 +10,7 @@
 #define MESOS_AUTH_CRAM_MD5_ADAPTER_HPP
 
 #include <cstdint>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -144,6 +145,12 @@ struct Config {
   // `audit_syslog`: where one event per authentication goes besides glog
   // (audit_adapter.hpp).
   AuditConfig audit;
+  // `bearer_config` and `bearer_jwks`: OAUTHBEARER (RFC 7628) with JWTs
+  // checked by the library's validator (the HTTP module's parameters, same
+  // files). With them, CRAM-MD5 is offered only when there are credentials
+  // (`credentials`, or Mesos's --credentials).
+  std::optional<std::string> bearerConfigPath;
+  std::optional<std::string> bearerJwksPath;
   // `zk_credentials` and the `zk_*` connection keys: the credentials from
   // ZooKeeper (watched; each valid version swapped in, an invalid one
   // refused with the last good one serving). Fail-closed is the
@@ -178,8 +185,54 @@ inline bool parseBool(const std::string &v, bool *out) {
   return false;
 }
 
-// The keys the authenticator modules share (the credentials file, its
-// reload, the failure throttle, the audit sinks): true if `key` is one of
+// A JWKS or bearer configuration: public material, size-bounded (the
+// library refuses a larger document anyway).
+inline std::optional<std::string> readPublicFile(const std::string &path, std::string *out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot open '" + path + "'";
+  std::string data;
+  char buf[8192];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    data.append(buf, static_cast<size_t>(in.gcount()));
+    if (data.size() > (4u << 20)) return "'" + path + "' is larger than 4 MiB";
+  }
+  if (in.bad()) return "cannot read '" + path + "'";
+  *out = std::move(data);
+  return std::nullopt;
+}
+
+struct FreeBearer {
+  void operator()(const mesos_auth_bearer *p) const noexcept { mesos_auth_bearer_free(p); }
+};
+
+// The bearer-token validator from the `bearer_config` and `bearer_jwks`
+// files (shared by the HTTP and SASL authenticator modules).
+inline std::optional<std::string> loadBearer(const std::string &configPath, const std::string &jwksPath,
+                                             std::unique_ptr<const mesos_auth_bearer, FreeBearer> *out) {
+  std::string cfg, jwks;
+  if (auto e = readPublicFile(configPath, &cfg)) return e;
+  if (auto e = readPublicFile(jwksPath, &jwks)) return e;
+  const mesos_auth_bearer *v = nullptr;
+  mesos_auth_result r =
+      mesos_auth_bearer_new(cfg.data(), cfg.size(), reinterpret_cast<const uint8_t *>(jwks.data()), jwks.size(), 0, &v);
+  if (r != MESOS_AUTH_RESULT_OK) return lastError("loading the bearer-token configuration and JWKS", r);
+  out->reset(v);
+  return std::nullopt;
+}
+
+// Re-reads the JWKS file into `bearer` (the current keys serve on error).
+inline std::optional<std::string> reloadBearerJwks(const mesos_auth_bearer *bearer, const std::string &jwksPath,
+                                                   uint64_t *generation) {
+  std::string jwks;
+  if (auto e = readPublicFile(jwksPath, &jwks)) return e;
+  mesos_auth_result r = mesos_auth_bearer_reload_jwks_buffer(
+      bearer, reinterpret_cast<const uint8_t *>(jwks.data()), jwks.size(), generation);
+  if (r != MESOS_AUTH_RESULT_OK) return lastError("reloading the JWKS", r);
+  return std::nullopt;
+}
+
+// The keys the authenticator modules share (the credentials file, the
+// bearer-token validator's files, their reload, the failure throttle, the audit sinks): true if `key` is one of
 // them, with `*error` set for a bad value. `C` is a module's configuration,
 // which names these fields alike (Config here, HttpConfig for HTTP).
 template <typename C>
@@ -188,6 +241,12 @@ inline bool parseSharedParameter(const std::string &key, const std::string &valu
   if (key == "credentials") {
     if (value.empty()) *error = "parameter 'credentials' is empty";
     config->credentialsPath = value;
+  } else if (key == "bearer_config") {
+    if (value.empty()) *error = "parameter 'bearer_config' is empty";
+    config->bearerConfigPath = value;
+  } else if (key == "bearer_jwks") {
+    if (value.empty()) *error = "parameter 'bearer_jwks' is empty";
+    config->bearerJwksPath = value;
   } else if (key == "credentials_lenient") {
     if (!parseBool(value, &config->lenient)) *error = "parameter 'credentials_lenient' must be true or false";
   } else if (key == "allow_insecure_permissions") {
@@ -236,8 +295,10 @@ inline std::optional<std::string> parseParameters(const Parameters &params, Conf
 #endif
     if (config->reloadIntervalMs > 0) return "parameters 'zk_credentials' and 'reload_interval_ms' exclude each other";
   }
-  if (config->reloadIntervalMs > 0 && !config->credentialsPath)
-    return "parameter 'reload_interval_ms' needs 'credentials' (a file to watch)";
+  if (config->bearerConfigPath.has_value() != config->bearerJwksPath.has_value())
+    return "parameters 'bearer_config' and 'bearer_jwks' go together";
+  if (config->reloadIntervalMs > 0 && !config->credentialsPath && !config->bearerJwksPath)
+    return "parameter 'reload_interval_ms' needs 'credentials' or 'bearer_jwks' (a file to watch)";
   if (config->throttleMaxMs < config->throttleBaseMs)
     return "parameter 'throttle_max_ms' is below 'throttle_base_ms'";
   return std::nullopt;
@@ -284,10 +345,17 @@ class Store {
                                                    config.throttleBaseMs, config.throttleMaxMs, &t);
     if (tr != MESOS_AUTH_RESULT_OK) return lastError("creating the failure throttle", tr);
     std::unique_ptr<const mesos_auth_throttle, FreeThrottle> throttle(t);
+    std::unique_ptr<const mesos_auth_bearer, FreeBearer> bearer;
+    if (config.bearerJwksPath) {
+      if (auto e = loadBearer(*config.bearerConfigPath, *config.bearerJwksPath, &bearer)) return e;
+    }
     uint32_t flags = config.lenient ? MESOS_AUTH_CREDENTIALS_LENIENT : 0;
     const mesos_auth_credentials *h = nullptr;
     mesos_auth_result r;
-    if (config.credentialsPath) {
+    if (bearer && !config.credentialsPath && fromMesos == nullptr && config.zk.url.empty()) {
+      // OAUTHBEARER only: no credentials anywhere, so CRAM-MD5 is not
+      // offered (rather than offered and bound to fail).
+    } else if (config.credentialsPath) {
       if (config.allowInsecurePermissions) flags |= MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS;
       const std::string &p = *config.credentialsPath;
       r = mesos_auth_credentials_load_path(p.data(), p.size(), MESOS_AUTH_CREDENTIALS_FORMAT_AUTO, flags, nullptr,
@@ -317,6 +385,8 @@ class Store {
       if (r != MESOS_AUTH_RESULT_OK) return lastError("loading credentials", r);
     }
     std::shared_ptr<Store> store(new Store(h, std::move(throttle), audit));
+    store->bearer_ = std::move(bearer);
+    if (config.bearerJwksPath) store->jwksPath_ = *config.bearerJwksPath;
 #ifdef MESOS_AUTH_ZK
     if (!config.zk.url.empty()) {
       const mesos_auth_zk_config c = zkConfig(config.zk);
@@ -330,7 +400,16 @@ class Store {
     return std::nullopt;
   }
 
+  // NULL when CRAM-MD5 is off (OAUTHBEARER only).
   const mesos_auth_credentials *get() const { return handle_.get(); }
+  // NULL when OAUTHBEARER is off.
+  const mesos_auth_bearer *bearer() const { return bearer_.get(); }
+
+  // Re-reads the JWKS file (the current keys serve on error).
+  std::optional<std::string> reloadJwks(uint64_t *generation) const {
+    if (!bearer_) return std::string("no bearer tokens configured");
+    return reloadBearerJwks(bearer_.get(), jwksPath_, generation);
+  }
   const mesos_auth_throttle *throttle() const { return throttle_.get(); }
   const mesos_auth_audit *audit() const { return audit_; }
 
@@ -364,6 +443,8 @@ class Store {
   std::unique_ptr<const mesos_auth_credentials, Free> handle_;
   std::unique_ptr<const mesos_auth_throttle, FreeThrottle> throttle_;
   const mesos_auth_audit *audit_;
+  std::unique_ptr<const mesos_auth_bearer, FreeBearer> bearer_;
+  std::string jwksPath_;
 #ifdef MESOS_AUTH_ZK
   // Declared last, so stopped first.
   std::unique_ptr<const mesos_auth_zk_watch, FreeZkWatch> watch_;
@@ -391,8 +472,12 @@ class Session {
                                           const std::string &peer, std::unique_ptr<Session> *out) {
     if (!store) return std::string("starting a CRAM-MD5 session: no credential store");
     mesos_auth_authenticator *s = nullptr;
+    // Without bearer tokens, exactly the CRAM-MD5-only session of before.
     mesos_auth_result r =
-        mesos_auth_authenticator_new(store->get(), timeoutMs, peer.data(), peer.size(), store->audit(), &s);
+        store->bearer() == nullptr
+            ? mesos_auth_authenticator_new(store->get(), timeoutMs, peer.data(), peer.size(), store->audit(), &s)
+            : mesos_auth_authenticator_new_mechanisms(store->get(), store->bearer(), timeoutMs, peer.data(),
+                                                      peer.size(), store->audit(), &s);
     if (r != MESOS_AUTH_RESULT_OK) return lastError("starting a CRAM-MD5 session", r);
     out->reset(new Session(s));
     // The outcome counts in the store's throttle (failures against the peer
@@ -455,6 +540,13 @@ class Session {
     }
   }
 
+  // The mechanism the client chose.
+  std::string mechanism() const {
+    mesos_auth_str m{};
+    if (mesos_auth_authenticator_mechanism(handle_.get(), &m) != MESOS_AUTH_RESULT_OK) return "";
+    return std::string(m.data, m.len);
+  }
+
   std::optional<std::string> principal() const {
     mesos_auth_str p{};
     if (mesos_auth_authenticator_principal(handle_.get(), &p) != MESOS_AUTH_RESULT_OK) return std::nullopt;
@@ -469,7 +561,7 @@ class Session {
 
   void feed(const mesos_auth_message &m) {
     mesos_auth_result r = mesos_auth_authenticator_feed(handle_.get(), &m);
-    if (r != MESOS_AUTH_RESULT_OK && error_.empty()) error_ = lastError("CRAM-MD5", r);
+    if (r != MESOS_AUTH_RESULT_OK && error_.empty()) error_ = lastError(mechanism(), r);
     // Input the C API refused before it reached the session (bad UTF-8 in
     // the mechanism): end the session so the caller does not wait forever.
     if (r != MESOS_AUTH_RESULT_OK && outcome() == Outcome::Pending) discard();

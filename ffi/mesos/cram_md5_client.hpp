@@ -12,10 +12,54 @@
 #include <string>
 #include <vector>
 
-#include "cram_md5_adapter.hpp"  // lastError, Outgoing, Outcome
+#include "audit_adapter.hpp"
+#include "cram_md5_adapter.hpp"  // lastError, Outgoing, Outcome, Parameters
 #include "mesos_auth.h"
 
 namespace mesos_auth_module {
+
+// What the OAUTHBEARER authenticatee module reads from its parameters.
+struct OAuthBearerClientConfig {
+  // `token_file`: a file holding the token (one line), re-read for every
+  // attempt (a sidecar that renews it before `exp` is picked up).
+  std::string tokenFile;
+  // `token_command`: a shell command printing the token, run for every
+  // attempt. Exactly one of the two.
+  std::string tokenCommand;
+  // `principal`: the principal to authenticate as (the token must map to
+  // it). Without it, the principal of the credential Mesos passes
+  // (--credential); its secret is never used.
+  std::string principal;
+  // `audit_log`, ...: as the CRAM-MD5 authenticatee (audit_adapter.hpp).
+  AuditConfig audit;
+};
+
+// Reads the parameters; unknown keys, repeated keys and bad values are
+// errors.
+inline std::optional<std::string> parseOAuthBearerClientParameters(const Parameters &params,
+                                                                   OAuthBearerClientConfig *config) {
+  std::vector<std::string> seen;
+  for (const auto &kv : params) {
+    const std::string &key = kv.first;
+    const std::string &value = kv.second;
+    for (const auto &s : seen)
+      if (s == key) return "parameter '" + key + "' given twice";
+    seen.push_back(key);
+    std::optional<std::string> error;
+    if (key == "token_file" || key == "token_command" || key == "principal") {
+      if (value.empty()) return "parameter '" + key + "' is empty";
+      (key == "token_file" ? config->tokenFile : key == "token_command" ? config->tokenCommand : config->principal) =
+          value;
+    } else if (parseAuditParameter(key, value, &config->audit, &error)) {
+      if (error) return error;
+    } else {
+      return "unknown parameter '" + key + "'";
+    }
+  }
+  if (config->tokenFile.empty() == config->tokenCommand.empty())
+    return "give exactly one of the parameters 'token_file' and 'token_command'";
+  return std::nullopt;
+}
 
 // One authentication attempt against one master. Not thread-safe: the
 // module's libprocess actor serialises calls.
@@ -37,6 +81,24 @@ class ClientSession {
                                      reinterpret_cast<const uint8_t *>(secret.data()), secret.size(), audit, &s);
     if (r != MESOS_AUTH_RESULT_OK) return lastError("starting a CRAM-MD5 client session", r);
     out->reset(new ClientSession(s));
+    return std::nullopt;
+  }
+
+  // An OAUTHBEARER session (RFC 7628) for `principal`, with a token read
+  // now from `tokenFile` or `tokenCommand` (exactly one non-empty) by the
+  // library, so the token never passes through here. Only OAUTHBEARER is
+  // used: a master that does not offer it ends the session (no fallback
+  // to CRAM-MD5).
+  static std::optional<std::string> startOAuthBearer(const std::string &principal, const std::string &tokenFile,
+                                                     const std::string &tokenCommand,
+                                                     std::unique_ptr<ClientSession> *out,
+                                                     const mesos_auth_audit *audit = nullptr) {
+    mesos_auth_authenticatee *s = nullptr;
+    mesos_auth_result r = mesos_auth_authenticatee_new_oauthbearer_source(
+        principal.data(), principal.size(), tokenFile.data(), tokenFile.size(), tokenCommand.data(),
+        tokenCommand.size(), audit, &s);
+    if (r != MESOS_AUTH_RESULT_OK) return lastError("starting an OAUTHBEARER client session", r);
+    out->reset(new ClientSession(s, "OAUTHBEARER"));
     return std::nullopt;
   }
 
@@ -88,7 +150,8 @@ class ClientSession {
   const std::string &error() const { return error_; }
 
  private:
-  explicit ClientSession(mesos_auth_authenticatee *s) : handle_(s) {}
+  explicit ClientSession(mesos_auth_authenticatee *s, const char *mechanism = "CRAM-MD5")
+      : handle_(s), mechanism_(mechanism) {}
 
   void feed(uint32_t kind, const std::string &mechanism, const std::string &data) {
     mesos_auth_message m{kind,
@@ -96,7 +159,7 @@ class ClientSession {
                          {reinterpret_cast<const uint8_t *>(data.data()), data.size()}};
     mesos_auth_result r = mesos_auth_authenticatee_feed(handle_.get(), &m);
     if (r != MESOS_AUTH_RESULT_OK) {
-      if (error_.empty()) error_ = lastError("CRAM-MD5", r);
+      if (error_.empty()) error_ = lastError(mechanism_, r);
       // Input refused before it reached the session (bad UTF-8): end it, so
       // the caller does not wait forever.
       broken_ = true;
@@ -104,6 +167,7 @@ class ClientSession {
   }
 
   std::unique_ptr<mesos_auth_authenticatee, Free> handle_;
+  const char *mechanism_;  // for error messages
   std::string error_;
   bool broken_ = false;
 };

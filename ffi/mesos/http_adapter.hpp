@@ -73,12 +73,6 @@ inline std::optional<std::string> parseHttpParameters(const Parameters &params, 
         if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
           return "parameter 'realm' must be printable ASCII without '\"' or '\\'";
       config->realm = value;
-    } else if (key == "bearer_config") {
-      if (value.empty()) return "parameter 'bearer_config' is empty";
-      config->bearerConfigPath = value;
-    } else if (key == "bearer_jwks") {
-      if (value.empty()) return "parameter 'bearer_jwks' is empty";
-      config->bearerJwksPath = value;
     } else if (key == "rate_limits") {
       if (value.empty()) return "parameter 'rate_limits' is empty";
       config->rateLimitsPath = value;
@@ -125,9 +119,6 @@ class HttpAuth {
   struct FreeCreds {
     void operator()(const mesos_auth_credentials *p) const noexcept { mesos_auth_credentials_free(p); }
   };
-  struct FreeBearer {
-    void operator()(const mesos_auth_bearer *p) const noexcept { mesos_auth_bearer_free(p); }
-  };
   struct FreeLimiter {
     void operator()(const mesos_auth_ratelimiter *p) const noexcept { mesos_auth_ratelimiter_free(p); }
   };
@@ -168,14 +159,7 @@ class HttpAuth {
     }
 
     if (config.bearerJwksPath) {
-      std::string cfg, jwks;
-      if (auto e = readFile(*config.bearerConfigPath, &cfg)) return e;
-      if (auto e = readFile(*config.bearerJwksPath, &jwks)) return e;
-      const mesos_auth_bearer *v = nullptr;
-      r = mesos_auth_bearer_new(cfg.data(), cfg.size(), reinterpret_cast<const uint8_t *>(jwks.data()), jwks.size(), 0,
-                                &v);
-      if (r != MESOS_AUTH_RESULT_OK) return lastError("loading the bearer-token configuration and JWKS", r);
-      self->bearer_.reset(v);
+      if (auto e = loadBearer(*config.bearerConfigPath, *config.bearerJwksPath, &self->bearer_)) return e;
       self->jwksPath_ = *config.bearerJwksPath;
     }
 
@@ -270,12 +254,7 @@ class HttpAuth {
   // Re-reads the JWKS file (an issuer's key rotation).
   std::optional<std::string> reloadJwks(uint64_t *generation) const {
     if (!bearer_) return std::string("no bearer tokens configured");
-    std::string jwks;
-    if (auto e = readFile(jwksPath_, &jwks)) return e;
-    mesos_auth_result r = mesos_auth_bearer_reload_jwks_buffer(
-        bearer_.get(), reinterpret_cast<const uint8_t *>(jwks.data()), jwks.size(), generation);
-    if (r != MESOS_AUTH_RESULT_OK) return lastError("reloading the JWKS", r);
-    return std::nullopt;
+    return reloadBearerJwks(bearer_.get(), jwksPath_, generation);
   }
 
   std::optional<std::string> reloadCredentials(uint64_t *generation) const {
@@ -305,22 +284,6 @@ class HttpAuth {
   }
 
   std::string fallbackChallenge() const { return "Basic realm=\"" + realm_ + "\""; }
-
-  // A JWKS or bearer configuration: public material, size-bounded (the
-  // library refuses a larger document anyway).
-  static std::optional<std::string> readFile(const std::string &path, std::string *out) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return "cannot open '" + path + "'";
-    std::string data;
-    char buf[8192];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-      data.append(buf, static_cast<size_t>(in.gcount()));
-      if (data.size() > (4u << 20)) return "'" + path + "' is larger than 4 MiB";
-    }
-    if (in.bad()) return "cannot read '" + path + "'";
-    *out = std::move(data);
-    return std::nullopt;
-  }
 
   std::string jwksPath_;
 

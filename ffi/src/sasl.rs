@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mesos_auth::sasl::{
     Authenticatee, Authenticator, AuthenticatorConfig, ClientMessage, SaslError, ServerMessage,
-    Status, default_nonce_source,
+    Status, TokenSource, default_nonce_source,
 };
 use mesos_auth::{Principal, Secret};
 
@@ -746,6 +746,79 @@ impl mesos_auth_authenticatee {
                     .map_err(|e| fail(mesos_auth_result::InvalidParameter, format_args!("principal: {e}")))?;
                 // SAFETY: forwarded caller contract.
                 let token = Secret::new(unsafe { handle::bytes(token, token_len, "token")? });
+                // SAFETY: forwarded caller contract.
+                let sink = unsafe { audit::optional_sink(audit)? };
+                let inner = Authenticatee::oauthbearer(principal, &token)
+                    .map_err(|e| fail(mesos_auth_result::InvalidParameter, e))?;
+                Ok(handle::to_box::<mesos_auth_authenticatee>(ClientSession {
+                    inner,
+                    sink,
+                    out: Outbox::default(),
+                }))
+            };
+            match run() {
+                // SAFETY: out checked non-null; writable by contract.
+                Ok(h) => unsafe { handle::write_out(out, h) },
+                Err(e) => e,
+            }
+        }
+    }
+
+    /// Starts an OAUTHBEARER authenticatee session as
+    /// `mesos_auth_authenticatee_new_oauthbearer`, with the token read now
+    /// from its source: the file `token_file` (one line) or the standard
+    /// output of `token_command` (run by `sh -c`, 30 s at most, its
+    /// standard error discarded). Exactly one of the two is given (the
+    /// other NULL with length 0). Call it for each attempt, so a token the
+    /// issuer rotated is picked up. A source that cannot be read or gives
+    /// no usable token is `MESOS_AUTH_RESULT_FILE_ERROR`;
+    /// `mesos_auth_last_error` says why (never the token).
+    ///
+    /// # Safety
+    ///
+    /// `principal`, `token_file` and `token_command` valid for their
+    /// lengths; `audit` NULL or live; `out` valid for one write.
+    #[unsafe(no_mangle)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a C signature: each view is a pointer and a length"
+    )]
+    pub unsafe extern "C" fn mesos_auth_authenticatee_new_oauthbearer_source(
+        principal: *const c_char,
+        principal_len: usize,
+        token_file: *const c_char,
+        token_file_len: usize,
+        token_command: *const c_char,
+        token_command_len: usize,
+        audit: *const mesos_auth_audit,
+        out: *mut *mut mesos_auth_authenticatee,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            if out.is_null() {
+                return fail(mesos_auth_result::NullParameter, "out is NULL");
+            }
+            let run = || {
+                // SAFETY: forwarded caller contract.
+                let principal = unsafe { handle::string(principal, principal_len, "principal")? };
+                let principal = Principal::new(principal)
+                    .map_err(|e| fail(mesos_auth_result::InvalidParameter, format_args!("principal: {e}")))?;
+                // SAFETY: forwarded caller contract.
+                let file = unsafe { handle::string(token_file, token_file_len, "token_file")? };
+                // SAFETY: forwarded caller contract.
+                let command = unsafe { handle::string(token_command, token_command_len, "token_command")? };
+                let mut source = match (file.is_empty(), command.is_empty()) {
+                    (false, true) => TokenSource::file(file),
+                    (true, false) => TokenSource::command("sh", ["-c", command]),
+                    _ => {
+                        return Err(fail(
+                            mesos_auth_result::InvalidParameter,
+                            "give exactly one of token_file and token_command",
+                        ));
+                    }
+                };
+                let token = source
+                    .token(SystemTime::now())
+                    .map_err(|e| fail(mesos_auth_result::FileError, e))?;
                 // SAFETY: forwarded caller contract.
                 let sink = unsafe { audit::optional_sink(audit)? };
                 let inner = Authenticatee::oauthbearer(principal, &token)

@@ -623,6 +623,169 @@ static void test_authenticatee(const std::shared_ptr<Store> &store) {
   }
 }
 
+// OAUTHBEARER through the adapters: the authenticator module's store with
+// `bearer_config`/`bearer_jwks` (alone, and beside CRAM-MD5 from Mesos's
+// --credentials), and oauthbearer_authenticatee.cpp's client session with
+// its token in a file. Tokens: the Ed25519 ones of oauthbearer.c (valid
+// until 1900000000).
+static const char BEARER_CONFIG[] = R"({"issuers": ["https://idp.test"], "audiences": ["mesos-master"]})";
+static const char BEARER_JWKS[] = R"({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "ed-1", )"
+                                  R"("x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]})";
+static const char GOOD_TOKEN[] =
+    "eyJhbGciOiJFZERTQSIsImtpZCI6ImVkLTEifQ."
+    "eyJpc3MiOiJodHRwczovL2lkcC50ZXN0IiwiYXVkIjoibWVzb3MtbWFzdGVyIiwic3ViIjoiYWxpY2UiLCJuYmYiOjE3MDAwMDAwMDAsImV4cCI6MTkwMDAwMDAwMH0."
+    "2tV4b4ZrsCOqByuUxVewQ2fKQ7nL89TNZ9zeZbyicBs3Bc9Gf04rpoxbo5F_9TB04B_wt6gdekXoRx5nn434AQ";
+static const char EXPIRED_TOKEN[] =
+    "eyJhbGciOiJFZERTQSIsImtpZCI6ImVkLTEifQ."
+    "eyJpc3MiOiJodHRwczovL2lkcC50ZXN0IiwiYXVkIjoibWVzb3MtbWFzdGVyIiwic3ViIjoiYWxpY2UiLCJuYmYiOjE3MDAwMDAwMDAsImV4cCI6MTc1MDAwMDAwMH0."
+    "X11Of9dlyq0nJGxVoTVGIokbAbnjXJMWwUTIsIB6nsYN1dR4EseVMESzI8OlDbzKNfAsU5AjxdxqR1LIjbpfBA";
+
+static std::string tempFile(const char *tag, const std::string &content) {
+  std::string path = std::string("/tmp/mesos-auth-module-") + tag + "-XXXXXX";
+  int fd = mkstemp(&path[0]);
+  CHECK(fd >= 0);
+  if (fd >= 0) {
+    CHECK(write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+    close(fd);
+  }
+  return path;
+}
+
+static void test_oauthbearer() {
+  const std::string cfg = tempFile("bearer", BEARER_CONFIG), jwks = tempFile("jwks", BEARER_JWKS);
+  const std::string good = tempFile("token", std::string(GOOD_TOKEN) + "\n"),
+                    expired = tempFile("token", EXPIRED_TOKEN);
+
+  // Parameters: the pair goes together; the client takes one token source.
+  {
+    Config c;
+    CHECK(parseParameters({{"bearer_config", cfg}}, &c) ==
+          std::optional<std::string>("parameters 'bearer_config' and 'bearer_jwks' go together"));
+    Config d;
+    CHECK(!parseParameters({{"bearer_config", cfg}, {"bearer_jwks", jwks}, {"reload_interval_ms", "100"}}, &d));
+    CHECK(d.bearerJwksPath == jwks);
+    OAuthBearerClientConfig e;
+    CHECK(parseOAuthBearerClientParameters({{"principal", "alice"}}, &e));
+    OAuthBearerClientConfig f;
+    CHECK(parseOAuthBearerClientParameters({{"token_file", good}, {"token_command", "cat x"}}, &f));
+    OAuthBearerClientConfig g;
+    CHECK(parseOAuthBearerClientParameters({{"token_file", good}, {"tokenfile", good}}, &g) ==
+          std::optional<std::string>("unknown parameter 'tokenfile'"));
+    OAuthBearerClientConfig h;
+    CHECK(!parseOAuthBearerClientParameters({{"token_file", good}, {"principal", "alice"}}, &h));
+    CHECK(h.tokenFile == good && h.principal == "alice");
+  }
+
+  Config bearerOnly;
+  bearerOnly.bearerConfigPath = cfg;
+  bearerOnly.bearerJwksPath = jwks;
+  std::shared_ptr<Store> only;
+  CHECK(!Store::open(bearerOnly, nullptr, &only));
+  std::vector<std::pair<std::string, std::string>> mesosCreds{{"agent", "0123456789abcdef0123"}};
+  std::shared_ptr<Store> both;
+  CHECK(!Store::open(bearerOnly, &mesosCreds, &both));
+  std::shared_ptr<Store> cramOnly;
+  CHECK(!Store::open(Config{}, &mesosCreds, &cramOnly));
+  if (!only || !both || !cramOnly) return;
+
+  // What each master offers.
+  auto offered = [](const std::shared_ptr<Store> &store) {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(store, 1000, "", &s));
+    std::vector<Outgoing> out = s ? s->drain() : std::vector<Outgoing>{};
+    return out.size() == 1 ? out[0].mechanisms : std::vector<std::string>{};
+  };
+  CHECK(offered(only) == std::vector<std::string>{"OAUTHBEARER"});
+  CHECK((offered(both) == std::vector<std::string>{"OAUTHBEARER", "CRAM-MD5"}));
+  CHECK(offered(cramOnly) == std::vector<std::string>{"CRAM-MD5"});
+
+  // A token session against each master that offers OAUTHBEARER.
+  for (const auto *store : {&only, &both}) {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(*store, 1000, "agent@10.0.0.2:5051", &s));
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::startOAuthBearer("alice", good, "", &c));
+    if (s && c) CHECK(exchange(s.get(), c.get()) == std::make_pair(Outcome::Completed, Outcome::Completed));
+    CHECK(s && s->principal() == std::string("alice") && s->mechanism() == "OAUTHBEARER");
+  }
+  // The token from a command, as `token_command` runs it.
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(both, 1000, "", &s));
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::startOAuthBearer("alice", "", "cat '" + good + "'", &c));
+    if (s && c) CHECK(exchange(s.get(), c.get()) == std::make_pair(Outcome::Completed, Outcome::Completed));
+  }
+  // CRAM-MD5 still works beside it, byte for byte the same exchange.
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(both, 1000, "", &s));
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::start("agent", "0123456789abcdef0123", &c));
+    if (s && c) CHECK(exchange(s.get(), c.get()) == std::make_pair(Outcome::Completed, Outcome::Completed));
+    CHECK(s && s->principal() == std::string("agent") && s->mechanism() == "CRAM-MD5");
+  }
+  // An expired token, and a token for someone else: refused (final).
+  for (const char *principal : {"alice", "mallory"}) {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(both, 1000, "", &s));
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::startOAuthBearer(principal, principal[0] == 'a' ? expired : good, "", &c));
+    if (s && c) CHECK(exchange(s.get(), c.get()) == std::make_pair(Outcome::Failed, Outcome::Failed));
+  }
+  // A token client facing a CRAM-MD5-only master: no Start, no fallback.
+  {
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(cramOnly, 1000, "", &s));
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::startOAuthBearer("alice", good, "", &c));
+    if (s && c) {
+      std::vector<Outgoing> out = s->drain();
+      CHECK(out.size() == 1);
+      if (out.size() == 1) c->onMechanisms(out[0].mechanisms);
+      CHECK(c->drain().empty());
+      CHECK(c->outcome() == Outcome::Error && c->error().find("OAUTHBEARER") == 0);
+      CHECK(s->outcome() == Outcome::Pending);
+    }
+  }
+  // No token to read: an error naming the file, not a session.
+  {
+    std::unique_ptr<ClientSession> c;
+    auto err = ClientSession::startOAuthBearer("alice", "/nonexistent/token", "", &c);
+    CHECK(err && err->find("/nonexistent/token") != std::string::npos && !c);
+    auto err2 = ClientSession::startOAuthBearer("alice", "", "echo 'not a token!'; exit 3", &c);
+    CHECK(err2 && !c);
+  }
+  // Key rotation (`reload_interval_ms` calls this): the issuer's new JWKS
+  // no longer has the key, so the token is refused; a broken JWKS is
+  // refused and the keys in place keep serving.
+  {
+    FILE *f = std::fopen(jwks.c_str(), "w");
+    CHECK(f != nullptr);
+    if (f) {
+      std::fputs("{\"keys\": [", f);
+      std::fclose(f);
+    }
+    uint64_t generation = 0;
+    CHECK(both->reloadJwks(&generation));
+    std::string rotated = BEARER_JWKS;
+    rotated.replace(rotated.find("ed-1"), 4, "ed-2");
+    f = std::fopen(jwks.c_str(), "w");
+    if (f) {
+      std::fputs(rotated.c_str(), f);
+      std::fclose(f);
+    }
+    CHECK(!both->reloadJwks(&generation) && generation == 1);
+    std::unique_ptr<Session> s;
+    CHECK(!Session::start(both, 1000, "", &s));
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::startOAuthBearer("alice", good, "", &c));
+    if (s && c) CHECK(exchange(s.get(), c.get()) == std::make_pair(Outcome::Failed, Outcome::Failed));
+    CHECK(cramOnly->reloadJwks(&generation) == std::optional<std::string>("no bearer tokens configured"));
+  }
+  for (const auto &p : {cfg, jwks, good, expired}) unlink(p.c_str());
+}
+
 // The `audit_*` parameters, as both modules read them: one JSON line per
 // authentication (besides the glog callback) and one per decision in the
 // `audit_log` file.
@@ -738,6 +901,7 @@ int main() {
   test_stores(&store);
   if (store) test_sessions(store);
   if (store) test_authenticatee(store);
+  test_oauthbearer();
   if (failures) {
     std::fprintf(stderr, "%d check(s) failed\n", failures.load());
     return 1;

@@ -129,6 +129,32 @@ int main(void) {
         MESOS_AUTH_RESULT_NULL_PARAMETER);
   CHECK(mesos_auth_authenticator_mechanism(NULL, &s) != MESOS_AUTH_RESULT_OK);
 
+  /* The token from its source: exactly one of file and command; a source
+   * that gives no token names it and never echoes what it read. */
+  CHECK(mesos_auth_authenticatee_new_oauthbearer_source("alice", 5, NULL, 0, NULL, 0, NULL, &client) ==
+        MESOS_AUTH_RESULT_INVALID_PARAMETER);
+  CHECK(mesos_auth_authenticatee_new_oauthbearer_source("alice", 5, "/f", 2, "cat /f", 6, NULL, &client) ==
+        MESOS_AUTH_RESULT_INVALID_PARAMETER);
+  CHECK(mesos_auth_authenticatee_new_oauthbearer_source("alice", 5, "/nonexistent/tok", 16, NULL, 0, NULL,
+                                                        &client) == MESOS_AUTH_RESULT_FILE_ERROR);
+  CHECK(mesos_auth_last_error(err, sizeof err, &n) == MESOS_AUTH_RESULT_OK && strstr(err, "/nonexistent/tok"));
+  CHECK(mesos_auth_authenticatee_new_oauthbearer_source("alice", 5, NULL, 0, "echo 'sekrit token!'", 20, NULL,
+                                                        &client) == MESOS_AUTH_RESULT_FILE_ERROR);
+  CHECK(mesos_auth_last_error(err, sizeof err, &n) == MESOS_AUTH_RESULT_OK && !strstr(err, "sekrit"));
+  {
+    char cmd[1024];
+    int len = snprintf(cmd, sizeof cmd, "printf '%%s\\n' '%s'", GOOD);
+    CHECK(len > 0 && (size_t)len < sizeof cmd);
+    CHECK(mesos_auth_authenticator_new_mechanisms(NULL, b, 0, NULL, 0, NULL, &server) == MESOS_AUTH_RESULT_OK);
+    CHECK(mesos_auth_authenticatee_new_oauthbearer_source("alice", 5, NULL, 0, cmd, (size_t)len, audit, &client) ==
+          MESOS_AUTH_RESULT_OK);
+    shuttle(server, client);
+    CHECK(mesos_auth_authenticator_status(server, &st) == MESOS_AUTH_RESULT_OK && st == MESOS_AUTH_STATUS_COMPLETED);
+    CHECK(mesos_auth_authenticatee_status(client, &st) == MESOS_AUTH_RESULT_OK && st == MESOS_AUTH_STATUS_COMPLETED);
+    CHECK(mesos_auth_authenticatee_free(client) == MESOS_AUTH_RESULT_OK);
+    CHECK(mesos_auth_authenticator_free(server) == MESOS_AUTH_RESULT_OK);
+  }
+
   CHECK(leaked == 0);
   CHECK(mesos_auth_audit_free(audit) == MESOS_AUTH_RESULT_OK);
   CHECK(mesos_auth_credentials_free(creds) == MESOS_AUTH_RESULT_OK);

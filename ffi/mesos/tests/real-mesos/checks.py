@@ -1118,6 +1118,91 @@ def http_bearer_tokens_in_master():
             "" if challenge_ok else " (challenges: %r)" % refused), reloaded, logged)
 
 
+def agent_oauthbearer(name, token_for, offer_cram=True):
+    """A master whose authenticator module (by its new name) offers
+    OAUTHBEARER (tokens of an issuer this run controls) and, with
+    `offer_cram`, CRAM-MD5 from --credentials; an agent with the
+    OAUTHBEARER authenticatee module and a token file from
+    `token_for(issuer)`. The agent's --credential names the principal with
+    a wrong secret: only the token can authenticate it. `token_for` None:
+    the agent uses Mesos's built-in CRAM-MD5 authenticatee with the right
+    secret instead (a mixed cluster). Returns (outcome, master log),
+    outcomes as agent_auth's."""
+    m = Mesos(name)
+    issuer = Issuer(m.dir)
+    token = m.file("agent-token", token_for(issuer) + "\n") if token_for else None
+    auth_params = [{"key": "bearer_config", "value": m.file("bearer.json", issuer.config())},
+                   {"key": "bearer_jwks", "value": m.file("jwks.json", issuer.jwks(), mode=0o644)}]
+    env = {"MESOS_AUTHENTICATE_AGENTS": "true",
+           "MESOS_AUTHENTICATORS": "org_mesosauth_SaslAuthenticator",
+           "MESOS_CREDENTIAL": m.file("credential.json", {
+               "principal": "agent", "secret": "not-the-secret" if token_for else AGENT_SECRET})}
+    if token_for:
+        env["MESOS_AUTHENTICATEE"] = "org_mesosauth_OAuthBearerAuthenticatee"
+    if offer_cram:
+        env["MESOS_CREDENTIALS"] = m.file("credentials.json", credentials())
+    m.env.update(env)
+    m.env["MESOS_MODULES"] = json.dumps({"libraries": [{"file": MODULE, "modules": [
+        {"name": "org_mesosauth_SaslAuthenticator", "parameters": auth_params},
+    ] + ([{"name": "org_mesosauth_OAuthBearerAuthenticatee",
+           "parameters": [{"key": "token_file", "value": token}]}] if token_for else [])}]})
+    with m:
+        registered = m.wait_log(r"Registered agent", timeout=40)
+        refused = m.wait_log(r"refused authentication", timeout=1) if not registered else None
+        code = m.wait_exit(15) if not registered else None
+        log = m.text()
+    crashed = re.search(r"\*\*\* (Aborted|SIGSEGV|Check failure)|stub .* called", log)
+    if crashed:
+        outcome = "crashed: " + crashed.group(0)
+    elif registered:
+        outcome = "registered"
+    elif refused and code is not None:
+        outcome = "refused" + (" (failure logged)" if "Authentication failure" in log else " (no failure in the log)")
+    else:
+        outcome = "neither registered nor refused"
+    return outcome, log
+
+
+@check
+def agent_oauthbearer_in_master():
+    """OAUTHBEARER between agent and master: the authenticator module offers
+    OAUTHBEARER beside CRAM-MD5 (and alone, without --credentials); an agent
+    with the OAUTHBEARER authenticatee and a token for `agent` registers,
+    authenticated as the token's principal; an expired token, a token of
+    another issuer key and a token for another principal are refused; an
+    agent with Mesos's built-in CRAM-MD5 authenticatee still registers with
+    the master offering both."""
+    def other_key(issuer):
+        # Same issuer, audience and kid, a key the master does not know.
+        directory = os.path.join(os.path.dirname(issuer.key), "other")
+        os.makedirs(directory, exist_ok=True)
+        return Issuer(directory, kid=issuer.kid)
+
+    results, details = {}, []
+    cases = (("good", True, lambda i: i.token("agent")),
+             ("good, no CRAM-MD5", False, lambda i: i.token("agent")),
+             ("expired", True, lambda i: i.token("agent", lifetime=-600)),
+             ("other key", True, lambda i: other_key(i).token("agent")),
+             ("other principal", True, lambda i: i.token("intruder")),
+             ("built-in CRAM-MD5 agent", True, None))
+    for name, cram, token_for in cases:
+        outcome, log = agent_oauthbearer("oauthbearer-" + name.split(",")[0].replace(" ", "-"), token_for, cram)
+        results[name] = outcome
+        if name.startswith("good") or token_for is None:
+            as_agent = "Successfully authenticated principal 'agent'" in log
+            mech = re.search(r'authentication succeeded: .*"mechanism":"([A-Z0-9-]+)"', log)
+            details.append("%s: principal 'agent' %s, mechanism in the audit event: %s" % (
+                name, "authenticated" if as_agent else "NOT authenticated", mech.group(1) if mech else None))
+            results[name] = outcome if as_agent else outcome + " (principal not seen)"
+        else:
+            # The token never reaches the log.
+            if re.search(r"eyJ[A-Za-z0-9_-]{20,}\.", log):
+                results[name] = outcome + " (token in the log!)"
+    ok = (results["good"] == results["good, no CRAM-MD5"] == results["built-in CRAM-MD5 agent"] == "registered"
+          and all(results[k] == "refused (failure logged)" for k in ("expired", "other key", "other principal")))
+    return ok, "; ".join("%s: %s" % kv for kv in results.items()) + "; " + "; ".join(details)
+
+
 ZK_JAR = "/usr/share/java/zookeeper.jar"
 
 
