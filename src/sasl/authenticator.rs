@@ -128,18 +128,21 @@ impl AuthenticatorConfig {
     /// The mechanism list a session sends, strongest first: GSSAPI,
     /// OAUTHBEARER, CRAM-MD5, those enabled.
     pub fn mechanisms(&self) -> Vec<&'static str> {
-        let mut names = Vec::with_capacity(3);
+        self.offered().into_iter().flatten().collect()
+    }
+
+    /// The mechanism list without allocating: a session builds its message
+    /// from it (one allocation per name and one for the list).
+    fn offered(&self) -> [Option<&'static str>; 3] {
         #[cfg(feature = "gssapi")]
-        if self.gssapi.is_some() {
-            names.push(GSSAPI);
-        }
-        if self.oauthbearer.is_some() {
-            names.push(OAUTHBEARER);
-        }
-        if self.cram_md5 {
-            names.push(CRAM_MD5);
-        }
-        names
+        let gssapi = self.gssapi.is_some().then_some(GSSAPI);
+        #[cfg(not(feature = "gssapi"))]
+        let gssapi = None;
+        [
+            gssapi,
+            self.oauthbearer.is_some().then_some(OAUTHBEARER),
+            self.cram_md5.then_some(CRAM_MD5),
+        ]
     }
 }
 
@@ -435,7 +438,12 @@ impl Authenticator {
         });
         // Strongest first: a client that takes the first one it knows gets
         // Kerberos, then the token mechanism.
-        let names: Vec<String> = config.mechanisms().into_iter().map(str::to_owned).collect();
+        let names: Vec<String> = config
+            .offered()
+            .into_iter()
+            .flatten()
+            .map(str::to_owned)
+            .collect();
         let oauth = config.oauthbearer.map(oauthbearer::Server::new);
         #[cfg(feature = "gssapi")]
         let gss = config.gssapi.map(gssapi::mech::Server::new);
