@@ -1,8 +1,6 @@
 //! The compiled limiter: an immutable principal → slot table and one atomic
 //! theoretical arrival time per slot.
 
-use std::cell::RefCell;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -216,86 +214,16 @@ impl Table {
 /// frameworks; an HTTP host decides which requests to ask about).
 #[derive(Debug)]
 pub struct RateLimiter {
-    /// Tells this limiter's entries apart in the threads' caches (never 0,
-    /// never reused, unlike an address).
-    id: u64,
     epoch: Instant,
     table: Reloadable<Table>,
-    /// The generation last published, bumped after each swap: what a
-    /// thread's cached table is checked against.
-    published: AtomicU64,
-}
-
-/// Where the limiter ids come from.
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// One thread's copy of one limiter's table.
-struct Cached {
-    /// The limiter's id; 0 for an empty entry.
-    limiter: u64,
-    generation: u64,
-    table: Option<Arc<Table>>,
-}
-
-impl Cached {
-    const EMPTY: Self = Self {
-        limiter: 0,
-        generation: 0,
-        table: None,
-    };
-}
-
-thread_local! {
-    /// The tables of the two limiters this thread checked last. A check
-    /// then reads shared memory only: loading the table through the
-    /// `ArcSwap` writes a debt slot and fences, which cost more than the
-    /// rest of the check (17 ns alone, 33 ns with a second thread, on the
-    /// project's VM). The price: a thread keeps a replaced table alive
-    /// until its next check on that limiter (or on two others).
-    static TABLES: RefCell<[Cached; 2]> = const { RefCell::new([Cached::EMPTY, Cached::EMPTY]) };
 }
 
 impl RateLimiter {
     /// A limiter for `limits`, with every principal's budget full.
     pub fn new(limits: &RateLimits) -> Self {
         Self {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             epoch: Instant::now(),
             table: Reloadable::new(Table::compile(limits)),
-            published: AtomicU64::new(0),
-        }
-    }
-
-    /// Calls `f` with the table served now, from this thread's cache when
-    /// the cache holds the published generation.
-    #[inline]
-    fn with_table<R>(&self, f: impl Fn(&Table) -> R) -> R {
-        // Acquire: a thread that sees a generation sees the table swapped
-        // in before it was published.
-        let generation = self.published.load(Ordering::Acquire);
-        let cached = TABLES.try_with(|cache| {
-            let mut cache = cache.try_borrow_mut().ok()?;
-            let [first, second] = &mut *cache;
-            if first.limiter != self.id {
-                // Most recently used first. A limiter not cached takes the
-                // least recently used entry, which the swap brought first.
-                std::mem::swap(first, second);
-            }
-            if first.limiter != self.id || first.generation != generation {
-                let snapshot = self.table.snapshot();
-                *first = Cached {
-                    limiter: self.id,
-                    generation: snapshot.generation(),
-                    table: Some(Arc::clone(snapshot.arc())),
-                };
-            }
-            first.table.as_deref().map(&f)
-        });
-        match cached {
-            Ok(Some(r)) => r,
-            // The thread's cache is gone (the thread is exiting) or busy
-            // (`f` never checks a limiter, so not reachable): the shared path.
-            _ => self.table.with(|table, _| f(table)),
         }
     }
 
@@ -310,7 +238,7 @@ impl RateLimiter {
     #[inline]
     pub fn check(&self, principal: Option<&str>, now: Instant) -> RateDecision {
         let now = self.nanos(now);
-        self.with_table(|table| match table.slot(principal) {
+        self.table.with(|table, _| match table.slot(principal) {
             Some(slot) => slot.take(now),
             None => RateDecision::Unlimited,
         })
@@ -335,7 +263,7 @@ impl RateLimiter {
     ) -> RateDecision {
         let now = self.nanos(now);
         let burst = u64::try_from(default_burst.as_nanos()).unwrap_or(u64::MAX);
-        self.with_table(|table| match table.slot(principal) {
+        self.table.with(|table, _| match table.slot(principal) {
             Some(slot) => {
                 let tolerance = if slot.tolerance == u64::MAX {
                     burst
@@ -356,18 +284,12 @@ impl RateLimiter {
     /// checked during the swap see the old or the new limits, never a mix.
     pub fn reload(&self, limits: &RateLimits) -> u64 {
         let table = Table::compile(limits);
-        let generation = self
-            .table
+        self.table
             .try_reload(|old| {
                 table.inherit(old, limits);
                 Ok::<_, std::convert::Infallible>(table)
             })
-            .unwrap_or_else(|never| match never {});
-        // Release, after the swap: see `with_table`. Reloads are serialized
-        // by the `Reloadable`, but two could publish out of order, so the
-        // larger generation wins.
-        self.published.fetch_max(generation, Ordering::Release);
-        generation
+            .unwrap_or_else(|never| match never {})
     }
 
     /// The generation served now (0 until the first reload).
