@@ -130,6 +130,27 @@ pub(crate) struct ClientSession {
     out: Outbox,
 }
 
+impl ClientSession {
+    /// The handle of a new client session (nothing sent yet).
+    pub(crate) fn handle(inner: Authenticatee, sink: SharedSink) -> *mut mesos_auth_authenticatee {
+        handle::to_box::<mesos_auth_authenticatee>(Self {
+            inner,
+            sink,
+            out: Outbox::default(),
+        })
+    }
+}
+
+/// The principal a client session authenticates as, from the C argument.
+pub(crate) fn client_principal(name: &str) -> Result<Principal, mesos_auth_result> {
+    Principal::new(name).map_err(|e| {
+        fail(
+            mesos_auth_result::InvalidParameter,
+            format_args!("principal: {e}"),
+        )
+    })
+}
+
 impl Castable for mesos_auth_authenticator {
     type RustType = ServerSession;
     const KIND: Kind = Kind::Authenticator;
@@ -691,19 +712,14 @@ impl mesos_auth_authenticatee {
             let run = || {
                 // SAFETY: forwarded caller contract.
                 let principal = unsafe { handle::string(principal, principal_len, "principal")? };
-                let principal = Principal::new(principal)
-                    .map_err(|e| fail(mesos_auth_result::InvalidParameter, format_args!("principal: {e}")))?;
+                let principal = client_principal(principal)?;
                 // SAFETY: forwarded caller contract.
                 let secret = Secret::new(unsafe { handle::bytes(secret, secret_len, "secret")? });
                 // SAFETY: forwarded caller contract.
                 let sink = unsafe { audit::optional_sink(audit)? };
                 let inner = Authenticatee::new(principal, &secret)
                     .map_err(|e| fail(mesos_auth_result::InvalidParameter, e))?;
-                Ok(handle::to_box::<mesos_auth_authenticatee>(ClientSession {
-                    inner,
-                    sink,
-                    out: Outbox::default(),
-                }))
+                Ok(ClientSession::handle(inner, sink))
             };
             match run() {
                 // SAFETY: out checked non-null; writable by contract.
@@ -742,19 +758,14 @@ impl mesos_auth_authenticatee {
             let run = || {
                 // SAFETY: forwarded caller contract.
                 let principal = unsafe { handle::string(principal, principal_len, "principal")? };
-                let principal = Principal::new(principal)
-                    .map_err(|e| fail(mesos_auth_result::InvalidParameter, format_args!("principal: {e}")))?;
+                let principal = client_principal(principal)?;
                 // SAFETY: forwarded caller contract.
                 let token = Secret::new(unsafe { handle::bytes(token, token_len, "token")? });
                 // SAFETY: forwarded caller contract.
                 let sink = unsafe { audit::optional_sink(audit)? };
                 let inner = Authenticatee::oauthbearer(principal, &token)
                     .map_err(|e| fail(mesos_auth_result::InvalidParameter, e))?;
-                Ok(handle::to_box::<mesos_auth_authenticatee>(ClientSession {
-                    inner,
-                    sink,
-                    out: Outbox::default(),
-                }))
+                Ok(ClientSession::handle(inner, sink))
             };
             match run() {
                 // SAFETY: out checked non-null; writable by contract.
@@ -800,8 +811,7 @@ impl mesos_auth_authenticatee {
             let run = || {
                 // SAFETY: forwarded caller contract.
                 let principal = unsafe { handle::string(principal, principal_len, "principal")? };
-                let principal = Principal::new(principal)
-                    .map_err(|e| fail(mesos_auth_result::InvalidParameter, format_args!("principal: {e}")))?;
+                let principal = client_principal(principal)?;
                 // SAFETY: forwarded caller contract.
                 let file = unsafe { handle::string(token_file, token_file_len, "token_file")? };
                 // SAFETY: forwarded caller contract.
@@ -823,11 +833,7 @@ impl mesos_auth_authenticatee {
                 let sink = unsafe { audit::optional_sink(audit)? };
                 let inner = Authenticatee::oauthbearer(principal, &token)
                     .map_err(|e| fail(mesos_auth_result::InvalidParameter, e))?;
-                Ok(handle::to_box::<mesos_auth_authenticatee>(ClientSession {
-                    inner,
-                    sink,
-                    out: Outbox::default(),
-                }))
+                Ok(ClientSession::handle(inner, sink))
             };
             match run() {
                 // SAFETY: out checked non-null; writable by contract.

@@ -4,12 +4,11 @@
 
 use std::ffi::{CString, c_char};
 
-use mesos_auth::Principal;
 use mesos_auth::sasl::gssapi::{GssapiClientConfig, GssapiServerConfig};
 use mesos_auth::sasl::{Authenticatee, AuthenticatorConfig, SaslError};
 
 use super::{
-    ClientSession, Outbox, mechanisms_session, mesos_auth_authenticatee, mesos_auth_authenticator,
+    ClientSession, mechanisms_session, mesos_auth_authenticatee, mesos_auth_authenticator,
 };
 use crate::audit::{self, mesos_auth_audit};
 use crate::bearer::mesos_auth_bearer;
@@ -253,8 +252,7 @@ impl mesos_auth_authenticatee {
                 let host = unsafe { handle::string(host, host_len, "host")? };
                 // SAFETY: forwarded caller contract.
                 let client_name = unsafe { handle::string(client_name, client_name_len, "client_name")? };
-                let principal = Principal::new(principal)
-                    .map_err(|e| fail(mesos_auth_result::InvalidParameter, format_args!("principal: {e}")))?;
+                let principal = super::client_principal(principal)?;
                 if service.is_empty() {
                     return Err(fail(mesos_auth_result::InvalidParameter, "service is empty"));
                 }
@@ -279,11 +277,7 @@ impl mesos_auth_authenticatee {
                     SaslError::Kerberos(_) => fail(mesos_auth_result::FileError, e),
                     e => fail(mesos_auth_result::InvalidParameter, e),
                 })?;
-                Ok(handle::to_box::<mesos_auth_authenticatee>(ClientSession {
-                    inner,
-                    sink,
-                    out: Outbox::default(),
-                }))
+                Ok(ClientSession::handle(inner, sink))
             };
             match run() {
                 // SAFETY: out checked non-null; writable by contract.
