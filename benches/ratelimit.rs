@@ -1,6 +1,12 @@
 //! Rate-limit checks (criterion): one check by a listed principal in a table
 //! of 1,000,000 principals, uncontended and with two threads on one
-//! principal, beside governor's keyed GCRA limiter doing the same.
+//! principal, beside governor's keyed GCRA limiter doing the same. Two
+//! threads on one principal come in three shapes: a rate so high that every
+//! check takes a permit (each check writes the principal's shared state:
+//! the worst case), a principal over its rate (the abuse a limiter is for:
+//! refusals only read), and a principal listed without a rate. The floor row
+//! shows what the host charges this run for moving one cache line between
+//! the two vCPUs.
 //!
 //! `cargo bench --bench ratelimit -- --warm-up-time 1 --measurement-time 3`
 #![allow(clippy::unwrap_used, missing_docs, reason = "benchmark harness")]
@@ -8,7 +14,7 @@
 use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -16,6 +22,11 @@ use governor::{Quota, RateLimiter as Governor};
 use mesos_auth::ratelimit::{RateLimiter, RateLimits};
 
 const PRINCIPALS: usize = 1_000_000;
+/// A principal with a rate every benchmark loop exceeds at once: after its
+/// burst every check is a refusal, the case a limiter exists for.
+const ABUSER: &str = "framework-abuser";
+/// A principal listed without a rate: Mesos never throttles it.
+const UNLIMITED: &str = "framework-unlimited";
 
 fn limits() -> RateLimits {
     let mut json = String::from(r#"{"limits": ["#);
@@ -28,7 +39,9 @@ fn limits() -> RateLimits {
             r#"{{"principal": "framework-{i}", "qps": 1000000000}}"#
         ));
     }
-    json.push_str("]}");
+    json.push_str(&format!(
+        r#",{{"principal": "{ABUSER}", "qps": 100, "capacity": 10}},{{"principal": "{UNLIMITED}"}}]}}"#
+    ));
     RateLimits::from_json(&json).unwrap()
 }
 
@@ -98,7 +111,86 @@ fn bench(c: &mut Criterion) {
             });
         },
     );
+    let hammer = Arc::clone(&ours);
+    with_hammer(
+        move || {
+            black_box(hammer.check(Some(ABUSER), now));
+        },
+        || {
+            g.bench_function(
+                "check, 1M principals, 2 threads on one principal over its rate, caller's time",
+                |b| b.iter(|| black_box(ours.check(Some(black_box(ABUSER)), black_box(now)))),
+            );
+        },
+    );
+    let hammer = Arc::clone(&ours);
+    with_hammer(
+        move || {
+            black_box(hammer.check(Some(UNLIMITED), now));
+        },
+        || {
+            g.bench_function(
+                "check, 1M principals, 2 threads on one principal without a rate, caller's time",
+                |b| b.iter(|| black_box(ours.check(Some(black_box(UNLIMITED)), black_box(now)))),
+            );
+        },
+    );
+    let quota =
+        Quota::per_second(NonZeroU32::new(100).unwrap()).allow_burst(NonZeroU32::new(10).unwrap());
+    let abused = Arc::new(Governor::keyed(quota));
+    let hammer = Arc::clone(&abused);
+    with_hammer(
+        move || {
+            let _ = black_box(hammer.check_key(&ABUSER));
+        },
+        || {
+            g.bench_function(
+                "governor keyed check, 2 threads on one key over its rate",
+                |b| b.iter(|| black_box(abused.check_key(black_box(&ABUSER)).is_ok())),
+            );
+        },
+    );
+    floors(&mut g);
     g.finish();
+}
+
+/// What moving one cache line between the two cores costs on this machine,
+/// measured in the same run: two threads hand a flag back and forth, so each
+/// iteration is two transfers of the line. Any exact limiter whose every
+/// check writes shared state pays at least one transfer per check when two
+/// cores take turns; which cores the host gives the VM sets this figure.
+fn floors(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let flag = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (peer_flag, peer_stop) = (Arc::clone(&flag), Arc::clone(&stop));
+    // The peer answers every odd value with the next even one.
+    let peer = std::thread::spawn(move || {
+        while !peer_stop.load(Ordering::Relaxed) {
+            let v = peer_flag.load(Ordering::Acquire);
+            if v % 2 == 1 {
+                peer_flag.store(v + 1, Ordering::Release);
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    });
+    g.bench_function(
+        "floor: one cache line there and back between 2 threads",
+        |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let v = flag.fetch_add(1, Ordering::AcqRel) + 1;
+                    while flag.load(Ordering::Acquire) == v {
+                        std::hint::spin_loop();
+                    }
+                }
+                start.elapsed()
+            })
+        },
+    );
+    stop.store(true, Ordering::Relaxed);
+    peer.join().unwrap();
 }
 
 criterion_group!(benches, bench);
