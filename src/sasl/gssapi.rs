@@ -333,14 +333,20 @@ impl GssapiServer {
                 }
                 // And on the result (MIT reports Kerberos inside SPNEGO as
                 // Kerberos: the framing check above is the one that bites).
-                let mech = ctx.mechanism().map_err(|e| GssapiError::refused_gss(&e))?;
-                if mech != GSS_MECH_KRB5 {
+                // One inquiry for both the mechanism and the client's name:
+                // each `gss_inquire_context` costs MIT's mechanism glue a
+                // look at its configuration.
+                let info = ctx.info().map_err(|e| GssapiError::refused_gss(&e))?;
+                if info.mechanism != GSS_MECH_KRB5 {
                     return Err(GssapiError::refused(
                         GssFailure::BadToken,
-                        format!("the context's mechanism is {mech}, not Kerberos V5"),
+                        format!(
+                            "the context's mechanism is {}, not Kerberos V5",
+                            info.mechanism
+                        ),
                     ));
                 }
-                let principal = self.map_source(&ctx)?;
+                let principal = self.map_source(&info.source_name)?;
                 match out {
                     Some(tok) if !tok.is_empty() => Ok((
                         ServerState::AwaitingEmpty(ctx, principal),
@@ -384,10 +390,7 @@ impl GssapiServer {
         }
     }
 
-    fn map_source(&self, ctx: &ServerCtx) -> Result<Principal, GssapiError> {
-        let name = ctx
-            .source_name()
-            .map_err(|e| GssapiError::refused_gss(&e))?;
+    fn map_source(&self, name: &Name) -> Result<Principal, GssapiError> {
         let display = name.to_string();
         self.config
             .rules
