@@ -335,8 +335,8 @@ impl ConnectOptions {
             // Blocking (it may ask the KDC for a ticket), so off the
             // runtime's thread.
             let check = gssapi.clone();
-            let host = host.to_owned();
-            tokio::task::spawn_blocking(move || check.preflight(&host))
+            let (host, all) = (host.to_owned(), servers.clone());
+            tokio::task::spawn_blocking(move || check.preflight(&host, &all))
                 .await
                 .map_err(|e| ZkError::Runtime {
                     reason: e.to_string(),

@@ -22,7 +22,6 @@ use libgssapi::oid::{GSS_MECH_KRB5, GSS_NT_HOSTBASED_SERVICE, GSS_NT_KRB5_PRINCI
 use zookeeper_client as zkc;
 
 use super::error::ZkError;
-use crate::sasl::gssapi::GssapiError;
 
 /// ZooKeeper's default service name (the Java client's
 /// `zookeeper.sasl.client.username`).
@@ -123,7 +122,7 @@ impl SaslGssapi {
     /// agree with MIT Kerberos's environment, the credentials are the
     /// principal's, and the KDC issues a ticket for ZooKeeper's principal
     /// on `server_host`. Blocking (it may talk to the KDC).
-    pub(crate) fn preflight(&self, server_host: &str) -> Result<(), ZkError> {
+    pub(crate) fn preflight(&self, server_host: &str, servers: &str) -> Result<(), ZkError> {
         self.check_environment(
             std::env::var_os("KRB5_CLIENT_KTNAME").as_deref(),
             std::env::var_os("KRB5CCNAME").as_deref(),
@@ -131,22 +130,27 @@ impl SaslGssapi {
         let host = self.host.as_deref().unwrap_or(server_host);
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let target = format!("{}@{host}", self.service);
-        let refused = |e: GssapiError| ZkError::Connect {
-            servers: server_host.to_owned(),
+        let refused = |what: &str, e: libgssapi::error::Error| ZkError::Connect {
+            servers: servers.to_owned(),
             reason: format!(
-                "Kerberos authentication as `{}` to `{target}` failed: {e}",
-                self.principal
+                "Kerberos authentication as `{}` to `{target}` failed: {what}: {}",
+                self.principal,
+                // GSSAPI's text names principals and codes, never a key.
+                e.to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
         };
-        let mechs = krb5_only().map_err(|e| refused(GssapiError::setup("mechanism set", &e)))?;
+        let mechs = krb5_only().map_err(|e| refused("mechanism set", e))?;
         let name = Name::new(self.principal.as_bytes(), Some(GSS_NT_KRB5_PRINCIPAL))
-            .map_err(|e| refused(GssapiError::setup("importing the client principal", &e)))?;
+            .map_err(|e| refused("importing the client principal", e))?;
         let wanted = Cred::acquire(Some(&name), None, CredUsage::Initiate, Some(&mechs))
-            .map_err(|e| refused(GssapiError::setup("acquiring its credentials", &e)))?;
+            .map_err(|e| refused("acquiring its credentials", e))?;
         // The client's mechanism acquires the *default* credentials, so
         // they must be this principal's, not merely exist.
         let default = Cred::acquire(None, None, CredUsage::Initiate, Some(&mechs))
-            .map_err(|e| refused(GssapiError::setup("acquiring the default credentials", &e)))?;
+            .map_err(|e| refused("acquiring the default credentials", e))?;
         let (wanted_name, default_name) = (cred_name(&wanted), cred_name(&default));
         if wanted_name != default_name {
             return Err(ZkError::Config {
@@ -162,7 +166,7 @@ impl SaslGssapi {
         // and ZooKeeper's principal checked, the ticket cached for the
         // client's own exchange.
         let service = Name::new(target.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
-            .map_err(|e| refused(GssapiError::setup("importing the service name", &e)))?;
+            .map_err(|e| refused("importing the service name", e))?;
         let mut ctx = ClientCtx::new(
             Some(wanted),
             service,
@@ -170,7 +174,7 @@ impl SaslGssapi {
             Some(GSS_MECH_KRB5),
         );
         ctx.step(None, None)
-            .map_err(|e| refused(GssapiError::refused_gss(&e)))?;
+            .map_err(|e| refused("getting a ticket for ZooKeeper", e))?;
         Ok(())
     }
 
