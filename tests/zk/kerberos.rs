@@ -159,6 +159,81 @@ fn gssapi_watch_private_znode_and_refusals() {
         &[("KRB5_CONFIG", dead_conf.as_str())],
     );
     assert!(out.contains("refused as expected"), "{out}");
+
+    #[cfg(feature = "cli")]
+    cli(&kdc, &zk, root.path(), &master, &stale);
+}
+
+/// `mesos-auth zk push/get/diff/audit --sasl-gssapi P --keytab F`, started
+/// without the Kerberos client variables (it sets them for itself).
+#[cfg(feature = "cli")]
+fn cli(kdc: &Kdc, zk: &Server, root: &Path, keytab: &Path, stale: &Path) {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let run = |principal: &str, keytab: &Path, args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-auth"));
+        cmd.arg("zk").args(args).args([
+            "--sasl-gssapi",
+            principal,
+            "--keytab",
+            keytab.to_str().unwrap(),
+            "--gssapi-host",
+            "localhost",
+        ]);
+        let out = kdc.env(&mut cmd).output().unwrap();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let base = zk.url("/cli");
+    let creds = root.join("credentials.json");
+    std::fs::write(&creds, CREDS).unwrap();
+    std::fs::set_permissions(&creds, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let creds = creds.to_str().unwrap();
+
+    let (code, out, err) = run(MASTER, keytab, &["push", "--credentials", creds, &base]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = run(MASTER, keytab, &["diff", "--credentials", creds, &base]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = run(MASTER, keytab, &["get", "--credentials", &base]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(err.contains("1 credential(s)"), "{err}");
+
+    // The audit names the only reader: the masters' Kerberos identity.
+    let (code, out, err) = run(MASTER, keytab, &["audit", &base]);
+    eprintln!("zk audit:\n{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "/cli/credentials: credentials readable by sasl:{MASTER} only"
+        )),
+        "{out}{err}"
+    );
+    // Plaintext to ZooKeeper is the one finding left.
+    assert!(!out.contains("readable_credentials"), "{out}");
+    assert_eq!(code, Some(1), "{out}{err}");
+    let (_, out, _) = run(MASTER, keytab, &["audit", "--json", &base]);
+    let doc: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let node = doc["visited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["path"] == "/cli/credentials")
+        .unwrap();
+    assert_eq!(
+        node["readers"],
+        serde_json::json!([format!("sasl:{MASTER}")])
+    );
+    assert_eq!(doc["authenticated"], true);
+
+    // A stale keytab: refused by name, exit 2.
+    let (code, out, err) = run(
+        "zkstale@MESOS.TEST",
+        stale,
+        &["get", "--credentials", &base],
+    );
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains("Kerberos authentication as `zkstale@MESOS.TEST`")
+            && err.contains("Decrypt integrity check failed"),
+        "{err}"
+    );
 }
 
 #[test]
