@@ -153,32 +153,38 @@ pub(crate) struct ConnArgs {
     /// File whose first line is the digest password.
     #[arg(long, requires = "digest_user")]
     digest_password_file: Option<PathBuf>,
+    /// Kerberos (boxed: the options are large, the command enum small).
+    #[cfg(feature = "gssapi")]
+    #[command(flatten)]
+    gssapi: Box<GssapiArgs>,
+    /// Session timeout in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    session_timeout_ms: u64,
+}
+
+/// SASL GSSAPI (Kerberos) to ZooKeeper.
+#[cfg(feature = "gssapi")]
+#[derive(clap::Args)]
+pub(crate) struct GssapiArgs {
     /// Kerberos principal to authenticate as by SASL GSSAPI
     /// (`mesos-master@EXAMPLE.ORG`), with `--keytab` or `--ccache`.
-    #[cfg(feature = "gssapi")]
     #[arg(long, conflicts_with = "sasl_user")]
     sasl_gssapi: Option<String>,
     /// The client keytab of `--sasl-gssapi`'s principal.
-    #[cfg(feature = "gssapi")]
     #[arg(long, requires = "sasl_gssapi", conflicts_with = "ccache")]
     keytab: Option<PathBuf>,
     /// The ticket cache of `--sasl-gssapi`'s principal (kept fresh by
     /// `kinit`).
-    #[cfg(feature = "gssapi")]
     #[arg(long, requires = "sasl_gssapi")]
     ccache: Option<PathBuf>,
     /// ZooKeeper's Kerberos service name.
-    #[cfg(feature = "gssapi")]
-    #[arg(long, default_value = mesos_auth::zk::DEFAULT_SERVICE, requires = "sasl_gssapi")]
-    gssapi_service: String,
+    /// Default: `zookeeper`.
+    #[arg(long, requires = "sasl_gssapi")]
+    gssapi_service: Option<String>,
     /// The host in ZooKeeper's principal (`<service>/<host>@REALM`); by
     /// default the server's host as written in the URL.
-    #[cfg(feature = "gssapi")]
     #[arg(long, requires = "sasl_gssapi")]
     gssapi_host: Option<String>,
-    /// Session timeout in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
-    session_timeout_ms: u64,
 }
 
 impl ConnArgs {
@@ -196,8 +202,10 @@ impl ConnArgs {
             options = options.sasl(SaslDigest::from_password_file(user.clone(), file)?);
         }
         #[cfg(feature = "gssapi")]
-        if let Some(principal) = &self.sasl_gssapi {
-            let mut gssapi = match (&self.keytab, &self.ccache) {
+        let g = &self.gssapi;
+        #[cfg(feature = "gssapi")]
+        if let Some(principal) = &g.sasl_gssapi {
+            let mut gssapi = match (&g.keytab, &g.ccache) {
                 (Some(keytab), _) => zk::SaslGssapi::with_keytab(principal.clone(), keytab),
                 (None, Some(ccache)) => zk::SaslGssapi::with_ccache(principal.clone(), ccache),
                 (None, None) => {
@@ -207,8 +215,12 @@ impl ConnArgs {
                     });
                 }
             }
-            .service(self.gssapi_service.clone());
-            if let Some(host) = &self.gssapi_host {
+            .service(
+                g.gssapi_service
+                    .clone()
+                    .unwrap_or_else(|| zk::DEFAULT_SERVICE.to_owned()),
+            );
+            if let Some(host) = &g.gssapi_host {
                 gssapi = gssapi.host(host.clone());
             }
             options = options.sasl_gssapi(gssapi);
@@ -235,7 +247,8 @@ impl ConnArgs {
 #[cfg(feature = "gssapi")]
 fn kerberos_environment(conn: &ConnArgs) -> Option<Vec<(&'static str, String)>> {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let wanted = match (&conn.sasl_gssapi, &conn.keytab, &conn.ccache) {
+    let g = &conn.gssapi;
+    let wanted = match (&g.sasl_gssapi, &g.keytab, &g.ccache) {
         (Some(_), Some(keytab), _) => vec![
             (
                 "KRB5_CLIENT_KTNAME",
@@ -631,12 +644,17 @@ fn audit(json: bool, urls: &[String], conn: &ConnArgs) -> Result<ExitCode, ExitC
     } else {
         for z in &report.visited {
             if z.role == zk::ZnodeRole::Credentials && !z.acl.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "{}: credentials readable by {} only",
-                    z.path,
-                    readers(&z.acl).join(", ")
-                );
+                let who = readers(&z.acl);
+                let _ = if who.is_empty() {
+                    writeln!(out, "{}: credentials readable by nobody", z.path)
+                } else {
+                    writeln!(
+                        out,
+                        "{}: credentials readable by {} only",
+                        z.path,
+                        who.join(", ")
+                    )
+                };
             }
         }
         for f in &report.findings {
