@@ -29,12 +29,16 @@
 //! a znode or read credentials, and digest ACLs with a guessable password.
 //!
 //! The connection may use TLS ([`TlsSettings`]: rustls, the operator's CA,
-//! an optional client certificate) and SASL DIGEST-MD5 ([`SaslDigest`]).
+//! an optional client certificate) and SASL DIGEST-MD5 ([`SaslDigest`])
+//! or, with feature `gssapi` too, Kerberos (`SaslGssapi`: the client
+//! principal's keytab or ticket cache, ZooKeeper's service principal).
 
 mod audit;
 mod connect;
 mod error;
 mod event;
+#[cfg(feature = "gssapi")]
+mod gssapi;
 mod push;
 mod source;
 mod target;
@@ -46,6 +50,8 @@ pub use audit::{
 pub use connect::{ConnectOptions, SaslDigest, TlsSettings};
 pub use error::ZkError;
 pub use event::ZkEvent;
+#[cfg(feature = "gssapi")]
+pub use gssapi::{DEFAULT_SERVICE, SaslGssapi};
 pub use push::{Expect, PushOptions, Pushed, Znode, get, push, push_many};
 pub use source::{PolicyWatch, StalePolicy, Startup, WatchOptions, WatchStatus};
 pub use target::{PolicyKind, PolicyTarget};

@@ -10,6 +10,15 @@ mod zk {
     mod cli;
     #[cfg(test)]
     mod ensemble;
+    // The throw-away MIT KDC of the GSSAPI tests, shared.
+    #[cfg(test)]
+    #[cfg(feature = "gssapi")]
+    #[allow(dead_code, reason = "the ZooKeeper tests use part of the KDC helper")]
+    #[path = "../gssapi/kdc.rs"]
+    pub(crate) mod kdc;
+    #[cfg(test)]
+    #[cfg(feature = "gssapi")]
+    mod kerberos;
     #[cfg(test)]
     mod secured;
     #[cfg(test)]

@@ -1181,6 +1181,33 @@ typedef struct {
    last good policy, however old.
    */
   uint32_t fail_closed_after_ms;
+  /*
+   Kerberos principal to authenticate as by SASL GSSAPI
+   (`mesos-master@EXAMPLE.ORG`; the library built with `gssapi`,
+   `MESOS_AUTH_GSSAPI`). Empty: no GSSAPI. Not with `sasl_user`.
+   */
+  mesos_auth_str sasl_gssapi_principal;
+  /*
+   The principal's client keytab. MIT Kerberos reads it from
+   `KRB5_CLIENT_KTNAME`, which must name the same file (the host sets
+   the environment before it starts threads); a mismatch fails the
+   start rather than authenticating as someone else.
+   */
+  mesos_auth_str sasl_gssapi_keytab;
+  /*
+   Instead of a keytab: the principal's ticket cache, which
+   `KRB5CCNAME` must name.
+   */
+  mesos_auth_str sasl_gssapi_ccache;
+  /*
+   ZooKeeper's Kerberos service name. Empty: `zookeeper`.
+   */
+  mesos_auth_str sasl_gssapi_service;
+  /*
+   The host in ZooKeeper's principal (`<service>/<host>@REALM`).
+   Empty: the server's host as written in the URL.
+   */
+  mesos_auth_str sasl_gssapi_host;
 } mesos_auth_zk_config;
 #endif
 

@@ -51,6 +51,23 @@ pub struct mesos_auth_zk_config {
     /// (`mesos_auth_zk_watch_check_fresh` then fails). 0: keep serving the
     /// last good policy, however old.
     pub fail_closed_after_ms: u32,
+    /// Kerberos principal to authenticate as by SASL GSSAPI
+    /// (`mesos-master@EXAMPLE.ORG`; the library built with `gssapi`,
+    /// `MESOS_AUTH_GSSAPI`). Empty: no GSSAPI. Not with `sasl_user`.
+    pub sasl_gssapi_principal: mesos_auth_str,
+    /// The principal's client keytab. MIT Kerberos reads it from
+    /// `KRB5_CLIENT_KTNAME`, which must name the same file (the host sets
+    /// the environment before it starts threads); a mismatch fails the
+    /// start rather than authenticating as someone else.
+    pub sasl_gssapi_keytab: mesos_auth_str,
+    /// Instead of a keytab: the principal's ticket cache, which
+    /// `KRB5CCNAME` must name.
+    pub sasl_gssapi_ccache: mesos_auth_str,
+    /// ZooKeeper's Kerberos service name. Empty: `zookeeper`.
+    pub sasl_gssapi_service: mesos_auth_str,
+    /// The host in ZooKeeper's principal (`<service>/<host>@REALM`).
+    /// Empty: the server's host as written in the URL.
+    pub sasl_gssapi_host: mesos_auth_str,
 }
 
 /// What a watch knows now.
@@ -174,6 +191,14 @@ unsafe fn watch_options(
     let user = unsafe { field(c.sasl_user, "sasl_user")? };
     // SAFETY: as above.
     let password = unsafe { field(c.sasl_password_file, "sasl_password_file")? };
+    // SAFETY: the views are valid by the caller's contract.
+    let gssapi = unsafe { gssapi_fields(&c)? };
+    if gssapi.principal.is_some() && user.is_some() {
+        return Err(fail(
+            mesos_auth_result::InvalidParameter,
+            "sasl_gssapi_principal and sasl_user exclude each other: a session has one SASL identity",
+        ));
+    }
     match (ca, cert, key) {
         (None, None, None) => {}
         (Some(ca), None, None) => {
@@ -207,6 +232,7 @@ unsafe fn watch_options(
             ));
         }
     }
+    connect = gssapi.apply(connect)?;
     let mut options = WatchOptions::new(connect);
     options = options.startup(match c.startup_timeout_ms {
         0 => Startup::Fallback,
@@ -218,6 +244,80 @@ unsafe fn watch_options(
         });
     }
     Ok(options)
+}
+
+/// The GSSAPI fields of the configuration.
+struct GssapiFields<'a> {
+    principal: Option<&'a str>,
+    keytab: Option<&'a str>,
+    ccache: Option<&'a str>,
+    service: Option<&'a str>,
+    host: Option<&'a str>,
+}
+
+/// Reads the GSSAPI fields.
+///
+/// # Safety
+///
+/// The views of `c` valid.
+unsafe fn gssapi_fields(c: &mesos_auth_zk_config) -> Result<GssapiFields<'_>, mesos_auth_result> {
+    // SAFETY: the caller's contract, for each view.
+    unsafe {
+        Ok(GssapiFields {
+            principal: field(c.sasl_gssapi_principal, "sasl_gssapi_principal")?,
+            keytab: field(c.sasl_gssapi_keytab, "sasl_gssapi_keytab")?,
+            ccache: field(c.sasl_gssapi_ccache, "sasl_gssapi_ccache")?,
+            service: field(c.sasl_gssapi_service, "sasl_gssapi_service")?,
+            host: field(c.sasl_gssapi_host, "sasl_gssapi_host")?,
+        })
+    }
+}
+
+impl GssapiFields<'_> {
+    /// Adds SASL GSSAPI to `connect` if a principal is given.
+    fn apply(&self, connect: ConnectOptions) -> Result<ConnectOptions, mesos_auth_result> {
+        let Some(principal) = self.principal else {
+            if self.keytab.is_some()
+                || self.ccache.is_some()
+                || self.service.is_some()
+                || self.host.is_some()
+            {
+                return Err(fail(
+                    mesos_auth_result::InvalidParameter,
+                    "the sasl_gssapi_* fields need sasl_gssapi_principal",
+                ));
+            }
+            return Ok(connect);
+        };
+        #[cfg(feature = "gssapi")]
+        {
+            use mesos_auth::zk::SaslGssapi;
+            let mut gssapi = match (self.keytab, self.ccache) {
+                (Some(keytab), None) => SaslGssapi::with_keytab(principal, keytab),
+                (None, Some(ccache)) => SaslGssapi::with_ccache(principal, ccache),
+                _ => {
+                    return Err(fail(
+                        mesos_auth_result::InvalidParameter,
+                        "sasl_gssapi_principal needs one of sasl_gssapi_keytab and sasl_gssapi_ccache",
+                    ));
+                }
+            };
+            if let Some(service) = self.service {
+                gssapi = gssapi.service(service);
+            }
+            if let Some(host) = self.host {
+                gssapi = gssapi.host(host);
+            }
+            Ok(connect.sasl_gssapi(gssapi))
+        }
+        #[cfg(not(feature = "gssapi"))]
+        Err(fail(
+            mesos_auth_result::InvalidParameter,
+            format_args!(
+                "sasl_gssapi_principal `{principal}`: this library was built without GSSAPI (feature `gssapi`)"
+            ),
+        ))
+    }
 }
 
 /// Parses the URL and the configuration, then starts the watch.

@@ -1,5 +1,5 @@
 //! How to reach ZooKeeper: TLS (rustls, the operator's CA and client
-//! certificate) and SASL DIGEST-MD5.
+//! certificate) and SASL DIGEST-MD5 or (feature `gssapi`) GSSAPI.
 
 use std::fmt;
 use std::path::Path;
@@ -10,6 +10,8 @@ use zeroize::Zeroizing;
 use zookeeper_client as zkc;
 
 use super::error::ZkError;
+#[cfg(feature = "gssapi")]
+use super::gssapi::SaslGssapi;
 use super::url::ZkUrl;
 
 /// TLS to ZooKeeper's secure client port: the CA that signed the servers'
@@ -196,6 +198,8 @@ impl SaslDigest {
 pub struct ConnectOptions {
     tls: Option<TlsSettings>,
     sasl: Option<SaslDigest>,
+    #[cfg(feature = "gssapi")]
+    gssapi: Option<SaslGssapi>,
     digest: Option<SaslDigest>,
     session_timeout: Duration,
     connection_timeout: Duration,
@@ -214,6 +218,8 @@ impl ConnectOptions {
         Self {
             tls: None,
             sasl: None,
+            #[cfg(feature = "gssapi")]
+            gssapi: None,
             digest: None,
             session_timeout: Duration::from_secs(10),
             connection_timeout: Duration::from_secs(2),
@@ -227,10 +233,28 @@ impl ConnectOptions {
         self
     }
 
-    /// Authenticates with SASL DIGEST-MD5.
+    /// Authenticates with SASL DIGEST-MD5 (replacing GSSAPI, if set).
     #[must_use]
     pub fn sasl(mut self, sasl: SaslDigest) -> Self {
         self.sasl = Some(sasl);
+        #[cfg(feature = "gssapi")]
+        {
+            self.gssapi = None;
+        }
+        self
+    }
+
+    /// Authenticates with SASL GSSAPI (Kerberos V5), replacing DIGEST-MD5
+    /// if set: a session has one SASL identity. Before connecting, the
+    /// credentials are checked and a ticket for ZooKeeper's principal is
+    /// obtained, so a wrong keytab, an unknown principal or an unreachable
+    /// KDC is reported by name; after, ZooKeeper must show the session as
+    /// the principal.
+    #[cfg(feature = "gssapi")]
+    #[must_use]
+    pub fn sasl_gssapi(mut self, gssapi: SaslGssapi) -> Self {
+        self.gssapi = Some(gssapi);
+        self.sasl = None;
         self
     }
 
@@ -261,6 +285,7 @@ impl ConnectOptions {
     /// client certificate), which `creator`-only znode ACLs need.
     pub fn is_authenticated(&self) -> bool {
         self.sasl.is_some()
+            || self.has_gssapi()
             || self.digest.is_some()
             || self.tls.as_ref().is_some_and(|t| t.identity.is_some())
     }
@@ -270,9 +295,20 @@ impl ConnectOptions {
         self.tls.is_some()
     }
 
-    /// The SASL user, if any.
+    /// The SASL user (DIGEST-MD5) or Kerberos principal (GSSAPI), if any.
     pub fn sasl_user(&self) -> Option<&str> {
+        #[cfg(feature = "gssapi")]
+        if let Some(gssapi) = &self.gssapi {
+            return Some(gssapi.principal());
+        }
         self.sasl.as_ref().map(SaslDigest::user)
+    }
+
+    fn has_gssapi(&self) -> bool {
+        #[cfg(feature = "gssapi")]
+        return self.gssapi.is_some();
+        #[cfg(not(feature = "gssapi"))]
+        false
     }
 
     /// Opens a session to `url`'s servers. Must run inside a tokio
@@ -293,6 +329,20 @@ impl ConnectOptions {
                 sasl.password.to_string(),
             ));
         }
+        #[cfg(feature = "gssapi")]
+        if let Some(gssapi) = &self.gssapi {
+            let host = url.hosts().first().map_or("", |(h, _)| h.as_str());
+            // Blocking (it may ask the KDC for a ticket), so off the
+            // runtime's thread.
+            let check = gssapi.clone();
+            let (host, all) = (host.to_owned(), servers.clone());
+            tokio::task::spawn_blocking(move || check.preflight(&host, &all))
+                .await
+                .map_err(|e| ZkError::Runtime {
+                    reason: e.to_string(),
+                })??;
+            connector = connector.with_sasl(gssapi.to_client());
+        }
         if let Some(digest) = &self.digest {
             let auth = Zeroizing::new(format!("{}:{}", digest.user, digest.password.as_str()));
             connector = connector.with_auth("digest", auth.as_bytes());
@@ -307,7 +357,7 @@ impl ConnectOptions {
             }
             None => connector.connect(&servers).await,
         };
-        result.map_err(|e| {
+        let client = result.map_err(|e| {
             let mut reason = describe(&e);
             // The client does not say why a TLS session failed: one
             // handshake of our own with the same settings usually can.
@@ -318,6 +368,45 @@ impl ConnectOptions {
                 reason = format!("TLS handshake with {host}:{port} failed: {why}");
             }
             ZkError::Connect { servers, reason }
+        })?;
+        #[cfg(feature = "gssapi")]
+        if let Some(gssapi) = &self.gssapi {
+            self.check_gssapi_session(&client, gssapi, url).await?;
+        }
+        Ok(client)
+    }
+
+    /// ZooKeeper's `whoami` must list the principal under `sasl`: a server
+    /// without the SASL provider accepts the session unauthenticated.
+    #[cfg(feature = "gssapi")]
+    async fn check_gssapi_session(
+        &self,
+        client: &zkc::Client,
+        gssapi: &SaslGssapi,
+        url: &ZkUrl,
+    ) -> Result<(), ZkError> {
+        let servers = url.connect_string();
+        let users = client
+            .list_auth_users()
+            .await
+            .map_err(|e| ZkError::Connect {
+                servers: servers.clone(),
+                reason: format!("asking ZooKeeper who this session is: {}", describe(&e)),
+            })?;
+        if gssapi.is_authenticated_in(&users) {
+            return Ok(());
+        }
+        let seen: Vec<String> = users
+            .iter()
+            .map(|u| format!("{}:{}", u.scheme(), u.user()))
+            .collect();
+        Err(ZkError::Connect {
+            servers,
+            reason: format!(
+                "authentication failed: ZooKeeper does not show the session as SASL principal `{}` (it shows [{}]; is its SASL authentication provider configured?)",
+                gssapi.principal(),
+                seen.join(", ")
+            ),
         })
     }
 }

@@ -144,6 +144,38 @@ impl Kdc {
         me
     }
 
+    /// Adds `principal` with a random key and writes it to the keytab
+    /// `file` (in the realm's directory); again for the same principal, a
+    /// new key (the older keytab goes stale).
+    #[allow(dead_code, reason = "used by tests/zk's Kerberos tests only")]
+    pub(crate) fn keytab(&self, principal: &str, file: &str) -> PathBuf {
+        let keytab = self.path(file);
+        // Already there (a second keytab): kadmin.local says so and goes on.
+        let _ = self
+            .env(Command::new(tool("kadmin.local")).args(["-r", REALM, "-q"]))
+            .arg(format!("addprinc -randkey {principal}"))
+            .output()
+            .unwrap();
+        self.run(Command::new(tool("kadmin.local")).args([
+            "-r",
+            REALM,
+            "-q",
+            &format!("ktadd -k {} {principal}", keytab.display()),
+        ]));
+        keytab
+    }
+
+    /// Removes `principal` from the KDC (its keytabs stay).
+    #[allow(dead_code, reason = "used by tests/zk's Kerberos tests only")]
+    pub(crate) fn delete(&self, principal: &str) {
+        self.run(Command::new(tool("kadmin.local")).args([
+            "-r",
+            REALM,
+            "-q",
+            &format!("delprinc -force {principal}"),
+        ]));
+    }
+
     pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

@@ -155,6 +155,11 @@ fn config(startup_ms: u32, fail_closed_ms: u32) -> mesos_auth_zk_config {
         session_timeout_ms: 2000,
         startup_timeout_ms: startup_ms,
         fail_closed_after_ms: fail_closed_ms,
+        sasl_gssapi_principal: none,
+        sasl_gssapi_keytab: none,
+        sasl_gssapi_ccache: none,
+        sasl_gssapi_service: none,
+        sasl_gssapi_host: none,
     }
 }
 
@@ -338,4 +343,77 @@ fn watch_feeds_the_acl_and_credentials_handles_and_fails_closed() {
             mesos_auth_result::Ok
         );
     }
+}
+
+fn view(s: &'static str) -> mesos_auth_str {
+    mesos_auth_str {
+        data: s.as_ptr().cast(),
+        len: s.len(),
+    }
+}
+
+/// The GSSAPI fields' errors, before and at the start: no ZooKeeper, no
+/// KDC needed (the keytab is checked before any connection).
+#[test]
+fn gssapi_config_errors_fail_the_start_and_name_the_field() {
+    let mut acl = std::ptr::null();
+    let deny = r#"{"permissive": false}"#;
+    // SAFETY: valid buffer and out.
+    let r = unsafe {
+        mesos_auth_acl::mesos_auth_acl_compile_buffer(
+            deny.as_ptr().cast(),
+            deny.len(),
+            0,
+            std::ptr::null(),
+            &mut acl,
+        )
+    };
+    assert_eq!(r, mesos_auth_result::Ok);
+    let url = "zk://127.0.0.1:1/mesos-auth/acls";
+
+    let mut half = config(1000, 0);
+    half.sasl_gssapi_keytab = view("/etc/zk-master.keytab");
+    assert_eq!(
+        watch_acl(acl, url, &half).unwrap_err(),
+        mesos_auth_result::InvalidParameter
+    );
+    assert!(
+        last_error_text().contains("need sasl_gssapi_principal"),
+        "{}",
+        last_error_text()
+    );
+
+    let mut both = config(1000, 0);
+    both.sasl_gssapi_principal = view("zkmaster@MESOS.TEST");
+    both.sasl_gssapi_keytab = view("/nonexistent/zk-master.keytab");
+    both.sasl_user = view("master");
+    both.sasl_password_file = view("/nonexistent/password");
+    assert_eq!(
+        watch_acl(acl, url, &both).unwrap_err(),
+        mesos_auth_result::InvalidParameter
+    );
+    assert!(
+        last_error_text().contains("exclude each other"),
+        "{}",
+        last_error_text()
+    );
+
+    let mut missing = config(1000, 0);
+    missing.sasl_gssapi_principal = view("zkmaster@MESOS.TEST");
+    missing.sasl_gssapi_keytab = view("/nonexistent/zk-master.keytab");
+    let r = watch_acl(acl, url, &missing).unwrap_err();
+    let text = last_error_text();
+    if cfg!(feature = "gssapi") {
+        // Refused at the start, naming the keytab: nothing connected.
+        assert_eq!(r, mesos_auth_result::ZkUnavailable, "{text}");
+        assert!(
+            text.contains("Kerberos keytab `/nonexistent/zk-master.keytab`"),
+            "{text}"
+        );
+    } else {
+        assert_eq!(r, mesos_auth_result::InvalidParameter, "{text}");
+        assert!(text.contains("built without GSSAPI"), "{text}");
+    }
+    // SAFETY: the handle from compile, freed once.
+    unsafe { mesos_auth_acl::mesos_auth_acl_free(acl) };
 }

@@ -16,7 +16,15 @@
 //! replicas, registry; ours), reports each znode's role and ACL, and the
 //! ACLs that let anyone change a znode or read credentials, digest ACLs
 //! with a guessable password, a connection without TLS or authentication
-//! (exit 0 clean, 1 findings, 2 errors; `--json` for tools).
+//! (exit 0 clean, 1 findings, 2 errors; `--json` for tools), and who may
+//! read each credentials znode (`sasl:` Kerberos principals included).
+//!
+//! With feature `gssapi`, `--sasl-gssapi PRINCIPAL --keytab F` (or
+//! `--ccache F`) authenticates by Kerberos. MIT Kerberos reads the client
+//! keytab and cache from the environment only, which this process may not
+//! change under its own threads: when they do not name the given files,
+//! the command runs itself again with `KRB5_CLIENT_KTNAME` naming the
+//! keytab and a fresh in-memory cache (or `KRB5CCNAME` naming `--ccache`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -145,9 +153,38 @@ pub(crate) struct ConnArgs {
     /// File whose first line is the digest password.
     #[arg(long, requires = "digest_user")]
     digest_password_file: Option<PathBuf>,
+    /// Kerberos (boxed: the options are large, the command enum small).
+    #[cfg(feature = "gssapi")]
+    #[command(flatten)]
+    gssapi: Box<GssapiArgs>,
     /// Session timeout in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     session_timeout_ms: u64,
+}
+
+/// SASL GSSAPI (Kerberos) to ZooKeeper.
+#[cfg(feature = "gssapi")]
+#[derive(clap::Args)]
+pub(crate) struct GssapiArgs {
+    /// Kerberos principal to authenticate as by SASL GSSAPI
+    /// (`mesos-master@EXAMPLE.ORG`), with `--keytab` or `--ccache`.
+    #[arg(long, conflicts_with = "sasl_user")]
+    sasl_gssapi: Option<String>,
+    /// The client keytab of `--sasl-gssapi`'s principal.
+    #[arg(long, requires = "sasl_gssapi", conflicts_with = "ccache")]
+    keytab: Option<PathBuf>,
+    /// The ticket cache of `--sasl-gssapi`'s principal (kept fresh by
+    /// `kinit`).
+    #[arg(long, requires = "sasl_gssapi")]
+    ccache: Option<PathBuf>,
+    /// ZooKeeper's Kerberos service name.
+    /// Default: `zookeeper`.
+    #[arg(long, requires = "sasl_gssapi")]
+    gssapi_service: Option<String>,
+    /// The host in ZooKeeper's principal (`<service>/<host>@REALM`); by
+    /// default the server's host as written in the URL.
+    #[arg(long, requires = "sasl_gssapi")]
+    gssapi_host: Option<String>,
 }
 
 impl ConnArgs {
@@ -163,6 +200,30 @@ impl ConnArgs {
         }
         if let (Some(user), Some(file)) = (&self.sasl_user, &self.sasl_password_file) {
             options = options.sasl(SaslDigest::from_password_file(user.clone(), file)?);
+        }
+        #[cfg(feature = "gssapi")]
+        let g = &self.gssapi;
+        #[cfg(feature = "gssapi")]
+        if let Some(principal) = &g.sasl_gssapi {
+            let mut gssapi = match (&g.keytab, &g.ccache) {
+                (Some(keytab), _) => zk::SaslGssapi::with_keytab(principal.clone(), keytab),
+                (None, Some(ccache)) => zk::SaslGssapi::with_ccache(principal.clone(), ccache),
+                (None, None) => {
+                    return Err(ZkError::Config {
+                        what: "--sasl-gssapi".to_owned(),
+                        reason: "give the principal's --keytab or --ccache".to_owned(),
+                    });
+                }
+            }
+            .service(
+                g.gssapi_service
+                    .clone()
+                    .unwrap_or_else(|| zk::DEFAULT_SERVICE.to_owned()),
+            );
+            if let Some(host) = &g.gssapi_host {
+                gssapi = gssapi.host(host.clone());
+            }
+            options = options.sasl_gssapi(gssapi);
         }
         if let (Some(user), Some(file)) = (&self.digest_user, &self.digest_password_file) {
             let bad = |reason: String| ZkError::Config {
@@ -182,7 +243,70 @@ impl ConnArgs {
     }
 }
 
+/// The Kerberos variables `conn` needs that the environment lacks, if any.
+#[cfg(feature = "gssapi")]
+fn kerberos_environment(conn: &ConnArgs) -> Option<Vec<(&'static str, String)>> {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let g = &conn.gssapi;
+    let wanted = match (&g.sasl_gssapi, &g.keytab, &g.ccache) {
+        (Some(_), Some(keytab), _) => vec![
+            (
+                "KRB5_CLIENT_KTNAME",
+                format!("FILE:{}", absolute(keytab).display()),
+            ),
+            // Tickets got from the keytab stay in this process.
+            ("KRB5CCNAME", "MEMORY:mesos-auth-zk".to_owned()),
+        ],
+        (Some(_), None, Some(ccache)) => {
+            vec![("KRB5CCNAME", format!("FILE:{}", absolute(ccache).display()))]
+        }
+        _ => return None,
+    };
+    let missing = wanted
+        .iter()
+        .any(|(k, v)| std::env::var(k).ok().as_deref() != Some(v));
+    missing.then_some(wanted)
+}
+
+/// Runs this command again with `vars` set: the exit code of that run.
+#[cfg(feature = "gssapi")]
+fn rerun_with(vars: Vec<(&'static str, String)>) -> ExitCode {
+    // Once: the second run has the variables, or says why not.
+    if std::env::var_os("MESOS_AUTH_ZK_KRB5_RERUN").is_some() {
+        return fail("the Kerberos environment could not be set up");
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return fail(&format!("cannot run itself again: {}", e.kind())),
+    };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(std::env::args_os().skip(1))
+        .env("MESOS_AUTH_ZK_KRB5_RERUN", "1");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    match cmd.status() {
+        Ok(status) => status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .map_or(ExitCode::from(2), ExitCode::from),
+        Err(e) => fail(&format!("cannot run itself again: {}", e.kind())),
+    }
+}
+
 pub(crate) fn run(cmd: Command) -> ExitCode {
+    #[cfg(feature = "gssapi")]
+    {
+        let conn = match &cmd {
+            Command::Push { conn, .. }
+            | Command::Get { conn, .. }
+            | Command::Audit { conn, .. }
+            | Command::Diff { conn, .. } => conn,
+        };
+        if let Some(vars) = kerberos_environment(conn) {
+            return rerun_with(vars);
+        }
+    }
     let result = match cmd {
         Command::Push {
             acls,
@@ -505,7 +629,7 @@ fn audit(json: bool, urls: &[String], conn: &ConnArgs) -> Result<ExitCode, ExitC
             .visited
             .iter()
             .map(|z| {
-                serde_json::json!({"path": z.path, "role": z.role.name(), "acl": z.acl, "expected": z.role.expected()})
+                serde_json::json!({"path": z.path, "role": z.role.name(), "acl": z.acl, "readers": readers(&z.acl), "expected": z.role.expected()})
             })
             .collect();
         let doc = serde_json::json!({
@@ -518,6 +642,21 @@ fn audit(json: bool, urls: &[String], conn: &ConnArgs) -> Result<ExitCode, ExitC
         });
         let _ = writeln!(out, "{doc}");
     } else {
+        for z in &report.visited {
+            if z.role == zk::ZnodeRole::Credentials && !z.acl.is_empty() {
+                let who = readers(&z.acl);
+                let _ = if who.is_empty() {
+                    writeln!(out, "{}: credentials readable by nobody", z.path)
+                } else {
+                    writeln!(
+                        out,
+                        "{}: credentials readable by {} only",
+                        z.path,
+                        who.join(", ")
+                    )
+                };
+            }
+        }
         for f in &report.findings {
             let _ = writeln!(
                 out,
@@ -540,6 +679,17 @@ fn audit(json: bool, urls: &[String], conn: &ConnArgs) -> Result<ExitCode, ExitC
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The `scheme:id` entries of `acl` (`scheme:id:perms`) that may read:
+/// for a credentials znode, ideally only the masters' identity
+/// (`sasl:mesos-master@EXAMPLE.ORG` with Kerberos).
+fn readers(acl: &[String]) -> Vec<&str> {
+    acl.iter()
+        .filter_map(|entry| entry.rsplit_once(':'))
+        .filter(|(_, perms)| perms.contains('r'))
+        .map(|(who, _)| who)
+        .collect()
 }
 
 /// A plain line diff (longest common subsequence), enough for policy files
