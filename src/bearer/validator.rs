@@ -268,18 +268,45 @@ impl Validator {
                 problem: "not unpadded base64url".to_owned(),
             })
         })?;
-        let mut de = serde_json::Deserializer::from_slice(claims_bytes);
-        let claims = ClaimsSeed {
-            rule_claims: &s.rule_claims,
-        }
-        .deserialize(&mut de)
-        .and_then(|c| de.end().map(|()| c))
-        .map_err(|e| {
+        let claims = self.parse_claims(claims_bytes).map_err(|e| {
             rej(Reason::Malformed {
                 part: Part::Claims,
                 problem: json_problem(&e),
             })
         })?;
+        self.check_claims(&claims, now, header.kid.as_deref(), alg)
+    }
+
+    /// Parses a token's claims (the decoded JSON) as `validate` does.
+    pub(crate) fn parse_claims<'t>(
+        &self,
+        claims_bytes: &'t [u8],
+    ) -> Result<Claims<'t>, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(claims_bytes);
+        ClaimsSeed {
+            rule_claims: &self.settings.rule_claims,
+        }
+        .deserialize(&mut de)
+        .and_then(|c| de.end().map(|()| c))
+    }
+
+    /// The claim checks and the mapping, once the signature holds and the
+    /// claims are parsed: `iss`, `exp`/`nbf` with the leeway, `aud`, then
+    /// the rules in order.
+    pub(crate) fn check_claims(
+        &self,
+        claims: &Claims<'_>,
+        now: SystemTime,
+        kid: Option<&str>,
+        alg: Alg,
+    ) -> Result<Validated, Rejection> {
+        let s = &*self.settings;
+        let rej = |reason| {
+            let mut r = Rejection::new(reason);
+            r.kid = kid.map(|k| k.chars().take(KID_ECHO).collect());
+            r.alg = Some(alg);
+            r
+        };
         let iss = match &claims.iss {
             None => return Err(rej(Reason::ClaimMissing("iss"))),
             Some(Loose::Str(iss)) => iss.as_ref().to_owned(),
@@ -346,7 +373,7 @@ impl Validator {
                 principal,
                 claim: Arc::clone(&rule.claim),
                 rule: i,
-                kid: header.kid.as_deref().map(str::to_owned),
+                kid: kid.map(str::to_owned),
                 alg,
                 iss,
                 exp,
@@ -410,7 +437,7 @@ struct Header<'a> {
 /// The claims we read. A repeated one is refused (RFC 7519 §4: a JWT with
 /// duplicate claim names may be rejected; taking either copy would let the
 /// token mean two things).
-struct Claims<'a> {
+pub(crate) struct Claims<'a> {
     iss: Option<Loose<'a>>,
     aud: Option<Loose<'a>>,
     exp: Option<Loose<'a>>,
