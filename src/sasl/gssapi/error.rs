@@ -18,6 +18,11 @@ const KRB5_KT_KVNONOTFOUND: i32 = -1_765_328_154;
 const KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN: i32 = -1_765_328_377;
 const KRB5_CC_NOTFOUND: i32 = -1_765_328_243;
 const KRB5_FCC_NOFILE: i32 = -1_765_328_189;
+/// "Decrypt integrity check failed": the keys on the two ends differ (a
+/// stale keytab, a changed password), whatever GSS's major code says.
+const KRB5KRB_AP_ERR_BAD_INTEGRITY: i32 = -1_765_328_353;
+/// "Preauthentication failed": the KDC refused the client's own key.
+const KRB5KDC_ERR_PREAUTH_FAILED: i32 = -1_765_328_360;
 
 /// Why an exchange was refused. Local only: the peer sees a bare failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -152,7 +157,10 @@ pub(crate) fn classify(e: &libgssapi::error::Error) -> GssFailure {
         | KRB5_KT_NOTFOUND
         | KRB5_KT_KVNONOTFOUND
         | KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN => return GssFailure::WrongServicePrincipal,
-        KRB5_CC_NOTFOUND | KRB5_FCC_NOFILE => return GssFailure::NoCredentials,
+        KRB5_CC_NOTFOUND | KRB5_FCC_NOFILE | KRB5KDC_ERR_PREAUTH_FAILED => {
+            return GssFailure::NoCredentials;
+        }
+        KRB5KRB_AP_ERR_BAD_INTEGRITY => return GssFailure::BadToken,
         _ => {}
     }
     let major = e.major;
@@ -171,5 +179,37 @@ pub(crate) fn classify(e: &libgssapi::error::Error) -> GssFailure {
         GssFailure::BadToken
     } else {
         GssFailure::Other
+    }
+}
+
+#[cfg(test)]
+mod classify_test {
+    use libgssapi::error::{Error, MajorFlags};
+
+    use super::{GssFailure, classify};
+
+    fn minor(code: i32) -> u32 {
+        u32::from_ne_bytes(code.to_ne_bytes())
+    }
+
+    #[test]
+    fn mismatched_keys_are_not_called_an_expired_ticket() {
+        // MIT reports a stale keytab with GSS_S_CREDENTIALS_EXPIRED around
+        // the minor code that says what happened.
+        let e = Error {
+            major: MajorFlags::GSS_S_CREDENTIALS_EXPIRED,
+            minor: minor(-1_765_328_353),
+        };
+        assert_eq!(classify(&e), GssFailure::BadToken);
+        let e = Error {
+            major: MajorFlags::GSS_S_FAILURE,
+            minor: minor(-1_765_328_360),
+        };
+        assert_eq!(classify(&e), GssFailure::NoCredentials);
+        let e = Error {
+            major: MajorFlags::GSS_S_CREDENTIALS_EXPIRED,
+            minor: 0,
+        };
+        assert_eq!(classify(&e), GssFailure::ExpiredTicket);
     }
 }
