@@ -86,72 +86,69 @@ fn bench(c: &mut Criterion) {
         let key = name.to_owned();
         b.iter(|| black_box(governor.check_key(black_box(&key)).is_ok()))
     });
-    let hammer = Arc::clone(&ours);
-    with_hammer(
-        move || {
-            black_box(hammer.check(Some(name), now));
-        },
-        || {
-            g.bench_function(
-                "check, 1M principals, 2 threads on one principal, caller's time",
-                |b| b.iter(|| black_box(ours.check(Some(black_box(name)), black_box(now)))),
-            );
+    // Leaked: the hammer threads' closures outlive this frame's borrows.
+    let key: &'static String = Box::leak(Box::new(name.to_owned()));
+    contended(
+        &mut g,
+        "check, 1M principals, 2 threads on one principal, caller's time",
+        &ours,
+        move |l| l.check(Some(black_box(name)), black_box(now)).is_admitted(),
+    );
+    contended(
+        &mut g,
+        "governor keyed check, 2 threads on one key",
+        &governor,
+        move |l| l.check_key(black_box(key)).is_ok(),
+    );
+    contended(
+        &mut g,
+        "check, 1M principals, 2 threads on one principal over its rate, caller's time",
+        &ours,
+        move |l| {
+            l.check(Some(black_box(ABUSER)), black_box(now))
+                .is_admitted()
         },
     );
-    let hammer = Arc::clone(&governor);
-    let hammer_key = name.to_owned();
-    with_hammer(
-        move || {
-            let _ = black_box(hammer.check_key(&hammer_key));
-        },
-        || {
-            g.bench_function("governor keyed check, 2 threads on one key", |b| {
-                let key = name.to_owned();
-                b.iter(|| black_box(governor.check_key(black_box(&key)).is_ok()))
-            });
-        },
-    );
-    let hammer = Arc::clone(&ours);
-    with_hammer(
-        move || {
-            black_box(hammer.check(Some(ABUSER), now));
-        },
-        || {
-            g.bench_function(
-                "check, 1M principals, 2 threads on one principal over its rate, caller's time",
-                |b| b.iter(|| black_box(ours.check(Some(black_box(ABUSER)), black_box(now)))),
-            );
-        },
-    );
-    let hammer = Arc::clone(&ours);
-    with_hammer(
-        move || {
-            black_box(hammer.check(Some(UNLIMITED), now));
-        },
-        || {
-            g.bench_function(
-                "check, 1M principals, 2 threads on one principal without a rate, caller's time",
-                |b| b.iter(|| black_box(ours.check(Some(black_box(UNLIMITED)), black_box(now)))),
-            );
+    contended(
+        &mut g,
+        "check, 1M principals, 2 threads on one principal without a rate, caller's time",
+        &ours,
+        move |l| {
+            l.check(Some(black_box(UNLIMITED)), black_box(now))
+                .is_admitted()
         },
     );
     let quota =
         Quota::per_second(NonZeroU32::new(100).unwrap()).allow_burst(NonZeroU32::new(10).unwrap());
     let abused = Arc::new(Governor::keyed(quota));
-    let hammer = Arc::clone(&abused);
-    with_hammer(
-        move || {
-            let _ = black_box(hammer.check_key(&ABUSER));
-        },
-        || {
-            g.bench_function(
-                "governor keyed check, 2 threads on one key over its rate",
-                |b| b.iter(|| black_box(abused.check_key(black_box(&ABUSER)).is_ok())),
-            );
-        },
+    contended(
+        &mut g,
+        "governor keyed check, 2 threads on one key over its rate",
+        &abused,
+        |l| l.check_key(black_box(&ABUSER)).is_ok(),
     );
     floors(&mut g);
     g.finish();
+}
+
+type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// Measures `check` on this thread while a second thread runs it in a loop.
+fn contended<L: Send + Sync + 'static>(
+    g: &mut Group<'_>,
+    label: &str,
+    limiter: &Arc<L>,
+    check: impl Fn(&L) -> bool + Send + Copy + 'static,
+) {
+    let hammer = Arc::clone(limiter);
+    with_hammer(
+        move || {
+            black_box(check(&hammer));
+        },
+        || {
+            g.bench_function(label, |b| b.iter(|| black_box(check(black_box(limiter)))));
+        },
+    );
 }
 
 /// What moving one cache line between the two cores costs on this machine,
@@ -159,7 +156,7 @@ fn bench(c: &mut Criterion) {
 /// iteration is two transfers of the line. Any exact limiter whose every
 /// check writes shared state pays at least one transfer per check when two
 /// cores take turns; which cores the host gives the VM sets this figure.
-fn floors(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+fn floors(g: &mut Group<'_>) {
     let flag = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let (peer_flag, peer_stop) = (Arc::clone(&flag), Arc::clone(&stop));
