@@ -24,11 +24,11 @@ cargo build -p mesos-auth-ffi --release --features zk,gssapi
 g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra \
   -DPICOJSON_USE_INT64 -D__STDC_FORMAT_MACROS -DMESOS_AUTH_ZK -DMESOS_AUTH_GSSAPI \
   -isystem "$mesos/include" -isystem "$mesos/lib/mesos/3rdparty/include" ${MESOS_EXTRA_CXXFLAGS:-} \
-  -Iffi/include ffi/mesos/authenticator.cpp ffi/mesos/authenticatee.cpp ffi/mesos/oauthbearer_authenticatee.cpp ffi/mesos/authorizer.cpp ffi/mesos/http_authenticator.cpp \
+  -Iffi/include ffi/mesos/authenticator.cpp ffi/mesos/authenticatee.cpp ffi/mesos/oauthbearer_authenticatee.cpp ffi/mesos/gssapi_authenticatee.cpp ffi/mesos/authorizer.cpp ffi/mesos/http_authenticator.cpp \
   -L"$mesos/lib" -lmesos \
   "$target"/release/libmesos_auth_ffi.a -lgssapi_krb5 -lpthread -ldl -lm \
   -Wl,--exclude-libs,ALL -o "$out"
-for m in org_mesosauth_CramMd5Authenticator org_mesosauth_SaslAuthenticator org_mesosauth_CramMd5Authenticatee org_mesosauth_OAuthBearerAuthenticatee org_mesosauth_AclAuthorizer org_mesosauth_HttpAuthenticator; do
+for m in org_mesosauth_CramMd5Authenticator org_mesosauth_SaslAuthenticator org_mesosauth_CramMd5Authenticatee org_mesosauth_OAuthBearerAuthenticatee org_mesosauth_GssapiAuthenticatee org_mesosauth_AclAuthorizer org_mesosauth_HttpAuthenticator; do
   nm -D --defined-only "$out" | grep -qw "$m" || { echo "module symbol $m missing from $out"; exit 1; }
 done
 echo "built $out"

@@ -61,6 +61,71 @@ inline std::optional<std::string> parseOAuthBearerClientParameters(const Paramet
   return std::nullopt;
 }
 
+// What the GSSAPI (Kerberos V5) authenticatee module reads from its
+// parameters.
+struct GssapiClientConfig {
+  // `principal`: the Mesos principal to authenticate as (sent as the
+  // authorization identity; the master's rules must map the Kerberos name
+  // to it). Without it, the principal of the credential Mesos passes.
+  std::string principal;
+  // `client_principal`: the Kerberos name whose credentials are used
+  // (`agent/host@REALM`). Default: the ticket cache's principal, or the
+  // client keytab's first.
+  std::string clientPrincipal;
+  // `keytab`: a client keytab MIT Kerberos gets (and renews) tickets from
+  // itself (KRB5_CLIENT_KTNAME). `ccache`: a credentials cache kept fresh by
+  // someone else (kinit, k5start; KRB5CCNAME). With a keytab and no ccache,
+  // the tickets stay in this process's memory (`MEMORY:` cache). Both
+  // empty: the process's environment decides.
+  std::string keytab;
+  std::string ccache;
+  // `service`: the master's service name (default `mesos`), or a full
+  // Kerberos name with a `/` (then `master_host` is not used).
+  std::string service = "mesos";
+  // `master_host`: the host part of the master's service principal
+  // (`mesos/<master_host>@REALM`). Default: the name the master's address
+  // resolves back to, looked up at each attempt (so a failover to another
+  // master finds its key).
+  std::string masterHost;
+  // `audit_log`, ...: as the CRAM-MD5 authenticatee (audit_adapter.hpp).
+  AuditConfig audit;
+};
+
+// Reads the parameters; unknown keys, repeated keys and bad values are
+// errors.
+inline std::optional<std::string> parseGssapiClientParameters(const Parameters &params, GssapiClientConfig *config) {
+  std::vector<std::string> seen;
+  for (const auto &kv : params) {
+    const std::string &key = kv.first;
+    const std::string &value = kv.second;
+    for (const auto &s : seen)
+      if (s == key) return "parameter '" + key + "' given twice";
+    seen.push_back(key);
+    std::optional<std::string> error;
+    std::string *field = key == "principal"          ? &config->principal
+                         : key == "client_principal" ? &config->clientPrincipal
+                         : key == "keytab"           ? &config->keytab
+                         : key == "ccache"           ? &config->ccache
+                         : key == "service"          ? &config->service
+                         : key == "master_host"      ? &config->masterHost
+                                                     : nullptr;
+    if (field != nullptr) {
+      if (value.empty()) return "parameter '" + key + "' is empty";
+      *field = value;
+    } else if (parseAuditParameter(key, value, &config->audit, &error)) {
+      if (error) return error;
+    } else {
+      return "unknown parameter '" + key + "'";
+    }
+  }
+  const bool fullName = config->service.find_first_of("/@") != std::string::npos;
+  if (fullName && !config->masterHost.empty())
+    return "parameter 'master_host' goes with a bare 'service' name (`mesos`), not '" + config->service + "'";
+  if (config->masterHost.find_first_of("/@") != std::string::npos)
+    return "parameter 'master_host' must be a host name";
+  return std::nullopt;
+}
+
 // One authentication attempt against one master. Not thread-safe: the
 // module's libprocess actor serialises calls.
 class ClientSession {
@@ -101,6 +166,26 @@ class ClientSession {
     out->reset(new ClientSession(s, "OAUTHBEARER"));
     return std::nullopt;
   }
+
+#ifdef MESOS_AUTH_GSSAPI
+  // A GSSAPI (Kerberos V5) session as `principal` to `service` at `host`
+  // (empty: `service` is a whole name), with the Kerberos credentials of
+  // `clientName` (empty: the cache's default) from the environment the
+  // module set up (KRB5CCNAME, KRB5_CLIENT_KTNAME). Only GSSAPI is used: a
+  // master that does not offer it ends the session (no fallback).
+  static std::optional<std::string> startGssapi(const std::string &principal, const std::string &service,
+                                                const std::string &host, const std::string &clientName,
+                                                std::unique_ptr<ClientSession> *out,
+                                                const mesos_auth_audit *audit = nullptr) {
+    mesos_auth_authenticatee *s = nullptr;
+    mesos_auth_result r = mesos_auth_authenticatee_new_gssapi(principal.data(), principal.size(), service.data(),
+                                                              service.size(), host.data(), host.size(),
+                                                              clientName.data(), clientName.size(), audit, &s);
+    if (r != MESOS_AUTH_RESULT_OK) return lastError("starting a GSSAPI client session", r);
+    out->reset(new ClientSession(s, "GSSAPI"));
+    return std::nullopt;
+  }
+#endif
 
   // AuthenticationMechanismsMessage: the master's mechanisms.
   void onMechanisms(const std::vector<std::string> &mechanisms) {
