@@ -218,8 +218,10 @@ class ClientSession {
     return v;
   }
 
-  // Completed: authenticated (future true). Failed: refused, final (future
-  // false). Error: failed future, Mesos retries.
+  // Completed: authenticated (future true). Failed: refused, or the master
+  // does not offer this session's mechanism (OAUTHBEARER, GSSAPI), final
+  // (future false; `error()` says why for the latter). Error: failed
+  // future, Mesos retries.
   Outcome outcome() const {
     if (broken_) return Outcome::Error;
     uint32_t st = MESOS_AUTH_STATUS_ERROR;
@@ -245,6 +247,17 @@ class ClientSession {
     mesos_auth_result r = mesos_auth_authenticatee_feed(handle_.get(), &m);
     if (r != MESOS_AUTH_RESULT_OK) {
       if (error_.empty()) error_ = lastError(mechanism_, r);
+      // A master that does not offer OAUTHBEARER or GSSAPI: the library
+      // ends the session FAILED (no fallback). Left so, the future is
+      // `false`, which Mesos treats as final (an agent exits, a driver
+      // aborts) rather than retrying against a master that cannot change
+      // its offer between attempts. CRAM-MD5 keeps Mesos's own behaviour
+      // (an error, retried), as its authenticatee does.
+      uint32_t st = MESOS_AUTH_STATUS_ERROR;
+      if (kind == MESOS_AUTH_MESSAGE_KIND_MECHANISMS && std::string(mechanism_) != "CRAM-MD5" &&
+          mesos_auth_authenticatee_status(handle_.get(), &st) == MESOS_AUTH_RESULT_OK &&
+          st == MESOS_AUTH_STATUS_FAILED)
+        return;
       // Input refused before it reached the session (bad UTF-8): end it, so
       // the caller does not wait forever.
       broken_ = true;

@@ -746,7 +746,8 @@ static void test_oauthbearer() {
       CHECK(out.size() == 1);
       if (out.size() == 1) c->onMechanisms(out[0].mechanisms);
       CHECK(c->drain().empty());
-      CHECK(c->outcome() == Outcome::Error && c->error().find("OAUTHBEARER") == 0);
+      // Final (the future `false`): the master will not offer it next time.
+      CHECK(c->outcome() == Outcome::Failed && c->error().find("OAUTHBEARER") == 0);
       CHECK(s->outcome() == Outcome::Pending);
     }
   }
@@ -968,6 +969,26 @@ static void test_gssapi() {
     GssapiClientConfig d;
     CHECK(parseGssapiClientParameters({{"ccache", ""}}, &d) == std::optional<std::string>("parameter 'ccache' is empty"));
   }
+  // A GSSAPI client facing a CRAM-MD5-only master: nothing sent, final
+  // (`false`), saying why. GSSAPI offered but no ticket: an error (Mesos
+  // retries: a ticket may come).
+  {
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::startGssapi("agent", "mesos", "localhost", "", &c));
+    if (c) {
+      c->onMechanisms({"CRAM-MD5"});
+      CHECK(c->drain().empty());
+      CHECK(c->outcome() == Outcome::Failed &&
+            c->error().find("does not offer GSSAPI, and this client will not fall back") != std::string::npos);
+    }
+    std::unique_ptr<ClientSession> d;
+    CHECK(!ClientSession::startGssapi("agent", "mesos", "localhost", "", &d));
+    if (d) {
+      d->onMechanisms({"GSSAPI", "CRAM-MD5"});
+      CHECK(d->drain().empty());
+      CHECK(d->outcome() == Outcome::Error && d->error().find("kerberos: ") != std::string::npos);
+    }
+  }
   unlink(rules.c_str());
   unlink(keytab.c_str());
 }
@@ -975,6 +996,7 @@ static void test_gssapi() {
 int main() {
   // No realm: MIT Kerberos must not read the machine's own.
   setenv("KRB5_CONFIG", "/dev/null", 1);
+  setenv("KRB5CCNAME", "FILE:/nonexistent/mesos-auth-test-ccache", 1);
   test_parameters();
   test_throttle_and_reload();
   test_acl();

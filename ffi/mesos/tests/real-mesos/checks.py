@@ -1289,18 +1289,21 @@ class Kdc:
 GSSAPI_RULES = "RULE:[2:$1@$0](agent@MESOS\\.TEST)s/@.*//\n"
 
 
-def agent_gssapi(name, kdc, client_principal, offer_cram=True):
+def agent_gssapi(name, kdc, client_principal, offer_cram=True, offer_gssapi=True):
     """A master whose authenticator module offers GSSAPI (the keytab of
     `mesos/localhost`, the rules above) and, with `offer_cram`, CRAM-MD5
     from --credentials; an agent with the GSSAPI authenticatee module and
     the keytab of `client_principal`. The agent's --credential names
     `agent` with a wrong secret: only Kerberos can authenticate it.
     `client_principal` None: the agent uses Mesos's built-in CRAM-MD5
-    authenticatee with the right secret instead. Returns (outcome, master
-    log), outcomes as agent_auth's."""
+    authenticatee with the right secret instead. Without `offer_gssapi`, the
+    master offers CRAM-MD5 only. Returns (outcome, master log), outcomes as
+    agent_auth's."""
     m = Mesos(name)
     auth_params = [{"key": "gssapi_keytab", "value": kdc.keytab("mesos/localhost")},
                    {"key": "gssapi_rules", "value": m.file("auth_to_local", GSSAPI_RULES, mode=0o644)}]
+    if not offer_gssapi:
+        auth_params = []
     env = {"MESOS_AUTHENTICATE_AGENTS": "true",
            "MESOS_AUTHENTICATORS": "org_mesosauth_SaslAuthenticator",
            "MESOS_CREDENTIAL": m.file("credential.json", {
@@ -1344,7 +1347,9 @@ def agent_gssapi_in_master():
     whose Kerberos name the rules do not map is refused (the reason only in
     the master's log); an agent with Mesos's built-in CRAM-MD5
     authenticatee still registers; a master whose keytab is missing does
-    not start, saying why."""
+    not start, saying why; a GSSAPI agent facing a master that offers only
+    CRAM-MD5 sends nothing and gives up at once (Mesos's final `false`: the
+    agent exits, saying the master does not offer GSSAPI), no downgrade."""
     top = tempfile.mkdtemp(prefix="run-kdc-", dir=os.path.join(CACHE, "runs"))
     kdc = Kdc(top, ["mesos/localhost", "agent/localhost", "stranger"])
     results, details = {}, []
@@ -1352,10 +1357,19 @@ def agent_gssapi_in_master():
         cases = (("good", "agent/localhost@" + KRB5_REALM, True),
                  ("good, no CRAM-MD5", "agent/localhost@" + KRB5_REALM, False),
                  ("unmapped name", "stranger@" + KRB5_REALM, True),
-                 ("built-in CRAM-MD5 agent", None, True))
+                 ("built-in CRAM-MD5 agent", None, True),
+                 ("CRAM-MD5-only master", "agent/localhost@" + KRB5_REALM, True))
         for name, client, cram in cases:
-            outcome, log = agent_gssapi("gssapi-" + name.split(",")[0].replace(" ", "-"), kdc, client, cram)
+            outcome, log = agent_gssapi("gssapi-" + name.split(",")[0].replace(" ", "-"), kdc, client, cram,
+                                        offer_gssapi=not name.startswith("CRAM-MD5-only"))
             results[name] = outcome
+            if name.startswith("CRAM-MD5-only"):
+                said = re.search(r"impossible: [^\n]*does not offer GSSAPI[^\n]*", log)
+                started = "Received SASL authentication" in log or re.search(r'"mechanism":"CRAM-MD5"', log)
+                details.append("%s: %s" % (name, said.group(0)[:120] if said else "no reason logged"))
+                # Refused at once: no CRAM-MD5 exchange, no retry loop.
+                results[name] = outcome if (said and not started) else outcome + " (no reason, or a CRAM-MD5 start)"
+                continue
             if client is None or name.startswith("good"):
                 as_agent = "Successfully authenticated principal 'agent'" in log
                 event = re.search(r"authentication succeeded: (\{.*\})", log)
@@ -1393,6 +1407,7 @@ def agent_gssapi_in_master():
             shutil.rmtree(top, ignore_errors=True)
     ok = (results["good"] == results["good, no CRAM-MD5"] == results["built-in CRAM-MD5 agent"] == "registered"
           and results["unmapped name"] == "refused (failure logged)"
+          and results["CRAM-MD5-only master"].startswith("refused")
           and results["missing keytab"].startswith("master exited (1), logged: True"))
     return ok, "; ".join("%s: %s" % kv for kv in results.items()) + "; " + "; ".join(details)
 
