@@ -20,11 +20,12 @@ namespace mesos_auth_module {
 
 // What the OAUTHBEARER authenticatee module reads from its parameters.
 struct OAuthBearerClientConfig {
-  // `token_file`: a file holding the token (one line), re-read for every
-  // attempt (a sidecar that renews it before `exp` is picked up).
+  // `token_file`: a file holding the token (one line), read again when the
+  // token read last is within 60 s of its `exp` (so a sidecar that renews it
+  // before then is picked up), or every attempt for a token without `exp`.
   std::string tokenFile;
-  // `token_command`: a shell command printing the token, run for every
-  // attempt. Exactly one of the two.
+  // `token_command`: a shell command printing the token, run likewise.
+  // Exactly one of the two.
   std::string tokenCommand;
   // `principal`: the principal to authenticate as (the token must map to
   // it). Without it, the principal of the credential Mesos passes
@@ -126,6 +127,22 @@ inline std::optional<std::string> parseGssapiClientParameters(const Parameters &
   return std::nullopt;
 }
 
+struct FreeTokenSource {
+  void operator()(mesos_auth_token_source *p) const noexcept { mesos_auth_token_source_free(p); }
+};
+
+// The token source of the OAUTHBEARER parameters (`token_file` or
+// `token_command`); nothing is read yet.
+inline std::optional<std::string> makeTokenSource(const OAuthBearerClientConfig &config,
+                                                  std::unique_ptr<mesos_auth_token_source, FreeTokenSource> *out) {
+  mesos_auth_token_source *s = nullptr;
+  mesos_auth_result r = mesos_auth_token_source_new(config.tokenFile.data(), config.tokenFile.size(),
+                                                    config.tokenCommand.data(), config.tokenCommand.size(), &s);
+  if (r != MESOS_AUTH_RESULT_OK) return lastError("the token source", r);
+  out->reset(s);
+  return std::nullopt;
+}
+
 // One authentication attempt against one master. Not thread-safe: the
 // module's libprocess actor serialises calls.
 class ClientSession {
@@ -186,6 +203,21 @@ class ClientSession {
     return std::nullopt;
   }
 #endif
+
+  // As startOAuthBearer, with the token from `source`, which keeps it until
+  // shortly before its `exp` (60 s): a token command is not run, nor the
+  // file read, on every attempt. `source` is used by one call at a time.
+  static std::optional<std::string> startOAuthBearerCached(const std::string &principal,
+                                                           mesos_auth_token_source *source,
+                                                           std::unique_ptr<ClientSession> *out,
+                                                           const mesos_auth_audit *audit = nullptr) {
+    mesos_auth_authenticatee *s = nullptr;
+    mesos_auth_result r =
+        mesos_auth_authenticatee_new_oauthbearer_cached(principal.data(), principal.size(), source, audit, &s);
+    if (r != MESOS_AUTH_RESULT_OK) return lastError("starting an OAUTHBEARER client session", r);
+    out->reset(new ClientSession(s, "OAUTHBEARER"));
+    return std::nullopt;
+  }
 
   // AuthenticationMechanismsMessage: the master's mechanisms.
   void onMechanisms(const std::vector<std::string> &mechanisms) {

@@ -759,6 +759,35 @@ static void test_oauthbearer() {
     auto err2 = ClientSession::startOAuthBearer("alice", "", "echo 'not a token!'; exit 3", &c);
     CHECK(err2 && !c);
   }
+  // The module's token source keeps a token until 60 s before its `exp`:
+  // the file broken after the first attempt does not matter to the second.
+  // A token past its `exp` is read again every attempt, so there it does.
+  {
+    OAuthBearerClientConfig bad;
+    std::unique_ptr<mesos_auth_token_source, FreeTokenSource> none;
+    CHECK(makeTokenSource(bad, &none) && !none);
+    for (const char *token : {GOOD_TOKEN, EXPIRED_TOKEN}) {
+      OAuthBearerClientConfig config;
+      config.tokenFile = tempFile("token", std::string(token) + "\n");
+      std::unique_ptr<mesos_auth_token_source, FreeTokenSource> source;
+      CHECK(!makeTokenSource(config, &source));
+      std::unique_ptr<ClientSession> c;
+      CHECK(source && !ClientSession::startOAuthBearerCached("alice", source.get(), &c));
+      FILE *f = std::fopen(config.tokenFile.c_str(), "w");
+      if (f) std::fclose(f);  // now empty: no usable token
+      std::unique_ptr<ClientSession> d;
+      auto err = source ? ClientSession::startOAuthBearerCached("alice", source.get(), &d) : std::nullopt;
+      if (token == GOOD_TOKEN) {
+        CHECK(!err && d);
+        std::unique_ptr<Session> s;
+        CHECK(!Session::start(both, 1000, "", &s));
+        if (s && d) CHECK(exchange(s.get(), d.get()) == std::make_pair(Outcome::Completed, Outcome::Completed));
+      } else {
+        CHECK(err && !d && err->find(config.tokenFile) != std::string::npos);
+      }
+      unlink(config.tokenFile.c_str());
+    }
+  }
   // Key rotation (`reload_interval_ms` calls this): the issuer's new JWKS
   // no longer has the key, so the token is refused; a broken JWKS is
   // refused and the keys in place keep serving.
