@@ -922,6 +922,16 @@ typedef struct mesos_auth_throttle mesos_auth_throttle;
  */
 typedef struct mesos_auth_tls_mapper mesos_auth_tls_mapper;
 
+/*
+ A bearer token's source (a file or a command) that keeps the token it
+ read until shortly before the token's `exp` (60 s; a token without a
+ readable `exp` is read again every time), so a client does not run the
+ command or read the file on every attempt.
+
+ Thread safety: one call at a time (the cache is refreshed in place).
+ */
+typedef struct mesos_auth_token_source mesos_auth_token_source;
+
 #if defined(MESOS_AUTH_ZK)
 /*
  A running ZooKeeper watch feeding one ACL or credentials handle.
@@ -2343,6 +2353,32 @@ mesos_auth_result mesos_auth_result_message(uint32_t result, char *buf, size_t l
 mesos_auth_result mesos_auth_last_error(char *buf, size_t len, size_t *out_n);
 
 /*
+ Makes a token source: the file `token_file` (one line) or the
+ standard output of `token_command` (run by `sh -c`, 30 s at most,
+ its standard error discarded); exactly one of the two is given (the
+ other NULL with length 0). Nothing is read yet.
+
+ # Safety
+
+ `token_file` and `token_command` valid for their lengths; `out`
+ valid for one write.
+ */
+mesos_auth_result mesos_auth_token_source_new(const char *token_file,
+                                              size_t token_file_len,
+                                              const char *token_command,
+                                              size_t token_command_len,
+                                              mesos_auth_token_source **out);
+
+/*
+ Frees a token source (its cached token is wiped). NULL is a no-op.
+
+ # Safety
+
+ `source` NULL or live, not in use by another call, not used again.
+ */
+mesos_auth_result mesos_auth_token_source_free(mesos_auth_token_source *source);
+
+/*
  Starts an authenticator session over the store `creds` is serving
  now (a later reload does not affect this session). `timeout_ms` is
  how long the exchange may take (0: the Mesos default, 15 s). `peer`
@@ -2553,6 +2589,27 @@ mesos_auth_result mesos_auth_authenticatee_new_oauthbearer_source(const char *pr
                                                                   size_t token_file_len,
                                                                   const char *token_command,
                                                                   size_t token_command_len,
+                                                                  const mesos_auth_audit *audit,
+                                                                  mesos_auth_authenticatee **out);
+
+/*
+ Starts an OAUTHBEARER authenticatee session as
+ `mesos_auth_authenticatee_new_oauthbearer`, with the token from
+ `source`: the one it holds, or, when it has none or the token's
+ `exp` is less than 60 s away, a fresh one read now. A source that
+ cannot be read or gives no usable token is
+ `MESOS_AUTH_RESULT_FILE_ERROR`; `mesos_auth_last_error` says why
+ (never the token).
+
+ # Safety
+
+ `principal` valid for `principal_len` bytes; `source` live and used
+ by no other call at the same time; `audit` NULL or live; `out` valid
+ for one write.
+ */
+mesos_auth_result mesos_auth_authenticatee_new_oauthbearer_cached(const char *principal,
+                                                                  size_t principal_len,
+                                                                  mesos_auth_token_source *source,
                                                                   const mesos_auth_audit *audit,
                                                                   mesos_auth_authenticatee **out);
 

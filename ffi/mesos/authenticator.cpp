@@ -1,7 +1,11 @@
 // Mesos Authenticator module: CRAM-MD5 by mesos-auth instead of Cyrus SASL,
-// and OAUTHBEARER (RFC 7628, JWTs) when `bearer_config` and `bearer_jwks` are
-// given. The AuthenticationMechanismsMessage lists what the parameters
-// enable; the client's AuthenticationStartMessage picks one. Loaded as
+// OAUTHBEARER (RFC 7628, JWTs) when `bearer_config` and `bearer_jwks` are
+// given, and GSSAPI (Kerberos V5, RFC 4752) when `gssapi_keytab` and
+// `gssapi_rules` are. The AuthenticationMechanismsMessage lists what the
+// parameters enable, strongest first (GSSAPI,OAUTHBEARER,CRAM-MD5); the
+// client's AuthenticationStartMessage picks one. A missing or unreadable
+// keytab makes initialize() fail, so the master does not start (the reason
+// in its log) rather than refuse every Kerberos client later. Loaded as
 // org_mesosauth_CramMd5Authenticator or, the same module,
 // org_mesosauth_SaslAuthenticator.
 //
@@ -429,6 +433,6 @@ mesos::modules::Module<mesos::Authenticator> org_mesosauth_SaslAuthenticator(
     MESOS_VERSION,
     "mesos-auth",
     "mesos-auth@example.org",
-    "SASL authenticator (CRAM-MD5, OAUTHBEARER) backed by the mesos-auth library.",
+    "SASL authenticator (CRAM-MD5, OAUTHBEARER, GSSAPI) backed by the mesos-auth library.",
     nullptr,
     createAuthenticator);

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <glog/logging.h>
+
 #include <mesos/mesos.hpp>
 
 #include <mesos/authentication/authentication.hpp>
@@ -185,6 +187,12 @@ private:
         promise_.set(true);
         return;
       case Outcome::Failed:
+        // A refusal says nothing more; a mechanism the master does not
+        // offer says which (the agent then exits: "refused authentication").
+        if (!session_->error().empty()) {
+          LOG(ERROR) << "Authentication with master " << master_
+                     << " impossible: " << session_->error();
+        }
         promise_.set(false);
         return;
       case Outcome::Error:

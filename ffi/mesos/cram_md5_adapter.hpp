@@ -151,6 +151,19 @@ struct Config {
   // (`credentials`, or Mesos's --credentials).
   std::optional<std::string> bearerConfigPath;
   std::optional<std::string> bearerJwksPath;
+  // `gssapi_keytab` and `gssapi_rules`: GSSAPI (Kerberos V5, RFC 4752),
+  // offered first. The keytab holds the service key (`mesos/<host>@REALM`);
+  // the rules file maps Kerberos names to Mesos principals (Hadoop's
+  // `auth_to_local` notation, one rule a line), a name no rule maps is
+  // refused. Needs the library built with `gssapi` (MESOS_AUTH_GSSAPI).
+  std::optional<std::string> gssapiKeytab;
+  std::optional<std::string> gssapiRulesPath;
+  // `gssapi_service`: the service accepted for: a bare name (`mesos`: that
+  // service on any host the keytab holds a key for), `mesos@host`, or a
+  // full Kerberos name with a `/`. Default `mesos`.
+  std::string gssapiService = "mesos";
+  // `gssapi_realm`: the realm the rules' `DEFAULT` maps (default: none).
+  std::string gssapiRealm;
   // `zk_credentials` and the `zk_*` connection keys: the credentials from
   // ZooKeeper (watched; each valid version swapped in, an invalid one
   // refused with the last good one serving). Fail-closed is the
@@ -231,6 +244,35 @@ inline std::optional<std::string> reloadBearerJwks(const mesos_auth_bearer *bear
   return std::nullopt;
 }
 
+#ifdef MESOS_AUTH_GSSAPI
+struct FreeAcceptor {
+  void operator()(mesos_auth_gssapi_acceptor *p) const noexcept { mesos_auth_gssapi_acceptor_free(p); }
+};
+
+// The GSSAPI acceptor from the `gssapi_*` parameters. A keytab that is
+// missing or unreadable is an error here, so the master refuses to start
+// rather than fail every Kerberos client later with no sign at start-up.
+// (A keytab without the service's key still shows only per attempt:
+// `kerberos_unavailable` in the audit event.)
+inline std::optional<std::string> loadAcceptor(const Config &config,
+                                               std::unique_ptr<mesos_auth_gssapi_acceptor, FreeAcceptor> *out) {
+  const std::string &keytab = *config.gssapiKeytab;
+  const std::string file = keytab.rfind("FILE:", 0) == 0 ? keytab.substr(5) : keytab;
+  if (!std::ifstream(file, std::ios::binary))
+    return "parameter 'gssapi_keytab': cannot read the keytab '" + file + "'";
+  std::string rules;
+  if (auto e = readPublicFile(*config.gssapiRulesPath, &rules)) return "parameter 'gssapi_rules': " + *e;
+  mesos_auth_gssapi_acceptor *a = nullptr;
+  mesos_auth_result r = mesos_auth_gssapi_acceptor_new(
+      keytab.data(), keytab.size(), config.gssapiService.data(), config.gssapiService.size(), rules.data(),
+      rules.size(), config.gssapiRealm.data(), config.gssapiRealm.size(), &a);
+  if (r != MESOS_AUTH_RESULT_OK)
+    return lastError("GSSAPI (gssapi_keytab, gssapi_rules '" + *config.gssapiRulesPath + "')", r);
+  out->reset(a);
+  return std::nullopt;
+}
+#endif
+
 // The keys the authenticator modules share (the credentials file, the
 // bearer-token validator's files, their reload, the failure throttle, the audit sinks): true if `key` is one of
 // them, with `*error` set for a bad value. `C` is a module's configuration,
@@ -280,6 +322,13 @@ inline std::optional<std::string> parseParameters(const Parameters &params, Conf
       if (auto e = parseNumber(key, value, 1, &config->timeoutMs)) return e;
     } else if (key == "max_sessions") {
       if (auto e = parseNumber(key, value, 1, &config->maxSessions)) return e;
+    } else if (key == "gssapi_keytab" || key == "gssapi_rules" || key == "gssapi_service" ||
+               key == "gssapi_realm") {
+      if (value.empty()) return "parameter '" + key + "' is empty";
+      if (key == "gssapi_keytab") config->gssapiKeytab = value;
+      else if (key == "gssapi_rules") config->gssapiRulesPath = value;
+      else if (key == "gssapi_service") config->gssapiService = value;
+      else config->gssapiRealm = value;
     } else if (std::optional<std::string> error; parseSharedParameter(key, value, config, &error)) {
       if (error) return error;
     } else if (std::optional<std::string> error;
@@ -297,6 +346,16 @@ inline std::optional<std::string> parseParameters(const Parameters &params, Conf
   }
   if (config->bearerConfigPath.has_value() != config->bearerJwksPath.has_value())
     return "parameters 'bearer_config' and 'bearer_jwks' go together";
+  // An explicit keytab: a master must not fall back to the host's default
+  // keytab (host/ keys) because a parameter was left out.
+  if (config->gssapiKeytab.has_value() != config->gssapiRulesPath.has_value())
+    return "parameters 'gssapi_keytab' and 'gssapi_rules' go together";
+#ifndef MESOS_AUTH_GSSAPI
+  if (config->gssapiKeytab)
+    return "parameter 'gssapi_keytab' needs the library built with the gssapi feature (ffi/mesos/build.sh does)";
+#endif
+  if (!config->gssapiKeytab && (config->gssapiService != "mesos" || !config->gssapiRealm.empty()))
+    return "parameters 'gssapi_service' and 'gssapi_realm' need 'gssapi_keytab' and 'gssapi_rules'";
   if (config->reloadIntervalMs > 0 && !config->credentialsPath && !config->bearerJwksPath)
     return "parameter 'reload_interval_ms' needs 'credentials' or 'bearer_jwks' (a file to watch)";
   if (config->throttleMaxMs < config->throttleBaseMs)
@@ -349,12 +408,20 @@ class Store {
     if (config.bearerJwksPath) {
       if (auto e = loadBearer(*config.bearerConfigPath, *config.bearerJwksPath, &bearer)) return e;
     }
+    bool gssapi = false;
+#ifdef MESOS_AUTH_GSSAPI
+    std::unique_ptr<mesos_auth_gssapi_acceptor, FreeAcceptor> acceptor;
+    if (config.gssapiKeytab) {
+      if (auto e = loadAcceptor(config, &acceptor)) return e;
+      gssapi = true;
+    }
+#endif
     uint32_t flags = config.lenient ? MESOS_AUTH_CREDENTIALS_LENIENT : 0;
     const mesos_auth_credentials *h = nullptr;
     mesos_auth_result r;
-    if (bearer && !config.credentialsPath && fromMesos == nullptr && config.zk.url.empty()) {
-      // OAUTHBEARER only: no credentials anywhere, so CRAM-MD5 is not
-      // offered (rather than offered and bound to fail).
+    if ((bearer || gssapi) && !config.credentialsPath && fromMesos == nullptr && config.zk.url.empty()) {
+      // OAUTHBEARER and/or GSSAPI only: no credentials anywhere, so CRAM-MD5
+      // is not offered (rather than offered and bound to fail).
     } else if (config.credentialsPath) {
       if (config.allowInsecurePermissions) flags |= MESOS_AUTH_CREDENTIALS_ALLOW_INSECURE_PERMISSIONS;
       const std::string &p = *config.credentialsPath;
@@ -386,6 +453,9 @@ class Store {
     }
     std::shared_ptr<Store> store(new Store(h, std::move(throttle), audit));
     store->bearer_ = std::move(bearer);
+#ifdef MESOS_AUTH_GSSAPI
+    store->acceptor_ = std::move(acceptor);
+#endif
     if (config.bearerJwksPath) store->jwksPath_ = *config.bearerJwksPath;
 #ifdef MESOS_AUTH_ZK
     if (!config.zk.url.empty()) {
@@ -404,6 +474,10 @@ class Store {
   const mesos_auth_credentials *get() const { return handle_.get(); }
   // NULL when OAUTHBEARER is off.
   const mesos_auth_bearer *bearer() const { return bearer_.get(); }
+#ifdef MESOS_AUTH_GSSAPI
+  // NULL when GSSAPI is off.
+  const mesos_auth_gssapi_acceptor *acceptor() const { return acceptor_.get(); }
+#endif
 
   // Re-reads the JWKS file (the current keys serve on error).
   std::optional<std::string> reloadJwks(uint64_t *generation) const {
@@ -445,6 +519,9 @@ class Store {
   const mesos_auth_audit *audit_;
   std::unique_ptr<const mesos_auth_bearer, FreeBearer> bearer_;
   std::string jwksPath_;
+#ifdef MESOS_AUTH_GSSAPI
+  std::unique_ptr<mesos_auth_gssapi_acceptor, FreeAcceptor> acceptor_;
+#endif
 #ifdef MESOS_AUTH_ZK
   // Declared last, so stopped first.
   std::unique_ptr<const mesos_auth_zk_watch, FreeZkWatch> watch_;
@@ -472,12 +549,19 @@ class Session {
                                           const std::string &peer, std::unique_ptr<Session> *out) {
     if (!store) return std::string("starting a CRAM-MD5 session: no credential store");
     mesos_auth_authenticator *s = nullptr;
-    // Without bearer tokens, exactly the CRAM-MD5-only session of before.
-    mesos_auth_result r =
-        store->bearer() == nullptr
-            ? mesos_auth_authenticator_new(store->get(), timeoutMs, peer.data(), peer.size(), store->audit(), &s)
-            : mesos_auth_authenticator_new_mechanisms(store->get(), store->bearer(), timeoutMs, peer.data(),
-                                                      peer.size(), store->audit(), &s);
+    // Without bearer tokens or Kerberos, exactly the CRAM-MD5-only session
+    // of before.
+    mesos_auth_result r;
+#ifdef MESOS_AUTH_GSSAPI
+    if (store->acceptor() != nullptr)
+      r = mesos_auth_authenticator_new_mechanisms_gssapi(store->get(), store->bearer(), store->acceptor(), timeoutMs,
+                                                          peer.data(), peer.size(), store->audit(), &s);
+    else
+#endif
+      r = store->bearer() == nullptr
+              ? mesos_auth_authenticator_new(store->get(), timeoutMs, peer.data(), peer.size(), store->audit(), &s)
+              : mesos_auth_authenticator_new_mechanisms(store->get(), store->bearer(), timeoutMs, peer.data(),
+                                                        peer.size(), store->audit(), &s);
     if (r != MESOS_AUTH_RESULT_OK) return lastError("starting a CRAM-MD5 session", r);
     out->reset(new Session(s));
     // The outcome counts in the store's throttle (failures against the peer

@@ -20,11 +20,12 @@ namespace mesos_auth_module {
 
 // What the OAUTHBEARER authenticatee module reads from its parameters.
 struct OAuthBearerClientConfig {
-  // `token_file`: a file holding the token (one line), re-read for every
-  // attempt (a sidecar that renews it before `exp` is picked up).
+  // `token_file`: a file holding the token (one line), read again when the
+  // token read last is within 60 s of its `exp` (so a sidecar that renews it
+  // before then is picked up), or every attempt for a token without `exp`.
   std::string tokenFile;
-  // `token_command`: a shell command printing the token, run for every
-  // attempt. Exactly one of the two.
+  // `token_command`: a shell command printing the token, run likewise.
+  // Exactly one of the two.
   std::string tokenCommand;
   // `principal`: the principal to authenticate as (the token must map to
   // it). Without it, the principal of the credential Mesos passes
@@ -58,6 +59,87 @@ inline std::optional<std::string> parseOAuthBearerClientParameters(const Paramet
   }
   if (config->tokenFile.empty() == config->tokenCommand.empty())
     return "give exactly one of the parameters 'token_file' and 'token_command'";
+  return std::nullopt;
+}
+
+// What the GSSAPI (Kerberos V5) authenticatee module reads from its
+// parameters.
+struct GssapiClientConfig {
+  // `principal`: the Mesos principal to authenticate as (sent as the
+  // authorization identity; the master's rules must map the Kerberos name
+  // to it). Without it, the principal of the credential Mesos passes.
+  std::string principal;
+  // `client_principal`: the Kerberos name whose credentials are used
+  // (`agent/host@REALM`). Default: the ticket cache's principal, or the
+  // client keytab's first.
+  std::string clientPrincipal;
+  // `keytab`: a client keytab MIT Kerberos gets (and renews) tickets from
+  // itself (KRB5_CLIENT_KTNAME). `ccache`: a credentials cache kept fresh by
+  // someone else (kinit, k5start; KRB5CCNAME). With a keytab and no ccache,
+  // the tickets stay in this process's memory (`MEMORY:` cache). Both
+  // empty: the process's environment decides.
+  std::string keytab;
+  std::string ccache;
+  // `service`: the master's service name (default `mesos`), or a full
+  // Kerberos name with a `/` (then `master_host` is not used).
+  std::string service = "mesos";
+  // `master_host`: the host part of the master's service principal
+  // (`mesos/<master_host>@REALM`). Default: the name the master's address
+  // resolves back to, looked up at each attempt (so a failover to another
+  // master finds its key).
+  std::string masterHost;
+  // `audit_log`, ...: as the CRAM-MD5 authenticatee (audit_adapter.hpp).
+  AuditConfig audit;
+};
+
+// Reads the parameters; unknown keys, repeated keys and bad values are
+// errors.
+inline std::optional<std::string> parseGssapiClientParameters(const Parameters &params, GssapiClientConfig *config) {
+  std::vector<std::string> seen;
+  for (const auto &kv : params) {
+    const std::string &key = kv.first;
+    const std::string &value = kv.second;
+    for (const auto &s : seen)
+      if (s == key) return "parameter '" + key + "' given twice";
+    seen.push_back(key);
+    std::optional<std::string> error;
+    std::string *field = key == "principal"          ? &config->principal
+                         : key == "client_principal" ? &config->clientPrincipal
+                         : key == "keytab"           ? &config->keytab
+                         : key == "ccache"           ? &config->ccache
+                         : key == "service"          ? &config->service
+                         : key == "master_host"      ? &config->masterHost
+                                                     : nullptr;
+    if (field != nullptr) {
+      if (value.empty()) return "parameter '" + key + "' is empty";
+      *field = value;
+    } else if (parseAuditParameter(key, value, &config->audit, &error)) {
+      if (error) return error;
+    } else {
+      return "unknown parameter '" + key + "'";
+    }
+  }
+  const bool fullName = config->service.find_first_of("/@") != std::string::npos;
+  if (fullName && !config->masterHost.empty())
+    return "parameter 'master_host' goes with a bare 'service' name (`mesos`), not '" + config->service + "'";
+  if (config->masterHost.find_first_of("/@") != std::string::npos)
+    return "parameter 'master_host' must be a host name";
+  return std::nullopt;
+}
+
+struct FreeTokenSource {
+  void operator()(mesos_auth_token_source *p) const noexcept { mesos_auth_token_source_free(p); }
+};
+
+// The token source of the OAUTHBEARER parameters (`token_file` or
+// `token_command`); nothing is read yet.
+inline std::optional<std::string> makeTokenSource(const OAuthBearerClientConfig &config,
+                                                  std::unique_ptr<mesos_auth_token_source, FreeTokenSource> *out) {
+  mesos_auth_token_source *s = nullptr;
+  mesos_auth_result r = mesos_auth_token_source_new(config.tokenFile.data(), config.tokenFile.size(),
+                                                    config.tokenCommand.data(), config.tokenCommand.size(), &s);
+  if (r != MESOS_AUTH_RESULT_OK) return lastError("the token source", r);
+  out->reset(s);
   return std::nullopt;
 }
 
@@ -102,6 +184,41 @@ class ClientSession {
     return std::nullopt;
   }
 
+#ifdef MESOS_AUTH_GSSAPI
+  // A GSSAPI (Kerberos V5) session as `principal` to `service` at `host`
+  // (empty: `service` is a whole name), with the Kerberos credentials of
+  // `clientName` (empty: the cache's default) from the environment the
+  // module set up (KRB5CCNAME, KRB5_CLIENT_KTNAME). Only GSSAPI is used: a
+  // master that does not offer it ends the session (no fallback).
+  static std::optional<std::string> startGssapi(const std::string &principal, const std::string &service,
+                                                const std::string &host, const std::string &clientName,
+                                                std::unique_ptr<ClientSession> *out,
+                                                const mesos_auth_audit *audit = nullptr) {
+    mesos_auth_authenticatee *s = nullptr;
+    mesos_auth_result r = mesos_auth_authenticatee_new_gssapi(principal.data(), principal.size(), service.data(),
+                                                              service.size(), host.data(), host.size(),
+                                                              clientName.data(), clientName.size(), audit, &s);
+    if (r != MESOS_AUTH_RESULT_OK) return lastError("starting a GSSAPI client session", r);
+    out->reset(new ClientSession(s, "GSSAPI"));
+    return std::nullopt;
+  }
+#endif
+
+  // As startOAuthBearer, with the token from `source`, which keeps it until
+  // shortly before its `exp` (60 s): a token command is not run, nor the
+  // file read, on every attempt. `source` is used by one call at a time.
+  static std::optional<std::string> startOAuthBearerCached(const std::string &principal,
+                                                           mesos_auth_token_source *source,
+                                                           std::unique_ptr<ClientSession> *out,
+                                                           const mesos_auth_audit *audit = nullptr) {
+    mesos_auth_authenticatee *s = nullptr;
+    mesos_auth_result r =
+        mesos_auth_authenticatee_new_oauthbearer_cached(principal.data(), principal.size(), source, audit, &s);
+    if (r != MESOS_AUTH_RESULT_OK) return lastError("starting an OAUTHBEARER client session", r);
+    out->reset(new ClientSession(s, "OAUTHBEARER"));
+    return std::nullopt;
+  }
+
   // AuthenticationMechanismsMessage: the master's mechanisms.
   void onMechanisms(const std::vector<std::string> &mechanisms) {
     std::string list;
@@ -133,8 +250,10 @@ class ClientSession {
     return v;
   }
 
-  // Completed: authenticated (future true). Failed: refused, final (future
-  // false). Error: failed future, Mesos retries.
+  // Completed: authenticated (future true). Failed: refused, or the master
+  // does not offer this session's mechanism (OAUTHBEARER, GSSAPI), final
+  // (future false; `error()` says why for the latter). Error: failed
+  // future, Mesos retries.
   Outcome outcome() const {
     if (broken_) return Outcome::Error;
     uint32_t st = MESOS_AUTH_STATUS_ERROR;
@@ -160,6 +279,17 @@ class ClientSession {
     mesos_auth_result r = mesos_auth_authenticatee_feed(handle_.get(), &m);
     if (r != MESOS_AUTH_RESULT_OK) {
       if (error_.empty()) error_ = lastError(mechanism_, r);
+      // A master that does not offer OAUTHBEARER or GSSAPI: the library
+      // ends the session FAILED (no fallback). Left so, the future is
+      // `false`, which Mesos treats as final (an agent exits, a driver
+      // aborts) rather than retrying against a master that cannot change
+      // its offer between attempts. CRAM-MD5 keeps Mesos's own behaviour
+      // (an error, retried), as its authenticatee does.
+      uint32_t st = MESOS_AUTH_STATUS_ERROR;
+      if (kind == MESOS_AUTH_MESSAGE_KIND_MECHANISMS && std::string(mechanism_) != "CRAM-MD5" &&
+          mesos_auth_authenticatee_status(handle_.get(), &st) == MESOS_AUTH_RESULT_OK &&
+          st == MESOS_AUTH_STATUS_FAILED)
+        return;
       // Input refused before it reached the session (bad UTF-8): end it, so
       // the caller does not wait forever.
       broken_ = true;

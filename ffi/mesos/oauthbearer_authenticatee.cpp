@@ -8,7 +8,8 @@
 // org_mesosauth_CramMd5Authenticator) with `bearer_config`/`bearer_jwks`.
 // Mesos still calls authenticate() only when it has a --credential: its
 // principal is used unless the `principal` parameter is given, its secret
-// never. The token is read afresh for every attempt. A master that does not
+// never. The token is kept between attempts until shortly before its `exp`
+// (the library's token source), then read again. A master that does not
 // offer OAUTHBEARER is refused, never answered with CRAM-MD5 (a downgrade).
 //
 // The session logic is ClientSession (cram_md5_client.hpp, tested without
@@ -40,8 +41,13 @@ namespace mesos_auth_module {
 class OAuthBearerAuthenticatee : public mesos::Authenticatee
 {
 public:
-  OAuthBearerAuthenticatee(OAuthBearerClientConfig config, AuditSinks::Handle audit)
-    : config_(std::move(config)), audit_(std::move(audit)) {}
+  OAuthBearerAuthenticatee(
+      OAuthBearerClientConfig config,
+      AuditSinks::Handle audit,
+      std::unique_ptr<mesos_auth_token_source, FreeTokenSource> source)
+    : config_(std::move(config)),
+      audit_(std::move(audit)),
+      source_(std::move(source)) {}
 
   ~OAuthBearerAuthenticatee() override { stop(); }
 
@@ -56,9 +62,10 @@ public:
     const std::string& principal =
       config_.principal.empty() ? credential.principal() : config_.principal;
     std::unique_ptr<ClientSession> session;
-    if (std::optional<std::string> error = ClientSession::startOAuthBearer(
-            principal, config_.tokenFile, config_.tokenCommand, &session,
-            audit_.get())) {
+    // Mesos calls authenticate() from one actor at a time, so the source
+    // (one caller at a time) needs no lock.
+    if (std::optional<std::string> error = ClientSession::startOAuthBearerCached(
+            principal, source_.get(), &session, audit_.get())) {
       // No token now (a sidecar late with the file): a failed future, so
       // Mesos retries with backoff.
       return process::Failure(*error);
@@ -82,6 +89,7 @@ private:
 
   const OAuthBearerClientConfig config_;
   AuditSinks::Handle audit_; // Outlives process_ (declared first).
+  std::unique_ptr<mesos_auth_token_source, FreeTokenSource> source_;
   std::unique_ptr<ClientProcess> process_;
 };
 
@@ -109,8 +117,16 @@ static mesos::Authenticatee* createOAuthBearerAuthenticatee(
               << std::endl;
     return nullptr;
   }
+  std::unique_ptr<mesos_auth_token_source, mesos_auth_module::FreeTokenSource>
+    source;
+  if (std::optional<std::string> error =
+        mesos_auth_module::makeTokenSource(config, &source)) {
+    std::cerr << "org_mesosauth_OAuthBearerAuthenticatee: " << *error
+              << std::endl;
+    return nullptr;
+  }
   return new mesos_auth_module::OAuthBearerAuthenticatee(
-      std::move(config), std::move(audit));
+      std::move(config), std::move(audit), std::move(source));
 }
 
 

@@ -55,6 +55,8 @@ pub(crate) enum Kind {
     GssapiClient = 0x4d41_0021,
     #[cfg(feature = "gssapi")]
     GssapiAcceptor = 0x4d41_0022,
+    // Apart again, for the same reason.
+    TokenSource = 0x4d41_0030,
 }
 
 /// The tag a Box handle gets as it is freed.

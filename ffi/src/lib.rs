@@ -72,7 +72,7 @@ pub use result::{mesos_auth_last_error, mesos_auth_result, mesos_auth_result_mes
 pub use sasl::mesos_auth_gssapi_acceptor;
 pub use sasl::{
     mesos_auth_authenticatee, mesos_auth_authenticator, mesos_auth_message,
-    mesos_auth_message_kind, mesos_auth_status,
+    mesos_auth_message_kind, mesos_auth_status, mesos_auth_token_source,
 };
 pub use throttle::mesos_auth_throttle;
 pub use tls::mesos_auth_tls_mapper;

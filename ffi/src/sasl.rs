@@ -141,6 +141,88 @@ impl ClientSession {
     }
 }
 
+/// A token source from the C arguments: exactly one of a file and a
+/// command (run by `sh -c`).
+fn token_source(file: &str, command: &str) -> Result<TokenSource, mesos_auth_result> {
+    match (file.is_empty(), command.is_empty()) {
+        (false, true) => Ok(TokenSource::file(file)),
+        (true, false) => Ok(TokenSource::command("sh", ["-c", command])),
+        _ => Err(fail(
+            mesos_auth_result::InvalidParameter,
+            "give exactly one of token_file and token_command",
+        )),
+    }
+}
+
+/// A bearer token's source (a file or a command) that keeps the token it
+/// read until shortly before the token's `exp` (60 s; a token without a
+/// readable `exp` is read again every time), so a client does not run the
+/// command or read the file on every attempt.
+///
+/// Thread safety: one call at a time (the cache is refreshed in place).
+pub struct mesos_auth_token_source {
+    _private: [u8; 0],
+}
+
+impl Castable for mesos_auth_token_source {
+    type RustType = TokenSource;
+    const KIND: Kind = Kind::TokenSource;
+    const OWNERSHIP: Ownership = Ownership::Box;
+}
+
+impl mesos_auth_token_source {
+    /// Makes a token source: the file `token_file` (one line) or the
+    /// standard output of `token_command` (run by `sh -c`, 30 s at most,
+    /// its standard error discarded); exactly one of the two is given (the
+    /// other NULL with length 0). Nothing is read yet.
+    ///
+    /// # Safety
+    ///
+    /// `token_file` and `token_command` valid for their lengths; `out`
+    /// valid for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_token_source_new(
+        token_file: *const c_char,
+        token_file_len: usize,
+        token_command: *const c_char,
+        token_command_len: usize,
+        out: *mut *mut mesos_auth_token_source,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            if out.is_null() {
+                return fail(mesos_auth_result::NullParameter, "out is NULL");
+            }
+            let run = || {
+                // SAFETY: forwarded caller contract.
+                let file = unsafe { handle::string(token_file, token_file_len, "token_file")? };
+                // SAFETY: forwarded caller contract.
+                let command = unsafe { handle::string(token_command, token_command_len, "token_command")? };
+                Ok(handle::to_box::<mesos_auth_token_source>(token_source(file, command)?))
+            };
+            match run() {
+                // SAFETY: out checked non-null; writable by contract.
+                Ok(h) => unsafe { handle::write_out(out, h) },
+                Err(e) => e,
+            }
+        }
+    }
+
+    /// Frees a token source (its cached token is wiped). NULL is a no-op.
+    ///
+    /// # Safety
+    ///
+    /// `source` NULL or live, not in use by another call, not used again.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_token_source_free(
+        source: *mut mesos_auth_token_source,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            // SAFETY: forwarded caller contract.
+            unsafe { handle::free(source.cast_const()) }
+        }
+    }
+}
+
 /// The principal a client session authenticates as, from the C argument.
 pub(crate) fn client_principal(name: &str) -> Result<Principal, mesos_auth_result> {
     Principal::new(name).map_err(|e| {
@@ -816,19 +898,60 @@ impl mesos_auth_authenticatee {
                 let file = unsafe { handle::string(token_file, token_file_len, "token_file")? };
                 // SAFETY: forwarded caller contract.
                 let command = unsafe { handle::string(token_command, token_command_len, "token_command")? };
-                let mut source = match (file.is_empty(), command.is_empty()) {
-                    (false, true) => TokenSource::file(file),
-                    (true, false) => TokenSource::command("sh", ["-c", command]),
-                    _ => {
-                        return Err(fail(
-                            mesos_auth_result::InvalidParameter,
-                            "give exactly one of token_file and token_command",
-                        ));
-                    }
-                };
+                let mut source = token_source(file, command)?;
                 let token = source
                     .token(SystemTime::now())
                     .map_err(|e| fail(mesos_auth_result::FileError, e))?;
+                // SAFETY: forwarded caller contract.
+                let sink = unsafe { audit::optional_sink(audit)? };
+                let inner = Authenticatee::oauthbearer(principal, &token)
+                    .map_err(|e| fail(mesos_auth_result::InvalidParameter, e))?;
+                Ok(ClientSession::handle(inner, sink))
+            };
+            match run() {
+                // SAFETY: out checked non-null; writable by contract.
+                Ok(h) => unsafe { handle::write_out(out, h) },
+                Err(e) => e,
+            }
+        }
+    }
+
+    /// Starts an OAUTHBEARER authenticatee session as
+    /// `mesos_auth_authenticatee_new_oauthbearer`, with the token from
+    /// `source`: the one it holds, or, when it has none or the token's
+    /// `exp` is less than 60 s away, a fresh one read now. A source that
+    /// cannot be read or gives no usable token is
+    /// `MESOS_AUTH_RESULT_FILE_ERROR`; `mesos_auth_last_error` says why
+    /// (never the token).
+    ///
+    /// # Safety
+    ///
+    /// `principal` valid for `principal_len` bytes; `source` live and used
+    /// by no other call at the same time; `audit` NULL or live; `out` valid
+    /// for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_authenticatee_new_oauthbearer_cached(
+        principal: *const c_char,
+        principal_len: usize,
+        source: *mut mesos_auth_token_source,
+        audit: *const mesos_auth_audit,
+        out: *mut *mut mesos_auth_authenticatee,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            if out.is_null() {
+                return fail(mesos_auth_result::NullParameter, "out is NULL");
+            }
+            let run = || {
+                // SAFETY: forwarded caller contract.
+                let principal = unsafe { handle::string(principal, principal_len, "principal")? };
+                let principal = client_principal(principal)?;
+                // SAFETY: forwarded caller contract.
+                let token = unsafe {
+                    handle::with_mut(source, |s| {
+                        s.token(SystemTime::now())
+                            .map_err(|e| fail(mesos_auth_result::FileError, e))
+                    })?
+                };
                 // SAFETY: forwarded caller contract.
                 let sink = unsafe { audit::optional_sink(audit)? };
                 let inner = Authenticatee::oauthbearer(principal, &token)

@@ -4,7 +4,9 @@
 // authenticatee session as the peer, and ffi/mesos/acl_adapter.hpp as the
 // Authorizer module does (parameters, policy, authorized(), approvers
 // shared across threads while the policy reloads). Tests the adapters
-// without Mesos.
+// without Mesos. The library is built with `gssapi` (ffi/tests/run-c-tests),
+// so the GSSAPI parts of the adapters are compiled and tested too.
+#define MESOS_AUTH_GSSAPI 1
 #include "../../mesos/acl_adapter.hpp"
 #include "../../mesos/cram_md5_adapter.hpp"
 #include "../../mesos/cram_md5_client.hpp"
@@ -744,7 +746,8 @@ static void test_oauthbearer() {
       CHECK(out.size() == 1);
       if (out.size() == 1) c->onMechanisms(out[0].mechanisms);
       CHECK(c->drain().empty());
-      CHECK(c->outcome() == Outcome::Error && c->error().find("OAUTHBEARER") == 0);
+      // Final (the future `false`): the master will not offer it next time.
+      CHECK(c->outcome() == Outcome::Failed && c->error().find("OAUTHBEARER") == 0);
       CHECK(s->outcome() == Outcome::Pending);
     }
   }
@@ -755,6 +758,35 @@ static void test_oauthbearer() {
     CHECK(err && err->find("/nonexistent/token") != std::string::npos && !c);
     auto err2 = ClientSession::startOAuthBearer("alice", "", "echo 'not a token!'; exit 3", &c);
     CHECK(err2 && !c);
+  }
+  // The module's token source keeps a token until 60 s before its `exp`:
+  // the file broken after the first attempt does not matter to the second.
+  // A token past its `exp` is read again every attempt, so there it does.
+  {
+    OAuthBearerClientConfig bad;
+    std::unique_ptr<mesos_auth_token_source, FreeTokenSource> none;
+    CHECK(makeTokenSource(bad, &none) && !none);
+    for (const char *token : {GOOD_TOKEN, EXPIRED_TOKEN}) {
+      OAuthBearerClientConfig config;
+      config.tokenFile = tempFile("token", std::string(token) + "\n");
+      std::unique_ptr<mesos_auth_token_source, FreeTokenSource> source;
+      CHECK(!makeTokenSource(config, &source));
+      std::unique_ptr<ClientSession> c;
+      CHECK(source && !ClientSession::startOAuthBearerCached("alice", source.get(), &c));
+      FILE *f = std::fopen(config.tokenFile.c_str(), "w");
+      if (f) std::fclose(f);  // now empty: no usable token
+      std::unique_ptr<ClientSession> d;
+      auto err = source ? ClientSession::startOAuthBearerCached("alice", source.get(), &d) : std::nullopt;
+      if (token == GOOD_TOKEN) {
+        CHECK(!err && d);
+        std::unique_ptr<Session> s;
+        CHECK(!Session::start(both, 1000, "", &s));
+        if (s && d) CHECK(exchange(s.get(), d.get()) == std::make_pair(Outcome::Completed, Outcome::Completed));
+      } else {
+        CHECK(err && !d && err->find(config.tokenFile) != std::string::npos);
+      }
+      unlink(config.tokenFile.c_str());
+    }
   }
   // Key rotation (`reload_interval_ms` calls this): the issuer's new JWKS
   // no longer has the key, so the token is refused; a broken JWKS is
@@ -892,7 +924,108 @@ static void test_audit_log() {
   CHECK(rmdir(dir) == 0);
 }
 
+// GSSAPI in the authenticator module's parameters and store, and the GSSAPI
+// authenticatee's parameters (the exchange with real tickets runs in the
+// real-Mesos harness, agent_gssapi_in_master).
+static void test_gssapi() {
+  const std::string rules = tempFile("rules", "RULE:[2:$1@$0](agent@MESOS\\.TEST)s/@.*//\n");
+  const std::string keytab = tempFile("keytab", "");  // empty: no key, but readable
+  {
+    Config a;
+    CHECK(parseParameters({{"gssapi_keytab", keytab}}, &a) ==
+          std::optional<std::string>("parameters 'gssapi_keytab' and 'gssapi_rules' go together"));
+    Config b;
+    CHECK(parseParameters({{"gssapi_service", "mesos@m1"}}, &b) ==
+          std::optional<std::string>(
+              "parameters 'gssapi_service' and 'gssapi_realm' need 'gssapi_keytab' and 'gssapi_rules'"));
+    Config c;
+    CHECK(parseParameters({{"gssapi_keytab", ""}, {"gssapi_rules", rules}}, &c) ==
+          std::optional<std::string>("parameter 'gssapi_keytab' is empty"));
+    Config d;
+    CHECK(!parseParameters({{"gssapi_keytab", keytab}, {"gssapi_rules", rules}, {"gssapi_realm", "MESOS.TEST"}}, &d));
+    CHECK(d.gssapiKeytab == keytab && d.gssapiRulesPath == rules && d.gssapiService == "mesos" &&
+          d.gssapiRealm == "MESOS.TEST");
+  }
+  // A missing keytab, bad rules: the store is refused (the master does not
+  // start), saying which file and where.
+  {
+    Config missing;
+    missing.gssapiKeytab = "/nonexistent/mesos.keytab";
+    missing.gssapiRulesPath = rules;
+    std::shared_ptr<Store> st;
+    auto e = Store::open(missing, nullptr, &st);
+    CHECK(e && e->find("cannot read the keytab '/nonexistent/mesos.keytab'") != std::string::npos && !st);
+    Config badRules;
+    badRules.gssapiKeytab = keytab;
+    badRules.gssapiRulesPath = tempFile("rules", "DEFAULT\nRULE:[0:$1](a)\n");
+    e = Store::open(badRules, nullptr, &st);
+    CHECK(e && e->find("rule 2 at 2:7") != std::string::npos && !st);
+    unlink(badRules.gssapiRulesPath->c_str());
+  }
+  // GSSAPI offered first; alone without credentials.
+  {
+    Config g;
+    g.gssapiKeytab = keytab;
+    g.gssapiRulesPath = rules;
+    std::vector<std::pair<std::string, std::string>> mesosCreds{{"agent", "0123456789abcdef0123"}};
+    std::shared_ptr<Store> only, both;
+    CHECK(!Store::open(g, nullptr, &only));
+    CHECK(!Store::open(g, &mesosCreds, &both));
+    auto offered = [](const std::shared_ptr<Store> &store) {
+      std::unique_ptr<Session> s;
+      CHECK(store && !Session::start(store, 1000, "", &s));
+      std::vector<Outgoing> out = s ? s->drain() : std::vector<Outgoing>{};
+      return out.size() == 1 ? out[0].mechanisms : std::vector<std::string>{};
+    };
+    CHECK(offered(only) == std::vector<std::string>{"GSSAPI"});
+    CHECK((offered(both) == std::vector<std::string>{"GSSAPI", "CRAM-MD5"}));
+  }
+  // The authenticatee's parameters.
+  {
+    GssapiClientConfig a;
+    CHECK(!parseGssapiClientParameters({{"keytab", keytab}, {"client_principal", "agent/h@MESOS.TEST"},
+                                        {"master_host", "m1.example.org"}, {"principal", "agent"}},
+                                       &a));
+    CHECK(a.keytab == keytab && a.clientPrincipal == "agent/h@MESOS.TEST" && a.masterHost == "m1.example.org" &&
+          a.service == "mesos" && a.principal == "agent" && a.ccache.empty());
+    GssapiClientConfig b;
+    CHECK(parseGssapiClientParameters({{"service", "mesos/m1@MESOS.TEST"}, {"master_host", "m1"}}, &b) ==
+          std::optional<std::string>(
+              "parameter 'master_host' goes with a bare 'service' name (`mesos`), not 'mesos/m1@MESOS.TEST'"));
+    GssapiClientConfig c;
+    CHECK(parseGssapiClientParameters({{"keytab_file", keytab}}, &c) ==
+          std::optional<std::string>("unknown parameter 'keytab_file'"));
+    GssapiClientConfig d;
+    CHECK(parseGssapiClientParameters({{"ccache", ""}}, &d) == std::optional<std::string>("parameter 'ccache' is empty"));
+  }
+  // A GSSAPI client facing a CRAM-MD5-only master: nothing sent, final
+  // (`false`), saying why. GSSAPI offered but no ticket: an error (Mesos
+  // retries: a ticket may come).
+  {
+    std::unique_ptr<ClientSession> c;
+    CHECK(!ClientSession::startGssapi("agent", "mesos", "localhost", "", &c));
+    if (c) {
+      c->onMechanisms({"CRAM-MD5"});
+      CHECK(c->drain().empty());
+      CHECK(c->outcome() == Outcome::Failed &&
+            c->error().find("does not offer GSSAPI, and this client will not fall back") != std::string::npos);
+    }
+    std::unique_ptr<ClientSession> d;
+    CHECK(!ClientSession::startGssapi("agent", "mesos", "localhost", "", &d));
+    if (d) {
+      d->onMechanisms({"GSSAPI", "CRAM-MD5"});
+      CHECK(d->drain().empty());
+      CHECK(d->outcome() == Outcome::Error && d->error().find("kerberos: ") != std::string::npos);
+    }
+  }
+  unlink(rules.c_str());
+  unlink(keytab.c_str());
+}
+
 int main() {
+  // No realm: MIT Kerberos must not read the machine's own.
+  setenv("KRB5_CONFIG", "/dev/null", 1);
+  setenv("KRB5CCNAME", "FILE:/nonexistent/mesos-auth-test-ccache", 1);
   test_parameters();
   test_throttle_and_reload();
   test_acl();
@@ -902,6 +1035,7 @@ int main() {
   if (store) test_sessions(store);
   if (store) test_authenticatee(store);
   test_oauthbearer();
+  test_gssapi();
   if (failures) {
     std::fprintf(stderr, "%d check(s) failed\n", failures.load());
     return 1;

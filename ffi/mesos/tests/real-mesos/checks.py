@@ -1203,6 +1203,215 @@ def agent_oauthbearer_in_master():
     return ok, "; ".join("%s: %s" % kv for kv in results.items()) + "; " + "; ".join(details)
 
 
+# --- Kerberos: a throw-away MIT KDC on loopback ------------------------------
+
+KRB5_REALM = "MESOS.TEST"
+
+
+def krb5_tool(name):
+    for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin"):
+        if os.path.exists(os.path.join(d, name)):
+            return os.path.join(d, name)
+    raise RuntimeError("`%s` not found: install krb5-kdc, krb5-admin-server and krb5-user "
+                       "(.ci/install-deps)" % name)
+
+
+class Kdc:
+    """A realm made for one check (kdb5_util, kadmin.local) with its KDC
+    (krb5kdc in the foreground) on a free loopback port, and a keytab per
+    principal (`keytab(name)`). Nothing of the machine's own Kerberos set-up
+    is read or written."""
+
+    def __init__(self, directory, principals):
+        self.dir = os.path.join(directory, "kdc")
+        os.makedirs(os.path.join(self.dir, "rcache"))
+        port = free_port()
+        d = self.dir
+        with open(os.path.join(d, "kdc.conf"), "w") as f:
+            f.write("[kdcdefaults]\n kdc_ports = %d\n kdc_tcp_ports = %d\n"
+                    "[realms]\n %s = {\n  database_name = %s/principal\n  key_stash_file = %s/stash\n"
+                    "  acl_file = %s/kadm5.acl\n  max_life = 1h\n  max_renewable_life = 0\n"
+                    "  supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal\n }\n"
+                    "[logging]\n kdc = FILE:%s/kdc.log\n" % (port, port, KRB5_REALM, d, d, d, d))
+        with open(os.path.join(d, "kadm5.acl"), "w"):
+            pass
+        with open(os.path.join(d, "krb5.conf"), "w") as f:
+            f.write("[libdefaults]\n default_realm = %s\n dns_lookup_kdc = false\n dns_lookup_realm = false\n"
+                    " dns_canonicalize_hostname = false\n rdns = false\n udp_preference_limit = 1\n"
+                    "[realms]\n %s = {\n  kdc = 127.0.0.1:%d\n }\n"
+                    "[domain_realm]\n localhost = %s\n" % (KRB5_REALM, KRB5_REALM, port, KRB5_REALM))
+        self.proc = None
+        self.run(krb5_tool("kdb5_util"), "create", "-s", "-r", KRB5_REALM, "-P", "not-a-secret-master-key")
+        for p in principals:
+            self.run(krb5_tool("kadmin.local"), "-r", KRB5_REALM, "-q", "addprinc -randkey " + p)
+            self.run(krb5_tool("kadmin.local"), "-r", KRB5_REALM, "-q",
+                     "ktadd -k %s %s" % (self.keytab(p), p))
+        self.proc = subprocess.Popen([krb5_tool("krb5kdc"), "-n", "-r", KRB5_REALM], env=self.tool_env(),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        deadline = time.time() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("krb5kdc did not listen on %d" % port)
+                time.sleep(0.05)
+
+    def keytab(self, principal):
+        return os.path.join(self.dir, principal.replace("/", "-").split("@")[0] + ".keytab")
+
+    def env(self):
+        """What a process using the realm needs (and nothing of the host's)."""
+        return {"KRB5_CONFIG": os.path.join(self.dir, "krb5.conf"),
+                "KRB5RCACHEDIR": os.path.join(self.dir, "rcache")}
+
+    def tool_env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KRB5")}
+        env.update(self.env(), KRB5_KDC_PROFILE=os.path.join(self.dir, "kdc.conf"))
+        return env
+
+    def run(self, *argv):
+        out = subprocess.run(argv, env=self.tool_env(), capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError("%s: %s%s" % (" ".join(argv), out.stdout, out.stderr))
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+# Kerberos names -> Mesos principals: `agent/<any host>@MESOS.TEST` is the
+# Mesos principal `agent`; nothing else maps.
+GSSAPI_RULES = "RULE:[2:$1@$0](agent@MESOS\\.TEST)s/@.*//\n"
+
+
+def agent_gssapi(name, kdc, client_principal, offer_cram=True, offer_gssapi=True):
+    """A master whose authenticator module offers GSSAPI (the keytab of
+    `mesos/localhost`, the rules above) and, with `offer_cram`, CRAM-MD5
+    from --credentials; an agent with the GSSAPI authenticatee module and
+    the keytab of `client_principal`. The agent's --credential names
+    `agent` with a wrong secret: only Kerberos can authenticate it.
+    `client_principal` None: the agent uses Mesos's built-in CRAM-MD5
+    authenticatee with the right secret instead. Without `offer_gssapi`, the
+    master offers CRAM-MD5 only. Returns (outcome, master log), outcomes as
+    agent_auth's."""
+    m = Mesos(name)
+    auth_params = [{"key": "gssapi_keytab", "value": kdc.keytab("mesos/localhost")},
+                   {"key": "gssapi_rules", "value": m.file("auth_to_local", GSSAPI_RULES, mode=0o644)}]
+    if not offer_gssapi:
+        auth_params = []
+    env = {"MESOS_AUTHENTICATE_AGENTS": "true",
+           "MESOS_AUTHENTICATORS": "org_mesosauth_SaslAuthenticator",
+           "MESOS_CREDENTIAL": m.file("credential.json", {
+               "principal": "agent", "secret": "not-the-secret" if client_principal else AGENT_SECRET})}
+    env.update(kdc.env())
+    modules = [{"name": "org_mesosauth_SaslAuthenticator", "parameters": auth_params}]
+    if client_principal:
+        env["MESOS_AUTHENTICATEE"] = "org_mesosauth_GssapiAuthenticatee"
+        modules.append({"name": "org_mesosauth_GssapiAuthenticatee", "parameters": [
+            {"key": "keytab", "value": kdc.keytab(client_principal)},
+            {"key": "client_principal", "value": client_principal}]})
+    if offer_cram:
+        env["MESOS_CREDENTIALS"] = m.file("credentials.json", credentials())
+    m.env = {k: v for k, v in m.env.items() if not k.startswith("KRB5")}
+    m.env.update(env)
+    m.env["MESOS_MODULES"] = json.dumps({"libraries": [{"file": MODULE, "modules": modules}]})
+    with m:
+        registered = m.wait_log(r"Registered agent", timeout=40)
+        refused = m.wait_log(r"refused authentication", timeout=1) if not registered else None
+        code = m.wait_exit(15) if not registered else None
+        log = m.text()
+    crashed = re.search(r"\*\*\* (Aborted|SIGSEGV|Check failure)|stub .* called", log)
+    if crashed:
+        outcome = "crashed: " + crashed.group(0)
+    elif registered:
+        outcome = "registered"
+    elif refused and code is not None:
+        outcome = "refused" + (" (failure logged)" if "Authentication failure" in log else " (no failure in the log)")
+    else:
+        outcome = "neither registered nor refused"
+    return outcome, log
+
+
+@check
+def agent_gssapi_in_master():
+    """Kerberos between agent and master, with a KDC made for the run: the
+    authenticator module offers GSSAPI first, beside CRAM-MD5 (and alone,
+    without --credentials); an agent with the GSSAPI authenticatee and the
+    keytab of `agent/localhost@MESOS.TEST` registers, the master's audit
+    event naming the mechanism and the mapped principal `agent`; an agent
+    whose Kerberos name the rules do not map is refused (the reason only in
+    the master's log); an agent with Mesos's built-in CRAM-MD5
+    authenticatee still registers; a master whose keytab is missing does
+    not start, saying why; a GSSAPI agent facing a master that offers only
+    CRAM-MD5 sends nothing and gives up at once (Mesos's final `false`: the
+    agent exits, saying the master does not offer GSSAPI), no downgrade."""
+    top = tempfile.mkdtemp(prefix="run-kdc-", dir=os.path.join(CACHE, "runs"))
+    kdc = Kdc(top, ["mesos/localhost", "agent/localhost", "stranger"])
+    results, details = {}, []
+    try:
+        cases = (("good", "agent/localhost@" + KRB5_REALM, True),
+                 ("good, no CRAM-MD5", "agent/localhost@" + KRB5_REALM, False),
+                 ("unmapped name", "stranger@" + KRB5_REALM, True),
+                 ("built-in CRAM-MD5 agent", None, True),
+                 ("CRAM-MD5-only master", "agent/localhost@" + KRB5_REALM, True))
+        for name, client, cram in cases:
+            outcome, log = agent_gssapi("gssapi-" + name.split(",")[0].replace(" ", "-"), kdc, client, cram,
+                                        offer_gssapi=not name.startswith("CRAM-MD5-only"))
+            results[name] = outcome
+            if name.startswith("CRAM-MD5-only"):
+                said = re.search(r"impossible: [^\n]*does not offer GSSAPI[^\n]*", log)
+                started = "Received SASL authentication" in log or re.search(r'"mechanism":"CRAM-MD5"', log)
+                details.append("%s: %s" % (name, said.group(0)[:120] if said else "no reason logged"))
+                # Refused at once: no CRAM-MD5 exchange, no retry loop.
+                results[name] = outcome if (said and not started) else outcome + " (no reason, or a CRAM-MD5 start)"
+                continue
+            if client is None or name.startswith("good"):
+                as_agent = "Successfully authenticated principal 'agent'" in log
+                event = re.search(r"authentication succeeded: (\{.*\})", log)
+                event = json.loads(event.group(1)) if event else {}
+                details.append("%s: principal 'agent' %s, audit event mechanism %s principal %s" % (
+                    name, "authenticated" if as_agent else "NOT authenticated", event.get("mechanism"),
+                    event.get("principal")))
+                want = "CRAM-MD5" if client is None else "GSSAPI"
+                if not as_agent or event.get("mechanism") != want or event.get("principal") != "agent":
+                    results[name] = outcome + " (wrong audit event)"
+            else:
+                unmapped = re.search(r"Authentication failure: (\{.*\})", log)
+                event = json.loads(unmapped.group(1)) if unmapped else {}
+                details.append("%s: refusal logged as %s / %s" % (name, event.get("reason"), event.get("detail")))
+                if event.get("mechanism") != "GSSAPI" or "unmapped" not in json.dumps(event):
+                    results[name] = outcome + " (reason not logged)"
+        # A master whose keytab is missing refuses to start.
+        m = Mesos("gssapi-no-keytab", agents=0)
+        m.env.update(kdc.env(), MESOS_AUTHENTICATE_AGENTS="true",
+                     MESOS_AUTHENTICATORS="org_mesosauth_SaslAuthenticator")
+        m.env["MESOS_MODULES"] = json.dumps({"libraries": [{"file": MODULE, "modules": [
+            {"name": "org_mesosauth_SaslAuthenticator", "parameters": [
+                {"key": "gssapi_keytab", "value": os.path.join(m.dir, "missing.keytab")},
+                {"key": "gssapi_rules", "value": m.file("auth_to_local", GSSAPI_RULES, mode=0o644)}]}]}]})
+        with m:
+            code = m.wait_exit(30)
+            said = re.search(r"[^\n]*cannot read the keytab[^\n]*", m.text())
+        results["missing keytab"] = ("master exited (%s), logged: %s" % (code, said is not None)
+                                     if code is not None else "master running")
+        if said:
+            details.append("missing keytab: " + said.group(0).strip()[-160:])
+    finally:
+        kdc.stop()
+        if os.environ.get("MESOS_AUTH_KEEP_RUNS") != "1":
+            shutil.rmtree(top, ignore_errors=True)
+    ok = (results["good"] == results["good, no CRAM-MD5"] == results["built-in CRAM-MD5 agent"] == "registered"
+          and results["unmapped name"] == "refused (failure logged)"
+          and results["CRAM-MD5-only master"].startswith("refused")
+          and results["missing keytab"].startswith("master exited (1), logged: True"))
+    return ok, "; ".join("%s: %s" % kv for kv in results.items()) + "; " + "; ".join(details)
+
+
 ZK_JAR = "/usr/share/java/zookeeper.jar"
 
 
