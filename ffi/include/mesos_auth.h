@@ -915,10 +915,14 @@ typedef struct mesos_auth_ratelimiter mesos_auth_ratelimiter;
 typedef struct mesos_auth_throttle mesos_auth_throttle;
 
 /*
- A compiled TLS mapping rule set.
+ A compiled TLS mapping rule set being served, reloadable while in use.
 
- Thread safety: shared, reference-counted and immutable: any number of
- threads may map certificates through one mapper at once.
+ Thread safety: shared and reference-counted. Every function taking a
+ `const mesos_auth_tls_mapper *` may be called from any number of threads
+ at once, reloads included: a reload compiles the new rule set first and
+ swaps it in atomically, so each mapping sees the old rule set or the new
+ one, never a mix; an invalid rule set is refused and the old one keeps
+ serving. Mappings never block on a reload.
  */
 typedef struct mesos_auth_tls_mapper mesos_auth_tls_mapper;
 
@@ -2748,13 +2752,45 @@ mesos_auth_result mesos_auth_tls_mapper_new(const char *rules,
                                             const mesos_auth_tls_mapper **out);
 
 /*
- How many rules the mapper has.
+ How many rules the rule set being served has.
 
  # Safety
 
  `mapper` NULL or live; `out_n` valid for one write.
  */
 mesos_auth_result mesos_auth_tls_mapper_len(const mesos_auth_tls_mapper *mapper, size_t *out_n);
+
+/*
+ Compiles a new rule file (`len` bytes of UTF-8 JSON at `rules`, as
+ `mesos_auth_tls_mapper_new`) and swaps it in whole: mappings already
+ running finish with the old rule set, later ones use the new one.
+ `*out_generation` gets the new generation. An invalid rule file gives
+ `MESOS_AUTH_RESULT_PARSE_ERROR` (`mesos_auth_last_error` says where:
+ line:column, JSON path), one over the size limit
+ `MESOS_AUTH_RESULT_LIMIT_EXCEEDED`; either way the old rule set keeps
+ serving and nothing is written. The text may be freed as soon as the
+ call returns.
+
+ # Safety
+
+ `mapper` NULL or live; `rules` valid for `len` bytes;
+ `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_tls_mapper_reload_buffer(const mesos_auth_tls_mapper *mapper,
+                                                      const char *rules,
+                                                      size_t len,
+                                                      uint64_t *out_generation);
+
+/*
+ The generation of the rule set being served (0 for the first, +1 per
+ successful reload).
+
+ # Safety
+
+ `mapper` NULL or live; `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_tls_mapper_generation(const mesos_auth_tls_mapper *mapper,
+                                                   uint64_t *out_generation);
 
 /*
  Maps a client leaf certificate (`der_len` bytes of DER) to a
@@ -2766,7 +2802,9 @@ mesos_auth_result mesos_auth_tls_mapper_len(const mesos_auth_tls_mapper *mapper,
  its length to `*out_n`. A certificate that maps to no principal gives
  `MESOS_AUTH_RESULT_REJECTED`, with the reason in `mesos_auth_last_error` (for the local
  log, not for the peer): close the connection. `audit` may be NULL;
- otherwise the outcome is recorded.
+ otherwise the outcome is recorded. One call maps against one whole
+ rule set (the one served when it started), whatever reloads run
+ meanwhile.
 
  # Safety
 
