@@ -928,7 +928,8 @@ typedef struct mesos_auth_tls_mapper mesos_auth_tls_mapper;
 
 #if defined(MESOS_AUTH_ZK)
 /*
- A running ZooKeeper watch feeding one ACL or credentials handle.
+ A running ZooKeeper watch feeding one ACL, credentials or TLS mapper
+ handle.
 
  Thread safety: shared and reference-counted; every function taking a
  `const mesos_auth_zk_watch *` may be called from any thread at once.
@@ -2804,7 +2805,10 @@ mesos_auth_result mesos_auth_tls_mapper_generation(const mesos_auth_tls_mapper *
  log, not for the peer): close the connection. `audit` may be NULL;
  otherwise the outcome is recorded. One call maps against one whole
  rule set (the one served when it started), whatever reloads run
- meanwhile.
+ meanwhile. While a ZooKeeper watch feeding this mapper
+ (`mesos_auth_zk_watch_tls_rules`) is past its fail-closed bound,
+ every certificate is refused with `MESOS_AUTH_RESULT_STALE`: close
+ the connection.
 
  # Safety
 
@@ -2881,6 +2885,32 @@ mesos_auth_result mesos_auth_zk_watch_credentials(const mesos_auth_credentials *
                                                   size_t url_len,
                                                   const mesos_auth_zk_config *config,
                                                   const mesos_auth_zk_watch **out);
+#endif
+
+#if defined(MESOS_AUTH_ZK)
+/*
+ As `mesos_auth_zk_watch_acl`, for a TLS mapper handle: the znode
+ holds a TLS mapping rule file (as `mesos_auth_tls_mapper_new` reads
+ it), and each valid version is swapped into `mapper` whole (as
+ `mesos_auth_tls_mapper_reload_buffer`). An invalid version is
+ refused, recorded in `audit` (may be NULL) with the znode and its
+ version, and the last good rule set keeps serving. With
+ `config->fail_closed_after_ms`, once ZooKeeper has been out of reach
+ that long, `mesos_auth_tls_mapper_map_der` on `mapper` refuses every
+ certificate with `MESOS_AUTH_RESULT_STALE` until contact is back
+ (or the watch is freed: the mapper then serves its last rule set).
+
+ # Safety
+
+ `mapper` NULL or live; `url` valid for `url_len` bytes; `config`
+ NULL or valid; `audit` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_zk_watch_tls_rules(const mesos_auth_tls_mapper *mapper,
+                                                const char *url,
+                                                size_t url_len,
+                                                const mesos_auth_zk_config *config,
+                                                const mesos_auth_audit *audit,
+                                                const mesos_auth_zk_watch **out);
 #endif
 
 #if defined(MESOS_AUTH_ZK)

@@ -26,12 +26,18 @@ pub struct mesos_auth_tls_mapper {
 /// The rule set a mapper handle serves, and what may stop it serving.
 pub(crate) struct ServedRules {
     rules: Reloadable<Mapper>,
+    /// The ZooKeeper watches feeding this mapper: any of them past its
+    /// fail-closed bound makes every mapping fail.
+    #[cfg(feature = "zk")]
+    watches: crate::zk::FreshnessGate,
 }
 
 impl ServedRules {
     fn new(mapper: Mapper) -> Self {
         Self {
             rules: Reloadable::new(mapper),
+            #[cfg(feature = "zk")]
+            watches: crate::zk::FreshnessGate::default(),
         }
     }
 
@@ -50,6 +56,21 @@ impl ServedRules {
         self.rules
             .try_reload(|_| Mapper::from_json(text))
             .map_err(|e| fail(mesos_auth_result::ParseError, e))
+    }
+
+    /// The watches gating this mapper (the ZooKeeper watch attaches itself).
+    #[cfg(feature = "zk")]
+    pub(crate) fn watches(&self) -> &crate::zk::FreshnessGate {
+        &self.watches
+    }
+
+    /// Whether mappings may be made now: always, unless a ZooKeeper watch
+    /// feeding this mapper fails closed.
+    #[inline(always)]
+    fn check_fresh(&self) -> Result<(), mesos_auth_result> {
+        #[cfg(feature = "zk")]
+        self.watches.check()?;
+        Ok(())
     }
 }
 
@@ -173,7 +194,10 @@ impl mesos_auth_tls_mapper {
     /// log, not for the peer): close the connection. `audit` may be NULL;
     /// otherwise the outcome is recorded. One call maps against one whole
     /// rule set (the one served when it started), whatever reloads run
-    /// meanwhile.
+    /// meanwhile. While a ZooKeeper watch feeding this mapper
+    /// (`mesos_auth_zk_watch_tls_rules`) is past its fail-closed bound,
+    /// every certificate is refused with `MESOS_AUTH_RESULT_STALE`: close
+    /// the connection.
     ///
     /// # Safety
     ///
@@ -198,6 +222,7 @@ impl mesos_auth_tls_mapper {
                         return Err(fail(mesos_auth_result::InvalidParameter, "der is empty"));
                     }
                     let sink = audit::optional_sink(audit)?;
+                    m.check_fresh()?;
                     let leaf = mesos_auth::tls::VerifiedLeaf::from_der_verified_elsewhere(
                         der.to_vec().into(),
                     );
