@@ -915,10 +915,14 @@ typedef struct mesos_auth_ratelimiter mesos_auth_ratelimiter;
 typedef struct mesos_auth_throttle mesos_auth_throttle;
 
 /*
- A compiled TLS mapping rule set.
+ A compiled TLS mapping rule set being served, reloadable while in use.
 
- Thread safety: shared, reference-counted and immutable: any number of
- threads may map certificates through one mapper at once.
+ Thread safety: shared and reference-counted. Every function taking a
+ `const mesos_auth_tls_mapper *` may be called from any number of threads
+ at once, reloads included: a reload compiles the new rule set first and
+ swaps it in atomically, so each mapping sees the old rule set or the new
+ one, never a mix; an invalid rule set is refused and the old one keeps
+ serving. Mappings never block on a reload.
  */
 typedef struct mesos_auth_tls_mapper mesos_auth_tls_mapper;
 
@@ -934,7 +938,8 @@ typedef struct mesos_auth_token_source mesos_auth_token_source;
 
 #if defined(MESOS_AUTH_ZK)
 /*
- A running ZooKeeper watch feeding one ACL or credentials handle.
+ A running ZooKeeper watch feeding one ACL, credentials or TLS mapper
+ handle.
 
  Thread safety: shared and reference-counted; every function taking a
  `const mesos_auth_zk_watch *` may be called from any thread at once.
@@ -2832,13 +2837,45 @@ mesos_auth_result mesos_auth_tls_mapper_new(const char *rules,
                                             const mesos_auth_tls_mapper **out);
 
 /*
- How many rules the mapper has.
+ How many rules the rule set being served has.
 
  # Safety
 
  `mapper` NULL or live; `out_n` valid for one write.
  */
 mesos_auth_result mesos_auth_tls_mapper_len(const mesos_auth_tls_mapper *mapper, size_t *out_n);
+
+/*
+ Compiles a new rule file (`len` bytes of UTF-8 JSON at `rules`, as
+ `mesos_auth_tls_mapper_new`) and swaps it in whole: mappings already
+ running finish with the old rule set, later ones use the new one.
+ `*out_generation` gets the new generation. An invalid rule file gives
+ `MESOS_AUTH_RESULT_PARSE_ERROR` (`mesos_auth_last_error` says where:
+ line:column, JSON path), one over the size limit
+ `MESOS_AUTH_RESULT_LIMIT_EXCEEDED`; either way the old rule set keeps
+ serving and nothing is written. The text may be freed as soon as the
+ call returns.
+
+ # Safety
+
+ `mapper` NULL or live; `rules` valid for `len` bytes;
+ `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_tls_mapper_reload_buffer(const mesos_auth_tls_mapper *mapper,
+                                                      const char *rules,
+                                                      size_t len,
+                                                      uint64_t *out_generation);
+
+/*
+ The generation of the rule set being served (0 for the first, +1 per
+ successful reload).
+
+ # Safety
+
+ `mapper` NULL or live; `out_generation` valid for one write.
+ */
+mesos_auth_result mesos_auth_tls_mapper_generation(const mesos_auth_tls_mapper *mapper,
+                                                   uint64_t *out_generation);
 
 /*
  Maps a client leaf certificate (`der_len` bytes of DER) to a
@@ -2850,7 +2887,12 @@ mesos_auth_result mesos_auth_tls_mapper_len(const mesos_auth_tls_mapper *mapper,
  its length to `*out_n`. A certificate that maps to no principal gives
  `MESOS_AUTH_RESULT_REJECTED`, with the reason in `mesos_auth_last_error` (for the local
  log, not for the peer): close the connection. `audit` may be NULL;
- otherwise the outcome is recorded.
+ otherwise the outcome is recorded. One call maps against one whole
+ rule set (the one served when it started), whatever reloads run
+ meanwhile. While a ZooKeeper watch feeding this mapper
+ (`mesos_auth_zk_watch_tls_rules`) is past its fail-closed bound,
+ every certificate is refused with `MESOS_AUTH_RESULT_STALE`: close
+ the connection.
 
  # Safety
 
@@ -2927,6 +2969,32 @@ mesos_auth_result mesos_auth_zk_watch_credentials(const mesos_auth_credentials *
                                                   size_t url_len,
                                                   const mesos_auth_zk_config *config,
                                                   const mesos_auth_zk_watch **out);
+#endif
+
+#if defined(MESOS_AUTH_ZK)
+/*
+ As `mesos_auth_zk_watch_acl`, for a TLS mapper handle: the znode
+ holds a TLS mapping rule file (as `mesos_auth_tls_mapper_new` reads
+ it), and each valid version is swapped into `mapper` whole (as
+ `mesos_auth_tls_mapper_reload_buffer`). An invalid version is
+ refused, recorded in `audit` (may be NULL) with the znode and its
+ version, and the last good rule set keeps serving. With
+ `config->fail_closed_after_ms`, once ZooKeeper has been out of reach
+ that long, `mesos_auth_tls_mapper_map_der` on `mapper` refuses every
+ certificate with `MESOS_AUTH_RESULT_STALE` until contact is back
+ (or the watch is freed: the mapper then serves its last rule set).
+
+ # Safety
+
+ `mapper` NULL or live; `url` valid for `url_len` bytes; `config`
+ NULL or valid; `audit` NULL or live; `out` valid for one write.
+ */
+mesos_auth_result mesos_auth_zk_watch_tls_rules(const mesos_auth_tls_mapper *mapper,
+                                                const char *url,
+                                                size_t url_len,
+                                                const mesos_auth_zk_config *config,
+                                                const mesos_auth_audit *audit,
+                                                const mesos_auth_zk_watch **out);
 #endif
 
 #if defined(MESOS_AUTH_ZK)

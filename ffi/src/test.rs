@@ -1434,3 +1434,222 @@ mod acl {
         free(a);
     }
 }
+
+/// The TLS mapper handle: reloads swap whole rule sets while mappings run.
+pub(crate) mod tls_mapper {
+    use std::ffi::c_char;
+    use std::ptr;
+
+    use crate::result::mesos_auth_result as R;
+    use crate::tls::mesos_auth_tls_mapper as M;
+
+    /// Maps `alice` (as `CN` and as the principal template's `${1}`) to
+    /// `a-alice`.
+    pub(crate) const RULES_A: &str = r#"[
+  {"source": "subject.CN", "match": "bob", "principal": "a-bob"},
+  {"source": "subject.CN", "match": "(.+)", "principal": "a-${1}"}
+]"#;
+    /// Rejects `alice`; anyone else is `b-<CN>`. Mixing its first rule
+    /// with A's second, or A's first with its second, would give an
+    /// outcome neither set gives on its own.
+    pub(crate) const RULES_B: &str = r#"[
+  {"source": "subject.CN", "match": "alice", "action": "reject"},
+  {"source": "subject.CN", "match": "(.+)", "principal": "b-${1}"}
+]"#;
+
+    /// A self-signed certificate whose subject is `CN=<cn>`, as DER.
+    pub(crate) fn cert(cn: &str) -> Vec<u8> {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    pub(crate) fn new(rules: &str) -> *const M {
+        let mut m = ptr::null();
+        // SAFETY: valid buffers.
+        let r = unsafe { M::mesos_auth_tls_mapper_new(rules.as_ptr().cast(), rules.len(), &mut m) };
+        assert_eq!(r, R::Ok);
+        m
+    }
+
+    pub(crate) fn free(m: *const M) {
+        // SAFETY: m live, freed once.
+        assert_eq!(unsafe { M::mesos_auth_tls_mapper_free(m) }, R::Ok);
+    }
+
+    /// The principal `der` maps to, or the result code.
+    pub(crate) fn map(m: *const M, der: &[u8]) -> Result<String, R> {
+        let mut buf = [0 as c_char; 257];
+        let mut n = usize::MAX;
+        // SAFETY: m live; buffers valid for the lengths given.
+        let r = unsafe {
+            M::mesos_auth_tls_mapper_map_der(
+                m,
+                der.as_ptr(),
+                der.len(),
+                ptr::null(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut n,
+            )
+        };
+        if r != R::Ok {
+            return Err(r);
+        }
+        let bytes: Vec<u8> = buf.iter().take(n).map(|&c| c as u8).collect();
+        Ok(String::from_utf8(bytes).unwrap())
+    }
+
+    pub(crate) fn reload(m: *const M, rules: &str) -> (R, u64) {
+        let mut g = u64::MAX;
+        // SAFETY: m live; buffers valid.
+        let r = unsafe {
+            M::mesos_auth_tls_mapper_reload_buffer(m, rules.as_ptr().cast(), rules.len(), &mut g)
+        };
+        (r, g)
+    }
+
+    pub(crate) fn generation(m: *const M) -> u64 {
+        let mut g = u64::MAX;
+        // SAFETY: m live; g writable.
+        let r = unsafe { M::mesos_auth_tls_mapper_generation(m, &mut g) };
+        assert_eq!(r, R::Ok);
+        g
+    }
+
+    fn len(m: *const M) -> usize {
+        let mut n = usize::MAX;
+        // SAFETY: m live; n writable.
+        assert_eq!(unsafe { M::mesos_auth_tls_mapper_len(m, &mut n) }, R::Ok);
+        n
+    }
+
+    pub(crate) fn last_error() -> String {
+        let mut buf = [0 as c_char; 512];
+        let mut n = 0usize;
+        // SAFETY: buf and n valid for the lengths given.
+        let r = unsafe { crate::mesos_auth_last_error(buf.as_mut_ptr(), buf.len(), &mut n) };
+        assert_eq!(r, R::Ok);
+        let bytes: Vec<u8> = buf.iter().take(n).map(|&c| c as u8).collect();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    /// Issue 17: a reload swaps the rule set in; an invalid one is refused
+    /// with a located error and the old one keeps serving.
+    #[test]
+    fn reload_swaps_or_keeps_the_old_rules() {
+        let alice = cert("alice");
+        let carol = cert("carol");
+        let m = new(RULES_A);
+        assert_eq!((generation(m), len(m)), (0, 2));
+        assert_eq!(map(m, &alice).as_deref(), Ok("a-alice"));
+
+        assert_eq!(reload(m, RULES_B), (R::Ok, 1));
+        assert_eq!(generation(m), 1);
+        assert_eq!(map(m, &alice), Err(R::Rejected));
+        assert_eq!(map(m, &carol).as_deref(), Ok("b-carol"));
+
+        // Invalid: refused, located, nothing written, B still serves.
+        let bad = "[\n  {\"source\": \"subject.CN\", \"match\": \"(\", \"principal\": \"x\"}\n]";
+        assert_eq!(reload(m, bad), (R::ParseError, u64::MAX));
+        let e = last_error();
+        assert!(e.contains("2:"), "{e}");
+        assert_eq!(reload(m, "{"), (R::ParseError, u64::MAX));
+        let huge = " ".repeat(2 << 20);
+        assert_eq!(reload(m, &huge), (R::LimitExceeded, u64::MAX));
+        assert_eq!(generation(m), 1);
+        assert_eq!(map(m, &carol).as_deref(), Ok("b-carol"));
+
+        // Bad arguments.
+        // SAFETY: NULL out / NULL rules with a length are refused.
+        unsafe {
+            assert_eq!(
+                M::mesos_auth_tls_mapper_reload_buffer(
+                    m,
+                    RULES_A.as_ptr().cast(),
+                    RULES_A.len(),
+                    ptr::null_mut()
+                ),
+                R::NullParameter
+            );
+            let mut g = 0;
+            assert_eq!(
+                M::mesos_auth_tls_mapper_reload_buffer(m, ptr::null(), 3, &mut g),
+                R::NullParameter
+            );
+            assert_eq!(
+                M::mesos_auth_tls_mapper_reload_buffer(
+                    ptr::null(),
+                    RULES_A.as_ptr().cast(),
+                    RULES_A.len(),
+                    &mut g
+                ),
+                R::NullParameter
+            );
+            assert_eq!(
+                M::mesos_auth_tls_mapper_generation(m, ptr::null_mut()),
+                R::NullParameter
+            );
+        }
+        assert_eq!(generation(m), 1);
+
+        // A second reference sees the same rule set, reloads included.
+        let mut m2 = ptr::null();
+        // SAFETY: m live; m2 writable.
+        let r = unsafe { M::mesos_auth_tls_mapper_up_ref(m, &mut m2) };
+        assert_eq!(r, R::Ok);
+        assert_eq!(reload(m2, RULES_A), (R::Ok, 2));
+        assert_eq!(map(m, &alice).as_deref(), Ok("a-alice"));
+        free(m2);
+        free(m);
+        // A released reference is refused.
+        assert_eq!(reload(m, RULES_A).0, R::WrongHandle);
+    }
+
+    /// Issue 17: mappings during reloads each see one whole rule set: every
+    /// outcome is A's or B's, never anything else, and both are seen.
+    #[test]
+    fn threads_map_while_rules_reload() {
+        let alice = cert("alice");
+        let m = new(RULES_A);
+        let addr = m as usize;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mappers: Vec<_> = (0..3)
+            .map(|_| {
+                let alice = alice.clone();
+                let stop = std::sync::Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let (mut a, mut b) = (0u32, 0u32);
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) || a + b < 200 {
+                        match map(addr as *const M, &alice) {
+                            Ok(p) if p == "a-alice" => a += 1,
+                            Err(R::Rejected) => b += 1,
+                            other => panic!("a mix of rule sets: {other:?}"),
+                        }
+                    }
+                    (a, b)
+                })
+            })
+            .collect();
+        for i in 0..400u64 {
+            let rules = if i % 2 == 0 { RULES_B } else { RULES_A };
+            assert_eq!(reload(addr as *const M, rules), (R::Ok, i + 1));
+            if i % 50 == 0 {
+                std::thread::yield_now();
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (mut a, mut b) = (0, 0);
+        for t in mappers {
+            let (x, y) = t.join().unwrap();
+            a += x;
+            b += y;
+        }
+        assert!(a > 0 && b > 0, "a {a}, b {b}");
+        free(m);
+    }
+}

@@ -1,6 +1,6 @@
 //! ZooKeeper as the policy source (feature `zk`): a watch on a `zk://`
-//! URL that swaps each valid version of the znode into an existing ACL or
-//! credentials handle, its staleness, and its end.
+//! URL that swaps each valid version of the znode into an existing ACL,
+//! credentials or TLS mapper handle, its staleness, and its end.
 //!
 //! The watch runs its own thread (and a small tokio runtime inside it): the
 //! host needs no event loop. Decisions keep calling the ACL or credentials
@@ -8,7 +8,8 @@
 
 use std::ffi::c_char;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use mesos_auth::audit::{AuditSink, NullSink};
@@ -18,12 +19,13 @@ use mesos_auth::zk::{
 };
 
 use crate::acl::{Policy, mesos_auth_acl};
-use crate::audit::SharedSink;
+use crate::audit::{self, SharedSink, mesos_auth_audit};
 use crate::credentials::{Served, mesos_auth_credentials};
 use crate::handle::{self, Castable, Kind, Ownership, Tagged};
 use crate::mesos_auth_str;
 use crate::panic::ffi_panic_boundary;
 use crate::result::{fail, last_error_text, mesos_auth_result};
+use crate::tls::{ServedRules, mesos_auth_tls_mapper};
 
 /// How a watch connects and behaves. Zero values and empty strings mean
 /// the default. Paths are read once, when the watch starts.
@@ -87,7 +89,8 @@ pub struct mesos_auth_zk_status {
     pub fail_closed: bool,
 }
 
-/// A running ZooKeeper watch feeding one ACL or credentials handle.
+/// A running ZooKeeper watch feeding one ACL, credentials or TLS mapper
+/// handle.
 ///
 /// Thread safety: shared and reference-counted; every function taking a
 /// `const mesos_auth_zk_watch *` may be called from any thread at once.
@@ -132,6 +135,84 @@ impl PolicyTarget for CredentialsTarget {
 
     fn apply(&self, bytes: &[u8]) -> Result<u64, String> {
         self.0.reload_bytes(bytes).map_err(|_| last_error_text())
+    }
+}
+
+/// A TLS mapper handle as the watch's target.
+struct TlsRulesTarget(Arc<Tagged<ServedRules>>);
+
+impl PolicyTarget for TlsRulesTarget {
+    fn kind(&self) -> PolicyKind {
+        PolicyKind::TlsRules
+    }
+
+    fn apply(&self, bytes: &[u8]) -> Result<u64, String> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| format!("not UTF-8 at byte {}", e.valid_up_to()))?;
+        self.0.reload_text(text).map_err(|_| last_error_text())
+    }
+}
+
+/// The watches feeding one TLS mapper: while any of them is past its
+/// fail-closed bound, the mapper refuses every certificate (a mapper has
+/// no decision of its own the host could deny, so the gate sits inside).
+///
+/// The mapper holds them weakly: the watch holds the mapper, and freeing
+/// the watch must end the gate.
+#[derive(Default)]
+pub(crate) struct FreshnessGate {
+    /// Set once a watch is attached, so a mapper never watched (nearly
+    /// all) takes no lock.
+    any: AtomicBool,
+    watches: Mutex<Vec<Weak<Tagged<Watch>>>>,
+}
+
+impl FreshnessGate {
+    fn attach(&self, watch: Weak<Tagged<Watch>>) {
+        let mut w = self.watches.lock().unwrap_or_else(|p| p.into_inner());
+        w.retain(|w| w.strong_count() > 0);
+        w.push(watch);
+        self.any.store(true, Ordering::Release);
+    }
+
+    /// `MESOS_AUTH_RESULT_STALE` (the detail names the znode and the
+    /// bound) while a watch feeding the mapper fails closed.
+    #[inline(always)]
+    pub(crate) fn check(&self) -> Result<(), mesos_auth_result> {
+        if !self.any.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.check_watches()
+    }
+
+    #[inline(never)]
+    fn check_watches(&self) -> Result<(), mesos_auth_result> {
+        let live: Vec<Arc<Tagged<Watch>>> = {
+            let mut w = self.watches.lock().unwrap_or_else(|p| p.into_inner());
+            w.retain(|w| w.strong_count() > 0);
+            w.iter().filter_map(Weak::upgrade).collect()
+        };
+        let mut verdict = Ok(());
+        for w in live {
+            if verdict.is_ok() {
+                verdict = w.watch.check_fresh().map_err(|e| zk_error(&e));
+            }
+            release(w);
+        }
+        verdict
+    }
+}
+
+/// Lets go of a watch a mapping held for its check. If the host freed the
+/// watch meanwhile, this is the last reference, and dropping it joins the
+/// watch thread: done on a thread of its own, so no mapping waits for it.
+fn release(watch: Arc<Tagged<Watch>>) {
+    if let Some(last) = Arc::into_inner(watch) {
+        // If no thread can be started, the closure (and the watch) is
+        // dropped here instead.
+        let _ = std::thread::Builder::new()
+            .name("mesos-auth-zk-stop".to_owned())
+            .spawn(move || drop(last));
     }
 }
 
@@ -417,6 +498,62 @@ impl mesos_auth_zk_watch {
                     start(url, url_len, config, Arc::new(CredentialsTarget(served)), sink),
                     out,
                 )
+            }
+        }
+    }
+
+    /// As `mesos_auth_zk_watch_acl`, for a TLS mapper handle: the znode
+    /// holds a TLS mapping rule file (as `mesos_auth_tls_mapper_new` reads
+    /// it), and each valid version is swapped into `mapper` whole (as
+    /// `mesos_auth_tls_mapper_reload_buffer`). An invalid version is
+    /// refused, recorded in `audit` (may be NULL) with the znode and its
+    /// version, and the last good rule set keeps serving. With
+    /// `config->fail_closed_after_ms`, once ZooKeeper has been out of reach
+    /// that long, `mesos_auth_tls_mapper_map_der` on `mapper` refuses every
+    /// certificate with `MESOS_AUTH_RESULT_STALE` until contact is back
+    /// (or the watch is freed: the mapper then serves its last rule set).
+    ///
+    /// # Safety
+    ///
+    /// `mapper` NULL or live; `url` valid for `url_len` bytes; `config`
+    /// NULL or valid; `audit` NULL or live; `out` valid for one write.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn mesos_auth_zk_watch_tls_rules(
+        mapper: *const mesos_auth_tls_mapper,
+        url: *const c_char,
+        url_len: usize,
+        config: *const mesos_auth_zk_config,
+        audit: *const mesos_auth_audit,
+        out: *mut *const mesos_auth_zk_watch,
+    ) -> mesos_auth_result {
+        ffi_panic_boundary! {
+            if out.is_null() {
+                return fail(mesos_auth_result::NullParameter, "out is NULL");
+            }
+            let run = || {
+                // SAFETY: forwarded caller contract.
+                let rules = unsafe { handle::clone_arc(mapper)? };
+                // SAFETY: forwarded caller contract.
+                let sink = sink_of(&unsafe { audit::optional_sink(audit)? });
+                let target = Arc::new(TlsRulesTarget(Arc::clone(&rules)));
+                // SAFETY: forwarded caller contract.
+                let watch = unsafe { start(url, url_len, config, target, sink)? };
+                let c = handle::to_arc::<mesos_auth_zk_watch>(watch);
+                // SAFETY: `c` was just made, and is live.
+                match unsafe { handle::clone_arc(c) } {
+                    Ok(w) => rules.watches().attach(Arc::downgrade(&w)),
+                    Err(e) => {
+                        // SAFETY: `c` is ours, freed once.
+                        let _ = unsafe { handle::free(c) };
+                        return Err(e);
+                    }
+                }
+                Ok(c)
+            };
+            match run() {
+                // SAFETY: checked non-null; writable by contract.
+                Ok(c) => unsafe { handle::write_out(out, c) },
+                Err(e) => e,
             }
         }
     }

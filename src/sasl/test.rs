@@ -225,3 +225,43 @@ fn os_nonce_source_is_opaque() {
     );
     assert_eq!(format!("{n:?}"), "OsNonceSource(..)");
 }
+
+/// A refusal that is the master's own fault (its keytab unreadable) is not
+/// counted against the client's principal or peer; a Kerberos refusal of
+/// the client still is.
+#[test]
+fn throttle_ignores_the_masters_own_kerberos_fault() {
+    use std::time::Instant;
+
+    use super::event::{AuthEvent, AuthResult, FailureReason, Side};
+    use super::throttle::{Throttle, ThrottleConfig, Verdict};
+
+    let failed = |reason| AuthEvent {
+        side: Side::Authenticator,
+        principal: Some("alice".to_owned()),
+        peer: Some("10.0.0.9:5050".to_owned()),
+        mechanism: "GSSAPI",
+        result: AuthResult::Failed,
+        reason: Some(reason),
+        error: None,
+        detail: None,
+        audit_id: None,
+    };
+    let now = Instant::now();
+    let mut th = Throttle::new(ThrottleConfig::new().free_failures(0));
+    for _ in 0..5 {
+        th.observe(&failed(FailureReason::KerberosUnavailable), now);
+    }
+    assert_eq!(th.check(Some("alice"), None, now), Verdict::Allow);
+    assert_eq!(th.check(None, Some("10.0.0.9:5050"), now), Verdict::Allow);
+    assert!(th.is_empty());
+    th.observe(&failed(FailureReason::KerberosRefused), now);
+    assert!(matches!(
+        th.check(Some("alice"), None, now),
+        Verdict::Delay(_)
+    ));
+    assert!(matches!(
+        th.check(None, Some("10.0.0.9:5050"), now),
+        Verdict::Delay(_)
+    ));
+}

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::event::{AuthEvent, AuthResult, Side};
+use super::event::{AuthEvent, AuthResult, FailureReason, Side};
 
 /// Settings of a [`Throttle`].
 #[derive(Debug, Clone)]
@@ -163,7 +163,9 @@ impl Throttle {
     }
 
     /// Records the outcome an authenticator reported. Errors count as
-    /// failures of the peer only (the principal is unproven).
+    /// failures of the peer only (the principal is unproven). A refusal
+    /// that is the master's own fault ([`FailureReason::KerberosUnavailable`]:
+    /// its keytab is unreadable) counts against no one.
     pub fn observe(&mut self, event: &AuthEvent, now: Instant) {
         if event.side != Side::Authenticator {
             return;
@@ -172,6 +174,9 @@ impl Throttle {
         let peer = event.peer.as_deref();
         match event.result {
             AuthResult::Completed => self.record_success(principal, peer),
+            // The client did nothing wrong: counting it would hold back
+            // every GSSAPI client for a while after the keytab is fixed.
+            AuthResult::Failed if event.reason == Some(FailureReason::KerberosUnavailable) => {}
             AuthResult::Failed => self.record_failure(principal, peer, now),
             AuthResult::Error => self.record_failure(None, peer, now),
         }

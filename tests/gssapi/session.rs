@@ -11,7 +11,7 @@ use mesos_auth::credentials::{Credential, CredentialStore};
 use mesos_auth::sasl::gssapi::{AuthToLocal, GssapiClientConfig, GssapiServerConfig};
 use mesos_auth::sasl::{
     AuthResult, Authenticatee, Authenticator, AuthenticatorConfig, ClientMessage, FailureReason,
-    OsNonceSource, PeerMisbehaved, ServerMessage, Status,
+    OsNonceSource, PeerMisbehaved, ServerMessage, Status, Throttle, ThrottleConfig,
 };
 
 const RULES: &str = r"RULE:[1:$1@$0](.*@MESOS\.TEST)s/@.*//";
@@ -253,7 +253,11 @@ mod child {
     #[ignore = "run by its parent test in a prepared Kerberos realm"]
     fn missing_keytab() {
         kdc::child_dir();
-        let mut server = master(AuthenticatorConfig::new().gssapi(gss_server()));
+        let mut server = master(
+            AuthenticatorConfig::new()
+                .gssapi(gss_server())
+                .peer("client:1"),
+        );
         let mut client = gss_client("alice");
         let seen = run(&mut server, &mut client);
         // Refused right at Start, with the same bare Failed as any refusal.
@@ -261,6 +265,11 @@ mod child {
         assert_eq!(seen[2], Seen::ToClient(ServerMessage::Failed));
         let event = server.poll_event().unwrap();
         assert_eq!(event.reason, Some(FailureReason::KerberosUnavailable));
+        // The master's own fault: the failure throttle holds no one back.
+        let mut throttle = Throttle::new(ThrottleConfig::new().free_failures(0));
+        assert_eq!(event.peer.as_deref(), Some("client:1"));
+        throttle.observe(&event, Instant::now());
+        assert!(throttle.is_empty());
         let detail = event.detail.unwrap();
         assert!(detail.contains("mesos@localhost"), "{detail}");
         assert_eq!(client.status(), Status::Failed);

@@ -418,3 +418,127 @@ fn gssapi_config_errors_fail_the_start_and_name_the_field() {
     // SAFETY: the handle from compile, freed once.
     unsafe { mesos_auth_acl::mesos_auth_acl_free(acl) };
 }
+
+fn watch_tls_rules(
+    mapper: *const crate::tls::mesos_auth_tls_mapper,
+    url: &str,
+    config: &mesos_auth_zk_config,
+) -> Result<*const mesos_auth_zk_watch, mesos_auth_result> {
+    let mut w = std::ptr::null();
+    // SAFETY: live handle, valid views and out; no audit.
+    let r = unsafe {
+        mesos_auth_zk_watch::mesos_auth_zk_watch_tls_rules(
+            mapper,
+            url.as_ptr().cast(),
+            url.len(),
+            config,
+            std::ptr::null(),
+            &mut w,
+        )
+    };
+    if r == mesos_auth_result::Ok {
+        Ok(w)
+    } else {
+        Err(r)
+    }
+}
+
+fn free_watch(w: *const mesos_auth_zk_watch) {
+    // SAFETY: a live reference, freed once.
+    let r = unsafe { mesos_auth_zk_watch::mesos_auth_zk_watch_free(w) };
+    assert_eq!(r, mesos_auth_result::Ok);
+}
+
+fn watch_error(w: *const mesos_auth_zk_watch) -> String {
+    let mut buf = [0 as c_char; 512];
+    let mut n = 0;
+    // SAFETY: live handle, a local buffer of that length.
+    let r = unsafe {
+        mesos_auth_zk_watch::mesos_auth_zk_watch_last_error(w, buf.as_mut_ptr(), buf.len(), &mut n)
+    };
+    assert_eq!(r, mesos_auth_result::Ok);
+    let bytes: Vec<u8> = buf.iter().take(n).map(|&c| c as u8).collect();
+    String::from_utf8(bytes).unwrap()
+}
+
+/// Issue 17: a watch feeding a TLS mapper that is past its fail-closed
+/// bound makes every mapping fail with `Stale` (no ZooKeeper needed: one
+/// never reached ages from the start); a keep-serving watch never does;
+/// freeing the watch lets the mapper serve its last rule set again.
+#[test]
+fn tls_rules_watch_fails_closed_past_its_bound() {
+    use crate::test::tls_mapper::{RULES_A, cert, free, map, new, reload};
+    let alice = cert("alice");
+    let m = new(RULES_A);
+    let nowhere = "zk://127.0.0.1:1/mesos-auth/tls-rules";
+    let keep = watch_tls_rules(m, nowhere, &config(0, 0)).unwrap();
+    let strict = watch_tls_rules(m, nowhere, &config(0, 300)).unwrap();
+    assert!(wait_until(Duration::from_secs(10), || {
+        map(m, &alice) == Err(mesos_auth_result::Stale)
+    }));
+    let e = last_error_text();
+    assert!(e.contains("/mesos-auth/tls-rules"), "{e}");
+    assert!(status(strict).fail_closed && !status(keep).fail_closed);
+    // A local reload still swaps the rules in, but mapping stays closed.
+    assert_eq!(
+        reload(m, crate::test::tls_mapper::RULES_B).0,
+        mesos_auth_result::Ok
+    );
+    assert_eq!(map(m, &alice), Err(mesos_auth_result::Stale));
+    // Freed: the gate goes with it; the keep-serving watch does not gate.
+    free_watch(strict);
+    assert_eq!(map(m, &alice), Err(mesos_auth_result::Rejected));
+    assert_eq!(map(m, &cert("carol")).as_deref(), Ok("b-carol"));
+    free_watch(keep);
+    // Bad input: clear errors, nothing written.
+    assert_eq!(
+        watch_tls_rules(m, "http://x/tls-rules", &config(0, 0)).err(),
+        Some(mesos_auth_result::InvalidParameter)
+    );
+    assert_eq!(
+        watch_tls_rules(std::ptr::null(), nowhere, &config(0, 0)).err(),
+        Some(mesos_auth_result::NullParameter)
+    );
+    free(m);
+}
+
+/// Issue 17: the TLS rules znode feeds a C mapper handle: pushes reach it,
+/// an invalid version written behind `zk push`'s back is refused (the
+/// error names the znode version) and the last good rules keep mapping.
+#[test]
+fn watch_feeds_the_tls_mapper() {
+    use crate::test::tls_mapper::{RULES_A, RULES_B, cert, free, generation, map, new};
+    if !available() {
+        return;
+    }
+    let zk = start_zk();
+    let url = format!("zk://127.0.0.1:{}/mesos-auth/tls-rules", zk.port);
+    let zurl = ZkUrl::parse(&url).unwrap();
+    let open = PushOptions::new(ConnectOptions::new()).insecure_open_acl(true);
+    zk::push(&zurl, PolicyKind::TlsRules, RULES_A.as_bytes(), &open).unwrap();
+    let alice = cert("alice");
+    // The mapper starts from its local rules (B: alice rejected).
+    let m = new(RULES_B);
+    assert_eq!(map(m, &alice), Err(mesos_auth_result::Rejected));
+    let w = watch_tls_rules(m, &url, &config(10_000, 0)).unwrap();
+    assert_eq!(map(m, &alice).as_deref(), Ok("a-alice"));
+    assert_eq!((status(w).version, generation(m)), (0, 1));
+
+    zk::push(&zurl, PolicyKind::TlsRules, RULES_B.as_bytes(), &open).unwrap();
+    assert!(wait_until(Duration::from_secs(5), || {
+        map(m, &alice) == Err(mesos_auth_result::Rejected)
+    }));
+    assert_eq!(status(w).version, 1);
+
+    zk_cli(
+        zk.port,
+        &["set", "/mesos-auth/tls-rules", "[{\"source\":1}]"],
+    );
+    assert!(wait_until(Duration::from_secs(5), || !watch_error(w).is_empty()));
+    let e = watch_error(w);
+    assert!(e.contains("/mesos-auth/tls-rules` version 2"), "{e}");
+    assert_eq!((status(w).version, generation(m)), (1, 2));
+    assert_eq!(map(m, &cert("carol")).as_deref(), Ok("b-carol"));
+    free_watch(w);
+    free(m);
+}
