@@ -5,6 +5,8 @@
 # names PREFIX alone).
 #   bash ffi/install.sh [PREFIX]
 #   DESTDIR=/tmp/stage bash ffi/install.sh /usr
+#   MESOS_AUTH_FEATURES=gssapi,zk bash ffi/install.sh   (Kerberos, ZooKeeper;
+#   C code then defines MESOS_AUTH_GSSAPI / MESOS_AUTH_ZK to see their API)
 # The shared library is installed as libmesos_auth.so.X.Y.Z with the links
 # libmesos_auth.so.X (its SONAME, what programs load) and libmesos_auth.so
 # (what -lmesos_auth finds at build time).
@@ -18,7 +20,7 @@ major=${version%%.*}
 # (a path holding a double quote is not supported).
 target=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
 [ -n "$target" ] || { echo "cargo metadata gave no target_directory"; exit 1; }
-cargo build -p mesos-auth-ffi --release
+cargo build -p mesos-auth-ffi --release ${MESOS_AUTH_FEATURES:+--features "$MESOS_AUTH_FEATURES"}
 lib="$dest$prefix/lib"
 install -d "$lib" "$dest$prefix/include" "$lib/pkgconfig"
 install -m 0644 "$target"/release/libmesos_auth_ffi.a "$lib/libmesos_auth.a"
