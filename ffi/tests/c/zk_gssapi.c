@@ -1,8 +1,8 @@
 /* C11 test of the ZooKeeper watch over SASL GSSAPI (Kerberos), from C,
  * against a real MIT KDC and a Kerberized ZooKeeper that run-c-tests
  * starts (issue 17). The library is built with `zk` and `gssapi`; run
- * against the static library (ASan+UBSan, valgrind) and the installed
- * shared one, because the client's GSSAPI mechanism is registered in a
+ * against the static library (ASan+UBSan, valgrind) and the shared one
+ * (ASan), because the client's GSSAPI mechanism is registered in a
  * linker section that a static link may drop.
  *
  * argv: ZooKeeper's port, the realm's directory (zkmaster.keytab, the
