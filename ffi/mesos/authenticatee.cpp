@@ -31,7 +31,6 @@
 #include <mesos/module/authenticatee.hpp>
 
 #include <process/defer.hpp>
-#include <process/dispatch.hpp>
 #include <process/future.hpp>
 #include <process/id.hpp>
 #include <process/process.hpp>
@@ -52,8 +51,6 @@ public:
   explicit CramMd5Authenticatee(AuditSinks::Handle audit)
     : audit_(std::move(audit)) {}
 
-  ~CramMd5Authenticatee() override { stop(); }
-
   process::Future<bool> authenticate(
       const process::UPID& pid,
       const process::UPID& client,
@@ -61,31 +58,20 @@ public:
   {
     // A new attempt replaces one still in flight (its future was discarded
     // by the caller by then).
-    stop();
+    attempt_.stop();
     std::unique_ptr<ClientSession> session;
     if (std::optional<std::string> error = ClientSession::start(
             credential.principal(), credential.secret(), &session,
             audit_.get())) {
       return process::Failure(*error);
     }
-    process_.reset(new ClientProcess(client, std::move(session)));
-    process::spawn(process_.get());
-    return process::dispatch(
-        process_.get(), &ClientProcess::authenticate, pid);
+    return attempt_.start(
+        pid, client, std::move(session), "mesos-auth-cram-md5-client");
   }
 
 private:
-  void stop()
-  {
-    if (process_ != nullptr) {
-      process::terminate(process_.get(), false);
-      process::wait(process_.get());
-      process_.reset();
-    }
-  }
-
-  AuditSinks::Handle audit_; // Outlives process_ (declared first).
-  std::unique_ptr<ClientProcess> process_;
+  AuditSinks::Handle audit_; // Outlives attempt_ (declared first).
+  ClientAttempt attempt_; // Stops the attempt before audit_ goes.
 };
 
 } // namespace mesos_auth_module {

@@ -17,6 +17,7 @@
 #include <mesos/authentication/authentication.hpp>
 
 #include <process/defer.hpp>
+#include <process/dispatch.hpp>
 #include <process/future.hpp>
 #include <process/id.hpp>
 #include <process/process.hpp>
@@ -208,6 +209,44 @@ private:
   process::UPID authenticator_; // The session's actor, once it has spoken.
   std::unique_ptr<ClientSession> session_;
   process::Promise<bool> promise_;
+};
+
+// The one attempt an authenticatee module has in flight: a new attempt
+// stops the last (Mesos discarded its future by then), and so does the
+// module's destructor.
+class ClientAttempt
+{
+public:
+  ClientAttempt() = default;
+  ClientAttempt(const ClientAttempt&) = delete;
+  ClientAttempt& operator=(const ClientAttempt&) = delete;
+  ~ClientAttempt() { stop(); }
+
+  // Runs `session` against the master at `pid` in an actor named after `id`.
+  process::Future<bool> start(
+      const process::UPID& pid,
+      const process::UPID& client,
+      std::unique_ptr<ClientSession> session,
+      const std::string& id)
+  {
+    stop();
+    process_.reset(new ClientProcess(client, std::move(session), id));
+    process::spawn(process_.get());
+    return process::dispatch(
+        process_.get(), &ClientProcess::authenticate, pid);
+  }
+
+  void stop()
+  {
+    if (process_ != nullptr) {
+      process::terminate(process_.get(), false);
+      process::wait(process_.get());
+      process_.reset();
+    }
+  }
+
+private:
+  std::unique_ptr<ClientProcess> process_;
 };
 
 } // namespace mesos_auth_module {

@@ -41,7 +41,6 @@
 #include <mesos/authentication/authenticatee.hpp>
 #include <mesos/module/authenticatee.hpp>
 
-#include <process/dispatch.hpp>
 #include <process/future.hpp>
 #include <process/process.hpp>
 
@@ -125,8 +124,6 @@ public:
   GssapiAuthenticatee(GssapiClientConfig config, AuditSinks::Handle audit)
     : config_(std::move(config)), audit_(std::move(audit)) {}
 
-  ~GssapiAuthenticatee() override { stop(); }
-
   process::Future<bool> authenticate(
       const process::UPID& pid,
       const process::UPID& client,
@@ -134,7 +131,7 @@ public:
   {
     // A new attempt replaces one still in flight (its future was discarded
     // by the caller by then).
-    stop();
+    attempt_.stop();
     const std::string& principal =
       config_.principal.empty() ? credential.principal() : config_.principal;
     std::string host = config_.masterHost;
@@ -152,26 +149,14 @@ public:
       // future, so Mesos retries with backoff.
       return process::Failure(*error);
     }
-    process_.reset(new ClientProcess(
-        client, std::move(session), "mesos-auth-gssapi-client"));
-    process::spawn(process_.get());
-    return process::dispatch(
-        process_.get(), &ClientProcess::authenticate, pid);
+    return attempt_.start(
+        pid, client, std::move(session), "mesos-auth-gssapi-client");
   }
 
 private:
-  void stop()
-  {
-    if (process_ != nullptr) {
-      process::terminate(process_.get(), false);
-      process::wait(process_.get());
-      process_.reset();
-    }
-  }
-
   const GssapiClientConfig config_;
-  AuditSinks::Handle audit_; // Outlives process_ (declared first).
-  std::unique_ptr<ClientProcess> process_;
+  AuditSinks::Handle audit_; // Outlives attempt_ (declared first).
+  ClientAttempt attempt_; // Stops the attempt before audit_ goes.
 };
 
 } // namespace mesos_auth_module {

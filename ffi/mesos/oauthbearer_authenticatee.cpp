@@ -28,7 +28,6 @@
 #include <mesos/authentication/authenticatee.hpp>
 #include <mesos/module/authenticatee.hpp>
 
-#include <process/dispatch.hpp>
 #include <process/future.hpp>
 #include <process/process.hpp>
 
@@ -49,8 +48,6 @@ public:
       audit_(std::move(audit)),
       source_(std::move(source)) {}
 
-  ~OAuthBearerAuthenticatee() override { stop(); }
-
   process::Future<bool> authenticate(
       const process::UPID& pid,
       const process::UPID& client,
@@ -58,7 +55,7 @@ public:
   {
     // A new attempt replaces one still in flight (its future was discarded
     // by the caller by then).
-    stop();
+    attempt_.stop();
     const std::string& principal =
       config_.principal.empty() ? credential.principal() : config_.principal;
     std::unique_ptr<ClientSession> session;
@@ -70,27 +67,15 @@ public:
       // Mesos retries with backoff.
       return process::Failure(*error);
     }
-    process_.reset(new ClientProcess(
-        client, std::move(session), "mesos-auth-oauthbearer-client"));
-    process::spawn(process_.get());
-    return process::dispatch(
-        process_.get(), &ClientProcess::authenticate, pid);
+    return attempt_.start(
+        pid, client, std::move(session), "mesos-auth-oauthbearer-client");
   }
 
 private:
-  void stop()
-  {
-    if (process_ != nullptr) {
-      process::terminate(process_.get(), false);
-      process::wait(process_.get());
-      process_.reset();
-    }
-  }
-
   const OAuthBearerClientConfig config_;
-  AuditSinks::Handle audit_; // Outlives process_ (declared first).
+  AuditSinks::Handle audit_; // Outlives attempt_ (declared first).
   std::unique_ptr<mesos_auth_token_source, FreeTokenSource> source_;
-  std::unique_ptr<ClientProcess> process_;
+  ClientAttempt attempt_; // Stops the attempt before audit_ goes.
 };
 
 } // namespace mesos_auth_module {
