@@ -17,7 +17,8 @@
 //   --keys-out  writes this run's private JWKS (mode 0600), so a restart can
 //               keep publishing it with --old-keys (rotation with overlap):
 //               old keys are published after the new ones and never sign
-// The client secret comes from OIDC_CLIENT_SECRET (not argv: `ps` shows it).
+// The client secret comes from OIDC_CLIENT_SECRET (not argv: `ps` shows it),
+// and the HS256 resource's shared secret from OIDC_HS256_SECRET.
 // Prints `ready PORT` on stdout once listening; exits when stdin closes, so
 // a test that dies leaves no provider behind.
 //
@@ -25,6 +26,7 @@
 //   urn:mesos:master      RS256 (also the default resource)
 //   urn:mesos:master:es   ES256
 //   urn:mesos:master:ed   EdDSA
+//   urn:mesos:master:hs   HS256 with the shared secret (only if it is set)
 //   urn:other:service     RS256, for an audience the master must refuse
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -95,6 +97,9 @@ const resources = {
   'urn:other:service': 'RS256',
 };
 
+const hs256 = process.env.OIDC_HS256_SECRET;
+if (hs256 !== undefined && hs256.length < 32) fail('OIDC_HS256_SECRET must be at least 32 bytes');
+
 const server = createServer();
 server.listen(Number(args.get('port') ?? '0'), '127.0.0.1', () => {
   const { port } = server.address();
@@ -122,6 +127,15 @@ server.listen(Number(args.get('port') ?? '0'), '127.0.0.1', () => {
         useGrantedResource: () => true,
         getResourceServerInfo(ctx, resource) {
           const alg = resources[resource];
+          if (resource === 'urn:mesos:master:hs' && hs256 !== undefined) {
+            return {
+              scope: 'mesos',
+              audience: resource,
+              accessTokenTTL: ttl,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'HS256', key: hs256 } },
+            };
+          }
           if (!alg) throw new errors.InvalidTarget();
           return {
             scope: 'mesos',

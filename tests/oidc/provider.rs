@@ -23,6 +23,8 @@ pub(crate) const MASTER: &str = "urn:mesos:master";
 /// The same audience family signed ES256 and EdDSA.
 pub(crate) const MASTER_ES: &str = "urn:mesos:master:es";
 pub(crate) const MASTER_ED: &str = "urn:mesos:master:ed";
+/// The audience whose tokens are HS256 with [`Provider::hs256_secret`].
+pub(crate) const MASTER_HS: &str = "urn:mesos:master:hs";
 /// Another resource server's audience, which a master must refuse.
 pub(crate) const OTHER: &str = "urn:other:service";
 
@@ -101,6 +103,8 @@ pub(crate) struct Discovery {
 pub(crate) struct Provider {
     pub(crate) port: u16,
     pub(crate) secret: String,
+    /// The shared secret of the HS256 resource (random per provider).
+    pub(crate) hs256_secret: String,
     child: Child,
     // Held so the provider sees end-of-file (and exits) if the test dies.
     _stdin: ChildStdin,
@@ -112,9 +116,12 @@ impl Provider {
     pub(crate) fn start(options: &Options) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("provider.log");
-        let mut secret = [0u8; 24];
-        SystemRandom::new().fill(&mut secret).unwrap();
-        let secret = URL_SAFE_NO_PAD.encode(secret);
+        let random = || {
+            let mut bytes = [0u8; 32];
+            SystemRandom::new().fill(&mut bytes).unwrap();
+            URL_SAFE_NO_PAD.encode(bytes)
+        };
+        let (secret, hs256_secret) = (random(), random());
         let mut cmd = Command::new("node");
         cmd.arg(script())
             .arg("--modules")
@@ -133,6 +140,7 @@ impl Provider {
             cmd.arg("--old-keys").arg(p);
         }
         cmd.env("OIDC_CLIENT_SECRET", &secret)
+            .env("OIDC_HS256_SECRET", &hs256_secret)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());
@@ -151,6 +159,7 @@ impl Provider {
         let mut provider = Self {
             port: 0,
             secret,
+            hs256_secret,
             child,
             _stdin: stdin,
             log,

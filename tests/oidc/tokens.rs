@@ -4,13 +4,16 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use mesos_auth::bearer::{
     Alg, DEFAULT_LEEWAY, ErrorCode, Jwks, PrincipalRule, Reason, Validator, ValidatorConfig,
 };
 
 use super::provider::{
-    self, CLIENT_ID, MASTER, MASTER_ED, MASTER_ES, OTHER, Options, Provider, claims, header, merge,
-    validator,
+    self, CLIENT_ID, MASTER, MASTER_ED, MASTER_ES, MASTER_HS, OTHER, Options, Provider, claims,
+    header, merge, validator,
 };
 
 fn at(secs: i64) -> SystemTime {
@@ -267,4 +270,45 @@ fn tokens_without_nbf_are_accepted() {
         .validate(&token, SystemTime::now())
         .unwrap_or_else(|r| panic!("refused: {r}"));
     assert_eq!(ok.principal().as_str(), CLIENT_ID);
+}
+
+#[test]
+fn hs256_token_checks_against_the_shared_secret_set() {
+    if !provider::available() {
+        return;
+    }
+    let p = Provider::start(&Options::default());
+    let issuer = p.discover().issuer;
+    let token = p.token(MASTER_HS);
+    assert_eq!(header(&token)["alg"], "HS256");
+    // The provider's HMAC key is the secret's bytes; a host holds it as a
+    // one-key `oct` set, and allows HS256 explicitly.
+    let k = URL_SAFE_NO_PAD.encode(p.hs256_secret.as_bytes());
+    let set = format!(r#"{{"keys": [{{"kty": "oct", "k": "{k}"}}]}}"#);
+    let config = ValidatorConfig::new()
+        .issuer(&issuer)
+        .audience(MASTER_HS)
+        .algorithms(&[Alg::HS256])
+        .rule(PrincipalRule::claim("client_id"));
+    let v = Validator::new(
+        &config,
+        Jwks::shared_secrets_from_json(set.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let ok = v.validate(&token, SystemTime::now()).unwrap();
+    assert_eq!((ok.alg(), ok.principal().as_str()), (Alg::HS256, CLIENT_ID));
+    // The published key set cannot check it: the default algorithms leave
+    // HMAC out, whatever key the header would pick.
+    let public = validator(&issuer, &p.jwks(), MASTER_HS);
+    assert_eq!(
+        refused(&public, &token, SystemTime::now()),
+        Reason::AlgNotAllowed("HS256".to_owned())
+    );
+    // A different secret: the signature does not verify.
+    let wrong = URL_SAFE_NO_PAD.encode([7u8; 32]);
+    let set = format!(r#"{{"keys": [{{"kty": "oct", "k": "{wrong}"}}]}}"#);
+    let v = v
+        .with_jwks(Jwks::shared_secrets_from_json(set.as_bytes()).unwrap())
+        .unwrap();
+    assert_eq!(refused(&v, &token, SystemTime::now()), Reason::BadSignature);
 }
