@@ -6,7 +6,7 @@
 //
 // Usage: node provider.mjs --modules DIR [--port N] [--issuer URL]
 //          [--client-id ID] [--ttl SECS] [--nbf yes|no]
-//          [--keys-out FILE] [--old-keys FILE]
+//          [--encryption yes|no] [--keys-out FILE] [--old-keys FILE]
 //   DIR         holds node_modules/oidc-provider (.ci/install-deps puts it
 //               in ~/.cache/mesos-auth/oidc-provider)
 //   --port 0    (the default) takes a free port; the issuer is then
@@ -14,6 +14,9 @@
 //   --nbf yes   adds an `nbf` claim (the time of issue) to access tokens,
 //               which the provider does not put there by itself (RFC 9068
 //               does not ask for it)
+//   --encryption yes  turns on the provider's encryption features and adds
+//               an RSA key for them (`use: enc`), published in the same
+//               JWKS, as providers with encrypted tokens do
 //   --keys-out  writes this run's private JWKS (mode 0600), so a restart can
 //               keep publishing it with --old-keys (rotation with overlap):
 //               old keys are published after the new ones and never sign
@@ -48,7 +51,7 @@ const args = new Map();
     args.set(argv[i].slice(2), argv[i + 1]);
   }
 }
-const known = ['modules', 'port', 'issuer', 'client-id', 'ttl', 'nbf', 'keys-out', 'old-keys'];
+const known = ['modules', 'port', 'issuer', 'client-id', 'ttl', 'nbf', 'encryption', 'keys-out', 'old-keys'];
 for (const k of args.keys()) if (!known.includes(k)) fail(`unknown option --${k}`);
 
 // The installed package must be the pinned one: a silent upgrade would test
@@ -75,6 +78,8 @@ const ttl = Number(args.get('ttl') ?? '300');
 if (!Number.isInteger(ttl) || ttl < 1) fail('--ttl must be a positive whole number of seconds');
 const nbf = args.get('nbf') ?? 'no';
 if (nbf !== 'yes' && nbf !== 'no') fail('--nbf must be `yes` or `no`');
+const encryption = args.get('encryption') ?? 'no';
+if (encryption !== 'yes' && encryption !== 'no') fail('--encryption must be `yes` or `no`');
 
 // Fresh keys on every start: RSA 2048 (RS256), P-256 (ES256), Ed25519.
 const jwk = (kind, options) => generateKeyPairSync(kind, options).privateKey.export({ format: 'jwk' });
@@ -83,6 +88,9 @@ const keys = [
   jwk('ec', { namedCurve: 'P-256' }),
   jwk('ed25519'),
 ];
+if (encryption === 'yes') {
+  keys.push({ ...jwk('rsa', { modulusLength: 2048 }), use: 'enc' });
+}
 if (args.has('keys-out')) {
   writeFileSync(args.get('keys-out'), JSON.stringify({ keys }), { mode: 0o600 });
 }
@@ -120,6 +128,7 @@ server.listen(Number(args.get('port') ?? '0'), '127.0.0.1', () => {
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     features: {
       devInteractions: { enabled: false },
+      encryption: { enabled: encryption === 'yes' },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,

@@ -86,6 +86,9 @@ pub(crate) struct Options {
     /// Tokens without `nbf`, as the provider issues them by default (the
     /// other tests ask for one: see `tokens_without_nbf_are_accepted`).
     pub(crate) no_nbf: bool,
+    /// The provider's encryption features on, with an encryption key
+    /// (`use: enc`) in its JWKS.
+    pub(crate) encryption: bool,
     /// Write this run's private keys here (for a restart that keeps them).
     pub(crate) keys_out: Option<PathBuf>,
     /// Keys of an earlier run, still published, no longer signing.
@@ -129,6 +132,10 @@ impl Provider {
             .args(["--port", &options.port.to_string()])
             .args(["--client-id", CLIENT_ID])
             .args(["--nbf", if options.no_nbf { "no" } else { "yes" }])
+            .args([
+                "--encryption",
+                if options.encryption { "yes" } else { "no" },
+            ])
             .args([
                 "--ttl",
                 &(if options.ttl == 0 { 300 } else { options.ttl }).to_string(),
