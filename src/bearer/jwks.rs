@@ -95,9 +95,11 @@ impl fmt::Debug for Jwks {
 impl Jwks {
     /// Reads a JWKS of public keys. Refused: private key material (`d`,
     /// `p`, ...), `oct` keys, repeated `kid`s, two keys without a `kid`,
-    /// unsupported `kty`/`crv`, RSA moduli under 2048 bits, keys whose `use`
-    /// is not `sig` or whose `key_ops` lacks `verify`, an `alg` that does
-    /// not fit the key. Unknown members are ignored (RFC 7517 §4).
+    /// unsupported `kty`/`crv`, RSA moduli under 2048 bits, an `alg` that
+    /// does not fit the key, a set with no key for signatures. A key whose
+    /// `use` is not `sig` or whose `key_ops` lacks `verify` (an identity
+    /// provider's encryption key) is set aside, after the check for private
+    /// material. Unknown members are ignored (RFC 7517 §4).
     ///
     /// # Errors
     ///
@@ -174,12 +176,16 @@ impl Jwks {
         let mut keys = Vec::with_capacity(list.len());
         let mut by_kid = HashMap::with_capacity(list.len());
         let mut unnamed = 0usize;
+        let mut set_aside = 0usize;
         for (i, k) in list.iter().enumerate() {
             let p = path.index(i);
-            let key = read_key(&r, k, &p, shared_secret)?;
+            let Some(key) = read_key(&r, k, &p, shared_secret)? else {
+                set_aside += 1;
+                continue;
+            };
             match &key.kid {
                 Some(kid) => {
-                    if by_kid.insert(kid.clone(), i).is_some() {
+                    if by_kid.insert(kid.clone(), keys.len()).is_some() {
                         return Err(r.error(
                             k.span,
                             &p.key("kid"),
@@ -190,6 +196,15 @@ impl Jwks {
                 None => unnamed += 1,
             }
             keys.push(key);
+        }
+        if keys.is_empty() {
+            return Err(r.error(
+                keys_json.value.span,
+                &path,
+                format!(
+                    "no key verifies signatures: all {set_aside} have a `use` other than `sig` or `key_ops` without `verify`"
+                ),
+            ));
         }
         if unnamed > 0 && keys.len() > 1 {
             // A token without a `kid` is only accepted against a set of one,
@@ -217,7 +232,7 @@ fn read_key(
     k: &Json,
     path: &JsonPath,
     shared_secret: bool,
-) -> Result<Key, BearerError> {
+) -> Result<Option<Key>, BearerError> {
     let mut known = KNOWN.to_vec();
     known.extend(["k", "oth"]);
     let members = r.object(k, path, &known, false)?;
@@ -253,38 +268,9 @@ fn read_key(
         }
         kid => kid.map(Box::from),
     };
-    if let Some(u) = text("use")?
-        && u != "sig"
-    {
-        return Err(r.error(
-            k.span,
-            &path.key("use"),
-            format!("`use` is `{}`, expected `sig`", u.escape_debug()),
-        ));
-    }
-    if let Some(ops) = member(members, "key_ops") {
-        let ops = r.strings(ops, &path.key("key_ops"))?;
-        if !ops.iter().any(|o| o == "verify") {
-            return Err(r.error(
-                k.span,
-                &path.key("key_ops"),
-                "`key_ops` does not include `verify`".to_owned(),
-            ));
-        }
-    }
-    let alg = match text("alg")? {
-        None => None,
-        Some(name) => Some(Alg::from_name(name).ok_or_else(|| {
-            r.error(
-                k.span,
-                &path.key("alg"),
-                format!("unsupported `alg` `{}`", name.escape_debug()),
-            )
-        })?),
-    };
-
     // Private material first: a leaked private key in a public document is
-    // worth refusing loudly, whatever else is wrong with it.
+    // worth refusing loudly, whatever else is wrong with it (and whatever
+    // the key is for).
     if !shared_secret
         && let Some(m) = PRIVATE_MEMBERS
             .iter()
@@ -299,6 +285,30 @@ fn read_key(
             ),
         ));
     }
+    // A key for something else (an identity provider's `use: enc` key for
+    // encrypting to it, RFC 7517 §4.2-4.3) never verifies a signature: it
+    // is set aside unread, so its own `alg` (`RSA-OAEP`, ...) does not make
+    // the provider's whole set unusable.
+    if text("use")?.is_some_and(|u| u != "sig") {
+        return Ok(None);
+    }
+    if let Some(ops) = member(members, "key_ops") {
+        let ops = r.strings(ops, &path.key("key_ops"))?;
+        if !ops.iter().any(|o| o == "verify") {
+            return Ok(None);
+        }
+    }
+    let alg = match text("alg")? {
+        None => None,
+        Some(name) => Some(Alg::from_name(name).ok_or_else(|| {
+            r.error(
+                k.span,
+                &path.key("alg"),
+                format!("unsupported `alg` `{}`", name.escape_debug()),
+            )
+        })?),
+    };
+
 
     let (kind, key) = match (kty, shared_secret) {
         ("oct", true) => {
@@ -432,12 +442,12 @@ fn read_key(
             format!("`alg` `{a}` does not fit a {}", kind.describe()),
         ));
     }
-    Ok(Key {
+    Ok(Some(Key {
         kid,
         alg,
         kind,
         key,
-    })
+    }))
 }
 
 fn strip_zeros(b: &[u8]) -> &[u8] {

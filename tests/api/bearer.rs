@@ -493,6 +493,39 @@ fn unknown_kid_and_missing_kid() {
     assert!(v.validate(&t, now()).is_ok());
 }
 
+/// An identity provider publishes its encryption key beside its signing
+/// keys (`use: enc`, an `alg` such as `RSA-OAEP` that no token may name):
+/// that key is set aside, and the others still verify, each under its own
+/// `kid` (the set-aside key shifts the document's indices, not the kids').
+#[test]
+fn encryption_keys_in_the_set_are_set_aside() {
+    let k = keys();
+    let mut enc = rsa_jwk("rsa-1", &k.rsa_next);
+    enc["use"] = json!("enc");
+    enc["alg"] = json!("RSA-OAEP");
+    let mut ops = ec_jwk("ops-enc", &k.ec);
+    ops["key_ops"] = json!(["deriveKey"]);
+    let set = Jwks::from_json(&jwks_doc(&[
+        enc,
+        ops,
+        rsa_jwk("rsa-1", &k.rsa),
+        ed_jwk("ed-1", &k.ed),
+    ]))
+    .unwrap();
+    assert_eq!(set.kids().collect::<Vec<_>>(), [Some("rsa-1"), Some("ed-1")]);
+    let v = Validator::new(&config(), set).unwrap();
+    let t = mint(&rs("rsa-1"), &claims(), &Signer::Rsa(&k.rsa));
+    assert_eq!(v.validate(&t, now()).unwrap().kid(), Some("rsa-1"));
+    let t = mint(&json!({"alg": "EdDSA", "kid": "ed-1"}), &claims(), &Signer::Ed(&k.ed));
+    assert_eq!(v.validate(&t, now()).unwrap().kid(), Some("ed-1"));
+    // The encryption key's own key never verifies: same kid, its signature
+    // is refused against the signing key.
+    let t = mint(&rs("rsa-1"), &claims(), &Signer::Rsa(&k.rsa_next));
+    assert_eq!(refused(&v, &t).reason(), &Reason::BadSignature);
+    let t = mint(&json!({"alg": "ES256", "kid": "ops-enc"}), &claims(), &Signer::Ec(&k.ec));
+    assert_eq!(refused(&v, &t).reason(), &Reason::UnknownKid);
+}
+
 #[test]
 fn rotated_key_served_over_loopback() {
     let k = keys();
@@ -900,8 +933,19 @@ fn jwks_is_strict() {
     );
     let e = jwks_err(r#"{"keys": []}"#);
     assert!(e.contains("`keys` is empty"), "{e}");
+    // Only keys for something else: nothing would ever verify.
     let e = jwks_err(r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AA", "use": "enc"}]}"#);
-    assert!(e.contains("`use` is `enc`, expected `sig`"), "{e}");
+    assert!(
+        e.contains("$.keys: no key verifies signatures: all 1 have a `use` other than `sig`"),
+        "{e}"
+    );
+    let e = jwks_err(r#"{"keys": [{"kty": "RSA", "n": "AA", "e": "AQAB", "key_ops": ["encrypt"]}]}"#);
+    assert!(e.contains("no key verifies signatures"), "{e}");
+    // Private material is refused even in a key that would be set aside.
+    let e = jwks_err(
+        r#"{"keys": [{"kty": "RSA", "use": "enc", "n": "AA", "e": "AQAB", "d": "AA"}, {"kty": "OKP", "crv": "Ed25519", "x": "AA"}]}"#,
+    );
+    assert!(e.contains("$.keys[0].d: `d` is private key material"), "{e}");
     let mut wrong_alg = ed_jwk("e", &k.ed);
     wrong_alg["alg"] = json!("RS256");
     let e = jwks_err(&serde_json::to_string(&json!({"keys": [wrong_alg]})).unwrap());

@@ -315,12 +315,10 @@ fn hs256_token_checks_against_the_shared_secret_set() {
 
 /// A provider with its encryption features on publishes an encryption key
 /// (`use: enc`) next to its signing keys, as many do (RFC 7517 §4.2 lets a
-/// set mix them). `Jwks::from_json` refuses the whole set for that one key,
-/// so no token of such a provider can be checked. A verifier should leave
-/// `enc` keys out and use the rest. Kept ignored until the library does;
-/// run with `--ignored` to see it fail.
+/// set mix them). `Jwks::from_json` sets that key aside and verifies with
+/// the rest (it refused the whole set before, so no token of such a
+/// provider could be checked).
 #[test]
-#[ignore = "library gap: Jwks::from_json refuses a whole set that also holds a `use: enc` key"]
 fn key_set_with_an_encryption_key_is_usable() {
     if !provider::available() {
         return;
