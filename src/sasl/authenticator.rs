@@ -23,8 +23,9 @@ use crate::credentials::CredentialStore;
 #[derive(Debug, Clone)]
 pub struct AuthenticatorConfig {
     timeout: Duration,
-    // Shared, so handing a config to each new session copies no text.
-    host: Arc<str>,
+    // The host as the end of a challenge, inline: a session copies it
+    // without counting a shared pointer.
+    host: nonce::ChallengeTail,
     peer: Option<Arc<str>>,
     cram_md5: bool,
     oauthbearer: Option<Arc<Validator>>,
@@ -36,7 +37,7 @@ impl Default for AuthenticatorConfig {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(15),
-            host: Arc::from("localhost"),
+            host: nonce::ChallengeTail::new("localhost"),
             peer: None,
             cram_md5: true,
             oauthbearer: None,
@@ -79,11 +80,11 @@ impl AuthenticatorConfig {
             .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
             .collect();
         let fitted = nonce::fit_host(&clean);
-        self.host = if fitted.is_empty() {
-            Arc::from("localhost")
+        self.host = nonce::ChallengeTail::new(if fitted.is_empty() {
+            "localhost"
         } else {
-            Arc::from(fitted)
-        };
+            fitted
+        });
         self
     }
 
@@ -417,7 +418,7 @@ impl Authenticator {
         wall: SystemTime,
     ) -> Self {
         let cram = config.cram_md5.then(|| {
-            let challenge = nonce::challenge_inline(nonces.nonce(), &config.host);
+            let challenge = nonce::challenge_with(nonces.nonce(), &config.host);
             cram_md5::Server::new(challenge, store)
         });
         // Strongest first: a client that takes the first one it knows gets
