@@ -370,3 +370,6 @@ impl super::mechanism::ClientMechanism for Client {
         self.responded
     }
 }
+
+#[cfg(test)]
+mod test;
