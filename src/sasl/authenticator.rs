@@ -578,13 +578,8 @@ impl Authenticator {
                 claimed,
                 detail,
             } => {
-                self.event = Some(ctx.event(
-                    claimed,
-                    AuthResult::Failed,
-                    Some(reason),
-                    None,
-                    detail,
-                ));
+                self.event =
+                    Some(ctx.event(claimed, AuthResult::Failed, Some(reason), None, detail));
                 self.state = State::Failed;
                 self.outputs.push(ServerMessage::Failed);
             }
