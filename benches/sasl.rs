@@ -141,6 +141,16 @@ fn client(c: &mut Criterion) {
             black_box(mac.finalize().into_bytes())
         })
     });
+    // The client session's own floor (issue 14, item 3, "the client response
+    // likewise"): it runs the HMAC key schedule (two compressions) before the
+    // MAC (two more), so its floor is our key schedule plus the MAC, twice
+    // `sasl/floor/hmac_md5_states_session`.
+    c.bench_function("sasl/floor/hmac_md5_key_schedule_and_mac", |b| {
+        b.iter(|| {
+            let (inner, outer) = cram_md5_states(black_box(b"secret-500"));
+            hmac_md5_from_states(inner, outer, black_box(&challenge))
+        })
+    });
     let principal = Principal::new("framework-500").unwrap();
     let secret = Secret::new(b"secret-500");
     // What the client does when the challenge arrives: its key schedule was

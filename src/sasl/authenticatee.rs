@@ -126,7 +126,9 @@ pub struct Authenticatee {
     principal: Principal,
     mechanism: &'static str,
     outputs: VecDeque<ClientMessage>,
-    events: VecDeque<AuthEvent>,
+    // At most one: only the message that ends the exchange records one
+    // (later calls return early), so it needs no queue and no allocation.
+    event: Option<AuthEvent>,
 }
 
 impl Authenticatee {
@@ -149,7 +151,7 @@ impl Authenticatee {
             principal,
             mechanism: super::CRAM_MD5,
             outputs: VecDeque::with_capacity(1),
-            events: VecDeque::with_capacity(1),
+            event: None,
         })
     }
 
@@ -172,7 +174,7 @@ impl Authenticatee {
             principal,
             mechanism: super::OAUTHBEARER,
             outputs: VecDeque::with_capacity(2),
-            events: VecDeque::with_capacity(1),
+            event: None,
         })
     }
 
@@ -199,7 +201,7 @@ impl Authenticatee {
             principal,
             mechanism: super::mechanism::GSSAPI,
             outputs: VecDeque::with_capacity(2),
-            events: VecDeque::with_capacity(1),
+            event: None,
         })
     }
 
@@ -241,7 +243,7 @@ impl Authenticatee {
                         None,
                     )
                     .with_detail(detail);
-                self.events.push_back(event);
+                self.event = Some(event);
                 return Ok(());
             }
             (_, ServerMessage::Error(text)) => Err(SaslError::Server(sanitize(&text))),
@@ -258,7 +260,7 @@ impl Authenticatee {
                             Some(FailureReason::MechanismNotOffered),
                             Some(&e),
                         );
-                        self.events.push_back(event);
+                        self.event = Some(event);
                         return Err(e);
                     }
                     Err(e) => Err(e),
@@ -284,8 +286,7 @@ impl Authenticatee {
                 Ok(())
             }
             Err(e) => {
-                self.events
-                    .push_back(self.event(AuthResult::Error, None, Some(&e)));
+                self.event = Some(self.event(AuthResult::Error, None, Some(&e)));
                 self.state = State::Error(e.clone());
                 Err(e)
             }
@@ -299,7 +300,7 @@ impl Authenticatee {
 
     /// The audit record, once the exchange has ended.
     pub fn poll_event(&mut self) -> Option<AuthEvent> {
-        self.events.pop_front()
+        self.event.take()
     }
 
     /// Where the exchange stands.
@@ -314,7 +315,7 @@ impl Authenticatee {
 
     fn finish(&mut self, state: State, result: AuthResult, reason: Option<FailureReason>) {
         self.state = state;
-        self.events.push_back(self.event(result, reason, None));
+        self.event = Some(self.event(result, reason, None));
     }
 
     fn event(

@@ -1,6 +1,8 @@
 //! The CRAM-MD5 computation and the constant-time response check.
 
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use std::hint::black_box;
+
+use subtle::Choice;
 
 use super::event::FailureReason;
 use crate::Principal;
@@ -15,15 +17,22 @@ pub(crate) struct DigestVerified(());
 /// Lowercase hex of `bytes`, without data-dependent branches or table
 /// look-ups (the digest is secret until compared).
 pub(crate) fn hex_lower(bytes: &[u8; 16]) -> [u8; 32] {
+    // Every lane is independent, so the compiler does the 16 bytes at once.
+    let hi = bytes.map(|b| hex_digit(b >> 4));
+    let lo = bytes.map(|b| hex_digit(b & 0x0f));
     let mut out = [0u8; 32];
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        for (slot, nibble) in pair.iter_mut().zip([b >> 4, b & 0x0f]) {
-            // '0' + n, plus 39 more when n > 9 ('a' - '0' - 10 = 39).
-            let over9 = (9u8.wrapping_sub(nibble) >> 7) & 1;
-            *slot = b'0' + nibble + over9 * 39;
-        }
+    for ((pair, h), l) in out.chunks_exact_mut(2).zip(hi).zip(lo) {
+        pair.copy_from_slice(&[h, l]);
     }
     out
+}
+
+/// The lowercase hex digit of `nibble` (0-15), without a branch.
+#[inline(always)]
+fn hex_digit(nibble: u8) -> u8 {
+    // '0' + n, plus 39 more when n > 9 ('a' - '0' - 10 = 39).
+    let over9 = (9u8.wrapping_sub(nibble) >> 7) & 1;
+    b'0' + nibble + over9 * 39
 }
 
 /// The response `principal SP hex(HMAC-MD5(key, challenge))`.
@@ -51,7 +60,7 @@ pub(crate) struct Parsed<'a> {
 /// Splits at the **last** space, like Cyrus; no trimming. `None` if there is
 /// no space or only spaces before it.
 pub(crate) fn split(data: &[u8]) -> Option<Parsed<'_>> {
-    let at = data.iter().rposition(|&b| b == b' ')?;
+    let at = last_space(data)?;
     let (name, rest) = data.split_at(at);
     // Nothing but spaces is no name either (threats.md SA-3).
     if name.iter().all(|&b| b == b' ') {
@@ -63,15 +72,31 @@ pub(crate) fn split(data: &[u8]) -> Option<Parsed<'_>> {
     })
 }
 
+/// Where the last space in `data` is. A well-formed response ends in a
+/// space and 32 hex digits: that shape is checked first, without a
+/// byte-by-byte search from the end.
+fn last_space(data: &[u8]) -> Option<usize> {
+    if let Some(at) = data.len().checked_sub(33)
+        && let Some((&b' ', digest)) = data.get(at..).and_then(<[u8]>::split_first)
+        // No early exit, so the loop is done 16 bytes at a time.
+        && !digest.iter().fold(false, |seen, &b| seen | (b == b' '))
+    {
+        return Some(at);
+    }
+    data.iter().rposition(|&b| b == b' ')
+}
+
 /// The verdict on a response, reached in constant time by [`check`].
 ///
 /// Holds the decision and the failure reason as masks; turning them into a
 /// result ([`into_result`](Self::into_result)) is the first branch on the
 /// outcome, after all the timed work.
-pub(crate) struct Checked<'s> {
+pub(crate) struct Checked<'s, 'n> {
     accepted: Choice,
     reason: u8,
     lookup: CramMd5Lookup<'s>,
+    // The claimed name as checked, if it can be a principal at all.
+    name: Option<&'n str>,
 }
 
 // Failure reason codes, selected with masks in `check`.
@@ -82,10 +107,19 @@ const NO_CRAM_MD5_SECRET: u8 = 3;
 const UNKNOWN_PRINCIPAL: u8 = 4;
 const INVALID_PRINCIPAL: u8 = 5;
 
-impl Checked<'_> {
+impl Checked<'_, '_> {
     /// Whether the response is accepted.
     pub(crate) fn accepted(&self) -> bool {
         bool::from(self.accepted)
+    }
+
+    /// The peer's claimed name for the audit log (see [`claimed_name`]),
+    /// without decoding it again when the check found it valid.
+    pub(crate) fn claimed(&self, raw: &[u8]) -> String {
+        match self.name {
+            Some(name) => name.to_owned(),
+            None => claimed_name(raw),
+        }
     }
 
     /// The stored principal with the proof, or why the response failed.
@@ -118,56 +152,86 @@ impl Checked<'_> {
 /// failure reason are combined with masks. Branches only on public facts:
 /// the name's length and validity and the digest's length and alphabet,
 /// which the peer chose.
-pub(crate) fn check<'s>(
+pub(crate) fn check<'s, 'n>(
     store: &'s CredentialStore,
     challenge: &[u8],
-    parsed: &Parsed<'_>,
-) -> Checked<'s> {
-    // The rule of `Principal::new`, checked without allocating; an invalid
-    // name is looked up as "", which no principal can be, so it gets the
-    // dummy key.
-    let name = std::str::from_utf8(parsed.name)
-        .ok()
-        .filter(|n| n.len() <= crate::MAX_PRINCIPAL_LEN && !n.chars().any(char::is_control))
-        .unwrap_or("");
-    let valid = Choice::from(u8::from(!name.is_empty()));
+    parsed: &Parsed<'n>,
+) -> Checked<'s, 'n> {
+    // An invalid name is looked up as "", which no principal can be, so it
+    // gets the dummy key.
+    let valid_name = principal_name(parsed.name);
+    let name = valid_name.unwrap_or("");
+    let valid = u8::from(!name.is_empty());
     let lookup = store.cram_md5_key(name);
     let expected = hex_lower(&lookup.mac(challenge));
-    let well_formed = parsed.digest.len() == 32 && is_lower_hex(parsed.digest);
-    let mut received = [0u8; 32];
-    if well_formed {
-        received.copy_from_slice(parsed.digest);
-    }
-    let equal = digests_equal(&expected, &received);
-    let well_formed = Choice::from(u8::from(well_formed));
-    let known = lookup.known_choice();
-    let exists = lookup.exists_choice();
-    let accepted = valid & known & well_formed & equal;
+    // The length is public (the peer chose it); a wrong one is compared as
+    // zeros, which never match a hex digest.
+    let received = <&[u8; 32]>::try_from(parsed.digest).unwrap_or(&[0; 32]);
+    let well_formed = parsed.digest.len() == 32 && is_lower_hex(received);
+    // Flags are 0 or 1 in a `u8`, combined with arithmetic; each passes
+    // through `black_box` (an optimization barrier, no code) so the
+    // optimizer cannot turn a selection into a branch. subtle's `Choice`
+    // does the same with a call per flag, which a session paid 13 times.
+    let equal = digests_equal(&expected, received);
+    let well_formed = u8::from(well_formed);
+    let known = lookup.known_choice().unwrap_u8();
+    let exists = lookup.exists_choice().unwrap_u8();
+    let accepted = black_box(valid & known & well_formed & equal);
     // Lowest priority first: a later, more basic failure overrides.
     let mut reason = ACCEPTED;
-    reason.conditional_assign(&BAD_DIGEST, !equal);
-    reason.conditional_assign(&MALFORMED_DIGEST, !well_formed);
-    reason.conditional_assign(&NO_CRAM_MD5_SECRET, !known);
-    reason.conditional_assign(&UNKNOWN_PRINCIPAL, !exists);
-    reason.conditional_assign(&INVALID_PRINCIPAL, !valid);
+    for (code, failed) in [
+        (BAD_DIGEST, equal ^ 1),
+        (MALFORMED_DIGEST, well_formed ^ 1),
+        (NO_CRAM_MD5_SECRET, known ^ 1),
+        (UNKNOWN_PRINCIPAL, exists ^ 1),
+        (INVALID_PRINCIPAL, valid ^ 1),
+    ] {
+        let mask = black_box(failed.wrapping_neg());
+        reason = (code & mask) | (reason & !mask);
+    }
     Checked {
-        accepted,
+        accepted: Choice::from(accepted),
         reason,
         lookup,
+        name: valid_name,
     }
 }
 
-/// Whether two hex digests are equal, in constant time: every byte pair is
-/// XORed into one accumulator, which is tested once (subtle's slice `ct_eq`
-/// pays an optimization barrier per byte).
-fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> Choice {
+/// `name` if it can be a principal (the rule of `Principal::new`: UTF-8,
+/// not empty, at most 256 bytes, no control character), checked without
+/// allocating. Branches only on the name, which the peer chose.
+fn principal_name(name: &[u8]) -> Option<&str> {
+    if name.is_empty() || name.len() > crate::MAX_PRINCIPAL_LEN {
+        return None;
+    }
+    let name = std::str::from_utf8(name).ok()?;
+    // ASCII names (nearly all) skip decoding: their control characters are
+    // the bytes below 0x20 and DEL. One pass without early exit, so it runs
+    // 16 bytes at a time.
+    let (high, control) = name.bytes().fold((0u8, false), |(high, control), b| {
+        (high | b, control | (b < 0x20) | (b == 0x7f))
+    });
+    let control = if high < 0x80 {
+        control
+    } else {
+        name.chars().any(char::is_control)
+    };
+    (!control).then_some(name)
+}
+
+/// Whether two hex digests are equal (1) or not (0), in constant time:
+/// every byte pair is XORed into one accumulator, which is tested once
+/// (subtle's slice `ct_eq` pays an optimization barrier per byte).
+fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> u8 {
     let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    diff.ct_eq(&0)
+    let diff = u32::from(black_box(diff));
+    // 1 when `diff` is zero, without a comparison.
+    1 ^ ((diff | diff.wrapping_neg()) >> 31) as u8
 }
 
 /// Whether every byte is `0-9` or `a-f`, without a branch per byte (so the
 /// time does not depend on which digits the digest holds).
-fn is_lower_hex(bytes: &[u8]) -> bool {
+fn is_lower_hex(bytes: &[u8; 32]) -> bool {
     let bad = bytes.iter().fold(0u8, |acc, &b| {
         let digit = b.wrapping_sub(b'0') < 10;
         let letter = b.wrapping_sub(b'a') < 6;
@@ -238,7 +302,7 @@ impl super::mechanism::ServerMechanism for Server {
         };
         let checked = check(&self.store, self.challenge.as_slice(), &parsed);
         // Everything below runs after the decision and depends only on it.
-        let claimed = Some(claimed_name(parsed.name));
+        let claimed = Some(checked.claimed(parsed.name));
         Ok(match checked.into_result() {
             Ok((principal, proof)) => ServerStep::Success {
                 principal,
@@ -306,3 +370,6 @@ impl super::mechanism::ClientMechanism for Client {
         self.responded
     }
 }
+
+#[cfg(test)]
+mod test;

@@ -155,39 +155,89 @@ fn b64url_u64(n: u64) -> [u8; 11] {
     out
 }
 
+/// The end of a host's challenges, `@host>`, built once per configuration
+/// and kept inline at a fixed size, so a session assembles its challenge
+/// with fixed-size copies (no length-dependent copy, no shared pointer to
+/// count).
+#[derive(Clone, Copy)]
+pub(crate) struct ChallengeTail {
+    bytes: [u8; MAX_HOST_LEN + 2],
+    // INVARIANT: `2 <= len <= MAX_HOST_LEN + 2`; `bytes[..len]` is `@host>`.
+    len: u8,
+}
+
+impl ChallengeTail {
+    /// The tail for `host`, cut at [`MAX_HOST_LEN`] bytes (the config has
+    /// already shortened it at a label boundary).
+    pub(crate) fn new(host: &str) -> Self {
+        let host = host.as_bytes();
+        let host = host.get(..MAX_HOST_LEN).unwrap_or(host);
+        let mut bytes = [0u8; MAX_HOST_LEN + 2];
+        let mut len = 0usize;
+        for part in [b"@".as_slice(), host, b">"] {
+            let end = len.saturating_add(part.len());
+            if let Some(dst) = bytes.get_mut(len..end) {
+                dst.copy_from_slice(part);
+                len = end;
+            }
+        }
+        Self {
+            bytes,
+            // At most 31 (the host was cut above), so the cast is exact.
+            len: len.min(MAX_HOST_LEN + 2) as u8,
+        }
+    }
+
+    /// The host, as the challenges name it.
+    pub(crate) fn host(&self) -> &str {
+        let end = usize::from(self.len).saturating_sub(1);
+        let host = self.bytes.get(1..end).unwrap_or_default();
+        // Built from a `&str` cut at a byte limit: lossy only if the cut
+        // split a character.
+        std::str::from_utf8(host).unwrap_or("")
+    }
+}
+
+impl std::fmt::Debug for ChallengeTail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.host(), f)
+    }
+}
+
+/// `<`, the nonce's high half, `.`, its low half: the first 24 bytes of
+/// every challenge.
+const HEAD_LEN: usize = 24;
+
 /// Builds the challenge `<{hi}.{lo}@{host}>`, where `hi` and `lo` are the
 /// nonce's two 64-bit halves in base64url: the shape of Cyrus SASL's
 /// `<random.time@host>` (a msg-id, RFC 2195), with all 128 bits random
 /// (Cyrus has 32) in 22 characters instead of up to 40 decimal digits.
-/// A host longer than [`MAX_HOST_LEN`] bytes is cut there (the
-/// authenticator's config already shortened it at a label boundary; the
-/// host is informative only, uniqueness comes from the nonce).
-pub(crate) fn challenge_inline(nonce: [u8; 16], host: &str) -> Challenge {
+pub(crate) fn challenge_with(nonce: [u8; 16], tail: &ChallengeTail) -> Challenge {
     let value = u128::from_be_bytes(nonce);
-    let host = host.as_bytes();
-    let host = host.get(..MAX_HOST_LEN).unwrap_or(host);
+    let [h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10] = b64url_u64((value >> 64) as u64);
+    let [l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10] = b64url_u64(value as u64);
+    let head: [u8; HEAD_LEN] = [
+        b'<', h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, b'.', l0, l1, l2, l3, l4, l5, l6, l7,
+        l8, l9, l10,
+    ];
     let mut bytes = [0u8; MAX_CHALLENGE_LEN];
-    let mut len = 0usize;
-    for part in [
-        b"<".as_slice(),
-        &b64url_u64((value >> 64) as u64),
-        b".",
-        &b64url_u64(value as u64),
-        b"@",
-        host,
-        b">",
-    ] {
-        let end = len.saturating_add(part.len());
-        if let Some(dst) = bytes.get_mut(len..end) {
-            dst.copy_from_slice(part);
-            len = end;
+    // Fixed sizes: 24 + 31 = 55, so both parts always exist.
+    if let Some((first, rest)) = bytes.split_first_chunk_mut::<HEAD_LEN>() {
+        *first = head;
+        if let Some(last) = rest.first_chunk_mut::<{ MAX_HOST_LEN + 2 }>() {
+            *last = tail.bytes;
         }
     }
     Challenge {
         bytes,
-        // At most 55 (the host was cut above), so the cast is exact.
-        len: len.min(MAX_CHALLENGE_LEN) as u8,
+        // At most 24 + 31 = 55, so the cast is exact.
+        len: (HEAD_LEN + usize::from(tail.len)).min(MAX_CHALLENGE_LEN) as u8,
     }
+}
+
+/// [`challenge_with`] for `host` (cut at [`MAX_HOST_LEN`] bytes).
+pub(crate) fn challenge_inline(nonce: [u8; 16], host: &str) -> Challenge {
+    challenge_with(nonce, &ChallengeTail::new(host))
 }
 
 /// [`challenge_inline`] as a vector.
