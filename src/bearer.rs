@@ -63,9 +63,12 @@ mod alg;
 mod config;
 mod error;
 mod event;
+mod hs;
 mod jwks;
 mod read;
+pub(crate) mod reference;
 mod rules;
+pub(crate) mod token;
 mod validator;
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::json::{self, Json, JsonPath, Member};
 
 use super::alg::{Alg, KeyKind};
 use super::error::BearerError;
+use super::hs::HmacKeys;
 use super::read::Reader;
 
 /// Most keys one set may hold (issuers publish a handful; rotation overlaps
@@ -45,6 +46,8 @@ pub(crate) struct Key {
     pub(crate) alg: Option<Alg>,
     pub(crate) kind: KeyKind,
     pub(crate) key: DecodingKey,
+    /// For a shared secret: the HMAC keys, prepared once.
+    pub(crate) hmac: Option<HmacKeys>,
 }
 
 impl Key {
@@ -300,6 +303,7 @@ fn read_key(
         ));
     }
 
+    let mut hmac = None;
     let (kind, key) = match (kty, shared_secret) {
         ("oct", true) => {
             let secret = bytes("k")?;
@@ -314,6 +318,7 @@ fn read_key(
                     ),
                 ));
             }
+            hmac = HmacKeys::new(&secret);
             (KeyKind::Secret, DecodingKey::from_secret(&secret))
         }
         (_, true) => {
@@ -437,6 +442,7 @@ fn read_key(
         alg,
         kind,
         key,
+        hmac,
     })
 }
 

@@ -1,0 +1,654 @@
+//! The strict reader for the two JSON parts of a compact JWS (RFC 7515
+//! §7.1): the JOSE header and the JWT claims, read straight from the
+//! decoded bytes, with no serde and no heap allocation for a usual token
+//! (strings are borrowed unless they hold escapes; `aud` lists stay as
+//! their validated text and are walked when checked).
+//!
+//! What is accepted is RFC 8259 JSON with one object at the top, and on
+//! top of the grammar: valid UTF-8 throughout (no BOM), no lone surrogate
+//! in any `\u` escape, containers nested at most [`MAX_DEPTH`] deep, and no
+//! number beyond the range of a double (serde_json refused those too).
+//! Every value is validated, read or not.
+//!
+//! Duplicates: a repeated member that the checks read (`alg`, `kid`,
+//! `crit` in the header; `iss`, `aud`, `exp`, `nbf` and the rules' claims)
+//! is refused, as taking either copy would let the token mean two things.
+//! A repeated member nobody reads is accepted (RFC 7519 §4 allows either):
+//! the validator hands on only the principal, `iss` and `kid`, so a second
+//! copy of an unread claim changes nothing it decides or reports, and
+//! refusing it would need a set of every name per token. This is what the
+//! serde reader did before.
+//!
+//! A problem never quotes the input: it names the shape of the fault, or a
+//! member by the name the configuration gives it.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::rules::MAX_RULES;
+
+/// Deepest nesting accepted, the top object counting as 1. Tokens carry
+/// flat claims; this only bounds the reader's work on hostile input.
+pub(crate) const MAX_DEPTH: u32 = 32;
+
+/// What is wrong with a part's JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Problem {
+    /// The input ends inside a value.
+    Truncated,
+    /// Not JSON (grammar, UTF-8, escapes, a number out of range).
+    Syntax,
+    /// Nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// JSON, but not an object, or a header member of the wrong type.
+    Shape,
+    /// The header has no `alg`.
+    MissingAlg,
+    /// A header member given twice.
+    DuplicateHeader(&'static str),
+    /// A claim the checks read, given twice (by its configured name).
+    DuplicateClaim(Arc<str>),
+}
+
+impl Problem {
+    /// The text for [`Reason::Malformed`](super::Reason::Malformed); the
+    /// wording serde's reader gave for the same faults.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Self::Truncated => "truncated JSON".to_owned(),
+            Self::Syntax => "not JSON".to_owned(),
+            Self::TooDeep => format!("JSON nested deeper than {MAX_DEPTH} levels"),
+            Self::Shape => "not a JSON object of the expected shape".to_owned(),
+            Self::MissingAlg => "missing field `alg`".to_owned(),
+            Self::DuplicateHeader(n) => format!("duplicate field `{n}`"),
+            Self::DuplicateClaim(n) => format!("claim `{n}` is given twice"),
+        }
+    }
+}
+
+/// The JOSE header members we read; the others are validated and skipped
+/// (`typ`, `cty`, and `jku`/`jwk`/`x5u`/`x5c`, which never pick the key:
+/// RFC 8725 §3.10).
+#[derive(Debug)]
+pub(crate) struct Header<'a> {
+    pub(crate) alg: Cow<'a, str>,
+    /// `null` reads as absent, as it did before.
+    pub(crate) kid: Option<Cow<'a, str>>,
+    /// Whether `crit` is present, whatever its value: nothing is
+    /// understood, so any `crit` is refused.
+    pub(crate) crit: bool,
+}
+
+/// The claims we read, each at most once.
+#[derive(Debug)]
+pub(crate) struct Claims<'a> {
+    pub(crate) iss: Option<Loose<'a>>,
+    pub(crate) aud: Option<Loose<'a>>,
+    pub(crate) exp: Option<Loose<'a>>,
+    pub(crate) nbf: Option<Loose<'a>>,
+    /// By the validator's rule-claim index (at most [`MAX_RULES`]).
+    pub(crate) rule_values: [Option<Loose<'a>>; MAX_RULES],
+}
+
+/// A claim's value as far as the checks need it.
+#[derive(Debug, Clone)]
+pub(crate) enum Loose<'a> {
+    Str(Cow<'a, str>),
+    Int(i64),
+    Float(f64),
+    /// An array of strings only (`aud`), kept as its validated text.
+    Strs(StrList<'a>),
+    /// Anything else: a type no check accepts.
+    Other,
+}
+
+/// A validated JSON array of strings, walked on demand.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StrList<'a> {
+    /// From `[` to `]`, already validated.
+    raw: &'a str,
+}
+
+impl<'a> StrList<'a> {
+    /// The strings, unescaped.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Cow<'a, str>> + use<'a> {
+        let mut c = Cursor::new(self.raw);
+        c.pos = 1;
+        std::iter::from_fn(move || {
+            c.ws();
+            if c.peek() == Some(b',') {
+                c.pos += 1;
+                c.ws();
+            }
+            if c.peek() != Some(b'"') {
+                return None;
+            }
+            c.string().and_then(JsonStr::value).ok()
+        })
+    }
+}
+
+/// Reads a header. The whole part must be one object (whitespace around
+/// it allowed), `alg` a string, `kid` a string or `null`.
+pub(crate) fn read_header(bytes: &[u8]) -> Result<Header<'_>, Problem> {
+    let text = std::str::from_utf8(bytes).map_err(|_| Problem::Syntax)?;
+    let mut c = Cursor::new(text);
+    let mut alg = None;
+    let mut kid: Option<Option<Cow<'_, str>>> = None;
+    let mut crit = false;
+    c.object(|c, key| {
+        // A repeat is refused at its name, before its value is read.
+        match &*key.value()? {
+            "alg" => {
+                if alg.is_some() {
+                    return Err(Problem::DuplicateHeader("alg"));
+                }
+                c.colon()?;
+                alg = Some(c.header_string()?);
+            }
+            "kid" => {
+                if kid.is_some() {
+                    return Err(Problem::DuplicateHeader("kid"));
+                }
+                c.colon()?;
+                kid = Some(if c.next_ws()? == b'n' {
+                    c.literal(b"null")?;
+                    None
+                } else {
+                    Some(c.header_string()?)
+                });
+            }
+            "crit" => {
+                if crit {
+                    return Err(Problem::DuplicateHeader("crit"));
+                }
+                c.colon()?;
+                c.skip_value(1)?;
+                crit = true;
+            }
+            _ => {
+                c.colon()?;
+                c.skip_value(1)?;
+            }
+        }
+        Ok(())
+    })?;
+    let alg = alg.ok_or(Problem::MissingAlg)?;
+    c.end()?;
+    Ok(Header {
+        alg,
+        kid: kid.flatten(),
+        crit,
+    })
+}
+
+/// Which claim a member is.
+#[derive(Clone, Copy)]
+enum Slot {
+    Iss,
+    Aud,
+    Exp,
+    Nbf,
+    Rule(usize),
+    Other,
+}
+
+/// Reads the claims; `rule_claims` are the names the rules read (at most
+/// [`MAX_RULES`]; more are ignored).
+pub(crate) fn read_claims<'a>(
+    bytes: &'a [u8],
+    rule_claims: &[Arc<str>],
+) -> Result<Claims<'a>, Problem> {
+    let text = std::str::from_utf8(bytes).map_err(|_| Problem::Syntax)?;
+    let mut c = Cursor::new(text);
+    let mut claims = Claims {
+        iss: None,
+        aud: None,
+        exp: None,
+        nbf: None,
+        rule_values: [const { None }; MAX_RULES],
+    };
+    c.object(|c, key| {
+        let key = key.value()?;
+        // Standard claims first: a rule may name `iss` or `aud` too, but
+        // they are checked as themselves (and a rule on them sees nothing).
+        let slot = match &*key {
+            "iss" => Slot::Iss,
+            "aud" => Slot::Aud,
+            "exp" => Slot::Exp,
+            "nbf" => Slot::Nbf,
+            k => rule_claims
+                .iter()
+                .position(|r| &**r == k)
+                .map_or(Slot::Other, Slot::Rule),
+        };
+        c.colon()?;
+        let place = match slot {
+            Slot::Other => return c.skip_value(1),
+            Slot::Iss => &mut claims.iss,
+            Slot::Aud => &mut claims.aud,
+            Slot::Exp => &mut claims.exp,
+            Slot::Nbf => &mut claims.nbf,
+            Slot::Rule(i) => match claims.rule_values.get_mut(i) {
+                Some(place) => place,
+                None => return c.skip_value(1),
+            },
+        };
+        // A repeat is refused once its value has been read (serde's order).
+        let v = c.loose()?;
+        if place.replace(v).is_some() {
+            let name = match slot {
+                Slot::Iss => Arc::from("iss"),
+                Slot::Aud => Arc::from("aud"),
+                Slot::Exp => Arc::from("exp"),
+                Slot::Nbf => Arc::from("nbf"),
+                Slot::Rule(i) => rule_claims.get(i).map_or_else(|| Arc::from(""), Arc::clone),
+                Slot::Other => Arc::from(""),
+            };
+            return Err(Problem::DuplicateClaim(name));
+        }
+        Ok(())
+    })?;
+    c.end()?;
+    Ok(claims)
+}
+
+/// A string's text between its quotes, escapes validated.
+#[derive(Clone, Copy)]
+struct JsonStr<'a> {
+    raw: &'a str,
+    escaped: bool,
+}
+
+impl<'a> JsonStr<'a> {
+    /// The value: borrowed when there is nothing to unescape.
+    fn value(self) -> Result<Cow<'a, str>, Problem> {
+        if self.escaped {
+            unescape(self.raw).map(Cow::Owned).ok_or(Problem::Syntax)
+        } else {
+            Ok(Cow::Borrowed(self.raw))
+        }
+    }
+}
+
+/// Decodes the escapes of a string already validated by
+/// [`Cursor::string`]; `None` only if it was not.
+fn unescape(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            '"' => '"',
+            '\\' => '\\',
+            '/' => '/',
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let hi = hex4(&mut chars)?;
+                let cp = if (0xD800..0xDC00).contains(&hi) {
+                    if chars.next()? != '\\' || chars.next()? != 'u' {
+                        return None;
+                    }
+                    let lo = hex4(&mut chars)?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return None;
+                    }
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else {
+                    hi
+                };
+                // A lone trailing surrogate is no char: refused here too.
+                char::from_u32(cp)?
+            }
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
+fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
+    let mut v = 0;
+    for _ in 0..4 {
+        v = v << 4 | chars.next()?.to_digit(16)?;
+    }
+    Some(v)
+}
+
+/// A position in a part's text. Every slice taken ends at an ASCII byte,
+/// so it is always on a char boundary.
+struct Cursor<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// The next byte after whitespace, not consumed.
+    fn next_ws(&mut self) -> Result<u8, Problem> {
+        self.ws();
+        self.peek().ok_or(Problem::Truncated)
+    }
+
+    fn end(&mut self) -> Result<(), Problem> {
+        self.ws();
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(Problem::Syntax),
+        }
+    }
+
+    fn colon(&mut self) -> Result<(), Problem> {
+        if self.next_ws()? != b':' {
+            return Err(Problem::Syntax);
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// One object at the top; `member` gets each name with the cursor
+    /// before the colon and must consume the colon and the value.
+    fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, JsonStr<'a>) -> Result<(), Problem>,
+    ) -> Result<(), Problem> {
+        match self.next_ws()? {
+            b'{' => self.pos += 1,
+            b'"' | b'[' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => return Err(Problem::Shape),
+            _ => return Err(Problem::Syntax),
+        }
+        if self.next_ws()? == b'}' {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            if self.next_ws()? != b'"' {
+                return Err(Problem::Syntax);
+            }
+            let key = self.string()?;
+            member(self, key)?;
+            match self.next_ws()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(Problem::Syntax),
+            }
+        }
+    }
+
+    /// A header member that must be a string.
+    fn header_string(&mut self) -> Result<Cow<'a, str>, Problem> {
+        match self.next_ws()? {
+            b'"' => self.string()?.value(),
+            b'[' | b'{' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => Err(Problem::Shape),
+            _ => Err(Problem::Syntax),
+        }
+    }
+
+    /// A string, the cursor on its opening quote.
+    fn string(&mut self) -> Result<JsonStr<'a>, Problem> {
+        self.pos += 1;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            match self.peek().ok_or(Problem::Truncated)? {
+                b'"' => {
+                    let raw = self.text.get(start..self.pos).unwrap_or_default();
+                    self.pos += 1;
+                    return Ok(JsonStr { raw, escaped });
+                }
+                b'\\' => {
+                    escaped = true;
+                    self.pos += 1;
+                    self.escape()?;
+                }
+                0..=0x1f => return Err(Problem::Syntax),
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// An escape after its backslash; a `\u` leading surrogate must be
+    /// followed by an escaped trailing one (RFC 8259 §7).
+    fn escape(&mut self) -> Result<(), Problem> {
+        let b = self.peek().ok_or(Problem::Truncated)?;
+        self.pos += 1;
+        match b {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Ok(()),
+            b'u' => match self.hex4()? {
+                0xD800..=0xDBFF => {
+                    for want in [b'\\', b'u'] {
+                        if self.peek().ok_or(Problem::Truncated)? != want {
+                            return Err(Problem::Syntax);
+                        }
+                        self.pos += 1;
+                    }
+                    match self.hex4()? {
+                        0xDC00..=0xDFFF => Ok(()),
+                        _ => Err(Problem::Syntax),
+                    }
+                }
+                0xDC00..=0xDFFF => Err(Problem::Syntax),
+                _ => Ok(()),
+            },
+            _ => Err(Problem::Syntax),
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, Problem> {
+        let mut v = 0;
+        for _ in 0..4 {
+            let d = char::from(self.peek().ok_or(Problem::Truncated)?)
+                .to_digit(16)
+                .ok_or(Problem::Syntax)?;
+            v = v << 4 | d;
+            self.pos += 1;
+        }
+        Ok(v)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), Problem> {
+        for &want in word {
+            if self.peek().ok_or(Problem::Truncated)? != want {
+                return Err(Problem::Syntax);
+            }
+            self.pos += 1;
+        }
+        Ok(())
+    }
+
+    fn digits(&mut self) -> Result<(), Problem> {
+        if !self.peek().ok_or(Problem::Truncated)?.is_ascii_digit() {
+            return Err(Problem::Syntax);
+        }
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        Ok(())
+    }
+
+    /// A number (RFC 8259 §6), the cursor on its first byte: its text,
+    /// and whether it is a plain integer (no fraction, no exponent).
+    fn number(&mut self) -> Result<(&'a str, bool), Problem> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek().ok_or(Problem::Truncated)? {
+            b'0' => self.pos += 1,
+            b'1'..=b'9' => self.digits()?,
+            _ => return Err(Problem::Syntax),
+        }
+        let int_len = self.pos - start;
+        let mut plain = true;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            plain = false;
+            self.digits()?;
+        }
+        let mut exponent = false;
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            plain = false;
+            exponent = true;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            self.digits()?;
+        }
+        let text = self.text.get(start..self.pos).unwrap_or_default();
+        // Only an exponent or over 300 integer digits can pass a double's
+        // range; such a number is refused, read or not.
+        if (exponent || int_len > 300) && text.parse::<f64>().map_or(true, f64::is_infinite) {
+            return Err(Problem::Syntax);
+        }
+        Ok((text, plain))
+    }
+
+    /// A read claim's value.
+    fn loose(&mut self) -> Result<Loose<'a>, Problem> {
+        match self.next_ws()? {
+            b'"' => Ok(Loose::Str(self.string()?.value()?)),
+            b'-' | b'0'..=b'9' => {
+                let (text, plain) = self.number()?;
+                if plain && let Ok(i) = text.parse::<i64>() {
+                    return Ok(Loose::Int(i));
+                }
+                // Beyond i64, or a fraction: a double, as before.
+                text.parse::<f64>()
+                    .map(Loose::Float)
+                    .map_err(|_| Problem::Syntax)
+            }
+            b'[' => {
+                let start = self.pos;
+                self.pos += 1;
+                let mut only_strings = true;
+                if self.next_ws()? == b']' {
+                    self.pos += 1;
+                } else {
+                    loop {
+                        if self.next_ws()? == b'"' {
+                            self.string()?;
+                        } else {
+                            only_strings = false;
+                            self.skip_value(2)?;
+                        }
+                        match self.next_ws()? {
+                            b',' => self.pos += 1,
+                            b']' => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => return Err(Problem::Syntax),
+                        }
+                    }
+                }
+                Ok(if only_strings {
+                    Loose::Strs(StrList {
+                        raw: self.text.get(start..self.pos).unwrap_or_default(),
+                    })
+                } else {
+                    Loose::Other
+                })
+            }
+            _ => self.skip_value(1).map(|()| Loose::Other),
+        }
+    }
+
+    /// Validates and skips one value inside `depth` open containers,
+    /// without recursion: one bit per open container (set for an object).
+    fn skip_value(&mut self, depth: u32) -> Result<(), Problem> {
+        let mut objects: u64 = 0;
+        let mut open: u32 = 0;
+        loop {
+            // A value is expected here.
+            match self.next_ws()? {
+                b @ (b'{' | b'[') => {
+                    if depth + open >= MAX_DEPTH {
+                        return Err(Problem::TooDeep);
+                    }
+                    self.pos += 1;
+                    let object = b == b'{';
+                    objects = objects << 1 | u64::from(object);
+                    open += 1;
+                    let close = if object { b'}' } else { b']' };
+                    if self.next_ws()? == close {
+                        self.pos += 1;
+                    } else {
+                        if object {
+                            self.member_name()?;
+                        }
+                        continue;
+                    }
+                }
+                b'"' => {
+                    self.string()?;
+                }
+                b'-' | b'0'..=b'9' => {
+                    self.number()?;
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => return Err(Problem::Syntax),
+            }
+            // After a value: close what ends here, or go on to the next.
+            loop {
+                if open == 0 {
+                    return Ok(());
+                }
+                let object = objects & 1 == 1;
+                match (self.next_ws()?, object) {
+                    (b',', _) => {
+                        self.pos += 1;
+                        if object {
+                            self.member_name()?;
+                        }
+                        break;
+                    }
+                    (b'}', true) | (b']', false) => {
+                        self.pos += 1;
+                        objects >>= 1;
+                        open -= 1;
+                    }
+                    _ => return Err(Problem::Syntax),
+                }
+            }
+        }
+    }
+
+    /// A member's name and its colon, inside a skipped object.
+    fn member_name(&mut self) -> Result<(), Problem> {
+        if self.next_ws()? != b'"' {
+            return Err(Problem::Syntax);
+        }
+        self.string()?;
+        self.colon()
+    }
+}
