@@ -595,12 +595,13 @@ impl<'a> Cursor<'a> {
                     }
                     self.pos += 1;
                     let object = b == b'{';
-                    objects = objects << 1 | u64::from(object);
-                    open += 1;
                     let close = if object { b'}' } else { b']' };
                     if self.next_ws()? == close {
+                        // Empty: a whole value already.
                         self.pos += 1;
                     } else {
+                        objects = objects << 1 | u64::from(object);
+                        open += 1;
                         if object {
                             self.member_name()?;
                         }
