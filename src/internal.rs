@@ -358,3 +358,25 @@ pub fn bearer_reference_claims(
 pub fn bearer_strict_json(json: &[u8]) -> bool {
     crate::bearer::reference::strict_json(json)
 }
+
+/// Reads `header_json` as a validator reads a token's JOSE header (the
+/// step after its base64 decoding). For the bench.
+pub fn bearer_parse_header(header_json: &[u8]) -> bool {
+    crate::bearer::token::read_header(header_json).is_ok()
+}
+
+/// The validator's HMAC check alone: `tag` against `input` with the key
+/// `kid` of `jwks` as prepared at load. `false` for a public key. For the
+/// bench.
+pub fn bearer_hmac_verify(
+    jwks: &crate::bearer::Jwks,
+    kid: Option<&str>,
+    alg: crate::bearer::Alg,
+    input: &[u8],
+    tag: &[u8],
+) -> bool {
+    jwks.find(kid)
+        .ok()
+        .and_then(|k| k.hmac.as_ref())
+        .is_some_and(|k| k.verify(alg, input, tag))
+}

@@ -147,7 +147,11 @@ pub(crate) fn reference_claims(
     }
     Ok(ReadClaims {
         standard: [&c.iss, &c.aud, &c.exp, &c.nbf].map(|v| v.as_ref().map(normalize_ref)),
-        rules: c.rule_values.iter().map(|v| v.as_ref().map(normalize_ref)).collect(),
+        rules: c
+            .rule_values
+            .iter()
+            .map(|v| v.as_ref().map(normalize_ref))
+            .collect(),
     })
 }
 

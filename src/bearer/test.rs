@@ -91,10 +91,7 @@ mod reader {
                 String::from_utf8_lossy(json)
             ),
         }
-        let (new, old) = (
-            reference::header(json),
-            reference::reference_header(json),
-        );
+        let (new, old) = (reference::header(json), reference::reference_header(json));
         match (&new, &old) {
             (Ok(a), Ok(b)) => assert_eq!(a, b, "header {:?}", String::from_utf8_lossy(json)),
             (Err(a), Err(b)) if strict => {
@@ -179,10 +176,7 @@ mod reader {
             b"{\"other\":\"\xed\xa0\x80\"}",
         ] {
             agree(bad);
-            assert_eq!(
-                reference::claims(bad, &rules()).unwrap_err(),
-                "not JSON"
-            );
+            assert_eq!(reference::claims(bad, &rules()).unwrap_err(), "not JSON");
         }
     }
 
@@ -202,8 +196,10 @@ mod reader {
         assert_eq!(num("-9223372036854775808"), Some(ReadValue::Num(i64::MIN)));
         assert_eq!(num("-1e300"), Some(ReadValue::Num(i64::MIN)));
         assert_eq!(num(&"9".repeat(300)), Some(ReadValue::Num(i64::MAX)));
-        for bad in ["01", "+1", ".5", "1.", "1.e5", "1e", "1e+", "-", "--1", "0x1", "1e400", "Infinity", "NaN"]
-        {
+        for bad in [
+            "01", "+1", ".5", "1.", "1.e5", "1e", "1e+", "-", "--1", "0x1", "1e400", "Infinity",
+            "NaN",
+        ] {
             assert_eq!(
                 claims_err(&format!(r#"{{"exp":{bad}}}"#)),
                 "not JSON",
@@ -214,7 +210,10 @@ mod reader {
         assert_eq!(claims_err(r#"{"iat":1e400}"#), "not JSON");
         assert_eq!(claims_err(r#"{"exp":1."#), "truncated JSON");
         assert_eq!(claims_err(r#"{"exp":-"#), "truncated JSON");
-        assert_eq!(claims_err(&format!(r#"{{"iat":{}}}"#, "9".repeat(400))), "not JSON");
+        assert_eq!(
+            claims_err(&format!(r#"{{"iat":{}}}"#, "9".repeat(400))),
+            "not JSON"
+        );
     }
 
     #[test]
@@ -250,31 +249,52 @@ mod reader {
     fn header_members() {
         assert_eq!(header_err("{}"), "missing field `alg`");
         assert_eq!(header_err(r#"{"kid":"k"}"#), "missing field `alg`");
-        assert_eq!(header_err(r#"{"alg":5}"#), "not a JSON object of the expected shape");
-        assert_eq!(header_err(r#"{"alg":"HS256","kid":7}"#), "not a JSON object of the expected shape");
+        assert_eq!(
+            header_err(r#"{"alg":5}"#),
+            "not a JSON object of the expected shape"
+        );
+        assert_eq!(
+            header_err(r#"{"alg":"HS256","kid":7}"#),
+            "not a JSON object of the expected shape"
+        );
         // serde's derive took an array for a struct; not any more.
-        assert_eq!(header_err(r#"["HS256",null,null]"#), "not a JSON object of the expected shape");
-        assert_eq!(header_err(r#""HS256""#), "not a JSON object of the expected shape");
+        assert_eq!(
+            header_err(r#"["HS256",null,null]"#),
+            "not a JSON object of the expected shape"
+        );
+        assert_eq!(
+            header_err(r#""HS256""#),
+            "not a JSON object of the expected shape"
+        );
         let h = reference::header(br#"{"alg":"HS256","kid":null}"#).unwrap();
         assert_eq!(h.kid, None);
         // Any `crit`, even `null`, is present (and refused by the validator).
-        assert!(reference::header(br#"{"alg":"HS256","crit":null}"#).unwrap().crit);
+        assert!(
+            reference::header(br#"{"alg":"HS256","crit":null}"#)
+                .unwrap()
+                .crit
+        );
         assert!(!reference::header(br#"{"alg":"HS256"}"#).unwrap().crit);
     }
 
     #[test]
     fn nesting_is_bounded() {
-        let nested = |n: usize| {
-            format!(r#"{{"sub":"a","x":{}{}}}"#, "[".repeat(n), "]".repeat(n))
-        };
+        let nested = |n: usize| format!(r#"{{"sub":"a","x":{}{}}}"#, "[".repeat(n), "]".repeat(n));
         // The top object is level 1: 31 more are fine, 32 more are not.
         assert!(reference::claims(nested(31).as_bytes(), &rules()).is_ok());
         agree(nested(31).as_bytes());
         assert_eq!(claims_err(&nested(32)), "JSON nested deeper than 32 levels");
-        let objects = format!(r#"{{"sub":"a","x":{}1{}}}"#, r#"{"a":"#.repeat(40), "}".repeat(40));
+        let objects = format!(
+            r#"{{"sub":"a","x":{}1{}}}"#,
+            r#"{"a":"#.repeat(40),
+            "}".repeat(40)
+        );
         assert_eq!(claims_err(&objects), "JSON nested deeper than 32 levels");
         // Deep enough to have overflowed a recursive reader: refused alike.
-        assert_eq!(claims_err(&nested(100_000)), "JSON nested deeper than 32 levels");
+        assert_eq!(
+            claims_err(&nested(100_000)),
+            "JSON nested deeper than 32 levels"
+        );
         let in_aud = format!(r#"{{"aud":["a",{}{}]}}"#, "[".repeat(31), "]".repeat(31));
         assert_eq!(claims_err(&in_aud), "JSON nested deeper than 32 levels");
     }
@@ -282,13 +302,19 @@ mod reader {
     #[test]
     fn whitespace_bom_and_the_edges_of_the_object() {
         assert_eq!(
-            claim(" \t\r\n{ \"sub\" \n:\t\"a\" , \"aud\" : [ \"x\" , \"y\" ] }\r\n ", "aud"),
+            claim(
+                " \t\r\n{ \"sub\" \n:\t\"a\" , \"aud\" : [ \"x\" , \"y\" ] }\r\n ",
+                "aud"
+            ),
             Some(ReadValue::Strs(vec!["x".into(), "y".into()]))
         );
         assert_eq!(claim(r#"{"aud":[]}"#, "aud"), Some(ReadValue::Strs(vec![])));
         assert_eq!(claim(r#"{"aud":["a",1]}"#, "aud"), Some(ReadValue::Other));
         assert_eq!(claim(r#"{"aud":[["a"]]}"#, "aud"), Some(ReadValue::Other));
-        assert_eq!(claim(r#"{"sub":{"a":[1,{}]}}"#, "sub"), Some(ReadValue::Other));
+        assert_eq!(
+            claim(r#"{"sub":{"a":[1,{}]}}"#, "sub"),
+            Some(ReadValue::Other)
+        );
         assert_eq!(claim(r#"{"sub":true}"#, "sub"), Some(ReadValue::Other));
         assert_eq!(claim("{}", "sub"), None);
         assert_eq!(claims_err("\u{feff}{}"), "not JSON");
@@ -308,22 +334,60 @@ mod reader {
         assert_eq!(claims_err(""), "truncated JSON");
         assert_eq!(claims_err("  "), "truncated JSON");
         assert_eq!(claims_err("[1]"), "not a JSON object of the expected shape");
-        assert_eq!(claims_err("null"), "not a JSON object of the expected shape");
+        assert_eq!(
+            claims_err("null"),
+            "not a JSON object of the expected shape"
+        );
     }
 
     /// Fragments that make JSON, near-JSON and edge cases when strung
     /// together.
     const FRAGMENTS: &[&str] = &[
-        "{", "}", "[", "]", ",", ":", " ", "\t", "\n", "\"iss\"", "\"aud\"", "\"exp\"",
-        "\"nbf\"", "\"sub\"", "\"client_id\"", "\"s\\u0075b\"", "\"x\"", "\"\"", "\"a\\\"b\"",
-        "\"\\ud83d\\ude00\"", "\"\\ud800\"", "\"\\udc00\"", "\"é\"", "\"\\n\"", "\"\t\"", "1",
-        "-0", "01", "1.5", "-2.5e3", "1e400", "18446744073709551616", "1.", ".5", "+1", "true",
-        "false", "null", "tru", "\u{feff}", "\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        " ",
+        "\t",
+        "\n",
+        "\"iss\"",
+        "\"aud\"",
+        "\"exp\"",
+        "\"nbf\"",
+        "\"sub\"",
+        "\"client_id\"",
+        "\"s\\u0075b\"",
+        "\"x\"",
+        "\"\"",
+        "\"a\\\"b\"",
+        "\"\\ud83d\\ude00\"",
+        "\"\\ud800\"",
+        "\"\\udc00\"",
+        "\"é\"",
+        "\"\\n\"",
+        "\"\t\"",
+        "1",
+        "-0",
+        "01",
+        "1.5",
+        "-2.5e3",
+        "1e400",
+        "18446744073709551616",
+        "1.",
+        ".5",
+        "+1",
+        "true",
+        "false",
+        "null",
+        "tru",
+        "\u{feff}",
+        "\"",
     ];
 
     fn fragments() -> impl Strategy<Value = String> {
-        prop::collection::vec(prop::sample::select(FRAGMENTS), 0..24)
-            .prop_map(|v| v.concat())
+        prop::collection::vec(prop::sample::select(FRAGMENTS), 0..24).prop_map(|v| v.concat())
     }
 
     /// A well-formed claims object with members drawn from the fragments.

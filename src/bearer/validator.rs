@@ -206,8 +206,8 @@ impl Validator {
         let header_bytes = header_buf
             .decode(h64)
             .ok_or_else(|| malformed(Part::Header, "not unpadded base64url"))?;
-        let header = token::read_header(header_bytes)
-            .map_err(|p| malformed(Part::Header, &p.message()))?;
+        let header =
+            token::read_header(header_bytes).map_err(|p| malformed(Part::Header, &p.message()))?;
 
         let rej = |reason| {
             let mut r = Rejection::new(reason);

@@ -1378,8 +1378,17 @@ fn strict_reader_on_signed_tokens() {
         secs() + 60
     );
     // Accepted: surrounding whitespace, an unread repeated claim, escapes.
-    let ok = claims_of(&format!(" {{{base},\"jti\":1,\"jti\":2,\"x\":\"\\ud83d\\ude00\"}}\n"));
-    assert_eq!(validator().validate(&ok, now()).unwrap().principal().as_str(), "alice");
+    let ok = claims_of(&format!(
+        " {{{base},\"jti\":1,\"jti\":2,\"x\":\"\\ud83d\\ude00\"}}\n"
+    ));
+    assert_eq!(
+        validator()
+            .validate(&ok, now())
+            .unwrap()
+            .principal()
+            .as_str(),
+        "alice"
+    );
     // Refused, never quoting the input.
     for (json, want) in [
         (format!("{{{base},}}"), "not JSON"),
@@ -1388,11 +1397,21 @@ fn strict_reader_on_signed_tokens() {
         (format!("{{{base},\"x\":\"\\udead\"}}"), "not JSON"),
         (format!("{{{base},\"x\":01}}"), "not JSON"),
         (format!("{{{base},\"x\":1e999}}"), "not JSON"),
-        (format!("{{{base},\"x\":{}}}", "[".repeat(40)), "JSON nested deeper than 32 levels"),
-        (format!("{{{base},\"nbf\":0}}"), "claim `nbf` is given twice"),
+        (
+            format!("{{{base},\"x\":{}}}", "[".repeat(40)),
+            "JSON nested deeper than 32 levels",
+        ),
+        (
+            format!("{{{base},\"nbf\":0}}"),
+            "claim `nbf` is given twice",
+        ),
         (format!("{{{base}"), "truncated JSON"),
     ] {
-        assert_eq!(problem(&claims_of(&json)), (Part::Claims, want.to_owned()), "{json}");
+        assert_eq!(
+            problem(&claims_of(&json)),
+            (Part::Claims, want.to_owned()),
+            "{json}"
+        );
     }
     let mut bad_utf8 = format!("{{{base},\"x\":\"").into_bytes();
     bad_utf8.extend_from_slice(b"\xff\"}");
