@@ -82,7 +82,7 @@ fn normalize_ref(v: &RefLoose<'_>) -> ReadValue {
 /// The new reader's header, normalized; the error is the rejection's
 /// problem text.
 pub(crate) fn header(bytes: &[u8]) -> Result<ReadHeader, String> {
-    let h = token::read_header(bytes).map_err(|p| p.message())?;
+    let h = token::read_header(bytes).map_err(|p| p.message(&[]))?;
     Ok(ReadHeader {
         alg: h.alg.into_owned(),
         kid: h.kid.map(Cow::into_owned),
@@ -92,7 +92,7 @@ pub(crate) fn header(bytes: &[u8]) -> Result<ReadHeader, String> {
 
 /// The new reader's claims, normalized.
 pub(crate) fn claims(bytes: &[u8], rule_claims: &[Arc<str>]) -> Result<ReadClaims, String> {
-    let c = token::read_claims(bytes, rule_claims).map_err(|p| p.message())?;
+    let c = token::read_claims(bytes, rule_claims).map_err(|p| p.message(rule_claims))?;
     Ok(ReadClaims {
         standard: [&c.iss, &c.aud, &c.exp, &c.nbf].map(|v| v.as_ref().map(normalize)),
         rules: c

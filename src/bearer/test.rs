@@ -425,3 +425,52 @@ mod reader {
         }
     }
 }
+
+mod base64url {
+    //! The validator's base64url decoder against the `base64` crate's
+    //! `URL_SAFE_NO_PAD`, which it replaced: the same acceptance (no
+    //! padding, no standard alphabet, canonical trailing bits only) and
+    //! the same bytes.
+
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use proptest::prelude::*;
+
+    use super::super::token::decode_base64url;
+
+    fn agree(text: &[u8]) {
+        let mut out = [0u8; 64];
+        let ours = decode_base64url(text, &mut out).map(|n| out[..n].to_vec());
+        let theirs = URL_SAFE_NO_PAD.decode(text).ok();
+        assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(text));
+    }
+
+    #[test]
+    fn edge_cases() {
+        for t in [
+            "", "A", "AA", "AB", "AAA", "AAB", "AAAA", "e30", "e30=", "e3+", "e3/", "_-_-", "Zg",
+            "Zh", "Zm8", "Zm9", "Zm9v", "Zm9v=", "Zm9vY", "Zm9vYg", "Zm9vYh", "Zm9vYmE", "Zm9vYmF",
+            "Zm 9v", "Zm9v\n", "ÿÿÿÿ",
+        ] {
+            agree(t.as_bytes());
+        }
+        // Too short an output is a refusal, not a panic.
+        assert_eq!(decode_base64url(b"Zm9vYmFy", &mut [0u8; 5]), None);
+    }
+
+    proptest! {
+        #[test]
+        fn same_as_the_base64_crate(bytes in prop::collection::vec(any::<u8>(), 0..48)) {
+            let text = URL_SAFE_NO_PAD.encode(&bytes);
+            agree(text.as_bytes());
+        }
+
+        #[test]
+        fn same_refusals(
+            text in prop::collection::vec(
+                prop::sample::select(b"AQgw_-+/=Zz09 .".to_vec()), 0..12)
+        ) {
+            agree(&text);
+        }
+    }
+}

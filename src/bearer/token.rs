@@ -31,8 +31,9 @@ use super::rules::MAX_RULES;
 /// flat claims; this only bounds the reader's work on hostile input.
 pub(crate) const MAX_DEPTH: u32 = 32;
 
-/// What is wrong with a part's JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is wrong with a part's JSON. Small and `Copy`: it is passed up
+/// through every step of the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Problem {
     /// The input ends inside a value.
     Truncated,
@@ -45,23 +46,60 @@ pub(crate) enum Problem {
     /// The header has no `alg`.
     MissingAlg,
     /// A header member given twice.
-    DuplicateHeader(&'static str),
-    /// A claim the checks read, given twice (by its configured name).
-    DuplicateClaim(Arc<str>),
+    DuplicateHeader(HeaderMember),
+    /// A claim the checks read, given twice.
+    DuplicateClaim(ClaimSlot),
+}
+
+/// A header member we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeaderMember {
+    Alg,
+    Kid,
+    Crit,
+}
+
+/// A claim we read: a standard one, or a rule's claim by its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClaimSlot {
+    Iss,
+    Aud,
+    Exp,
+    Nbf,
+    Rule(u8),
+    Other,
 }
 
 impl Problem {
-    /// The text for [`Reason::Malformed`](super::Reason::Malformed); the
-    /// wording serde's reader gave for the same faults.
-    pub(crate) fn message(&self) -> String {
+    /// The text for [`Reason::Malformed`](super::Reason::Malformed), the
+    /// wording serde's reader gave for the same faults; a claim by the
+    /// name the configuration gives it (`rule_claims`), never the input's.
+    pub(crate) fn message(self, rule_claims: &[Arc<str>]) -> String {
         match self {
             Self::Truncated => "truncated JSON".to_owned(),
             Self::Syntax => "not JSON".to_owned(),
             Self::TooDeep => format!("JSON nested deeper than {MAX_DEPTH} levels"),
             Self::Shape => "not a JSON object of the expected shape".to_owned(),
             Self::MissingAlg => "missing field `alg`".to_owned(),
-            Self::DuplicateHeader(n) => format!("duplicate field `{n}`"),
-            Self::DuplicateClaim(n) => format!("claim `{n}` is given twice"),
+            Self::DuplicateHeader(m) => format!(
+                "duplicate field `{}`",
+                match m {
+                    HeaderMember::Alg => "alg",
+                    HeaderMember::Kid => "kid",
+                    HeaderMember::Crit => "crit",
+                }
+            ),
+            Self::DuplicateClaim(slot) => {
+                let name = match slot {
+                    ClaimSlot::Iss => "iss",
+                    ClaimSlot::Aud => "aud",
+                    ClaimSlot::Exp => "exp",
+                    ClaimSlot::Nbf => "nbf",
+                    ClaimSlot::Rule(i) => rule_claims.get(usize::from(i)).map_or("", |n| &**n),
+                    ClaimSlot::Other => "",
+                };
+                format!("claim `{name}` is given twice")
+            }
         }
     }
 }
@@ -141,14 +179,14 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header<'_>, Problem> {
         match &*key.value()? {
             "alg" => {
                 if alg.is_some() {
-                    return Err(Problem::DuplicateHeader("alg"));
+                    return Err(Problem::DuplicateHeader(HeaderMember::Alg));
                 }
                 c.colon()?;
                 alg = Some(c.header_string()?);
             }
             "kid" => {
                 if kid.is_some() {
-                    return Err(Problem::DuplicateHeader("kid"));
+                    return Err(Problem::DuplicateHeader(HeaderMember::Kid));
                 }
                 c.colon()?;
                 kid = Some(if c.next_ws()? == b'n' {
@@ -160,7 +198,7 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header<'_>, Problem> {
             }
             "crit" => {
                 if crit {
-                    return Err(Problem::DuplicateHeader("crit"));
+                    return Err(Problem::DuplicateHeader(HeaderMember::Crit));
                 }
                 c.colon()?;
                 c.skip_value(1)?;
@@ -180,17 +218,6 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header<'_>, Problem> {
         kid: kid.flatten(),
         crit,
     })
-}
-
-/// Which claim a member is.
-#[derive(Clone, Copy)]
-enum Slot {
-    Iss,
-    Aud,
-    Exp,
-    Nbf,
-    Rule(usize),
-    Other,
 }
 
 /// Reads the claims; `rule_claims` are the names the rules read (at most
@@ -213,23 +240,24 @@ pub(crate) fn read_claims<'a>(
         // Standard claims first: a rule may name `iss` or `aud` too, but
         // they are checked as themselves (and a rule on them sees nothing).
         let slot = match &*key {
-            "iss" => Slot::Iss,
-            "aud" => Slot::Aud,
-            "exp" => Slot::Exp,
-            "nbf" => Slot::Nbf,
+            "iss" => ClaimSlot::Iss,
+            "aud" => ClaimSlot::Aud,
+            "exp" => ClaimSlot::Exp,
+            "nbf" => ClaimSlot::Nbf,
             k => rule_claims
                 .iter()
                 .position(|r| &**r == k)
-                .map_or(Slot::Other, Slot::Rule),
+                .and_then(|i| u8::try_from(i).ok())
+                .map_or(ClaimSlot::Other, ClaimSlot::Rule),
         };
         c.colon()?;
         let place = match slot {
-            Slot::Other => return c.skip_value(1),
-            Slot::Iss => &mut claims.iss,
-            Slot::Aud => &mut claims.aud,
-            Slot::Exp => &mut claims.exp,
-            Slot::Nbf => &mut claims.nbf,
-            Slot::Rule(i) => match claims.rule_values.get_mut(i) {
+            ClaimSlot::Other => return c.skip_value(1),
+            ClaimSlot::Iss => &mut claims.iss,
+            ClaimSlot::Aud => &mut claims.aud,
+            ClaimSlot::Exp => &mut claims.exp,
+            ClaimSlot::Nbf => &mut claims.nbf,
+            ClaimSlot::Rule(i) => match claims.rule_values.get_mut(usize::from(i)) {
                 Some(place) => place,
                 None => return c.skip_value(1),
             },
@@ -237,15 +265,7 @@ pub(crate) fn read_claims<'a>(
         // A repeat is refused once its value has been read (serde's order).
         let v = c.loose()?;
         if place.replace(v).is_some() {
-            let name = match slot {
-                Slot::Iss => Arc::from("iss"),
-                Slot::Aud => Arc::from("aud"),
-                Slot::Exp => Arc::from("exp"),
-                Slot::Nbf => Arc::from("nbf"),
-                Slot::Rule(i) => rule_claims.get(i).map_or_else(|| Arc::from(""), Arc::clone),
-                Slot::Other => Arc::from(""),
-            };
-            return Err(Problem::DuplicateClaim(name));
+            return Err(Problem::DuplicateClaim(slot));
         }
         Ok(())
     })?;
@@ -262,6 +282,7 @@ struct JsonStr<'a> {
 
 impl<'a> JsonStr<'a> {
     /// The value: borrowed when there is nothing to unescape.
+    #[inline(always)]
     fn value(self) -> Result<Cow<'a, str>, Problem> {
         if self.escaped {
             unescape(self.raw).map(Cow::Owned).ok_or(Problem::Syntax)
@@ -273,6 +294,7 @@ impl<'a> JsonStr<'a> {
 
 /// Decodes the escapes of a string already validated by
 /// [`Cursor::string`]; `None` only if it was not.
+#[cold]
 fn unescape(raw: &str) -> Option<String> {
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars();
@@ -411,12 +433,22 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A string, the cursor on its opening quote.
+    /// A string, the cursor on its opening quote. Inlined: its result
+    /// then stays in registers (returned through memory, it stalled the
+    /// loads that read it back).
+    #[inline(always)]
     fn string(&mut self) -> Result<JsonStr<'a>, Problem> {
         self.pos += 1;
         let start = self.pos;
         let mut escaped = false;
         loop {
+            // Straight to the next byte that is not plain string text.
+            let rest = self.bytes.get(self.pos..).unwrap_or_default();
+            let skip = rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(rest.len());
+            self.pos += skip;
             match self.peek().ok_or(Problem::Truncated)? {
                 b'"' => {
                     let raw = self.text.get(start..self.pos).unwrap_or_default();
@@ -434,6 +466,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[cold]
     /// An escape after its backslash; a `\u` leading surrogate must be
     /// followed by an escaped trailing one (RFC 8259 §7).
     fn escape(&mut self) -> Result<(), Problem> {
@@ -651,5 +684,87 @@ impl<'a> Cursor<'a> {
         }
         self.string()?;
         self.colon()
+    }
+}
+
+/// The base64url alphabet's values (RFC 4648 §5); 0xff for every other
+/// byte, `=` included.
+const BASE64URL: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// How many bytes `len` characters of unpadded base64url decode to, or
+/// `None` for an impossible length (1 mod 4).
+pub(crate) fn base64url_len(len: usize) -> Option<usize> {
+    let tail = match len % 4 {
+        0 => 0,
+        2 => 1,
+        3 => 2,
+        _ => return None,
+    };
+    Some(len / 4 * 3 + tail)
+}
+
+/// Decodes strict unpadded base64url into the front of `out` and returns
+/// the length: no padding, no other alphabet, no length of 1 mod 4, and
+/// the unused bits of the last character zero (the canonical encoding
+/// only; the `base64` crate's `URL_SAFE_NO_PAD` accepted exactly this).
+/// `None` when `text` is not that, or `out` is too short.
+pub(crate) fn decode_base64url(text: &[u8], out: &mut [u8]) -> Option<usize> {
+    let n = base64url_len(text.len())?;
+    let out = out.get_mut(..n)?;
+    let value = |b: u8| u32::from(BASE64URL.get(usize::from(b)).copied().unwrap_or(0xff));
+    // Every value ORed in: a set high bit means a byte outside the
+    // alphabet, checked once at the end.
+    let mut bad = 0;
+    let mut quads = text.chunks_exact(4);
+    let mut triples = out.chunks_exact_mut(3);
+    for (q, o) in quads.by_ref().zip(triples.by_ref()) {
+        let (&[a, b, c, d], [x, y, z]) = (q, o) else {
+            return None;
+        };
+        let (a, b, c, d) = (value(a), value(b), value(c), value(d));
+        bad |= a | b | c | d;
+        let v = a << 18 | b << 12 | c << 6 | d;
+        let [_, hi, mid, lo] = v.to_be_bytes();
+        (*x, *y, *z) = (hi, mid, lo);
+    }
+    let rest = triples.into_remainder();
+    match (quads.remainder(), rest) {
+        ([], []) => {}
+        (&[a, b], [x]) => {
+            let (a, b) = (value(a), value(b));
+            bad |= a | b;
+            let [_, hi, _, _] = (a << 18 | b << 12).to_be_bytes();
+            *x = hi;
+        }
+        (&[a, b, c], [x, y]) => {
+            let (a, b, c) = (value(a), value(b), value(c));
+            bad |= a | b | c;
+            let [_, hi, mid, _] = (a << 18 | b << 12 | c << 6).to_be_bytes();
+            (*x, *y) = (hi, mid);
+        }
+        _ => return None,
+    }
+    // The trailing bits sit below 0x40, so they need their own test.
+    (bad & 0xc0 == 0 && trailing_zero(text)).then_some(n)
+}
+
+/// Whether the last character of `text` leaves no set bit unused.
+fn trailing_zero(text: &[u8]) -> bool {
+    let last = text
+        .last()
+        .map_or(0, |&b| BASE64URL.get(usize::from(b)).copied().unwrap_or(0));
+    match text.len() % 4 {
+        2 => last & 0x0f == 0,
+        3 => last & 0x03 == 0,
+        _ => true,
     }
 }

@@ -3,9 +3,6 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use crate::principal::Principal;
 
 use super::alg::Alg;
@@ -191,11 +188,16 @@ impl Validator {
                 problem: problem.to_owned(),
             })
         };
-        // Three parts: a fourth dot would land in the signature.
-        let Some((h64, c64, sig64)) = token
-            .split_once('.')
-            .and_then(|(h, rest)| rest.split_once('.').map(|(c, s)| (h, c, s)))
-            .filter(|(_, _, s)| !s.contains('.'))
+        // Three parts: a fourth dot would land in the signature. (A byte
+        // search: `split_once('.')` went through the char searcher.)
+        let dot = |s: &str| s.bytes().position(|b| b == b'.');
+        let Some((h64, c64, sig64)) = dot(token)
+            .and_then(|i| Some((token.get(..i)?, token.get(i + 1..)?)))
+            .and_then(|(h, rest)| {
+                let j = dot(rest)?;
+                Some((h, rest.get(..j)?, rest.get(j + 1..)?))
+            })
+            .filter(|(_, _, s)| dot(s).is_none())
         else {
             return Err(malformed(
                 Part::Token,
@@ -206,8 +208,8 @@ impl Validator {
         let header_bytes = header_buf
             .decode(h64)
             .ok_or_else(|| malformed(Part::Header, "not unpadded base64url"))?;
-        let header =
-            token::read_header(header_bytes).map_err(|p| malformed(Part::Header, &p.message()))?;
+        let header = token::read_header(header_bytes)
+            .map_err(|p| malformed(Part::Header, &p.message(&[])))?;
 
         let rej = |reason| {
             let mut r = Rejection::new(reason);
@@ -286,7 +288,7 @@ impl Validator {
         let claims = self.parse_claims(claims_bytes).map_err(|p| {
             rej(Reason::Malformed {
                 part: Part::Claims,
-                problem: p.message(),
+                problem: p.message(&s.rule_claims),
             })
         })?;
         self.check_claims(&claims, now, header.kid.as_deref(), alg)
@@ -427,12 +429,14 @@ impl<const N: usize> Decoded<N> {
 
     /// The decoded bytes, or `None` if `text` is not unpadded base64url.
     fn decode(&mut self, text: &str) -> Option<&[u8]> {
-        if base64::decoded_len_estimate(text.len()) <= N {
-            let n = URL_SAFE_NO_PAD.decode_slice(text, &mut self.stack).ok()?;
-            self.stack.get(..n)
+        let n = token::base64url_len(text.len())?;
+        let out = if n <= N {
+            self.stack.as_mut_slice()
         } else {
-            self.heap = URL_SAFE_NO_PAD.decode(text).ok()?;
-            Some(&self.heap)
-        }
+            self.heap = vec![0; n];
+            self.heap.as_mut_slice()
+        };
+        let n = token::decode_base64url(text.as_bytes(), out)?;
+        out.get(..n)
     }
 }
