@@ -474,3 +474,26 @@ mod base64url {
         }
     }
 }
+
+#[test]
+fn plain_run_finds_the_first_special_byte() {
+    // Every position of each special byte, in runs long enough for the
+    // eight-at-a-time path, with high bytes and near misses around.
+    for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut text: Vec<u8> = (0..len)
+                    .map(|i| [b'a', 0xc3, 0xa9, b' ', 0x7f, b'!', b'#', b'['][i % 8])
+                    .collect();
+                if at < len {
+                    text[at] = special;
+                }
+                let want = text
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                    .unwrap_or(len);
+                assert_eq!(token::plain_run(&text), want, "{special} at {at} of {len}");
+            }
+        }
+    }
+}

@@ -443,12 +443,7 @@ impl<'a> Cursor<'a> {
         let mut escaped = false;
         loop {
             // Straight to the next byte that is not plain string text.
-            let rest = self.bytes.get(self.pos..).unwrap_or_default();
-            let skip = rest
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-                .unwrap_or(rest.len());
-            self.pos += skip;
+            self.pos += plain_run(self.bytes.get(self.pos..).unwrap_or_default());
             match self.peek().ok_or(Problem::Truncated)? {
                 b'"' => {
                     let raw = self.text.get(start..self.pos).unwrap_or_default();
@@ -767,4 +762,35 @@ fn trailing_zero(text: &[u8]) -> bool {
         3 => last & 0x03 == 0,
         _ => true,
     }
+}
+
+/// How many bytes at the start of `text` are plain string content: not `"`,
+/// `\\` or a control character. Eight bytes at a time (SWAR): a byte is
+/// flagged when it equals a quote or a backslash (its XOR is zero) or is
+/// under 0x20; borrows can flag bytes after a true hit, never before it, so
+/// the lowest flag is exact. Bytes of 0x80 and above are never flagged.
+pub(crate) fn plain_run(text: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    let mut done = 0;
+    for chunk in text.chunks_exact(8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(word);
+        let hits = (zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w))
+            & HIGH;
+        if hits != 0 {
+            return done + (hits.trailing_zeros() / 8) as usize;
+        }
+        done += 8;
+    }
+    let rest = text.get(done..).unwrap_or_default();
+    done + rest
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(rest.len())
 }
