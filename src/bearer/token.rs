@@ -682,14 +682,21 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The base64url alphabet's values (RFC 4648 §5); 0xff for every other
-/// byte, `=` included.
-const BASE64URL: [u8; 256] = {
-    let mut t = [0xff; 256];
+/// The base64url alphabet's values (RFC 4648 §5), already shifted into
+/// their place in a 24-bit group for each of the four positions, so a
+/// group is four lookups ORed; every other byte (`=` included) has the
+/// top byte set, which survives the ORs and is checked once at the end.
+const BASE64URL: [[u32; 256]; 4] = {
+    let mut t = [[0xff00_0000; 256]; 4];
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut i = 0;
     while i < 64 {
-        t[alphabet[i] as usize] = i as u8;
+        let c = alphabet[i] as usize;
+        let v = i as u32;
+        t[0][c] = v << 18;
+        t[1][c] = v << 12;
+        t[2][c] = v << 6;
+        t[3][c] = v;
         i += 1;
     }
     t
@@ -715,53 +722,38 @@ pub(crate) fn base64url_len(len: usize) -> Option<usize> {
 pub(crate) fn decode_base64url(text: &[u8], out: &mut [u8]) -> Option<usize> {
     let n = base64url_len(text.len())?;
     let out = out.get_mut(..n)?;
-    let value = |b: u8| u32::from(BASE64URL.get(usize::from(b)).copied().unwrap_or(0xff));
-    // Every value ORed in: a set high bit means a byte outside the
-    // alphabet, checked once at the end.
+    let [t0, t1, t2, t3] = &BASE64URL;
+    let at = |t: &[u32; 256], b: u8| t.get(usize::from(b)).copied().unwrap_or(0xff00_0000);
     let mut bad = 0;
     let mut quads = text.chunks_exact(4);
     let mut triples = out.chunks_exact_mut(3);
     for (q, o) in quads.by_ref().zip(triples.by_ref()) {
-        let (&[a, b, c, d], [x, y, z]) = (q, o) else {
-            return None;
-        };
-        let (a, b, c, d) = (value(a), value(b), value(c), value(d));
-        bad |= a | b | c | d;
-        let v = a << 18 | b << 12 | c << 6 | d;
-        let [_, hi, mid, lo] = v.to_be_bytes();
-        (*x, *y, *z) = (hi, mid, lo);
+        if let (&[a, b, c, d], [x, y, z]) = (q, o) {
+            let v = at(t0, a) | at(t1, b) | at(t2, c) | at(t3, d);
+            bad |= v;
+            let [_, hi, mid, lo] = v.to_be_bytes();
+            (*x, *y, *z) = (hi, mid, lo);
+        }
     }
-    let rest = triples.into_remainder();
-    match (quads.remainder(), rest) {
+    // The last character's unused low bits must be zero: a canonical
+    // encoding only.
+    match (quads.remainder(), triples.into_remainder()) {
         ([], []) => {}
         (&[a, b], [x]) => {
-            let (a, b) = (value(a), value(b));
-            bad |= a | b;
-            let [_, hi, _, _] = (a << 18 | b << 12).to_be_bytes();
+            let v = at(t0, a) | at(t1, b);
+            bad |= v | (v & 0xf000) << 12;
+            let [_, hi, _, _] = v.to_be_bytes();
             *x = hi;
         }
         (&[a, b, c], [x, y]) => {
-            let (a, b, c) = (value(a), value(b), value(c));
-            bad |= a | b | c;
-            let [_, hi, mid, _] = (a << 18 | b << 12 | c << 6).to_be_bytes();
+            let v = at(t0, a) | at(t1, b) | at(t2, c);
+            bad |= v | (v & 0x00c0) << 18;
+            let [_, hi, mid, _] = v.to_be_bytes();
             (*x, *y) = (hi, mid);
         }
         _ => return None,
     }
-    // The trailing bits sit below 0x40, so they need their own test.
-    (bad & 0xc0 == 0 && trailing_zero(text)).then_some(n)
-}
-
-/// Whether the last character of `text` leaves no set bit unused.
-fn trailing_zero(text: &[u8]) -> bool {
-    let last = text
-        .last()
-        .map_or(0, |&b| BASE64URL.get(usize::from(b)).copied().unwrap_or(0));
-    match text.len() % 4 {
-        2 => last & 0x0f == 0,
-        3 => last & 0x03 == 0,
-        _ => true,
-    }
+    (bad & 0xff00_0000 == 0).then_some(n)
 }
 
 /// How many bytes at the start of `text` are plain string content: not `"`,
