@@ -144,6 +144,13 @@ impl Jwks {
     pub(crate) fn find(&self, kid: Option<&str>) -> Result<&Key, super::error::Reason> {
         use super::error::Reason;
         match kid {
+            // A handful of keys is the usual set: comparing the kids is
+            // cheaper than hashing one (SipHash) for the map.
+            Some(kid) if self.keys.len() <= 8 => self
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+                .ok_or(Reason::UnknownKid),
             Some(kid) => self
                 .by_kid
                 .get(kid)

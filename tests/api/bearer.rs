@@ -1432,3 +1432,45 @@ fn strict_reader_on_signed_tokens() {
     );
     assert_eq!(validator().validate(&t, now()).unwrap().alg(), Alg::RS256);
 }
+
+#[test]
+fn kid_lookup_in_small_and_large_sets() {
+    // Up to 8 keys the kids are compared one by one, beyond that a map is
+    // used: both find the right key and refuse an unknown kid alike.
+    for size in [1usize, 8, 9, 40] {
+        let keys: Vec<Value> = (0..size)
+            .map(|i| {
+                json!({"kty": "oct", "kid": format!("h{i}"),
+                       "k": B64.encode(format!("secret-{i:02}-0123456789abcdef0123456789"))})
+            })
+            .collect();
+        let set = Jwks::shared_secrets_from_json(&jwks_doc(&keys)).unwrap();
+        let v = Validator::new(&config().algorithms(&[Alg::HS256]), set).unwrap();
+        let last = size - 1;
+        let secret = format!("secret-{last:02}-0123456789abcdef0123456789");
+        let t = mint(
+            &json!({"alg": "HS256", "kid": format!("h{last}")}),
+            &claims(),
+            &Signer::Hmac(secret.as_bytes()),
+        );
+        assert_eq!(
+            v.validate(&t, now()).unwrap().kid(),
+            Some(format!("h{last}").as_str())
+        );
+        // The right secret under another key's kid: a bad signature.
+        if size > 1 {
+            let t = mint(
+                &json!({"alg": "HS256", "kid": "h0"}),
+                &claims(),
+                &Signer::Hmac(secret.as_bytes()),
+            );
+            assert_eq!(refused(&v, &t).reason(), &Reason::BadSignature, "{size}");
+        }
+        let t = mint(
+            &json!({"alg": "HS256", "kid": "nope"}),
+            &claims(),
+            &Signer::Hmac(secret.as_bytes()),
+        );
+        assert_eq!(refused(&v, &t).reason(), &Reason::UnknownKid, "{size}");
+    }
+}
