@@ -24,7 +24,7 @@ static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
         .algorithms(&[Alg::HS256])
         .rule(PrincipalRule::claim("client_id").strip_prefix("svc-"))
         .rule(PrincipalRule::claim("sub"))
-        .rule(PrincipalRule::claim("iss"));
+        .rule(PrincipalRule::claim("azp"));
     Validator::new(
         &config,
         Jwks::shared_secrets_from_json(jwks.as_bytes()).unwrap(),
