@@ -304,3 +304,85 @@ pub fn bearer_claim_checks<R>(
 pub fn bearer_parse_claims(validator: &crate::bearer::Validator, claims_json: &[u8]) -> bool {
     validator.parse_claims(claims_json).is_ok()
 }
+
+pub use crate::bearer::reference::{ReadClaims, ReadHeader, ReadValue};
+
+/// A token's JOSE header (decoded JSON) read by the validator's reader,
+/// normalized for comparison; the error is the rejection's problem text.
+///
+/// # Errors
+///
+/// The problem text of a header the validator refuses as malformed.
+pub fn bearer_read_header(header_json: &[u8]) -> Result<ReadHeader, String> {
+    crate::bearer::reference::header(header_json)
+}
+
+/// The same header through the serde_json reference reader (the reader
+/// the validator used before, kept as the test and fuzz oracle).
+///
+/// # Errors
+///
+/// As [`bearer_read_header`].
+pub fn bearer_reference_header(header_json: &[u8]) -> Result<ReadHeader, String> {
+    crate::bearer::reference::reference_header(header_json)
+}
+
+/// A token's claims (decoded JSON) read by `validator`'s reader,
+/// normalized for comparison.
+///
+/// # Errors
+///
+/// The problem text of claims the validator refuses as malformed.
+pub fn bearer_read_claims(
+    validator: &crate::bearer::Validator,
+    claims_json: &[u8],
+) -> Result<ReadClaims, String> {
+    crate::bearer::reference::claims(claims_json, validator.rule_claims())
+}
+
+/// The same claims through the serde_json reference reader.
+///
+/// # Errors
+///
+/// As [`bearer_read_claims`].
+pub fn bearer_reference_claims(
+    validator: &crate::bearer::Validator,
+    claims_json: &[u8],
+) -> Result<ReadClaims, String> {
+    crate::bearer::reference::reference_claims(claims_json, validator.rule_claims())
+}
+
+/// Whether `json` is a document on which the two readers' problem texts
+/// must agree too (serde_json's `Value` takes it, nested at most 32 deep);
+/// on other input only acceptance is compared.
+pub fn bearer_strict_json(json: &[u8]) -> bool {
+    crate::bearer::reference::strict_json(json)
+}
+
+/// Reads `header_json` as a validator reads a token's JOSE header (the
+/// step after its base64 decoding). For the bench.
+pub fn bearer_parse_header(header_json: &[u8]) -> bool {
+    crate::bearer::token::read_header(header_json).is_ok()
+}
+
+/// The validator's HMAC check alone: `tag` against `input` with the key
+/// `kid` of `jwks` as prepared at load. `false` for a public key. For the
+/// bench.
+pub fn bearer_hmac_verify(
+    jwks: &crate::bearer::Jwks,
+    kid: Option<&str>,
+    alg: crate::bearer::Alg,
+    input: &[u8],
+    tag: &[u8],
+) -> bool {
+    jwks.find(kid)
+        .ok()
+        .and_then(|k| k.hmac.as_ref())
+        .is_some_and(|k| k.verify(alg, input, tag))
+}
+
+/// The validator's strict base64url decoder: `text` into the front of
+/// `out`, the decoded length, or `None`. For the bench.
+pub fn bearer_base64url_decode(text: &[u8], out: &mut [u8]) -> Option<usize> {
+    crate::bearer::token::decode_base64url(text, out)
+}

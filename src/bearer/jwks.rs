@@ -13,6 +13,7 @@ use crate::json::{self, Json, JsonPath, Member};
 
 use super::alg::{Alg, KeyKind};
 use super::error::BearerError;
+use super::hs::HmacKeys;
 use super::read::Reader;
 
 /// Most keys one set may hold (issuers publish a handful; rotation overlaps
@@ -45,6 +46,8 @@ pub(crate) struct Key {
     pub(crate) alg: Option<Alg>,
     pub(crate) kind: KeyKind,
     pub(crate) key: DecodingKey,
+    /// For a shared secret: the HMAC keys, prepared once.
+    pub(crate) hmac: Option<HmacKeys>,
 }
 
 impl Key {
@@ -143,6 +146,13 @@ impl Jwks {
     pub(crate) fn find(&self, kid: Option<&str>) -> Result<&Key, super::error::Reason> {
         use super::error::Reason;
         match kid {
+            // A handful of keys is the usual set: comparing the kids is
+            // cheaper than hashing one (SipHash) for the map.
+            Some(kid) if self.keys.len() <= 8 => self
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+                .ok_or(Reason::UnknownKid),
             Some(kid) => self
                 .by_kid
                 .get(kid)
@@ -309,7 +319,7 @@ fn read_key(
         })?),
     };
 
-
+    let mut hmac = None;
     let (kind, key) = match (kty, shared_secret) {
         ("oct", true) => {
             let secret = bytes("k")?;
@@ -324,6 +334,7 @@ fn read_key(
                     ),
                 ));
             }
+            hmac = HmacKeys::new(&secret);
             (KeyKind::Secret, DecodingKey::from_secret(&secret))
         }
         (_, true) => {
@@ -447,6 +458,7 @@ fn read_key(
         alg,
         kind,
         key,
+        hmac,
     }))
 }
 

@@ -1,12 +1,7 @@
 //! The compiled validator: one token in, a principal or a rejection out.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use crate::principal::Principal;
 
@@ -15,6 +10,7 @@ use super::config::ValidatorConfig;
 use super::error::{BearerError, Part, Reason, Rejection};
 use super::jwks::Jwks;
 use super::rules::PrincipalRule;
+use super::token::{self, Claims, Loose, Problem};
 
 /// Longest `kid` copied into a rejection (the header is the sender's word).
 const KID_ECHO: usize = 128;
@@ -192,21 +188,60 @@ impl Validator {
                 problem: problem.to_owned(),
             })
         };
-        let mut parts = token.splitn(4, '.');
-        let (Some(h64), Some(c64), Some(sig64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed(
+        // Three parts. The header is short from the left and the signature
+        // short from the right; a dot in the long middle (a fourth part) is
+        // looked for only once the token is refused, since the claims'
+        // decoding refuses a dot anyway. (A plain search of the whole
+        // token cost as much as reading the header.)
+        let not_three = || {
+            malformed(
                 Part::Token,
                 "not three dot-separated parts (a JWS in compact form)",
-            ));
+            )
+        };
+        let bytes = token.as_bytes();
+        let (Some(first), Some(last)) = (
+            bytes.iter().position(|&b| b == b'.'),
+            bytes.iter().rposition(|&b| b == b'.'),
+        ) else {
+            return Err(not_three());
+        };
+        let parts = (
+            token.get(..first),
+            token.get(first + 1..last),
+            token.get(last + 1..),
+        );
+        let (Some(h64), Some(c64), Some(sig64)) = parts else {
+            return Err(not_three());
+        };
+        if first == last {
+            return Err(not_three());
+        }
+        self.validate_parts(token, [h64, c64, sig64], now)
+            .map_err(|r| if c64.contains('.') { not_three() } else { r })
+    }
+
+    /// [`validate`](Self::validate) once the token is cut at its first and
+    /// last dots.
+    fn validate_parts(
+        &self,
+        token: &str,
+        [h64, c64, sig64]: [&str; 3],
+        now: SystemTime,
+    ) -> Result<Validated, Rejection> {
+        let s = &*self.settings;
+        let malformed = |part, problem: &str| {
+            Rejection::new(Reason::Malformed {
+                part,
+                problem: problem.to_owned(),
+            })
         };
         let mut header_buf = Decoded::<256>::new();
         let header_bytes = header_buf
             .decode(h64)
             .ok_or_else(|| malformed(Part::Header, "not unpadded base64url"))?;
-        let header: Header = serde_json::from_slice(header_bytes)
-            .map_err(|e| malformed(Part::Header, &json_problem(&e)))?;
+        let header = token::read_header(header_bytes)
+            .map_err(|p| malformed(Part::Header, &p.message(&[])))?;
 
         let rej = |reason| {
             let mut r = Rejection::new(reason);
@@ -230,7 +265,7 @@ impl Validator {
             r.alg = Some(alg);
             r
         };
-        if header.crit.is_some() {
+        if header.crit {
             return Err(rej(Reason::CriticalHeader));
         }
         let key = self.jwks.find(header.kid.as_deref()).map_err(&mut rej)?;
@@ -248,16 +283,30 @@ impl Validator {
         }
         // The signing input is the first two parts and the dot between.
         let signing_input = token.get(..h64.len() + 1 + c64.len()).unwrap_or_default();
-        match jsonwebtoken::crypto::verify(sig64, signing_input.as_bytes(), &key.key, alg.to_jwt())
-        {
-            Ok(true) => {}
-            Ok(false) => return Err(rej(Reason::BadSignature)),
-            Err(_) => {
-                return Err(rej(Reason::Malformed {
+        let verified = if alg.is_hmac() {
+            // Prepared at load; the tag decoded here (a bad encoding is a
+            // malformed signature, as for the other algorithms).
+            let mut tag_buf = Decoded::<72>::new();
+            let tag = tag_buf.decode(sig64).ok_or_else(|| {
+                rej(Reason::Malformed {
                     part: Part::Signature,
                     problem: "not unpadded base64url".to_owned(),
-                }));
-            }
+                })
+            })?;
+            key.hmac
+                .as_ref()
+                .is_some_and(|k| k.verify(alg, signing_input.as_bytes(), tag))
+        } else {
+            jsonwebtoken::crypto::verify(sig64, signing_input.as_bytes(), &key.key, alg.to_jwt())
+                .map_err(|_| {
+                    rej(Reason::Malformed {
+                        part: Part::Signature,
+                        problem: "not unpadded base64url".to_owned(),
+                    })
+                })?
+        };
+        if !verified {
+            return Err(rej(Reason::BadSignature));
         }
 
         // Signed: from here on the claims are the issuer's word.
@@ -268,26 +317,23 @@ impl Validator {
                 problem: "not unpadded base64url".to_owned(),
             })
         })?;
-        let claims = self.parse_claims(claims_bytes).map_err(|e| {
+        let claims = self.parse_claims(claims_bytes).map_err(|p| {
             rej(Reason::Malformed {
                 part: Part::Claims,
-                problem: json_problem(&e),
+                problem: p.message(&s.rule_claims),
             })
         })?;
         self.check_claims(&claims, now, header.kid.as_deref(), alg)
     }
 
-    /// Parses a token's claims (the decoded JSON) as `validate` does.
-    pub(crate) fn parse_claims<'t>(
-        &self,
-        claims_bytes: &'t [u8],
-    ) -> Result<Claims<'t>, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(claims_bytes);
-        ClaimsSeed {
-            rule_claims: &self.settings.rule_claims,
-        }
-        .deserialize(&mut de)
-        .and_then(|c| de.end().map(|()| c))
+    /// Reads a token's claims (the decoded JSON) as `validate` does.
+    pub(crate) fn parse_claims<'t>(&self, claims_bytes: &'t [u8]) -> Result<Claims<'t>, Problem> {
+        token::read_claims(claims_bytes, &self.settings.rule_claims)
+    }
+
+    /// The distinct claims the rules read, in rule-slot order.
+    pub(crate) fn rule_claims(&self) -> &[Arc<str>] {
+        &self.settings.rule_claims
     }
 
     /// The claim checks and the mapping, once the signature holds and the
@@ -343,7 +389,7 @@ impl Validator {
             Some(Loose::Str(a)) => s.config.audiences.iter().any(|c| c == a),
             Some(Loose::Strs(list)) => list
                 .iter()
-                .any(|a| s.config.audiences.iter().any(|c| c == a)),
+                .any(|a| s.config.audiences.iter().any(|c| *c == *a)),
             Some(_) => {
                 return Err(rej(Reason::ClaimType {
                     claim: "aud",
@@ -383,32 +429,9 @@ impl Validator {
     }
 }
 
-/// What is wrong with a part's JSON, never quoting it: serde's messages
-/// can hold input text ("invalid type: string \"...\""), so only those
-/// naming a member alone are kept.
-fn json_problem(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Io | Category::Eof => "truncated JSON".to_owned(),
-        Category::Syntax => "not JSON".to_owned(),
-        Category::Data => {
-            let m = e.to_string();
-            let m = m.find(" at line ").and_then(|i| m.get(..i)).unwrap_or(&m);
-            let named = ["missing field `", "duplicate field `", "claim `"]
-                .iter()
-                .any(|p| m.starts_with(p));
-            if named {
-                m.to_owned()
-            } else {
-                "not a JSON object of the expected shape".to_owned()
-            }
-        }
-    }
-}
-
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, fractions
 /// allowed and dropped.
-fn numeric_date(v: Option<&Loose<'_>>, claim: &'static str) -> Result<i64, Reason> {
+pub(crate) fn numeric_date(v: Option<&Loose<'_>>, claim: &'static str) -> Result<i64, Reason> {
     match v.ok_or(Reason::ClaimMissing(claim))? {
         Loose::Int(i) => Ok(*i),
         // `as` saturates: 1e300 becomes i64::MAX, which is what it means.
@@ -418,114 +441,6 @@ fn numeric_date(v: Option<&Loose<'_>>, claim: &'static str) -> Result<i64, Reaso
             claim,
             expected: "a number",
         }),
-    }
-}
-
-/// The JOSE header members we read; the others are ignored (`typ`, `cty`,
-/// and `jku`/`jwk`/`x5u`/`x5c`, which never pick the key: RFC 8725 §3.10).
-/// serde refuses a repeated `alg`, `kid` or `crit`.
-#[derive(serde::Deserialize)]
-struct Header<'a> {
-    // Borrowed when the text has no escapes: no allocation per token.
-    #[serde(borrow)]
-    alg: Cow<'a, str>,
-    #[serde(borrow)]
-    kid: Option<Cow<'a, str>>,
-    crit: Option<IgnoredAny>,
-}
-
-/// The claims we read. A repeated one is refused (RFC 7519 §4: a JWT with
-/// duplicate claim names may be rejected; taking either copy would let the
-/// token mean two things).
-pub(crate) struct Claims<'a> {
-    iss: Option<Loose<'a>>,
-    aud: Option<Loose<'a>>,
-    exp: Option<Loose<'a>>,
-    nbf: Option<Loose<'a>>,
-    rule_values: Vec<Option<Loose<'a>>>,
-}
-
-/// A claim's value as far as the checks need it: strings borrowed from the
-/// decoded claims when they have no escapes, so a typical token allocates
-/// nothing here (a `serde_json::Value` allocated every string and array).
-#[derive(Debug)]
-enum Loose<'a> {
-    Str(Cow<'a, str>),
-    Int(i64),
-    Float(f64),
-    /// An array of strings only (`aud`).
-    Strs(Vec<Cow<'a, str>>),
-    /// Anything else: a type no check accepts.
-    Other,
-}
-
-impl<'de> de::Deserialize<'de> for Loose<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(LooseVisitor)
-    }
-}
-
-struct LooseVisitor;
-
-impl<'de> Visitor<'de> for LooseVisitor {
-    type Value = Loose<'de>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a claim value")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Loose::Str(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Loose::Str(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Loose::Str(Cow::Owned(v)))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Loose::Int(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        #[expect(clippy::cast_precision_loss, reason = "saturated by numeric_date")]
-        Ok(i64::try_from(v).map_or(Loose::Float(v as f64), Loose::Int))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Loose::Float(v))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Loose::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Loose::Other)
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut strs = Vec::new();
-        let mut only_strings = true;
-        while let Some(item) = seq.next_element::<Loose<'de>>()? {
-            match item {
-                Loose::Str(s) if only_strings => strs.push(s),
-                _ => only_strings = false,
-            }
-        }
-        Ok(if only_strings {
-            Loose::Strs(strs)
-        } else {
-            Loose::Other
-        })
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Loose::Other)
     }
 }
 
@@ -546,118 +461,14 @@ impl<const N: usize> Decoded<N> {
 
     /// The decoded bytes, or `None` if `text` is not unpadded base64url.
     fn decode(&mut self, text: &str) -> Option<&[u8]> {
-        if base64::decoded_len_estimate(text.len()) <= N {
-            let n = URL_SAFE_NO_PAD.decode_slice(text, &mut self.stack).ok()?;
-            self.stack.get(..n)
+        let n = token::base64url_len(text.len())?;
+        let out = if n <= N {
+            self.stack.as_mut_slice()
         } else {
-            self.heap = URL_SAFE_NO_PAD.decode(text).ok()?;
-            Some(&self.heap)
-        }
-    }
-}
-
-struct ClaimsSeed<'a> {
-    rule_claims: &'a [Arc<str>],
-}
-
-enum Slot {
-    Iss,
-    Aud,
-    Exp,
-    Nbf,
-    Rule(usize),
-    Other,
-}
-
-struct KeySeed<'a>(&'a [Arc<str>]);
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = Slot;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Slot, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for KeySeed<'_> {
-    type Value = Slot;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a claim name")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Slot, E> {
-        // Standard claims first: a rule may read `iss` or `aud` too, but
-        // they are checked as themselves (and a rule on them sees nothing).
-        Ok(match v {
-            "iss" => Slot::Iss,
-            "aud" => Slot::Aud,
-            "exp" => Slot::Exp,
-            "nbf" => Slot::Nbf,
-            _ => self
-                .0
-                .iter()
-                .position(|c| &**c == v)
-                .map_or(Slot::Other, Slot::Rule),
-        })
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
-    type Value = Claims<'de>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Claims<'de>, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ClaimsSeed<'_> {
-    type Value = Claims<'de>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object of claims")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims<'de>, A::Error> {
-        let mut c = Claims {
-            iss: None,
-            aud: None,
-            exp: None,
-            nbf: None,
-            rule_values: std::iter::repeat_with(|| None)
-                .take(self.rule_claims.len())
-                .collect(),
+            self.heap = vec![0; n];
+            self.heap.as_mut_slice()
         };
-        fn put<'v, E: de::Error>(
-            slot: &mut Option<Loose<'v>>,
-            v: Loose<'v>,
-            name: &str,
-        ) -> Result<(), E> {
-            if slot.replace(v).is_some() {
-                return Err(E::custom(format!("claim `{name}` is given twice")));
-            }
-            Ok(())
-        }
-        while let Some(slot) = map.next_key_seed(KeySeed(self.rule_claims))? {
-            match slot {
-                Slot::Iss => put(&mut c.iss, map.next_value()?, "iss")?,
-                Slot::Aud => put(&mut c.aud, map.next_value()?, "aud")?,
-                Slot::Exp => put(&mut c.exp, map.next_value()?, "exp")?,
-                Slot::Nbf => put(&mut c.nbf, map.next_value()?, "nbf")?,
-                Slot::Rule(i) => {
-                    let name = self.rule_claims.get(i).map_or("", |n| &**n);
-                    match c.rule_values.get_mut(i) {
-                        Some(s) => put(s, map.next_value()?, name)?,
-                        None => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Slot::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(c)
+        let n = token::decode_base64url(text.as_bytes(), out)?;
+        out.get(..n)
     }
 }

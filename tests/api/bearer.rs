@@ -512,17 +512,28 @@ fn encryption_keys_in_the_set_are_set_aside() {
         ed_jwk("ed-1", &k.ed),
     ]))
     .unwrap();
-    assert_eq!(set.kids().collect::<Vec<_>>(), [Some("rsa-1"), Some("ed-1")]);
+    assert_eq!(
+        set.kids().collect::<Vec<_>>(),
+        [Some("rsa-1"), Some("ed-1")]
+    );
     let v = Validator::new(&config(), set).unwrap();
     let t = mint(&rs("rsa-1"), &claims(), &Signer::Rsa(&k.rsa));
     assert_eq!(v.validate(&t, now()).unwrap().kid(), Some("rsa-1"));
-    let t = mint(&json!({"alg": "EdDSA", "kid": "ed-1"}), &claims(), &Signer::Ed(&k.ed));
+    let t = mint(
+        &json!({"alg": "EdDSA", "kid": "ed-1"}),
+        &claims(),
+        &Signer::Ed(&k.ed),
+    );
     assert_eq!(v.validate(&t, now()).unwrap().kid(), Some("ed-1"));
     // The encryption key's own key never verifies: same kid, its signature
     // is refused against the signing key.
     let t = mint(&rs("rsa-1"), &claims(), &Signer::Rsa(&k.rsa_next));
     assert_eq!(refused(&v, &t).reason(), &Reason::BadSignature);
-    let t = mint(&json!({"alg": "ES256", "kid": "ops-enc"}), &claims(), &Signer::Ec(&k.ec));
+    let t = mint(
+        &json!({"alg": "ES256", "kid": "ops-enc"}),
+        &claims(),
+        &Signer::Ec(&k.ec),
+    );
     assert_eq!(refused(&v, &t).reason(), &Reason::UnknownKid);
 }
 
@@ -939,13 +950,17 @@ fn jwks_is_strict() {
         e.contains("$.keys: no key verifies signatures: all 1 have a `use` other than `sig`"),
         "{e}"
     );
-    let e = jwks_err(r#"{"keys": [{"kty": "RSA", "n": "AA", "e": "AQAB", "key_ops": ["encrypt"]}]}"#);
+    let e =
+        jwks_err(r#"{"keys": [{"kty": "RSA", "n": "AA", "e": "AQAB", "key_ops": ["encrypt"]}]}"#);
     assert!(e.contains("no key verifies signatures"), "{e}");
     // Private material is refused even in a key that would be set aside.
     let e = jwks_err(
         r#"{"keys": [{"kty": "RSA", "use": "enc", "n": "AA", "e": "AQAB", "d": "AA"}, {"kty": "OKP", "crv": "Ed25519", "x": "AA"}]}"#,
     );
-    assert!(e.contains("$.keys[0].d: `d` is private key material"), "{e}");
+    assert!(
+        e.contains("$.keys[0].d: `d` is private key material"),
+        "{e}"
+    );
     let mut wrong_alg = ed_jwk("e", &k.ed);
     wrong_alg["alg"] = json!("RS256");
     let e = jwks_err(&serde_json::to_string(&json!({"keys": [wrong_alg]})).unwrap());
@@ -1346,4 +1361,175 @@ fn claim_values_of_every_shape() {
     let big = with(claims(), "padding", json!("x".repeat(4096)));
     let t = mint(&rs("rsa-1"), &big, &signer);
     assert_eq!(v.validate(&t, now()).unwrap().principal().as_str(), "alice");
+}
+
+#[test]
+fn hmac_keys_prepared_at_load_for_each_length() {
+    // HS256/384/512 against the key prepared when the set was read,
+    // including a pinned `alg` and the tag's exact length.
+    let secret = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let doc = json!({"keys": [
+        {"kty": "oct", "kid": "h1", "k": B64.encode(secret)},
+        {"kty": "oct", "kid": "h5", "alg": "HS512", "k": B64.encode(secret)},
+    ]})
+    .to_string();
+    let set = Jwks::shared_secrets_from_json(doc.as_bytes()).unwrap();
+    let v = Validator::new(
+        &config().algorithms(&[Alg::HS256, Alg::HS384, Alg::HS512]),
+        set,
+    )
+    .unwrap();
+    let hmac = |alg: ring::hmac::Algorithm, name: &str, kid: &str| {
+        let header = B64.encode(json!({"alg": name, "kid": kid}).to_string());
+        let input = format!("{header}.{}", B64.encode(claims().to_string()));
+        let key = ring::hmac::Key::new(alg, secret);
+        let tag = ring::hmac::sign(&key, input.as_bytes());
+        (input, tag.as_ref().to_vec())
+    };
+    for (alg, name) in [
+        (ring::hmac::HMAC_SHA256, "HS256"),
+        (ring::hmac::HMAC_SHA384, "HS384"),
+        (ring::hmac::HMAC_SHA512, "HS512"),
+    ] {
+        let (input, tag) = hmac(alg, name, "h1");
+        let t = format!("{input}.{}", B64.encode(&tag));
+        assert_eq!(v.validate(&t, now()).unwrap().alg().as_str(), name);
+        // A tag cut short, or one bit off: refused.
+        let t = format!("{input}.{}", B64.encode(&tag[..tag.len() - 1]));
+        assert_eq!(refused(&v, &t).reason(), &Reason::BadSignature, "{name}");
+        let mut bad = tag.clone();
+        bad[0] ^= 1;
+        let t = format!("{input}.{}", B64.encode(&bad));
+        assert_eq!(refused(&v, &t).reason(), &Reason::BadSignature, "{name}");
+        // A tag that is not base64url is malformed, as for every
+        // algorithm (the backend's HMAC path called it a bad signature).
+        let t = format!("{input}.{}*", B64.encode(&tag));
+        assert_eq!(
+            refused(&v, &t).reason(),
+            &Reason::Malformed {
+                part: Part::Signature,
+                problem: "not unpadded base64url".to_owned()
+            },
+            "{name}"
+        );
+    }
+    // The key pinned to HS512 refuses HS256.
+    let (input, tag) = hmac(ring::hmac::HMAC_SHA256, "HS256", "h5");
+    let t = format!("{input}.{}", B64.encode(&tag));
+    assert_eq!(refused(&v, &t).reason().tag(), "alg_key_mismatch");
+    let (input, tag) = hmac(ring::hmac::HMAC_SHA512, "HS512", "h5");
+    let t = format!("{input}.{}", B64.encode(&tag));
+    assert_eq!(v.validate(&t, now()).unwrap().principal().as_str(), "alice");
+}
+
+#[test]
+fn strict_reader_on_signed_tokens() {
+    let k = keys();
+    let signer = Signer::Rsa(&k.rsa);
+    let header = B64.encode(rs("rsa-1").to_string());
+    let claims_of = |json: &str| mint_raw(&header, &B64.encode(json), &signer);
+    let problem = |t: &str| match refused(&validator(), t).reason().clone() {
+        Reason::Malformed { part, problem } => (part, problem),
+        other => panic!("{other}"),
+    };
+    let base = format!(
+        r#""iss":"{ISS}","aud":"{AUD}","sub":"alice","exp":{},"nbf":0"#,
+        secs() + 60
+    );
+    // Accepted: surrounding whitespace, an unread repeated claim, escapes.
+    let ok = claims_of(&format!(
+        " {{{base},\"jti\":1,\"jti\":2,\"x\":\"\\ud83d\\ude00\"}}\n"
+    ));
+    assert_eq!(
+        validator()
+            .validate(&ok, now())
+            .unwrap()
+            .principal()
+            .as_str(),
+        "alice"
+    );
+    // Refused, never quoting the input.
+    for (json, want) in [
+        (format!("{{{base},}}"), "not JSON"),
+        (format!("{{{base}}} x"), "not JSON"),
+        (format!("\u{feff}{{{base}}}"), "not JSON"),
+        (format!("{{{base},\"x\":\"\\udead\"}}"), "not JSON"),
+        (format!("{{{base},\"x\":01}}"), "not JSON"),
+        (format!("{{{base},\"x\":1e999}}"), "not JSON"),
+        (
+            format!("{{{base},\"x\":{}}}", "[".repeat(40)),
+            "JSON nested deeper than 32 levels",
+        ),
+        (
+            format!("{{{base},\"nbf\":0}}"),
+            "claim `nbf` is given twice",
+        ),
+        (format!("{{{base}"), "truncated JSON"),
+    ] {
+        assert_eq!(
+            problem(&claims_of(&json)),
+            (Part::Claims, want.to_owned()),
+            "{json}"
+        );
+    }
+    let mut bad_utf8 = format!("{{{base},\"x\":\"").into_bytes();
+    bad_utf8.extend_from_slice(b"\xff\"}");
+    let t = mint_raw(&header, &B64.encode(&bad_utf8), &signer);
+    assert_eq!(problem(&t), (Part::Claims, "not JSON".to_owned()));
+    // Any `crit`, `null` included, is refused.
+    let t = mint(
+        &json!({"alg": "RS256", "kid": "rsa-1", "crit": null}),
+        &claims(),
+        &signer,
+    );
+    assert_eq!(refused(&validator(), &t).reason(), &Reason::CriticalHeader);
+    // An escaped `alg` is read by its value.
+    let t = mint_raw(
+        &B64.encode(r#"{"alg":"RS\u0032\u00356","kid":"rsa-1"}"#),
+        &B64.encode(claims().to_string()),
+        &signer,
+    );
+    assert_eq!(validator().validate(&t, now()).unwrap().alg(), Alg::RS256);
+}
+
+#[test]
+fn kid_lookup_in_small_and_large_sets() {
+    // Up to 8 keys the kids are compared one by one, beyond that a map is
+    // used: both find the right key and refuse an unknown kid alike.
+    for size in [1usize, 8, 9, 40] {
+        let keys: Vec<Value> = (0..size)
+            .map(|i| {
+                json!({"kty": "oct", "kid": format!("h{i}"),
+                       "k": B64.encode(format!("secret-{i:02}-0123456789abcdef0123456789"))})
+            })
+            .collect();
+        let set = Jwks::shared_secrets_from_json(&jwks_doc(&keys)).unwrap();
+        let v = Validator::new(&config().algorithms(&[Alg::HS256]), set).unwrap();
+        let last = size - 1;
+        let secret = format!("secret-{last:02}-0123456789abcdef0123456789");
+        let t = mint(
+            &json!({"alg": "HS256", "kid": format!("h{last}")}),
+            &claims(),
+            &Signer::Hmac(secret.as_bytes()),
+        );
+        assert_eq!(
+            v.validate(&t, now()).unwrap().kid(),
+            Some(format!("h{last}").as_str())
+        );
+        // The right secret under another key's kid: a bad signature.
+        if size > 1 {
+            let t = mint(
+                &json!({"alg": "HS256", "kid": "h0"}),
+                &claims(),
+                &Signer::Hmac(secret.as_bytes()),
+            );
+            assert_eq!(refused(&v, &t).reason(), &Reason::BadSignature, "{size}");
+        }
+        let t = mint(
+            &json!({"alg": "HS256", "kid": "nope"}),
+            &claims(),
+            &Signer::Hmac(secret.as_bytes()),
+        );
+        assert_eq!(refused(&v, &t).reason(), &Reason::UnknownKid, "{size}");
+    }
 }
