@@ -23,7 +23,7 @@ pub const DEFAULT_ALGORITHMS: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
 /// A validator's settings. Issuers and audiences are required; the rest
 /// have defaults: algorithms [`DEFAULT_ALGORITHMS`], leeway
 /// [`DEFAULT_LEEWAY`], size limit [`DEFAULT_MAX_TOKEN_BYTES`], principal
-/// from `sub`.
+/// from `sub`, `exp` and `nbf` both required.
 ///
 /// The JSON form (unknown fields refused):
 ///
@@ -34,6 +34,7 @@ pub const DEFAULT_ALGORITHMS: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
 ///   "algorithms": ["RS256", "ES256"],
 ///   "leeway_secs": 30,
 ///   "max_token_bytes": 8192,
+///   "require_nbf": true,
 ///   "principal_rules": [{"claim": "client_id", "strip_prefix": "svc-"}, {"claim": "sub"}]
 /// }
 /// ```
@@ -45,6 +46,7 @@ pub struct ValidatorConfig {
     pub(crate) leeway: Duration,
     pub(crate) max_token_bytes: usize,
     pub(crate) rules: Vec<PrincipalRule>,
+    pub(crate) require_nbf: bool,
 }
 
 impl Default for ValidatorConfig {
@@ -63,6 +65,7 @@ impl ValidatorConfig {
             leeway: DEFAULT_LEEWAY,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             rules: Vec::new(),
+            require_nbf: true,
         }
     }
 
@@ -108,6 +111,22 @@ impl ValidatorConfig {
     pub fn rule(mut self, rule: PrincipalRule) -> Self {
         self.rules.push(rule);
         self
+    }
+
+    /// Whether a token without `nbf` is refused (the default, `true`).
+    /// Many identity providers issue access tokens without it (RFC 9068
+    /// does not ask for it); with `false`, such a token is valid from the
+    /// moment it is issued, and an `nbf` that is present is still checked.
+    /// `exp` is always required.
+    #[must_use]
+    pub fn require_nbf(mut self, required: bool) -> Self {
+        self.require_nbf = required;
+        self
+    }
+
+    /// Whether `nbf` is required.
+    pub fn nbf_required(&self) -> bool {
+        self.require_nbf
     }
 
     /// The longest token accepted, in bytes.
@@ -173,12 +192,13 @@ impl ValidatorConfig {
     ///
     /// The first problem, with its line:column and JSON path.
     pub fn from_json(bytes: &[u8]) -> Result<Self, BearerError> {
-        const FIELDS: [&str; 6] = [
+        const FIELDS: [&str; 7] = [
             "issuers",
             "audiences",
             "algorithms",
             "leeway_secs",
             "max_token_bytes",
+            "require_nbf",
             "principal_rules",
         ];
         let (r, doc) = Reader::parse("configuration", bytes)?;
@@ -208,6 +228,15 @@ impl ValidatorConfig {
                         algs.push(alg);
                     }
                     config.algorithms = Some(algs);
+                }
+                "require_nbf" => {
+                    config.require_nbf = v.as_bool().ok_or_else(|| {
+                        r.error(
+                            v.span,
+                            &path,
+                            format!("expected `true` or `false`, found {}", v.kind()),
+                        )
+                    })?;
                 }
                 "leeway_secs" => config.leeway = Duration::from_secs(r.uint(v, &path)?),
                 "max_token_bytes" => {

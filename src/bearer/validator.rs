@@ -372,7 +372,12 @@ impl Validator {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let exp = numeric_date(claims.exp.as_ref(), "exp").map_err(&mut rej)?;
-        let nbf = numeric_date(claims.nbf.as_ref(), "nbf").map_err(&mut rej)?;
+        let nbf = match claims.nbf.as_ref() {
+            // Configured optional: valid from the start; a present one is
+            // checked all the same.
+            None if !s.config.require_nbf => i64::MIN,
+            v => numeric_date(v, "nbf").map_err(&mut rej)?,
+        };
         if now > exp.saturating_add(s.leeway) {
             return Err(rej(Reason::Expired { exp, now }));
         }

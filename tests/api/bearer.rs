@@ -440,6 +440,53 @@ fn required_claims() {
     );
 }
 
+/// `nbf` made optional (for providers whose access tokens carry none): a
+/// token without it is valid, one with it is still checked, and nothing
+/// else is relaxed.
+#[test]
+fn nbf_optional_by_configuration() {
+    let set = || Jwks::from_json(&standard_jwks()).unwrap();
+    let v = Validator::new(&config().require_nbf(false), set()).unwrap();
+    let sign = |c: &Value| mint(&rs("rsa-1"), c, &Signer::Rsa(&keys().rsa));
+    let ok = v.validate(&sign(&without(claims(), "nbf")), now()).unwrap();
+    assert_eq!(ok.principal().as_str(), "alice");
+    let early = with(claims(), "nbf", json!(secs() + 3600));
+    assert!(matches!(
+        refused(&v, &sign(&early)).reason(),
+        Reason::NotYetValid { .. }
+    ));
+    for claim in ["exp", "iss", "aud"] {
+        let t = sign(&without(without(claims(), "nbf"), claim));
+        assert_eq!(refused(&v, &t).reason(), &Reason::ClaimMissing(claim));
+    }
+    let t = sign(&with(without(claims(), "exp"), "nbf", json!("soon")));
+    assert_eq!(refused(&v, &t).reason(), &Reason::ClaimMissing("exp"));
+    let t = sign(&with(claims(), "nbf", json!("soon")));
+    assert_eq!(
+        refused(&v, &t).reason(),
+        &Reason::ClaimType {
+            claim: "nbf",
+            expected: "a number"
+        }
+    );
+    // The JSON form.
+    let c = ValidatorConfig::from_json(
+        br#"{"issuers": ["https://idp.test"], "audiences": ["mesos-master"], "require_nbf": false}"#,
+    )
+    .unwrap();
+    assert!(!c.nbf_required());
+    assert!(ValidatorConfig::new().nbf_required());
+    let e = ValidatorConfig::from_json(
+        br#"{"issuers": ["i"], "audiences": ["a"], "require_nbf": "no"}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("1:55: $.require_nbf: expected `true` or `false`, found a string"),
+        "{e}"
+    );
+}
+
 #[test]
 fn extreme_dates_are_refused_not_panics() {
     let v = validator();

@@ -249,13 +249,11 @@ fn key_rotation_old_token_unknown_new_token_accepted() {
 }
 
 /// The provider's tokens as it issues them by default carry no `nbf`
-/// (RFC 9068 §2.2 does not list it; `iat` is there), and the validator
-/// requires one, so it refuses every such token (`claim_missing`). Kept
-/// ignored until the library accepts a missing `nbf`; run with
-/// `--ignored` to see it fail.
+/// (RFC 9068 §2.2 does not list it; `iat` is there). The validator's
+/// default requires one (`claim_missing`); `require_nbf(false)` accepts
+/// them, for such providers.
 #[test]
-#[ignore = "library gap: bearer::Validator requires `nbf`, which RFC 9068 tokens need not carry"]
-fn tokens_without_nbf_are_accepted() {
+fn tokens_without_nbf_need_nbf_made_optional() {
     if !provider::available() {
         return;
     }
@@ -263,13 +261,31 @@ fn tokens_without_nbf_are_accepted() {
         no_nbf: true,
         ..Options::default()
     });
-    let v = validator(&p.discover().issuer, &p.jwks(), MASTER);
+    let issuer = p.discover().issuer;
     let token = p.token(MASTER);
     assert!(claims(&token).get("nbf").is_none());
-    let ok = v
+    let strict = validator(&issuer, &p.jwks(), MASTER);
+    assert_eq!(
+        refused(&strict, &token, SystemTime::now()),
+        Reason::ClaimMissing("nbf")
+    );
+    let config = ValidatorConfig::new()
+        .issuer(&issuer)
+        .audience(MASTER)
+        .require_nbf(false)
+        .rule(PrincipalRule::claim("client_id"));
+    let lenient = Validator::new(&config, Jwks::from_json(&p.jwks()).unwrap()).unwrap();
+    let ok = lenient
         .validate(&token, SystemTime::now())
         .unwrap_or_else(|r| panic!("refused: {r}"));
     assert_eq!(ok.principal().as_str(), CLIENT_ID);
+    // `exp` still holds without `nbf`.
+    let exp = claims(&token)["exp"].as_u64().unwrap();
+    let late = UNIX_EPOCH + Duration::from_secs(exp + 3600);
+    assert!(matches!(
+        refused(&lenient, &token, late),
+        Reason::Expired { .. }
+    ));
 }
 
 #[test]
