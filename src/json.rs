@@ -132,6 +132,14 @@ impl<'s> Scanner<'s> {
         }
     }
 
+    /// A scanner at byte `offset` of `text`, which must be where a token or
+    /// whitespace starts (a worker reading part of a document).
+    pub(crate) fn at(text: &'s str, offset: usize) -> Self {
+        let mut p = Parser::new(text, Options::default());
+        p.pos = offset.min(text.len());
+        Self { p }
+    }
+
     /// Skips whitespace, then consumes `byte` if it comes next.
     pub(crate) fn eat(&mut self, byte: u8) -> bool {
         self.p.skip_ws();
