@@ -268,15 +268,15 @@ impl CredentialsFile {
 /// [`CredentialsError::Parse`] listing every problem found, each with its
 /// line:column and principal, never a secret.
 pub fn parse(src: &[u8], options: &Options) -> Result<CredentialsFile, CredentialsError> {
-    parse_with(src, options, true)
+    parse_with(src, options, true, true)
 }
 
 /// Whether the JSON fast path (see `Ctx::json_fast`) and the full reader
 /// give the same result for `src`: same errors, or same entries (principal,
 /// place, stored secret) and warnings. For tests and the fuzzer.
 pub(crate) fn fast_path_agrees(src: &[u8], options: &Options) -> bool {
-    let fast = parse_with(src, options, true);
-    let full = parse_with(src, options, false);
+    let fast = parse_with(src, options, true, true);
+    let full = parse_with(src, options, false, true);
     match (fast, full) {
         (Err(a), Err(b)) => a == b,
         (Ok(a), Ok(b)) => {
@@ -308,13 +308,24 @@ pub(crate) fn parse_full_reader(
     src: &[u8],
     options: &Options,
 ) -> Result<CredentialsFile, CredentialsError> {
-    parse_with(src, options, false)
+    parse_with(src, options, false, true)
+}
+
+/// Parses on this thread only (a large file is otherwise read in pieces by
+/// several threads), for the tests that compare the two.
+#[cfg(test)]
+pub(crate) fn parse_in_one_piece(
+    src: &[u8],
+    options: &Options,
+) -> Result<CredentialsFile, CredentialsError> {
+    parse_with(src, options, true, false)
 }
 
 fn parse_with(
     src: &[u8],
     options: &Options,
     fast_json: bool,
+    parallel: bool,
 ) -> Result<CredentialsFile, CredentialsError> {
     let fail = |d: Diagnostic| CredentialsError::Parse(ParseErrors::one(d));
     if src.starts_with(b"\xEF\xBB\xBF") {
@@ -372,6 +383,7 @@ fn parse_with(
     };
     let index = LineIndex::new(text);
     let mut ctx = Ctx::new(&index, options.lenient);
+    ctx.parallel = parallel;
     match format {
         Format::Json => ctx.json(text, options.reader, fast_json),
         _ => ctx.text(text, options.reader),
@@ -396,6 +408,8 @@ struct Ctx<'i, 's> {
     raw: Vec<FileEntry>,
     /// Whether every entry of `raw` has its location already.
     located: bool,
+    /// Whether a large text may be read by several threads.
+    parallel: bool,
 }
 
 impl<'i, 's> Ctx<'i, 's> {
@@ -408,6 +422,7 @@ impl<'i, 's> Ctx<'i, 's> {
             warnings: Vec::new(),
             raw: Vec::new(),
             located: false,
+            parallel: false,
         }
     }
 
@@ -535,7 +550,7 @@ impl<'i, 's> Ctx<'i, 's> {
             self.error(Span::new(first, first + 1), None, Problem::LooksLikeJson);
             return;
         }
-        if reader == Reader::Credentials {
+        if reader == Reader::Credentials && self.parallel {
             let bounds = pieces(src, 0, |_| Some(0));
             if bounds.len() > 2 {
                 let (index, lenient) = (self.index, self.lenient);
@@ -738,7 +753,7 @@ impl<'i, 's> Ctx<'i, 's> {
             let ws = rest.iter().take_while(|b| b" \t\r\n".contains(b)).count();
             (rest.get(ws) == Some(&b'{')).then_some(ws)
         });
-        if bounds.len() > 2 {
+        if bounds.len() > 2 && self.parallel {
             let (index, lenient) = (self.index, self.lenient);
             let last = bounds.len() - 2;
             let parts = in_parallel(&bounds, |from, to| {
@@ -954,7 +969,7 @@ impl<'i, 's> Ctx<'i, 's> {
             .map(|e| e.credential.principal().as_str())
             .collect();
         let mut duplicates = Vec::new();
-        for (again, first) in repeated(&names) {
+        for (again, first) in repeated(&names, self.parallel) {
             if let (Some(e), Some(f)) = (entries.get(again), entries.get(first)) {
                 duplicates.push(Diagnostic::new(
                     e.span,
@@ -1084,11 +1099,11 @@ fn in_parallel<T: Send>(bounds: &[usize], work: impl Fn(usize, usize) -> T + Syn
 /// (hash, position) pairs are split by hash between the threads, and each
 /// sorts its share, so equal names end up next to each other in position
 /// order; names are compared only within a run of equal hashes.
-fn repeated(names: &[&str]) -> Vec<(usize, usize)> {
+pub(super) fn repeated(names: &[&str], parallel: bool) -> Vec<(usize, usize)> {
     use std::hash::BuildHasher;
     let state = std::collections::hash_map::RandomState::new();
     // About 24 bytes a name: the same size a text this long would need.
-    let parallel = names.len().saturating_mul(24) >= PARALLEL_FROM;
+    let parallel = parallel && names.len().saturating_mul(24) >= PARALLEL_FROM;
     let n = if parallel { threads() } else { 1 };
     let per = names.len().div_ceil(n).max(1);
     let bounds: Vec<usize> = (0..=n).map(|k| (k * per).min(names.len())).collect();
@@ -1162,3 +1177,6 @@ fn json_message(kind: &JsonErrorKind) -> &'static str {
         JsonErrorKind::TrailingData => "text after the end of the JSON value",
     }
 }
+
+#[cfg(test)]
+mod test;
