@@ -263,6 +263,15 @@ impl CredentialsFile {
 /// which is not zero credentials, and then the master ("must contain at
 /// least one credential") and the agent ("Empty credential file") exit.
 ///
+/// **Threads.** A text of 1 MiB or more (about 20,000 principals) is read
+/// in pieces by up to `min(available_parallelism, 8)` threads at once
+/// (scoped: all joined before this returns), split at line starts, and
+/// the duplicate principals are looked for the same way; the results are
+/// merged in file order, so entries, errors and warnings are exactly those
+/// of a read in one piece. Building the store
+/// ([`CredentialsFile::into_store`]) uses a second thread for 4,096
+/// principals or more.
+///
 /// # Errors
 ///
 /// [`CredentialsError::Parse`] listing every problem found, each with its
