@@ -190,7 +190,7 @@ fn string_stop_finds_what_a_byte_loop_finds() {
                 x ^= x >> 7;
                 x ^= x << 17;
                 // Mostly plain text, sometimes a stop byte.
-                if x % 29 == 0 {
+                if x.is_multiple_of(29) {
                     (x >> 8) as u8 & 0x3F
                 } else {
                     0x23 + (x >> 16) as u8 % 0x5C
