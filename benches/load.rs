@@ -3,6 +3,9 @@
 //! took before the fast path), and read + build 1,000,000 credentials (text
 //! and JSON), each next to `serde_json::from_slice::<serde_json::Value>` of the same
 //! bytes (read from the same file), the baseline measured in the same run.
+//! `parse_only` measures read + parse without the compile or store build,
+//! so one run splits the time. Large credentials files are read by up to
+//! `min(available_parallelism, 8)` threads (`credentials::parse`).
 //! The files are generated once, deterministically, in a temporary
 //! directory (benches/support/gen.rs).
 #![allow(
@@ -58,6 +61,13 @@ fn acls(c: &mut Criterion) {
                 Compiler::new().compile(&src).expect("compiles")
             })
         });
+        // Read + parse alone, so a run splits the time between the parse
+        // and the compile (the compile is `ours` minus this).
+        group.bench_with_input(BenchmarkId::new("parse_only", label), &path, |b, path| {
+            b.iter_with_large_drop(|| {
+                acl::read_file(black_box(path), acl::Options::new()).expect("parses")
+            })
+        });
         // The full reader alone (what every file cost before the fast path).
         group.bench_with_input(BenchmarkId::new("full_reader", label), &path, |b, path| {
             b.iter_with_large_drop(|| {
@@ -94,6 +104,13 @@ fn creds(c: &mut Criterion) {
     });
     group.bench_function("ours/json_1m", |b| {
         b.iter_with_large_drop(|| credentials::load_store(black_box(&json), &as_json))
+    });
+    // Read + parse alone (the store build is `ours` minus this).
+    group.bench_function("parse_only/text_1m", |b| {
+        b.iter_with_large_drop(|| credentials::load(black_box(&text), &as_text))
+    });
+    group.bench_function("parse_only/json_1m", |b| {
+        b.iter_with_large_drop(|| credentials::load(black_box(&json), &as_json))
     });
     group.bench_function("serde_json/json_1m", |b| {
         b.iter_with_large_drop(|| serde_baseline(black_box(&json)))

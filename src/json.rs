@@ -132,6 +132,14 @@ impl<'s> Scanner<'s> {
         }
     }
 
+    /// A scanner at byte `offset` of `text`, which must be where a token or
+    /// whitespace starts (a worker reading part of a document).
+    pub(crate) fn at(text: &'s str, offset: usize) -> Self {
+        let mut p = Parser::new(text, Options::default());
+        p.pos = offset.min(text.len());
+        Self { p }
+    }
+
     /// Skips whitespace, then consumes `byte` if it comes next.
     pub(crate) fn eat(&mut self, byte: u8) -> bool {
         self.p.skip_ws();
@@ -186,6 +194,35 @@ impl<'s> Scanner<'s> {
         self.p.skip_ws();
         self.p.pos >= self.p.src.len()
     }
+}
+
+/// The first quote, backslash or control byte (below 0x20) of `body`:
+/// where a string's plain run stops. Eight bytes at a time (the classic
+/// "has zero byte" / "has byte less than" word tests: each gives exact
+/// flags up to its first true match, and only the lowest flag is used).
+fn string_stop(body: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut at = 0;
+    let mut words = body.chunks_exact(8);
+    for chunk in words.by_ref() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(bytes);
+        let flags = zero_byte(w ^ (ONES * u64::from(b'"')))
+            | zero_byte(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|i| at + i)
 }
 
 /// A problem with an object's keys, found by [`key_problems`].
@@ -625,9 +662,7 @@ impl<'s> Parser<'s> {
     fn string_ref(&mut self) -> Result<JsonStr<'s>, JsonError> {
         let body_start = self.pos + 1;
         let body = self.src.get(body_start..).unwrap_or_default();
-        if let Some(len) = body
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        if let Some(len) = string_stop(body)
             && body.get(len) == Some(&b'"')
             && let Some(text) = self.text.get(body_start..body_start + len)
         {

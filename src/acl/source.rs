@@ -332,19 +332,16 @@ impl<'s> Locator<'s> {
         let from = self.offset.get();
         let loc = match self.src.get(from..offset) {
             Some(gap) if offset >= from => {
+                // One pass over the gap (a few dozen bytes between two
+                // values): newlines end lines, other bytes that start a
+                // character advance the column.
                 let mut at = self.at.get();
-                match gap.rfind('\n') {
-                    Some(nl) => {
-                        let newlines = gap.bytes().filter(|&b| b == b'\n').count();
-                        at.line = at
-                            .line
-                            .saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
-                        let tail = gap.get(nl + 1..).unwrap_or("");
-                        at.column = u32::try_from(tail.chars().count() + 1).unwrap_or(u32::MAX);
-                    }
-                    None => {
-                        let n = u32::try_from(gap.chars().count()).unwrap_or(u32::MAX);
-                        at.column = at.column.saturating_add(n);
+                for &b in gap.as_bytes() {
+                    if b == b'\n' {
+                        at.line = at.line.saturating_add(1);
+                        at.column = 1;
+                    } else if b & 0xC0 != 0x80 {
+                        at.column = at.column.saturating_add(1);
                     }
                 }
                 at

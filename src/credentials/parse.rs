@@ -263,20 +263,29 @@ impl CredentialsFile {
 /// which is not zero credentials, and then the master ("must contain at
 /// least one credential") and the agent ("Empty credential file") exit.
 ///
+/// **Threads.** A text of 1 MiB or more (about 20,000 principals) is read
+/// in pieces by up to `min(available_parallelism, 8)` threads at once
+/// (scoped: all joined before this returns), split at line starts, and
+/// the duplicate principals are looked for the same way; the results are
+/// merged in file order, so entries, errors and warnings are exactly those
+/// of a read in one piece. Building the store
+/// ([`CredentialsFile::into_store`]) uses a second thread for 4,096
+/// principals or more.
+///
 /// # Errors
 ///
 /// [`CredentialsError::Parse`] listing every problem found, each with its
 /// line:column and principal, never a secret.
 pub fn parse(src: &[u8], options: &Options) -> Result<CredentialsFile, CredentialsError> {
-    parse_with(src, options, true)
+    parse_with(src, options, true, true)
 }
 
 /// Whether the JSON fast path (see `Ctx::json_fast`) and the full reader
 /// give the same result for `src`: same errors, or same entries (principal,
 /// place, stored secret) and warnings. For tests and the fuzzer.
 pub(crate) fn fast_path_agrees(src: &[u8], options: &Options) -> bool {
-    let fast = parse_with(src, options, true);
-    let full = parse_with(src, options, false);
+    let fast = parse_with(src, options, true, true);
+    let full = parse_with(src, options, false, true);
     match (fast, full) {
         (Err(a), Err(b)) => a == b,
         (Ok(a), Ok(b)) => {
@@ -297,14 +306,8 @@ pub(crate) fn fast_path_agrees(src: &[u8], options: &Options) -> bool {
 /// Whether the JSON fast path alone takes `src` (strict), for tests.
 #[cfg(test)]
 pub(crate) fn fast_path_takes(src: &str) -> bool {
-    let mut ctx = Ctx {
-        index: LineIndex::new(src),
-        last_location: Cell::new((0, Location { line: 1, column: 1 })),
-        lenient: false,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        raw: Vec::new(),
-    };
+    let index = LineIndex::new(src);
+    let mut ctx = Ctx::new(&index, false);
     ctx.json_fast(src)
 }
 
@@ -314,13 +317,24 @@ pub(crate) fn parse_full_reader(
     src: &[u8],
     options: &Options,
 ) -> Result<CredentialsFile, CredentialsError> {
-    parse_with(src, options, false)
+    parse_with(src, options, false, true)
+}
+
+/// Parses on this thread only (a large file is otherwise read in pieces by
+/// several threads), for the tests that compare the two.
+#[cfg(test)]
+pub(crate) fn parse_in_one_piece(
+    src: &[u8],
+    options: &Options,
+) -> Result<CredentialsFile, CredentialsError> {
+    parse_with(src, options, true, false)
 }
 
 fn parse_with(
     src: &[u8],
     options: &Options,
     fast_json: bool,
+    parallel: bool,
 ) -> Result<CredentialsFile, CredentialsError> {
     let fail = |d: Diagnostic| CredentialsError::Parse(ParseErrors::one(d));
     if src.starts_with(b"\xEF\xBB\xBF") {
@@ -376,14 +390,9 @@ fn parse_with(
         }
         f => f,
     };
-    let mut ctx = Ctx {
-        index: LineIndex::new(text),
-        last_location: Cell::new((0, Location { line: 1, column: 1 })),
-        lenient: options.lenient,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        raw: Vec::new(),
-    };
+    let index = LineIndex::new(text);
+    let mut ctx = Ctx::new(&index, options.lenient);
+    ctx.parallel = parallel;
     match format {
         Format::Json => ctx.json(text, options.reader, fast_json),
         _ => ctx.text(text, options.reader),
@@ -395,19 +404,68 @@ fn is_blank(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
-struct Ctx<'s> {
-    index: LineIndex<'s>,
+struct Ctx<'i, 's> {
+    index: &'i LineIndex<'s>,
     /// The last offset located and its location: locations are mostly asked
     /// for in file order, so each is counted on from the previous one.
     last_location: Cell<(usize, Location)>,
     lenient: bool,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
-    /// Entries read so far; their locations are filled in by `finish`.
+    /// Entries read so far; their locations are filled in by `finish`
+    /// (or by the worker that read them: see `located`).
     raw: Vec<FileEntry>,
+    /// Whether every entry of `raw` has its location already.
+    located: bool,
+    /// Whether a large text may be read by several threads.
+    parallel: bool,
 }
 
-impl Ctx<'_> {
+impl<'i, 's> Ctx<'i, 's> {
+    fn new(index: &'i LineIndex<'s>, lenient: bool) -> Self {
+        Self {
+            index,
+            last_location: Cell::new((0, Location { line: 1, column: 1 })),
+            lenient,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            raw: Vec::new(),
+            located: false,
+            parallel: false,
+        }
+    }
+
+    /// A context for a worker reading from `offset` (a line start) on.
+    fn at(index: &'i LineIndex<'s>, lenient: bool, offset: usize) -> Self {
+        let ctx = Self::new(index, lenient);
+        ctx.last_location.set((offset, index.location(offset)));
+        ctx
+    }
+
+    /// Locates the entries read so far, counting on from one another.
+    fn locate_entries(&mut self) {
+        let mut entries = std::mem::take(&mut self.raw);
+        if let Some(first) = entries.first() {
+            let at = self.index.location(first.span.start);
+            self.last_location.set((first.span.start, at));
+        }
+        for e in &mut entries {
+            e.location = self.locate(e.span.start);
+        }
+        self.raw = entries;
+        self.located = true;
+    }
+
+    /// Appends a later worker's findings, in file order.
+    fn append(&mut self, mut later: Self) {
+        self.errors.append(&mut later.errors);
+        self.warnings.append(&mut later.warnings);
+        if self.raw.is_empty() {
+            self.raw = std::mem::take(&mut later.raw);
+        } else {
+            self.raw.append(&mut later.raw);
+        }
+    }
     fn locate(&self, offset: usize) -> Location {
         let location = self.index.location_after(offset, self.last_location.get());
         self.last_location
@@ -501,9 +559,32 @@ impl Ctx<'_> {
             self.error(Span::new(first, first + 1), None, Problem::LooksLikeJson);
             return;
         }
-        let mut offset = 0;
+        if reader == Reader::Credentials && self.parallel {
+            let bounds = pieces(src, 0, |_| Some(0));
+            if bounds.len() > 2 {
+                let (index, lenient) = (self.index, self.lenient);
+                let parts = in_parallel(&bounds, |from, to| {
+                    let mut w = Ctx::at(index, lenient, from);
+                    w.text_lines(src, from, to, reader);
+                    w.locate_entries();
+                    w
+                });
+                for part in parts {
+                    self.append(part);
+                }
+                self.located = true;
+                return;
+            }
+        }
+        self.text_lines(src, 0, src.len(), reader);
+    }
+
+    /// Reads the lines of `src[from..to]` (`from` a line start, `to` one
+    /// or the end).
+    fn text_lines(&mut self, src: &str, from: usize, to: usize, reader: Reader) {
+        let mut offset = from;
         let mut lines = 0usize;
-        for line in src.split('\n') {
+        for line in src.get(from..to).unwrap_or_default().split('\n') {
             let start = offset;
             offset += line.len() + 1;
             // Strict: a CRLF file is fine; only one CR is taken off.
@@ -659,6 +740,11 @@ impl Ctx<'_> {
     /// error; what was recorded is then to be discarded. A document it
     /// accepts is valid JSON, and each credential goes through the same
     /// checks, in the same order, as in [`Self::credential`].
+    ///
+    /// A large file is split at item starts (a `{` first on its line) and
+    /// the pieces read by several threads, each checking that the piece
+    /// before it ends exactly where it starts; if one does not (an unusual
+    /// layout), the whole list is read again here, in one piece.
     fn json_fast(&mut self, src: &str) -> bool {
         let mut s = Scanner::new(src);
         if !s.eat(b'{') || s.string().is_none_or(|(k, _)| &*k != "credentials") {
@@ -667,20 +753,67 @@ impl Ctx<'_> {
         if !s.eat(b':') || !s.eat(b'[') {
             return false;
         }
-        if !s.eat(b']') {
-            loop {
-                if !self.json_fast_item(&mut s) {
-                    return false;
+        if s.eat(b']') {
+            return s.eat(b'}') && s.at_end();
+        }
+        let first = s.offset();
+        let bounds = pieces(src, first, |rest| {
+            // The piece starts at its first token, where a scanner stops.
+            let ws = rest.iter().take_while(|b| b" \t\r\n".contains(b)).count();
+            (rest.get(ws) == Some(&b'{')).then_some(ws)
+        });
+        if bounds.len() > 2 && self.parallel {
+            let (index, lenient) = (self.index, self.lenient);
+            let last = bounds.len() - 2;
+            let parts = in_parallel(&bounds, |from, to| {
+                let mut w = Ctx::at(index, lenient, from);
+                let mut s = Scanner::at(src, from);
+                let ok = w.json_fast_items(&mut s, (to < src.len()).then_some(to));
+                w.locate_entries();
+                (w, ok)
+            });
+            if parts.iter().all(|(_, ok)| *ok) && parts.len() == last + 1 {
+                for (part, _) in parts {
+                    self.append(part);
                 }
-                if s.eat(b']') {
-                    break;
+                self.located = true;
+                return true;
+            }
+        }
+        let mut s = Scanner::at(src, first);
+        self.json_fast_items(&mut s, None)
+    }
+
+    /// Items for [`Self::json_fast`] from the scanner's place: up to the
+    /// item starting at `stop`, or to the end of the document.
+    fn json_fast_items(&mut self, s: &mut Scanner<'_>, stop: Option<usize>) -> bool {
+        loop {
+            if !self.json_fast_item(s) {
+                return false;
+            }
+            match stop {
+                Some(stop) => {
+                    if !s.eat(b',') {
+                        return false;
+                    }
+                    let at = s.offset();
+                    if at == stop {
+                        return true;
+                    }
+                    if at > stop {
+                        return false;
+                    }
                 }
-                if !s.eat(b',') {
-                    return false;
+                None => {
+                    if s.eat(b']') {
+                        return s.eat(b'}') && s.at_end();
+                    }
+                    if !s.eat(b',') {
+                        return false;
+                    }
                 }
             }
         }
-        s.eat(b'}') && s.at_end()
     }
 
     /// One `{"principal": "..", "secret": ".."}` for [`Self::json_fast`].
@@ -835,26 +968,27 @@ impl Ctx<'_> {
         // one another: one pass over the text in all.
         self.last_location.set((0, Location { line: 1, column: 1 }));
         let mut entries = std::mem::take(&mut self.raw);
-        for e in &mut entries {
-            e.location = self.locate(e.span.start);
-        }
-        let mut first_seen: HashMap<&str, Location> = HashMap::with_capacity(entries.len());
-        let mut duplicates = Vec::new();
-        for e in &entries {
-            let principal = e.credential.principal().as_str();
-            match first_seen.get(principal) {
-                Some(&first) => duplicates.push(Diagnostic::new(
-                    e.span,
-                    e.location,
-                    Some(principal.to_owned()),
-                    Problem::DuplicatePrincipal { first },
-                )),
-                None => {
-                    first_seen.insert(principal, e.location);
-                }
+        if !self.located {
+            for e in &mut entries {
+                e.location = self.locate(e.span.start);
             }
         }
-        drop(first_seen);
+        let names: Vec<&str> = entries
+            .iter()
+            .map(|e| e.credential.principal().as_str())
+            .collect();
+        let mut duplicates = Vec::new();
+        for (again, first) in repeated(&names, self.parallel) {
+            if let (Some(e), Some(f)) = (entries.get(again), entries.get(first)) {
+                duplicates.push(Diagnostic::new(
+                    e.span,
+                    e.location,
+                    Some(e.credential.principal().as_str().to_owned()),
+                    Problem::DuplicatePrincipal { first: f.location },
+                ));
+            }
+        }
+        drop(names);
         if self.lenient {
             self.warnings.extend(duplicates);
         } else {
@@ -879,6 +1013,150 @@ impl Ctx<'_> {
             lenient: self.lenient,
         })
     }
+}
+
+/// Texts this large are read by several threads (below, a thread costs
+/// more than it saves).
+const PARALLEL_FROM: usize = 1 << 20;
+
+/// How many threads a large load uses: one per core the process may run
+/// on, at most 8.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// Piece boundaries for [`in_parallel`]: `from`, then for each further
+/// thread the first line start at or after its share of `src[from..]`
+/// whose rest `starts` accepts (plus the bytes it says to skip), then
+/// `src.len()`. Just `[from, len]` for a small text or a single core.
+fn pieces(src: &str, from: usize, starts: impl Fn(&[u8]) -> Option<usize>) -> Vec<usize> {
+    let bytes = src.as_bytes();
+    let n = if src.len() < PARALLEL_FROM {
+        1
+    } else {
+        threads()
+    };
+    let share = src.len().saturating_sub(from) / n;
+    let mut bounds = vec![from];
+    for k in 1..n {
+        let target = from.saturating_add(share.saturating_mul(k));
+        let Some(nl) = bytes
+            .get(target..)
+            .and_then(|r| r.iter().position(|&b| b == b'\n'))
+        else {
+            break;
+        };
+        let at = target + nl + 1;
+        let rest = bytes.get(at..).unwrap_or_default();
+        if let Some(skip) = starts(rest)
+            && at + skip < src.len()
+            && bounds.last().is_some_and(|&b| b < at)
+        {
+            bounds.push(at + skip);
+        }
+    }
+    bounds.push(src.len());
+    bounds
+}
+
+/// Runs `work` on each piece `bounds[k]..bounds[k + 1]`, the first on this
+/// thread and the others on scoped threads, and returns the results in
+/// file order. A piece whose thread cannot be started (or fails) is done
+/// here.
+fn in_parallel<T: Send>(bounds: &[usize], work: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
+    let ranges: Vec<(usize, usize)> = bounds
+        .windows(2)
+        .filter_map(|w| match w {
+            [a, b] => Some((*a, *b)),
+            _ => None,
+        })
+        .collect();
+    let work = &work;
+    std::thread::scope(|scope| {
+        let mut rest = ranges
+            .iter()
+            .skip(1)
+            .map(|&(a, b)| {
+                let handle = std::thread::Builder::new()
+                    .name("credentials-load".into())
+                    .spawn_scoped(scope, move || work(a, b))
+                    .ok();
+                (a, b, handle)
+            })
+            .collect::<Vec<_>>();
+        let mut out = Vec::with_capacity(ranges.len());
+        if let Some(&(a, b)) = ranges.first() {
+            out.push(work(a, b));
+        }
+        for (a, b, handle) in rest.drain(..) {
+            out.push(
+                handle
+                    .and_then(|h| h.join().ok())
+                    .unwrap_or_else(|| work(a, b)),
+            );
+        }
+        out
+    })
+}
+
+/// Every repeated name as `(position, position of its first occurrence)`,
+/// in file order.
+///
+/// Not a hash map of first occurrences: a million random inserts miss the
+/// cache twice each, which was a third of reading a large file. Instead
+/// each name's keyed hash is computed (in pieces, on several threads), the
+/// (hash, position) pairs are split by hash between the threads, and each
+/// sorts its share, so equal names end up next to each other in position
+/// order; names are compared only within a run of equal hashes.
+pub(super) fn repeated(names: &[&str], parallel: bool) -> Vec<(usize, usize)> {
+    use std::hash::BuildHasher;
+    let state = std::collections::hash_map::RandomState::new();
+    // About 24 bytes a name: the same size a text this long would need.
+    let parallel = parallel && names.len().saturating_mul(24) >= PARALLEL_FROM;
+    let n = if parallel { threads() } else { 1 };
+    let per = names.len().div_ceil(n).max(1);
+    let bounds: Vec<usize> = (0..=n).map(|k| (k * per).min(names.len())).collect();
+    let hashes: Vec<u64> = in_parallel(&bounds, |a, b| {
+        names
+            .get(a..b)
+            .unwrap_or_default()
+            .iter()
+            .map(|name| state.hash_one(name))
+            .collect::<Vec<u64>>()
+    })
+    .concat();
+    let shares: Vec<usize> = (0..=n).collect();
+    let mut found: Vec<(usize, usize)> = in_parallel(&shares, |k, _| {
+        let mut mine: Vec<(u64, usize)> = hashes
+            .iter()
+            .enumerate()
+            .filter(|&(_, &h)| (h % n as u64) as usize == k)
+            .map(|(i, &h)| (h, i))
+            .collect();
+        mine.sort_unstable();
+        let mut out = Vec::new();
+        // The distinct names of the current run of equal hashes and where
+        // each first occurs (one name, but for a 64-bit hash collision).
+        let mut run: Vec<(&str, usize)> = Vec::new();
+        let mut run_hash = None;
+        for (h, i) in mine {
+            let Some(&name) = names.get(i) else {
+                continue;
+            };
+            if run_hash != Some(h) {
+                run_hash = Some(h);
+                run.clear();
+            }
+            match run.iter().find(|(n, _)| *n == name) {
+                Some(&(_, first)) => out.push((i, first)),
+                None => run.push((name, i)),
+            }
+        }
+        out
+    })
+    .concat();
+    found.sort_unstable();
+    found
 }
 
 /// `"key": "string"` for [`Ctx::json_fast_item`]: key, value, value span.
@@ -908,3 +1186,6 @@ fn json_message(kind: &JsonErrorKind) -> &'static str {
         JsonErrorKind::TrailingData => "text after the end of the JSON value",
     }
 }
+
+#[cfg(test)]
+mod test;

@@ -161,3 +161,42 @@ fn unexpected_character_messages_stay_on_one_line() {
     assert_eq!(e.kind, JsonErrorKind::Unexpected('\n'));
     assert_eq!(e.to_string(), "unexpected character `\\n`");
 }
+
+#[test]
+fn string_stop_finds_what_a_byte_loop_finds() {
+    let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+    // Every stop byte (and near misses) at every place in and around an
+    // eight-byte word, after bytes that borrow in the word tests.
+    let fillers: &[u8] = &[
+        b'a', 0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7F, 0x80, 0xC3, 0xFF, 0x01,
+    ];
+    let stops: &[u8] = &[b'"', b'\\', 0x00, 0x1F, 0x0A, 0x20, 0x21, 0x5C];
+    for len in 0..20 {
+        for at in 0..len {
+            for &fill in fillers {
+                for &stop in stops {
+                    let mut body = vec![fill; len];
+                    body[at] = stop;
+                    assert_eq!(string_stop(&body), naive(&body), "{body:?}");
+                }
+            }
+        }
+    }
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..2000 {
+        let body: Vec<u8> = (0..37)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Mostly plain text, sometimes a stop byte.
+                if x.is_multiple_of(29) {
+                    (x >> 8) as u8 & 0x3F
+                } else {
+                    0x23 + (x >> 16) as u8 % 0x5C
+                }
+            })
+            .collect();
+        assert_eq!(string_stop(&body), naive(&body), "{body:?}");
+    }
+}

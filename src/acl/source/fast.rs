@@ -218,7 +218,7 @@ fn strings(
     loop {
         let (text, span) = s.string()?;
         // A control character can never match: the full reader says so.
-        if text.chars().any(char::is_control) {
+        if has_control(&text) {
             return None;
         }
         out.push(Value {
@@ -235,6 +235,14 @@ fn strings(
             return None;
         }
     }
+}
+
+/// Whether `text` holds a control character (`char::is_control`: U+0000
+/// to U+001F and U+007F to U+009F). Every one of them is a byte below
+/// 0x20, 0x7F, or starts with 0xC2 in UTF-8, so most values are cleared
+/// by a byte test without decoding.
+fn has_control(text: &str) -> bool {
+    text.bytes().any(|b| b < 0x20 || b == 0x7F || b == 0xC2) && text.chars().any(char::is_control)
 }
 
 #[cfg(test)]

@@ -302,7 +302,14 @@ fn build_table(names: &[(&Principal, bool)]) -> Result<Table, Duplicate> {
     loop {
         // A fresh key every attempt: a failure says nothing about the next.
         let mut sip = [OsRng.next_u64(), OsRng.next_u64()];
-        match place(names, &sip, buckets, span) {
+        // Placed in bucket order first (see `placing_order`); a duplicate
+        // found that way is looked for again in store order, so the error
+        // names the first repeated name as it always did.
+        let placed = match place_in(names, &sip, buckets, span, true) {
+            Err(Fail::Duplicate(_)) => place_in(names, &sip, buckets, span, false),
+            other => other,
+        };
+        match placed {
             Ok(table) => return Ok((sip, buckets, span, table)),
             Err(Fail::Duplicate(d)) => {
                 sip.zeroize();
@@ -333,28 +340,92 @@ fn tag_of(key: &[u64; 2], name: &str) -> [u64; 2] {
     [a | 1, b]
 }
 
-/// Places every name in the less full of its two groups (moving one
-/// occupant to its other group when both are full).
+/// [`place_in`] in store order.
+#[cfg(test)]
 fn place(
     names: &[(&Principal, bool)],
     sip: &[u64; 2],
     buckets: usize,
     span: usize,
 ) -> Result<Vec<Bucket>, Fail> {
+    place_in(names, sip, buckets, span, false)
+}
+
+/// Bucket regions of [`placing_order`]: 1,024 regions of 32 KiB each
+/// for a million principals.
+const REGIONS: usize = 1024;
+
+/// The order to place names in: by the region of their first bucket
+/// (a counting sort, stable, so store order within a region). Placing in
+/// store order reads two random buckets per name, each a cache miss in a
+/// table of tens of MiB (most of a large store's build); in this order the
+/// first bucket is in a small region just read, so one miss is left. Each
+/// name's tag comes along, so the placing loop reads them in order too.
+fn placing_order(tags: &[[u64; 2]], mask: usize) -> Vec<([u64; 2], usize)> {
+    let buckets = mask + 1;
+    let regions = REGIONS.min(buckets);
+    // Both powers of two: a region is a run of `buckets / regions` buckets.
+    let shift = (buckets / regions).trailing_zeros();
+    let region = |tag: [u64; 2]| groups_of(tag, mask)[0] >> shift;
+    let mut starts = vec![0usize; regions + 1];
+    for &tag in tags {
+        if let Some(n) = starts.get_mut(region(tag) + 1) {
+            *n += 1;
+        }
+    }
+    for r in 1..starts.len() {
+        let before = starts.get(r - 1).copied().unwrap_or(0);
+        if let Some(n) = starts.get_mut(r) {
+            *n += before;
+        }
+    }
+    let mut order = vec![([0u64; 2], 0usize); tags.len()];
+    for (i, &tag) in tags.iter().enumerate() {
+        if let Some(at) = starts.get_mut(region(tag)) {
+            if let Some(slot) = order.get_mut(*at) {
+                *slot = (tag, i);
+            }
+            *at += 1;
+        }
+    }
+    order
+}
+
+/// Places every name in the less full of its two groups (moving one
+/// occupant to its other group when both are full), in bucket order if
+/// `by_bucket` (for a large store), else in store order. A duplicate found
+/// names its two positions, lower first.
+fn place_in(
+    names: &[(&Principal, bool)],
+    sip: &[u64; 2],
+    buckets: usize,
+    span: usize,
+    by_bucket: bool,
+) -> Result<Vec<Bucket>, Fail> {
     let mask = buckets - 1;
     let mut table = vec![Bucket::default(); buckets.saturating_add(span - 1)];
     // Hashing first keeps the placing loop short, so the processor has
     // several of its (random, cache-missing) bucket reads in flight at once.
     let tags: Vec<[u64; 2]> = names.iter().map(|(n, _)| tag_of(sip, n.as_str())).collect();
-    for (i, (&(name, has_key), &tag)) in names.iter().zip(&tags).enumerate() {
+    let order = if by_bucket && names.len() >= PARALLEL_FROM {
+        placing_order(&tags, mask)
+    } else {
+        tags.iter().copied().zip(0..).collect()
+    };
+    drop(tags);
+    let has_keys: Vec<bool> = names.iter().map(|&(_, k)| k).collect();
+    for (tag, i) in order {
+        let has_key = has_keys.get(i).copied().unwrap_or(false);
         let groups = groups_of(tag, mask);
         if let Some(j) = find_tag(&table, groups, span, tag) {
-            return Err(match names.get(j) {
-                Some(&(other, _)) if other == name => Fail::Duplicate(Duplicate {
-                    principal: name.clone(),
-                    first: j,
-                    second: i,
-                }),
+            return Err(match (names.get(i), names.get(j)) {
+                (Some(&(name, _)), Some(&(other, _))) if other == name => {
+                    Fail::Duplicate(Duplicate {
+                        principal: name.clone(),
+                        first: j.min(i),
+                        second: j.max(i),
+                    })
+                }
                 _ => Fail::Retry,
             });
         }

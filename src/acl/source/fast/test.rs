@@ -151,3 +151,40 @@ fn errors_keep_their_locations_after_a_long_accepted_prefix() {
     assert_eq!(d[0].location().to_string(), "1002:63");
     assert_eq!(d[0].path(), "$.run_tasks[1000].user");
 }
+
+#[test]
+fn control_characters_are_found_by_the_byte_prefilter() {
+    for c in (0u32..0x300).filter_map(char::from_u32) {
+        let text = format!("ab{c}cd");
+        assert_eq!(
+            super::has_control(&text),
+            c.is_control(),
+            "U+{:04X}",
+            c as u32
+        );
+    }
+    // A C1 control after other two-byte characters.
+    assert!(super::has_control("é\u{85}"));
+    assert!(!super::has_control("éé€"));
+}
+
+#[test]
+fn locations_counted_forward_match_the_line_table() {
+    use crate::span::LineIndex;
+    let text = "{\n  \"é\": [\"a\",\r\n\t\"€x\"],\n\n  \"b\":  \"ü\"}\n";
+    let table = LineIndex::new(text);
+    let offsets: Vec<usize> = (0..=text.len())
+        .filter(|&i| text.is_char_boundary(i))
+        .collect();
+    // Forward in steps of every size, as the parser asks.
+    for step in 1..offsets.len() {
+        let lines = super::super::Locator::new(text);
+        for &o in offsets.iter().step_by(step) {
+            assert_eq!(
+                lines.location(o),
+                table.location(o),
+                "offset {o}, step {step}"
+            );
+        }
+    }
+}
