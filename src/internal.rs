@@ -113,15 +113,17 @@ pub fn hmac_md5_from_states(inner: [u32; 4], outer: [u32; 4], message: &[u8]) ->
 
 /// The compiled policy's (principal, object) pair table, for the
 /// benchmark against `hashbrown::HashTable`: both take a precomputed hash.
+/// Its slots carry 16 bytes besides the value, as the policy's do (a copy
+/// of the rule).
 #[derive(Debug)]
-pub struct AclPairTable(crate::acl::index::PairTable);
+pub struct AclPairTable(crate::acl::index::PairTable<[u32; 4]>);
 
 impl AclPairTable {
     /// A table holding `(hash, key, value)` (the first value of a key wins).
     pub fn from_pairs(pairs: &[(u64, u64, u32)]) -> Self {
         let mut t = crate::acl::index::PairTable::new();
         for &(h, k, v) in pairs {
-            t.insert_first(h, k, v);
+            t.insert_first(h, k, v, [v; 4]);
         }
         Self(t)
     }

@@ -24,7 +24,7 @@ use super::decision::{
     check_principal, valid_role,
 };
 use super::error::{AclError, LimitError, LimitKind};
-use super::index::{HashKey, Hashed, PairTable, StrTable, pair};
+use super::index::{HashKey, Hashed, NameTable, PairTable, pair};
 use super::kind::{AclList, Action, LIST_COUNT};
 use super::source::{Acl, AclSource, Entity, Value};
 
@@ -295,8 +295,8 @@ const NO_RULE: u32 = u32::MAX;
 const AS_SUBJECT: usize = 0;
 const AS_OBJECT: usize = 1;
 
-/// A derived rule, 16 bytes (four to a cache line): its [`RuleRef`]
-/// unpacked, and its verdict.
+/// A derived rule, 16 bytes (four to a cache line, or beside its pair's
+/// key in a 32-byte pair slot): its [`RuleRef`] unpacked, and its verdict.
 #[derive(Debug, Clone, Copy)]
 struct RuleInfo {
     index: u32,
@@ -304,6 +304,19 @@ struct RuleInfo {
     column: u32,
     list: AclList,
     allow: bool,
+}
+
+impl Default for RuleInfo {
+    /// What empty pair slots hold (never read as a rule).
+    fn default() -> Self {
+        Self {
+            index: 0,
+            line: 0,
+            column: 0,
+            list: AclList::RunTasks,
+            allow: false,
+        }
+    }
 }
 
 impl RuleInfo {
@@ -339,13 +352,14 @@ struct Table {
     /// ANY/NONE principal and ANY/NONE object.
     any_any: u32,
     /// Principals and objects (one id space), with their single-sided rules.
-    names: StrTable,
+    names: NameTable,
     /// `x/` of each `x/%`; value 0: rule with an ANY/NONE principal.
-    prefixes: StrTable,
-    /// (principal id, object id) of rules with SOME on both sides.
-    pairs: PairTable,
+    prefixes: NameTable,
+    /// (principal id, object id) of rules with SOME on both sides, with
+    /// a copy of the rule (a hit then reads no rule from `rules`).
+    pairs: PairTable<RuleInfo>,
     /// (principal id, prefix id) of `x/%` rules with SOME principals.
-    prefix_pairs: PairTable,
+    prefix_pairs: PairTable<RuleInfo>,
     /// Whether any rule has SOME principals (else skip the principal probe).
     has_subjects: bool,
     /// Whether `pairs` holds anything.
@@ -457,8 +471,8 @@ impl Table {
             hierarchical,
             rules: Vec::new(),
             any_any: NO_RULE,
-            names: StrTable::new(),
-            prefixes: StrTable::new(),
+            names: NameTable::new(),
+            prefixes: NameTable::new(),
             pairs: PairTable::new(),
             prefix_pairs: PairTable::new(),
             has_subjects: false,
@@ -479,21 +493,18 @@ impl Table {
             return Ok(t);
         }
         // Size the tables once: growing 10^5 keys is much of a compile.
-        let (mut n, mut bytes, mut np) = (0usize, 0usize, 0usize);
-        let count = |e: &Entity, bytes: &mut usize| match e {
-            Entity::Some(v) => {
-                *bytes += v.iter().map(|v| v.as_str().len()).sum::<usize>();
-                v.len()
-            }
+        let (mut n, mut np) = (0usize, 0usize);
+        let count = |e: &Entity| match e {
+            Entity::Some(v) => v.len(),
             _ => 0,
         };
         for acl in acls {
-            let a = count(&acl.principals, &mut bytes);
-            let o = count(&acl.object, &mut bytes);
+            let a = count(&acl.principals);
+            let o = count(&acl.object);
             n += a + o;
             np = np.saturating_add(a.saturating_mul(o));
         }
-        t.names.reserve(n, bytes);
+        t.names.reserve(n);
         t.pairs.reserve(np.min(budget.left));
         t.rules.reserve(acls.len());
         for acl in acls {
@@ -531,8 +542,9 @@ impl Table {
                 }
             }
         }
-        t.names.shrink();
-        t.prefixes.shrink();
+        t.names.freeze();
+        t.prefixes.freeze();
+        t.pairs.shrink();
         t.has_pairs = !t.pairs.is_empty();
         t.head = acls
             .first()
@@ -570,7 +582,8 @@ impl Table {
             .ok()
             .filter(|&d| d < NO_RULE)
             .ok_or_else(|| ids_exhausted(acl, budget))?;
-        self.rules.push(RuleInfo::new(rule, allow));
+        let info = RuleInfo::new(rule, allow);
+        self.rules.push(info);
         self.open_subjects |= matches!(subj, Subj::All);
         let key = b.key;
         match (subj, obj) {
@@ -578,17 +591,17 @@ impl Table {
             (Subj::All, Obj::Set(os, h)) => {
                 for o in plain_values(os, h) {
                     let (id, h) = intern(&mut self.names, key, o, acl, budget)?;
-                    set_min(self.names.vals_mut(id, h).map(|v| &mut v[AS_OBJECT]), d);
+                    set_min(self.names.side_mut(id, h).map(|v| &mut v[AS_OBJECT]), d);
                 }
             }
             (Subj::All, Obj::Prefix(p)) => {
                 let (id, h) = intern(&mut self.prefixes, key, p, acl, budget)?;
-                set_min(self.prefixes.vals_mut(id, h).map(|v| &mut v[0]), d);
+                set_min(self.prefixes.side_mut(id, h).map(|v| &mut v[0]), d);
             }
             (Subj::Set(ss), Obj::All) => {
                 for s in ss {
                     let (id, h) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
-                    set_min(self.names.vals_mut(id, h).map(|v| &mut v[AS_SUBJECT]), d);
+                    set_min(self.names.side_mut(id, h).map(|v| &mut v[AS_SUBJECT]), d);
                 }
             }
             (Subj::Set(ss), Obj::Set(os, h)) => {
@@ -603,7 +616,7 @@ impl Table {
                     let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
                     for &(oid, oh) in &b.scratch {
                         self.pairs
-                            .insert_first(key.pair_hash(sh, oh), pair(sid, oid), d);
+                            .insert_first(key.pair_hash(sh, oh), pair(sid, oid), d, info);
                     }
                 }
             }
@@ -613,7 +626,7 @@ impl Table {
                 for s in ss {
                     let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
                     self.prefix_pairs
-                        .insert_first(key.pair_hash(sh, ph), pair(sid, pid), d);
+                        .insert_first(key.pair_hash(sh, ph), pair(sid, pid), d, info);
                 }
             }
         }
@@ -624,85 +637,75 @@ impl Table {
     #[inline(always)]
     fn subject(&self, subject: Option<Probe<'_>>) -> Option<Who> {
         let p = subject.filter(|_| self.has_subjects)?;
-        let (id, e) = self.names.find(p.text.as_bytes(), &p.hash)?;
+        let (id, side) = self.names.find(p.text.as_bytes(), &p.hash)?;
         Some(Who {
             id,
-            rule: e.vals[AS_SUBJECT],
+            rule: side[AS_SUBJECT],
             hash: p.hash.hash,
         })
     }
 
-    /// Position of the first rule matching the principal (found by
+    /// The first rule matching the principal (found by
     /// [`subject`](Self::subject)) and `object`.
     #[inline(always)]
-    fn first(&self, key: &HashKey, who: Option<Who>, object: Option<Probe<'_>>) -> u32 {
-        let mut best = self.any_any;
+    fn first(&self, key: &HashKey, who: Option<Who>, object: Option<Probe<'_>>) -> Best {
+        let mut best = Best {
+            d: self.any_any,
+            rule: None,
+        };
         match who {
-            Some(w) => best = best.min(w.rule),
-            None if !self.open_subjects => return NO_RULE,
+            Some(w) => best.side(w.rule),
+            None if !self.open_subjects => return Best::NONE,
             None => {}
         }
         let Some(o) = object else { return best };
-        if let Some((oid, e)) = self.names.find(o.text.as_bytes(), &o.hash) {
-            best = best.min(e.vals[AS_OBJECT]);
+        if let Some((oid, side)) = self.names.find(o.text.as_bytes(), &o.hash) {
+            best.side(side[AS_OBJECT]);
             if let Some(w) = who
-                && let Some(d) = self
+                && let Some((d, r)) = self
                     .pairs
-                    .get(key.pair_hash(w.hash, o.hash.hash), pair(w.id, oid))
+                    .get_with(key.pair_hash(w.hash, o.hash.hash), pair(w.id, oid))
             {
-                best = best.min(d);
+                best.pair(d, r);
             }
         }
         if self.hierarchical && !self.prefixes.is_empty() {
-            best = best.min(self.first_prefix(key, who, o.text));
+            self.first_prefix(key, who, o.text, &mut best);
         }
         best
     }
 
     /// `x/%` matches objects starting with `x/`: exactly the prefixes of
     /// `o` that end at one of its slashes.
-    fn first_prefix(&self, key: &HashKey, who: Option<Who>, o: &str) -> u32 {
-        let mut best = NO_RULE;
+    fn first_prefix(&self, key: &HashKey, who: Option<Who>, o: &str, best: &mut Best) {
         let bytes = o.as_bytes();
         for (i, _) in bytes.iter().enumerate().filter(|(_, c)| **c == b'/') {
             let Some(prefix) = bytes.get(..=i) else {
                 continue;
             };
             let h = key.hash(prefix);
-            if let Some((pid, e)) = self.prefixes.find(prefix, &h) {
-                best = best.min(e.vals[0]);
+            if let Some((pid, side)) = self.prefixes.find(prefix, &h) {
+                best.side(side[0]);
                 if let Some(w) = who
-                    && let Some(d) = self
+                    && let Some((d, r)) = self
                         .prefix_pairs
-                        .get(key.pair_hash(w.hash, h.hash), pair(w.id, pid))
+                        .get_with(key.pair_hash(w.hash, h.hash), pair(w.id, pid))
                 {
-                    best = best.min(d);
+                    best.pair(d, r);
                 }
             }
         }
-        best
     }
 
     /// Starts the loads a decision on (principal, object) hashed as `p`,
     /// `o` will need: the object's slot in `names` and the pair's slot,
-    /// and the rule that slot names (a software prefetch: see
-    /// [`StrTable::touch`]). The principal's slot is touched by the caller.
-    ///
-    /// `rule`: also the rule (a load that waits on the pair's slot, and a
-    /// branch on it; the batch path leaves it out, measured slower with it).
+    /// which holds the rule (a software prefetch: see
+    /// [`NameTable::touch`]). The principal's slot is touched by the caller.
     #[inline(always)]
-    fn touch(&self, key: &HashKey, p: Option<&Hashed>, o: &Hashed, rule: bool) {
+    fn touch(&self, key: &HashKey, p: Option<&Hashed>, o: &Hashed) {
         self.names.touch(o);
-        let Some(p) = p.filter(|_| self.has_pairs) else {
-            return;
-        };
-        let h = key.pair_hash(p.hash, o.hash);
-        if !rule {
-            self.pairs.touch(h);
-        } else if let Some(d) = self.pairs.first_val(h)
-            && let Some(r) = self.rules.get(d as usize)
-        {
-            std::hint::black_box(r.allow);
+        if let Some(p) = p.filter(|_| self.has_pairs) {
+            self.pairs.touch(key.pair_hash(p.hash, o.hash));
         }
     }
 
@@ -714,23 +717,60 @@ impl Table {
         object: Option<Probe<'_>>,
         permissive: bool,
     ) -> Decision {
-        match self.rules.get(self.first(key, who, object) as usize) {
+        match self.first(key, who, object).rule(&self.rules) {
             Some(r) => Decision::from_bool(r.allow, Reason::Rule(r.rule())),
             None => Decision::from_bool(permissive, Reason::NoMatch { permissive }),
         }
     }
 }
 
+/// The first matching rule found so far: its position, and a copy of it
+/// when a pair slot supplied it (the common hit on a large policy: then
+/// no read of the rule array waits on the pair's slot).
+#[derive(Clone, Copy)]
+struct Best {
+    d: u32,
+    rule: Option<RuleInfo>,
+}
+
+impl Best {
+    const NONE: Best = Best {
+        d: NO_RULE,
+        rule: None,
+    };
+
+    /// A candidate from a string's side values or `any_any`.
+    #[inline(always)]
+    fn side(&mut self, d: u32) {
+        if d < self.d {
+            *self = Best { d, rule: None };
+        }
+    }
+
+    /// A candidate from a pair slot, with its rule.
+    #[inline(always)]
+    fn pair(&mut self, d: u32, r: RuleInfo) {
+        if d < self.d {
+            *self = Best { d, rule: Some(r) };
+        }
+    }
+
+    #[inline(always)]
+    fn rule(self, rules: &[RuleInfo]) -> Option<RuleInfo> {
+        self.rule.or_else(|| rules.get(self.d as usize).copied())
+    }
+}
+
 /// Interns `s`, with no rule yet on either side if new.
 fn intern(
-    table: &mut StrTable,
+    table: &mut NameTable,
     key: &HashKey,
     s: &str,
     acl: &Acl,
     budget: &Budget,
 ) -> Result<(u32, u64), AclError> {
     table
-        .intern(key, s, [NO_RULE; 2])
+        .intern(key, s)
         .ok_or_else(|| ids_exhausted(acl, budget))
 }
 
@@ -956,7 +996,7 @@ impl CompiledAcls {
         {
             table.names.touch(p);
         }
-        table.touch(key, p.as_ref(), &oh, false);
+        table.touch(key, p.as_ref(), &oh);
         Hashes {
             principal: p,
             object: Some(oh),
@@ -1048,7 +1088,7 @@ impl CompiledAcls {
                 // principal's look-up waits on its own: the pair's slot
                 // follows from the two hashes alone.
                 if pre.object.is_none() {
-                    table.touch(key, subject.as_ref().map(|s| &s.hash), &o.hash, true);
+                    table.touch(key, subject.as_ref().map(|s| &s.hash), &o.hash);
                 }
                 let who = table.subject(subject);
                 if who.is_none() && !table.open_subjects {
@@ -1116,8 +1156,6 @@ impl CompiledAcls {
             text: o,
             hash: key.hash(o.as_bytes()),
         });
-        t.rules
-            .get(t.first(key, who, object) as usize)
-            .map(RuleInfo::rule)
+        t.first(key, who, object).rule(&t.rules).map(|r| r.rule())
     }
 }

@@ -1,6 +1,20 @@
-//! The pair table behind [`CompiledAcls`](super::CompiledAcls): (id, id)
-//! pairs of interned strings ([`crate::strtable`]), open addressing with
-//! linear probing, slots placed by [`HashKey::pair_hash`].
+//! The tables behind [`CompiledAcls`](super::CompiledAcls), laid out so
+//! that a decision on a large policy waits for one round of cache misses,
+//! all started together from the request's hashes:
+//!
+//! - [`NameTable`]: interned principals, objects and `x/` prefixes. A
+//!   string of up to 28 bytes sits inside its 32-byte slot, so finding it
+//!   reads that slot and nothing else (a longer one is confirmed against
+//!   its bytes, a second read). The slot also holds the string's dense id
+//!   and a flag telling whether it has single-sided rules (kept apart, in
+//!   `sides`: most strings have none, and a slot has no room left).
+//! - [`PairTable`]: (id, id) pairs, placed by [`HashKey::pair_hash`] of the
+//!   two strings' hashes (so its slot is known before the string look-ups
+//!   return the ids), each holding its rule's position *and* a copy of the
+//!   rule, so a pair hit needs no read of the rule array.
+//!
+//! Both use open addressing with linear probing and 32-byte, 32-aligned
+//! slots (two to a cache line).
 //!
 //! Why not `hashbrown::HashTable`, which also takes precomputed hashes:
 //! measured side by side on the pair table (benches/hashes.rs, 1,024
@@ -11,44 +25,314 @@
 //! table stays.
 
 use crate::strtable::slots_for;
-pub(crate) use crate::strtable::{HashKey, Hashed, StrTable};
+pub(crate) use crate::strtable::{HashKey, Hashed};
 
-/// (id, id) → `u32`, keeping the value first inserted. A pair's slot
-/// comes from [`HashKey::pair_hash`] of its two strings' hashes, so a
-/// decision can compute it before the string probes return the ids.
+/// Longest string kept inside its slot.
+const INLINE: usize = 28;
+/// Pads an inline string to [`INLINE`] bytes: never a byte of UTF-8, so a
+/// padded string determines its length.
+const PAD: u8 = 0xff;
+/// First word of a slot holding a string over [`INLINE`] bytes (its first
+/// byte 0xFD is never the first byte of UTF-8).
+const LONG_W0: u64 = 0xfd;
+/// First word of an empty slot (first byte 0xFE: never UTF-8 either).
+const EMPTY_W0: u64 = 0xfe;
+/// Follows each long string in the arena (never UTF-8): comparing it too
+/// makes a match exact in length.
+const END: u8 = 0xff;
+/// Slot flag: the string has single-sided rules (in `sides`).
+const HAS_SIDE: u32 = 1 << 31;
+/// Ids stay below this (the top bit of a slot's id word is [`HAS_SIDE`]).
+const MAX_ID: u32 = HAS_SIDE - 1;
+/// Side values of a string with no single-sided rule.
+pub(crate) const NO_SIDE: [u32; 2] = [u32::MAX; 2];
+
+/// One string's slot: 28 bytes of string (padded with [`PAD`]) in `w` and
+/// `tail`, or, over 28 bytes, [`LONG_W0`], its full hash, where its bytes
+/// are, and its length; then its id and the [`HAS_SIDE`] flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(32))]
+struct NameSlot {
+    w: [u64; 3],
+    tail: u32,
+    id: u32,
+}
+
+const EMPTY_NAME: NameSlot = NameSlot {
+    w: [EMPTY_W0, 0, 0],
+    tail: 0,
+    id: 0,
+};
+
+/// What a slot holding `s` (hashed to `hash`) has in `w` and `tail`; for
+/// a long string, the offset word is left 0 (compared apart).
+#[inline(always)]
+fn name_key(s: &[u8], hash: u64) -> ([u64; 3], u32) {
+    let mut b = [PAD; 32];
+    match b.get_mut(..s.len()) {
+        Some(head) if s.len() <= INLINE => {
+            head.copy_from_slice(s);
+            let word = |i: usize| {
+                let mut w = [0u8; 8];
+                if let Some(c) = b.get(i..i + 8) {
+                    w.copy_from_slice(c);
+                }
+                u64::from_le_bytes(w)
+            };
+            ([word(0), word(8), word(16)], word(24) as u32)
+        }
+        _ => (
+            [LONG_W0, hash, 0],
+            u32::try_from(s.len()).unwrap_or(u32::MAX),
+        ),
+    }
+}
+
+/// Interned strings: string → dense id (from 0) and two side values.
 #[derive(Debug, Clone)]
-pub(crate) struct PairTable {
-    slots: Vec<PairSlot>,
+pub(crate) struct NameTable {
+    /// Open addressing, linear probing, load factor ≤ ¾.
+    slots: Vec<NameSlot>,
+    /// Per id, while building (rehashing needs it); emptied by
+    /// [`freeze`](Self::freeze).
+    hashes: Vec<u64>,
+    /// Per id: its two side values; empty if no string has any.
+    sides: Vec<[u32; 2]>,
+    /// The strings over [`INLINE`] bytes, each followed by [`END`].
+    bytes: Vec<u8>,
     len: usize,
 }
 
+/// Slot count for `n` strings at load factor ≤ ¾ (at least ⅜ once
+/// sized): a probe at ¾ still reads about two adjacent slots on a hit,
+/// and emptier tables of 32-byte slots would cost more memory than the
+/// layout they replace.
+fn name_slots_for(n: usize) -> usize {
+    n.saturating_add(n / 3)
+        .saturating_add(1)
+        .max(8)
+        .next_power_of_two()
+}
+
+impl NameTable {
+    pub(crate) fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            hashes: Vec::new(),
+            sides: Vec::new(),
+            bytes: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Room for about `n` strings without growing (the arena, for the few
+    /// over [`INLINE`] bytes, grows as needed).
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.hashes.reserve(n);
+        self.sides.reserve(n);
+        let want = name_slots_for(self.len.saturating_add(n));
+        if want > self.slots.len() {
+            self.rehash(want);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Ends building: gives back what [`reserve`](Self::reserve)
+    /// over-estimated (the estimate counts every value, the table holds
+    /// each string once) and what only building needs.
+    pub(crate) fn freeze(&mut self) {
+        let want = name_slots_for(self.len);
+        if want < self.slots.len() {
+            self.rehash(want);
+        }
+        self.hashes = Vec::new();
+        if self.slots.iter().all(|s| s.id & HAS_SIDE == 0) {
+            self.sides = Vec::new();
+        } else {
+            self.sides.shrink_to_fit();
+        }
+        self.bytes.shrink_to_fit();
+    }
+
+    /// Heap bytes held (capacity, not length).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * size_of::<NameSlot>()
+            + self.hashes.capacity() * size_of::<u64>()
+            + self.sides.capacity() * size_of::<[u32; 2]>()
+            + self.bytes.capacity()
+    }
+
+    fn place(slots: &mut [NameSlot], hash: u64, e: NameSlot) {
+        let mask = slots.len().wrapping_sub(1);
+        let mut i = hash as usize & mask;
+        while let Some(s) = slots.get_mut(i) {
+            if s.w[0] == EMPTY_W0 {
+                *s = e;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn rehash(&mut self, n: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY_NAME; n]);
+        for e in old.into_iter().filter(|e| e.w[0] != EMPTY_W0) {
+            if let Some(&h) = self.hashes.get((e.id & MAX_ID) as usize) {
+                Self::place(&mut self.slots, h, e);
+            }
+        }
+    }
+
+    /// The side values of `id` (hashed to `hash`), to update them while
+    /// building; marks its slot as having some.
+    pub(crate) fn side_mut(&mut self, id: u32, hash: u64) -> Option<&mut [u32; 2]> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = hash as usize & mask;
+        loop {
+            let s = self.slots.get_mut(i)?;
+            if s.w[0] == EMPTY_W0 {
+                return None;
+            }
+            if s.id & MAX_ID == id {
+                s.id |= HAS_SIDE;
+                return self.sides.get_mut(id as usize);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The id and hash of `s`, added if new; `None` if the ids ran out
+    /// (more than 2^31 - 1 strings) or the table is frozen.
+    pub(crate) fn intern(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64)> {
+        let hashed = key.hash(s.as_bytes());
+        if let Some((id, _)) = self.find(s.as_bytes(), &hashed) {
+            return Some((id, hashed.hash));
+        }
+        let h = hashed.hash;
+        let id = u32::try_from(self.len).ok().filter(|&id| id < MAX_ID)?;
+        if self.hashes.len() != self.len {
+            return None;
+        }
+        if (self.len + 1).saturating_mul(4) > self.slots.len().saturating_mul(3) {
+            self.rehash(name_slots_for(self.len + 1));
+        }
+        let (mut w, tail) = name_key(s.as_bytes(), h);
+        if s.len() > INLINE {
+            w[2] = self.bytes.len() as u64;
+            self.bytes.extend_from_slice(s.as_bytes());
+            self.bytes.push(END);
+        }
+        self.hashes.push(h);
+        self.sides.push(NO_SIDE);
+        self.len += 1;
+        Self::place(&mut self.slots, h, NameSlot { w, tail, id });
+        Some((id, h))
+    }
+
+    /// Reads the first slot `hashed` probes, so that a look-up soon after
+    /// finds it in cache (a software prefetch in safe code: the value
+    /// itself is not needed; `_mm_prefetch` needs `unsafe`).
+    #[inline(always)]
+    pub(crate) fn touch(&self, hashed: &Hashed) {
+        let i = hashed.hash as usize & self.slots.len().wrapping_sub(1);
+        if let Some(s) = self.slots.get(i) {
+            std::hint::black_box(s.tail);
+        }
+    }
+
+    /// The id and side values of `s` (UTF-8: a `str`'s bytes), hashed as
+    /// `hashed` with this table's key.
+    #[inline(always)]
+    pub(crate) fn find(&self, s: &[u8], hashed: &Hashed) -> Option<(u32, [u32; 2])> {
+        let h = hashed.hash;
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = h as usize & mask;
+        let (w, tail) = name_key(s, h);
+        let long = s.len() > INLINE;
+        loop {
+            // Load factor < 1: an empty slot ends every probe; an empty
+            // table has no slot 0.
+            let e = self.slots.get(i)?;
+            if e.w[0] == EMPTY_W0 {
+                return None;
+            }
+            let hit = if long {
+                e.w[0] == LONG_W0 && e.w[1] == h && e.tail == tail && self.same_long(e.w[2], s)
+            } else {
+                e.w == w && e.tail == tail
+            };
+            if hit {
+                let id = e.id & MAX_ID;
+                let side = if e.id & HAS_SIDE != 0 {
+                    self.sides.get(id as usize).copied().unwrap_or(NO_SIDE)
+                } else {
+                    NO_SIDE
+                };
+                return Some((id, side));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Whether the long string at `start` in the arena is `s`: its bytes,
+    /// then [`END`] where `s` ends.
+    #[inline(never)]
+    fn same_long(&self, start: u64, s: &[u8]) -> bool {
+        let Ok(start) = usize::try_from(start) else {
+            return false;
+        };
+        let end = start.saturating_add(s.len());
+        self.bytes.get(start..end) == Some(s) && self.bytes.get(end) == Some(&END)
+    }
+}
+
+/// (id, id) → a rule position `u32` and a copy `V` of that rule, keeping
+/// the first inserted. A pair's slot comes from [`HashKey::pair_hash`] of
+/// its two strings' hashes, so a decision can read it before the string
+/// probes return the ids.
+#[derive(Debug, Clone)]
+pub(crate) struct PairTable<V> {
+    slots: Vec<PairSlot<V>>,
+    len: usize,
+}
+
+/// 32 bytes and 32-aligned for the crate's `V` (a 16-byte rule): one
+/// slot never straddles two cache lines.
 #[derive(Debug, Clone, Copy)]
-struct PairSlot {
+#[repr(C, align(32))]
+struct PairSlot<V> {
     key: u64,
     /// Low half of the pair hash (for growing).
     hash: u32,
     val: u32,
+    extra: V,
 }
 
 /// No pair has this key: ids stay below `u32::MAX - 1`.
 const NO_PAIR: u64 = u64::MAX;
-
-const EMPTY_PAIR: PairSlot = PairSlot {
-    key: NO_PAIR,
-    hash: 0,
-    val: 0,
-};
 
 #[inline(always)]
 pub(super) fn pair(a: u32, b: u32) -> u64 {
     (u64::from(a) << 32) | u64::from(b)
 }
 
-impl PairTable {
+impl<V: Copy + Default> PairTable<V> {
     pub(crate) fn new() -> Self {
         Self {
             slots: Vec::new(),
             len: 0,
+        }
+    }
+
+    fn empty() -> PairSlot<V> {
+        PairSlot {
+            key: NO_PAIR,
+            hash: 0,
+            val: 0,
+            extra: V::default(),
         }
     }
 
@@ -60,8 +344,16 @@ impl PairTable {
         }
     }
 
+    /// Gives back what [`reserve`](Self::reserve) over-estimated.
+    pub(super) fn shrink(&mut self) {
+        let want = slots_for(self.len);
+        if want < self.slots.len() {
+            self.rehash(want);
+        }
+    }
+
     fn rehash(&mut self, n: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![EMPTY_PAIR; n]);
+        let old = std::mem::replace(&mut self.slots, vec![Self::empty(); n]);
         let mask = n - 1;
         for p in old.into_iter().filter(|p| p.key != NO_PAIR) {
             let mut i = p.hash as usize & mask;
@@ -75,9 +367,10 @@ impl PairTable {
         }
     }
 
-    /// Sets `k` (slot hash `h`) to `v` unless `k` is there already (rules
-    /// are inserted in order, so the first value is the smallest).
-    pub(crate) fn insert_first(&mut self, h: u64, k: u64, v: u32) {
+    /// Sets `k` (slot hash `h`) to `v` and `extra` unless `k` is there
+    /// already (rules are inserted in order, so the first value is the
+    /// smallest).
+    pub(crate) fn insert_first(&mut self, h: u64, k: u64, v: u32, extra: V) {
         if (self.len + 1) * 2 > self.slots.len() {
             self.rehash(slots_for(self.len + 1));
         }
@@ -92,6 +385,7 @@ impl PairTable {
                     key: k,
                     hash: h as u32,
                     val: v,
+                    extra,
                 };
                 self.len += 1;
                 return;
@@ -106,22 +400,11 @@ impl PairTable {
 
     /// Heap bytes held (capacity, not length).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * size_of::<PairSlot>()
-    }
-
-    /// The value in the first slot a probe for slot hash `h` reads, if
-    /// that slot is taken: whatever pair it holds. It costs the load the
-    /// probe will make anyway, and lets the caller start the next one.
-    #[inline(always)]
-    pub(crate) fn first_val(&self, h: u64) -> Option<u32> {
-        let s = self
-            .slots
-            .get(h as usize & self.slots.len().wrapping_sub(1))?;
-        (s.key != NO_PAIR).then_some(s.val)
+        self.slots.capacity() * size_of::<PairSlot<V>>()
     }
 
     /// Reads the first slot a probe for slot hash `h` reads (a software
-    /// prefetch, as [`StrTable::touch`]).
+    /// prefetch, as [`NameTable::touch`]).
     #[inline(always)]
     pub(crate) fn touch(&self, h: u64) {
         if let Some(s) = self
@@ -135,12 +418,18 @@ impl PairTable {
     /// The value of `k`, whose slot hash is `h`.
     #[inline(always)]
     pub(crate) fn get(&self, h: u64, k: u64) -> Option<u32> {
+        self.get_with(h, k).map(|(v, _)| v)
+    }
+
+    /// The value of `k`, whose slot hash is `h`, and its copy of the rule.
+    #[inline(always)]
+    pub(crate) fn get_with(&self, h: u64, k: u64) -> Option<(u32, V)> {
         let mask = self.slots.len().wrapping_sub(1);
         let mut i = h as usize & mask;
         loop {
             let s = self.slots.get(i)?;
             if s.key == k {
-                return Some(s.val);
+                return Some((s.val, s.extra));
             }
             if s.key == NO_PAIR {
                 return None;
