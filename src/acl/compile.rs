@@ -306,19 +306,6 @@ struct RuleInfo {
     allow: bool,
 }
 
-impl Default for RuleInfo {
-    /// What empty pair slots hold (never read as a rule).
-    fn default() -> Self {
-        Self {
-            index: 0,
-            line: 0,
-            column: 0,
-            list: AclList::RunTasks,
-            allow: false,
-        }
-    }
-}
-
 impl RuleInfo {
     fn new(rule: RuleRef, allow: bool) -> Self {
         Self {
@@ -328,6 +315,30 @@ impl RuleInfo {
             list: rule.list,
             allow,
         }
+    }
+
+    /// As a pair slot holds it.
+    fn pack(self) -> [u32; 4] {
+        let list = self.list.index() as u32;
+        [
+            self.index,
+            self.line,
+            self.column,
+            (list << 1) | u32::from(self.allow),
+        ]
+    }
+
+    /// What [`pack`](Self::pack) made.
+    #[inline(always)]
+    fn unpack([index, line, column, tag]: [u32; 4]) -> Option<Self> {
+        let list = *AclList::ALL.get((tag >> 1) as usize)?;
+        Some(Self {
+            index,
+            line,
+            column,
+            list,
+            allow: tag & 1 != 0,
+        })
     }
 
     #[inline(always)]
@@ -357,9 +368,9 @@ struct Table {
     prefixes: NameTable,
     /// (principal id, object id) of rules with SOME on both sides, with
     /// a copy of the rule (a hit then reads no rule from `rules`).
-    pairs: PairTable<RuleInfo>,
+    pairs: PairTable,
     /// (principal id, prefix id) of `x/%` rules with SOME principals.
-    prefix_pairs: PairTable<RuleInfo>,
+    prefix_pairs: PairTable,
     /// Whether any rule has SOME principals (else skip the principal probe).
     has_subjects: bool,
     /// Whether `pairs` holds anything.
@@ -615,8 +626,12 @@ impl Table {
                 for s in ss {
                     let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
                     for &(oid, oh) in &b.scratch {
-                        self.pairs
-                            .insert_first(key.pair_hash(sh, oh), pair(sid, oid), d, info);
+                        self.pairs.insert_first(
+                            key.pair_hash(sh, oh),
+                            pair(sid, oid),
+                            d,
+                            info.pack(),
+                        );
                     }
                 }
             }
@@ -625,8 +640,12 @@ impl Table {
                 let (pid, ph) = intern(&mut self.prefixes, key, p, acl, budget)?;
                 for s in ss {
                     let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
-                    self.prefix_pairs
-                        .insert_first(key.pair_hash(sh, ph), pair(sid, pid), d, info);
+                    self.prefix_pairs.insert_first(
+                        key.pair_hash(sh, ph),
+                        pair(sid, pid),
+                        d,
+                        info.pack(),
+                    );
                 }
             }
         }
@@ -747,11 +766,14 @@ impl Best {
         }
     }
 
-    /// A candidate from a pair slot, with its rule.
+    /// A candidate from a pair slot, with its rule (packed).
     #[inline(always)]
-    fn pair(&mut self, d: u32, r: RuleInfo) {
+    fn pair(&mut self, d: u32, r: [u32; 4]) {
         if d < self.d {
-            *self = Best { d, rule: Some(r) };
+            *self = Best {
+                d,
+                rule: RuleInfo::unpack(r),
+            };
         }
     }
 

@@ -166,7 +166,7 @@ fn hash_is_keyed() {
 fn string_and_pair_tables_grow_and_find() {
     let key = HashKey::random();
     let mut t = StrTable::new();
-    let mut p = PairTable::<u32>::new();
+    let mut p = PairTable::new();
     assert!(t.find(b"x", &key.hash(b"x")).is_none());
     assert!(p.get(0, pair(0, 0)).is_none());
     // No reservation: every growth step is taken.
@@ -176,7 +176,7 @@ fn string_and_pair_tables_grow_and_find() {
         .collect();
     for (i, n) in (0u32..).zip(&names) {
         assert_eq!(t.intern(&key, n, [i, !i]).map(|x| x.0), Some(i));
-        p.insert_first(key.pair_hash(u64::from(i), 1), pair(i, i + 1), i, !i);
+        p.insert_first(key.pair_hash(u64::from(i), 1), pair(i, i + 1), i, [!i; 4]);
     }
     for (i, n) in (0u32..).zip(&names) {
         assert_eq!(
@@ -187,9 +187,13 @@ fn string_and_pair_tables_grow_and_find() {
         let (id, e) = t.find(n.as_bytes(), &key.hash(n.as_bytes())).unwrap();
         assert_eq!((id, e.vals), (i, [i, !i]));
         let h = key.pair_hash(u64::from(i), 1);
-        p.insert_first(h, pair(i, i + 1), 7, 7);
+        p.insert_first(h, pair(i, i + 1), 7, [7; 4]);
         assert_eq!(p.get(h, pair(i, i + 1)), Some(i), "first value kept");
-        assert_eq!(p.get_with(h, pair(i, i + 1)), Some((i, !i)), "and its rule");
+        assert_eq!(
+            p.get_with(h, pair(i, i + 1)),
+            Some((i, [!i; 4])),
+            "and its rule"
+        );
         assert_eq!(p.get(h, pair(i + 1, i)), None);
         assert_eq!(
             p.get(key.pair_hash(u64::from(i) + 1, 1), pair(i + 1, i)),
@@ -294,6 +298,43 @@ fn name_table_inline_and_long_strings_are_exact() {
     assert_eq!(
         plain.find(p.as_bytes(), &key.hash(p.as_bytes())),
         Some((42, NO_SIDE))
+    );
+}
+
+/// Tables of 2 MiB or more live in a huge-page-advised map: growing into
+/// one, freezing, cloning and dropping keep every string and pair.
+#[test]
+fn large_tables_are_mapped_and_exact() {
+    let key = HashKey::random();
+    let mut t = NameTable::new();
+    let mut p = PairTable::new();
+    let n = 100_000u32;
+    let names: Vec<String> = (0..n).map(|i| format!("framework-principal-{i}")).collect();
+    for (i, s) in (0u32..).zip(&names) {
+        let (id, h) = t.intern(&key, s).unwrap();
+        assert_eq!(id, i);
+        p.insert_first(h, pair(i, i), i, [i; 4]);
+    }
+    t.freeze();
+    p.shrink();
+    // 2^18 name slots and 2^18 pair slots of 32 bytes: both mapped.
+    assert!(format!("{t:?}").contains("Slots(262144 mapped)"), "{t:?}");
+    assert!(format!("{p:?}").contains("Slots(262144 mapped)"), "{p:?}");
+    assert_eq!(p.heap_bytes(), 262_144 * 32);
+    let (t2, p2) = (t.clone(), p.clone());
+    drop((t, p));
+    for (i, s) in (0u32..).zip(&names) {
+        let h = key.hash(s.as_bytes());
+        assert_eq!(t2.find(s.as_bytes(), &h), Some((i, NO_SIDE)));
+        assert_eq!(p2.get_with(h.hash, pair(i, i)), Some((i, [i; 4])));
+        assert_eq!(p2.get(h.hash, pair(i, i + 1)), None);
+    }
+    assert!(
+        t2.find(
+            b"framework-principal-x",
+            &key.hash(b"framework-principal-x")
+        )
+        .is_none()
     );
 }
 
