@@ -7,8 +7,8 @@
 //!
 //! | subject \ object | ANY/NONE      | SOME values        | `x/%` (hierarchical) |
 //! |------------------|---------------|--------------------|----------------------|
-//! | ANY/NONE         | `any_any`     | `names[o].vals[AS_OBJECT]` | `prefixes[p].vals[0]` |
-//! | SOME values      | `names[s].vals[AS_SUBJECT]` | `pairs[(s, o)]` | `prefix_pairs[(s, p)]` |
+//! | ANY/NONE         | `any_any`     | `names[o].side[AS_OBJECT]` | `prefixes[p].side[0]` |
+//! | SOME values      | `names[s].side[AS_SUBJECT]` | `pairs[(s, o)]` | `prefix_pairs[(s, p)]` |
 //!
 //! A request hashes its principal and its object once each (the same pass
 //! screens them for request validation), looks both up in `names` (one id
@@ -289,7 +289,7 @@ struct Budget {
 /// No rule: the `permissive` flag decides.
 const NO_RULE: u32 = u32::MAX;
 
-/// `StrTable` values of the `names` table: rule positions for the string
+/// Side values of the `names` table ([`NameTable`]): rule positions for the string
 /// as a SOME principal with an ANY/NONE object, and as a SOME object with
 /// an ANY/NONE principal.
 const AS_SUBJECT: usize = 0;
@@ -555,7 +555,8 @@ impl Table {
         }
         t.names.freeze();
         t.prefixes.freeze();
-        t.pairs.shrink();
+        t.pairs.freeze();
+        t.prefix_pairs.freeze();
         t.has_pairs = !t.pairs.is_empty();
         t.head = acls
             .first()
@@ -912,8 +913,12 @@ impl CompiledAcls {
         self.tables.get(list.index())
     }
 
-    /// Heap bytes the compiled tables hold (allocated capacity): the
-    /// policy's memory cost, apart from the few words of the struct itself.
+    /// Bytes the compiled tables hold (allocated capacity): the policy's
+    /// memory cost, apart from the few words of the struct itself. Tables
+    /// of 2 MiB or more live in anonymous maps advised for transparent
+    /// huge pages rather than on the heap; their slots count here all the
+    /// same (not the up to 2 MiB of address space each map reserves to
+    /// start on a huge-page boundary, which is never touched).
     pub fn heap_bytes(&self) -> usize {
         self.tables.capacity() * size_of::<Table>()
             + self

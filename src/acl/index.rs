@@ -74,16 +74,25 @@ impl<T: bytemuck::Pod> Slots<T> {
         Self::Heap(Vec::new())
     }
 
-    /// `n` slots, each `fill`.
+    /// `n` slots, each `fill`, on the heap (building).
     fn filled(n: usize, fill: T) -> Self {
-        let bytes = n.saturating_mul(size_of::<T>());
-        if bytes >= MAP_AT
-            && let Some(mut s) = Self::map(n, bytes)
-        {
-            s.as_mut_slice().fill(fill);
-            return s;
-        }
         Self::Heap(vec![fill; n])
+    }
+
+    /// Moves the slots of a built table of [`MAP_AT`] bytes or more into
+    /// a map. Building stays on the heap: growing and shrinking there is
+    /// cheaper than faulting in (and perhaps compacting memory for) huge
+    /// pages for every intermediate size.
+    fn settle(&mut self) {
+        let Self::Heap(v) = self else { return };
+        let bytes = v.len().saturating_mul(size_of::<T>());
+        if bytes < MAP_AT {
+            return;
+        }
+        if let Some(mut m) = Self::map(v.len(), bytes) {
+            m.as_mut_slice().copy_from_slice(v);
+            *self = m;
+        }
     }
 
     fn map(len: usize, bytes: usize) -> Option<Self> {
@@ -149,9 +158,10 @@ impl<T: bytemuck::Pod> Drop for Slots<T> {
 
 impl<T: bytemuck::Pod> Clone for Slots<T> {
     fn clone(&self) -> Self {
-        let src = self.as_slice();
-        let mut s = Self::filled(src.len(), T::zeroed());
-        s.as_mut_slice().copy_from_slice(src);
+        let mut s = Self::Heap(self.as_slice().to_vec());
+        if matches!(self, Self::Mapped { .. }) {
+            s.settle();
+        }
         s
     }
 }
@@ -294,6 +304,7 @@ impl NameTable {
             self.sides.shrink_to_fit();
         }
         self.bytes.shrink_to_fit();
+        self.slots.settle();
     }
 
     /// Heap bytes held (capacity, not length).
@@ -484,12 +495,14 @@ impl PairTable {
         }
     }
 
-    /// Gives back what [`reserve`](Self::reserve) over-estimated.
-    pub(super) fn shrink(&mut self) {
+    /// Ends building: gives back what [`reserve`](Self::reserve)
+    /// over-estimated, and maps a large table.
+    pub(super) fn freeze(&mut self) {
         let want = slots_for(self.len);
         if want < self.slots.as_slice().len() {
             self.rehash(want);
         }
+        self.slots.settle();
     }
 
     fn rehash(&mut self, n: usize) {
