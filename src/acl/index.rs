@@ -359,11 +359,11 @@ impl NameTable {
     /// The id and hash of `s`, added if new; `None` if the ids ran out
     /// (more than 2^31 - 1 strings) or the table is frozen.
     pub(crate) fn intern(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64)> {
-        let hashed = key.hash(s.as_bytes());
-        if let Some((id, _)) = self.find(s.as_bytes(), &hashed) {
-            return Some((id, hashed.hash));
+        let h = key.hash(s.as_bytes()).hash;
+        let (mut w, tail) = name_key(s.as_bytes(), h);
+        if let Some(e) = self.find_keyed(s.as_bytes(), h, w, tail) {
+            return Some((e.id & MAX_ID, h));
         }
-        let h = hashed.hash;
         let id = u32::try_from(self.len).ok().filter(|&id| id < MAX_ID)?;
         if self.hashes.len() != self.len {
             return None;
@@ -371,7 +371,6 @@ impl NameTable {
         if (self.len + 1).saturating_mul(4) > self.slots.as_slice().len().saturating_mul(3) {
             self.rehash(name_slots_for(self.len + 1));
         }
-        let (mut w, tail) = name_key(s.as_bytes(), h);
         if s.len() > INLINE {
             w[2] = self.bytes.len() as u64;
             self.bytes.extend_from_slice(s.as_bytes());
@@ -400,11 +399,24 @@ impl NameTable {
     /// `hashed` with this table's key.
     #[inline(always)]
     pub(crate) fn find(&self, s: &[u8], hashed: &Hashed) -> Option<(u32, [u32; 2])> {
-        let h = hashed.hash;
+        let (w, tail) = name_key(s, hashed.hash);
+        let e = self.find_keyed(s, hashed.hash, w, tail)?;
+        let id = e.id & MAX_ID;
+        let side = if e.id & HAS_SIDE != 0 {
+            self.sides.get(id as usize).copied().unwrap_or(NO_SIDE)
+        } else {
+            NO_SIDE
+        };
+        Some((id, side))
+    }
+
+    /// The slot of `s`, hashed to `h`, whose slot words ([`name_key`])
+    /// are `w` and `tail`.
+    #[inline(always)]
+    fn find_keyed(&self, s: &[u8], h: u64, w: [u64; 3], tail: u32) -> Option<&NameSlot> {
         let slots = self.slots.as_slice();
         let mask = slots.len().wrapping_sub(1);
         let mut i = h as usize & mask;
-        let (w, tail) = name_key(s, h);
         let long = s.len() > INLINE;
         loop {
             // Load factor < 1: an empty slot ends every probe; an empty
@@ -419,13 +431,7 @@ impl NameTable {
                 e.w == w && e.tail == tail
             };
             if hit {
-                let id = e.id & MAX_ID;
-                let side = if e.id & HAS_SIDE != 0 {
-                    self.sides.get(id as usize).copied().unwrap_or(NO_SIDE)
-                } else {
-                    NO_SIDE
-                };
-                return Some((id, side));
+                return Some(e);
             }
             i = (i + 1) & mask;
         }
