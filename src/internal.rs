@@ -111,16 +111,12 @@ pub fn hmac_md5_from_states(inner: [u32; 4], outer: [u32; 4], message: &[u8]) ->
     crate::hmac_md5::HmacMd5Key::from_states(inner, outer).mac(message)
 }
 
-/// Bytes of compiled-ACL table slots in anonymous maps now, process-wide,
-/// and the most at once since [`reset_acl_mapped_peak`]: the memory tests
-/// add them to their allocator's figures, which cannot see maps.
-pub fn acl_mapped_bytes() -> (usize, usize) {
-    crate::acl::index::mapped_bytes()
-}
-
-/// Starts a new peak of [`acl_mapped_bytes`].
-pub fn reset_acl_mapped_peak() {
-    crate::acl::index::reset_mapped_peak();
+/// Sets a function told of every anonymous map of compiled-ACL table
+/// slots made (+bytes) and dropped (-bytes), once per process (`false` if
+/// one was set): the memory tests add maps to their counting allocator's
+/// figures, which cannot see them.
+pub fn set_acl_map_observer(f: fn(isize)) -> bool {
+    crate::acl::index::set_map_observer(f)
 }
 
 /// The compiled policy's (principal, object) pair table, for the

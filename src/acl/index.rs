@@ -33,23 +33,21 @@ const MAP_AT: usize = 2 << 20;
 /// A huge page (x86-64, aarch64 with 4 KiB base pages).
 const HUGE: usize = 2 << 20;
 
-/// Bytes of table slots mapped right now, process-wide (the counting
-/// allocators of the memory tests cannot see maps).
-static MAPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-/// Most of [`MAPPED`] at once since [`reset_mapped_peak`].
-static MAPPED_PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Told of every map of table slots made (+bytes) and dropped (-bytes):
+/// the memory tests' counting allocator cannot see maps, so it adds them
+/// through this.
+static MAP_OBSERVER: std::sync::OnceLock<fn(isize)> = std::sync::OnceLock::new();
 
-/// Bytes of ACL table slots mapped now, and the most at once since
-/// [`reset_mapped_peak`].
-pub(crate) fn mapped_bytes() -> (usize, usize) {
-    use std::sync::atomic::Ordering::SeqCst;
-    (MAPPED.load(SeqCst), MAPPED_PEAK.load(SeqCst))
+/// Sets [`MAP_OBSERVER`] (once per process); `false` if it was set.
+pub(crate) fn set_map_observer(f: fn(isize)) -> bool {
+    MAP_OBSERVER.set(f).is_ok()
 }
 
-/// Starts a new peak of [`mapped_bytes`] at the bytes mapped now.
-pub(crate) fn reset_mapped_peak() {
-    use std::sync::atomic::Ordering::SeqCst;
-    MAPPED_PEAK.store(MAPPED.load(SeqCst), SeqCst);
+fn observe(bytes: usize, grow: bool) {
+    if let Some(f) = MAP_OBSERVER.get() {
+        let b = isize::try_from(bytes).unwrap_or(isize::MAX);
+        f(if grow { b } else { -b });
+    }
 }
 
 /// A fixed array of slots: on the heap when small, else in an anonymous
@@ -108,9 +106,7 @@ impl<T: bytemuck::Pod> Slots<T> {
         if s.as_slice().len() != len {
             return None;
         }
-        use std::sync::atomic::Ordering::SeqCst;
-        let now = MAPPED.fetch_add(bytes, SeqCst).saturating_add(bytes);
-        MAPPED_PEAK.fetch_max(now, SeqCst);
+        observe(bytes, true);
         Some(s)
     }
 
@@ -150,8 +146,7 @@ impl<T: bytemuck::Pod> Slots<T> {
 impl<T: bytemuck::Pod> Drop for Slots<T> {
     fn drop(&mut self) {
         if let Self::Mapped { len, .. } = self {
-            let bytes = len.saturating_mul(size_of::<T>());
-            MAPPED.fetch_sub(bytes, std::sync::atomic::Ordering::SeqCst);
+            observe(len.saturating_mul(size_of::<T>()), false);
         }
     }
 }
