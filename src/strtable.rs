@@ -275,10 +275,6 @@ impl StrTable {
         }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.meta.is_empty()
-    }
-
     /// Gives back what [`reserve`](Self::reserve) over-estimated: the
     /// estimate counts every value, the table holds each string once.
     pub(crate) fn shrink(&mut self) {
@@ -290,14 +286,9 @@ impl StrTable {
         }
     }
 
-    /// Heap bytes held (capacity, not length).
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * size_of::<Entry>()
-            + self.meta.capacity() * size_of::<Meta>()
-            + self.bytes.capacity()
-    }
-
-    /// The values of `id`, to update them while building.
+    /// The values of `id`, to update them (only tests do: the rate
+    /// limiter sets its values when interning).
+    #[cfg(test)]
     pub(crate) fn vals_mut(&mut self, id: u32, hash: u64) -> Option<&mut [u32; 2]> {
         let mask = self.slots.len().wrapping_sub(1);
         let mut i = hash as usize & mask;
@@ -368,17 +359,6 @@ impl StrTable {
         };
         Self::place(&mut self.slots, h, e);
         Some((id, h))
-    }
-
-    /// Reads the first slot `hashed` probes, so that a look-up soon after
-    /// finds it in cache (a software prefetch in safe code: the value
-    /// itself is not needed).
-    #[inline(always)]
-    pub(crate) fn touch(&self, hashed: &Hashed) {
-        let i = hashed.hash as usize & self.slots.len().wrapping_sub(1);
-        if let Some(s) = self.slots.get(i) {
-            std::hint::black_box(s.tag);
-        }
     }
 
     /// The id and entry of `s` (UTF-8: a `str`'s bytes), hashed as

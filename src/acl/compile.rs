@@ -7,8 +7,8 @@
 //!
 //! | subject \ object | ANY/NONE      | SOME values        | `x/%` (hierarchical) |
 //! |------------------|---------------|--------------------|----------------------|
-//! | ANY/NONE         | `any_any`     | `names[o].vals[AS_OBJECT]` | `prefixes[p].vals[0]` |
-//! | SOME values      | `names[s].vals[AS_SUBJECT]` | `pairs[(s, o)]` | `prefix_pairs[(s, p)]` |
+//! | ANY/NONE         | `any_any`     | `names[o].side[AS_OBJECT]` | `prefixes[p].side[0]` |
+//! | SOME values      | `names[s].side[AS_SUBJECT]` | `pairs[(s, o)]` | `prefix_pairs[(s, p)]` |
 //!
 //! A request hashes its principal and its object once each (the same pass
 //! screens them for request validation), looks both up in `names` (one id
@@ -24,7 +24,7 @@ use super::decision::{
     check_principal, valid_role,
 };
 use super::error::{AclError, LimitError, LimitKind};
-use super::index::{HashKey, Hashed, PairTable, StrTable, pair};
+use super::index::{HashKey, Hashed, NameTable, PairTable, pair};
 use super::kind::{AclList, Action, LIST_COUNT};
 use super::source::{Acl, AclSource, Entity, Value};
 
@@ -289,14 +289,14 @@ struct Budget {
 /// No rule: the `permissive` flag decides.
 const NO_RULE: u32 = u32::MAX;
 
-/// `StrTable` values of the `names` table: rule positions for the string
+/// Side values of the `names` table ([`NameTable`]): rule positions for the string
 /// as a SOME principal with an ANY/NONE object, and as a SOME object with
 /// an ANY/NONE principal.
 const AS_SUBJECT: usize = 0;
 const AS_OBJECT: usize = 1;
 
-/// A derived rule, 16 bytes (four to a cache line): its [`RuleRef`]
-/// unpacked, and its verdict.
+/// A derived rule, 16 bytes (four to a cache line, or beside its pair's
+/// key in a 32-byte pair slot): its [`RuleRef`] unpacked, and its verdict.
 #[derive(Debug, Clone, Copy)]
 struct RuleInfo {
     index: u32,
@@ -315,6 +315,30 @@ impl RuleInfo {
             list: rule.list,
             allow,
         }
+    }
+
+    /// As a pair slot holds it.
+    fn pack(self) -> [u32; 4] {
+        let list = self.list.index() as u32;
+        [
+            self.index,
+            self.line,
+            self.column,
+            (list << 1) | u32::from(self.allow),
+        ]
+    }
+
+    /// What [`pack`](Self::pack) made.
+    #[inline(always)]
+    fn unpack([index, line, column, tag]: [u32; 4]) -> Option<Self> {
+        let list = *AclList::ALL.get((tag >> 1) as usize)?;
+        Some(Self {
+            index,
+            line,
+            column,
+            list,
+            allow: tag & 1 != 0,
+        })
     }
 
     #[inline(always)]
@@ -339,10 +363,11 @@ struct Table {
     /// ANY/NONE principal and ANY/NONE object.
     any_any: u32,
     /// Principals and objects (one id space), with their single-sided rules.
-    names: StrTable,
+    names: NameTable,
     /// `x/` of each `x/%`; value 0: rule with an ANY/NONE principal.
-    prefixes: StrTable,
-    /// (principal id, object id) of rules with SOME on both sides.
+    prefixes: NameTable,
+    /// (principal id, object id) of rules with SOME on both sides, with
+    /// a copy of the rule (a hit then reads no rule from `rules`).
     pairs: PairTable,
     /// (principal id, prefix id) of `x/%` rules with SOME principals.
     prefix_pairs: PairTable,
@@ -457,8 +482,8 @@ impl Table {
             hierarchical,
             rules: Vec::new(),
             any_any: NO_RULE,
-            names: StrTable::new(),
-            prefixes: StrTable::new(),
+            names: NameTable::new(),
+            prefixes: NameTable::new(),
             pairs: PairTable::new(),
             prefix_pairs: PairTable::new(),
             has_subjects: false,
@@ -479,21 +504,18 @@ impl Table {
             return Ok(t);
         }
         // Size the tables once: growing 10^5 keys is much of a compile.
-        let (mut n, mut bytes, mut np) = (0usize, 0usize, 0usize);
-        let count = |e: &Entity, bytes: &mut usize| match e {
-            Entity::Some(v) => {
-                *bytes += v.iter().map(|v| v.as_str().len()).sum::<usize>();
-                v.len()
-            }
+        let (mut n, mut np) = (0usize, 0usize);
+        let count = |e: &Entity| match e {
+            Entity::Some(v) => v.len(),
             _ => 0,
         };
         for acl in acls {
-            let a = count(&acl.principals, &mut bytes);
-            let o = count(&acl.object, &mut bytes);
+            let a = count(&acl.principals);
+            let o = count(&acl.object);
             n += a + o;
             np = np.saturating_add(a.saturating_mul(o));
         }
-        t.names.reserve(n, bytes);
+        t.names.reserve(n);
         t.pairs.reserve(np.min(budget.left));
         t.rules.reserve(acls.len());
         for acl in acls {
@@ -531,8 +553,10 @@ impl Table {
                 }
             }
         }
-        t.names.shrink();
-        t.prefixes.shrink();
+        t.names.freeze();
+        t.prefixes.freeze();
+        t.pairs.freeze();
+        t.prefix_pairs.freeze();
         t.has_pairs = !t.pairs.is_empty();
         t.head = acls
             .first()
@@ -570,7 +594,8 @@ impl Table {
             .ok()
             .filter(|&d| d < NO_RULE)
             .ok_or_else(|| ids_exhausted(acl, budget))?;
-        self.rules.push(RuleInfo::new(rule, allow));
+        let info = RuleInfo::new(rule, allow);
+        self.rules.push(info);
         self.open_subjects |= matches!(subj, Subj::All);
         let key = b.key;
         match (subj, obj) {
@@ -578,17 +603,17 @@ impl Table {
             (Subj::All, Obj::Set(os, h)) => {
                 for o in plain_values(os, h) {
                     let (id, h) = intern(&mut self.names, key, o, acl, budget)?;
-                    set_min(self.names.vals_mut(id, h).map(|v| &mut v[AS_OBJECT]), d);
+                    set_min(self.names.side_mut(id, h).map(|v| &mut v[AS_OBJECT]), d);
                 }
             }
             (Subj::All, Obj::Prefix(p)) => {
                 let (id, h) = intern(&mut self.prefixes, key, p, acl, budget)?;
-                set_min(self.prefixes.vals_mut(id, h).map(|v| &mut v[0]), d);
+                set_min(self.prefixes.side_mut(id, h).map(|v| &mut v[0]), d);
             }
             (Subj::Set(ss), Obj::All) => {
                 for s in ss {
                     let (id, h) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
-                    set_min(self.names.vals_mut(id, h).map(|v| &mut v[AS_SUBJECT]), d);
+                    set_min(self.names.side_mut(id, h).map(|v| &mut v[AS_SUBJECT]), d);
                 }
             }
             (Subj::Set(ss), Obj::Set(os, h)) => {
@@ -602,8 +627,12 @@ impl Table {
                 for s in ss {
                     let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
                     for &(oid, oh) in &b.scratch {
-                        self.pairs
-                            .insert_first(key.pair_hash(sh, oh), pair(sid, oid), d);
+                        self.pairs.insert_first(
+                            key.pair_hash(sh, oh),
+                            pair(sid, oid),
+                            d,
+                            info.pack(),
+                        );
                     }
                 }
             }
@@ -612,8 +641,12 @@ impl Table {
                 let (pid, ph) = intern(&mut self.prefixes, key, p, acl, budget)?;
                 for s in ss {
                     let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
-                    self.prefix_pairs
-                        .insert_first(key.pair_hash(sh, ph), pair(sid, pid), d);
+                    self.prefix_pairs.insert_first(
+                        key.pair_hash(sh, ph),
+                        pair(sid, pid),
+                        d,
+                        info.pack(),
+                    );
                 }
             }
         }
@@ -624,85 +657,75 @@ impl Table {
     #[inline(always)]
     fn subject(&self, subject: Option<Probe<'_>>) -> Option<Who> {
         let p = subject.filter(|_| self.has_subjects)?;
-        let (id, e) = self.names.find(p.text.as_bytes(), &p.hash)?;
+        let (id, side) = self.names.find(p.text.as_bytes(), &p.hash)?;
         Some(Who {
             id,
-            rule: e.vals[AS_SUBJECT],
+            rule: side[AS_SUBJECT],
             hash: p.hash.hash,
         })
     }
 
-    /// Position of the first rule matching the principal (found by
+    /// The first rule matching the principal (found by
     /// [`subject`](Self::subject)) and `object`.
     #[inline(always)]
-    fn first(&self, key: &HashKey, who: Option<Who>, object: Option<Probe<'_>>) -> u32 {
-        let mut best = self.any_any;
+    fn first(&self, key: &HashKey, who: Option<Who>, object: Option<Probe<'_>>) -> Best {
+        let mut best = Best {
+            d: self.any_any,
+            rule: None,
+        };
         match who {
-            Some(w) => best = best.min(w.rule),
-            None if !self.open_subjects => return NO_RULE,
+            Some(w) => best.side(w.rule),
+            None if !self.open_subjects => return Best::NONE,
             None => {}
         }
         let Some(o) = object else { return best };
-        if let Some((oid, e)) = self.names.find(o.text.as_bytes(), &o.hash) {
-            best = best.min(e.vals[AS_OBJECT]);
+        if let Some((oid, side)) = self.names.find(o.text.as_bytes(), &o.hash) {
+            best.side(side[AS_OBJECT]);
             if let Some(w) = who
-                && let Some(d) = self
+                && let Some((d, r)) = self
                     .pairs
-                    .get(key.pair_hash(w.hash, o.hash.hash), pair(w.id, oid))
+                    .get_with(key.pair_hash(w.hash, o.hash.hash), pair(w.id, oid))
             {
-                best = best.min(d);
+                best.pair(d, r);
             }
         }
         if self.hierarchical && !self.prefixes.is_empty() {
-            best = best.min(self.first_prefix(key, who, o.text));
+            self.first_prefix(key, who, o.text, &mut best);
         }
         best
     }
 
     /// `x/%` matches objects starting with `x/`: exactly the prefixes of
     /// `o` that end at one of its slashes.
-    fn first_prefix(&self, key: &HashKey, who: Option<Who>, o: &str) -> u32 {
-        let mut best = NO_RULE;
+    fn first_prefix(&self, key: &HashKey, who: Option<Who>, o: &str, best: &mut Best) {
         let bytes = o.as_bytes();
         for (i, _) in bytes.iter().enumerate().filter(|(_, c)| **c == b'/') {
             let Some(prefix) = bytes.get(..=i) else {
                 continue;
             };
             let h = key.hash(prefix);
-            if let Some((pid, e)) = self.prefixes.find(prefix, &h) {
-                best = best.min(e.vals[0]);
+            if let Some((pid, side)) = self.prefixes.find(prefix, &h) {
+                best.side(side[0]);
                 if let Some(w) = who
-                    && let Some(d) = self
+                    && let Some((d, r)) = self
                         .prefix_pairs
-                        .get(key.pair_hash(w.hash, h.hash), pair(w.id, pid))
+                        .get_with(key.pair_hash(w.hash, h.hash), pair(w.id, pid))
                 {
-                    best = best.min(d);
+                    best.pair(d, r);
                 }
             }
         }
-        best
     }
 
     /// Starts the loads a decision on (principal, object) hashed as `p`,
     /// `o` will need: the object's slot in `names` and the pair's slot,
-    /// and the rule that slot names (a software prefetch: see
-    /// [`StrTable::touch`]). The principal's slot is touched by the caller.
-    ///
-    /// `rule`: also the rule (a load that waits on the pair's slot, and a
-    /// branch on it; the batch path leaves it out, measured slower with it).
+    /// which holds the rule (a software prefetch: see
+    /// [`NameTable::touch`]). The principal's slot is touched by the caller.
     #[inline(always)]
-    fn touch(&self, key: &HashKey, p: Option<&Hashed>, o: &Hashed, rule: bool) {
+    fn touch(&self, key: &HashKey, p: Option<&Hashed>, o: &Hashed) {
         self.names.touch(o);
-        let Some(p) = p.filter(|_| self.has_pairs) else {
-            return;
-        };
-        let h = key.pair_hash(p.hash, o.hash);
-        if !rule {
-            self.pairs.touch(h);
-        } else if let Some(d) = self.pairs.first_val(h)
-            && let Some(r) = self.rules.get(d as usize)
-        {
-            std::hint::black_box(r.allow);
+        if let Some(p) = p.filter(|_| self.has_pairs) {
+            self.pairs.touch(key.pair_hash(p.hash, o.hash));
         }
     }
 
@@ -714,23 +737,63 @@ impl Table {
         object: Option<Probe<'_>>,
         permissive: bool,
     ) -> Decision {
-        match self.rules.get(self.first(key, who, object) as usize) {
+        match self.first(key, who, object).rule(&self.rules) {
             Some(r) => Decision::from_bool(r.allow, Reason::Rule(r.rule())),
             None => Decision::from_bool(permissive, Reason::NoMatch { permissive }),
         }
     }
 }
 
+/// The first matching rule found so far: its position, and a copy of it
+/// when a pair slot supplied it (the common hit on a large policy: then
+/// no read of the rule array waits on the pair's slot).
+#[derive(Clone, Copy)]
+struct Best {
+    d: u32,
+    rule: Option<RuleInfo>,
+}
+
+impl Best {
+    const NONE: Best = Best {
+        d: NO_RULE,
+        rule: None,
+    };
+
+    /// A candidate from a string's side values or `any_any`.
+    #[inline(always)]
+    fn side(&mut self, d: u32) {
+        if d < self.d {
+            *self = Best { d, rule: None };
+        }
+    }
+
+    /// A candidate from a pair slot, with its rule (packed).
+    #[inline(always)]
+    fn pair(&mut self, d: u32, r: [u32; 4]) {
+        if d < self.d {
+            *self = Best {
+                d,
+                rule: RuleInfo::unpack(r),
+            };
+        }
+    }
+
+    #[inline(always)]
+    fn rule(self, rules: &[RuleInfo]) -> Option<RuleInfo> {
+        self.rule.or_else(|| rules.get(self.d as usize).copied())
+    }
+}
+
 /// Interns `s`, with no rule yet on either side if new.
 fn intern(
-    table: &mut StrTable,
+    table: &mut NameTable,
     key: &HashKey,
     s: &str,
     acl: &Acl,
     budget: &Budget,
 ) -> Result<(u32, u64), AclError> {
     table
-        .intern(key, s, [NO_RULE; 2])
+        .intern(key, s)
         .ok_or_else(|| ids_exhausted(acl, budget))
 }
 
@@ -785,10 +848,12 @@ pub struct CompiledAcls {
     policy_hash: Box<str>,
 }
 
-/// How far ahead [`CompiledAcls::authorize_many`] prepares requests:
-/// enough loads in flight to cover a memory latency, few enough that they
-/// are still in cache when their decisions run.
-const AHEAD: usize = 8;
+/// Requests [`CompiledAcls::authorize_many`] hashes, then starts the loads
+/// of, then decides, as one group: enough loads in flight (three each) to
+/// cover a memory latency, few enough that their lines are still in cache
+/// when the decisions run and that all the loads fit in the processor's
+/// out-of-order window together.
+const GROUP: usize = 8;
 
 /// A request's strings, hashed ahead by [`CompiledAcls::authorize_many`].
 #[derive(Clone, Copy, Default)]
@@ -848,8 +913,12 @@ impl CompiledAcls {
         self.tables.get(list.index())
     }
 
-    /// Heap bytes the compiled tables hold (allocated capacity): the
-    /// policy's memory cost, apart from the few words of the struct itself.
+    /// Bytes the compiled tables hold (allocated capacity): the policy's
+    /// memory cost, apart from the few words of the struct itself. Tables
+    /// of 2 MiB or more live in anonymous maps advised for transparent
+    /// huge pages rather than on the heap; their slots count here all the
+    /// same (not the up to 2 MiB of address space each map reserves to
+    /// start on a huge-page boundary, which is never touched).
     pub fn heap_bytes(&self) -> usize {
         self.tables.capacity() * size_of::<Table>()
             + self
@@ -911,56 +980,59 @@ impl CompiledAcls {
     /// ```
     pub fn authorize_many(&self, requests: &[Request<'_>], out: &mut [Decision]) -> usize {
         let n = requests.len().min(out.len());
-        // Software pipeline: request `i + AHEAD` is hashed and its loads
-        // started just before request `i` is decided, so a prefetched line
-        // need only survive a few decisions (measured: preparing whole
-        // groups of 16 first was slower than deciding one by one on the
-        // shared machine, whose other processes evict the lines early).
-        let mut ring = [Hashes::default(); AHEAD];
-        for (slot, r) in ring.iter_mut().zip(requests) {
-            *slot = self.prepare(r);
-        }
-        for (i, (r, d)) in requests.iter().zip(out.iter_mut()).enumerate() {
-            let Some(slot) = ring.get_mut(i % AHEAD) else {
-                break;
-            };
-            let pre = *slot;
-            if let Some(next) = requests.get(i + AHEAD) {
-                *slot = self.prepare(next);
+        // In safe code a prefetch is a plain load, and a load that misses
+        // holds up retirement once it is the oldest: loads started one
+        // request ahead, among a decision's hundreds of instructions, get
+        // little overlap (measured: a pipeline preparing request i + 8 was
+        // no faster than one by one). So the loads of a whole group are
+        // issued back to back, after its hashing, and overlap.
+        for (reqs, outs) in requests.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
+            let mut pre = [Hashes::default(); GROUP];
+            for (h, r) in pre.iter_mut().zip(reqs) {
+                *h = self.hashes(r);
             }
-            *d = self.decide_with(r, pre);
+            for (h, r) in pre.iter().zip(reqs) {
+                self.touch(r, h);
+            }
+            for ((d, r), h) in outs.iter_mut().zip(reqs).zip(pre) {
+                *d = self.decide_with(r, h);
+            }
         }
         n
     }
 
-    /// The hashes of a single-object request, and its first loads started
-    /// ([`authorize_many`](Self::authorize_many)); nothing for other
-    /// requests, which decide as usual.
+    /// The hashes of a single-object request ([`authorize_many`](Self::authorize_many));
+    /// nothing for other requests, which decide as usual.
     #[inline(always)]
-    fn prepare(&self, request: &Request<'_>) -> Hashes {
-        let action = request.action;
+    fn hashes(&self, request: &Request<'_>) -> Hashes {
         let Object::One(o) = request.object else {
             return Hashes::default();
         };
+        let action = request.action;
         if action.implicit_object() || request.legacy_quota_op.is_some() {
             return Hashes::default();
         }
-        let Some(table) = self.table(action.list()) else {
-            return Hashes::default();
-        };
         let key = &self.key;
-        let p = request.principal.map(|p| key.hash(p.as_bytes()));
-        let oh = key.hash(o.as_bytes());
-        if let Some(p) = &p
+        Hashes {
+            principal: request.principal.map(|p| key.hash(p.as_bytes())),
+            object: Some(key.hash(o.as_bytes())),
+        }
+    }
+
+    /// Starts the loads the decision on `request`, hashed as `h`, will
+    /// need: the principal's, the object's and the pair's slots.
+    #[inline(always)]
+    fn touch(&self, request: &Request<'_>, h: &Hashes) {
+        let Some(o) = &h.object else { return };
+        let Some(table) = self.table(request.action.list()) else {
+            return;
+        };
+        if let Some(p) = &h.principal
             && table.has_subjects
         {
             table.names.touch(p);
         }
-        table.touch(key, p.as_ref(), &oh, false);
-        Hashes {
-            principal: p,
-            object: Some(oh),
-        }
+        table.touch(&self.key, h.principal.as_ref(), o);
     }
 
     /// The decision of a list's first ACL on a request that names exactly
@@ -1048,7 +1120,7 @@ impl CompiledAcls {
                 // principal's look-up waits on its own: the pair's slot
                 // follows from the two hashes alone.
                 if pre.object.is_none() {
-                    table.touch(key, subject.as_ref().map(|s| &s.hash), &o.hash, true);
+                    table.touch(key, subject.as_ref().map(|s| &s.hash), &o.hash);
                 }
                 let who = table.subject(subject);
                 if who.is_none() && !table.open_subjects {
@@ -1116,8 +1188,6 @@ impl CompiledAcls {
             text: o,
             hash: key.hash(o.as_bytes()),
         });
-        t.rules
-            .get(t.first(key, who, object) as usize)
-            .map(RuleInfo::rule)
+        t.first(key, who, object).rule(&t.rules).map(|r| r.rule())
     }
 }

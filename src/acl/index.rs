@@ -1,6 +1,20 @@
-//! The pair table behind [`CompiledAcls`](super::CompiledAcls): (id, id)
-//! pairs of interned strings ([`crate::strtable`]), open addressing with
-//! linear probing, slots placed by [`HashKey::pair_hash`].
+//! The tables behind [`CompiledAcls`](super::CompiledAcls), laid out so
+//! that a decision on a large policy waits for one round of cache misses,
+//! all started together from the request's hashes:
+//!
+//! - [`NameTable`]: interned principals, objects and `x/` prefixes. A
+//!   string of up to 28 bytes sits inside its 32-byte slot, so finding it
+//!   reads that slot and nothing else (a longer one is confirmed against
+//!   its bytes, a second read). The slot also holds the string's dense id
+//!   and a flag telling whether it has single-sided rules (kept apart, in
+//!   `sides`: most strings have none, and a slot has no room left).
+//! - [`PairTable`]: (id, id) pairs, placed by [`HashKey::pair_hash`] of the
+//!   two strings' hashes (so its slot is known before the string look-ups
+//!   return the ids), each holding its rule's position *and* a copy of the
+//!   rule, so a pair hit needs no read of the rule array.
+//!
+//! Both use open addressing with linear probing and 32-byte, 32-aligned
+//! slots (two to a cache line).
 //!
 //! Why not `hashbrown::HashTable`, which also takes precomputed hashes:
 //! measured side by side on the pair table (benches/hashes.rs, 1,024
@@ -11,23 +25,444 @@
 //! table stays.
 
 use crate::strtable::slots_for;
-pub(crate) use crate::strtable::{HashKey, Hashed, StrTable};
+pub(crate) use crate::strtable::{HashKey, Hashed};
 
-/// (id, id) → `u32`, keeping the value first inserted. A pair's slot
-/// comes from [`HashKey::pair_hash`] of its two strings' hashes, so a
-/// decision can compute it before the string probes return the ids.
+/// Tables of at least this many bytes live in an anonymous map advised
+/// for transparent huge pages; smaller ones on the heap.
+const MAP_AT: usize = 2 << 20;
+/// A huge page (x86-64, aarch64 with 4 KiB base pages).
+const HUGE: usize = 2 << 20;
+
+/// Told of every map of table slots made (+bytes) and dropped (-bytes):
+/// the memory tests' counting allocator cannot see maps, so it adds them
+/// through this.
+static MAP_OBSERVER: std::sync::OnceLock<fn(isize)> = std::sync::OnceLock::new();
+
+/// Sets [`MAP_OBSERVER`] (once per process); `false` if it was set.
+pub(crate) fn set_map_observer(f: fn(isize)) -> bool {
+    MAP_OBSERVER.set(f).is_ok()
+}
+
+fn observe(bytes: usize, grow: bool) {
+    if let Some(f) = MAP_OBSERVER.get() {
+        let b = isize::try_from(bytes).unwrap_or(isize::MAX);
+        f(if grow { b } else { -b });
+    }
+}
+
+/// A fixed array of slots: on the heap when small, else in an anonymous
+/// map advised `MADV_HUGEPAGE` and aligned to 2 MiB, so a random probe of
+/// a large table costs one cache miss and, measured on the KVM guest this
+/// was built on, a much cheaper TLB miss (a chain of random misses: 149 ns
+/// a step with huge pages, 230-245 ns with 4 KiB pages; nested page walks
+/// make TLB misses dear). Falls back to the heap if mapping fails.
+/// `memmap2` and `bytemuck` keep this safe code.
+enum Slots<T: bytemuck::Pod> {
+    Heap(Vec<T>),
+    /// `len` slots from byte `start` of `map` (2 MiB aligned).
+    Mapped {
+        map: memmap2::MmapMut,
+        start: usize,
+        len: usize,
+    },
+}
+
+impl<T: bytemuck::Pod> Slots<T> {
+    fn new() -> Self {
+        Self::Heap(Vec::new())
+    }
+
+    /// `n` slots, each `fill`, on the heap (building).
+    fn filled(n: usize, fill: T) -> Self {
+        Self::Heap(vec![fill; n])
+    }
+
+    /// Moves the slots of a built table of [`MAP_AT`] bytes or more into
+    /// a map. Building stays on the heap: growing and shrinking there is
+    /// cheaper than faulting in (and perhaps compacting memory for) huge
+    /// pages for every intermediate size.
+    fn settle(&mut self) {
+        let Self::Heap(v) = self else { return };
+        let bytes = v.len().saturating_mul(size_of::<T>());
+        if bytes < MAP_AT {
+            return;
+        }
+        if let Some(mut m) = Self::map(v.len(), bytes) {
+            m.as_mut_slice().copy_from_slice(v);
+            *self = m;
+        }
+    }
+
+    fn map(len: usize, bytes: usize) -> Option<Self> {
+        // Room to start at a huge-page boundary: the part before it is
+        // never touched, so it never takes memory.
+        let map = memmap2::MmapMut::map_anon(bytes.checked_add(HUGE)?).ok()?;
+        let addr = map.as_ptr() as usize;
+        let start = addr.next_multiple_of(HUGE) - addr;
+        // Advice only: without huge pages the table still works.
+        let _ = map.advise(memmap2::Advice::HugePage);
+        let s = Self::Mapped { map, start, len };
+        // The view must exist (alignment, size) before the map is used.
+        if s.as_slice().len() != len {
+            return None;
+        }
+        observe(bytes, true);
+        Some(s)
+    }
+
+    #[inline(always)]
+    fn as_slice(&self) -> &[T] {
+        match self {
+            Self::Heap(v) => v,
+            Self::Mapped { map, start, len } => map
+                .get(*start..)
+                .and_then(|b| b.get(..len.saturating_mul(size_of::<T>())))
+                .and_then(|b| bytemuck::try_cast_slice(b).ok())
+                .unwrap_or(&[]),
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        match self {
+            Self::Heap(v) => v,
+            Self::Mapped { map, start, len } => map
+                .get_mut(*start..)
+                .and_then(|b| b.get_mut(..len.saturating_mul(size_of::<T>())))
+                .and_then(|b| bytemuck::try_cast_slice_mut(b).ok())
+                .unwrap_or(&mut []),
+        }
+    }
+
+    /// Bytes held: the heap capacity, or the mapped slots (the map's
+    /// alignment slack is address space, never touched).
+    fn bytes(&self) -> usize {
+        match self {
+            Self::Heap(v) => v.capacity() * size_of::<T>(),
+            Self::Mapped { len, .. } => len * size_of::<T>(),
+        }
+    }
+}
+
+impl<T: bytemuck::Pod> Drop for Slots<T> {
+    fn drop(&mut self) {
+        if let Self::Mapped { len, .. } = self {
+            observe(len.saturating_mul(size_of::<T>()), false);
+        }
+    }
+}
+
+impl<T: bytemuck::Pod> Clone for Slots<T> {
+    fn clone(&self) -> Self {
+        let mut s = Self::Heap(self.as_slice().to_vec());
+        if matches!(self, Self::Mapped { .. }) {
+            s.settle();
+        }
+        s
+    }
+}
+
+impl<T: bytemuck::Pod> std::fmt::Debug for Slots<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Self::Heap(_) => "heap",
+            Self::Mapped { .. } => "mapped",
+        };
+        write!(f, "Slots({} {kind})", self.as_slice().len())
+    }
+}
+
+/// Longest string kept inside its slot.
+const INLINE: usize = 28;
+/// Pads an inline string to [`INLINE`] bytes: never a byte of UTF-8, so a
+/// padded string determines its length.
+const PAD: u8 = 0xff;
+/// First word of a slot holding a string over [`INLINE`] bytes (its first
+/// byte 0xFD is never the first byte of UTF-8).
+const LONG_W0: u64 = 0xfd;
+/// First word of an empty slot (first byte 0xFE: never UTF-8 either).
+const EMPTY_W0: u64 = 0xfe;
+/// Follows each long string in the arena (never UTF-8): comparing it too
+/// makes a match exact in length.
+const END: u8 = 0xff;
+/// Slot flag: the string has single-sided rules (in `sides`).
+const HAS_SIDE: u32 = 1 << 31;
+/// Ids stay below this (the top bit of a slot's id word is [`HAS_SIDE`]).
+const MAX_ID: u32 = HAS_SIDE - 1;
+/// Side values of a string with no single-sided rule.
+pub(crate) const NO_SIDE: [u32; 2] = [u32::MAX; 2];
+
+/// One string's slot: 28 bytes of string (padded with [`PAD`]) in `w` and
+/// `tail`, or, over 28 bytes, [`LONG_W0`], its full hash, where its bytes
+/// are, and its length; then its id and the [`HAS_SIDE`] flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, align(32))]
+struct NameSlot {
+    w: [u64; 3],
+    tail: u32,
+    id: u32,
+}
+
+const EMPTY_NAME: NameSlot = NameSlot {
+    w: [EMPTY_W0, 0, 0],
+    tail: 0,
+    id: 0,
+};
+
+/// What a slot holding `s` (hashed to `hash`) has in `w` and `tail`; for
+/// a long string, the offset word is left 0 (compared apart).
+#[inline(always)]
+fn name_key(s: &[u8], hash: u64) -> ([u64; 3], u32) {
+    let mut b = [PAD; 32];
+    match b.get_mut(..s.len()) {
+        Some(head) if s.len() <= INLINE => {
+            head.copy_from_slice(s);
+            let word = |i: usize| {
+                let mut w = [0u8; 8];
+                if let Some(c) = b.get(i..i + 8) {
+                    w.copy_from_slice(c);
+                }
+                u64::from_le_bytes(w)
+            };
+            ([word(0), word(8), word(16)], word(24) as u32)
+        }
+        _ => (
+            [LONG_W0, hash, 0],
+            u32::try_from(s.len()).unwrap_or(u32::MAX),
+        ),
+    }
+}
+
+/// Interned strings: string → dense id (from 0) and two side values.
 #[derive(Debug, Clone)]
-pub(crate) struct PairTable {
-    slots: Vec<PairSlot>,
+pub(crate) struct NameTable {
+    /// Open addressing, linear probing, load factor ≤ ¾.
+    slots: Slots<NameSlot>,
+    /// Per id, while building (rehashing needs it); emptied by
+    /// [`freeze`](Self::freeze).
+    hashes: Vec<u64>,
+    /// Per id: its two side values; empty if no string has any.
+    sides: Vec<[u32; 2]>,
+    /// The strings over [`INLINE`] bytes, each followed by [`END`].
+    bytes: Vec<u8>,
     len: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Slot count for `n` strings at load factor ≤ ¾ (at least ⅜ once
+/// sized): a probe at ¾ still reads about two adjacent slots on a hit,
+/// and emptier tables of 32-byte slots would cost more memory than the
+/// layout they replace.
+fn name_slots_for(n: usize) -> usize {
+    n.saturating_add(n / 3)
+        .saturating_add(1)
+        .max(8)
+        .next_power_of_two()
+}
+
+impl NameTable {
+    pub(crate) fn new() -> Self {
+        Self {
+            slots: Slots::new(),
+            hashes: Vec::new(),
+            sides: Vec::new(),
+            bytes: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Room for about `n` strings without growing (the arena, for the few
+    /// over [`INLINE`] bytes, grows as needed).
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.hashes.reserve(n);
+        self.sides.reserve(n);
+        let want = name_slots_for(self.len.saturating_add(n));
+        if want > self.slots.as_slice().len() {
+            self.rehash(want);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Ends building: gives back what [`reserve`](Self::reserve)
+    /// over-estimated (the estimate counts every value, the table holds
+    /// each string once) and what only building needs.
+    pub(crate) fn freeze(&mut self) {
+        let want = name_slots_for(self.len);
+        if want < self.slots.as_slice().len() {
+            self.rehash(want);
+        }
+        self.hashes = Vec::new();
+        if self.slots.as_slice().iter().all(|s| s.id & HAS_SIDE == 0) {
+            self.sides = Vec::new();
+        } else {
+            self.sides.shrink_to_fit();
+        }
+        self.bytes.shrink_to_fit();
+        self.slots.settle();
+    }
+
+    /// Heap bytes held (capacity, not length).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.slots.bytes()
+            + self.hashes.capacity() * size_of::<u64>()
+            + self.sides.capacity() * size_of::<[u32; 2]>()
+            + self.bytes.capacity()
+    }
+
+    fn place(slots: &mut [NameSlot], hash: u64, e: NameSlot) {
+        let mask = slots.len().wrapping_sub(1);
+        let mut i = hash as usize & mask;
+        while let Some(s) = slots.get_mut(i) {
+            if s.w[0] == EMPTY_W0 {
+                *s = e;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn rehash(&mut self, n: usize) {
+        let old = std::mem::replace(&mut self.slots, Slots::filled(n, EMPTY_NAME));
+        let new = self.slots.as_mut_slice();
+        for e in old.as_slice().iter().filter(|e| e.w[0] != EMPTY_W0) {
+            if let Some(&h) = self.hashes.get((e.id & MAX_ID) as usize) {
+                Self::place(new, h, *e);
+            }
+        }
+    }
+
+    /// The side values of `id` (hashed to `hash`), to update them while
+    /// building; marks its slot as having some.
+    pub(crate) fn side_mut(&mut self, id: u32, hash: u64) -> Option<&mut [u32; 2]> {
+        let slots = self.slots.as_mut_slice();
+        let mask = slots.len().wrapping_sub(1);
+        let mut i = hash as usize & mask;
+        loop {
+            let s = slots.get_mut(i)?;
+            if s.w[0] == EMPTY_W0 {
+                return None;
+            }
+            if s.id & MAX_ID == id {
+                s.id |= HAS_SIDE;
+                return self.sides.get_mut(id as usize);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The id and hash of `s`, added if new; `None` if the ids ran out
+    /// (more than 2^31 - 1 strings) or the table is frozen.
+    pub(crate) fn intern(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64)> {
+        let h = key.hash(s.as_bytes()).hash;
+        let (mut w, tail) = name_key(s.as_bytes(), h);
+        if let Some(e) = self.find_keyed(s.as_bytes(), h, w, tail) {
+            return Some((e.id & MAX_ID, h));
+        }
+        let id = u32::try_from(self.len).ok().filter(|&id| id < MAX_ID)?;
+        if self.hashes.len() != self.len {
+            return None;
+        }
+        if (self.len + 1).saturating_mul(4) > self.slots.as_slice().len().saturating_mul(3) {
+            self.rehash(name_slots_for(self.len + 1));
+        }
+        if s.len() > INLINE {
+            w[2] = self.bytes.len() as u64;
+            self.bytes.extend_from_slice(s.as_bytes());
+            self.bytes.push(END);
+        }
+        self.hashes.push(h);
+        self.sides.push(NO_SIDE);
+        self.len += 1;
+        Self::place(self.slots.as_mut_slice(), h, NameSlot { w, tail, id });
+        Some((id, h))
+    }
+
+    /// Reads the first slot `hashed` probes, so that a look-up soon after
+    /// finds it in cache (a software prefetch in safe code: the value
+    /// itself is not needed; `_mm_prefetch` needs `unsafe`).
+    #[inline(always)]
+    pub(crate) fn touch(&self, hashed: &Hashed) {
+        let slots = self.slots.as_slice();
+        let i = hashed.hash as usize & slots.len().wrapping_sub(1);
+        if let Some(s) = slots.get(i) {
+            std::hint::black_box(s.tail);
+        }
+    }
+
+    /// The id and side values of `s` (UTF-8: a `str`'s bytes), hashed as
+    /// `hashed` with this table's key.
+    #[inline(always)]
+    pub(crate) fn find(&self, s: &[u8], hashed: &Hashed) -> Option<(u32, [u32; 2])> {
+        let (w, tail) = name_key(s, hashed.hash);
+        let e = self.find_keyed(s, hashed.hash, w, tail)?;
+        let id = e.id & MAX_ID;
+        let side = if e.id & HAS_SIDE != 0 {
+            self.sides.get(id as usize).copied().unwrap_or(NO_SIDE)
+        } else {
+            NO_SIDE
+        };
+        Some((id, side))
+    }
+
+    /// The slot of `s`, hashed to `h`, whose slot words ([`name_key`])
+    /// are `w` and `tail`.
+    #[inline(always)]
+    fn find_keyed(&self, s: &[u8], h: u64, w: [u64; 3], tail: u32) -> Option<&NameSlot> {
+        let slots = self.slots.as_slice();
+        let mask = slots.len().wrapping_sub(1);
+        let mut i = h as usize & mask;
+        let long = s.len() > INLINE;
+        loop {
+            // Load factor < 1: an empty slot ends every probe; an empty
+            // table has no slot 0.
+            let e = slots.get(i)?;
+            if e.w[0] == EMPTY_W0 {
+                return None;
+            }
+            let hit = if long {
+                e.w[0] == LONG_W0 && e.w[1] == h && e.tail == tail && self.same_long(e.w[2], s)
+            } else {
+                e.w == w && e.tail == tail
+            };
+            if hit {
+                return Some(e);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Whether the long string at `start` in the arena is `s`: its bytes,
+    /// then [`END`] where `s` ends.
+    #[inline(never)]
+    fn same_long(&self, start: u64, s: &[u8]) -> bool {
+        let Ok(start) = usize::try_from(start) else {
+            return false;
+        };
+        let end = start.saturating_add(s.len());
+        self.bytes.get(start..end) == Some(s) && self.bytes.get(end) == Some(&END)
+    }
+}
+
+/// (id, id) → a rule position `u32` and a copy of that rule (`[u32; 4]`:
+/// the caller's encoding), keeping the first inserted. A pair's slot
+/// comes from [`HashKey::pair_hash`] of its two strings' hashes, so a
+/// decision can read it before the string probes return the ids.
+#[derive(Debug, Clone)]
+pub(crate) struct PairTable {
+    slots: Slots<PairSlot>,
+    len: usize,
+}
+
+/// 32 bytes, 32-aligned: one slot never straddles two cache lines.
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, align(32))]
 struct PairSlot {
     key: u64,
     /// Low half of the pair hash (for growing).
     hash: u32,
     val: u32,
+    extra: [u32; 4],
 }
 
 /// No pair has this key: ids stay below `u32::MAX - 1`.
@@ -37,6 +472,7 @@ const EMPTY_PAIR: PairSlot = PairSlot {
     key: NO_PAIR,
     hash: 0,
     val: 0,
+    extra: [0; 4],
 };
 
 #[inline(always)]
@@ -47,7 +483,7 @@ pub(super) fn pair(a: u32, b: u32) -> u64 {
 impl PairTable {
     pub(crate) fn new() -> Self {
         Self {
-            slots: Vec::new(),
+            slots: Slots::new(),
             len: 0,
         }
     }
@@ -55,19 +491,30 @@ impl PairTable {
     /// Room for about `n` pairs without growing.
     pub(super) fn reserve(&mut self, n: usize) {
         let want = slots_for(self.len.saturating_add(n));
-        if want > self.slots.len() {
+        if want > self.slots.as_slice().len() {
             self.rehash(want);
         }
     }
 
+    /// Ends building: gives back what [`reserve`](Self::reserve)
+    /// over-estimated, and maps a large table.
+    pub(super) fn freeze(&mut self) {
+        let want = slots_for(self.len);
+        if want < self.slots.as_slice().len() {
+            self.rehash(want);
+        }
+        self.slots.settle();
+    }
+
     fn rehash(&mut self, n: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![EMPTY_PAIR; n]);
+        let old = std::mem::replace(&mut self.slots, Slots::filled(n, EMPTY_PAIR));
+        let new = self.slots.as_mut_slice();
         let mask = n - 1;
-        for p in old.into_iter().filter(|p| p.key != NO_PAIR) {
+        for p in old.as_slice().iter().filter(|p| p.key != NO_PAIR) {
             let mut i = p.hash as usize & mask;
-            while let Some(s) = self.slots.get_mut(i) {
+            while let Some(s) = new.get_mut(i) {
                 if s.key == NO_PAIR {
-                    *s = p;
+                    *s = *p;
                     break;
                 }
                 i = (i + 1) & mask;
@@ -75,15 +522,17 @@ impl PairTable {
         }
     }
 
-    /// Sets `k` (slot hash `h`) to `v` unless `k` is there already (rules
-    /// are inserted in order, so the first value is the smallest).
-    pub(crate) fn insert_first(&mut self, h: u64, k: u64, v: u32) {
-        if (self.len + 1) * 2 > self.slots.len() {
+    /// Sets `k` (slot hash `h`) to `v` and `extra` unless `k` is there
+    /// already (rules are inserted in order, so the first value is the
+    /// smallest).
+    pub(crate) fn insert_first(&mut self, h: u64, k: u64, v: u32, extra: [u32; 4]) {
+        if (self.len + 1) * 2 > self.slots.as_slice().len() {
             self.rehash(slots_for(self.len + 1));
         }
-        let mask = self.slots.len() - 1;
+        let slots = self.slots.as_mut_slice();
+        let mask = slots.len() - 1;
         let mut i = h as usize & mask;
-        while let Some(s) = self.slots.get_mut(i) {
+        while let Some(s) = slots.get_mut(i) {
             if s.key == k {
                 return;
             }
@@ -92,6 +541,7 @@ impl PairTable {
                     key: k,
                     hash: h as u32,
                     val: v,
+                    extra,
                 };
                 self.len += 1;
                 return;
@@ -104,30 +554,17 @@ impl PairTable {
         self.len == 0
     }
 
-    /// Heap bytes held (capacity, not length).
+    /// Heap bytes held (capacity, not length), or mapped.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * size_of::<PairSlot>()
-    }
-
-    /// The value in the first slot a probe for slot hash `h` reads, if
-    /// that slot is taken: whatever pair it holds. It costs the load the
-    /// probe will make anyway, and lets the caller start the next one.
-    #[inline(always)]
-    pub(crate) fn first_val(&self, h: u64) -> Option<u32> {
-        let s = self
-            .slots
-            .get(h as usize & self.slots.len().wrapping_sub(1))?;
-        (s.key != NO_PAIR).then_some(s.val)
+        self.slots.bytes()
     }
 
     /// Reads the first slot a probe for slot hash `h` reads (a software
-    /// prefetch, as [`StrTable::touch`]).
+    /// prefetch, as [`NameTable::touch`]).
     #[inline(always)]
     pub(crate) fn touch(&self, h: u64) {
-        if let Some(s) = self
-            .slots
-            .get(h as usize & self.slots.len().wrapping_sub(1))
-        {
+        let slots = self.slots.as_slice();
+        if let Some(s) = slots.get(h as usize & slots.len().wrapping_sub(1)) {
             std::hint::black_box(s.key);
         }
     }
@@ -135,12 +572,19 @@ impl PairTable {
     /// The value of `k`, whose slot hash is `h`.
     #[inline(always)]
     pub(crate) fn get(&self, h: u64, k: u64) -> Option<u32> {
-        let mask = self.slots.len().wrapping_sub(1);
+        self.get_with(h, k).map(|(v, _)| v)
+    }
+
+    /// The value of `k`, whose slot hash is `h`, and its copy of the rule.
+    #[inline(always)]
+    pub(crate) fn get_with(&self, h: u64, k: u64) -> Option<(u32, [u32; 4])> {
+        let slots = self.slots.as_slice();
+        let mask = slots.len().wrapping_sub(1);
         let mut i = h as usize & mask;
         loop {
-            let s = self.slots.get(i)?;
+            let s = slots.get(i)?;
             if s.key == k {
-                return Some(s.val);
+                return Some((s.val, s.extra));
             }
             if s.key == NO_PAIR {
                 return None;

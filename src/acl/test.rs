@@ -4,8 +4,9 @@ use super::compile::DEFAULT_MAX_STRING_LEN;
 use super::decision::{
     check_object, has_control, valid_ascii_role, valid_role, valid_role_components,
 };
-use super::index::{HashKey, PairTable, StrTable, pair};
+use super::index::{HashKey, NO_SIDE, NameTable, PairTable, pair};
 use super::{Action, Compiler, Object, Options, Request};
+use crate::strtable::StrTable;
 
 #[test]
 fn control_characters_found_by_byte_scan() {
@@ -175,7 +176,7 @@ fn string_and_pair_tables_grow_and_find() {
         .collect();
     for (i, n) in (0u32..).zip(&names) {
         assert_eq!(t.intern(&key, n, [i, !i]).map(|x| x.0), Some(i));
-        p.insert_first(key.pair_hash(u64::from(i), 1), pair(i, i + 1), i);
+        p.insert_first(key.pair_hash(u64::from(i), 1), pair(i, i + 1), i, [!i; 4]);
     }
     for (i, n) in (0u32..).zip(&names) {
         assert_eq!(
@@ -186,8 +187,13 @@ fn string_and_pair_tables_grow_and_find() {
         let (id, e) = t.find(n.as_bytes(), &key.hash(n.as_bytes())).unwrap();
         assert_eq!((id, e.vals), (i, [i, !i]));
         let h = key.pair_hash(u64::from(i), 1);
-        p.insert_first(h, pair(i, i + 1), 7);
+        p.insert_first(h, pair(i, i + 1), 7, [7; 4]);
         assert_eq!(p.get(h, pair(i, i + 1)), Some(i), "first value kept");
+        assert_eq!(
+            p.get_with(h, pair(i, i + 1)),
+            Some((i, [!i; 4])),
+            "and its rule"
+        );
         assert_eq!(p.get(h, pair(i + 1, i)), None);
         assert_eq!(
             p.get(key.pair_hash(u64::from(i) + 1, 1), pair(i + 1, i)),
@@ -222,6 +228,114 @@ fn string_and_pair_tables_grow_and_find() {
                 .is_none()
         );
     }
+}
+
+/// The name table keeps strings of up to 28 bytes in the slot (padded with
+/// 0xFF) and longer ones in the arena: one byte changed anywhere, at every
+/// length around the inline limit and the word sizes, is a different
+/// string; ids survive growing and freezing; side values are found only
+/// for the strings that have them.
+#[test]
+fn name_table_inline_and_long_strings_are_exact() {
+    let key = HashKey::random();
+    let mut t = NameTable::new();
+    let mut all = Vec::new();
+    for len in (0..=40).chain([63, 64, 65, 200]) {
+        all.push("a".repeat(len));
+        for pos in 0..len {
+            let mut s = "a".repeat(len).into_bytes();
+            s[pos] = b'b';
+            all.push(String::from_utf8(s).unwrap());
+        }
+    }
+    all.push("é".repeat(14));
+    all.push("é".repeat(15));
+    for (i, s) in (0u32..).zip(&all) {
+        assert_eq!(t.intern(&key, s).map(|x| x.0), Some(i), "{s}");
+        if i % 3 == 0 {
+            let (_, h) = t.intern(&key, s).unwrap();
+            *t.side_mut(i, h).unwrap() = [i, i + 1];
+        }
+    }
+    let check = |t: &NameTable| {
+        for (i, s) in (0u32..).zip(&all) {
+            let side = if i % 3 == 0 { [i, i + 1] } else { NO_SIDE };
+            assert_eq!(
+                t.find(s.as_bytes(), &key.hash(s.as_bytes())),
+                Some((i, side)),
+                "{s}"
+            );
+        }
+        for miss in [
+            "c".repeat(28),
+            format!("{}c", "a".repeat(28)),
+            "a".repeat(41),
+            "a".repeat(66),
+        ] {
+            assert!(
+                t.find(miss.as_bytes(), &key.hash(miss.as_bytes()))
+                    .is_none()
+            );
+        }
+    };
+    check(&t);
+    t.freeze();
+    check(&t);
+    // Frozen: new strings are refused, known ones still found.
+    assert!(t.intern(&key, "new").is_none());
+    assert_eq!(t.intern(&key, "a").map(|x| x.0), Some(1));
+    // A table where no string has side values keeps none.
+    let mut plain = NameTable::new();
+    plain.reserve(100);
+    for i in 0..100 {
+        plain.intern(&key, &format!("framework-principal-{i:06}"));
+    }
+    plain.freeze();
+    // 256 slots of 32 bytes (load ≤ ¾), no hashes, no side values, no
+    // arena (every string is inline).
+    assert_eq!(plain.heap_bytes(), 256 * 32);
+    let p = "framework-principal-000042";
+    assert_eq!(
+        plain.find(p.as_bytes(), &key.hash(p.as_bytes())),
+        Some((42, NO_SIDE))
+    );
+}
+
+/// Tables of 2 MiB or more live in a huge-page-advised map: growing into
+/// one, freezing, cloning and dropping keep every string and pair.
+#[test]
+fn large_tables_are_mapped_and_exact() {
+    let key = HashKey::random();
+    let mut t = NameTable::new();
+    let mut p = PairTable::new();
+    let n = 100_000u32;
+    let names: Vec<String> = (0..n).map(|i| format!("framework-principal-{i}")).collect();
+    for (i, s) in (0u32..).zip(&names) {
+        let (id, h) = t.intern(&key, s).unwrap();
+        assert_eq!(id, i);
+        p.insert_first(h, pair(i, i), i, [i; 4]);
+    }
+    t.freeze();
+    p.freeze();
+    // 2^18 name slots and 2^18 pair slots of 32 bytes: both mapped.
+    assert!(format!("{t:?}").contains("Slots(262144 mapped)"), "{t:?}");
+    assert!(format!("{p:?}").contains("Slots(262144 mapped)"), "{p:?}");
+    assert_eq!(p.heap_bytes(), 262_144 * 32);
+    let (t2, p2) = (t.clone(), p.clone());
+    drop((t, p));
+    for (i, s) in (0u32..).zip(&names) {
+        let h = key.hash(s.as_bytes());
+        assert_eq!(t2.find(s.as_bytes(), &h), Some((i, NO_SIDE)));
+        assert_eq!(p2.get_with(h.hash, pair(i, i)), Some((i, [i; 4])));
+        assert_eq!(p2.get(h.hash, pair(i, i + 1)), None);
+    }
+    assert!(
+        t2.find(
+            b"framework-principal-x",
+            &key.hash(b"framework-principal-x")
+        )
+        .is_none()
+    );
 }
 
 /// Compiled == reference on request strings the fast validation screens:
