@@ -304,8 +304,11 @@ pub fn bearer_claim_checks<R>(
     f: impl FnOnce(&dyn Fn(std::time::SystemTime) -> bool) -> R,
 ) -> Option<R> {
     let claims = validator.parse_claims(claims_json).ok()?;
+    let kid: Option<Arc<str>> = kid.map(Into::into);
     Some(f(&|now| {
-        validator.check_claims(&claims, now, kid, alg).is_ok()
+        validator
+            .check_claims(&claims, now, kid.as_ref(), alg)
+            .is_ok()
     }))
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -41,7 +42,7 @@ const KNOWN: [&str; 16] = [
 /// One verification key.
 #[derive(Clone)]
 pub(crate) struct Key {
-    pub(crate) kid: Option<Box<str>>,
+    pub(crate) kid: Option<Arc<str>>,
     /// The key's own `alg`, if the document pinned one.
     pub(crate) alg: Option<Alg>,
     pub(crate) kind: KeyKind,
@@ -195,7 +196,7 @@ impl Jwks {
             };
             match &key.kid {
                 Some(kid) => {
-                    if by_kid.insert(kid.clone(), keys.len()).is_some() {
+                    if by_kid.insert(Box::from(&**kid), keys.len()).is_some() {
                         return Err(r.error(
                             k.span,
                             &p.key("kid"),
@@ -276,7 +277,7 @@ fn read_key(
                 format!("`kid` must be 1 to {MAX_KID_LEN} bytes"),
             ));
         }
-        kid => kid.map(Box::from),
+        kid => kid.map(Arc::from),
     };
     // Private material first: a leaked private key in a public document is
     // worth refusing loudly, whatever else is wrong with it (and whatever

@@ -21,9 +21,11 @@ pub struct Validated {
     principal: Principal,
     claim: Arc<str>,
     rule: usize,
-    kid: Option<String>,
+    // Shared with the key set and the configuration: an accepted token's
+    // `kid` and `iss` equal theirs, so no copy is made per token.
+    kid: Option<Arc<str>>,
     alg: Alg,
-    iss: String,
+    iss: Arc<str>,
     exp: i64,
 }
 
@@ -73,6 +75,8 @@ struct Settings {
     /// The distinct claims the rules read; a rule refers to one by index.
     rule_claims: Vec<Arc<str>>,
     rule_slot: Vec<usize>,
+    /// The accepted issuers, shared by every `Validated`.
+    issuers: Vec<Arc<str>>,
     leeway: i64,
 }
 
@@ -131,6 +135,11 @@ impl Validator {
         Ok(Self {
             settings: Arc::new(Settings {
                 config: config.clone(),
+                issuers: config
+                    .issuers
+                    .iter()
+                    .map(|i| Arc::from(i.as_str()))
+                    .collect(),
                 algorithms,
                 rules,
                 rule_claims,
@@ -323,7 +332,10 @@ impl Validator {
                 problem: p.message(&s.rule_claims),
             })
         })?;
-        self.check_claims(&claims, now, header.kid.as_deref(), alg)
+        // The key was found by this very `kid`: its shared copy stands for
+        // the header's (none when the header named none).
+        let kid = header.kid.as_ref().and(key.kid.as_ref());
+        self.check_claims(&claims, now, kid, alg)
     }
 
     /// Reads a token's claims (the decoded JSON) as `validate` does.
@@ -343,7 +355,7 @@ impl Validator {
         &self,
         claims: &Claims<'_>,
         now: SystemTime,
-        kid: Option<&str>,
+        kid: Option<&Arc<str>>,
         alg: Alg,
     ) -> Result<Validated, Rejection> {
         let s = &*self.settings;
@@ -355,7 +367,7 @@ impl Validator {
         };
         let iss = match &claims.iss {
             None => return Err(rej(Reason::ClaimMissing("iss"))),
-            Some(Loose::Str(iss)) => iss.as_ref().to_owned(),
+            Some(Loose::Str(iss)) => iss.as_ref(),
             Some(_) => {
                 return Err(rej(Reason::ClaimType {
                     claim: "iss",
@@ -384,11 +396,11 @@ impl Validator {
         if nbf > now.saturating_add(s.leeway) {
             return Err(rej(Reason::NotYetValid { nbf, now }));
         }
-        if !s.config.issuers.contains(&iss) {
+        let Some(iss) = s.issuers.iter().find(|c| ***c == *iss) else {
             return Err(rej(Reason::WrongIssuer {
                 expected: s.config.issuers.clone(),
             }));
-        }
+        };
         let aud_ok = match &claims.aud {
             None => return Err(rej(Reason::ClaimMissing("aud"))),
             Some(Loose::Str(a)) => s.config.audiences.iter().any(|c| c == a),
@@ -424,9 +436,9 @@ impl Validator {
                 principal,
                 claim: Arc::clone(&rule.claim),
                 rule: i,
-                kid: kid.map(str::to_owned),
+                kid: kid.cloned(),
                 alg,
-                iss,
+                iss: Arc::clone(iss),
                 exp,
             });
         }
