@@ -8,8 +8,8 @@
 #![allow(missing_docs, reason = "test binary")]
 #![allow(clippy::unwrap_used, clippy::panic, reason = "test binary")]
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use mesos_auth::credentials::{Credential, CredentialStore};
@@ -24,6 +24,14 @@ use mesos_auth_zeroize_test::{ALLOCATIONS, Counting};
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The count is process-wide and the harness runs tests on threads side by
+/// side: each test counts alone.
+static ALONE: Mutex<()> = Mutex::new(());
+
+fn alone() -> MutexGuard<'static, ()> {
+    ALONE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 struct Fixed;
 
 impl NonceSource for Fixed {
@@ -34,6 +42,7 @@ impl NonceSource for Fixed {
 
 #[test]
 fn a_server_session_allocates_only_its_outputs() {
+    let _alone = alone();
     let store = Arc::new(
         CredentialStore::from_credentials([Credential::plain(
             Principal::new("fw").unwrap(),
@@ -70,6 +79,7 @@ fn a_server_session_allocates_only_its_outputs() {
 
 #[test]
 fn a_client_exchange_allocates_only_its_outputs() {
+    let _alone = alone();
     let principal = Principal::new("fw").unwrap();
     let secret = Secret::new(b"pw");
     let challenge = mesos_auth::internal::sasl_challenge([7; 16], "master.example.org");
