@@ -980,12 +980,9 @@ impl CompiledAcls {
     /// ```
     pub fn authorize_many(&self, requests: &[Request<'_>], out: &mut [Decision]) -> usize {
         let n = requests.len().min(out.len());
-        // In safe code a prefetch is a plain load, and a load that misses
-        // holds up retirement once it is the oldest: loads started one
-        // request ahead, among a decision's hundreds of instructions, get
-        // little overlap (measured: a pipeline preparing request i + 8 was
-        // no faster than one by one). So the loads of a whole group are
-        // issued back to back, after its hashing, and overlap.
+        // A group is hashed, then every line its decisions will read is
+        // prefetched back to back, then it is decided: the misses of the
+        // whole group overlap instead of following one another.
         for (reqs, outs) in requests.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
             let mut pre = [Hashes::default(); GROUP];
             for (h, r) in pre.iter_mut().zip(reqs) {

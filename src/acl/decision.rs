@@ -471,11 +471,28 @@ pub(crate) fn valid_role_components(role: &str) -> bool {
 /// [`valid_role_components`] for an ASCII role (the common case, byte by
 /// byte): ASCII whitespace and control characters are the bytes ≤ 0x20 and
 /// 0x7f.
+///
+/// One pass over the bytes (it runs on every role a request names; the
+/// split-then-scan form was a sixth of a decision, measured).
 pub(crate) fn valid_ascii_role(role: &[u8]) -> bool {
-    role.split(|&b| b == b'/').all(|c| {
-        !matches!(c, [] | [b'.'] | [b'.', b'.'] | [b'*'] | [b'-', ..])
-            && !c.iter().any(|&b| b <= 0x20 || b == 0x7f)
-    })
+    let mut start = 0;
+    for (i, &b) in role.iter().enumerate() {
+        if b == b'/' {
+            if !valid_component(role.get(start..i).unwrap_or_default()) {
+                return false;
+            }
+            start = i + 1;
+        } else if b <= 0x20 || b == 0x7f {
+            return false;
+        }
+    }
+    valid_component(role.get(start..).unwrap_or_default())
+}
+
+/// A component's own rule (its bytes are screened by the caller).
+#[inline(always)]
+fn valid_component(c: &[u8]) -> bool {
+    !matches!(c, [] | [b'.'] | [b'.', b'.'] | [b'*'] | [b'-', ..])
 }
 
 impl crate::audit::Event for DecisionEvent {
