@@ -176,6 +176,8 @@ const INLINE: usize = 28;
 /// Pads an inline string to [`INLINE`] bytes: never a byte of UTF-8, so a
 /// padded string determines its length.
 const PAD: u8 = 0xff;
+/// Eight [`PAD`] bytes.
+const PAD_WORD: u64 = u64::from_le_bytes([PAD; 8]);
 /// First word of a slot holding a string over [`INLINE`] bytes (its first
 /// byte 0xFD is never the first byte of UTF-8).
 const LONG_W0: u64 = 0xfd;
@@ -251,7 +253,7 @@ fn name_key(s: &[u8], hash: u64) -> ([u64; 3], u32) {
 #[inline(always)]
 fn padded(s: &[u8], at: usize) -> u64 {
     let Some(rest) = s.get(at..).filter(|r| !r.is_empty()) else {
-        return u64::MAX;
+        return PAD_WORD;
     };
     if let Some(w) = rest.first_chunk::<8>() {
         return u64::from_le_bytes(*w);
@@ -268,7 +270,7 @@ fn padded(s: &[u8], at: usize) -> u64 {
     } else {
         rest.first().copied().map_or(0, u64::from)
     };
-    v | (u64::MAX << (8 * k))
+    v | (PAD_WORD << (8 * k))
 }
 
 /// A string's side values, by its id ([`NameTable::side_of`]).
