@@ -390,8 +390,7 @@ pub fn bearer_hmac_verify(
 ) -> bool {
     jwks.find(kid)
         .ok()
-        .and_then(|k| k.hmac.as_ref())
-        .is_some_and(|k| k.verify(alg, input, tag))
+        .is_some_and(|k| k.verify_hmac(alg, input, tag))
 }
 
 /// The validator's strict base64url decoder: `text` into the front of

@@ -46,9 +46,18 @@ pub(crate) struct Key {
     /// The key's own `alg`, if the document pinned one.
     pub(crate) alg: Option<Alg>,
     pub(crate) kind: KeyKind,
-    pub(crate) key: DecodingKey,
-    /// For a shared secret: the HMAC keys, prepared once.
-    pub(crate) hmac: Option<HmacKeys>,
+    pub(crate) verifier: Verifier,
+}
+
+/// What checks a signature: one form per key, so a shared secret is held
+/// once (as the prepared HMAC keys), not also as a backend key no path
+/// reads.
+#[derive(Clone)]
+pub(crate) enum Verifier {
+    /// RSA, EC or Ed25519: the backend's key.
+    Public(DecodingKey),
+    /// A shared secret, prepared once for each HMAC algorithm.
+    Hmac(HmacKeys),
 }
 
 impl Key {
@@ -56,6 +65,15 @@ impl Key {
     /// pinned `alg` must be that one (alg confusion, RFC 8725 §3.1).
     pub(crate) fn allows(&self, alg: Alg) -> bool {
         alg.key_kind() == self.kind && self.alg.is_none_or(|a| a == alg)
+    }
+
+    /// Whether `tag` is `alg`'s HMAC of `input` under this key; `false`
+    /// for a public key or a non-HMAC `alg`.
+    pub(crate) fn verify_hmac(&self, alg: Alg, input: &[u8], tag: &[u8]) -> bool {
+        match &self.verifier {
+            Verifier::Hmac(k) => k.verify(alg, input, tag),
+            Verifier::Public(_) => false,
+        }
     }
 
     pub(crate) fn describe(&self) -> String {
@@ -320,8 +338,7 @@ fn read_key(
         })?),
     };
 
-    let mut hmac = None;
-    let (kind, key) = match (kty, shared_secret) {
+    let (kind, verifier) = match (kty, shared_secret) {
         ("oct", true) => {
             let secret = bytes("k")?;
             if secret.len() < MIN_SECRET_LEN {
@@ -335,8 +352,15 @@ fn read_key(
                     ),
                 ));
             }
-            hmac = HmacKeys::new(&secret);
-            (KeyKind::Secret, DecodingKey::from_secret(&secret))
+            // HMAC takes a key of any length: never refused in practice.
+            let keys = HmacKeys::new(&secret).ok_or_else(|| {
+                r.error(
+                    k.span,
+                    &path.key("k"),
+                    "the secret cannot key HMAC".to_owned(),
+                )
+            })?;
+            (KeyKind::Secret, Verifier::Hmac(keys))
         }
         (_, true) => {
             return Err(r.error(
@@ -371,7 +395,10 @@ fn read_key(
                     "the RSA exponent is not an odd number from 3 to 2^32".to_owned(),
                 ));
             }
-            (KeyKind::Rsa, DecodingKey::from_rsa_raw_components(n, e))
+            (
+                KeyKind::Rsa,
+                Verifier::Public(DecodingKey::from_rsa_raw_components(n, e)),
+            )
         }
         ("EC", false) => {
             let crv = required("crv")?;
@@ -403,7 +430,7 @@ fn read_key(
             point.push(0x04);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            (kind, DecodingKey::from_ec_der(&point))
+            (kind, Verifier::Public(DecodingKey::from_ec_der(&point)))
         }
         ("OKP", false) => {
             let crv = required("crv")?;
@@ -425,7 +452,10 @@ fn read_key(
                     "`x` must be 32 bytes for Ed25519".to_owned(),
                 ));
             }
-            (KeyKind::Ed25519, DecodingKey::from_ed_der(&x))
+            (
+                KeyKind::Ed25519,
+                Verifier::Public(DecodingKey::from_ed_der(&x)),
+            )
         }
         ("oct", false) => {
             return Err(r.error(
@@ -458,8 +488,7 @@ fn read_key(
         kid,
         alg,
         kind,
-        key,
-        hmac,
+        verifier,
     }))
 }
 

@@ -8,7 +8,7 @@ use crate::principal::Principal;
 use super::alg::Alg;
 use super::config::ValidatorConfig;
 use super::error::{BearerError, Part, Reason, Rejection};
-use super::jwks::Jwks;
+use super::jwks::{Jwks, Verifier};
 use super::rules::PrincipalRule;
 use super::token::{self, Claims, Loose, Problem};
 
@@ -302,17 +302,20 @@ impl Validator {
                     problem: "not unpadded base64url".to_owned(),
                 })
             })?;
-            key.hmac
-                .as_ref()
-                .is_some_and(|k| k.verify(alg, signing_input.as_bytes(), tag))
+            key.verify_hmac(alg, signing_input.as_bytes(), tag)
         } else {
-            jsonwebtoken::crypto::verify(sig64, signing_input.as_bytes(), &key.key, alg.to_jwt())
-                .map_err(|_| {
-                    rej(Reason::Malformed {
-                        part: Part::Signature,
-                        problem: "not unpadded base64url".to_owned(),
-                    })
-                })?
+            match &key.verifier {
+                Verifier::Public(k) => {
+                    jsonwebtoken::crypto::verify(sig64, signing_input.as_bytes(), k, alg.to_jwt())
+                        .map_err(|_| {
+                        rej(Reason::Malformed {
+                            part: Part::Signature,
+                            problem: "not unpadded base64url".to_owned(),
+                        })
+                    })?
+                }
+                Verifier::Hmac(_) => false,
+            }
         };
         if !verified {
             return Err(rej(Reason::BadSignature));
