@@ -1021,7 +1021,7 @@ const PARALLEL_FROM: usize = 1 << 20;
 
 /// How many threads a large load uses: one per core the process may run
 /// on, at most 8.
-fn threads() -> usize {
+pub(super) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }
 
@@ -1063,7 +1063,10 @@ fn pieces(src: &str, from: usize, starts: impl Fn(&[u8]) -> Option<usize>) -> Ve
 /// thread and the others on scoped threads, and returns the results in
 /// file order. A piece whose thread cannot be started (or fails) is done
 /// here.
-fn in_parallel<T: Send>(bounds: &[usize], work: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
+pub(super) fn in_parallel<T: Send>(
+    bounds: &[usize],
+    work: impl Fn(usize, usize) -> T + Sync,
+) -> Vec<T> {
     let ranges: Vec<(usize, usize)> = bounds
         .windows(2)
         .filter_map(|w| match w {
