@@ -56,7 +56,7 @@ use zeroize::Zeroize;
 
 use crate::Principal;
 use crate::credentials::parse::{in_parallel, threads};
-use crate::hmac_md5::HmacMd5Key;
+use crate::hmac_md5::{HmacMd5Key, LANES};
 use crate::siphash::siphash13_128;
 
 /// Slots per bucket: three 16-byte tags and three positions fill one cache
@@ -152,13 +152,14 @@ impl CramIndex {
     /// # Errors
     ///
     /// The first repeated name, with both positions.
-    pub(super) fn build<K>(
+    pub(super) fn build<'s, K, S>(
         names: &[(&Principal, bool)],
         key_of: K,
         dummy: &HmacMd5Key,
     ) -> Result<Self, Duplicate>
     where
-        K: Fn(usize) -> Option<HmacMd5Key> + Sync,
+        K: Fn(usize) -> S + Sync,
+        S: Into<KeySource<'s>>,
     {
         let len = names.len();
         let (keys, first) = if len < PARALLEL_FROM {
@@ -260,41 +261,93 @@ impl CramIndex {
     }
 }
 
+/// Where an entry's CRAM-MD5 key comes from.
+pub(super) enum KeySource<'s> {
+    /// A password: its key schedule runs while the table is built, several
+    /// at once (see [`HmacMd5Key::from_secrets`]).
+    Secret(&'s [u8]),
+    /// A key computed already (stored chaining states).
+    Key(HmacMd5Key),
+    /// No CRAM-MD5 key: the dummy stands in.
+    None,
+}
+
+impl From<Option<HmacMd5Key>> for KeySource<'_> {
+    fn from(key: Option<HmacMd5Key>) -> Self {
+        key.map_or(Self::None, Self::Key)
+    }
+}
+
 /// The dense key array: for each of `len` (at least one) entries, its key
 /// from `key_of` (the dummy if it has none or is past the end), then a copy
 /// of `dummy`.
-fn fill_keys(
+fn fill_keys<'s, S: Into<KeySource<'s>>>(
     len: usize,
-    key_of: &impl Fn(usize) -> Option<HmacMd5Key>,
+    key_of: &impl Fn(usize) -> S,
     dummy: &HmacMd5Key,
 ) -> Keys {
-    let pairs = len.max(1);
-    // Exact capacity: growing would free a buffer holding keys unwiped.
-    let mut keys = Keys(Vec::with_capacity(pairs.saturating_mul(2)));
-    for i in 0..pairs {
-        let key = if i < len { key_of(i) } else { None };
-        keys.0.push(KeyWords::default());
-        if let Some(slot) = keys.0.last_mut() {
-            slot.0 = key.as_ref().unwrap_or(dummy).words();
-        }
-        keys.0.push(KeyWords::default());
-        if let Some(slot) = keys.0.last_mut() {
-            slot.0 = dummy.words();
+    // Exact size, filled in place: growing would free a buffer holding
+    // keys unwiped.
+    let mut keys = Keys(vec![KeyWords::default(); len.max(1).saturating_mul(2)]);
+    fill_run(0, len, &mut keys.0, key_of, dummy);
+    keys
+}
+
+/// Writes the key pairs (key, then dummy copy) of entries `start..end`
+/// into `keys`, running the passwords' key schedules `LANES / 2` at a time.
+/// Slots past `end` get the dummy.
+fn fill_run<'s, S: Into<KeySource<'s>>>(
+    start: usize,
+    end: usize,
+    keys: &mut [KeyWords],
+    key_of: &impl Fn(usize) -> S,
+    dummy: &HmacMd5Key,
+) {
+    const BATCH: usize = LANES / 2;
+    for (b, pairs) in keys.chunks_mut(2 * BATCH).enumerate() {
+        let first = start.saturating_add(b * BATCH);
+        let sources: [KeySource<'s>; BATCH] = std::array::from_fn(|j| {
+            let i = first.saturating_add(j);
+            if i < end {
+                key_of(i).into()
+            } else {
+                KeySource::None
+            }
+        });
+        let computed = sources
+            .iter()
+            .any(|s| matches!(s, KeySource::Secret(_)))
+            .then(|| {
+                HmacMd5Key::from_secrets(std::array::from_fn(|j| match sources.get(j) {
+                    Some(KeySource::Secret(s)) => *s,
+                    _ => &[],
+                }))
+            });
+        for (j, (pair, source)) in pairs.chunks_exact_mut(2).zip(&sources).enumerate() {
+            let key = match source {
+                KeySource::Secret(_) => computed.as_ref().and_then(|c| c.get(j)),
+                KeySource::Key(k) => Some(k),
+                KeySource::None => None,
+            };
+            if let [mine, copy] = pair {
+                mine.0 = key.unwrap_or(dummy).words();
+                copy.0 = dummy.words();
+            }
         }
     }
-    keys
 }
 
 /// For a large store: the key array of [`fill_keys`] and every name's tag
 /// under `sip`, each thread taking one run of entries.
-fn keys_and_tags(
+fn keys_and_tags<'s, S: Into<KeySource<'s>>>(
     names: &[(&Principal, bool)],
-    key_of: &(impl Fn(usize) -> Option<HmacMd5Key> + Sync),
+    key_of: &(impl Fn(usize) -> S + Sync),
     dummy: &HmacMd5Key,
     sip: &[u64; 2],
 ) -> (Keys, Vec<[u64; 2]>) {
     let len = names.len();
-    let per = len.div_ceil(threads()).max(1);
+    // Whole batches of key schedules per run.
+    let per = len.div_ceil(threads()).next_multiple_of(LANES).max(1);
     // Filled in place, run by run: growing or concatenating would leave
     // buffers holding keys unwiped.
     let mut keys = Keys(vec![KeyWords::default(); len.max(1).saturating_mul(2)]);
@@ -315,17 +368,9 @@ fn keys_and_tags(
         };
         let mut run = run.lock().unwrap_or_else(PoisonError::into_inner);
         let (start, keys, tags) = &mut *run;
-        for (i, ((pair, tag), (name, _))) in keys
-            .chunks_exact_mut(2)
-            .zip(tags.iter_mut())
-            .zip(names.get(*start..).unwrap_or_default())
-            .enumerate()
-        {
-            let key = key_of(*start + i);
-            if let [mine, copy] = pair {
-                mine.0 = key.as_ref().unwrap_or(dummy).words();
-                copy.0 = dummy.words();
-            }
+        let end = start.saturating_add(tags.len());
+        fill_run(*start, end, keys, key_of, dummy);
+        for (tag, (name, _)) in tags.iter_mut().zip(names.get(*start..).unwrap_or_default()) {
             *tag = tag_of(sip, name.as_str());
         }
     });
