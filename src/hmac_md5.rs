@@ -147,8 +147,7 @@ pub(crate) fn compress(state: &mut [u32; 4], m: &[u32; WORDS]) {
     }
 }
 
-/// Lanes of [`compress_lanes`]: eight independent MD5 computations, which
-/// the compiler keeps in vector registers (two SSE2 registers a word).
+/// Lanes of [`compress_lanes`]: eight independent MD5 computations.
 pub(crate) const LANES: usize = 8;
 
 /// One word of each lane.
@@ -165,10 +164,6 @@ fn g(x: u32, y: u32, z: u32) -> u32 {
     clippy::too_many_arguments,
     reason = "an MD5 step's inputs, as in RFC 1321"
 )]
-#[expect(
-    clippy::indexing_slicing,
-    reason = "indices below LANES, the arrays' length"
-)]
 fn lane_step(
     fun: impl Fn(u32, u32, u32) -> u32,
     a: &mut Lanes,
@@ -179,26 +174,21 @@ fn lane_step(
     k: u32,
     s: u32,
 ) {
-    // The rotation as two shifts, the right one by an amount the compiler
-    // cannot see: one it recognizes as a rotation, it keeps scalar (SSE2
-    // has no vector rotate), eight times the instructions.
-    // Indexed loops over whole arrays: the form the vectorizer takes (a
-    // chain of `zip`s stayed scalar). `j < LANES`, the arrays' length.
-    let right = std::hint::black_box(32 - s);
-    let mut sum = [0u32; LANES];
-    for j in 0..LANES {
-        sum[j] = a[j]
-            .wrapping_add(m[j].wrapping_add(k))
-            .wrapping_add(fun(b[j], c[j], d[j]));
-    }
-    for j in 0..LANES {
-        a[j] = b[j].wrapping_add((sum[j] << s) | (sum[j] >> right));
+    // Eight independent chains: scalar code (SSE2 has no vector rotate, and
+    // a vectorized form with shifts measured slower) that keeps the
+    // processor's ALUs busy where one MD5 waits on each step's result:
+    // about twice the throughput of `compress`.
+    for ((((a, b), c), d), m) in a.iter_mut().zip(b).zip(c).zip(d).zip(m) {
+        let sum = a
+            .wrapping_add(m.wrapping_add(k))
+            .wrapping_add(fun(*b, *c, *d));
+        *a = b.wrapping_add(sum.rotate_left(s));
     }
 }
 
 /// [`compress`] in [`LANES`] lanes at once: `state[w][l]` is word `w` of
 /// lane `l`'s state, `m[w][l]` word `w` of its block. Same result per lane
-/// as [`compress`]; about four times its throughput, for loading many keys.
+/// as [`compress`]; about twice its throughput, for loading many keys.
 pub(crate) fn compress_lanes(state: &mut [Lanes; 4], m: &[Lanes; WORDS]) {
     let [mut a, mut b, mut c, mut d] = *state;
     let [
@@ -422,9 +412,7 @@ impl HmacMd5Key {
         }
         key.zeroize();
         let mut state = INIT.map(|w| [w; LANES]);
-        // Opaque: with the starting state known, the compiler folded the
-        // first steps and left the rest scalar.
-        compress_lanes(std::hint::black_box(&mut state), &pads);
+        compress_lanes(&mut state, &pads);
         pads.zeroize();
         let [a, b, c, d] = &state;
         let word = |w: &Lanes, lane: usize| w.get(lane).copied().unwrap_or(0);

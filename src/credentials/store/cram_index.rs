@@ -8,7 +8,9 @@
 //!
 //! * the name is hashed once with SipHash-1-3-128 under a key drawn from the
 //!   OS for this table into a 128-bit tag; its halves pick two buckets
-//!   (two-choice hashing keeps the buckets short);
+//!   in one 32 KiB block (two-choice hashing keeps the buckets short; one
+//!   block lets a large table be filled block by block, on several
+//!   threads);
 //! * a bucket is one cache line of three slots (tag and entry position
 //!   only); every slot of both buckets is read, its tag compared with
 //!   arithmetic (no comparison instruction), and its position selected with
@@ -425,11 +427,13 @@ fn build_table(
         // Placed in bucket order first (see `placing_order`); a duplicate
         // found that way is looked for again in store order, so the error
         // names the first repeated name as it always did.
-        let placed = match place_in(names, &has_keys, &tags, buckets, span, true) {
-            Err(Fail::Duplicate(_)) => place_in(names, &has_keys, &tags, buckets, span, false),
+        let placed = match place_in(names, &has_keys, tags, buckets, span, true) {
+            Err(Fail::Duplicate(_)) => {
+                let tags = tags_of(names, &sip);
+                place_in(names, &has_keys, tags, buckets, span, false)
+            }
             other => other,
         };
-        drop(tags);
         match placed {
             Ok(table) => return Ok((sip, buckets, span, table)),
             Err(Fail::Duplicate(d)) => {
@@ -476,8 +480,7 @@ fn place(
     span: usize,
 ) -> Result<Vec<Bucket>, Fail> {
     let has_keys: Vec<bool> = names.iter().map(|&(_, k)| k).collect();
-    let tags = tags_of(names, sip);
-    place_in(names, &has_keys, &tags, buckets, span, false)
+    place_in(names, &has_keys, tags_of(names, sip), buckets, span, false)
 }
 
 /// Buckets per block (32 KiB): a name's two buckets are in the same block.
@@ -529,19 +532,22 @@ fn placing_order(tags: &[[u64; 2]], mask: usize) -> (Vec<([u64; 2], usize)>, Vec
 fn place_in(
     names: &[(&Principal, bool)],
     has_keys: &[bool],
-    tags: &[[u64; 2]],
+    tags: Vec<[u64; 2]>,
     buckets: usize,
     span: usize,
     by_bucket: bool,
 ) -> Result<Vec<Bucket>, Fail> {
     let mask = buckets - 1;
-    let mut table = vec![Bucket::default(); buckets.saturating_add(span - 1)];
     if !by_bucket || names.len() < PARALLEL_FROM {
-        let order: Vec<([u64; 2], usize)> = tags.iter().copied().zip(0..).collect();
+        let order: Vec<([u64; 2], usize)> = tags.into_iter().zip(0..).collect();
+        let mut table = vec![Bucket::default(); buckets.saturating_add(span - 1)];
         place_part(&mut table, 0, &order, names, has_keys, mask, span)?;
         return Ok(table);
     }
-    let (order, starts) = placing_order(tags, mask);
+    let (order, starts) = placing_order(&tags, mask);
+    // The order holds the tags too: a copy fewer at the peak.
+    drop(tags);
+    let mut table = vec![Bucket::default(); buckets.saturating_add(span - 1)];
     let regions = starts.len() - 1;
     let block = buckets / regions;
     // Wider groups cross blocks: one thread (this never happens in
