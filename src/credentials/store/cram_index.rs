@@ -356,7 +356,7 @@ fn keys_and_tags<'s, S: Into<KeySource<'s>>>(
     let mut tags = vec![[0u64; 2]; len];
     // Each run's slices behind a lock taken once, so that the work is a
     // shared closure (which `in_parallel` may run here if a thread fails).
-    let runs: Vec<Mutex<(usize, &mut [KeyWords], &mut [[u64; 2]])>> = keys
+    let runs: Vec<Run<'_>> = keys
         .0
         .chunks_mut(per.saturating_mul(2))
         .zip(tags.chunks_mut(per))
@@ -379,6 +379,10 @@ fn keys_and_tags<'s, S: Into<KeySource<'s>>>(
     drop(runs);
     (keys, tags)
 }
+
+/// One thread's share of [`keys_and_tags`]: its first entry, its key
+/// pairs and its tags.
+type Run<'a> = Mutex<(usize, &'a mut [KeyWords], &'a mut [[u64; 2]])>;
 
 /// Every name's tag under `sip`, on several threads for a large store.
 fn tags_of(names: &[(&Principal, bool)], sip: &[u64; 2]) -> Vec<[u64; 2]> {
