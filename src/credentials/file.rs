@@ -19,7 +19,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::error::{CredentialsError, Diagnostic, Problem};
-use super::parse::{CredentialsFile, Options, parse};
+use super::parse::{CredentialsFile, Options, parse, parse_for_store};
 use super::store::CredentialStore;
 use crate::file::{self, FileError, Follow};
 use crate::{Location, Span};
@@ -92,7 +92,26 @@ pub fn load_store(
     path: impl AsRef<Path>,
     options: &Options,
 ) -> Result<CredentialStore, CredentialsError> {
-    load(path, options)?.into_store()
+    let path = strip_file_scheme(path.as_ref());
+    let (bytes, _) = read_checked(path, options)?;
+    // The store finds repeated principals as it places them, so the parse
+    // does not look for them (one pass over a million names fewer). When
+    // the store finds one, the file is parsed again as `load` does, for the
+    // same error: every repeated name with both places.
+    let parsed = parse_for_store(&bytes, options).and_then(CredentialsFile::into_store);
+    let reparse = matches!(parsed, Err(CredentialsError::DuplicatePrincipal { .. }));
+    let result = if reparse {
+        parse(&bytes, options).and_then(CredentialsFile::into_store)
+    } else {
+        parsed
+    };
+    result.map_err(|e| match e {
+        CredentialsError::Parse(mut e) => {
+            e.set_file(path);
+            CredentialsError::Parse(e)
+        }
+        e => e,
+    })
 }
 
 /// Opens, checks and reads the file; returns the bytes and the permission

@@ -269,7 +269,7 @@ impl CredentialsFile {
 /// the duplicate principals are looked for the same way; the results are
 /// merged in file order, so entries, errors and warnings are exactly those
 /// of a read in one piece. Building the store
-/// ([`CredentialsFile::into_store`]) uses a second thread for 4,096
+/// ([`CredentialsFile::into_store`]) uses as many threads for 4,096
 /// principals or more.
 ///
 /// # Errors
@@ -277,15 +277,26 @@ impl CredentialsFile {
 /// [`CredentialsError::Parse`] listing every problem found, each with its
 /// line:column and principal, never a secret.
 pub fn parse(src: &[u8], options: &Options) -> Result<CredentialsFile, CredentialsError> {
-    parse_with(src, options, true, true)
+    parse_with(src, options, true, true, true)
+}
+
+/// [`parse`] for a file that goes straight into a store, which finds
+/// repeated principals itself: a strict read that found nothing else wrong
+/// does not look for them. If the store finds one, the caller parses again
+/// with [`parse`] for the error naming every place.
+pub(crate) fn parse_for_store(
+    src: &[u8],
+    options: &Options,
+) -> Result<CredentialsFile, CredentialsError> {
+    parse_with(src, options, true, true, false)
 }
 
 /// Whether the JSON fast path (see `Ctx::json_fast`) and the full reader
 /// give the same result for `src`: same errors, or same entries (principal,
 /// place, stored secret) and warnings. For tests and the fuzzer.
 pub(crate) fn fast_path_agrees(src: &[u8], options: &Options) -> bool {
-    let fast = parse_with(src, options, true, true);
-    let full = parse_with(src, options, false, true);
+    let fast = parse_with(src, options, true, true, true);
+    let full = parse_with(src, options, false, true, true);
     match (fast, full) {
         (Err(a), Err(b)) => a == b,
         (Ok(a), Ok(b)) => {
@@ -317,7 +328,7 @@ pub(crate) fn parse_full_reader(
     src: &[u8],
     options: &Options,
 ) -> Result<CredentialsFile, CredentialsError> {
-    parse_with(src, options, false, true)
+    parse_with(src, options, false, true, true)
 }
 
 /// Parses on this thread only (a large file is otherwise read in pieces by
@@ -327,7 +338,7 @@ pub(crate) fn parse_in_one_piece(
     src: &[u8],
     options: &Options,
 ) -> Result<CredentialsFile, CredentialsError> {
-    parse_with(src, options, true, false)
+    parse_with(src, options, true, false, true)
 }
 
 fn parse_with(
@@ -335,6 +346,7 @@ fn parse_with(
     options: &Options,
     fast_json: bool,
     parallel: bool,
+    duplicates: bool,
 ) -> Result<CredentialsFile, CredentialsError> {
     let fail = |d: Diagnostic| CredentialsError::Parse(ParseErrors::one(d));
     if src.starts_with(b"\xEF\xBB\xBF") {
@@ -393,6 +405,7 @@ fn parse_with(
     let index = LineIndex::new(text);
     let mut ctx = Ctx::new(&index, options.lenient);
     ctx.parallel = parallel;
+    ctx.duplicates = duplicates;
     match format {
         Format::Json => ctx.json(text, options.reader, fast_json),
         _ => ctx.text(text, options.reader),
@@ -419,6 +432,9 @@ struct Ctx<'i, 's> {
     located: bool,
     /// Whether a large text may be read by several threads.
     parallel: bool,
+    /// Whether to look for repeated principals when nothing else is wrong
+    /// in strict mode (see [`parse_for_store`]).
+    duplicates: bool,
 }
 
 impl<'i, 's> Ctx<'i, 's> {
@@ -432,6 +448,7 @@ impl<'i, 's> Ctx<'i, 's> {
             raw: Vec::new(),
             located: false,
             parallel: false,
+            duplicates: true,
         }
     }
 
@@ -973,10 +990,17 @@ impl<'i, 's> Ctx<'i, 's> {
                 e.location = self.locate(e.span.start);
             }
         }
-        let names: Vec<&str> = entries
-            .iter()
-            .map(|e| e.credential.principal().as_str())
-            .collect();
+        // Skipped only where the store will find them (`parse_for_store`);
+        // other errors are reported with the duplicates, as always.
+        let look = self.duplicates || self.lenient || !self.errors.is_empty();
+        let names: Vec<&str> = if look {
+            entries
+                .iter()
+                .map(|e| e.credential.principal().as_str())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut duplicates = Vec::new();
         for (again, first) in repeated(&names, self.parallel) {
             if let (Some(e), Some(f)) = (entries.get(again), entries.get(first)) {
@@ -1021,7 +1045,7 @@ const PARALLEL_FROM: usize = 1 << 20;
 
 /// How many threads a large load uses: one per core the process may run
 /// on, at most 8.
-fn threads() -> usize {
+pub(super) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }
 
@@ -1063,7 +1087,10 @@ fn pieces(src: &str, from: usize, starts: impl Fn(&[u8]) -> Option<usize>) -> Ve
 /// thread and the others on scoped threads, and returns the results in
 /// file order. A piece whose thread cannot be started (or fails) is done
 /// here.
-fn in_parallel<T: Send>(bounds: &[usize], work: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
+pub(super) fn in_parallel<T: Send>(
+    bounds: &[usize],
+    work: impl Fn(usize, usize) -> T + Sync,
+) -> Vec<T> {
     let ranges: Vec<(usize, usize)> = bounds
         .windows(2)
         .filter_map(|w| match w {

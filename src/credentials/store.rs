@@ -11,7 +11,7 @@ use crate::hmac_md5::HmacMd5Key;
 use crate::{Principal, Secret};
 
 mod cram_index;
-use cram_index::CramIndex;
+use cram_index::{CramIndex, KeySource};
 
 /// How a credential's secret is kept.
 ///
@@ -230,7 +230,11 @@ impl CredentialStore {
             .collect();
         let cram = CramIndex::build(
             &names,
-            |i| entries.get(i).and_then(|c| cram_md5_key_of(&c.secret)),
+            |i| {
+                entries
+                    .get(i)
+                    .map_or(KeySource::None, |c| key_source(&c.secret))
+            },
             &dummy,
         )
         .map_err(|d| CredentialsError::DuplicatePrincipal {
@@ -412,14 +416,15 @@ fn has_cram_md5_key(secret: &StoredSecret) -> bool {
     }
 }
 
-/// The CRAM-MD5 key of a stored secret, if [it has one](has_cram_md5_key).
-fn cram_md5_key_of(secret: &StoredSecret) -> Option<HmacMd5Key> {
+/// Where the CRAM-MD5 key of a stored secret comes from, if [it has
+/// one](has_cram_md5_key).
+fn key_source(secret: &StoredSecret) -> KeySource<'_> {
     match secret {
-        StoredSecret::Plain(s) if !s.is_empty() => Some(HmacMd5Key::from_secret(s.expose())),
+        StoredSecret::Plain(s) if !s.is_empty() => KeySource::Secret(s.expose()),
         StoredSecret::CramMd5State { inner, outer } => {
-            Some(HmacMd5Key::from_states(**inner, **outer))
+            KeySource::Key(HmacMd5Key::from_states(**inner, **outer))
         }
-        StoredSecret::Plain(_) | StoredSecret::ScramSha256(_) => None,
+        StoredSecret::Plain(_) | StoredSecret::ScramSha256(_) => KeySource::None,
     }
 }
 

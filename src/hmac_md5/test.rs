@@ -104,3 +104,41 @@ proptest! {
         prop_assert_eq!(md5(&msg), d);
     }
 }
+
+#[test]
+fn keys_in_lanes_match_one_at_a_time() {
+    // Empty, short, a full block, and longer than a block (hashed first).
+    let lens = [0usize, 1, 3, 16, 55, 56, 63, 64, 65, 100, 200];
+    let secrets: Vec<Vec<u8>> = lens
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (0..n).map(|j| (j * 31 + i * 7) as u8).collect())
+        .collect();
+    for batch in secrets.windows(LANES / 2) {
+        let refs: [&[u8]; LANES / 2] = std::array::from_fn(|l| batch[l].as_slice());
+        let keys = HmacMd5Key::from_secrets(refs);
+        for (key, secret) in keys.iter().zip(batch) {
+            let one = HmacMd5Key::from_secret(secret);
+            assert_eq!(key.words(), one.words(), "{} bytes", secret.len());
+            assert_ne!(key.words(), [0; 8]);
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn compress_lanes_is_compress_in_each_lane(
+        words in proptest::collection::vec(any::<u32>(), LANES * (WORDS + 4)),
+    ) {
+        let (blocks, states) = words.split_at(LANES * WORDS);
+        let m: [Lanes; WORDS] = std::array::from_fn(|w| std::array::from_fn(|l| blocks[w * LANES + l]));
+        let mut state: [Lanes; 4] = std::array::from_fn(|w| std::array::from_fn(|l| states[w * LANES + l]));
+        let before = state;
+        compress_lanes(&mut state, &m);
+        for l in 0..LANES {
+            let mut one = [before[0][l], before[1][l], before[2][l], before[3][l]];
+            compress(&mut one, &std::array::from_fn(|w| m[w][l]));
+            prop_assert_eq!(one, [state[0][l], state[1][l], state[2][l], state[3][l]]);
+        }
+    }
+}

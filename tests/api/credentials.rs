@@ -1933,3 +1933,56 @@ fn issue13_findings_are_linear_in_the_principals() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].contains("twin-b"), "{got:?}");
 }
+
+#[test]
+fn load_store_reports_repeated_principals_as_load_does() {
+    // `load_store` leaves repeated principals to the store build and
+    // parses again when it finds one: the error must be `load`'s, every
+    // place and every other problem included, small files and large ones
+    // (read in pieces by several threads).
+    let dir = tempfile::tempdir().unwrap();
+    let text = Options::new().format(Format::Text);
+    let mut large = String::new();
+    for i in 0..60_000 {
+        large.push_str(&format!("user-{i} secret-{i}\n"));
+    }
+    large.push_str("user-59999 again\nuser-7 and-again\n");
+    let mut large_json = String::from("{\"credentials\": [\n");
+    for i in 0..30_000 {
+        large_json.push_str(&format!(
+            "{{\"principal\": \"user-{}\", \"secret\": \"s-{i}\"}},\n",
+            i % 29_999
+        ));
+    }
+    large_json.push_str("{\"principal\": \"last\", \"secret\": \"s\"}\n]}\n");
+    let cases: [(&str, Vec<u8>, Options, usize); 5] = [
+        ("dup.txt", b"a x\nb y\na z\n".to_vec(), text, 1),
+        ("dup-and-bad.txt", b"a x\nb y\na z\nc\n".to_vec(), text, 2),
+        (
+            "dup.json",
+            json_file(&[("a", "1"), ("b", "2"), ("a", "3")]),
+            Options::new(),
+            1,
+        ),
+        ("large.txt", large.into_bytes(), text, 2),
+        ("large.json", large_json.into_bytes(), Options::new(), 1),
+    ];
+    for (name, content, options, errors) in cases {
+        let path = private_file(&dir, name, &content);
+        let want = credentials::load(&path, &options).unwrap_err();
+        let got = credentials::load_store(&path, &options).unwrap_err();
+        assert_eq!(got, want, "{name}");
+        let found = got.parse_errors().unwrap();
+        assert_eq!(found.iter().count(), errors, "{name}: {got}");
+        assert!(
+            found
+                .iter()
+                .any(|d| matches!(d.problem(), Problem::DuplicatePrincipal { .. })),
+            "{name}: {got}"
+        );
+        assert!(got.to_string().contains(name), "{name}: {got}");
+    }
+    // Without repeats both succeed alike.
+    let path = private_file(&dir, "fine.txt", b"a x\nb y\n");
+    assert_eq!(credentials::load_store(&path, &text).unwrap().len(), 2);
+}

@@ -8,7 +8,9 @@
 //!
 //! * the name is hashed once with SipHash-1-3-128 under a key drawn from the
 //!   OS for this table into a 128-bit tag; its halves pick two buckets
-//!   (two-choice hashing keeps the buckets short);
+//!   in one 32 KiB block (two-choice hashing keeps the buckets short; one
+//!   block lets a large table be filled block by block, on several
+//!   threads);
 //! * a bucket is one cache line of three slots (tag and entry position
 //!   only); every slot of both buckets is read, its tag compared with
 //!   arithmetic (no comparison instruction), and its position selected with
@@ -48,20 +50,23 @@
 //! fifth of the 50 ns budget) for no threat we face: finding a collision
 //! needs the tag values, which never leave the process.
 
+use std::sync::{Mutex, PoisonError};
+
 use rand_core::{OsRng, RngCore};
 use subtle::Choice;
 use zeroize::Zeroize;
 
 use crate::Principal;
-use crate::hmac_md5::HmacMd5Key;
+use crate::credentials::parse::{in_parallel, threads};
+use crate::hmac_md5::{HmacMd5Key, LANES};
 use crate::siphash::siphash13_128;
 
 /// Slots per bucket: three 16-byte tags and three positions fill one cache
 /// line exactly.
 const WIDTH: usize = 3;
 
-/// Stores this large compute their keys on a second thread (below, a
-/// thread costs more than it saves).
+/// Stores this large are built on several threads (below, a thread costs
+/// more than it saves).
 const PARALLEL_FROM: usize = 4096;
 
 /// Position flag: the principal has a CRAM-MD5 key.
@@ -141,39 +146,34 @@ impl CramIndex {
     /// CRAM-MD5 key, in store order); `key_of(i)` gives entry `i`'s key and
     /// `dummy` stands in for every miss.
     ///
-    /// Large stores compute the keys (two MD5 compressions each) on a
-    /// second thread while this one places the names: the two halves share
-    /// nothing until the end.
+    /// Large stores use up to `min(available_parallelism, 8)` threads:
+    /// each computes the keys (two MD5 compressions each) and the tags of
+    /// a run of entries, then each places the names of a run of blocks
+    /// (a name's two buckets are in one block, see [`groups_of`]).
     ///
     /// # Errors
     ///
     /// The first repeated name, with both positions.
-    pub(super) fn build<K>(
+    pub(super) fn build<'s, K, S>(
         names: &[(&Principal, bool)],
         key_of: K,
         dummy: &HmacMd5Key,
     ) -> Result<Self, Duplicate>
     where
-        K: Fn(usize) -> Option<HmacMd5Key> + Sync,
+        K: Fn(usize) -> S + Sync,
+        S: Into<KeySource<'s>>,
     {
         let len = names.len();
-        let fill = || fill_keys(len, &key_of, dummy);
-        let (keys, table) = if len < PARALLEL_FROM {
-            let keys = fill();
-            (keys, build_table(names))
+        let (keys, first) = if len < PARALLEL_FROM {
+            (fill_keys(len, &key_of, dummy), None)
         } else {
-            std::thread::scope(|scope| {
-                // If no thread can be had, the keys are computed here.
-                let worker = std::thread::Builder::new()
-                    .name("credentials-keys".into())
-                    .spawn_scoped(scope, fill)
-                    .ok();
-                let table = build_table(names);
-                let keys = worker.and_then(|w| w.join().ok()).unwrap_or_else(fill);
-                (keys, table)
-            })
+            // The first attempt's key is drawn here, so that each thread
+            // hashes the names whose keys it computes, in one pass.
+            let sip = [OsRng.next_u64(), OsRng.next_u64()];
+            let (keys, tags) = keys_and_tags(names, &key_of, dummy, &sip);
+            (keys, Some((sip, tags)))
         };
-        let (sip, buckets, span, table) = table?;
+        let (sip, buckets, span, table) = build_table(names, first)?;
         Ok(Self {
             sip,
             mask: buckets - 1,
@@ -263,50 +263,179 @@ impl CramIndex {
     }
 }
 
+/// Where an entry's CRAM-MD5 key comes from.
+pub(super) enum KeySource<'s> {
+    /// A password: its key schedule runs while the table is built, several
+    /// at once (see [`HmacMd5Key::from_secrets`]).
+    Secret(&'s [u8]),
+    /// A key computed already (stored chaining states).
+    Key(HmacMd5Key),
+    /// No CRAM-MD5 key: the dummy stands in.
+    None,
+}
+
+impl From<Option<HmacMd5Key>> for KeySource<'_> {
+    fn from(key: Option<HmacMd5Key>) -> Self {
+        key.map_or(Self::None, Self::Key)
+    }
+}
+
 /// The dense key array: for each of `len` (at least one) entries, its key
 /// from `key_of` (the dummy if it has none or is past the end), then a copy
 /// of `dummy`.
-fn fill_keys(
+fn fill_keys<'s, S: Into<KeySource<'s>>>(
     len: usize,
-    key_of: &impl Fn(usize) -> Option<HmacMd5Key>,
+    key_of: &impl Fn(usize) -> S,
     dummy: &HmacMd5Key,
 ) -> Keys {
-    let pairs = len.max(1);
-    // Exact capacity: growing would free a buffer holding keys unwiped.
-    let mut keys = Keys(Vec::with_capacity(pairs.saturating_mul(2)));
-    for i in 0..pairs {
-        let key = if i < len { key_of(i) } else { None };
-        keys.0.push(KeyWords::default());
-        if let Some(slot) = keys.0.last_mut() {
-            slot.0 = key.as_ref().unwrap_or(dummy).words();
-        }
-        keys.0.push(KeyWords::default());
-        if let Some(slot) = keys.0.last_mut() {
-            slot.0 = dummy.words();
+    // Exact size, filled in place: growing would free a buffer holding
+    // keys unwiped.
+    let mut keys = Keys(vec![KeyWords::default(); len.max(1).saturating_mul(2)]);
+    fill_run(0, len, &mut keys.0, key_of, dummy);
+    keys
+}
+
+/// Writes the key pairs (key, then dummy copy) of entries `start..end`
+/// into `keys`, running the passwords' key schedules `LANES / 2` at a time.
+/// Slots past `end` get the dummy.
+fn fill_run<'s, S: Into<KeySource<'s>>>(
+    start: usize,
+    end: usize,
+    keys: &mut [KeyWords],
+    key_of: &impl Fn(usize) -> S,
+    dummy: &HmacMd5Key,
+) {
+    const BATCH: usize = LANES / 2;
+    for (b, pairs) in keys.chunks_mut(2 * BATCH).enumerate() {
+        let first = start.saturating_add(b * BATCH);
+        let sources: [KeySource<'s>; BATCH] = std::array::from_fn(|j| {
+            let i = first.saturating_add(j);
+            if i < end {
+                key_of(i).into()
+            } else {
+                KeySource::None
+            }
+        });
+        let computed = sources
+            .iter()
+            .any(|s| matches!(s, KeySource::Secret(_)))
+            .then(|| {
+                HmacMd5Key::from_secrets(std::array::from_fn(|j| match sources.get(j) {
+                    Some(KeySource::Secret(s)) => *s,
+                    _ => &[],
+                }))
+            });
+        for (j, (pair, source)) in pairs.chunks_exact_mut(2).zip(&sources).enumerate() {
+            let key = match source {
+                KeySource::Secret(_) => computed.as_ref().and_then(|c| c.get(j)),
+                KeySource::Key(k) => Some(k),
+                KeySource::None => None,
+            };
+            if let [mine, copy] = pair {
+                mine.0 = key.unwrap_or(dummy).words();
+                copy.0 = dummy.words();
+            }
         }
     }
-    keys
+}
+
+/// For a large store: the key array of [`fill_keys`] and every name's tag
+/// under `sip`, each thread taking one run of entries.
+fn keys_and_tags<'s, S: Into<KeySource<'s>>>(
+    names: &[(&Principal, bool)],
+    key_of: &(impl Fn(usize) -> S + Sync),
+    dummy: &HmacMd5Key,
+    sip: &[u64; 2],
+) -> (Keys, Vec<[u64; 2]>) {
+    let len = names.len();
+    // Whole batches of key schedules per run.
+    let per = len.div_ceil(threads()).next_multiple_of(LANES).max(1);
+    // Filled in place, run by run: growing or concatenating would leave
+    // buffers holding keys unwiped.
+    let mut keys = Keys(vec![KeyWords::default(); len.max(1).saturating_mul(2)]);
+    let mut tags = vec![[0u64; 2]; len];
+    // Each run's slices behind a lock taken once, so that the work is a
+    // shared closure (which `in_parallel` may run here if a thread fails).
+    let runs: Vec<Run<'_>> = keys
+        .0
+        .chunks_mut(per.saturating_mul(2))
+        .zip(tags.chunks_mut(per))
+        .enumerate()
+        .map(|(k, (keys, tags))| Mutex::new((k * per, keys, tags)))
+        .collect();
+    let shares: Vec<usize> = (0..=runs.len()).collect();
+    in_parallel(&shares, |k, _| {
+        let Some(run) = runs.get(k) else {
+            return;
+        };
+        let mut run = run.lock().unwrap_or_else(PoisonError::into_inner);
+        let (start, keys, tags) = &mut *run;
+        let end = start.saturating_add(tags.len());
+        fill_run(*start, end, keys, key_of, dummy);
+        for (tag, (name, _)) in tags.iter_mut().zip(names.get(*start..).unwrap_or_default()) {
+            *tag = tag_of(sip, name.as_str());
+        }
+    });
+    drop(runs);
+    (keys, tags)
+}
+
+/// One thread's share of [`keys_and_tags`]: its first entry, its key
+/// pairs and its tags.
+type Run<'a> = Mutex<(usize, &'a mut [KeyWords], &'a mut [[u64; 2]])>;
+
+/// Every name's tag under `sip`, on several threads for a large store.
+fn tags_of(names: &[(&Principal, bool)], sip: &[u64; 2]) -> Vec<[u64; 2]> {
+    let n = if names.len() < PARALLEL_FROM {
+        1
+    } else {
+        threads()
+    };
+    let per = names.len().div_ceil(n).max(1);
+    let bounds: Vec<usize> = (0..=n).map(|k| (k * per).min(names.len())).collect();
+    in_parallel(&bounds, |a, b| {
+        names
+            .get(a..b)
+            .unwrap_or_default()
+            .iter()
+            .map(|(name, _)| tag_of(sip, name.as_str()))
+            .collect::<Vec<_>>()
+    })
+    .concat()
 }
 
 /// Key, bucket count, span and buckets of a table holding `names`.
 type Table = ([u64; 2], usize, usize, Vec<Bucket>);
 
 /// Places `names`, retrying with a fresh key and a larger table until every
-/// name fits.
-fn build_table(names: &[(&Principal, bool)]) -> Result<Table, Duplicate> {
+/// name fits. `first` is the first attempt's key and tags, if computed
+/// already.
+fn build_table(
+    names: &[(&Principal, bool)],
+    mut first: Option<([u64; 2], Vec<[u64; 2]>)>,
+) -> Result<Table, Duplicate> {
     let len = names.len();
     // About half full: two choices of three slots place that many
     // without trouble; a failed attempt doubles the table.
     let mut buckets = len.div_ceil(2).max(1).next_power_of_two();
     let mut span = 1;
+    // Read in bucket order: one byte a name keeps them in cache.
+    let has_keys: Vec<bool> = names.iter().map(|&(_, k)| k).collect();
     loop {
         // A fresh key every attempt: a failure says nothing about the next.
-        let mut sip = [OsRng.next_u64(), OsRng.next_u64()];
+        let (mut sip, tags) = first.take().unwrap_or_else(|| {
+            let sip = [OsRng.next_u64(), OsRng.next_u64()];
+            let tags = tags_of(names, &sip);
+            (sip, tags)
+        });
         // Placed in bucket order first (see `placing_order`); a duplicate
         // found that way is looked for again in store order, so the error
         // names the first repeated name as it always did.
-        let placed = match place_in(names, &sip, buckets, span, true) {
-            Err(Fail::Duplicate(_)) => place_in(names, &sip, buckets, span, false),
+        let placed = match place_in(names, &has_keys, tags, buckets, span, true) {
+            Err(Fail::Duplicate(_)) => {
+                let tags = tags_of(names, &sip);
+                place_in(names, &has_keys, tags, buckets, span, false)
+            }
             other => other,
         };
         match placed {
@@ -327,11 +456,17 @@ fn build_table(names: &[(&Principal, bool)]) -> Result<Table, Duplicate> {
     }
 }
 
-/// The two candidate buckets of a tag (the first of each group).
+/// The two candidate buckets of a tag (the first of each group): both in
+/// one block of [`BLOCK`] buckets, so a large table can be filled block by
+/// block, by several threads, each block in cache. Within a block of 512
+/// buckets the two choices balance as well as across the whole table.
 fn groups_of(tag: [u64; 2], mask: usize) -> [usize; 2] {
     // Truncation intended: only the low bits pick a bucket. Bit 0 of the
     // first half is always set, so it is shifted out.
-    [(tag[0] >> 1) as usize & mask, tag[1] as usize & mask]
+    let first = (tag[0] >> 1) as usize & mask;
+    // `mask + 1` and `BLOCK` are powers of two.
+    let local = BLOCK.min(mask.saturating_add(1)) - 1;
+    [first, (first & !local) | (tag[1] as usize & local)]
 }
 
 /// The 128-bit tag of `name`, bit 0 set so no tag is the empty slot's.
@@ -348,24 +483,25 @@ fn place(
     buckets: usize,
     span: usize,
 ) -> Result<Vec<Bucket>, Fail> {
-    place_in(names, sip, buckets, span, false)
+    let has_keys: Vec<bool> = names.iter().map(|&(_, k)| k).collect();
+    place_in(names, &has_keys, tags_of(names, sip), buckets, span, false)
 }
 
-/// Bucket regions of [`placing_order`]: 1,024 regions of 32 KiB each
-/// for a million principals.
-const REGIONS: usize = 1024;
+/// Buckets per block (32 KiB): a name's two buckets are in the same block.
+const BLOCK: usize = 512;
 
-/// The order to place names in: by the region of their first bucket
-/// (a counting sort, stable, so store order within a region). Placing in
-/// store order reads two random buckets per name, each a cache miss in a
-/// table of tens of MiB (most of a large store's build); in this order the
-/// first bucket is in a small region just read, so one miss is left. Each
-/// name's tag comes along, so the placing loop reads them in order too.
-fn placing_order(tags: &[[u64; 2]], mask: usize) -> Vec<([u64; 2], usize)> {
+/// The order to place names in: by the block of their buckets (a counting
+/// sort, stable, so store order within a block), and where each block's
+/// names start in it (one more entry: the end). Placing in store order
+/// reads two random buckets per name, each a cache miss in a table of tens
+/// of MiB (most of a large store's build); in this order both are in a
+/// block just read. Each name's tag comes along, so the placing loop reads
+/// them in order too.
+fn placing_order(tags: &[[u64; 2]], mask: usize) -> (Vec<([u64; 2], usize)>, Vec<usize>) {
     let buckets = mask + 1;
-    let regions = REGIONS.min(buckets);
-    // Both powers of two: a region is a run of `buckets / regions` buckets.
-    let shift = (buckets / regions).trailing_zeros();
+    let block = BLOCK.min(buckets);
+    let regions = buckets / block;
+    let shift = block.trailing_zeros();
     let region = |tag: [u64; 2]| groups_of(tag, mask)[0] >> shift;
     let mut starts = vec![0usize; regions + 1];
     for &tag in tags {
@@ -379,45 +515,108 @@ fn placing_order(tags: &[[u64; 2]], mask: usize) -> Vec<([u64; 2], usize)> {
             *n += before;
         }
     }
+    let mut next = starts.clone();
     let mut order = vec![([0u64; 2], 0usize); tags.len()];
     for (i, &tag) in tags.iter().enumerate() {
-        if let Some(at) = starts.get_mut(region(tag)) {
+        if let Some(at) = next.get_mut(region(tag)) {
             if let Some(slot) = order.get_mut(*at) {
                 *slot = (tag, i);
             }
             *at += 1;
         }
     }
-    order
+    (order, starts)
 }
 
-/// Places every name in the less full of its two groups (moving one
-/// occupant to its other group when both are full), in bucket order if
-/// `by_bucket` (for a large store), else in store order. A duplicate found
-/// names its two positions, lower first.
+/// Places every name (tag `tags[i]` for `names[i]`) in the less full of
+/// its two groups (moving one occupant to its other group when both are
+/// full), in bucket order if `by_bucket` (for a large store: on several
+/// threads, each taking a run of blocks), else in store order. A duplicate
+/// found names its two positions, lower first.
 fn place_in(
     names: &[(&Principal, bool)],
-    sip: &[u64; 2],
+    has_keys: &[bool],
+    tags: Vec<[u64; 2]>,
     buckets: usize,
     span: usize,
     by_bucket: bool,
 ) -> Result<Vec<Bucket>, Fail> {
     let mask = buckets - 1;
-    let mut table = vec![Bucket::default(); buckets.saturating_add(span - 1)];
-    // Hashing first keeps the placing loop short, so the processor has
-    // several of its (random, cache-missing) bucket reads in flight at once.
-    let tags: Vec<[u64; 2]> = names.iter().map(|(n, _)| tag_of(sip, n.as_str())).collect();
-    let order = if by_bucket && names.len() >= PARALLEL_FROM {
-        placing_order(&tags, mask)
-    } else {
-        tags.iter().copied().zip(0..).collect()
-    };
+    if !by_bucket || names.len() < PARALLEL_FROM {
+        let order: Vec<([u64; 2], usize)> = tags.into_iter().zip(0..).collect();
+        let mut table = vec![Bucket::default(); buckets.saturating_add(span - 1)];
+        place_part(&mut table, 0, &order, names, has_keys, mask, span)?;
+        return Ok(table);
+    }
+    let (order, starts) = placing_order(&tags, mask);
+    // The order holds the tags too: a copy fewer at the peak.
     drop(tags);
-    let has_keys: Vec<bool> = names.iter().map(|&(_, k)| k).collect();
-    for (tag, i) in order {
+    let mut table = vec![Bucket::default(); buckets.saturating_add(span - 1)];
+    let regions = starts.len() - 1;
+    let block = buckets / regions;
+    // Wider groups cross blocks: one thread (this never happens in
+    // practice: it takes a table of 16 buckets per name that still failed).
+    let n = if span > 1 { 1 } else { threads().min(regions) };
+    let mut parts = Vec::with_capacity(n);
+    let mut rest = table.as_mut_slice();
+    let mut first_region = 0;
+    for k in 1..=n {
+        let last_region = if k == n { regions } else { regions * k / n };
+        let size = (last_region - first_region) * block;
+        let take = if k == n {
+            rest.len()
+        } else {
+            size.min(rest.len())
+        };
+        let (mine, tail) = std::mem::take(&mut rest).split_at_mut(take);
+        rest = tail;
+        let from = starts.get(first_region).copied().unwrap_or(0);
+        let to = starts.get(last_region).copied().unwrap_or(0);
+        let names_here = order.get(from..to).unwrap_or_default();
+        parts.push(Mutex::new((mine, first_region * block, names_here)));
+        first_region = last_region;
+    }
+    let shares: Vec<usize> = (0..=parts.len()).collect();
+    let results = in_parallel(&shares, |k, _| match parts.get(k) {
+        Some(part) => {
+            let mut part = part.lock().unwrap_or_else(PoisonError::into_inner);
+            let (table, base, order) = &mut *part;
+            place_part(table, *base, order, names, has_keys, mask, span)
+        }
+        None => Ok(()),
+    });
+    drop(parts);
+    // A duplicate first: the caller then looks for it in store order.
+    let mut retry = false;
+    for result in results {
+        match result {
+            Ok(()) => {}
+            Err(Fail::Duplicate(d)) => return Err(Fail::Duplicate(d)),
+            Err(Fail::Retry) => retry = true,
+        }
+    }
+    if retry {
+        return Err(Fail::Retry);
+    }
+    Ok(table)
+}
+
+/// Places the names of `order` (tag and store position) in `table`, the
+/// buckets from `base` on (every bucket their groups use).
+fn place_part(
+    table: &mut [Bucket],
+    base: usize,
+    order: &[([u64; 2], usize)],
+    names: &[(&Principal, bool)],
+    has_keys: &[bool],
+    mask: usize,
+    span: usize,
+) -> Result<(), Fail> {
+    for &(tag, i) in order {
         let has_key = has_keys.get(i).copied().unwrap_or(false);
-        let groups = groups_of(tag, mask);
-        if let Some(j) = find_tag(&table, groups, span, tag) {
+        // Outside the part (never): `get` finds nothing there.
+        let groups = groups_of(tag, mask).map(|g| g.wrapping_sub(base));
+        if let Some(j) = find_tag(table, groups, span, tag) {
             return Err(match (names.get(i), names.get(j)) {
                 (Some(&(name, _)), Some(&(other, _))) if other == name => {
                     Fail::Duplicate(Duplicate {
@@ -432,11 +631,11 @@ fn place_in(
         // Truncation: a store holds fewer than 2^31 principals (more would
         // take hundreds of GiB).
         let value = (i as u32 & !KEY_FLAG) | if has_key { KEY_FLAG } else { 0 };
-        let [a, b] = groups.map(|g| free_slot(&table, g, span));
+        let [a, b] = groups.map(|g| free_slot(table, g, span));
         let target = match (a, b) {
             (Some((fa, sa)), Some((fb, sb))) => Some(if fb > fa { sb } else { sa }),
             (Some((_, s)), None) | (None, Some((_, s))) => Some(s),
-            (None, None) => make_room(&mut table, groups, span, mask),
+            (None, None) => make_room(table, groups, span, mask, base),
         };
         let Some((bucket, slot)) = target else {
             return Err(Fail::Retry);
@@ -445,7 +644,7 @@ fn place_in(
         *b.tags.get_mut(slot).ok_or(Fail::Retry)? = tag;
         *b.values.get_mut(slot).ok_or(Fail::Retry)? = value;
     }
-    Ok(table)
+    Ok(())
 }
 
 /// The position stored under `tag` in either group, if any.
@@ -480,19 +679,20 @@ fn free_slot(table: &[Bucket], start: usize, span: usize) -> Option<(usize, (usi
 }
 
 /// Both groups are full: moves one occupant to its other group if that has
-/// room, and returns the slot it left.
+/// room, and returns the slot it left. Bucket numbers are from `base` on.
 fn make_room(
     table: &mut [Bucket],
     groups: [usize; 2],
     span: usize,
     mask: usize,
+    base: usize,
 ) -> Option<(usize, usize)> {
     for g in groups {
         for bucket in g..g.saturating_add(span) {
             for slot in 0..WIDTH {
                 let b = table.get(bucket)?;
                 let (tag, value) = (*b.tags.get(slot)?, *b.values.get(slot)?);
-                let [x, y] = groups_of(tag, mask);
+                let [x, y] = groups_of(tag, mask).map(|g| g.wrapping_sub(base));
                 let other = if (x..x.saturating_add(span)).contains(&bucket) {
                     y
                 } else {

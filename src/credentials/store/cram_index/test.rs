@@ -136,3 +136,39 @@ fn large_tables_compute_keys_on_a_second_thread_with_the_same_result() {
     assert_eq!(index.find("nobody").key.words(), [7; 8]);
     assert_eq!(index.keys.0.len(), 2 * names.len());
 }
+
+#[test]
+fn large_tables_report_the_first_duplicate_in_store_order() {
+    // Placed block by block on several threads, a large table meets its
+    // duplicates in bucket order; the error still names the first repeated
+    // name in store order, with both positions.
+    let mut names: Vec<String> = (0..2 * PARALLEL_FROM).map(|i| format!("v{i}")).collect();
+    names[PARALLEL_FROM + 5] = "v3".into();
+    names[PARALLEL_FROM + 9] = "v1".into();
+    let ps = principals(&names);
+    let flags: Vec<(&Principal, bool)> = ps.iter().map(|p| (p, true)).collect();
+    let err = CramIndex::build(&flags, |_| Some(key(1)), &key(2)).unwrap_err();
+    assert_eq!(
+        err,
+        Duplicate {
+            principal: ps[3].clone(),
+            first: 3,
+            second: PARALLEL_FROM + 5
+        }
+    );
+}
+
+#[test]
+fn both_buckets_of_a_name_are_in_one_block() {
+    for mask in [0usize, 1, 511, 1023, (1 << 20) - 1] {
+        for i in 0..1000u64 {
+            let tag = [
+                i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+                i.wrapping_mul(0xc2b2_ae3d_27d4_eb4f),
+            ];
+            let [a, b] = groups_of(tag, mask);
+            assert!(a <= mask && b <= mask);
+            assert_eq!(a / BLOCK, b / BLOCK, "{mask} {tag:?}");
+        }
+    }
+}
