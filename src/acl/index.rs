@@ -72,25 +72,20 @@ impl<T: bytemuck::Pod> Slots<T> {
         Self::Heap(Vec::new())
     }
 
-    /// `n` slots, each `fill`, on the heap (building).
-    fn filled(n: usize, fill: T) -> Self {
-        Self::Heap(vec![fill; n])
-    }
-
-    /// Moves the slots of a built table of [`MAP_AT`] bytes or more into
-    /// a map. Building stays on the heap: growing and shrinking there is
-    /// cheaper than faulting in (and perhaps compacting memory for) huge
-    /// pages for every intermediate size.
-    fn settle(&mut self) {
-        let Self::Heap(v) = self else { return };
-        let bytes = v.len().saturating_mul(size_of::<T>());
-        if bytes < MAP_AT {
-            return;
+    /// `n` zeroed slots (all-zero is an empty slot in both tables): in a
+    /// map from [`MAP_AT`] bytes, built in place, so a large table is
+    /// neither filled by a pass of its own nor copied from the heap once
+    /// built (the kernel's zeroed pages are empty slots, faulted in by the
+    /// first probe that reaches them); else on the heap, zeroed by the
+    /// allocator.
+    fn zeroed(n: usize) -> Self {
+        let bytes = n.saturating_mul(size_of::<T>());
+        if bytes >= MAP_AT
+            && let Some(m) = Self::map(n, bytes)
+        {
+            return m;
         }
-        if let Some(mut m) = Self::map(v.len(), bytes) {
-            m.as_mut_slice().copy_from_slice(v);
-            *self = m;
-        }
+        Self::Heap(bytemuck::zeroed_vec(n))
     }
 
     fn map(len: usize, bytes: usize) -> Option<Self> {
@@ -153,10 +148,9 @@ impl<T: bytemuck::Pod> Drop for Slots<T> {
 
 impl<T: bytemuck::Pod> Clone for Slots<T> {
     fn clone(&self) -> Self {
-        let mut s = Self::Heap(self.as_slice().to_vec());
-        if matches!(self, Self::Mapped { .. }) {
-            s.settle();
-        }
+        let src = self.as_slice();
+        let mut s = Self::zeroed(src.len());
+        s.as_mut_slice().copy_from_slice(src);
         s
     }
 }
@@ -180,7 +174,11 @@ const PAD: u8 = 0xff;
 /// byte 0xFD is never the first byte of UTF-8).
 const LONG_W0: u64 = 0xfd;
 /// First word of an empty slot (first byte 0xFE: never UTF-8 either).
+/// Slots store their first word XORed with it, so an all-zero slot (what
+/// a fresh map or a zeroed allocation holds) is the empty one.
 const EMPTY_W0: u64 = 0xfe;
+/// [`LONG_W0`] as stored.
+const LONG_KEY: u64 = LONG_W0 ^ EMPTY_W0;
 /// Follows each long string in the arena (never UTF-8): comparing it too
 /// makes a match exact in length.
 const END: u8 = 0xff;
@@ -193,7 +191,8 @@ pub(crate) const NO_SIDE: [u32; 2] = [u32::MAX; 2];
 
 /// One string's slot: 28 bytes of string (padded with [`PAD`]) in `w` and
 /// `tail`, or, over 28 bytes, [`LONG_W0`], its full hash, where its bytes
-/// are, and its length; then its id and the [`HAS_SIDE`] flag.
+/// are, and its length; then its id and the [`HAS_SIDE`] flag. `w[0]` is
+/// stored XORed with [`EMPTY_W0`]: all zero is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C, align(32))]
 struct NameSlot {
@@ -202,14 +201,9 @@ struct NameSlot {
     id: u32,
 }
 
-const EMPTY_NAME: NameSlot = NameSlot {
-    w: [EMPTY_W0, 0, 0],
-    tail: 0,
-    id: 0,
-};
-
-/// What a slot holding `s` (hashed to `hash`) has in `w` and `tail`; for
-/// a long string, the offset word is left 0 (compared apart).
+/// What a slot holding `s` (hashed to `hash`) has in `w` and `tail` (`w[0]`
+/// as stored); for a long string, the offset word is left 0 (compared
+/// apart).
 #[inline(always)]
 fn name_key(s: &[u8], hash: u64) -> ([u64; 3], u32) {
     let mut b = [PAD; 32];
@@ -223,10 +217,10 @@ fn name_key(s: &[u8], hash: u64) -> ([u64; 3], u32) {
                 }
                 u64::from_le_bytes(w)
             };
-            ([word(0), word(8), word(16)], word(24) as u32)
+            ([word(0) ^ EMPTY_W0, word(8), word(16)], word(24) as u32)
         }
         _ => (
-            [LONG_W0, hash, 0],
+            [LONG_KEY, hash, 0],
             u32::try_from(s.len()).unwrap_or(u32::MAX),
         ),
     }
@@ -245,6 +239,8 @@ pub(crate) struct NameTable {
     /// The strings over [`INLINE`] bytes, each followed by [`END`].
     bytes: Vec<u8>,
     len: usize,
+    /// Whether any string has side values (else `freeze` drops `sides`).
+    any_side: bool,
 }
 
 /// Slot count for `n` strings at load factor ≤ ¾ (at least ⅜ once
@@ -266,6 +262,7 @@ impl NameTable {
             sides: Vec::new(),
             bytes: Vec::new(),
             len: 0,
+            any_side: false,
         }
     }
 
@@ -293,13 +290,12 @@ impl NameTable {
             self.rehash(want);
         }
         self.hashes = Vec::new();
-        if self.slots.as_slice().iter().all(|s| s.id & HAS_SIDE == 0) {
-            self.sides = Vec::new();
-        } else {
+        if self.any_side {
             self.sides.shrink_to_fit();
+        } else {
+            self.sides = Vec::new();
         }
         self.bytes.shrink_to_fit();
-        self.slots.settle();
     }
 
     /// Heap bytes held (capacity, not length).
@@ -310,63 +306,94 @@ impl NameTable {
             + self.bytes.capacity()
     }
 
-    fn place(slots: &mut [NameSlot], hash: u64, e: NameSlot) {
+    /// Puts `e` in the first empty slot from `hash`; returns its index.
+    fn place(slots: &mut [NameSlot], hash: u64, e: NameSlot) -> usize {
         let mask = slots.len().wrapping_sub(1);
         let mut i = hash as usize & mask;
         while let Some(s) = slots.get_mut(i) {
-            if s.w[0] == EMPTY_W0 {
+            if s.w[0] == 0 {
                 *s = e;
-                return;
+                return i;
             }
             i = (i + 1) & mask;
         }
+        i
     }
 
     fn rehash(&mut self, n: usize) {
-        let old = std::mem::replace(&mut self.slots, Slots::filled(n, EMPTY_NAME));
+        let old = std::mem::replace(&mut self.slots, Slots::zeroed(n));
         let new = self.slots.as_mut_slice();
-        for e in old.as_slice().iter().filter(|e| e.w[0] != EMPTY_W0) {
+        for e in old.as_slice().iter().filter(|e| e.w[0] != 0) {
             if let Some(&h) = self.hashes.get((e.id & MAX_ID) as usize) {
                 Self::place(new, h, *e);
             }
         }
     }
 
-    /// The side values of `id` (hashed to `hash`), to update them while
-    /// building; marks its slot as having some.
-    pub(crate) fn side_mut(&mut self, id: u32, hash: u64) -> Option<&mut [u32; 2]> {
-        let slots = self.slots.as_mut_slice();
-        let mask = slots.len().wrapping_sub(1);
-        let mut i = hash as usize & mask;
-        loop {
-            let s = slots.get_mut(i)?;
-            if s.w[0] == EMPTY_W0 {
-                return None;
-            }
-            if s.id & MAX_ID == id {
-                s.id |= HAS_SIDE;
-                return self.sides.get_mut(id as usize);
-            }
-            i = (i + 1) & mask;
+    /// Interns `s` (one probe, whether or not it is new) and lowers its
+    /// side value `which` (0 or 1) to at most `d`, marking its slot as
+    /// having side values; returns its id and hash, or `None` as
+    /// [`intern`](Self::intern).
+    pub(crate) fn intern_side(
+        &mut self,
+        key: &HashKey,
+        s: &str,
+        which: usize,
+        d: u32,
+    ) -> Option<(u32, u64)> {
+        let (id, h, at) = self.intern_at(key, s)?;
+        if let Some(slot) = self.slots.as_mut_slice().get_mut(at) {
+            slot.id |= HAS_SIDE;
+            self.any_side = true;
         }
+        if let Some(v) = self.sides.get_mut(id as usize).and_then(|v| v.get_mut(which)) {
+            *v = (*v).min(d);
+        }
+        Some((id, h))
     }
 
     /// The id and hash of `s`, added if new; `None` if the ids ran out
     /// (more than 2^31 - 1 strings) or the table is frozen.
     pub(crate) fn intern(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64)> {
+        self.intern_at(key, s).map(|(id, h, _)| (id, h))
+    }
+
+    /// [`intern`](Self::intern), and the index of the string's slot.
+    fn intern_at(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64, usize)> {
         let h = key.hash(s.as_bytes()).hash;
         let (mut w, tail) = name_key(s.as_bytes(), h);
-        if let Some(e) = self.find_keyed(s.as_bytes(), h, w, tail) {
-            return Some((e.id & MAX_ID, h));
+        // Room first, so the probe below also finds where a new string
+        // goes (no second probe).
+        if (self.len + 1).saturating_mul(4) > self.slots.as_slice().len().saturating_mul(3) {
+            if self.hashes.len() != self.len {
+                return None;
+            }
+            self.rehash(name_slots_for(self.len + 1));
+        }
+        let long = s.len() > INLINE;
+        let slots = self.slots.as_slice();
+        let mask = slots.len().wrapping_sub(1);
+        let mut i = h as usize & mask;
+        loop {
+            let e = slots.get(i)?;
+            if e.w[0] == 0 {
+                break;
+            }
+            let hit = if long {
+                e.w[0] == LONG_KEY && e.w[1] == h && e.tail == tail && self.same_long(e.w[2], s.as_bytes())
+            } else {
+                e.w == w && e.tail == tail
+            };
+            if hit {
+                return Some((e.id & MAX_ID, h, i));
+            }
+            i = (i + 1) & mask;
         }
         let id = u32::try_from(self.len).ok().filter(|&id| id < MAX_ID)?;
         if self.hashes.len() != self.len {
             return None;
         }
-        if (self.len + 1).saturating_mul(4) > self.slots.as_slice().len().saturating_mul(3) {
-            self.rehash(name_slots_for(self.len + 1));
-        }
-        if s.len() > INLINE {
+        if long {
             w[2] = self.bytes.len() as u64;
             self.bytes.extend_from_slice(s.as_bytes());
             self.bytes.push(END);
@@ -374,8 +401,9 @@ impl NameTable {
         self.hashes.push(h);
         self.sides.push(NO_SIDE);
         self.len += 1;
-        Self::place(self.slots.as_mut_slice(), h, NameSlot { w, tail, id });
-        Some((id, h))
+        let slot = self.slots.as_mut_slice().get_mut(i)?;
+        *slot = NameSlot { w, tail, id };
+        Some((id, h, i))
     }
 
     /// Reads the first slot `hashed` probes, so that a look-up soon after
@@ -417,11 +445,11 @@ impl NameTable {
             // Load factor < 1: an empty slot ends every probe; an empty
             // table has no slot 0.
             let e = slots.get(i)?;
-            if e.w[0] == EMPTY_W0 {
+            if e.w[0] == 0 {
                 return None;
             }
             let hit = if long {
-                e.w[0] == LONG_W0 && e.w[1] == h && e.tail == tail && self.same_long(e.w[2], s)
+                e.w[0] == LONG_KEY && e.w[1] == h && e.tail == tail && self.same_long(e.w[2], s)
             } else {
                 e.w == w && e.tail == tail
             };
@@ -458,6 +486,7 @@ pub(crate) struct PairTable {
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C, align(32))]
 struct PairSlot {
+    /// The pair XORed with [`NO_PAIR`] (0: empty).
     key: u64,
     /// Low half of the pair hash (for growing).
     hash: u32,
@@ -465,15 +494,9 @@ struct PairSlot {
     extra: [u32; 4],
 }
 
-/// No pair has this key: ids stay below `u32::MAX - 1`.
+/// No pair has this key: ids stay below `u32::MAX - 1`. Slots store a
+/// key XORed with it, so an all-zero slot is the empty one.
 const NO_PAIR: u64 = u64::MAX;
-
-const EMPTY_PAIR: PairSlot = PairSlot {
-    key: NO_PAIR,
-    hash: 0,
-    val: 0,
-    extra: [0; 4],
-};
 
 #[inline(always)]
 pub(super) fn pair(a: u32, b: u32) -> u64 {
@@ -503,17 +526,16 @@ impl PairTable {
         if want < self.slots.as_slice().len() {
             self.rehash(want);
         }
-        self.slots.settle();
     }
 
     fn rehash(&mut self, n: usize) {
-        let old = std::mem::replace(&mut self.slots, Slots::filled(n, EMPTY_PAIR));
+        let old = std::mem::replace(&mut self.slots, Slots::zeroed(n));
         let new = self.slots.as_mut_slice();
         let mask = n - 1;
-        for p in old.as_slice().iter().filter(|p| p.key != NO_PAIR) {
+        for p in old.as_slice().iter().filter(|p| p.key != 0) {
             let mut i = p.hash as usize & mask;
             while let Some(s) = new.get_mut(i) {
-                if s.key == NO_PAIR {
+                if s.key == 0 {
                     *s = *p;
                     break;
                 }
@@ -532,11 +554,12 @@ impl PairTable {
         let slots = self.slots.as_mut_slice();
         let mask = slots.len() - 1;
         let mut i = h as usize & mask;
+        let k = k ^ NO_PAIR;
         while let Some(s) = slots.get_mut(i) {
             if s.key == k {
                 return;
             }
-            if s.key == NO_PAIR {
+            if s.key == 0 {
                 *s = PairSlot {
                     key: k,
                     hash: h as u32,
@@ -581,12 +604,13 @@ impl PairTable {
         let slots = self.slots.as_slice();
         let mask = slots.len().wrapping_sub(1);
         let mut i = h as usize & mask;
+        let k = k ^ NO_PAIR;
         loop {
             let s = slots.get(i)?;
             if s.key == k {
                 return Some((s.val, s.extra));
             }
-            if s.key == NO_PAIR {
+            if s.key == 0 {
                 return None;
             }
             i = (i + 1) & mask;
