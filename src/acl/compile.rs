@@ -213,6 +213,9 @@ struct Job<'a> {
     budget: Budget,
 }
 
+/// ACLs whose table slots [`Table::build`] reads before adding them.
+const BUILD_GROUP: usize = 8;
+
 /// Policies of at least this many ACLs are compiled on two threads: below
 /// it, starting a thread costs more than it saves.
 const PARALLEL_FROM: usize = 8192;
@@ -314,33 +317,54 @@ fn budget_need(acls: &[Acl]) -> usize {
 /// change it; any change to a rule does. Computed once, here.
 fn policy_hash(source: &AclSource) -> String {
     use sha2::{Digest, Sha256};
-    fn put(h: &mut Sha256, bytes: &[u8]) {
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
+    /// The canonical bytes, hashed 64 KiB at a time: a few small
+    /// `update` calls per ACL cost more than the hashing itself.
+    struct Canon {
+        h: Sha256,
+        buf: Vec<u8>,
     }
-    fn entity(h: &mut Sha256, e: &Entity) {
-        match e {
-            Entity::Any => h.update([0u8]),
-            Entity::None => h.update([1u8]),
-            Entity::Some(values) => {
-                h.update([2u8]);
-                h.update((values.len() as u64).to_le_bytes());
-                for v in values {
-                    put(h, v.as_str().as_bytes());
+    impl Canon {
+        fn put(&mut self, bytes: &[u8]) {
+            self.buf.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            self.buf.extend_from_slice(bytes);
+        }
+        fn entity(&mut self, e: &Entity) {
+            match e {
+                Entity::Any => self.buf.push(0),
+                Entity::None => self.buf.push(1),
+                Entity::Some(values) => {
+                    self.buf.push(2);
+                    self.buf
+                        .extend_from_slice(&(values.len() as u64).to_le_bytes());
+                    for v in values {
+                        self.put(v.as_str().as_bytes());
+                    }
                 }
             }
         }
+        fn flush(&mut self, at: usize) {
+            if self.buf.len() >= at {
+                self.h.update(&self.buf);
+                self.buf.clear();
+            }
+        }
     }
-    let mut h = Sha256::new();
-    put(&mut h, b"mesos-auth acl policy v1");
-    h.update([u8::from(source.permissive())]);
+    const CHUNK: usize = 1 << 16;
+    let mut c = Canon {
+        h: Sha256::new(),
+        buf: Vec::with_capacity(CHUNK + 1024),
+    };
+    c.put(b"mesos-auth acl policy v1");
+    c.buf.push(u8::from(source.permissive()));
     for acl in source.iter() {
-        put(&mut h, acl.list.key().as_bytes());
-        h.update(acl.index.to_le_bytes());
-        entity(&mut h, &acl.principals);
-        entity(&mut h, &acl.object);
+        c.put(acl.list.key().as_bytes());
+        c.buf.extend_from_slice(&acl.index.to_le_bytes());
+        c.entity(&acl.principals);
+        c.entity(&acl.object);
+        c.flush(CHUNK);
     }
-    let digest = h.finalize();
+    c.flush(0);
+    let digest = c.h.finalize();
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -639,7 +663,60 @@ impl Table {
         t.names.reserve(n);
         t.pairs.reserve(np.min(budget.left));
         t.rules.reserve(acls.len());
-        for acl in acls {
+        // A group's slots are read (hashed ahead) before any of its ACLs
+        // is added: on a large policy most of a compile is waiting for
+        // table slots, and loads issued back to back wait together (as in
+        // `authorize_many`).
+        for group in acls.chunks(BUILD_GROUP) {
+            for acl in group {
+                t.touch_slots(acl, b.key);
+            }
+            for acl in group {
+                t.add(acl, hierarchical, b, budget)?;
+            }
+        }
+        t.names.freeze();
+        t.prefixes.freeze();
+        t.pairs.freeze();
+        t.prefix_pairs.freeze();
+        t.has_pairs = !t.pairs.is_empty();
+        t.head = acls
+            .first()
+            .and_then(|a| Head::of(a, hierarchical, b.max_string_len));
+        Ok(t)
+    }
+
+    /// Reads the slots that adding `acl` will probe first: its first
+    /// principal's and first object's in `names`, and their pair's.
+    #[inline(always)]
+    fn touch_slots(&self, acl: &Acl, key: &HashKey) {
+        let first = |e: &Entity| match e {
+            Entity::Some(v) => v.first().map(|v| key.hash(v.as_str().as_bytes())),
+            _ => None,
+        };
+        let p = first(&acl.principals);
+        let o = first(&acl.object);
+        if let Some(p) = &p {
+            self.names.touch(p);
+        }
+        if let Some(o) = &o {
+            self.names.touch(o);
+            if let Some(p) = &p {
+                self.pairs.touch(key.pair_hash(p.hash, o.hash));
+            }
+        }
+    }
+
+    /// Adds the rules `acl` derives.
+    fn add(
+        &mut self,
+        acl: &Acl,
+        hierarchical: bool,
+        b: &mut Builder<'_>,
+        budget: &mut Budget,
+    ) -> Result<(), AclError> {
+        let t = self;
+        {
             let rule = RuleRef {
                 list: acl.list,
                 index: acl.index,
@@ -674,15 +751,7 @@ impl Table {
                 }
             }
         }
-        t.names.freeze();
-        t.prefixes.freeze();
-        t.pairs.freeze();
-        t.prefix_pairs.freeze();
-        t.has_pairs = !t.pairs.is_empty();
-        t.head = acls
-            .first()
-            .and_then(|a| Head::of(a, hierarchical, b.max_string_len));
-        Ok(t)
+        Ok(())
     }
 
     fn heap_bytes(&self) -> usize {
