@@ -251,7 +251,10 @@ fn build_all(
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if total < PARALLEL_FROM || threads < 2 {
         let (tables, hash) = run(&vec![true; jobs.len()], true);
-        return (tables.into_iter().flatten().collect(), hash.unwrap_or_default());
+        return (
+            tables.into_iter().flatten().collect(),
+            hash.unwrap_or_default(),
+        );
     }
     // Largest first, each to the less loaded side; the hash weighs about
     // an eighth of a table build per ACL (measured, 1,000,000 ACLs).
@@ -366,7 +369,8 @@ fn policy_hash(source: &AclSource) -> String {
     }
     impl Canon {
         fn put(&mut self, bytes: &[u8]) {
-            self.buf.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            self.buf
+                .extend_from_slice(&(bytes.len() as u64).to_le_bytes());
             self.buf.extend_from_slice(bytes);
         }
         fn entity(&mut self, e: &Entity) {

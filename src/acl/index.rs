@@ -346,7 +346,11 @@ impl NameTable {
             slot.id |= HAS_SIDE;
             self.any_side = true;
         }
-        if let Some(v) = self.sides.get_mut(id as usize).and_then(|v| v.get_mut(which)) {
+        if let Some(v) = self
+            .sides
+            .get_mut(id as usize)
+            .and_then(|v| v.get_mut(which))
+        {
             *v = (*v).min(d);
         }
         Some((id, h))
@@ -380,7 +384,10 @@ impl NameTable {
                 break;
             }
             let hit = if long {
-                e.w[0] == LONG_KEY && e.w[1] == h && e.tail == tail && self.same_long(e.w[2], s.as_bytes())
+                e.w[0] == LONG_KEY
+                    && e.w[1] == h
+                    && e.tail == tail
+                    && self.same_long(e.w[2], s.as_bytes())
             } else {
                 e.w == w && e.tail == tail
             };

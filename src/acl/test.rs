@@ -560,7 +560,9 @@ fn policy_hash_is_the_canonical_encoding() {
             r#"{{"principals": {{"values": ["p{i}", "q"]}}, "users": {object}}}"#
         ));
     }
-    s.push_str(r#"], "view_roles": [{"principals": {"type": "ANY"}, "roles": {"values": ["a/%"]}}]}"#);
+    s.push_str(
+        r#"], "view_roles": [{"principals": {"type": "ANY"}, "roles": {"values": ["a/%"]}}]}"#,
+    );
     for text in [s.as_str(), r#"{"permissive": false}"#] {
         let src = super::parse(text).unwrap();
         let c = Compiler::new().compile(&src).unwrap();
