@@ -72,25 +72,20 @@ impl<T: bytemuck::Pod> Slots<T> {
         Self::Heap(Vec::new())
     }
 
-    /// `n` slots, each `fill`, on the heap (building).
-    fn filled(n: usize, fill: T) -> Self {
-        Self::Heap(vec![fill; n])
-    }
-
-    /// Moves the slots of a built table of [`MAP_AT`] bytes or more into
-    /// a map. Building stays on the heap: growing and shrinking there is
-    /// cheaper than faulting in (and perhaps compacting memory for) huge
-    /// pages for every intermediate size.
-    fn settle(&mut self) {
-        let Self::Heap(v) = self else { return };
-        let bytes = v.len().saturating_mul(size_of::<T>());
-        if bytes < MAP_AT {
-            return;
+    /// `n` zeroed slots (all-zero is an empty slot in both tables): in a
+    /// map from [`MAP_AT`] bytes, built in place, so a large table is
+    /// neither filled by a pass of its own nor copied from the heap once
+    /// built (the kernel's zeroed pages are empty slots, faulted in by the
+    /// first probe that reaches them); else on the heap, zeroed by the
+    /// allocator.
+    fn zeroed(n: usize) -> Self {
+        let bytes = n.saturating_mul(size_of::<T>());
+        if bytes >= MAP_AT
+            && let Some(m) = Self::map(n, bytes)
+        {
+            return m;
         }
-        if let Some(mut m) = Self::map(v.len(), bytes) {
-            m.as_mut_slice().copy_from_slice(v);
-            *self = m;
-        }
+        Self::Heap(bytemuck::zeroed_vec(n))
     }
 
     fn map(len: usize, bytes: usize) -> Option<Self> {
@@ -153,10 +148,9 @@ impl<T: bytemuck::Pod> Drop for Slots<T> {
 
 impl<T: bytemuck::Pod> Clone for Slots<T> {
     fn clone(&self) -> Self {
-        let mut s = Self::Heap(self.as_slice().to_vec());
-        if matches!(self, Self::Mapped { .. }) {
-            s.settle();
-        }
+        let src = self.as_slice();
+        let mut s = Self::zeroed(src.len());
+        s.as_mut_slice().copy_from_slice(src);
         s
     }
 }
@@ -182,7 +176,11 @@ const PAD_WORD: u64 = u64::from_le_bytes([PAD; 8]);
 /// byte 0xFD is never the first byte of UTF-8).
 const LONG_W0: u64 = 0xfd;
 /// First word of an empty slot (first byte 0xFE: never UTF-8 either).
+/// Slots store their first word XORed with it, so an all-zero slot (what
+/// a fresh map or a zeroed allocation holds) is the empty one.
 const EMPTY_W0: u64 = 0xfe;
+/// [`LONG_W0`] as stored.
+const LONG_KEY: u64 = LONG_W0 ^ EMPTY_W0;
 /// Follows each long string in the arena (never UTF-8): comparing it too
 /// makes a match exact in length.
 const END: u8 = 0xff;
@@ -196,7 +194,8 @@ const MAX_ID: u32 = NAME_SPILL - 1;
 /// Side values of a string with no single-sided rule.
 pub(crate) const NO_SIDE: [u32; 2] = [u32::MAX; 2];
 
-/// Slots per 64-byte cache line (both tables' slots are 32 bytes).
+/// Slots per 64-byte cache line (both tables' slots are 32 bytes; a large
+/// table's map starts on a huge page, so its lines hold whole pairs).
 const PER_LINE: usize = 2;
 
 /// The first slot of the line a key hashed to `hash` starts its probe at,
@@ -212,9 +211,16 @@ fn home(hash: u64, len: usize) -> usize {
     (hash as usize & len.wrapping_sub(1)) & !(PER_LINE - 1)
 }
 
+/// Whether slot `i` lies past the home line that starts at `first`.
+#[inline(always)]
+fn past_home(i: usize, first: usize, mask: usize) -> bool {
+    i.wrapping_sub(first) & mask >= PER_LINE
+}
+
 /// One string's slot: 28 bytes of string (padded with [`PAD`]) in `w` and
 /// `tail`, or, over 28 bytes, [`LONG_W0`], its full hash, where its bytes
-/// are, and its length; then its id and the [`HAS_SIDE`] flag.
+/// are, and its length; then its id and the [`HAS_SIDE`] flag. `w[0]` is
+/// stored XORed with [`EMPTY_W0`]: all zero is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C, align(32))]
 struct NameSlot {
@@ -223,14 +229,9 @@ struct NameSlot {
     id: u32,
 }
 
-const EMPTY_NAME: NameSlot = NameSlot {
-    w: [EMPTY_W0, 0, 0],
-    tail: 0,
-    id: 0,
-};
-
-/// What a slot holding `s` (hashed to `hash`) has in `w` and `tail`; for
-/// a long string, the offset word is left 0 (compared apart).
+/// What a slot holding `s` (hashed to `hash`) has in `w` and `tail` (`w[0]`
+/// as stored); for a long string, the offset word is left 0 (compared
+/// apart).
 ///
 /// Built from word loads of `s` itself: copying `s` into a padded stack
 /// buffer and reading it back as words (a `memcpy` call, then loads that
@@ -240,11 +241,11 @@ const EMPTY_NAME: NameSlot = NameSlot {
 fn name_key(s: &[u8], hash: u64) -> ([u64; 3], u32) {
     if s.len() > INLINE {
         return (
-            [LONG_W0, hash, 0],
+            [LONG_KEY, hash, 0],
             u32::try_from(s.len()).unwrap_or(u32::MAX),
         );
     }
-    let w = [padded(s, 0), padded(s, 8), padded(s, 16)];
+    let w = [padded(s, 0) ^ EMPTY_W0, padded(s, 8), padded(s, 16)];
     (w, padded(s, 24) as u32)
 }
 
@@ -277,19 +278,11 @@ fn padded(s: &[u8], at: usize) -> u64 {
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C, align(16))]
 struct SideSlot {
-    id: u32,
+    /// The id plus one (0: an empty slot).
+    id1: u32,
     side: [u32; 2],
     pad: u32,
 }
-
-/// No string has this id (ids stay at or below [`MAX_ID`]).
-const NO_ID: u32 = u32::MAX;
-
-const EMPTY_SIDE: SideSlot = SideSlot {
-    id: NO_ID,
-    side: NO_SIDE,
-    pad: 0,
-};
 
 /// Where `id` starts its probe in a side table of `mask + 1` slots. Ids
 /// are dense numbers the compiler gave, not input, so a multiplicative
@@ -319,6 +312,8 @@ pub(crate) struct NameTable {
     /// The strings over [`INLINE`] bytes, each followed by [`END`].
     bytes: Vec<u8>,
     len: usize,
+    /// Whether any string has side values (else `freeze` drops `sides`).
+    any_side: bool,
 }
 
 /// Slot count for `n` strings at load factor ≤ ¾ (at least ⅜ once
@@ -341,6 +336,7 @@ impl NameTable {
             side_slots: Slots::new(),
             bytes: Vec::new(),
             len: 0,
+            any_side: false,
         }
     }
 
@@ -369,45 +365,45 @@ impl NameTable {
         }
         self.hashes = Vec::new();
         let sides = std::mem::take(&mut self.sides);
-        let with: Vec<(u32, [u32; 2])> =
-            (0u32..).zip(sides).filter(|(_, v)| *v != NO_SIDE).collect();
-        let mut table = if with.is_empty() {
-            Slots::new()
-        } else {
-            Slots::filled(slots_for(with.len()), EMPTY_SIDE)
-        };
-        let slots = table.as_mut_slice();
-        let mask = slots.len().wrapping_sub(1);
-        for (id, v) in with {
-            let mut i = side_home(id, mask);
-            while let Some(s) = slots.get_mut(i) {
-                if s.id == NO_ID {
-                    *s = SideSlot {
-                        id,
-                        side: v,
-                        pad: 0,
-                    };
-                    break;
+        if self.any_side {
+            let with: Vec<(u32, [u32; 2])> =
+                (0u32..).zip(sides).filter(|(_, v)| *v != NO_SIDE).collect();
+            let mut table: Slots<SideSlot> = Slots::zeroed(slots_for(with.len()));
+            let slots = table.as_mut_slice();
+            let mask = slots.len().wrapping_sub(1);
+            for (id, side) in with {
+                let mut i = side_home(id, mask);
+                while let Some(s) = slots.get_mut(i) {
+                    if s.id1 == 0 {
+                        *s = SideSlot {
+                            id1: id + 1,
+                            side,
+                            pad: 0,
+                        };
+                        break;
+                    }
+                    i = (i + 1) & mask;
                 }
-                i = (i + 1) & mask;
             }
+            self.side_slots = table;
         }
-        table.settle();
-        self.side_slots = table;
         self.bytes.shrink_to_fit();
-        self.slots.settle();
     }
 
-    /// The side values of `id`, a string whose slot has [`HAS_SIDE`].
+    /// The side values of `id`, a string whose slot has [`HAS_SIDE`]: from
+    /// the per-id array while building, from the side table once frozen.
     #[inline(always)]
     fn side_of(&self, id: u32) -> [u32; 2] {
+        if let Some(v) = self.sides.get(id as usize) {
+            return *v;
+        }
         let slots = self.side_slots.as_slice();
         let mask = slots.len().wrapping_sub(1);
         let mut i = side_home(id, mask);
         loop {
             match slots.get(i) {
-                Some(s) if s.id == id => return s.side,
-                Some(s) if s.id != NO_ID => i = (i + 1) & mask,
+                Some(s) if s.id1 == id.wrapping_add(1) => return s.side,
+                Some(s) if s.id1 != 0 => i = (i + 1) & mask,
                 _ => return NO_SIDE,
             }
         }
@@ -422,72 +418,117 @@ impl NameTable {
             + self.bytes.capacity()
     }
 
-    /// Puts `e` (flags cleared) at the first empty slot from its home
-    /// line, flagging the home line if that is past it.
+    /// Puts `e` (its spill flag cleared) in the first empty slot from its
+    /// home line, flagging that line if the slot is past it.
     fn place(slots: &mut [NameSlot], hash: u64, mut e: NameSlot) {
         e.id &= !NAME_SPILL;
         let mask = slots.len().wrapping_sub(1);
-        let h = home(hash, slots.len());
-        let mut i = h;
+        let first = home(hash, slots.len());
+        let mut i = first;
         while let Some(s) = slots.get_mut(i) {
-            if s.w[0] == EMPTY_W0 {
+            if s.w[0] == 0 {
                 *s = e;
-                if i.wrapping_sub(h) & mask >= PER_LINE
-                    && let Some(first) = slots.get_mut(h)
-                {
-                    first.id |= NAME_SPILL;
-                }
+                Self::flag_spill(slots, i, first);
                 return;
             }
             i = (i + 1) & mask;
         }
     }
 
+    /// Flags the home line starting at `first` if slot `i`, just filled,
+    /// lies past it.
+    fn flag_spill(slots: &mut [NameSlot], i: usize, first: usize) {
+        if past_home(i, first, slots.len().wrapping_sub(1))
+            && let Some(f) = slots.get_mut(first)
+        {
+            f.id |= NAME_SPILL;
+        }
+    }
+
     fn rehash(&mut self, n: usize) {
-        let old = std::mem::replace(&mut self.slots, Slots::filled(n, EMPTY_NAME));
+        let old = std::mem::replace(&mut self.slots, Slots::zeroed(n));
         let new = self.slots.as_mut_slice();
-        for e in old.as_slice().iter().filter(|e| e.w[0] != EMPTY_W0) {
+        for e in old.as_slice().iter().filter(|e| e.w[0] != 0) {
             if let Some(&h) = self.hashes.get((e.id & MAX_ID) as usize) {
                 Self::place(new, h, *e);
             }
         }
     }
 
-    /// The side values of `id` (hashed to `hash`), to update them while
-    /// building; marks its slot as having some.
-    pub(crate) fn side_mut(&mut self, id: u32, hash: u64) -> Option<&mut [u32; 2]> {
-        let slots = self.slots.as_mut_slice();
-        let mask = slots.len().wrapping_sub(1);
-        let mut i = home(hash, slots.len());
-        loop {
-            let s = slots.get_mut(i)?;
-            if s.w[0] == EMPTY_W0 {
-                return None;
-            }
-            if s.id & MAX_ID == id {
-                s.id |= HAS_SIDE;
-                return self.sides.get_mut(id as usize);
-            }
-            i = (i + 1) & mask;
+    /// Interns `s` (one probe, whether or not it is new) and lowers its
+    /// side value `which` (0 or 1) to at most `d`, marking its slot as
+    /// having side values; returns its id and hash, or `None` as
+    /// [`intern`](Self::intern).
+    pub(crate) fn intern_side(
+        &mut self,
+        key: &HashKey,
+        s: &str,
+        which: usize,
+        d: u32,
+    ) -> Option<(u32, u64)> {
+        let (id, h, at) = self.intern_at(key, s)?;
+        if let Some(slot) = self.slots.as_mut_slice().get_mut(at) {
+            slot.id |= HAS_SIDE;
+            self.any_side = true;
         }
+        if let Some(v) = self
+            .sides
+            .get_mut(id as usize)
+            .and_then(|v| v.get_mut(which))
+        {
+            *v = (*v).min(d);
+        }
+        Some((id, h))
     }
 
     /// The id and hash of `s`, added if new; `None` if the ids ran out
     /// (more than 2^31 - 1 strings) or the table is frozen.
     pub(crate) fn intern(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64)> {
+        self.intern_at(key, s).map(|(id, h, _)| (id, h))
+    }
+
+    /// [`intern`](Self::intern), and the index of the string's slot.
+    fn intern_at(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64, usize)> {
         let h = key.hash(s.as_bytes()).hash;
         let (mut w, tail) = name_key(s.as_bytes(), h);
-        if let Some(e) = self.find_keyed(s.as_bytes(), h, w, tail) {
-            return Some((e.id & MAX_ID, h));
+        // Room first, so the probe below also finds where a new string
+        // goes (no second probe).
+        if (self.len + 1).saturating_mul(4) > self.slots.as_slice().len().saturating_mul(3) {
+            if self.hashes.len() != self.len {
+                return None;
+            }
+            self.rehash(name_slots_for(self.len + 1));
+        }
+        let long = s.len() > INLINE;
+        let slots = self.slots.as_slice();
+        let mask = slots.len().wrapping_sub(1);
+        let first = home(h, slots.len());
+        let mut i = first;
+        // To the first empty slot (no early stop at the home line): that
+        // is where a new string goes.
+        loop {
+            let e = slots.get(i)?;
+            if e.w[0] == 0 {
+                break;
+            }
+            let hit = if long {
+                e.w[0] == LONG_KEY
+                    && e.w[1] == h
+                    && e.tail == tail
+                    && self.same_long(e.w[2], s.as_bytes())
+            } else {
+                e.w == w && e.tail == tail
+            };
+            if hit {
+                return Some((e.id & MAX_ID, h, i));
+            }
+            i = (i + 1) & mask;
         }
         let id = u32::try_from(self.len).ok().filter(|&id| id < MAX_ID)?;
         if self.hashes.len() != self.len {
             return None;
         }
-        if (self.len + 1).saturating_mul(4) > self.slots.as_slice().len().saturating_mul(3) {
-            self.rehash(name_slots_for(self.len + 1));
-        }
-        if s.len() > INLINE {
+        if long {
             w[2] = self.bytes.len() as u64;
             self.bytes.extend_from_slice(s.as_bytes());
             self.bytes.push(END);
@@ -495,8 +536,10 @@ impl NameTable {
         self.hashes.push(h);
         self.sides.push(NO_SIDE);
         self.len += 1;
-        Self::place(self.slots.as_mut_slice(), h, NameSlot { w, tail, id });
-        Some((id, h))
+        let slots = self.slots.as_mut_slice();
+        *slots.get_mut(i)? = NameSlot { w, tail, id };
+        Self::flag_spill(slots, i, first);
+        Some((id, h, i))
     }
 
     /// Prefetches the home line `hashed` probes, so that a look-up soon
@@ -521,11 +564,7 @@ impl NameTable {
         let e = self.find_keyed(s, hashed.hash, w, tail)?;
         let id = e.id & MAX_ID;
         let side = if e.id & HAS_SIDE != 0 {
-            // While building, the per-id array; frozen, the side table.
-            match self.sides.get(id as usize) {
-                Some(v) => *v,
-                None => self.side_of(id),
-            }
+            self.side_of(id)
         } else {
             NO_SIDE
         };
@@ -552,11 +591,11 @@ impl NameTable {
             // Load factor < 1: an empty slot ends every probe; an empty
             // table has no slot 0.
             let e = slots.get(i)?;
-            if e.w[0] == EMPTY_W0 {
+            if e.w[0] == 0 {
                 return None;
             }
             let hit = if long {
-                e.w[0] == LONG_W0 && e.w[1] == h && e.tail == tail && self.same_long(e.w[2], s)
+                e.w[0] == LONG_KEY && e.w[1] == h && e.tail == tail && self.same_long(e.w[2], s)
             } else {
                 e.w == w && e.tail == tail
             };
@@ -593,6 +632,7 @@ pub(crate) struct PairTable {
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C, align(32))]
 struct PairSlot {
+    /// The pair XORed with [`NO_PAIR`] (0: empty).
     key: u64,
     /// Low half of the pair hash (for growing); its bit 0, which never
     /// picks a line, is [`PAIR_SPILL`].
@@ -601,18 +641,12 @@ struct PairSlot {
     extra: [u32; 4],
 }
 
-/// No pair has this key: ids stay below `u32::MAX - 1`.
+/// No pair has this key: ids stay below `u32::MAX - 1`. Slots store a
+/// key XORed with it, so an all-zero slot is the empty one.
 const NO_PAIR: u64 = u64::MAX;
 /// In `hash` of a line's first slot: a pair homed at this line sits
 /// beyond it (as [`NAME_SPILL`]).
 const PAIR_SPILL: u32 = 1;
-
-const EMPTY_PAIR: PairSlot = PairSlot {
-    key: NO_PAIR,
-    hash: 0,
-    val: 0,
-    extra: [0; 4],
-};
 
 #[inline(always)]
 pub(super) fn pair(a: u32, b: u32) -> u64 {
@@ -642,35 +676,35 @@ impl PairTable {
         if want < self.slots.as_slice().len() {
             self.rehash(want);
         }
-        self.slots.settle();
     }
 
     fn rehash(&mut self, n: usize) {
-        let old = std::mem::replace(&mut self.slots, Slots::filled(n, EMPTY_PAIR));
+        let old = std::mem::replace(&mut self.slots, Slots::zeroed(n));
         let new = self.slots.as_mut_slice();
-        for p in old.as_slice().iter().filter(|p| p.key != NO_PAIR) {
-            Self::place(new, u64::from(p.hash), *p);
+        let mask = n - 1;
+        for p in old.as_slice().iter().filter(|p| p.key != 0) {
+            let mut p = *p;
+            p.hash &= !PAIR_SPILL;
+            let first = home(u64::from(p.hash), n);
+            let mut i = first;
+            while let Some(s) = new.get_mut(i) {
+                if s.key == 0 {
+                    *s = p;
+                    Self::flag_spill(new, i, first);
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
         }
     }
 
-    /// Puts `p` (flag cleared) at the first empty slot from the home line
-    /// of `h`, flagging that line if it is past it.
-    fn place(slots: &mut [PairSlot], h: u64, mut p: PairSlot) {
-        p.hash &= !PAIR_SPILL;
-        let mask = slots.len().wrapping_sub(1);
-        let first = home(h, slots.len());
-        let mut i = first;
-        while let Some(s) = slots.get_mut(i) {
-            if s.key == NO_PAIR {
-                *s = p;
-                if i.wrapping_sub(first) & mask >= PER_LINE
-                    && let Some(f) = slots.get_mut(first)
-                {
-                    f.hash |= PAIR_SPILL;
-                }
-                return;
-            }
-            i = (i + 1) & mask;
+    /// Flags the home line starting at `first` if slot `i`, just filled,
+    /// lies past it.
+    fn flag_spill(slots: &mut [PairSlot], i: usize, first: usize) {
+        if past_home(i, first, slots.len().wrapping_sub(1))
+            && let Some(f) = slots.get_mut(first)
+        {
+            f.hash |= PAIR_SPILL;
         }
     }
 
@@ -681,17 +715,28 @@ impl PairTable {
         if (self.len + 1) * 2 > self.slots.as_slice().len() {
             self.rehash(slots_for(self.len + 1));
         }
-        if self.get_with(h, k).is_some() {
-            return;
+        let slots = self.slots.as_mut_slice();
+        let mask = slots.len() - 1;
+        let first = home(h, slots.len());
+        let mut i = first;
+        let k = k ^ NO_PAIR;
+        while let Some(s) = slots.get_mut(i) {
+            if s.key == k {
+                return;
+            }
+            if s.key == 0 {
+                *s = PairSlot {
+                    key: k,
+                    hash: h as u32 & !PAIR_SPILL,
+                    val: v,
+                    extra,
+                };
+                Self::flag_spill(slots, i, first);
+                self.len += 1;
+                return;
+            }
+            i = (i + 1) & mask;
         }
-        let p = PairSlot {
-            key: k,
-            hash: h as u32,
-            val: v,
-            extra,
-        };
-        Self::place(self.slots.as_mut_slice(), h, p);
-        self.len += 1;
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -727,6 +772,7 @@ impl PairTable {
         let first = home(h, slots.len());
         let mut i = first;
         let mut step = 0;
+        let k = k ^ NO_PAIR;
         loop {
             // Past the home line, and nothing homed there spilled.
             if step == PER_LINE && slots.get(first).is_none_or(|f| f.hash & PAIR_SPILL == 0) {
@@ -737,7 +783,7 @@ impl PairTable {
             if s.key == k {
                 return Some((s.val, s.extra));
             }
-            if s.key == NO_PAIR {
+            if s.key == 0 {
                 return None;
             }
             i = (i + 1) & mask;
@@ -753,12 +799,12 @@ mod tests {
     /// buffer, read back as words.
     fn name_key_by_copy(s: &[u8], hash: u64) -> ([u64; 3], u32) {
         if s.len() > INLINE {
-            return ([LONG_W0, hash, 0], s.len() as u32);
+            return ([LONG_KEY, hash, 0], s.len() as u32);
         }
         let mut b = [PAD; 32];
         b[..s.len()].copy_from_slice(s);
         let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
-        ([word(0), word(8), word(16)], word(24) as u32)
+        ([word(0) ^ EMPTY_W0, word(8), word(16)], word(24) as u32)
     }
 
     #[test]

@@ -253,8 +253,11 @@ fn name_table_inline_and_long_strings_are_exact() {
     for (i, s) in (0u32..).zip(&all) {
         assert_eq!(t.intern(&key, s).map(|x| x.0), Some(i), "{s}");
         if i % 3 == 0 {
-            let (_, h) = t.intern(&key, s).unwrap();
-            *t.side_mut(i, h).unwrap() = [i, i + 1];
+            // Known strings by now: one probe finds them and sets a side.
+            assert_eq!(t.intern_side(&key, s, 0, i).map(|x| x.0), Some(i));
+            assert_eq!(t.intern_side(&key, s, 1, i + 1).map(|x| x.0), Some(i));
+            // A higher position never replaces a lower one.
+            assert_eq!(t.intern_side(&key, s, 1, i + 2).map(|x| x.0), Some(i));
         }
     }
     let check = |t: &NameTable| {
@@ -449,4 +452,120 @@ fn long_strings_with_a_common_tail_stay_apart() {
     let n7 = names[7].as_bytes();
     assert_eq!(t.find(n7, &key.hash(n7)).unwrap().1.vals, [7, 42]);
     assert!(t.vals_mut(id + 1000, h).is_none());
+}
+
+/// The index-entry budget spans the lists in order: a policy built on two
+/// threads (8,192 ACLs or more) fails at the same ACL, with the same
+/// count, as a small one built on one; a later list over budget never
+/// hides an earlier one.
+#[test]
+fn index_budget_spans_lists_in_order_however_built() {
+    use super::{AclError, Config, LimitKind};
+    for n in [10usize, 20_000] {
+        let mut s = String::from(r#"{"permissive": false, "run_tasks": ["#);
+        for i in 0..n {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!(
+                r#"{{"principals": {{"values": ["p{i}"]}}, "users": {{"values": ["u{i}"]}}}}"#
+            ));
+        }
+        s.push_str(
+            r#"], "register_frameworks": [
+            {"principals": {"values": ["a", "b"]}, "roles": {"values": ["r", "s"]}},
+            {"principals": {"values": ["a", "b"]}, "roles": {"values": ["t/%"]}},
+            {"principals": {"values": ["a", "b"]}, "roles": {"values": ["u", "v"]}}],
+            "view_frameworks": [
+            {"principals": {"values": ["a", "b", "c"]}, "users": {"values": ["x", "y", "z"]}}]}"#,
+        );
+        let src = super::parse(&s).unwrap();
+        let with = |limit: usize| Compiler::new().config(Config::new().max_index_entries(limit));
+        // Exactly enough: everything compiles.
+        assert_eq!(with(n + 19).compile(&src).unwrap().rule_count(), n + 4);
+        // register_frameworks comes first (4 + 2 + 4), then run_tasks (n),
+        // then view_frameworks (9).
+        let last = format!("$.run_tasks[{}]", n - 1);
+        for (limit, path, found) in [
+            (9, "$.register_frameworks[2]", 10),
+            (5, "$.register_frameworks[1]", 6),
+            (n + 9, last.as_str(), n + 10),
+            (n + 18, "$.view_frameworks[0]", n + 19),
+        ] {
+            match with(limit).compile(&src) {
+                Err(AclError::Limit(l)) => {
+                    assert_eq!(l.kind(), LimitKind::IndexEntries, "{n} {limit}");
+                    assert_eq!(l.path(), path, "{n} {limit}");
+                    assert_eq!((l.limit(), l.found()), (limit, found), "{n} {limit}");
+                }
+                other => panic!("{n} {limit}: {other:?}"),
+            }
+        }
+    }
+}
+
+/// The policy hash, fed through a buffer, is the SHA-256 of the canonical
+/// encoding exactly as written field by field (more than one buffer's
+/// worth, every entity kind, a value longer than most).
+#[test]
+fn policy_hash_is_the_canonical_encoding() {
+    use super::{AclSource, Entity};
+    use sha2::{Digest, Sha256};
+    fn put(h: &mut Sha256, bytes: &[u8]) {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    fn entity(h: &mut Sha256, e: &Entity) {
+        match e {
+            Entity::Any => h.update([0u8]),
+            Entity::None => h.update([1u8]),
+            Entity::Some(values) => {
+                h.update([2u8]);
+                h.update((values.len() as u64).to_le_bytes());
+                for v in values {
+                    put(h, v.as_str().as_bytes());
+                }
+            }
+        }
+    }
+    fn expected(source: &AclSource) -> String {
+        let mut h = Sha256::new();
+        put(&mut h, b"mesos-auth acl policy v1");
+        h.update([u8::from(source.permissive())]);
+        for acl in source.iter() {
+            put(&mut h, acl.list().key().as_bytes());
+            h.update(acl.index().to_le_bytes());
+            entity(&mut h, acl.principals());
+            entity(&mut h, acl.object());
+        }
+        h.finalize()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+    let long = "v".repeat(3000);
+    let mut s = String::from(r#"{"permissive": true, "run_tasks": ["#);
+    for i in 0..3000 {
+        if i > 0 {
+            s.push(',');
+        }
+        let object = match i % 4 {
+            0 => r#"{"type": "ANY"}"#.to_owned(),
+            1 => r#"{"type": "NONE"}"#.to_owned(),
+            2 => format!(r#"{{"values": ["u{i}", "{long}"]}}"#),
+            _ => format!(r#"{{"values": ["u{i}"]}}"#),
+        };
+        s.push_str(&format!(
+            r#"{{"principals": {{"values": ["p{i}", "q"]}}, "users": {object}}}"#
+        ));
+    }
+    s.push_str(
+        r#"], "view_roles": [{"principals": {"type": "ANY"}, "roles": {"values": ["a/%"]}}]}"#,
+    );
+    for text in [s.as_str(), r#"{"permissive": false}"#] {
+        let src = super::parse(text).unwrap();
+        let c = Compiler::new().compile(&src).unwrap();
+        assert_eq!(c.policy_hash(), expected(&src));
+    }
 }
