@@ -56,8 +56,9 @@ pub(crate) struct Key {
 pub(crate) enum Verifier {
     /// RSA, EC or Ed25519: the backend's key.
     Public(DecodingKey),
-    /// A shared secret, prepared once for each HMAC algorithm.
-    Hmac(HmacKeys),
+    /// A shared secret, prepared once for each HMAC algorithm (boxed: the
+    /// three prepared states are several times a public key's size).
+    Hmac(Box<HmacKeys>),
 }
 
 impl Key {
@@ -360,7 +361,7 @@ fn read_key(
                     "the secret cannot key HMAC".to_owned(),
                 )
             })?;
-            (KeyKind::Secret, Verifier::Hmac(keys))
+            (KeyKind::Secret, Verifier::Hmac(Box::new(keys)))
         }
         (_, true) => {
             return Err(r.error(
