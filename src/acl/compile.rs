@@ -717,7 +717,7 @@ impl Table {
                 t.touch_slots(acl, b.key);
             }
             for acl in group {
-                t.add(acl, hierarchical, b, budget)?;
+                t.add(acl, b, budget)?;
             }
         }
         t.names.freeze();
@@ -753,46 +753,38 @@ impl Table {
     }
 
     /// Adds the rules `acl` derives.
-    fn add(
-        &mut self,
-        acl: &Acl,
-        hierarchical: bool,
-        b: &mut Builder<'_>,
-        budget: &mut Budget,
-    ) -> Result<(), AclError> {
-        let t = self;
-        {
-            let rule = RuleRef {
-                list: acl.list,
-                index: acl.index,
-                location: acl.location,
-            };
-            let subj = match &acl.principals {
-                Entity::Any | Entity::None => Subj::All,
-                Entity::Some(v) => {
-                    t.has_subjects = true;
-                    Subj::Set(v)
-                }
-            };
-            let subj_allows = !matches!(acl.principals, Entity::None);
-            // createHierarchicalRoleACLs: each `x/%` value first, then the rest.
-            match &acl.object {
-                Entity::Any => t.derive(rule, subj, Obj::All, subj_allows, acl, b, budget)?,
-                Entity::None => t.derive(rule, subj, Obj::All, false, acl, b, budget)?,
-                Entity::Some(values) => {
-                    let mut plain = false;
-                    for v in values {
-                        match recursive_prefix(v).filter(|_| hierarchical) {
-                            Some(p) => {
-                                t.derive(rule, subj, Obj::Prefix(p), subj_allows, acl, b, budget)?;
-                            }
-                            None => plain = true,
+    fn add(&mut self, acl: &Acl, b: &mut Builder<'_>, budget: &mut Budget) -> Result<(), AclError> {
+        let hierarchical = self.hierarchical;
+        let rule = RuleRef {
+            list: acl.list,
+            index: acl.index,
+            location: acl.location,
+        };
+        let subj = match &acl.principals {
+            Entity::Any | Entity::None => Subj::All,
+            Entity::Some(v) => {
+                self.has_subjects = true;
+                Subj::Set(v)
+            }
+        };
+        let subj_allows = !matches!(acl.principals, Entity::None);
+        // createHierarchicalRoleACLs: each `x/%` value first, then the rest.
+        match &acl.object {
+            Entity::Any => self.derive(rule, subj, Obj::All, subj_allows, acl, b, budget)?,
+            Entity::None => self.derive(rule, subj, Obj::All, false, acl, b, budget)?,
+            Entity::Some(values) => {
+                let mut plain = false;
+                for v in values {
+                    match recursive_prefix(v).filter(|_| hierarchical) {
+                        Some(p) => {
+                            self.derive(rule, subj, Obj::Prefix(p), subj_allows, acl, b, budget)?;
                         }
+                        None => plain = true,
                     }
-                    if plain {
-                        let obj = Obj::Set(values, hierarchical);
-                        t.derive(rule, subj, obj, subj_allows, acl, b, budget)?;
-                    }
+                }
+                if plain {
+                    let obj = Obj::Set(values, hierarchical);
+                    self.derive(rule, subj, obj, subj_allows, acl, b, budget)?;
                 }
             }
         }
