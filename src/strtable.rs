@@ -104,8 +104,17 @@ impl HashKey {
     #[inline(always)]
     pub(crate) fn hash(&self, s: &[u8]) -> Hashed {
         let [k0, k1, k2, k3] = self.0;
-        let (a, b, seed, sus) = if s.len() > 16 {
+        let (a, b, seed, sus) = if s.len() > 32 {
             self.long(s)
+        } else if s.len() > 16
+            && let (Some(f), Some(l)) = (s.first_chunk::<16>(), s.last_chunk::<16>())
+        {
+            // 17..=32 bytes (most principals and roles), inline: what
+            // `long` computes for them, one block then the last 16 bytes.
+            let ((x0, y0), (x, y)) = (split16(f), split16(l));
+            let seed = fold_mul(x0 ^ k1, y0 ^ k0);
+            let sus = suspicious_word(x0) | suspicious_word(y0);
+            (x, y, seed, sus | suspicious_word(x) | suspicious_word(y))
         } else if let (Some(f), Some(l)) = (s.first_chunk::<8>(), s.last_chunk::<8>()) {
             // 8..=16 bytes: first and last word, overlapping.
             let (x, y) = (word8(f), word8(l));
@@ -135,7 +144,8 @@ impl HashKey {
     }
 
     /// Strings over 16 bytes: 16-byte blocks, then the last 16 bytes
-    /// (overlapping) as the two final words.
+    /// (overlapping) as the two final words. [`hash`](Self::hash) calls it
+    /// for strings over 32 bytes and computes the same inline below that.
     #[inline(never)]
     fn long(&self, s: &[u8]) -> (u64, u64, u64, u64) {
         let [mut seed, k1, _, _] = self.0;
@@ -153,6 +163,46 @@ impl HashKey {
         let (x, y) = s.last_chunk::<16>().map_or((0, 0), split16);
         (x, y, seed, sus | suspicious_word(x) | suspicious_word(y))
     }
+}
+
+#[cfg(test)]
+impl HashKey {
+    /// [`hash`](Self::hash) of a string over 16 bytes with every length
+    /// taken by [`long`](Self::long), as before 17..=32 were inlined.
+    pub(crate) fn hash_by_blocks(&self, s: &[u8]) -> (u64, bool) {
+        let [_, k1, k2, k3] = self.0;
+        let (a, b, seed, sus) = self.long(s);
+        let h = fold_mul(a ^ k1, b ^ seed);
+        (fold_mul(h ^ k2, s.len() as u64 ^ k3), sus != 0)
+    }
+}
+
+/// Bytes `at..at + 8` of `s` as a little-endian word, zero where `s` has
+/// ended, and how many of them are `s`'s (0 to 8). Word loads, not a copy
+/// into a buffer: a `memcpy` call and loads that cannot be forwarded from
+/// its byte stores cost more than the work done on the word (measured in
+/// ACL decisions, which build slot keys and check roles this way).
+#[inline(always)]
+pub(crate) fn word_at(s: &[u8], at: usize) -> (u64, usize) {
+    let Some(rest) = s.get(at..).filter(|r| !r.is_empty()) else {
+        return (0, 0);
+    };
+    if let Some(w) = rest.first_chunk::<8>() {
+        return (u64::from_le_bytes(*w), 8);
+    }
+    // 1..=7 bytes left: read them with loads ending at the string's end
+    // (overlapping) rather than byte by byte.
+    let k = rest.len();
+    let v = if let Some(w) = s.last_chunk::<8>() {
+        u64::from_le_bytes(*w) >> (8 * (8 - k))
+    } else if let (Some(a), Some(b)) = (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
+        u64::from(u32::from_le_bytes(*a)) | (u64::from(u32::from_le_bytes(*b)) << (8 * (k - 4)))
+    } else if let (Some(a), Some(b)) = (rest.first_chunk::<2>(), rest.last_chunk::<2>()) {
+        u64::from(u16::from_le_bytes(*a)) | (u64::from(u16::from_le_bytes(*b)) << (8 * (k - 2)))
+    } else {
+        rest.first().copied().map_or(0, u64::from)
+    };
+    (v, k)
 }
 
 #[inline(always)]

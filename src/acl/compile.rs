@@ -1082,12 +1082,11 @@ pub struct CompiledAcls {
     policy_hash: Box<str>,
 }
 
-/// Requests [`CompiledAcls::authorize_many`] hashes, then starts the loads
-/// of, then decides, as one group: enough loads in flight (three each) to
-/// cover a memory latency, few enough that their lines are still in cache
-/// when the decisions run and that all the loads fit in the processor's
-/// out-of-order window together.
-const GROUP: usize = 8;
+/// How far ahead of the request it decides [`CompiledAcls::authorize_many`]
+/// hashes a request and starts its loads (three lines each): enough to
+/// cover a memory latency, few enough that the lines are still in cache
+/// when their decision runs. A power of two (the window is a ring).
+const AHEAD: usize = 8;
 
 /// A request's strings, hashed ahead by [`CompiledAcls::authorize_many`].
 #[derive(Clone, Copy, Default)]
@@ -1122,6 +1121,37 @@ fn object_ok(o: &str, suspicious: bool, role: bool, max: usize) -> Result<(), Re
     } else {
         Ok(())
     }
+}
+
+/// `a == b`, without a `memcmp` call up to 32 bytes (two overlapping
+/// word or block compares) and, above, rejecting most unequal strings by
+/// their last eight bytes first: the call was most of a [`Head`] check,
+/// which runs on every request.
+#[inline(always)]
+pub(super) fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 32
+        && let (Some(x), Some(y), Some(z), Some(w)) = (
+            a.first_chunk::<16>(),
+            b.first_chunk::<16>(),
+            a.last_chunk::<16>(),
+            b.last_chunk::<16>(),
+        )
+    {
+        return x == y && z == w;
+    }
+    if let (Some(x), Some(y), Some(z), Some(w)) = (
+        a.first_chunk::<8>(),
+        b.first_chunk::<8>(),
+        a.last_chunk::<8>(),
+        b.last_chunk::<8>(),
+    ) {
+        return x == y && z == w && (a.len() <= 16 || a == b);
+    }
+    a == b
 }
 
 impl CompiledAcls {
@@ -1214,20 +1244,31 @@ impl CompiledAcls {
     /// ```
     pub fn authorize_many(&self, requests: &[Request<'_>], out: &mut [Decision]) -> usize {
         let n = requests.len().min(out.len());
-        // A group is hashed, then every line its decisions will read is
-        // prefetched back to back, then it is decided: the misses of the
-        // whole group overlap instead of following one another.
-        for (reqs, outs) in requests.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
-            let mut pre = [Hashes::default(); GROUP];
-            for (h, r) in pre.iter_mut().zip(reqs) {
-                *h = self.hashes(r);
-            }
-            for (h, r) in pre.iter().zip(reqs) {
-                self.touch(r, h);
-            }
-            for ((d, r), h) in outs.iter_mut().zip(reqs).zip(pre) {
-                *d = self.decide_with(r, h);
-            }
+        let requests = requests.get(..n).unwrap_or_default();
+        // A sliding window: request `i + AHEAD` is hashed and the lines
+        // its decision will read are prefetched just before request `i`
+        // is decided, so about `AHEAD` requests' loads are always in
+        // flight (a steady stream, where deciding in groups issued bursts
+        // that outran the processor's miss buffers).
+        let mut ring = [Hashes::default(); AHEAD];
+        for (h, r) in ring.iter_mut().zip(requests) {
+            *h = self.hashes(r);
+            self.touch(r, h);
+        }
+        for (i, (d, r)) in out.iter_mut().zip(requests).enumerate() {
+            // (The slot always exists; without it the request is decided
+            // unhashed, never skipped.)
+            let h = ring
+                .get_mut(i % AHEAD)
+                .map_or_else(Hashes::default, |slot| {
+                    let h = *slot;
+                    if let Some(next) = requests.get(i + AHEAD) {
+                        *slot = self.hashes(next);
+                        self.touch(next, slot);
+                    }
+                    h
+                });
+            *d = self.decide_with(r, h);
         }
         n
     }
@@ -1279,7 +1320,7 @@ impl CompiledAcls {
         }
         let t = self.table(action.list())?;
         let h = t.head.as_ref()?;
-        if *h.principal != *p || *h.object != *o {
+        if !same(&h.principal, p) || !same(&h.object, o) {
             return None;
         }
         let r = t.rules.first()?;

@@ -96,6 +96,98 @@ fn ascii_role_check_equals_the_character_check() {
     }
 }
 
+/// The word-at-a-time role check agrees with the character check at
+/// every length up to past its 63-byte limit, with the special characters
+/// at word boundaries too (random strings over a small alphabet, fixed
+/// seed), and on non-ASCII roles.
+#[test]
+fn role_check_by_words_equals_the_character_check_at_every_length() {
+    let alphabet: &[&str] = &[
+        "a", "/", ".", "-", "*", " ", "\u{7f}", "\u{1}", "b", "é", "~",
+    ];
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    for len in 1..=70 {
+        for _ in 0..3_000 {
+            // Mostly plain letters, so that valid roles come up as well.
+            let s: String = (0..len)
+                .map(|_| {
+                    if next(4) == 0 {
+                        alphabet[next(alphabet.len())]
+                    } else {
+                        "a"
+                    }
+                })
+                .collect();
+            assert_eq!(
+                valid_role(&s),
+                s == "*" || valid_role_components(&s),
+                "{s:?}"
+            );
+            assert_eq!(
+                valid_ascii_role(s.as_bytes()),
+                valid_role_components(&s),
+                "{s:?}"
+            );
+        }
+    }
+    for s in [
+        "a/..",
+        "../a",
+        "a/../b",
+        "aaaaaaa/..",
+        "aaaaaa/../b",
+        "aaaaaaaa/*",
+        "aaaaaaa-/b",
+    ] {
+        assert_eq!(valid_role(s), valid_role_components(s), "{s:?}");
+    }
+}
+
+/// Strings of 17 to 32 bytes, hashed inline, hash exactly as the block
+/// loop hashes them (and as every longer string still is).
+#[test]
+fn inline_hash_of_17_to_32_bytes_equals_the_block_loop() {
+    let key = HashKey::random();
+    for len in 17..=40 {
+        for fill in [b'a', b'/', 0x1f, 0xc2] {
+            let mut s: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            for at in [0, len / 2, len - 1] {
+                let keep = s[at];
+                s[at] = fill;
+                let h = key.hash(&s);
+                assert_eq!((h.hash, h.suspicious), key.hash_by_blocks(&s), "{len} {at}");
+                s[at] = keep;
+            }
+        }
+    }
+}
+
+/// The head check's string comparison is `==` at every length, on equal
+/// strings and on strings differing in any one byte.
+#[test]
+fn head_comparison_is_equality() {
+    use super::compile::same;
+    for len in 0..=70 {
+        let a: String = (0..len)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        assert!(same(&a, &a.clone()), "{len}");
+        assert!(!same(&a, &format!("{a}x")), "{len}");
+        for at in 0..len {
+            let mut b = a.clone().into_bytes();
+            b[at] = b'#';
+            let b = String::from_utf8(b).unwrap();
+            assert!(!same(&a, &b), "{len} {at}");
+        }
+    }
+}
+
 /// The screening done while hashing flags exactly the strings holding a
 /// byte < 0x20, 0x7f or 0xC2, at every length and position (short strings,
 /// the 4- and 8-byte word paths, the 16-byte loop, the overlapping tail).

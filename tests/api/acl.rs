@@ -902,7 +902,7 @@ mod oracle {
                 all.push(q);
             }
             // The batch path decides each request as the single one does,
-            // across its groups of 8 (three rounds of up to 11 requests),
+            // past its look-ahead window of 8 (three rounds of up to 11 requests),
             // and only as many as both slices hold.
             let all: Vec<Request<'_>> = all.iter().chain(&all).chain(&all).copied().collect();
             let unset = Decision::Allow(Reason::NothingToAuthorize);
