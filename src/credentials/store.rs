@@ -105,8 +105,9 @@ impl Credential {
 #[derive(Clone)]
 pub struct CramMd5Lookup<'s> {
     key: HmacMd5Key,
-    exists: Choice,
-    known: Choice,
+    // 1 or 0 (see `cram_index::Found`).
+    exists: u8,
+    known: u8,
     index: u32,
     entries: &'s [Credential],
 }
@@ -114,27 +115,33 @@ pub struct CramMd5Lookup<'s> {
 impl<'s> CramMd5Lookup<'s> {
     /// Whether the principal exists and has a CRAM-MD5-capable secret.
     pub fn known(&self) -> bool {
-        bool::from(self.known)
+        self.known == 1
     }
 
     /// The stored credential, if the principal exists at all (it may still
     /// be unable to answer CRAM-MD5: an empty secret, or SCRAM keys only).
     /// Found by the same look-up as the key.
     pub fn credential(&self) -> Option<&'s Credential> {
-        if bool::from(self.exists) {
+        if self.exists == 1 {
             self.entries.get(self.index as usize)
         } else {
             None
         }
     }
 
-    /// [`known`](Self::known) as a constant-time flag.
-    pub(crate) fn known_choice(&self) -> Choice {
+    /// The position of [`credential`](Self::credential) in the store's
+    /// entries (for [`CredentialStore::entry`]).
+    pub(crate) fn index(&self) -> usize {
+        self.index as usize
+    }
+
+    /// [`known`](Self::known) as a constant-time flag: 1 or 0.
+    pub(crate) fn known_flag(&self) -> u8 {
         self.known
     }
 
-    /// Whether the principal exists, as a constant-time flag.
-    pub(crate) fn exists_choice(&self) -> Choice {
+    /// Whether the principal exists, as a constant-time flag: 1 or 0.
+    pub(crate) fn exists_flag(&self) -> u8 {
         self.exists
     }
 
@@ -327,14 +334,14 @@ impl CredentialStore {
                 false
             }
         };
-        bool::from(Choice::from(u8::from(verified)) & found.exists)
+        bool::from(Choice::from(u8::from(verified) & found.exists))
     }
 
     /// The credential of `principal` by the constant-time look-up (the same
     /// work whether it exists; matched by keyed tag, see `cram_index`).
     fn find(&self, principal: &str) -> Option<&Credential> {
         let found = self.cram.find(principal);
-        if bool::from(found.exists) {
+        if found.exists == 1 {
             self.entries.get(found.index as usize)
         } else {
             None
@@ -349,6 +356,11 @@ impl CredentialStore {
             self.profile.salt_len,
             principal,
         )
+    }
+
+    /// The entry at `index`, as [`CramMd5Lookup::index`] names it.
+    pub(crate) fn entry(&self, index: usize) -> Option<&Credential> {
+        self.entries.get(index)
     }
 
     /// The CRAM-MD5 key of `principal`, or the dummy key if it has none.

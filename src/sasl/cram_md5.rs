@@ -2,8 +2,6 @@
 
 use std::hint::black_box;
 
-use subtle::Choice;
-
 use super::event::FailureReason;
 use crate::Principal;
 use crate::credentials::{CramMd5Lookup, CredentialStore};
@@ -92,7 +90,8 @@ fn last_space(data: &[u8]) -> Option<usize> {
 /// result ([`into_result`](Self::into_result)) is the first branch on the
 /// outcome, after all the timed work.
 pub(crate) struct Checked<'s, 'n> {
-    accepted: Choice,
+    // 1 or 0, already behind `black_box`.
+    accepted: u8,
     reason: u8,
     lookup: CramMd5Lookup<'s>,
     // The claimed name as checked, if it can be a principal at all.
@@ -110,7 +109,7 @@ const INVALID_PRINCIPAL: u8 = 5;
 impl Checked<'_, '_> {
     /// Whether the response is accepted.
     pub(crate) fn accepted(&self) -> bool {
-        bool::from(self.accepted)
+        self.accepted == 1
     }
 
     /// The peer's claimed name for the audit log (see [`claimed_name`]),
@@ -122,8 +121,9 @@ impl Checked<'_, '_> {
         }
     }
 
-    /// The stored principal with the proof, or why the response failed.
-    pub(crate) fn into_result(self) -> Result<(Principal, DigestVerified), FailureReason> {
+    /// The stored principal's position in the store with the proof, or why
+    /// the response failed.
+    pub(crate) fn into_result(self) -> Result<(usize, DigestVerified), FailureReason> {
         let reason = match self.reason {
             ACCEPTED => None,
             BAD_DIGEST => Some(FailureReason::BadDigest),
@@ -132,9 +132,9 @@ impl Checked<'_, '_> {
             UNKNOWN_PRINCIPAL => Some(FailureReason::UnknownPrincipal),
             _ => Some(FailureReason::InvalidPrincipal),
         };
-        match (reason, bool::from(self.accepted), self.lookup.credential()) {
+        match (reason, self.accepted == 1, self.lookup.credential()) {
             // The principal returned is the stored one (threats.md SA-4).
-            (None, true, Some(stored)) => Ok((stored.principal().clone(), DigestVerified(()))),
+            (None, true, Some(_)) => Ok((self.lookup.index(), DigestVerified(()))),
             (Some(reason), _, _) => Err(reason),
             // Unreachable (accepted implies a known credential); fail closed.
             _ => Err(FailureReason::UnknownPrincipal),
@@ -174,8 +174,8 @@ pub(crate) fn check<'s, 'n>(
     // does the same with a call per flag, which a session paid 13 times.
     let equal = digests_equal(&expected, received);
     let well_formed = u8::from(well_formed);
-    let known = lookup.known_choice().unwrap_u8();
-    let exists = lookup.exists_choice().unwrap_u8();
+    let known = lookup.known_flag();
+    let exists = lookup.exists_flag();
     let accepted = black_box(valid & known & well_formed & equal);
     // Lowest priority first: a later, more basic failure overrides.
     let mut reason = ACCEPTED;
@@ -190,7 +190,7 @@ pub(crate) fn check<'s, 'n>(
         reason = (code & mask) | (reason & !mask);
     }
     Checked {
-        accepted: Choice::from(accepted),
+        accepted,
         reason,
         lookup,
         name: valid_name,
@@ -244,7 +244,9 @@ fn is_lower_hex(bytes: &[u8; 32]) -> bool {
 #[derive(Debug)]
 pub(crate) struct Server {
     challenge: super::nonce::Challenge,
-    store: std::sync::Arc<CredentialStore>,
+    // Taken by the one step: a success hands it on with the principal's
+    // position, so the session keeps no copy of the name.
+    store: Option<std::sync::Arc<CredentialStore>>,
     challenged: bool,
 }
 
@@ -255,7 +257,7 @@ impl Server {
     ) -> Self {
         Self {
             challenge,
-            store,
+            store: Some(store),
             challenged: false,
         }
     }
@@ -291,21 +293,23 @@ impl super::mechanism::ServerMechanism for Server {
         data: &[u8],
         _ctx: super::mechanism::StepCtx,
     ) -> Result<super::mechanism::ServerStep, super::SaslError> {
-        use super::mechanism::{ServerStep, Verified};
-        if !self.challenged {
+        use super::mechanism::{Authenticated, ServerStep, Verified};
+        // One response per challenge: a second step is a violation.
+        if !std::mem::take(&mut self.challenged) {
             return Err(super::PeerMisbehaved::UnexpectedStep.into());
         }
-        // One response per challenge: a second step is a violation.
-        self.challenged = false;
+        let Some(store) = self.store.take() else {
+            return Err(super::PeerMisbehaved::UnexpectedStep.into());
+        };
         let Some(parsed) = split(data) else {
             return Err(super::PeerMisbehaved::MissingName.into());
         };
-        let checked = check(&self.store, self.challenge.as_slice(), &parsed);
+        let checked = check(&store, self.challenge.as_slice(), &parsed);
         // Everything below runs after the decision and depends only on it.
         let claimed = Some(checked.claimed(parsed.name));
         Ok(match checked.into_result() {
-            Ok((principal, proof)) => ServerStep::Success {
-                principal,
+            Ok((index, proof)) => ServerStep::Success {
+                principal: Authenticated::Stored { store, index },
                 proof: Verified::digest(proof),
                 claimed,
             },

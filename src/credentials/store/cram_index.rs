@@ -53,7 +53,6 @@
 use std::sync::{Mutex, PoisonError};
 
 use rand_core::{OsRng, RngCore};
-use subtle::Choice;
 use zeroize::Zeroize;
 
 use crate::Principal;
@@ -103,10 +102,12 @@ impl Drop for Keys {
 
 /// What a look-up found, every field selected in constant time.
 pub(super) struct Found {
-    /// Whether the principal exists.
-    pub(super) exists: Choice,
-    /// Whether it exists and has a CRAM-MD5 key.
-    pub(super) known: Choice,
+    /// Whether the principal exists: 1 or 0. Flags in a `u8` behind
+    /// `std::hint::black_box` (no code), where subtle's `Choice` paid an
+    /// out-of-line call per flag on every session (issue 14, item 3).
+    pub(super) exists: u8,
+    /// Whether it exists and has a CRAM-MD5 key: 1 or 0.
+    pub(super) known: u8,
     /// Its position in the store (meaningless on a miss).
     pub(super) index: u32,
     /// Its key, or the dummy key.
@@ -225,8 +226,8 @@ impl CramIndex {
             None => HmacMd5Key::from_words(&[0; 8]),
         };
         Found {
-            exists: Choice::from(exists as u8),
-            known: Choice::from((value >> 31) as u8 & exists as u8),
+            exists: std::hint::black_box(exists as u8),
+            known: std::hint::black_box((value >> 31) as u8 & exists as u8),
             index,
             key,
         }
