@@ -197,6 +197,55 @@ fn stream(pairs: &[Pairs; 2], len: usize) -> Vec<(Action, String, String)> {
         .collect()
 }
 
+/// A random cycle through the 64-byte lines of `bytes` of memory, mapped
+/// and advised for huge pages as a large policy's tables are: each line's
+/// first word is the index of the next. Following it is one dependent
+/// memory round trip per step, the physical floor under a decision that
+/// must read a table line nothing has cached.
+struct Chain {
+    map: memmap2::MmapMut,
+    start: usize,
+    lines: usize,
+}
+
+impl Chain {
+    fn new(bytes: usize) -> Chain {
+        const HUGE: usize = 2 << 20;
+        let lines = bytes / 64;
+        let mut map = memmap2::MmapMut::map_anon(lines * 64 + HUGE).expect("anonymous map");
+        let _ = map.advise(memmap2::Advice::HugePage);
+        let start = (map.as_ptr() as usize).next_multiple_of(HUGE) - map.as_ptr() as usize;
+        let mut order: Vec<u64> = (0..lines as u64).collect();
+        let mut rng = Mix(0xc4a1);
+        for i in (1..lines).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        let words: &mut [u64] = bytemuck::cast_slice_mut(&mut map[start..start + lines * 64]);
+        for (i, &at) in order.iter().enumerate() {
+            words[at as usize * 8] = order[(i + 1) % lines];
+        }
+        Chain { map, start, lines }
+    }
+
+    /// `K` places spread over the cycle, to start following from.
+    fn starts<const K: usize>(&self) -> [u64; K] {
+        std::array::from_fn(|k| (k * self.lines / K) as u64)
+    }
+
+    /// Follows the `K` chains at `at` for `steps` steps each (going on
+    /// from where the last call stopped, so no line is read twice soon).
+    fn follow<const K: usize>(&self, at: &mut [u64; K], steps: usize) -> u64 {
+        let words: &[u64] =
+            bytemuck::cast_slice(&self.map[self.start..self.start + self.lines * 64]);
+        for _ in 0..steps {
+            for p in at.iter_mut() {
+                *p = words[*p as usize * 8];
+            }
+        }
+        at[0]
+    }
+}
+
 /// Requests decided per timed iteration of the stream benchmarks.
 const CHUNK: usize = 1024;
 /// Length of the request stream.
@@ -262,6 +311,22 @@ fn bench_stream(c: &mut Criterion) {
                 black_box(&out);
             })
         });
+        if n == 1_000_000 {
+            // The memory baselines, over as many bytes as the policy's
+            // tables: one round trip per step (what one request decided
+            // alone must wait for at least once), and 16 chains followed
+            // together (the most loads this machine keeps in flight: a
+            // batch's per-line cost).
+            let chain = Chain::new(compiled.heap_bytes());
+            let mut one = chain.starts::<1>();
+            group.bench_function(BenchmarkId::new("memory_round_trip", n), |b| {
+                b.iter(|| black_box(chain.follow(&mut one, black_box(CHUNK))))
+            });
+            let mut sixteen = chain.starts::<16>();
+            group.bench_function(BenchmarkId::new("memory_16_chains", n), |b| {
+                b.iter(|| black_box(chain.follow(&mut sixteen, black_box(CHUNK / 16))))
+            });
+        }
         let first = &pairs[1][0];
         let repeated = Request::new(Action::RunTasks, Some(&first.0), Object::One(&first.1));
         group.bench_function(BenchmarkId::new("repeated", n), |b| {

@@ -129,12 +129,6 @@ impl<'s> CramMd5Lookup<'s> {
         }
     }
 
-    /// The position of [`credential`](Self::credential) in the store's
-    /// entries (for [`CredentialStore::entry`]).
-    pub(crate) fn index(&self) -> usize {
-        self.index as usize
-    }
-
     /// [`known`](Self::known) as a constant-time flag: 1 or 0.
     pub(crate) fn known_flag(&self) -> u8 {
         self.known
@@ -356,11 +350,6 @@ impl CredentialStore {
             self.profile.salt_len,
             principal,
         )
-    }
-
-    /// The entry at `index`, as [`CramMd5Lookup::index`] names it.
-    pub(crate) fn entry(&self, index: usize) -> Option<&Credential> {
-        self.entries.get(index)
     }
 
     /// The CRAM-MD5 key of `principal`, or the dummy key if it has none.

@@ -11,9 +11,7 @@ use super::event::{AuthEvent, AuthResult, FailureReason, Side};
 use super::gssapi::{self, GssapiServerConfig};
 #[cfg(feature = "gssapi")]
 use super::mechanism::GSSAPI;
-use super::mechanism::{
-    Authenticated, CRAM_MD5, OAUTHBEARER, ServerMechanism, ServerStep, StepCtx, Verified,
-};
+use super::mechanism::{CRAM_MD5, OAUTHBEARER, ServerMechanism, ServerStep, StepCtx, Verified};
 use super::message::{ClientMessage, MAX_MESSAGE_LEN, ServerMessage};
 use super::nonce::{self, NonceSource};
 use super::oauthbearer;
@@ -208,11 +206,11 @@ impl Active {
 /// Authenticated. Only reachable with a [`Verified`] proof.
 #[derive(Debug)]
 struct Completed {
-    principal: Authenticated,
+    principal: Principal,
 }
 
 impl Completed {
-    fn new(principal: Authenticated, _proof: Verified) -> Self {
+    fn new(principal: Principal, _proof: Verified) -> Self {
         Self { principal }
     }
 }
@@ -654,12 +652,7 @@ impl Authenticator {
     pub fn status(&self) -> Status {
         match &self.state {
             State::AwaitingStart(_) | State::Stepping(_) => Status::Pending,
-            // A stored principal is always found (the check that completed
-            // the session found it); if not, fail closed.
-            State::Completed(c) => c
-                .principal
-                .principal()
-                .map_or(Status::Failed, |p| Status::Completed(p.clone())),
+            State::Completed(c) => Status::Completed(c.principal.clone()),
             State::Failed => Status::Failed,
             State::Error(e) => Status::Error(e.clone()),
         }
@@ -668,7 +661,7 @@ impl Authenticator {
     /// The authenticated principal, once completed.
     pub fn principal(&self) -> Option<&Principal> {
         match &self.state {
-            State::Completed(c) => c.principal.principal(),
+            State::Completed(c) => Some(&c.principal),
             _ => None,
         }
     }

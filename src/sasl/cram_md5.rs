@@ -121,9 +121,8 @@ impl Checked<'_, '_> {
         }
     }
 
-    /// The stored principal's position in the store with the proof, or why
-    /// the response failed.
-    pub(crate) fn into_result(self) -> Result<(usize, DigestVerified), FailureReason> {
+    /// The stored principal with the proof, or why the response failed.
+    pub(crate) fn into_result(self) -> Result<(Principal, DigestVerified), FailureReason> {
         let reason = match self.reason {
             ACCEPTED => None,
             BAD_DIGEST => Some(FailureReason::BadDigest),
@@ -134,7 +133,7 @@ impl Checked<'_, '_> {
         };
         match (reason, self.accepted == 1, self.lookup.credential()) {
             // The principal returned is the stored one (threats.md SA-4).
-            (None, true, Some(_)) => Ok((self.lookup.index(), DigestVerified(()))),
+            (None, true, Some(stored)) => Ok((stored.principal().clone(), DigestVerified(()))),
             (Some(reason), _, _) => Err(reason),
             // Unreachable (accepted implies a known credential); fail closed.
             _ => Err(FailureReason::UnknownPrincipal),
@@ -244,8 +243,9 @@ fn is_lower_hex(bytes: &[u8; 32]) -> bool {
 #[derive(Debug)]
 pub(crate) struct Server {
     challenge: super::nonce::Challenge,
-    // Taken by the one step: a success hands it on with the principal's
-    // position, so the session keeps no copy of the name.
+    // Taken by the one step: the session lets go of the store (and the
+    // secrets of a snapshot a rotation replaced) as soon as it has checked
+    // the response.
     store: Option<std::sync::Arc<CredentialStore>>,
     challenged: bool,
 }
@@ -293,7 +293,7 @@ impl super::mechanism::ServerMechanism for Server {
         data: &[u8],
         _ctx: super::mechanism::StepCtx,
     ) -> Result<super::mechanism::ServerStep, super::SaslError> {
-        use super::mechanism::{Authenticated, ServerStep, Verified};
+        use super::mechanism::{ServerStep, Verified};
         // One response per challenge: a second step is a violation.
         if !std::mem::take(&mut self.challenged) {
             return Err(super::PeerMisbehaved::UnexpectedStep.into());
@@ -308,8 +308,8 @@ impl super::mechanism::ServerMechanism for Server {
         // Everything below runs after the decision and depends only on it.
         let claimed = Some(checked.claimed(parsed.name));
         Ok(match checked.into_result() {
-            Ok((index, proof)) => ServerStep::Success {
-                principal: Authenticated::Stored { store, index },
+            Ok((principal, proof)) => ServerStep::Success {
+                principal,
                 proof: Verified::digest(proof),
                 claimed,
             },

@@ -8,14 +8,12 @@
 //! plugs in with an adapter that maps `Continue` to
 //! [`ServerStep::Challenge`] and `Done` to [`ServerStep::Success`].
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::cram_md5::DigestVerified;
 use super::error::SaslError;
 use super::event::FailureReason;
 use crate::Principal;
-use crate::credentials::{Credential, CredentialStore};
 
 /// CRAM-MD5 (RFC 2195), the mechanism Mesos ships.
 pub const CRAM_MD5: &str = "CRAM-MD5";
@@ -54,31 +52,6 @@ impl Verified {
     }
 }
 
-/// Who a successful exchange authenticated.
-#[derive(Debug)]
-pub(crate) enum Authenticated {
-    /// A principal the mechanism made (a token's subject, a Kerberos name).
-    Principal(Principal),
-    /// Entry `index` of `store` (CRAM-MD5, whose session already holds the
-    /// store): no copy of the name is made, which spares a session two
-    /// atomic reference-count updates (issue 14, item 3).
-    Stored {
-        store: Arc<CredentialStore>,
-        index: usize,
-    },
-}
-
-impl Authenticated {
-    /// The principal. `None` only for an index outside the store, which
-    /// the check that made a `Stored` rules out.
-    pub(crate) fn principal(&self) -> Option<&Principal> {
-        match self {
-            Self::Principal(p) => Some(p),
-            Self::Stored { store, index } => store.entry(*index).map(Credential::principal),
-        }
-    }
-}
-
 /// What the session knows when it hands data to a mechanism.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StepCtx {
@@ -93,7 +66,7 @@ pub(crate) enum ServerStep {
     Challenge(Vec<u8>),
     /// Authenticated as `principal`.
     Success {
-        principal: Authenticated,
+        principal: Principal,
         proof: Verified,
         /// The identity the peer claimed, for the audit record.
         claimed: Option<String>,

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use super::error::{ApiMisuse, PeerMisbehaved, SaslError};
 use super::event::FailureReason;
 use super::mechanism::{
-    Authenticated, ClientMechanism, OAUTHBEARER, ServerMechanism, ServerStep, StepCtx, Verified,
+    ClientMechanism, OAUTHBEARER, ServerMechanism, ServerStep, StepCtx, Verified,
 };
 use crate::bearer::Validator;
 use crate::{Principal, Secret};
@@ -247,7 +247,7 @@ impl Server {
                 _ => {
                     self.state = ServerState::Done;
                     return Ok(ServerStep::Success {
-                        principal: Authenticated::Principal(validated.principal().clone()),
+                        principal: validated.principal().clone(),
                         proof: Verified::token(&validated),
                         claimed,
                     });

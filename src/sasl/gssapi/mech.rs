@@ -21,7 +21,7 @@ use super::{
 use crate::sasl::error::{ApiMisuse, PeerMisbehaved, SaslError};
 use crate::sasl::event::FailureReason;
 use crate::sasl::mechanism::{
-    Authenticated, ClientMechanism, GSSAPI, ServerMechanism, ServerStep, StepCtx, Verified,
+    ClientMechanism, GSSAPI, ServerMechanism, ServerStep, StepCtx, Verified,
 };
 
 /// What a server-side GSSAPI error means to the session.
@@ -76,7 +76,7 @@ impl Server {
                     // The mapped name (the authzid, if sent, was checked
                     // equal to it).
                     claimed: Some(principal.as_str().to_owned()),
-                    principal: Authenticated::Principal(principal),
+                    principal,
                     proof: Verified::kerberos(proof),
                 }),
                 // Cannot happen (Done is the established state); fail closed.
