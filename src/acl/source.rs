@@ -328,6 +328,17 @@ impl<'s> Locator<'s> {
         }
     }
 
+    /// A locator whose cursor starts at `offset`, known to be at `at` (a
+    /// piece of the text read by another thread).
+    fn starting_at(src: &'s str, offset: usize, at: Location) -> Self {
+        Self {
+            src,
+            index: std::cell::OnceCell::new(),
+            offset: std::cell::Cell::new(offset),
+            at: std::cell::Cell::new(at),
+        }
+    }
+
     fn location(&self, offset: usize) -> Location {
         let from = self.offset.get();
         let loc = match self.src.get(from..offset) {
