@@ -345,3 +345,22 @@ fn a_text_without_usable_lines_is_not_cut() {
     assert!(super::cuts(&one_line, 4).is_empty());
     assert!(fast(&one_line).is_some());
 }
+
+#[test]
+fn newlines_are_counted_in_every_lane_and_block() {
+    let mut bytes = Vec::new();
+    let mut expected = 0;
+    // Every lane, past several blocks, with runs of newlines that would
+    // overflow a lane counted past 255.
+    for i in 0..40_000usize {
+        let newline = i % 7 == 0 || (10_000..12_000).contains(&i);
+        bytes.push(if newline { b'\n' } else { b'x' });
+        expected += usize::from(newline);
+        if i % 997 == 0 {
+            assert_eq!(super::count_newlines(&bytes), expected, "{i}");
+        }
+    }
+    assert_eq!(super::count_newlines(&bytes), expected);
+    assert_eq!(super::count_newlines(&[b'\n'; 10_000]), 10_000);
+    assert_eq!(super::count_newlines(b""), 0);
+}
