@@ -328,22 +328,39 @@ impl<'s> Locator<'s> {
         }
     }
 
+    /// A locator whose cursor starts at `offset`, known to be at `at` (a
+    /// piece of the text read by another thread).
+    fn starting_at(src: &'s str, offset: usize, at: Location) -> Self {
+        Self {
+            src,
+            index: std::cell::OnceCell::new(),
+            offset: std::cell::Cell::new(offset),
+            at: std::cell::Cell::new(at),
+        }
+    }
+
     fn location(&self, offset: usize) -> Location {
         let from = self.offset.get();
         let loc = match self.src.get(from..offset) {
             Some(gap) if offset >= from => {
-                // One pass over the gap (a few dozen bytes between two
-                // values): newlines end lines, other bytes that start a
-                // character advance the column.
+                // The gap (a few dozen bytes between two values): its
+                // newlines end lines, and the bytes after the last one
+                // that start a character advance the column. Counts, not a
+                // branch a byte: the compiler widens them.
+                let gap = gap.as_bytes();
                 let mut at = self.at.get();
-                for &b in gap.as_bytes() {
-                    if b == b'\n' {
-                        at.line = at.line.saturating_add(1);
+                let starts = |b: &[u8]| b.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+                let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                let tail = match gap.iter().rposition(|&b| b == b'\n') {
+                    Some(last) => {
+                        let newlines = gap.iter().take(last + 1).filter(|&&b| b == b'\n').count();
+                        at.line = at.line.saturating_add(count(newlines));
                         at.column = 1;
-                    } else if b & 0xC0 != 0x80 {
-                        at.column = at.column.saturating_add(1);
+                        gap.get(last + 1..).unwrap_or_default()
                     }
-                }
+                    None => gap,
+                };
+                at.column = at.column.saturating_add(count(starts(tail)));
                 at
             }
             // Backwards or inside a character: the slow, exact way.
