@@ -256,7 +256,10 @@ const STREAM: usize = 1_000_000;
 /// baselines (the stream walked without deciding, one request repeated,
 /// the reference linear scan and the compiled policy when the first ACL
 /// decides). At 1,000 ACLs the tables fit in cache: that run is the
-/// decision's own work, without the waits for memory.
+/// decision's own work, without the waits for memory. At 1,000,000 ACLs,
+/// the machine's own limits: one dependent memory round trip
+/// (`memory_round_trip`) and the cost per line with 16 loads in flight
+/// (`memory_16_chains`), over as much memory as the policy's tables.
 fn bench_stream(c: &mut Criterion) {
     let mut group = c.benchmark_group("acl_stream");
     group.throughput(Throughput::Elements(CHUNK as u64));
