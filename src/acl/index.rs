@@ -530,9 +530,10 @@ impl NameTable {
     /// too: at the load factors of a large policy a fifth of look-ups go
     /// on past the home line, and that load, issued only when the home
     /// line has come back, was a quarter of a batched decision's time at
-    /// 1,000,000 ACLs (measured; with it: 0.93-0.96x). A prefetch instruction, not a load: a load
-    /// that misses holds up retirement, and measured on the 1,000,000-ACL
-    /// stream a batch touched by plain loads took 1.25-1.5x as long.
+    /// 1,000,000 ACLs (measured; with it: 0.95-0.96x). A prefetch
+    /// instruction, not a load: a load that misses holds up retirement,
+    /// and measured on the 1,000,000-ACL stream a batch touched by plain
+    /// loads took 1.25-1.5x as long.
     /// (`mem_prefetch` wraps the intrinsic, which needs `unsafe`, for a
     /// reference: see Cargo.toml.)
     #[inline(always)]
