@@ -213,8 +213,8 @@ struct Job<'a> {
     budget: Budget,
 }
 
-/// ACLs whose table slots [`Table::build`] reads before adding them.
-const BUILD_GROUP: usize = 8;
+/// How far ahead of the ACL it adds [`Table::build`] prefetches table slots.
+const BUILD_AHEAD: usize = 8;
 
 /// Policies of at least this many ACLs are compiled on two threads: below
 /// it, starting a thread costs more than it saves.
@@ -708,17 +708,18 @@ impl Table {
         t.names.reserve(distinct_names(acls, b.key, n));
         t.pairs.reserve(np.min(budget.left));
         t.rules.reserve(acls.len());
-        // A group's slots are read (hashed ahead) before any of its ACLs
-        // is added: on a large policy most of a compile is waiting for
-        // table slots, and loads issued back to back wait together (as in
-        // `authorize_many`).
-        for group in acls.chunks(BUILD_GROUP) {
-            for acl in group {
-                t.touch_slots(acl, b.key);
+        // The slots of ACL `i + BUILD_AHEAD` are prefetched (hashed ahead)
+        // just before ACL `i` is added: on a large policy most of a
+        // compile is waiting for table slots, and a sliding window keeps
+        // a steady number of them in flight (as in `authorize_many`).
+        for acl in acls.iter().take(BUILD_AHEAD) {
+            t.touch_slots(acl, b.key);
+        }
+        for (i, acl) in acls.iter().enumerate() {
+            if let Some(next) = acls.get(i + BUILD_AHEAD) {
+                t.touch_slots(next, b.key);
             }
-            for acl in group {
-                t.add(acl, b, budget)?;
-            }
+            t.add(acl, b, budget)?;
         }
         t.names.freeze();
         t.prefixes.freeze();
@@ -825,19 +826,23 @@ impl Table {
         self.rules.push(info);
         self.open_subjects |= matches!(subj, Subj::All);
         let key = b.key;
+        // Objects of a role list are flagged when valid roles, so that a
+        // request naming one skips the role check.
+        let role = self.hierarchical;
         match (subj, obj) {
             (Subj::All, Obj::All) => self.any_any = self.any_any.min(d),
             (Subj::All, Obj::Set(os, h)) => {
                 for o in plain_values(os, h) {
-                    intern_side(&mut self.names, key, o, AS_OBJECT, d, acl, budget)?;
+                    intern_side(&mut self.names, key, o, AS_OBJECT, d, role, acl, budget)?;
                 }
             }
             (Subj::All, Obj::Prefix(p)) => {
-                intern_side(&mut self.prefixes, key, p, 0, d, acl, budget)?;
+                intern_side(&mut self.prefixes, key, p, 0, d, false, acl, budget)?;
             }
             (Subj::Set(ss), Obj::All) => {
                 for s in ss {
-                    intern_side(&mut self.names, key, s.as_str(), AS_SUBJECT, d, acl, budget)?;
+                    let s = s.as_str();
+                    intern_side(&mut self.names, key, s, AS_SUBJECT, d, false, acl, budget)?;
                 }
             }
             (Subj::Set(ss), Obj::Set(os, h)) => {
@@ -845,8 +850,13 @@ impl Table {
                 budget.take(n, acl)?;
                 b.scratch.clear();
                 for o in plain_values(os, h) {
+                    let interned = if role {
+                        self.names.intern_role(key, o)
+                    } else {
+                        self.names.intern(key, o)
+                    };
                     b.scratch
-                        .push(intern(&mut self.names, key, o, acl, budget)?);
+                        .push(interned.ok_or_else(|| ids_exhausted(acl, budget))?);
                 }
                 for s in ss {
                     let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
@@ -896,6 +906,7 @@ impl Table {
         let mut best = Best {
             d: self.any_any,
             rule: None,
+            role_ok: false,
         };
         match who {
             Some(w) => best.side(w.rule),
@@ -903,7 +914,8 @@ impl Table {
             None => {}
         }
         let Some(o) = object else { return best };
-        if let Some((oid, side)) = self.names.find(o.text.as_bytes(), &o.hash) {
+        if let Some((oid, side, role_ok)) = self.names.find_role(o.text.as_bytes(), &o.hash) {
+            best.role_ok = role_ok;
             best.side(side[AS_OBJECT]);
             if let Some(w) = who
                 && let Some((d, r)) = self
@@ -961,10 +973,35 @@ impl Table {
         object: Option<Probe<'_>>,
         permissive: bool,
     ) -> Decision {
-        match self.first(key, who, object).rule(&self.rules) {
+        self.verdict(self.first(key, who, object), permissive)
+    }
+
+    /// The decision of the first matching rule `best`, or `permissive`.
+    #[inline(always)]
+    fn verdict(&self, best: Best, permissive: bool) -> Decision {
+        match best.rule(&self.rules) {
             Some(r) => Decision::from_bool(r.allow, Reason::Rule(r.rule())),
             None => Decision::from_bool(permissive, Reason::NoMatch { permissive }),
         }
+    }
+
+    /// [`decide`](Self::decide) on one object of a role list, whose role
+    /// check was left to this: an object this table holds flagged a valid
+    /// role needs none (the check ran when the policy was compiled); any
+    /// other is checked here, and refused if it is not a valid role.
+    #[inline(always)]
+    fn decide_role(
+        &self,
+        key: &HashKey,
+        who: Option<Who>,
+        object: Probe<'_>,
+        permissive: bool,
+    ) -> Decision {
+        let best = self.first(key, who, Some(object));
+        if !best.role_ok && !valid_role(object.text) {
+            return deny(RequestError::InvalidRole);
+        }
+        self.verdict(best, permissive)
     }
 }
 
@@ -975,19 +1012,23 @@ impl Table {
 struct Best {
     d: u32,
     rule: Option<RuleInfo>,
+    /// Whether the object was found flagged a valid role.
+    role_ok: bool,
 }
 
 impl Best {
     const NONE: Best = Best {
         d: NO_RULE,
         rule: None,
+        role_ok: false,
     };
 
     /// A candidate from a string's side values or `any_any`.
     #[inline(always)]
     fn side(&mut self, d: u32) {
         if d < self.d {
-            *self = Best { d, rule: None };
+            self.d = d;
+            self.rule = None;
         }
     }
 
@@ -995,10 +1036,8 @@ impl Best {
     #[inline(always)]
     fn pair(&mut self, d: u32, r: [u32; 4]) {
         if d < self.d {
-            *self = Best {
-                d,
-                rule: RuleInfo::unpack(r),
-            };
+            self.d = d;
+            self.rule = RuleInfo::unpack(r);
         }
     }
 
@@ -1022,17 +1061,22 @@ fn intern(
 }
 
 /// Interns `s` and lowers its side value `which` to at most `d`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the table's arguments, then the error's context"
+)]
 fn intern_side(
     table: &mut NameTable,
     key: &HashKey,
     s: &str,
     which: usize,
     d: u32,
+    role: bool,
     acl: &Acl,
     budget: &Budget,
 ) -> Result<(), AclError> {
     table
-        .intern_side(key, s, which, d)
+        .intern_side(key, s, which, d, role)
         .map(|_| ())
         .ok_or_else(|| ids_exhausted(acl, budget))
 }
@@ -1384,7 +1428,9 @@ impl CompiledAcls {
         match object {
             Object::Absent => table.decide(key, table.subject(subject), None, permissive),
             Object::One(o) => {
-                let o = match self.probe(o, role, pre.object) {
+                // The role check is left to the decision (below): an
+                // object the table holds flagged a valid role needs none.
+                let o = match self.probe(o, false, pre.object) {
                     Ok(o) => o,
                     Err(e) => return deny(e),
                 };
@@ -1396,10 +1442,17 @@ impl CompiledAcls {
                 }
                 let who = table.subject(subject);
                 if who.is_none() && !table.open_subjects {
+                    if role && !valid_role(o.text) {
+                        return deny(RequestError::InvalidRole);
+                    }
                     // No rule can match a principal this list does not name.
                     return Decision::from_bool(permissive, Reason::NoMatch { permissive });
                 }
-                table.decide(key, who, Some(o), permissive)
+                if role {
+                    table.decide_role(key, who, o, permissive)
+                } else {
+                    table.decide(key, who, Some(o), permissive)
+                }
             }
             Object::Many(roles) => {
                 if !action.takes_role_list() {

@@ -189,8 +189,12 @@ const HAS_SIDE: u32 = 1 << 31;
 /// Flag on the first slot of a line: some string whose home is this line
 /// sits beyond it ([`home`]).
 const NAME_SPILL: u32 = 1 << 30;
+/// Slot flag: the string is a valid Mesos role, checked when it was
+/// interned as an object of a role list (a request naming it needs no
+/// role check of its own).
+const ROLE_OK: u32 = 1 << 29;
 /// Ids stay below this (the top bits of a slot's id word are the flags).
-const MAX_ID: u32 = NAME_SPILL - 1;
+const MAX_ID: u32 = ROLE_OK - 1;
 /// Side values of a string with no single-sided rule.
 pub(crate) const NO_SIDE: [u32; 2] = [u32::MAX; 2];
 
@@ -448,8 +452,9 @@ impl NameTable {
         s: &str,
         which: usize,
         d: u32,
+        role: bool,
     ) -> Option<(u32, u64)> {
-        let (id, h, at) = self.intern_at(key, s)?;
+        let (id, h, at) = self.intern_at(key, s, role)?;
         if let Some(slot) = self.slots.as_mut_slice().get_mut(at) {
             slot.id |= HAS_SIDE;
             self.any_side = true;
@@ -465,13 +470,33 @@ impl NameTable {
     }
 
     /// The id and hash of `s`, added if new; `None` if the ids ran out
-    /// (more than 2^31 - 1 strings) or the table is frozen.
+    /// (more than 2^29 - 1 strings) or the table is frozen.
     pub(crate) fn intern(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64)> {
-        self.intern_at(key, s).map(|(id, h, _)| (id, h))
+        self.intern_at(key, s, false).map(|(id, h, _)| (id, h))
     }
 
-    /// [`intern`](Self::intern), and the index of the string's slot.
-    fn intern_at(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64, usize)> {
+    /// [`intern`](Self::intern) for an object of a role list: the slot is
+    /// also flagged [`ROLE_OK`] if `s` is a valid role.
+    pub(crate) fn intern_role(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64)> {
+        self.intern_at(key, s, true).map(|(id, h, _)| (id, h))
+    }
+
+    /// [`intern`](Self::intern), and the index of the string's slot;
+    /// `role`: flag the slot [`ROLE_OK`] if `s` is a valid role.
+    fn intern_at(&mut self, key: &HashKey, s: &str, role: bool) -> Option<(u32, u64, usize)> {
+        let (id, h, at) = self.intern_slot(key, s)?;
+        if role
+            && let Some(slot) = self.slots.as_mut_slice().get_mut(at)
+            && slot.id & ROLE_OK == 0
+            && super::decision::valid_role(s)
+        {
+            slot.id |= ROLE_OK;
+        }
+        Some((id, h, at))
+    }
+
+    /// [`intern_at`](Self::intern_at) without the role flag.
+    fn intern_slot(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64, usize)> {
         let h = key.hash(s.as_bytes()).hash;
         let (mut w, tail) = name_key(s.as_bytes(), h);
         // Room first, so the probe below also finds where a new string
@@ -552,6 +577,13 @@ impl NameTable {
     /// `hashed` with this table's key.
     #[inline(always)]
     pub(crate) fn find(&self, s: &[u8], hashed: &Hashed) -> Option<(u32, [u32; 2])> {
+        self.find_role(s, hashed).map(|(id, side, _)| (id, side))
+    }
+
+    /// [`find`](Self::find), and whether the string is flagged a valid
+    /// role ([`intern_role`](Self::intern_role)).
+    #[inline(always)]
+    pub(crate) fn find_role(&self, s: &[u8], hashed: &Hashed) -> Option<(u32, [u32; 2], bool)> {
         let (w, tail) = name_key(s, hashed.hash);
         let e = self.find_keyed(s, hashed.hash, w, tail)?;
         let id = e.id & MAX_ID;
@@ -560,7 +592,7 @@ impl NameTable {
         } else {
             NO_SIDE
         };
-        Some((id, side))
+        Some((id, side, e.id & ROLE_OK != 0))
     }
 
     /// The slot of `s`, hashed to `h`, whose slot words ([`name_key`])

@@ -346,10 +346,16 @@ fn name_table_inline_and_long_strings_are_exact() {
         assert_eq!(t.intern(&key, s).map(|x| x.0), Some(i), "{s}");
         if i % 3 == 0 {
             // Known strings by now: one probe finds them and sets a side.
-            assert_eq!(t.intern_side(&key, s, 0, i).map(|x| x.0), Some(i));
-            assert_eq!(t.intern_side(&key, s, 1, i + 1).map(|x| x.0), Some(i));
+            assert_eq!(t.intern_side(&key, s, 0, i, false).map(|x| x.0), Some(i));
+            assert_eq!(
+                t.intern_side(&key, s, 1, i + 1, false).map(|x| x.0),
+                Some(i)
+            );
             // A higher position never replaces a lower one.
-            assert_eq!(t.intern_side(&key, s, 1, i + 2).map(|x| x.0), Some(i));
+            assert_eq!(
+                t.intern_side(&key, s, 1, i + 2, false).map(|x| x.0),
+                Some(i)
+            );
         }
     }
     let check = |t: &NameTable| {
@@ -660,4 +666,43 @@ fn policy_hash_is_the_canonical_encoding() {
         let c = Compiler::new().compile(&src).unwrap();
         assert_eq!(c.policy_hash(), expected(&src));
     }
+}
+
+/// A role the policy names skips the request's role check only if it was
+/// found valid when compiled: a role-list value that is not a valid role,
+/// a principal string, or a role the policy does not name is still
+/// checked, and an invalid one is refused whatever the rules say.
+#[test]
+fn role_check_skipped_only_for_valid_roles_the_policy_holds() {
+    use super::{Decision, Reason, RequestError};
+    let src = super::parse(
+        r#"{"permissive": true, "register_frameworks": [
+            {"principals": {"values": ["p", "a//b"]}, "roles": {"values": ["a//b", "ok/role", ".."]}},
+            {"principals": {"values": ["q"]}, "roles": {"type": "ANY"}}]}"#,
+    )
+    .unwrap();
+    let compiled = Compiler::new().compile(&src).unwrap();
+    let invalid = Decision::Deny(Reason::InvalidRequest(RequestError::InvalidRole));
+    let decide = |p: &str, o: &str| {
+        let r = Request::new(Action::RegisterFrameworks, Some(p), Object::One(o));
+        let mut out = [Decision::Allow(Reason::NothingToAuthorize)];
+        compiled.authorize_many(std::slice::from_ref(&r), &mut out);
+        assert_eq!(out[0], compiled.authorize(&r), "{p} {o}: batch");
+        assert_eq!(
+            out[0],
+            super::reference::authorize(&src, &r),
+            "{p} {o}: reference"
+        );
+        out[0]
+    };
+    for p in ["p", "q", "a//b", "nobody"] {
+        for o in ["a//b", "..", "x/../y", "/lead", "trail/"] {
+            assert_eq!(decide(p, o), invalid, "{p} {o}");
+        }
+    }
+    assert!(decide("p", "ok/role").is_allowed());
+    assert!(decide("q", "ok/role").is_allowed());
+    // A valid role held only as a principal string is found valid too.
+    assert!(decide("q", "p").is_allowed());
+    assert!(decide("nobody", "ok/role").is_allowed(), "permissive");
 }
