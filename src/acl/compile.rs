@@ -1127,9 +1127,10 @@ pub struct CompiledAcls {
 }
 
 /// How far ahead of the request it decides [`CompiledAcls::authorize_many`]
-/// hashes a request and starts its loads (three lines each): enough to
-/// cover a memory latency, few enough that the lines are still in cache
-/// when their decision runs. A power of two (the window is a ring).
+/// hashes a request and starts its loads (three slots' home lines, and
+/// the line after each): enough to cover a memory latency, few enough
+/// that the lines are still in cache when their decision runs (4, 8 and
+/// 16 measured alike at 1,000,000 ACLs; 8 kept).
 const AHEAD: usize = 8;
 
 /// A request's strings, hashed ahead by [`CompiledAcls::authorize_many`].
