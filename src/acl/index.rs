@@ -221,6 +221,61 @@ fn past_home(i: usize, first: usize, mask: usize) -> bool {
     i.wrapping_sub(first) & mask >= PER_LINE
 }
 
+/// A slot of a line-homed table ([`home`]): all zero when empty, with
+/// room on a line's first slot for the spill flag.
+trait LineSlot: Copy {
+    fn is_empty(&self) -> bool;
+    /// Flags this (a line's first slot): a key homed at the line sits
+    /// beyond it.
+    fn set_spill(&mut self);
+}
+
+/// Flags the home line starting at `first` if slot `i`, just filled,
+/// lies past it.
+fn flag_spill<T: LineSlot>(slots: &mut [T], i: usize, first: usize) {
+    if past_home(i, first, slots.len().wrapping_sub(1))
+        && let Some(f) = slots.get_mut(first)
+    {
+        f.set_spill();
+    }
+}
+
+/// Puts `e` in the first empty slot from its home line's `first` slot on
+/// (growing and rebuilding a table; `e` carries no spill flag).
+fn place<T: LineSlot>(slots: &mut [T], first: usize, e: T) {
+    let mask = slots.len().wrapping_sub(1);
+    let mut i = first;
+    while let Some(s) = slots.get_mut(i) {
+        if s.is_empty() {
+            *s = e;
+            flag_spill(slots, i, first);
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+/// Prefetches the home line a key hashed to `hash` probes, and the line
+/// after it, so that a look-up soon after finds them in cache. The next
+/// line too: at the load factors of a large policy a fifth of look-ups
+/// go on past the home line, and that load, issued only when the home
+/// line has come back, was a quarter of a batched decision's time at
+/// 1,000,000 ACLs (measured; with it: 0.95-0.96x). A prefetch
+/// instruction, not a load: a load that misses holds up retirement, and
+/// measured on the 1,000,000-ACL stream a batch touched by plain loads
+/// took 1.25-1.5x as long. (`mem_prefetch` wraps the intrinsic, which
+/// needs `unsafe`, for a reference: see Cargo.toml.)
+#[inline(always)]
+fn prefetch_home<T>(slots: &[T], hash: u64) {
+    let first = home(hash, slots.len());
+    if let Some(s) = slots.get(first) {
+        mem_prefetch::prefetch_read_data::<_, 3>(s);
+    }
+    if let Some(s) = slots.get((first + PER_LINE) & slots.len().wrapping_sub(1)) {
+        mem_prefetch::prefetch_read_data::<_, 3>(s);
+    }
+}
+
 /// One string's slot: 28 bytes of string (padded with [`PAD`]) in `w` and
 /// `tail`, or, over 28 bytes, [`LONG_W0`], its full hash, where its bytes
 /// are, and its length; then its id and the [`HAS_SIDE`] flag. `w[0]` is
@@ -231,6 +286,16 @@ struct NameSlot {
     w: [u64; 3],
     tail: u32,
     id: u32,
+}
+
+impl LineSlot for NameSlot {
+    fn is_empty(&self) -> bool {
+        self.w[0] == 0
+    }
+
+    fn set_spill(&mut self) {
+        self.id |= NAME_SPILL;
+    }
 }
 
 /// What a slot holding `s` (hashed to `hash`) has in `w` and `tail` (`w[0]`
@@ -409,27 +474,7 @@ impl NameTable {
     /// home line, flagging that line if the slot is past it.
     fn place(slots: &mut [NameSlot], hash: u64, mut e: NameSlot) {
         e.id &= !NAME_SPILL;
-        let mask = slots.len().wrapping_sub(1);
-        let first = home(hash, slots.len());
-        let mut i = first;
-        while let Some(s) = slots.get_mut(i) {
-            if s.w[0] == 0 {
-                *s = e;
-                Self::flag_spill(slots, i, first);
-                return;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    /// Flags the home line starting at `first` if slot `i`, just filled,
-    /// lies past it.
-    fn flag_spill(slots: &mut [NameSlot], i: usize, first: usize) {
-        if past_home(i, first, slots.len().wrapping_sub(1))
-            && let Some(f) = slots.get_mut(first)
-        {
-            f.id |= NAME_SPILL;
-        }
+        place(slots, home(hash, slots.len()), e);
     }
 
     fn rehash(&mut self, n: usize) {
@@ -546,31 +591,15 @@ impl NameTable {
         self.len += 1;
         let slots = self.slots.as_mut_slice();
         *slots.get_mut(i)? = NameSlot { w, tail, id };
-        Self::flag_spill(slots, i, first);
+        flag_spill(slots, i, first);
         Some((id, h, i))
     }
 
-    /// Prefetches the home line `hashed` probes, and the line after it,
-    /// so that a look-up soon after finds them in cache. The next line
-    /// too: at the load factors of a large policy a fifth of look-ups go
-    /// on past the home line, and that load, issued only when the home
-    /// line has come back, was a quarter of a batched decision's time at
-    /// 1,000,000 ACLs (measured; with it: 0.95-0.96x). A prefetch
-    /// instruction, not a load: a load that misses holds up retirement,
-    /// and measured on the 1,000,000-ACL stream a batch touched by plain
-    /// loads took 1.25-1.5x as long.
-    /// (`mem_prefetch` wraps the intrinsic, which needs `unsafe`, for a
-    /// reference: see Cargo.toml.)
+    /// Prefetches the lines a look-up of `hashed` reads first
+    /// ([`prefetch_home`]).
     #[inline(always)]
     pub(crate) fn touch(&self, hashed: &Hashed) {
-        let slots = self.slots.as_slice();
-        let first = home(hashed.hash, slots.len());
-        if let Some(s) = slots.get(first) {
-            mem_prefetch::prefetch_read_data::<_, 3>(s);
-        }
-        if let Some(s) = slots.get((first + PER_LINE) & slots.len().wrapping_sub(1)) {
-            mem_prefetch::prefetch_read_data::<_, 3>(s);
-        }
+        prefetch_home(self.slots.as_slice(), hashed.hash);
     }
 
     /// The id and side values of `s` (UTF-8: a `str`'s bytes), hashed as
@@ -665,6 +694,16 @@ struct PairSlot {
     extra: [u32; 4],
 }
 
+impl LineSlot for PairSlot {
+    fn is_empty(&self) -> bool {
+        self.key == 0
+    }
+
+    fn set_spill(&mut self) {
+        self.hash |= PAIR_SPILL;
+    }
+}
+
 /// No pair has this key: ids stay below `u32::MAX - 1`. Slots store a
 /// key XORed with it, so an all-zero slot is the empty one.
 const NO_PAIR: u64 = u64::MAX;
@@ -705,30 +744,10 @@ impl PairTable {
     fn rehash(&mut self, n: usize) {
         let old = std::mem::replace(&mut self.slots, Slots::zeroed(n));
         let new = self.slots.as_mut_slice();
-        let mask = n - 1;
-        for p in old.as_slice().iter().filter(|p| p.key != 0) {
+        for p in old.as_slice().iter().filter(|p| !p.is_empty()) {
             let mut p = *p;
             p.hash &= !PAIR_SPILL;
-            let first = home(u64::from(p.hash), n);
-            let mut i = first;
-            while let Some(s) = new.get_mut(i) {
-                if s.key == 0 {
-                    *s = p;
-                    Self::flag_spill(new, i, first);
-                    break;
-                }
-                i = (i + 1) & mask;
-            }
-        }
-    }
-
-    /// Flags the home line starting at `first` if slot `i`, just filled,
-    /// lies past it.
-    fn flag_spill(slots: &mut [PairSlot], i: usize, first: usize) {
-        if past_home(i, first, slots.len().wrapping_sub(1))
-            && let Some(f) = slots.get_mut(first)
-        {
-            f.hash |= PAIR_SPILL;
+            place(new, home(u64::from(p.hash), n), p);
         }
     }
 
@@ -755,7 +774,7 @@ impl PairTable {
                     val: v,
                     extra,
                 };
-                Self::flag_spill(slots, i, first);
+                flag_spill(slots, i, first);
                 self.len += 1;
                 return;
             }
@@ -772,18 +791,11 @@ impl PairTable {
         self.slots.bytes()
     }
 
-    /// Prefetches the home line a probe for slot hash `h` reads and the
-    /// line after it (as [`NameTable::touch`]).
+    /// Prefetches the lines a look-up of slot hash `h` reads first
+    /// ([`prefetch_home`]).
     #[inline(always)]
     pub(crate) fn touch(&self, h: u64) {
-        let slots = self.slots.as_slice();
-        let first = home(h, slots.len());
-        if let Some(s) = slots.get(first) {
-            mem_prefetch::prefetch_read_data::<_, 3>(s);
-        }
-        if let Some(s) = slots.get((first + PER_LINE) & slots.len().wrapping_sub(1)) {
-            mem_prefetch::prefetch_read_data::<_, 3>(s);
-        }
+        prefetch_home(self.slots.as_slice(), h);
     }
 
     /// The value of `k`, whose slot hash is `h`.
