@@ -343,6 +343,63 @@ fn finish_state(mut state: [u32; 4], prefix_len: u64, data: &[u8]) -> [u32; 4] {
     state
 }
 
+/// Longest message whose HMAC inner hash is one block after the ipad block:
+/// 55 bytes, then MD5's `0x80` byte and 8-byte length. Every challenge a
+/// session draws fits (`sasl::nonce::MAX_CHALLENGE_LEN`).
+const ONE_BLOCK: usize = BLOCK - 9;
+
+/// The last block of the inner hash of `message` after the ipad block, if
+/// `message` fits in it ([`ONE_BLOCK`]). Built with fixed-size copies that
+/// depend only on the (public) length: [`finish_state`]'s byte loop and
+/// length-dependent copy cost a session more than a compression's tenth.
+fn short_block(message: &[u8]) -> Option<[u32; WORDS]> {
+    let len = message.len();
+    if len > ONE_BLOCK {
+        return None;
+    }
+    let mut bytes = [0u8; BLOCK];
+    match len {
+        32.. => copy_ends::<32>(&mut bytes, message),
+        16..32 => copy_ends::<16>(&mut bytes, message),
+        8..16 => copy_ends::<8>(&mut bytes, message),
+        4..8 => copy_ends::<4>(&mut bytes, message),
+        _ => {
+            for (d, s) in bytes.iter_mut().zip(message) {
+                *d = *s;
+            }
+        }
+    }
+    if let Some(b) = bytes.get_mut(len) {
+        *b = 0x80;
+    }
+    let bit_len = ((BLOCK + len) as u64).wrapping_mul(8);
+    if let Some((_, tail)) = bytes.split_last_chunk_mut::<8>() {
+        *tail = bit_len.to_le_bytes();
+    }
+    let mut words = [0u32; WORDS];
+    for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+        if let Ok(le) = <[u8; 4]>::try_from(chunk) {
+            *w = u32::from_le_bytes(le);
+        }
+    }
+    Some(words)
+}
+
+/// Copies `src` (`N` to `2N` bytes long) to the start of `dst` as its first
+/// and its last `N` bytes, which overlap: two fixed-size moves.
+#[inline(always)]
+fn copy_ends<const N: usize>(dst: &mut [u8; BLOCK], src: &[u8]) {
+    let at = src.len().saturating_sub(N);
+    if let (Some(head), Some(tail)) = (src.first_chunk::<N>(), src.last_chunk::<N>()) {
+        if let Some(d) = dst.first_chunk_mut::<N>() {
+            *d = *head;
+        }
+        if let Some(d) = dst.get_mut(at..).and_then(<[u8]>::first_chunk_mut::<N>) {
+            *d = *tail;
+        }
+    }
+}
+
 /// The digest bytes of a final state.
 fn digest_of(state: &[u32; 4]) -> [u8; 16] {
     let mut out = [0u8; 16];
@@ -452,9 +509,17 @@ impl HmacMd5Key {
         (self.inner, self.outer)
     }
 
-    /// HMAC-MD5(key, `message`).
+    /// HMAC-MD5(key, `message`). `message` is public (a CRAM-MD5
+    /// challenge), so the padded copy of a short one is not wiped.
     pub(crate) fn mac(&self, message: &[u8]) -> [u8; 16] {
-        let mut inner = finish_state(self.inner, BLOCK as u64, message);
+        let mut inner = match short_block(message) {
+            Some(block) => {
+                let mut state = self.inner;
+                compress(&mut state, &block);
+                state
+            }
+            None => finish_state(self.inner, BLOCK as u64, message),
+        };
         // The outer message is the inner digest, whose little-endian words
         // are the inner state: one block, 0x80 after 16 bytes, and the bit
         // length of ipad-block + digest (80 bytes).
