@@ -147,10 +147,14 @@ impl AuthenticatorConfig {
     }
 }
 
-/// Waiting for `Start`: the mechanisms offered, each ready (CRAM-MD5's
-/// challenge is already drawn).
+/// The mechanisms a session offers, each ready (CRAM-MD5's challenge is
+/// already drawn). They stay in place for the whole session: the chosen one
+/// runs where it is and the others are dropped when the client chooses.
+/// Moving the chosen mechanism into a new state cost a CRAM-MD5 session
+/// store-forwarding stalls worth a tenth of its time besides the HMAC
+/// (issue 14, item 3).
 #[derive(Debug)]
-struct AwaitingStart {
+struct Mechanisms {
     cram_md5: Option<cram_md5::Server>,
     oauthbearer: Option<oauthbearer::Server>,
     // Its GSS context is only made if the client starts GSSAPI.
@@ -158,23 +162,70 @@ struct AwaitingStart {
     gssapi: Option<gssapi::mech::Server>,
 }
 
-/// The mechanism the client chose, mid-exchange.
-#[derive(Debug)]
-enum Active {
-    CramMd5(cram_md5::Server),
-    OAuthBearer(oauthbearer::Server),
+/// Which mechanism the client chose.
+#[derive(Debug, Clone, Copy)]
+enum Chosen {
+    CramMd5,
+    OAuthBearer,
     #[cfg(feature = "gssapi")]
-    Gssapi(gssapi::mech::Server),
+    Gssapi,
 }
 
-impl Active {
+impl Mechanisms {
+    /// The offered mechanism called `name`, as its `'static` name.
+    fn offered(&self, name: &str) -> Option<&'static str> {
+        let cram = self.cram_md5.as_ref().map(|m| m.name());
+        let oauth = self.oauthbearer.as_ref().map(|m| m.name());
+        #[cfg(feature = "gssapi")]
+        let gss = self.gssapi.as_ref().map(|m| m.name());
+        #[cfg(not(feature = "gssapi"))]
+        let gss = None;
+        [gss, cram, oauth]
+            .into_iter()
+            .flatten()
+            .find(|n| *n == name)
+    }
+
+    /// Chooses the mechanism the client started, if it was offered, and
+    /// drops the others.
+    fn choose(&mut self, mechanism: &str) -> Option<Chosen> {
+        let chosen = match mechanism {
+            CRAM_MD5 if self.cram_md5.is_some() => Chosen::CramMd5,
+            OAUTHBEARER if self.oauthbearer.is_some() => Chosen::OAuthBearer,
+            #[cfg(feature = "gssapi")]
+            GSSAPI if self.gssapi.is_some() => Chosen::Gssapi,
+            _ => return None,
+        };
+        if !matches!(chosen, Chosen::CramMd5) {
+            self.cram_md5 = None;
+        }
+        if !matches!(chosen, Chosen::OAuthBearer) {
+            self.oauthbearer = None;
+        }
+        #[cfg(feature = "gssapi")]
+        if !matches!(chosen, Chosen::Gssapi) {
+            self.gssapi = None;
+        }
+        Some(chosen)
+    }
+
+    /// Drops every mechanism: the session has ended.
+    fn clear(&mut self) {
+        self.cram_md5 = None;
+        self.oauthbearer = None;
+        #[cfg(feature = "gssapi")]
+        {
+            self.gssapi = None;
+        }
+    }
+
     /// What the mechanism is told with a message at `now`, in a session
     /// that started at `started` (`wall` on the wall clock). Only token
     /// lifetimes are wall-clock: other mechanisms get `wall` as it is, which
     /// spares a CRAM-MD5 session the clock arithmetic.
-    fn ctx(&self, wall: SystemTime, started: Instant, now: Instant) -> StepCtx {
-        let wall = match self {
-            Self::OAuthBearer(_) => wall
+    fn ctx(chosen: Chosen, wall: SystemTime, started: Instant, now: Instant) -> StepCtx {
+        let wall = match chosen {
+            Chosen::OAuthBearer => wall
                 .checked_add(now.saturating_duration_since(started))
                 .unwrap_or(wall),
             _ => wall,
@@ -182,23 +233,35 @@ impl Active {
         StepCtx { wall }
     }
 
-    // Matched here rather than through `&mut dyn ServerMechanism`, so each
-    // mechanism's call is direct and can be inlined.
-    fn start(&mut self, data: &[u8], ctx: StepCtx) -> Result<ServerStep, SaslError> {
-        match self {
-            Self::CramMd5(m) => m.start(data, ctx),
-            Self::OAuthBearer(m) => m.start(data, ctx),
-            #[cfg(feature = "gssapi")]
-            Self::Gssapi(m) => m.start(data, ctx),
+    /// Hands `data` to the chosen mechanism, as its start (`start`) or as a
+    /// step. Matched here rather than through `&mut dyn ServerMechanism`,
+    /// so each mechanism's call is direct and can be inlined.
+    fn run(
+        &mut self,
+        chosen: Chosen,
+        start: bool,
+        data: &[u8],
+        ctx: StepCtx,
+    ) -> Result<ServerStep, SaslError> {
+        fn go(
+            m: Option<&mut impl ServerMechanism>,
+            start: bool,
+            data: &[u8],
+            ctx: StepCtx,
+        ) -> Result<ServerStep, SaslError> {
+            match (m, start) {
+                (Some(m), true) => m.start(data, ctx),
+                (Some(m), false) => m.step(data, ctx),
+                // Chosen means present until the session ends, and an ended
+                // session is answered before this; fail closed regardless.
+                (None, _) => Err(PeerMisbehaved::AfterEnd.into()),
+            }
         }
-    }
-
-    fn step(&mut self, data: &[u8], ctx: StepCtx) -> Result<ServerStep, SaslError> {
-        match self {
-            Self::CramMd5(m) => m.step(data, ctx),
-            Self::OAuthBearer(m) => m.step(data, ctx),
+        match chosen {
+            Chosen::CramMd5 => go(self.cram_md5.as_mut(), start, data, ctx),
+            Chosen::OAuthBearer => go(self.oauthbearer.as_mut(), start, data, ctx),
             #[cfg(feature = "gssapi")]
-            Self::Gssapi(m) => m.step(data, ctx),
+            Chosen::Gssapi => go(self.gssapi.as_mut(), start, data, ctx),
         }
     }
 }
@@ -217,8 +280,8 @@ impl Completed {
 
 #[derive(Debug)]
 enum State {
-    AwaitingStart(AwaitingStart),
-    Stepping(Active),
+    AwaitingStart,
+    Stepping(Chosen),
     Completed(Completed),
     Failed,
     Error(SaslError),
@@ -230,33 +293,6 @@ enum State {
 enum Input<'a> {
     Start { mechanism: &'a str, data: &'a [u8] },
     Step(&'a [u8]),
-}
-
-impl AwaitingStart {
-    /// The offered mechanism called `name`, as its `'static` name.
-    fn offered(&self, name: &str) -> Option<&'static str> {
-        let cram = self.cram_md5.as_ref().map(|m| m.name());
-        let oauth = self.oauthbearer.as_ref().map(|m| m.name());
-        #[cfg(feature = "gssapi")]
-        let gss = self.gssapi.as_ref().map(|m| m.name());
-        #[cfg(not(feature = "gssapi"))]
-        let gss = None;
-        [gss, cram, oauth]
-            .into_iter()
-            .flatten()
-            .find(|n| *n == name)
-    }
-
-    /// Takes the mechanism the client started, if it was offered.
-    fn choose(&mut self, mechanism: &str) -> Option<Active> {
-        match mechanism {
-            CRAM_MD5 => self.cram_md5.take().map(Active::CramMd5),
-            OAUTHBEARER => self.oauthbearer.take().map(Active::OAuthBearer),
-            #[cfg(feature = "gssapi")]
-            GSSAPI => self.gssapi.take().map(Active::Gssapi),
-            _ => None,
-        }
-    }
 }
 
 /// Largest message data for `mechanism`: Kerberos AP-REQs (a ticket, maybe
@@ -345,6 +381,7 @@ impl Ctx<'_> {
 #[derive(Debug)]
 pub struct Authenticator {
     state: State,
+    mechanisms: Mechanisms,
     peer: Option<Arc<str>>,
     // The mechanism chosen (CRAM-MD5 until then), for the audit event.
     mechanism: &'static str,
@@ -370,6 +407,15 @@ struct Outbox {
 }
 
 impl Outbox {
+    /// An outbox holding `msg`, the session's first message.
+    fn holding(msg: ServerMessage) -> Self {
+        Self {
+            slots: [Some(msg), None, None, None],
+            read: 0,
+            written: 1,
+        }
+    }
+
     fn push(&mut self, msg: ServerMessage) {
         // Cannot be full (see above); if a bug ever made it so, the extra
         // message is dropped, which a peer sees as no answer: fail closed.
@@ -433,16 +479,25 @@ impl Authenticator {
         let oauth = config.oauthbearer.map(oauthbearer::Server::new);
         #[cfg(feature = "gssapi")]
         let gss = config.gssapi.map(gssapi::mech::Server::new);
-        let no_mechanism = names.is_empty();
-        // Built in place: making the state and the outbox first and moving
-        // them in cost three 144-byte copies per session (issue 14, item 3).
-        let mut session = Self {
-            state: State::AwaitingStart(AwaitingStart {
-                cram_md5: cram,
-                oauthbearer: oauth,
-                #[cfg(feature = "gssapi")]
-                gssapi: gss,
-            }),
+        // One struct expression, built where the caller keeps it: a local
+        // session changed after it was made was copied whole (624 bytes) on
+        // return (issue 14, item 3).
+        let mechanisms = Mechanisms {
+            cram_md5: cram,
+            oauthbearer: oauth,
+            #[cfg(feature = "gssapi")]
+            gssapi: gss,
+        };
+        let (state, first) = if names.is_empty() {
+            let e = SaslError::from(ApiMisuse::NoMechanism);
+            let msg = ServerMessage::Error(e.to_string());
+            (State::Error(e), msg)
+        } else {
+            (State::AwaitingStart, ServerMessage::Mechanisms(names))
+        };
+        Self {
+            state,
+            mechanisms,
             peer: config.peer,
             mechanism: CRAM_MD5,
             started: now,
@@ -452,17 +507,9 @@ impl Authenticator {
                 .checked_add(config.timeout)
                 .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
                 .unwrap_or(now),
-            outputs: Outbox::default(),
+            outputs: Outbox::holding(first),
             event: None,
-        };
-        if no_mechanism {
-            let e = SaslError::from(ApiMisuse::NoMechanism);
-            session.outputs.push(ServerMessage::Error(e.to_string()));
-            session.state = State::Error(e);
-        } else {
-            session.outputs.push(ServerMessage::Mechanisms(names));
         }
-        session
     }
 
     /// Handles one message from the client.
@@ -494,11 +541,11 @@ impl Authenticator {
         match &self.state {
             State::Error(e) => return Err(e.clone()),
             State::Completed(_) | State::Failed => return Err(PeerMisbehaved::AfterEnd.into()),
-            State::AwaitingStart(_) | State::Stepping(_) => {}
+            State::AwaitingStart | State::Stepping(_) => {}
         }
         // Name the chosen mechanism in the audit event from here on.
-        if let (State::AwaitingStart(s), Input::Start { mechanism, .. }) = (&self.state, msg)
-            && let Some(name) = s.offered(mechanism)
+        if let (State::AwaitingStart, Input::Start { mechanism, .. }) = (&self.state, msg)
+            && let Some(name) = self.mechanisms.offered(mechanism)
         {
             self.mechanism = name;
         }
@@ -524,40 +571,31 @@ impl Authenticator {
         }
     }
 
-    /// Hands the message to the mechanism. The state is changed in place
-    /// (only a chosen mechanism moves out of `AwaitingStart`): a session's
-    /// state is about 150 bytes, and moving it through each step cost more
-    /// than the check besides the HMAC (issue 14, item 3).
+    /// Hands the message to the mechanism. Only the state's tag changes
+    /// here; the mechanisms stay where they are (see [`Mechanisms`]).
     fn transition(&mut self, now: Instant, msg: Input<'_>) -> Result<ServerStep, SaslError> {
-        let (wall, started) = (self.wall, self.started);
-        match (&mut self.state, msg) {
-            (State::AwaitingStart(s), Input::Start { mechanism, data }) => {
-                let Some(active) = s.choose(mechanism) else {
+        let (chosen, start, data) = match (&self.state, msg) {
+            (State::AwaitingStart, Input::Start { mechanism, data }) => {
+                let Some(chosen) = self.mechanisms.choose(mechanism) else {
                     return Err(PeerMisbehaved::UnsupportedMechanism.into());
                 };
-                self.state = State::Stepping(active);
-                match &mut self.state {
-                    State::Stepping(active) => {
-                        let ctx = active.ctx(wall, started, now);
-                        active.start(data, ctx)
-                    }
-                    // Just set above.
-                    _ => Err(PeerMisbehaved::UnexpectedStart.into()),
-                }
+                self.state = State::Stepping(chosen);
+                (chosen, true, data)
             }
-            (State::AwaitingStart(_), Input::Step(_)) => Err(PeerMisbehaved::UnexpectedStep.into()),
-            (State::Stepping(active), Input::Step(data)) => {
-                let ctx = active.ctx(wall, started, now);
-                active.step(data, ctx)
+            (State::AwaitingStart, Input::Step(_)) => {
+                return Err(PeerMisbehaved::UnexpectedStep.into());
             }
+            (State::Stepping(chosen), Input::Step(data)) => (*chosen, false, data),
             (State::Stepping(_), Input::Start { .. }) => {
-                Err(PeerMisbehaved::UnexpectedStart.into())
+                return Err(PeerMisbehaved::UnexpectedStart.into());
             }
             // Ended sessions were answered by `handle`.
             (State::Completed(_) | State::Failed | State::Error(_), _) => {
-                Err(PeerMisbehaved::AfterEnd.into())
+                return Err(PeerMisbehaved::AfterEnd.into());
             }
-        }
+        };
+        let ctx = Mechanisms::ctx(chosen, self.wall, self.started, now);
+        self.mechanisms.run(chosen, start, data, ctx)
     }
 
     /// Applies a mechanism's answer: the reply, and the next state and audit
@@ -576,6 +614,7 @@ impl Authenticator {
             } => {
                 self.event = Some(ctx.event(claimed, AuthResult::Completed, None, None, None));
                 self.state = State::Completed(Completed::new(principal, proof));
+                self.mechanisms.clear();
                 self.outputs.push(ServerMessage::Completed);
             }
             ServerStep::Failure {
@@ -586,6 +625,7 @@ impl Authenticator {
                 self.event =
                     Some(ctx.event(claimed, AuthResult::Failed, Some(reason), None, detail));
                 self.state = State::Failed;
+                self.mechanisms.clear();
                 self.outputs.push(ServerMessage::Failed);
             }
         }
@@ -651,7 +691,7 @@ impl Authenticator {
     /// Where the session stands.
     pub fn status(&self) -> Status {
         match &self.state {
-            State::AwaitingStart(_) | State::Stepping(_) => Status::Pending,
+            State::AwaitingStart | State::Stepping(_) => Status::Pending,
             State::Completed(c) => Status::Completed(c.principal.clone()),
             State::Failed => Status::Failed,
             State::Error(e) => Status::Error(e.clone()),
@@ -672,7 +712,7 @@ impl Authenticator {
     }
 
     fn status_is_terminal(&self) -> bool {
-        !matches!(self.state, State::AwaitingStart(_) | State::Stepping(_))
+        !matches!(self.state, State::AwaitingStart | State::Stepping(_))
     }
 
     fn fail(&mut self, e: SaslError) {
@@ -682,5 +722,6 @@ impl Authenticator {
         };
         self.event = Some(ctx.event(None, AuthResult::Error, None, Some(&e), None));
         self.state = State::Error(e);
+        self.mechanisms.clear();
     }
 }
