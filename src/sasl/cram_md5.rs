@@ -56,7 +56,9 @@ pub(crate) struct Parsed<'a> {
 }
 
 /// Splits at the **last** space, like Cyrus; no trimming. `None` if there is
-/// no space or only spaces before it.
+/// no space or only spaces before it. Inlined: returned from a call, the
+/// two slices went through the stack and stalled the read that followed.
+#[inline(always)]
 pub(crate) fn split(data: &[u8]) -> Option<Parsed<'_>> {
     let at = last_space(data)?;
     let (name, rest) = data.split_at(at);

@@ -119,7 +119,8 @@ pub(crate) const MAX_CHALLENGE_LEN: usize = 26 + MAX_HOST_LEN;
 /// A challenge kept inline, so a session holds it without an allocation.
 #[derive(Clone)]
 pub(crate) struct Challenge {
-    bytes: [u8; MAX_CHALLENGE_LEN],
+    // One spare byte: the head and the whole (padded) tail, 24 + 32.
+    bytes: [u8; HEAD_LEN + TAIL_BYTES],
     // INVARIANT: `len <= MAX_CHALLENGE_LEN`.
     len: u8,
 }
@@ -161,10 +162,16 @@ fn b64url_u64(n: u64) -> [u8; 11] {
 /// count).
 #[derive(Clone, Copy)]
 pub(crate) struct ChallengeTail {
-    bytes: [u8; MAX_HOST_LEN + 2],
+    bytes: [u8; TAIL_BYTES],
     // INVARIANT: `2 <= len <= MAX_HOST_LEN + 2`; `bytes[..len]` is `@host>`.
     len: u8,
 }
+
+/// The tail's storage: `@`, the host, `>`, and one spare byte, so it is
+/// copied as two whole 16-byte words. At 31 bytes the copies overlapped,
+/// and reading a configuration just cloned stalled on them (a store the
+/// read only partly covers cannot be forwarded).
+const TAIL_BYTES: usize = MAX_HOST_LEN + 3;
 
 impl ChallengeTail {
     /// The tail for `host`, cut at [`MAX_HOST_LEN`] bytes (the config has
@@ -172,7 +179,7 @@ impl ChallengeTail {
     pub(crate) fn new(host: &str) -> Self {
         let host = host.as_bytes();
         let host = host.get(..MAX_HOST_LEN).unwrap_or(host);
-        let mut bytes = [0u8; MAX_HOST_LEN + 2];
+        let mut bytes = [0u8; TAIL_BYTES];
         let mut len = 0usize;
         for part in [b"@".as_slice(), host, b">"] {
             let end = len.saturating_add(part.len());
@@ -220,11 +227,11 @@ pub(crate) fn challenge_with(nonce: [u8; 16], tail: &ChallengeTail) -> Challenge
         b'<', h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, b'.', l0, l1, l2, l3, l4, l5, l6, l7,
         l8, l9, l10,
     ];
-    let mut bytes = [0u8; MAX_CHALLENGE_LEN];
-    // Fixed sizes: 24 + 31 = 55, so both parts always exist.
+    let mut bytes = [0u8; HEAD_LEN + TAIL_BYTES];
+    // Fixed sizes: 24 + 32, so both parts always exist.
     if let Some((first, rest)) = bytes.split_first_chunk_mut::<HEAD_LEN>() {
         *first = head;
-        if let Some(last) = rest.first_chunk_mut::<{ MAX_HOST_LEN + 2 }>() {
+        if let Some(last) = rest.first_chunk_mut::<TAIL_BYTES>() {
             *last = tail.bytes;
         }
     }
