@@ -286,7 +286,7 @@ impl super::mechanism::ServerMechanism for Server {
         }
         self.challenged = true;
         Ok(super::mechanism::ServerStep::Challenge(
-            self.challenge.as_slice().to_vec(),
+            self.challenge.to_vec(),
         ))
     }
 
