@@ -508,7 +508,8 @@ impl<'i, 's> Ctx<'i, 's> {
         // A read into a store locates nothing unless something is wrong
         // (and is then done again by `parse`): no index needed.
         if !store_only {
-            ctx.last_location.set((offset, index.get().location(offset)));
+            ctx.last_location
+                .set((offset, index.get().location(offset)));
         }
         ctx
     }

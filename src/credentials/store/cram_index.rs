@@ -416,9 +416,8 @@ fn build_table(
     mut first: Option<([u64; 2], Vec<[u64; 2]>)>,
 ) -> Result<Table, Duplicate> {
     let len = names.len();
-    // About half full: two choices of three slots place that many
-    // without trouble; a failed attempt doubles the table.
-    let mut buckets = len.div_ceil(2).max(1).next_power_of_two();
+    // A failed attempt doubles the table.
+    let mut buckets = first_buckets(len);
     let mut span = 1;
     // Read in bucket order: one byte a name keeps them in cache.
     let has_keys: Vec<bool> = names.iter().map(|&(_, k)| k).collect();
@@ -455,6 +454,15 @@ fn build_table(
             span = span.saturating_mul(2);
         }
     }
+}
+
+/// The bucket count of the first attempt to place `len` names: at most
+/// 8/15 full (8 names per 5 buckets of 3 slots). A name's two buckets share
+/// one block, so what fails is the fullest block; at the 64 % of a million
+/// names in 2^19 buckets some block overflowed in every build we watched,
+/// which then hashed and placed every name again in twice the buckets.
+fn first_buckets(len: usize) -> usize {
+    len.saturating_mul(5).div_ceil(8).max(1).next_power_of_two()
 }
 
 /// The two candidate buckets of a tag (the first of each group): both in
