@@ -19,7 +19,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::error::{CredentialsError, Diagnostic, Problem};
-use super::parse::{CredentialsFile, Options, parse, parse_for_store};
+use super::parse::{CredentialsFile, Options, parse, parse_store};
 use super::store::CredentialStore;
 use crate::file::{self, FileError, Follow};
 use crate::{Location, Span};
@@ -94,16 +94,16 @@ pub fn load_store(
 ) -> Result<CredentialStore, CredentialsError> {
     let path = strip_file_scheme(path.as_ref());
     let (bytes, _) = read_checked(path, options)?;
-    // The store finds repeated principals as it places them, so the parse
-    // does not look for them (one pass over a million names fewer). When
-    // the store finds one, the file is parsed again as `load` does, for the
-    // same error: every repeated name with both places.
-    let parsed = parse_for_store(&bytes, options).and_then(CredentialsFile::into_store);
-    let reparse = matches!(parsed, Err(CredentialsError::DuplicatePrincipal { .. }));
-    let result = if reparse {
-        parse(&bytes, options).and_then(CredentialsFile::into_store)
-    } else {
-        parsed
+    // A strict read goes straight into the store, which finds repeated
+    // principals as it places them. When either finds anything wrong (or
+    // the read is lenient), the file is parsed as `load` does, for the same
+    // answer: every error with its place, every repeated name with both.
+    let result = match parse_store(&bytes, options) {
+        Ok(Some(store)) => Ok(store),
+        Ok(None) | Err(CredentialsError::DuplicatePrincipal { .. }) => {
+            parse(&bytes, options).and_then(CredentialsFile::into_store)
+        }
+        Err(e) => Err(e),
     };
     result.map_err(|e| match e {
         CredentialsError::Parse(mut e) => {

@@ -277,26 +277,46 @@ impl CredentialsFile {
 /// [`CredentialsError::Parse`] listing every problem found, each with its
 /// line:column and principal, never a secret.
 pub fn parse(src: &[u8], options: &Options) -> Result<CredentialsFile, CredentialsError> {
-    parse_with(src, options, true, true, true)
+    parse_with(src, options, true, true)
 }
 
-/// [`parse`] for a file that goes straight into a store, which finds
-/// repeated principals itself: a strict read that found nothing else wrong
-/// does not look for them. If the store finds one, the caller parses again
-/// with [`parse`] for the error naming every place.
-pub(crate) fn parse_for_store(
+/// A strict read straight into a store, for a file that goes nowhere else
+/// (`load_store`): the credentials are collected as they are read, with no
+/// [`FileEntry`], no locations and no search for repeated principals (the
+/// store finds those as it places them). `Ok(None)` when the read found
+/// anything wrong, or no credentials: the caller then parses again with
+/// [`parse`] for the exact answer (every error, with line:column, and the
+/// repeated principals among them); and so when the store finds a repeated
+/// principal.
+pub(crate) fn parse_store(
     src: &[u8],
     options: &Options,
-) -> Result<CredentialsFile, CredentialsError> {
-    parse_with(src, options, true, true, false)
+) -> Result<Option<CredentialStore>, CredentialsError> {
+    if options.lenient {
+        // Lenient keeps the last of repeated principals: `into_store`.
+        return Ok(None);
+    }
+    let (text, format) = prelude(src, options)?;
+    let lines = Lines::new(text);
+    let mut ctx = Ctx::new(&lines, false);
+    ctx.parallel = true;
+    ctx.store_only = true;
+    match format {
+        Format::Json => ctx.json(text, options.reader, true),
+        _ => ctx.text(text, options.reader),
+    }
+    if !ctx.errors.is_empty() || ctx.creds.is_empty() {
+        return Ok(None);
+    }
+    CredentialStore::from_credentials(ctx.creds).map(Some)
 }
 
 /// Whether the JSON fast path (see `Ctx::json_fast`) and the full reader
 /// give the same result for `src`: same errors, or same entries (principal,
 /// place, stored secret) and warnings. For tests and the fuzzer.
 pub(crate) fn fast_path_agrees(src: &[u8], options: &Options) -> bool {
-    let fast = parse_with(src, options, true, true, true);
-    let full = parse_with(src, options, false, true, true);
+    let fast = parse_with(src, options, true, true);
+    let full = parse_with(src, options, false, true);
     match (fast, full) {
         (Err(a), Err(b)) => a == b,
         (Ok(a), Ok(b)) => {
@@ -317,8 +337,8 @@ pub(crate) fn fast_path_agrees(src: &[u8], options: &Options) -> bool {
 /// Whether the JSON fast path alone takes `src` (strict), for tests.
 #[cfg(test)]
 pub(crate) fn fast_path_takes(src: &str) -> bool {
-    let index = LineIndex::new(src);
-    let mut ctx = Ctx::new(&index, false);
+    let lines = Lines::new(src);
+    let mut ctx = Ctx::new(&lines, false);
     ctx.json_fast(src)
 }
 
@@ -328,7 +348,7 @@ pub(crate) fn parse_full_reader(
     src: &[u8],
     options: &Options,
 ) -> Result<CredentialsFile, CredentialsError> {
-    parse_with(src, options, false, true, true)
+    parse_with(src, options, false, true)
 }
 
 /// Parses on this thread only (a large file is otherwise read in pieces by
@@ -338,7 +358,7 @@ pub(crate) fn parse_in_one_piece(
     src: &[u8],
     options: &Options,
 ) -> Result<CredentialsFile, CredentialsError> {
-    parse_with(src, options, true, false, true)
+    parse_with(src, options, true, false)
 }
 
 fn parse_with(
@@ -346,8 +366,21 @@ fn parse_with(
     options: &Options,
     fast_json: bool,
     parallel: bool,
-    duplicates: bool,
 ) -> Result<CredentialsFile, CredentialsError> {
+    let (text, format) = prelude(src, options)?;
+    let lines = Lines::new(text);
+    let mut ctx = Ctx::new(&lines, options.lenient);
+    ctx.parallel = parallel;
+    match format {
+        Format::Json => ctx.json(text, options.reader, fast_json),
+        _ => ctx.text(text, options.reader),
+    }
+    ctx.finish(text, options, format)
+}
+
+/// The checks before any credential is read (a byte-order mark, UTF-8, an
+/// empty text, the format): the text and the format to read it in.
+fn prelude<'s>(src: &'s [u8], options: &Options) -> Result<(&'s str, Format), CredentialsError> {
     let fail = |d: Diagnostic| CredentialsError::Parse(ParseErrors::one(d));
     if src.starts_with(b"\xEF\xBB\xBF") {
         return Err(fail(Diagnostic::new(
@@ -402,15 +435,28 @@ fn parse_with(
         }
         f => f,
     };
-    let index = LineIndex::new(text);
-    let mut ctx = Ctx::new(&index, options.lenient);
-    ctx.parallel = parallel;
-    ctx.duplicates = duplicates;
-    match format {
-        Format::Json => ctx.json(text, options.reader, fast_json),
-        _ => ctx.text(text, options.reader),
+    Ok((text, format))
+}
+
+/// A text's line index, built on first use: a read straight into a store
+/// that finds nothing wrong locates nothing, and skips a pass over the
+/// text and an array of every line start.
+struct Lines<'s> {
+    src: &'s str,
+    index: std::sync::OnceLock<LineIndex<'s>>,
+}
+
+impl<'s> Lines<'s> {
+    fn new(src: &'s str) -> Self {
+        Self {
+            src,
+            index: std::sync::OnceLock::new(),
+        }
     }
-    ctx.finish(text, options, format)
+
+    fn get(&self) -> &LineIndex<'s> {
+        self.index.get_or_init(|| LineIndex::new(self.src))
+    }
 }
 
 fn is_blank(c: char) -> bool {
@@ -418,7 +464,7 @@ fn is_blank(c: char) -> bool {
 }
 
 struct Ctx<'i, 's> {
-    index: &'i LineIndex<'s>,
+    index: &'i Lines<'s>,
     /// The last offset located and its location: locations are mostly asked
     /// for in file order, so each is counted on from the previous one.
     last_location: Cell<(usize, Location)>,
@@ -432,13 +478,15 @@ struct Ctx<'i, 's> {
     located: bool,
     /// Whether a large text may be read by several threads.
     parallel: bool,
-    /// Whether to look for repeated principals when nothing else is wrong
-    /// in strict mode (see [`parse_for_store`]).
-    duplicates: bool,
+    /// Whether credentials go to `creds` (see [`parse_store`]) instead of
+    /// `raw`.
+    store_only: bool,
+    /// The credentials read, in file order, when `store_only`.
+    creds: Vec<Credential>,
 }
 
 impl<'i, 's> Ctx<'i, 's> {
-    fn new(index: &'i LineIndex<'s>, lenient: bool) -> Self {
+    fn new(index: &'i Lines<'s>, lenient: bool) -> Self {
         Self {
             index,
             last_location: Cell::new((0, Location { line: 1, column: 1 })),
@@ -448,14 +496,21 @@ impl<'i, 's> Ctx<'i, 's> {
             raw: Vec::new(),
             located: false,
             parallel: false,
-            duplicates: true,
+            store_only: false,
+            creds: Vec::new(),
         }
     }
 
     /// A context for a worker reading from `offset` (a line start) on.
-    fn at(index: &'i LineIndex<'s>, lenient: bool, offset: usize) -> Self {
-        let ctx = Self::new(index, lenient);
-        ctx.last_location.set((offset, index.location(offset)));
+    fn at(index: &'i Lines<'s>, lenient: bool, store_only: bool, offset: usize) -> Self {
+        let mut ctx = Self::new(index, lenient);
+        ctx.store_only = store_only;
+        // A read into a store locates nothing unless something is wrong
+        // (and is then done again by `parse`): no index needed.
+        if !store_only {
+            ctx.last_location
+                .set((offset, index.get().location(offset)));
+        }
         ctx
     }
 
@@ -463,7 +518,7 @@ impl<'i, 's> Ctx<'i, 's> {
     fn locate_entries(&mut self) {
         let mut entries = std::mem::take(&mut self.raw);
         if let Some(first) = entries.first() {
-            let at = self.index.location(first.span.start);
+            let at = self.index.get().location(first.span.start);
             self.last_location.set((first.span.start, at));
         }
         for e in &mut entries {
@@ -482,11 +537,16 @@ impl<'i, 's> Ctx<'i, 's> {
         } else {
             self.raw.append(&mut later.raw);
         }
+        if self.creds.is_empty() {
+            self.creds = std::mem::take(&mut later.creds);
+        } else {
+            self.creds.append(&mut later.creds);
+        }
     }
     fn locate(&self, offset: usize) -> Location {
-        let location = self.index.location_after(offset, self.last_location.get());
-        self.last_location
-            .set((offset.min(self.index.len()), location));
+        let index = self.index.get();
+        let location = index.location_after(offset, self.last_location.get());
+        self.last_location.set((offset.min(index.len()), location));
         location
     }
 
@@ -562,6 +622,10 @@ impl<'i, 's> Ctx<'i, 's> {
 
     fn push(&mut self, principal: Option<Principal>, span: Span, secret: Option<StoredSecret>) {
         if let (Some(principal), Some(secret)) = (principal, secret) {
+            if self.store_only {
+                self.creds.push(Credential::new(principal, secret));
+                return;
+            }
             self.raw.push(FileEntry {
                 credential: Credential::new(principal, secret),
                 span,
@@ -579,9 +643,9 @@ impl<'i, 's> Ctx<'i, 's> {
         if reader == Reader::Credentials && self.parallel {
             let bounds = pieces(src, 0, |_| Some(0));
             if bounds.len() > 2 {
-                let (index, lenient) = (self.index, self.lenient);
+                let (index, lenient, store_only) = (self.index, self.lenient, self.store_only);
                 let parts = in_parallel(&bounds, |from, to| {
-                    let mut w = Ctx::at(index, lenient, from);
+                    let mut w = Ctx::at(index, lenient, store_only, from);
                     w.text_lines(src, from, to, reader);
                     w.locate_entries();
                     w
@@ -683,6 +747,7 @@ impl<'i, 's> Ctx<'i, 's> {
             self.errors.clear();
             self.warnings.clear();
             self.raw.clear();
+            self.creds.clear();
         }
         let doc = match json::parse(src, json::Options::default()) {
             Ok(doc) => doc,
@@ -780,10 +845,10 @@ impl<'i, 's> Ctx<'i, 's> {
             (rest.get(ws) == Some(&b'{')).then_some(ws)
         });
         if bounds.len() > 2 && self.parallel {
-            let (index, lenient) = (self.index, self.lenient);
+            let (index, lenient, store_only) = (self.index, self.lenient, self.store_only);
             let last = bounds.len() - 2;
             let parts = in_parallel(&bounds, |from, to| {
-                let mut w = Ctx::at(index, lenient, from);
+                let mut w = Ctx::at(index, lenient, store_only, from);
                 let mut s = Scanner::at(src, from);
                 let ok = w.json_fast_items(&mut s, (to < src.len()).then_some(to));
                 w.locate_entries();
@@ -990,17 +1055,10 @@ impl<'i, 's> Ctx<'i, 's> {
                 e.location = self.locate(e.span.start);
             }
         }
-        // Skipped only where the store will find them (`parse_for_store`);
-        // other errors are reported with the duplicates, as always.
-        let look = self.duplicates || self.lenient || !self.errors.is_empty();
-        let names: Vec<&str> = if look {
-            entries
-                .iter()
-                .map(|e| e.credential.principal().as_str())
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let names: Vec<&str> = entries
+            .iter()
+            .map(|e| e.credential.principal().as_str())
+            .collect();
         let mut duplicates = Vec::new();
         for (again, first) in repeated(&names, self.parallel) {
             if let (Some(e), Some(f)) = (entries.get(again), entries.get(first)) {

@@ -184,18 +184,12 @@ struct Profile {
 impl Profile {
     /// Most common values win; ties go to the larger count and the longer
     /// salt, so the answer does not depend on the order of the file.
-    fn of(entries: &[Credential]) -> Self {
-        let scram = || {
-            entries.iter().filter_map(|c| match c.secret() {
-                StoredSecret::ScramSha256(k) => Some(k),
-                _ => None,
-            })
-        };
+    fn of(scram: &[&ScramSha256Keys]) -> Self {
         Self {
-            iterations: mode(scram().map(ScramSha256Keys::iterations))
+            iterations: mode(scram.iter().map(|k| k.iterations()))
                 .unwrap_or(super::format::MIN_SCRAM_ITERATIONS),
             // The length `StoredSecret::scram_sha256_from` writes.
-            salt_len: mode(scram().map(|k| k.salt().len())).unwrap_or(16),
+            salt_len: mode(scram.iter().map(|k| k.salt().len())).unwrap_or(16),
         }
     }
 }
@@ -220,15 +214,21 @@ impl CredentialStore {
         credentials: impl IntoIterator<Item = Credential>,
     ) -> Result<Self, CredentialsError> {
         let entries: Vec<Credential> = credentials.into_iter().collect();
-        let profile = Profile::of(&entries);
+        // One pass over the entries for the names and the SCRAM profile.
+        let mut names: Vec<(&Principal, bool)> = Vec::with_capacity(entries.len());
+        let mut scram = Vec::new();
+        for c in &entries {
+            names.push((&c.principal, has_cram_md5_key(&c.secret)));
+            if let StoredSecret::ScramSha256(k) = &c.secret {
+                scram.push(k);
+            }
+        }
+        let profile = Profile::of(&scram);
+        drop(scram);
         let dummy_secret = random_secret();
         let dummy = HmacMd5Key::from_secret(dummy_secret.expose());
         // One table answers both the CRAM-MD5 and the by-name look-up, and
         // finds the duplicates: one hash per name.
-        let names: Vec<(&Principal, bool)> = entries
-            .iter()
-            .map(|c| (&c.principal, has_cram_md5_key(&c.secret)))
-            .collect();
         let cram = CramIndex::build(
             &names,
             |i| {
@@ -565,6 +565,15 @@ mod test {
             nobody.mac(b"<1@x>"),
             store.cram_md5_key("bob").mac(b"<1@x>")
         );
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_credential_is_five_words() {
+        // What a store of a million moves and reads: every form's secret
+        // is behind one pointer (two for the CRAM-MD5 states).
+        assert_eq!(size_of::<StoredSecret>(), 24);
+        assert_eq!(size_of::<Credential>(), 40);
     }
 
     #[test]

@@ -268,3 +268,111 @@ fn a_large_store_names_the_first_repeated_principal() {
     }
     assert!(!built.cram_md5_key("p-20000").known());
 }
+
+/// `load_store` (strict: read straight into the store, see `parse_store`)
+/// answers exactly as `load` then `into_store`: the same store, or the
+/// same error with every place, wherever the problem is (in any piece, at
+/// a piece boundary, a principal repeated across pieces).
+#[test]
+fn load_store_matches_load_then_into_store() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("creds");
+    let check = |text: &str, options: &Options| {
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let direct = crate::credentials::load_store(&path, options);
+        let file = crate::credentials::load(&path, options);
+        let expected: Vec<(Principal, bool)> = match &file {
+            Ok(f) => f
+                .credentials()
+                .map(|c| (c.principal().clone(), true))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let via_file = file.and_then(CredentialsFile::into_store);
+        match (direct, via_file) {
+            (Err(a), Err(b)) => assert_eq!(a, b),
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.len(), b.len());
+                assert!(expected.len() >= a.len());
+                for c in b.iter() {
+                    let name = c.principal().as_str();
+                    let mine = a.get(name).expect("every principal");
+                    assert!(crate::credentials::same_secret(mine.secret(), c.secret()));
+                    assert_eq!(a.cram_md5_key(name).known(), b.cram_md5_key(name).known());
+                }
+            }
+            (a, b) => panic!("load_store and load disagree: {a:?} / {b:?}"),
+        }
+    };
+    let text = Options::new().format(Format::Text);
+    let big = big_text();
+    check(&big, &text);
+    check(&big, &text.lenient(true));
+    // Without the problem lines, just over the size read in pieces.
+    let mut clean = String::new();
+    for l in big.lines().filter(|l| l.contains("secret-value")) {
+        if clean.len() > PARALLEL_FROM + 4096 {
+            break;
+        }
+        clean.push_str(l);
+        clean.push('\n');
+    }
+    check(&clean, &text);
+    // Read straight into the store (not through `parse`), in pieces.
+    let store = super::parse_store(clean.as_bytes(), &text).unwrap();
+    assert_eq!(store.map(|s| s.len()), Some(clean.lines().count()));
+    assert!(super::parse_store(big.as_bytes(), &text).unwrap().is_none());
+    let bounds = pieces(&clean, 0, |_| Some(0));
+    // One bad line or one repeated principal at both ends, and on the
+    // last line of a piece and the first of the next.
+    let mut places: Vec<usize> = vec![0, clean.len()];
+    for &b in bounds.iter().skip(1).take(bounds.len().saturating_sub(2)) {
+        let line_before = clean[..b - 1].rfind('\n').map_or(0, |n| n + 1);
+        places.extend([line_before, b]);
+    }
+    for at in places {
+        for insert in [
+            "user-0000005 repeated-secret\n",
+            "user-x three fields here\n",
+        ] {
+            let mut t = clean.clone();
+            t.insert_str(at, insert);
+            check(&t, &text);
+        }
+    }
+    // JSON: the problem file, a clean one (pieces), one not split.
+    let json = Options::new();
+    let big = big_json();
+    check(&big, &json);
+    check(&big, &json.lenient(true));
+    let clean: String = big
+        .lines()
+        .filter(|l| !l.contains("\"principal\"") || l.contains("secret-value"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replacen("},\n]", "}\n]", 1);
+    check(&clean, &json);
+    assert!(
+        super::parse_store(clean.as_bytes(), &json)
+            .unwrap()
+            .is_some()
+    );
+    check(&clean.replace(",\n  {", "\n, {"), &json);
+    let repeated = clean.replacen("\"user-0000003\"", "\"user-0000007\"", 1);
+    check(&repeated, &json);
+    let mut late = clean.clone();
+    let at = late.rfind("\"user-").unwrap();
+    late.replace_range(at..at + 14, "\"user-0000001\"");
+    check(&late, &json);
+    // Small files, empty lists, the single-credential reader.
+    check("alice s3cret-one\nbob s3cret-two\n", &text);
+    check("alice s3cret-one\nalice s3cret-two\n", &text);
+    check("{\"credentials\": []}", &json);
+    check("{\"credentials\": []}", &json.allow_empty(true));
+    check("\u{feff}{}", &json);
+    let one = Options::new().reader(super::Reader::Credential);
+    check("{\"principal\": \"a\", \"secret\": \"s\"}", &one);
+    check("{\"principal\": \"a\", \"secret\": \"s\", \"x\": 1}", &one);
+}

@@ -73,7 +73,7 @@ const KEY_FLAG: u32 = 1 << 31;
 
 /// One table bucket, one cache line. An unused slot has an all-zero tag,
 /// which no name's tag is (bit 0 of every tag is set).
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Default, bytemuck::Zeroable)]
 #[repr(C, align(64))]
 struct Bucket {
     tags: [[u64; 2]; WIDTH],
@@ -84,7 +84,7 @@ struct Bucket {
 
 /// A key's inner then outer HMAC-MD5 state, aligned so that reading one
 /// never straddles cache lines.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Default, bytemuck::Zeroable)]
 #[repr(C, align(32))]
 struct KeyWords([u32; 8]);
 
@@ -291,7 +291,7 @@ fn fill_keys<'s, S: Into<KeySource<'s>>>(
 ) -> Keys {
     // Exact size, filled in place: growing would free a buffer holding
     // keys unwiped.
-    let mut keys = Keys(vec![KeyWords::default(); len.max(1).saturating_mul(2)]);
+    let mut keys = Keys(bytemuck::zeroed_vec(len.max(1).saturating_mul(2)));
     fill_run(0, len, &mut keys.0, key_of, dummy);
     keys
 }
@@ -352,8 +352,10 @@ fn keys_and_tags<'s, S: Into<KeySource<'s>>>(
     // Whole batches of key schedules per run.
     let per = len.div_ceil(threads()).next_multiple_of(LANES).max(1);
     // Filled in place, run by run: growing or concatenating would leave
-    // buffers holding keys unwiped.
-    let mut keys = Keys(vec![KeyWords::default(); len.max(1).saturating_mul(2)]);
+    // buffers holding keys unwiped. Zeroed by the allocator (fresh pages
+    // for a large store), not by a pass here: each thread faults in the
+    // pages of its own run as it writes them.
+    let mut keys = Keys(bytemuck::zeroed_vec(len.max(1).saturating_mul(2)));
     let mut tags = vec![[0u64; 2]; len];
     // Each run's slices behind a lock taken once, so that the work is a
     // shared closure (which `in_parallel` may run here if a thread fails).
@@ -416,9 +418,8 @@ fn build_table(
     mut first: Option<([u64; 2], Vec<[u64; 2]>)>,
 ) -> Result<Table, Duplicate> {
     let len = names.len();
-    // About half full: two choices of three slots place that many
-    // without trouble; a failed attempt doubles the table.
-    let mut buckets = len.div_ceil(2).max(1).next_power_of_two();
+    // A failed attempt doubles the table.
+    let mut buckets = first_buckets(len);
     let mut span = 1;
     // Read in bucket order: one byte a name keeps them in cache.
     let has_keys: Vec<bool> = names.iter().map(|&(_, k)| k).collect();
@@ -455,6 +456,15 @@ fn build_table(
             span = span.saturating_mul(2);
         }
     }
+}
+
+/// The bucket count of the first attempt to place `len` names: at most
+/// 8/15 full (8 names per 5 buckets of 3 slots). A name's two buckets share
+/// one block, so what fails is the fullest block; at the 64 % of a million
+/// names in 2^19 buckets some block overflowed in every build we watched,
+/// which then hashed and placed every name again in twice the buckets.
+fn first_buckets(len: usize) -> usize {
+    len.saturating_mul(5).div_ceil(8).max(1).next_power_of_two()
 }
 
 /// The two candidate buckets of a tag (the first of each group): both in
@@ -517,7 +527,7 @@ fn placing_order(tags: &[[u64; 2]], mask: usize) -> (Vec<([u64; 2], usize)>, Vec
         }
     }
     let mut next = starts.clone();
-    let mut order = vec![([0u64; 2], 0usize); tags.len()];
+    let mut order: Vec<([u64; 2], usize)> = bytemuck::zeroed_vec(tags.len());
     for (i, &tag) in tags.iter().enumerate() {
         if let Some(at) = next.get_mut(region(tag)) {
             if let Some(slot) = order.get_mut(*at) {
@@ -545,14 +555,16 @@ fn place_in(
     let mask = buckets - 1;
     if !by_bucket || names.len() < PARALLEL_FROM {
         let order: Vec<([u64; 2], usize)> = tags.into_iter().zip(0..).collect();
-        let mut table = vec![Bucket::default(); buckets.saturating_add(span - 1)];
+        let mut table = bytemuck::zeroed_vec(buckets.saturating_add(span - 1));
         place_part(&mut table, 0, &order, names, has_keys, mask, span)?;
         return Ok(table);
     }
     let (order, starts) = placing_order(&tags, mask);
     // The order holds the tags too: a copy fewer at the peak.
     drop(tags);
-    let mut table = vec![Bucket::default(); buckets.saturating_add(span - 1)];
+    // Zeroed by the allocator, not by a pass on this thread: the placing
+    // threads fault in the pages of their own blocks.
+    let mut table = bytemuck::zeroed_vec(buckets.saturating_add(span - 1));
     let regions = starts.len() - 1;
     let block = buckets / regions;
     // Wider groups cross blocks: one thread (this never happens in
