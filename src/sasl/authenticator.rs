@@ -438,6 +438,21 @@ impl Outbox {
         }
     }
 
+    /// Queues `Completed` (`true`) or `Failed`. Its own method so the
+    /// outcome is written as a bare tag: queued through [`push`](Self::push)
+    /// from two places, it was built on the stack and copied over whole,
+    /// and the caller's read of the slot stalled on that copy.
+    fn push_outcome(&mut self, completed: bool) {
+        if let Some(slot) = self.slots.get_mut(self.written) {
+            *slot = Some(if completed {
+                ServerMessage::Completed
+            } else {
+                ServerMessage::Failed
+            });
+            self.written += 1;
+        }
+    }
+
     fn pop(&mut self) -> Option<ServerMessage> {
         let msg = self.slots.get_mut(self.read)?.take()?;
         self.read += 1;
@@ -628,7 +643,7 @@ impl Authenticator {
                 self.event = Some(ctx.event(claimed, AuthResult::Completed, None, None, None));
                 self.state = State::Completed(Completed::new(principal, proof));
                 self.mechanisms.clear();
-                self.outputs.push(ServerMessage::Completed);
+                self.outputs.push_outcome(true);
             }
             ServerStep::Failure {
                 reason,
@@ -639,7 +654,7 @@ impl Authenticator {
                     Some(ctx.event(claimed, AuthResult::Failed, Some(reason), None, detail));
                 self.state = State::Failed;
                 self.mechanisms.clear();
-                self.outputs.push(ServerMessage::Failed);
+                self.outputs.push_outcome(false);
             }
         }
     }
