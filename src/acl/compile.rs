@@ -694,19 +694,31 @@ impl Table {
             return Ok(t);
         }
         // Size the tables once: growing 10^5 keys is much of a compile.
-        let (mut n, mut np) = (0usize, 0usize);
-        let count = |e: &Entity| match e {
-            Entity::Some(v) => v.len(),
-            _ => 0,
-        };
+        // On a hierarchical list an `x/%` value's pairs go to
+        // `prefix_pairs`, the others' to `pairs`: counted apart, so
+        // neither table is sized twice over and shrunk (a second large
+        // table, zeroed page by page, then a rehash) nor grown.
+        let (mut n, mut np, mut npp) = (0usize, 0usize, 0usize);
         for acl in acls {
-            let a = count(&acl.principals);
-            let o = count(&acl.object);
-            n += a + o;
-            np = np.saturating_add(a.saturating_mul(o));
+            let a = match &acl.principals {
+                Entity::Some(v) => v.len(),
+                _ => 0,
+            };
+            let (plain, prefix) = match &acl.object {
+                Entity::Some(v) if hierarchical => {
+                    let p = v.iter().filter(|v| recursive_prefix(v).is_some()).count();
+                    (v.len() - p, p)
+                }
+                Entity::Some(v) => (v.len(), 0),
+                _ => (0, 0),
+            };
+            n += a + plain + prefix;
+            np = np.saturating_add(a.saturating_mul(plain));
+            npp = npp.saturating_add(a.saturating_mul(prefix));
         }
         t.names.reserve(distinct_names(acls, b.key, n));
         t.pairs.reserve(np.min(budget.left));
+        t.prefix_pairs.reserve(npp.min(budget.left));
         t.rules.reserve(acls.len());
         // The slots of ACL `i + BUILD_AHEAD` are prefetched (hashed ahead)
         // just before ACL `i` is added: on a large policy most of a
