@@ -146,14 +146,19 @@ impl Compiler {
     /// [`AclError::Limit`] if the policy is over a limit.
     pub fn compile(&self, source: &AclSource) -> Result<CompiledAcls, AclError> {
         let cfg = self.config;
-        check_limits(source, &cfg)?;
+        let needs = check_all(source, &cfg)?;
+        let need = |l: AclList| needs.get(l.index()).copied().unwrap_or(0);
         let key = HashKey::random();
         // One job per list, then the legacy `update_quotas` table.
         let jobs: Vec<Job<'_>> = AclList::ALL
             .iter()
-            .map(|l| (source.acls(*l), l.hierarchical()))
-            .chain([(source.acls(AclList::UpdateQuotas), false)])
-            .scan(0usize, |used, (acls, hierarchical)| {
+            .map(|l| (source.acls(*l), l.hierarchical(), need(*l)))
+            .chain([(
+                source.acls(AclList::UpdateQuotas),
+                false,
+                need(AclList::UpdateQuotas),
+            )])
+            .scan(0usize, |used, (acls, hierarchical, need)| {
                 // Each job starts with the budget the jobs before it leave,
                 // so building them in any order (or at once) fails exactly
                 // where building them one by one would.
@@ -162,7 +167,7 @@ impl Compiler {
                     limit: cfg.index_entries(),
                     used: *used,
                 };
-                *used = used.saturating_add(budget_need(acls));
+                *used = used.saturating_add(need);
                 Some(Job {
                     acls,
                     hierarchical,
@@ -220,82 +225,108 @@ const BUILD_AHEAD: usize = 8;
 /// it, starting a thread costs more than it saves.
 const PARALLEL_FROM: usize = 8192;
 
+/// Whether to compile on two threads: a large policy, and two cores.
+fn parallel(acls: usize) -> bool {
+    acls >= PARALLEL_FROM && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+}
+
+/// One task of [`build_all`]: a job's table, or the policy hash.
+#[derive(Clone, Copy)]
+enum Task {
+    Table(usize),
+    Hash,
+}
+
 /// Builds every job's table (in job order) and the policy hash. The tables
-/// are independent, so on a large policy they are shared between this
-/// thread and one more, greedily by size (the hash counts as a small job).
+/// are independent, so on a large policy this thread and one more take
+/// them (and the hash) one at a time from a shared queue, largest first,
+/// until none is left: a thread that finishes its task early takes the
+/// next, so neither waits on the other while work remains (a split fixed
+/// in advance left one thread idle for a quarter of a 1,000,000-ACL
+/// compile: the lists' costs per ACL differ).
 fn build_all(
     jobs: &[Job<'_>],
     key: &HashKey,
     max: usize,
     source: &AclSource,
 ) -> (Vec<Result<Table, AclError>>, String) {
-    let run = |mine: &[bool], hash: bool| {
+    let total: usize = jobs.iter().map(|j| j.acls.len()).sum();
+    // Largest first; the hash weighs about a sixth of a table build per
+    // ACL (measured, 1,000,000 ACLs).
+    let mut order: Vec<(usize, Task)> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.acls.len(), Task::Table(i)))
+        .chain([(total / 6, Task::Hash)])
+        .collect();
+    order.sort_by_key(|&(w, _)| std::cmp::Reverse(w));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let run = || {
         let mut b = Builder {
             key,
             scratch: Vec::new(),
             max_string_len: max,
         };
-        let tables: Vec<Option<Result<Table, AclError>>> = jobs
-            .iter()
-            .zip(mine)
-            .map(|(j, &m)| {
-                m.then(|| {
-                    let mut budget = j.budget;
-                    Table::build(j.acls, j.hierarchical, &mut b, &mut budget)
-                })
-            })
-            .collect();
-        (tables, hash.then(|| policy_hash(source)))
-    };
-    let total: usize = jobs.iter().map(|j| j.acls.len()).sum();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if total < PARALLEL_FROM || threads < 2 {
-        let (tables, hash) = run(&vec![true; jobs.len()], true);
-        return (
-            tables.into_iter().flatten().collect(),
-            hash.unwrap_or_default(),
-        );
-    }
-    // Largest first, each to the less loaded side; the hash weighs about
-    // an eighth of a table build per ACL (measured, 1,000,000 ACLs).
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs.get(i).map_or(0, |j| j.acls.len())));
-    let mut other = vec![false; jobs.len()];
-    let (mut here, mut there) = (total / 8, 0usize);
-    for i in order {
-        let w = jobs.get(i).map_or(0, |j| j.acls.len());
-        if there < here {
-            there += w;
-            if let Some(o) = other.get_mut(i) {
-                *o = true;
+        let mut tables: Vec<(usize, Result<Table, AclError>)> = Vec::new();
+        let mut hash = None;
+        while let Some(&(_, task)) =
+            order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        {
+            match task {
+                Task::Hash => hash = Some(policy_hash(source)),
+                Task::Table(i) => {
+                    if let Some(j) = jobs.get(i) {
+                        let mut budget = j.budget;
+                        tables.push((i, Table::build(j.acls, j.hierarchical, &mut b, &mut budget)));
+                    }
+                }
             }
-        } else {
-            here += w;
+        }
+        (tables, hash)
+    };
+    let ((mut tables, hash), theirs) = if parallel(total) {
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("acl-compile".into())
+                .spawn_scoped(scope, run)
+                .ok();
+            let ours = run();
+            // A worker that could not start has taken nothing: this
+            // thread has emptied the queue. One that panicked may have
+            // lost tasks it took: they are redone below.
+            let theirs = worker.and_then(|w| w.join().ok());
+            (ours, theirs)
+        })
+    } else {
+        (run(), None)
+    };
+    let mut hash = hash;
+    if let Some((t, h)) = theirs {
+        tables.extend(t);
+        hash = hash.or(h);
+    }
+    let mut out: Vec<Option<Result<Table, AclError>>> = (0..jobs.len()).map(|_| None).collect();
+    for (i, t) in tables {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = Some(t);
         }
     }
-    let mine: Vec<bool> = other.iter().map(|o| !o).collect();
-    let ((ours, hash), (theirs, _)) = std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name("acl-compile".into())
-            .spawn_scoped(scope, || run(&other, false))
-            .ok();
-        let ours = run(&mine, true);
-        // A worker that could not start (or failed) is redone here.
-        let theirs = worker
-            .and_then(|w| w.join().ok())
-            .unwrap_or_else(|| run(&other, false));
-        (ours, theirs)
-    });
-    let out = ours
+    let mut b = Builder {
+        key,
+        scratch: Vec::new(),
+        max_string_len: max,
+    };
+    let out = out
         .into_iter()
-        .zip(theirs)
-        .map(|(a, b)| match (a, b) {
-            (Some(t), _) | (None, Some(t)) => t,
-            // Every job is on one side or the other.
-            (None, None) => Ok(Table::empty(false)),
+        .zip(jobs)
+        .map(|(t, j)| {
+            t.unwrap_or_else(|| {
+                let mut budget = j.budget;
+                Table::build(j.acls, j.hierarchical, &mut b, &mut budget)
+            })
         })
         .collect();
-    (out, hash.unwrap_or_default())
+    (out, hash.unwrap_or_else(|| policy_hash(source)))
 }
 
 /// Value counts from which [`distinct_names`] estimates rather than
@@ -337,21 +368,6 @@ fn distinct_names(acls: &[Acl], key: &HashKey, n: usize) -> usize {
     // 3% over: a table sized just under the count would grow once.
     let padded = (estimate * 1.03) as usize + 16;
     padded.min(n)
-}
-
-/// The index entries the ACLs of one list take from the budget (as
-/// [`Table::derive`] takes them).
-fn budget_need(acls: &[Acl]) -> usize {
-    let mut n = 0usize;
-    for acl in acls {
-        let (Entity::Some(ss), Entity::Some(os)) = (&acl.principals, &acl.object) else {
-            continue;
-        };
-        // Each `x/%` value takes `ss.len()` and the plain ones together
-        // `ss.len()` each: every object value, hierarchical or not.
-        n = n.saturating_add(ss.len().saturating_mul(os.len()));
-    }
-    n
 }
 
 /// The policy's fingerprint for audit records: SHA-256 over a canonical
@@ -417,7 +433,71 @@ fn acl_path(acl: &Acl) -> String {
     format!("$.{}[{}]", acl.list.key(), acl.index)
 }
 
-fn check_limits(source: &AclSource, cfg: &Config) -> Result<(), AclError> {
+/// Checks every ACL against the limits (the first problem, in file list
+/// order, is the error) and counts the index entries each list's ACLs take
+/// from the budget (by list index, as [`Table::derive`] takes them). A
+/// large policy is checked in two halves, one on another thread: the
+/// first half's problem, if any, comes first.
+fn check_all(source: &AclSource, cfg: &Config) -> Result<Vec<usize>, AclError> {
+    let total: usize = source.lists.iter().map(Vec::len).sum();
+    let (first, second) = if parallel(total) {
+        let half = total / 2;
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("acl-check".into())
+                .spawn_scoped(scope, || check_span(source, cfg, half, total))
+                .ok();
+            let first = check_span(source, cfg, 0, half);
+            let second = worker
+                .and_then(|w| w.join().ok())
+                .unwrap_or_else(|| check_span(source, cfg, half, total));
+            (first, second)
+        })
+    } else {
+        (
+            check_span(source, cfg, 0, total),
+            Ok(vec![0; source.lists.len()]),
+        )
+    };
+    let (mut needs, more) = (first?, second?);
+    for (n, m) in needs.iter_mut().zip(more) {
+        *n = n.saturating_add(m);
+    }
+    Ok(needs)
+}
+
+/// [`check_all`] on the ACLs at positions `from..to` of
+/// [`AclSource::iter`]: the first problem there, or each list's index
+/// entries there.
+fn check_span(
+    source: &AclSource,
+    cfg: &Config,
+    from: usize,
+    to: usize,
+) -> Result<Vec<usize>, AclError> {
+    let mut needs = vec![0usize; source.lists.len()];
+    let mut base = 0usize;
+    for (list, need) in source.lists.iter().zip(needs.iter_mut()) {
+        let (start, end) = (from.max(base), to.min(base + list.len()));
+        if start < end {
+            let acls = list.get(start - base..end - base).unwrap_or_default();
+            for (n, acl) in (start..).zip(acls) {
+                check_acl(acl, n, cfg)?;
+                if let (Entity::Some(ss), Entity::Some(os)) = (&acl.principals, &acl.object) {
+                    // Each `x/%` value takes `ss.len()` and the plain ones
+                    // together `ss.len()` each: every object value,
+                    // hierarchical or not.
+                    *need = need.saturating_add(ss.len().saturating_mul(os.len()));
+                }
+            }
+        }
+        base += list.len();
+    }
+    Ok(needs)
+}
+
+/// The limits on one ACL, the `n`th of the policy (from 0).
+fn check_acl(acl: &Acl, n: usize, cfg: &Config) -> Result<(), AclError> {
     let limit = |kind, limit, found, path: String, location| {
         Err(AclError::Limit(LimitError {
             kind,
@@ -427,42 +507,40 @@ fn check_limits(source: &AclSource, cfg: &Config) -> Result<(), AclError> {
             location,
         }))
     };
-    for (n, acl) in source.iter().enumerate() {
-        if n >= cfg.rules() {
+    if n >= cfg.rules() {
+        return limit(
+            LimitKind::Rules,
+            cfg.rules(),
+            n + 1,
+            acl_path(acl),
+            acl.location,
+        );
+    }
+    for (field, entity) in [
+        ("principals", &acl.principals),
+        (acl.list.object_field(), &acl.object),
+    ] {
+        let Entity::Some(values) = entity else {
+            continue;
+        };
+        if values.len() > cfg.values() {
             return limit(
-                LimitKind::Rules,
-                cfg.rules(),
-                n + 1,
-                acl_path(acl),
+                LimitKind::ValuesPerEntity,
+                cfg.values(),
+                values.len(),
+                format!("{}.{field}", acl_path(acl)),
                 acl.location,
             );
         }
-        for (field, entity) in [
-            ("principals", &acl.principals),
-            (acl.list.object_field(), &acl.object),
-        ] {
-            let Entity::Some(values) = entity else {
-                continue;
-            };
-            if values.len() > cfg.values() {
+        for (i, v) in values.iter().enumerate() {
+            if v.as_str().len() > cfg.string_len() {
                 return limit(
-                    LimitKind::ValuesPerEntity,
-                    cfg.values(),
-                    values.len(),
-                    format!("{}.{field}", acl_path(acl)),
-                    acl.location,
+                    LimitKind::StringBytes,
+                    cfg.string_len(),
+                    v.as_str().len(),
+                    format!("{}.{field}.values[{i}]", acl_path(acl)),
+                    v.location,
                 );
-            }
-            for (i, v) in values.iter().enumerate() {
-                if v.as_str().len() > cfg.string_len() {
-                    return limit(
-                        LimitKind::StringBytes,
-                        cfg.string_len(),
-                        v.as_str().len(),
-                        format!("{}.{field}.values[{i}]", acl_path(acl)),
-                        v.location,
-                    );
-                }
             }
         }
     }

@@ -706,3 +706,141 @@ fn role_check_skipped_only_for_valid_roles_the_policy_holds() {
     assert!(decide("q", "p").is_allowed());
     assert!(decide("nobody", "ok/role").is_allowed(), "permissive");
 }
+
+/// Limits on a large policy are checked in two halves on two threads;
+/// the problem reported is still the first in list order, whichever half
+/// (or both) holds one, with its path and the same count as when checked
+/// on one thread (a small policy).
+#[test]
+fn limits_checked_in_halves_report_the_first_problem() {
+    use super::{AclError, Config, LimitKind};
+    // `n` run_tasks ACLs; a value over 8 bytes at each of `long`, four
+    // values at each of `many`; two register_frameworks ACLs (a list
+    // that comes before run_tasks), the second with a long role if `reg`.
+    let policy = |n: usize, long: &[usize], many: &[usize], reg: bool| {
+        let mut s = String::from(r#"{"permissive": false, "run_tasks": ["#);
+        for i in 0..n {
+            if i > 0 {
+                s.push(',');
+            }
+            let users = if long.contains(&i) {
+                format!(r#""u{i}", "long-user-{i}""#)
+            } else if many.contains(&i) {
+                r#""a", "b", "c", "d""#.to_owned()
+            } else {
+                format!(r#""u{i}""#)
+            };
+            s.push_str(&format!(
+                r#"{{"principals": {{"values": ["p{i}"]}}, "users": {{"values": [{users}]}}}}"#
+            ));
+        }
+        let role = if reg { "a-much-too-long-role" } else { "r" };
+        s.push_str(&format!(
+            r#"], "register_frameworks": [
+            {{"principals": {{"type": "ANY"}}, "roles": {{"values": ["r"]}}}},
+            {{"principals": {{"values": ["a"]}}, "roles": {{"values": ["{role}"]}}}}]}}"#
+        ));
+        super::parse(&s).unwrap()
+    };
+    let tight = |rules: usize| {
+        Compiler::new().config(
+            Config::new()
+                .max_string_len(8)
+                .max_values(3)
+                .max_rules(rules),
+        )
+    };
+    for n in [40usize, 20_000] {
+        let (q, h) = (n / 4, n / 2 + n / 4);
+        let cases: [(&[usize], &[usize], bool, usize, LimitKind, String, usize); 7] = [
+            (
+                &[q, h],
+                &[],
+                false,
+                n + 2,
+                LimitKind::StringBytes,
+                format!("$.run_tasks[{q}].users.values[1]"),
+                10 + digits(q),
+            ),
+            (
+                &[h],
+                &[],
+                false,
+                n + 2,
+                LimitKind::StringBytes,
+                format!("$.run_tasks[{h}].users.values[1]"),
+                10 + digits(h),
+            ),
+            (
+                &[h],
+                &[q],
+                false,
+                n + 2,
+                LimitKind::ValuesPerEntity,
+                format!("$.run_tasks[{q}].users"),
+                4,
+            ),
+            (
+                &[q],
+                &[h],
+                false,
+                n + 2,
+                LimitKind::StringBytes,
+                format!("$.run_tasks[{q}].users.values[1]"),
+                10 + digits(q),
+            ),
+            (
+                &[q],
+                &[h],
+                true,
+                n + 2,
+                LimitKind::StringBytes,
+                "$.register_frameworks[1].roles.values[0]".to_owned(),
+                20,
+            ),
+            // The rule cap falls before the problem in the second half.
+            (
+                &[h],
+                &[],
+                false,
+                n / 2,
+                LimitKind::Rules,
+                format!("$.run_tasks[{}]", n / 2 - 2),
+                n / 2 + 1,
+            ),
+            (
+                &[],
+                &[],
+                false,
+                n + 1,
+                LimitKind::Rules,
+                format!("$.run_tasks[{}]", n - 1),
+                n + 2,
+            ),
+        ];
+        for (long, many, reg, rules, kind, path, found) in cases {
+            let src = policy(n, long, many, reg);
+            match tight(rules).compile(&src) {
+                Err(AclError::Limit(l)) => {
+                    assert_eq!(l.kind(), kind, "{n} {path}");
+                    assert_eq!(l.path(), path, "{n}");
+                    assert_eq!(l.found(), found, "{n} {path}");
+                }
+                other => panic!("{n} {path}: {other:?}"),
+            }
+        }
+        // No problem: it compiles.
+        assert_eq!(
+            tight(n + 2)
+                .compile(&policy(n, &[], &[], false))
+                .unwrap()
+                .rule_count(),
+            n + 2
+        );
+    }
+}
+
+/// Decimal digits of `n`.
+fn digits(n: usize) -> usize {
+    n.to_string().len()
+}
