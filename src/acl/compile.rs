@@ -352,7 +352,7 @@ fn distinct_names(acls: &[Acl], key: &HashKey, n: usize) -> usize {
             let Entity::Some(values) = e else { continue };
             for v in values {
                 // The high half: the low bits place the string in its table.
-                let i = (key.hash(v.as_str().as_bytes()).hash >> 32) as usize & mask;
+                let i = (key.hash(v.bytes()).hash >> 32) as usize & mask;
                 if let Some(w) = map.get_mut(i / 64) {
                     *w |= 1 << (i % 64);
                 }
@@ -398,7 +398,7 @@ fn policy_hash(source: &AclSource) -> String {
                     self.buf
                         .extend_from_slice(&(values.len() as u64).to_le_bytes());
                     for v in values {
-                        self.put(v.as_str().as_bytes());
+                        self.put(v.bytes());
                     }
                 }
             }
@@ -533,11 +533,11 @@ fn check_acl(acl: &Acl, n: usize, cfg: &Config) -> Result<(), AclError> {
             );
         }
         for (i, v) in values.iter().enumerate() {
-            if v.as_str().len() > cfg.string_len() {
+            if v.bytes().len() > cfg.string_len() {
                 return limit(
                     LimitKind::StringBytes,
                     cfg.string_len(),
-                    v.as_str().len(),
+                    v.bytes().len(),
                     format!("{}.{field}.values[{i}]", acl_path(acl)),
                     v.location,
                 );
@@ -662,21 +662,21 @@ enum Obj<'a> {
     /// The values of a SOME entity, without the `x/%` ones when `bool`
     /// (hierarchical list).
     Set(&'a [Value], bool),
-    Prefix(&'a str),
+    Prefix(&'a [u8]),
 }
 
 /// The `x/` of an `x/%` value.
-fn recursive_prefix(v: &Value) -> Option<&str> {
-    v.as_str()
-        .strip_suffix('%')
-        .filter(|prefix| prefix.ends_with('/'))
+fn recursive_prefix(v: &Value) -> Option<&[u8]> {
+    v.bytes()
+        .strip_suffix(b"%")
+        .filter(|prefix| prefix.ends_with(b"/"))
 }
 
-fn plain_values(values: &[Value], hierarchical: bool) -> impl Iterator<Item = &str> {
+fn plain_values(values: &[Value], hierarchical: bool) -> impl Iterator<Item = &[u8]> {
     values
         .iter()
         .filter(move |v| !hierarchical || recursive_prefix(v).is_none())
-        .map(Value::as_str)
+        .map(Value::bytes)
 }
 
 /// A principal found in a table's `names`.
@@ -827,7 +827,7 @@ impl Table {
     #[inline(always)]
     fn touch_slots(&self, acl: &Acl, key: &HashKey) {
         let first = |e: &Entity| match e {
-            Entity::Some(v) => v.first().map(|v| key.hash(v.as_str().as_bytes())),
+            Entity::Some(v) => v.first().map(|v| key.hash(v.bytes())),
             _ => None,
         };
         let p = first(&acl.principals);
@@ -931,7 +931,7 @@ impl Table {
             }
             (Subj::Set(ss), Obj::All) => {
                 for s in ss {
-                    let s = s.as_str();
+                    let s = s.bytes();
                     intern_side(&mut self.names, key, s, AS_SUBJECT, d, false, acl, budget)?;
                 }
             }
@@ -949,7 +949,7 @@ impl Table {
                         .push(interned.ok_or_else(|| ids_exhausted(acl, budget))?);
                 }
                 for s in ss {
-                    let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
+                    let (sid, sh) = intern(&mut self.names, key, s.bytes(), acl, budget)?;
                     for &(oid, oh) in &b.scratch {
                         self.pairs.insert_first(
                             key.pair_hash(sh, oh),
@@ -964,7 +964,7 @@ impl Table {
                 budget.take(ss.len(), acl)?;
                 let (pid, ph) = intern(&mut self.prefixes, key, p, acl, budget)?;
                 for s in ss {
-                    let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
+                    let (sid, sh) = intern(&mut self.names, key, s.bytes(), acl, budget)?;
                     self.prefix_pairs.insert_first(
                         key.pair_hash(sh, ph),
                         pair(sid, pid),
@@ -1141,7 +1141,7 @@ impl Best {
 fn intern(
     table: &mut NameTable,
     key: &HashKey,
-    s: &str,
+    s: &[u8],
     acl: &Acl,
     budget: &Budget,
 ) -> Result<(u32, u64), AclError> {
@@ -1158,7 +1158,7 @@ fn intern(
 fn intern_side(
     table: &mut NameTable,
     key: &HashKey,
-    s: &str,
+    s: &[u8],
     which: usize,
     d: u32,
     role: bool,

@@ -844,3 +844,57 @@ fn limits_checked_in_halves_report_the_first_problem() {
 fn digits(n: usize) -> usize {
     n.to_string().len()
 }
+
+/// A value's text is kept in place up to 22 bytes and on the heap above:
+/// either way it reads back exactly (multi-byte characters across the
+/// boundary too), compares by its text, prints as a string, and compiles
+/// to the same decisions.
+#[test]
+fn value_text_in_place_or_on_the_heap_reads_back() {
+    use super::source::Text;
+    let strings: Vec<String> = (1..=30)
+        .map(|n| "x".repeat(n))
+        .chain((18..26).map(|n| format!("{}é", "y".repeat(n))))
+        .chain(["ü".repeat(11), "€".repeat(8)])
+        .collect();
+    for s in &strings {
+        let t = Text::new(s);
+        assert_eq!(t.as_str(), s);
+        assert_eq!(t.as_bytes(), s.as_bytes());
+        assert_eq!(matches!(t, Text::Inline { .. }), s.len() <= 22, "{s}");
+        assert_eq!(t, Text::new(s));
+        assert_ne!(t, Text::new(&format!("{s}z")));
+        assert_eq!(format!("{t:?}"), format!("{s:?}"));
+    }
+    assert_eq!(size_of::<super::source::Value>(), 32);
+    let mut text = String::from(r#"{"permissive": false, "run_tasks": ["#);
+    for (i, s) in strings.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!(
+            r#"{{"principals": {{"values": ["{s}"]}}, "users": {{"values": ["u{s}"]}}}}"#
+        ));
+    }
+    text.push_str("]}");
+    let src = super::parse(&text).unwrap();
+    let values: Vec<&str> = src
+        .iter()
+        .filter_map(|a| match a.principals() {
+            super::Entity::Some(v) => v.first().map(super::source::Value::as_str),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        values,
+        strings.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let compiled = Compiler::new().compile(&src).unwrap();
+    for (i, s) in strings.iter().enumerate() {
+        let u = format!("u{s}");
+        let d = compiled.authorize(&Request::new(Action::RunTasks, Some(s), Object::One(&u)));
+        assert_eq!(d.rule().map(|r| r.index), Some(i as u32), "{s}");
+        let miss = compiled.authorize(&Request::new(Action::RunTasks, Some(s), Object::One(s)));
+        assert!(!miss.is_allowed(), "{s}");
+    }
+}
