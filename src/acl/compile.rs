@@ -333,14 +333,15 @@ fn build_all(
 /// takes the count.
 const ESTIMATE_FROM: usize = 4096;
 
-/// About how many distinct strings the `n` values of `acls` hold, a few
-/// percent over, to size the name table once: counting every value
+/// About how many distinct strings the `n` values of `acls` that go to
+/// the name table hold (on a hierarchical list, all but the `x/%` ones),
+/// a little over, to size the name table once: counting every value
 /// over-sizes it when values repeat (objects often do), and then the
 /// table is built at up to twice its size (a large one is zeroed page by
 /// page) and rehashed smaller when frozen. Linear counting: each value's
 /// hash sets one bit of at least `2n` bits, and the share of bits left
-/// clear gives the count (within about 1% at this fill). Never over `n`.
-fn distinct_names(acls: &[Acl], key: &HashKey, n: usize) -> usize {
+/// clear gives the count. Never over `n`.
+pub(super) fn distinct_names(acls: &[Acl], key: &HashKey, n: usize, hierarchical: bool) -> usize {
     if n < ESTIMATE_FROM {
         return n;
     }
@@ -351,6 +352,9 @@ fn distinct_names(acls: &[Acl], key: &HashKey, n: usize) -> usize {
         for e in [&acl.principals, &acl.object] {
             let Entity::Some(values) = e else { continue };
             for v in values {
+                if hierarchical && recursive_prefix(v).is_some() {
+                    continue;
+                }
                 // The high half: the low bits place the string in its table.
                 let i = (key.hash(v.bytes()).hash >> 32) as usize & mask;
                 if let Some(w) = map.get_mut(i / 64) {
@@ -365,8 +369,15 @@ fn distinct_names(acls: &[Acl], key: &HashKey, n: usize) -> usize {
     }
     let m = bits as f64;
     let estimate = -m * (clear as f64 / m).ln();
-    // 3% over: a table sized just under the count would grow once.
-    let padded = (estimate * 1.03) as usize + 16;
+    // Four standard errors over (linear counting's, at load `t`:
+    // `sqrt(m (e^t - t - 1))`; Whang et al. 1990), so a table sized from
+    // it is all but never just under the count, and then grown once: a
+    // fixed share over (3% was) sized the tables of some policies twice
+    // over when the count fell just under a power of two, where the
+    // error is a fraction of a percent at these sizes.
+    let t = estimate / m;
+    let sd = (m * (t.exp() - t - 1.0)).max(0.0).sqrt();
+    let padded = (estimate + 4.0 * sd) as usize + 16;
     padded.min(n)
 }
 
@@ -790,11 +801,13 @@ impl Table {
                 Entity::Some(v) => (v.len(), 0),
                 _ => (0, 0),
             };
-            n += a + plain + prefix;
+            // `x/%` values go to `prefixes` (a few; grown as needed).
+            n += a + plain;
             np = np.saturating_add(a.saturating_mul(plain));
             npp = npp.saturating_add(a.saturating_mul(prefix));
         }
-        t.names.reserve(distinct_names(acls, b.key, n));
+        t.names
+            .reserve(distinct_names(acls, b.key, n, hierarchical));
         t.pairs.reserve(np.min(budget.left));
         t.prefix_pairs.reserve(npp.min(budget.left));
         t.rules.reserve(acls.len());

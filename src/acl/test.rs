@@ -898,3 +898,36 @@ fn value_text_in_place_or_on_the_heap_reads_back() {
         assert!(!miss.is_allowed(), "{s}");
     }
 }
+
+/// The name-table size estimate is at or a little over the distinct
+/// strings that go to the name table (never under them by more than the
+/// estimator's error: a table sized under its count grows once), and
+/// leaves out a role list's `x/%` values, which go elsewhere.
+#[test]
+fn distinct_name_estimate_is_just_over_the_count() {
+    use super::compile::distinct_names;
+    let key = HashKey::random();
+    for (acls, distinct) in [(5_000usize, 700usize), (60_000, 20_000), (200_000, 150_000)] {
+        let mut s = String::from(r#"{"permissive": false, "register_frameworks": ["#);
+        for i in 0..acls {
+            if i > 0 {
+                s.push(',');
+            }
+            // `distinct - 100` principals (repeating), 100 roles, and
+            // their `x/%` forms (not names).
+            let p = i % (distinct - 100);
+            let r = i % 100;
+            s.push_str(&format!(
+                r#"{{"principals": {{"values": ["p{p}"]}}, "roles": {{"values": ["r{r}", "r{r}/%"]}}}}"#
+            ));
+        }
+        s.push_str("]}");
+        let src = super::parse(&s).unwrap();
+        let list = src.acls(super::AclList::RegisterFrameworks);
+        let est = distinct_names(list, &key, 2 * acls, true);
+        assert!(
+            est as f64 >= distinct as f64 * 0.995 && est as f64 <= distinct as f64 * 1.02 + 16.0,
+            "{acls} ACLs, {distinct} names: estimate {est}"
+        );
+    }
+}
