@@ -750,9 +750,20 @@ fn limits_checked_in_halves_report_the_first_problem() {
                 .max_rules(rules),
         )
     };
+    /// Long values at, many values at, a long role, the rule cap; then
+    /// the problem's kind, path and count.
+    type Case<'a> = (
+        &'a [usize],
+        &'a [usize],
+        bool,
+        usize,
+        LimitKind,
+        String,
+        usize,
+    );
     for n in [40usize, 20_000] {
         let (q, h) = (n / 4, n / 2 + n / 4);
-        let cases: [(&[usize], &[usize], bool, usize, LimitKind, String, usize); 7] = [
+        let cases: [Case<'_>; 7] = [
             (
                 &[q, h],
                 &[],
