@@ -146,14 +146,19 @@ impl Compiler {
     /// [`AclError::Limit`] if the policy is over a limit.
     pub fn compile(&self, source: &AclSource) -> Result<CompiledAcls, AclError> {
         let cfg = self.config;
-        check_limits(source, &cfg)?;
+        let needs = check_all(source, &cfg)?;
+        let need = |l: AclList| needs.get(l.index()).copied().unwrap_or(0);
         let key = HashKey::random();
         // One job per list, then the legacy `update_quotas` table.
         let jobs: Vec<Job<'_>> = AclList::ALL
             .iter()
-            .map(|l| (source.acls(*l), l.hierarchical()))
-            .chain([(source.acls(AclList::UpdateQuotas), false)])
-            .scan(0usize, |used, (acls, hierarchical)| {
+            .map(|l| (source.acls(*l), l.hierarchical(), need(*l)))
+            .chain([(
+                source.acls(AclList::UpdateQuotas),
+                false,
+                need(AclList::UpdateQuotas),
+            )])
+            .scan(0usize, |used, (acls, hierarchical, need)| {
                 // Each job starts with the budget the jobs before it leave,
                 // so building them in any order (or at once) fails exactly
                 // where building them one by one would.
@@ -162,7 +167,7 @@ impl Compiler {
                     limit: cfg.index_entries(),
                     used: *used,
                 };
-                *used = used.saturating_add(budget_need(acls));
+                *used = used.saturating_add(need);
                 Some(Job {
                     acls,
                     hierarchical,
@@ -220,96 +225,123 @@ const BUILD_AHEAD: usize = 8;
 /// it, starting a thread costs more than it saves.
 const PARALLEL_FROM: usize = 8192;
 
+/// Whether to compile on two threads: a large policy, and two cores.
+fn parallel(acls: usize) -> bool {
+    acls >= PARALLEL_FROM && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+}
+
+/// One task of [`build_all`]: a job's table, or the policy hash.
+#[derive(Clone, Copy)]
+enum Task {
+    Table(usize),
+    Hash,
+}
+
 /// Builds every job's table (in job order) and the policy hash. The tables
-/// are independent, so on a large policy they are shared between this
-/// thread and one more, greedily by size (the hash counts as a small job).
+/// are independent, so on a large policy this thread and one more take
+/// them (and the hash) one at a time from a shared queue, largest first,
+/// until none is left: a thread that finishes its task early takes the
+/// next, so neither waits on the other while work remains (a split fixed
+/// in advance left one thread idle for a quarter of a 1,000,000-ACL
+/// compile: the lists' costs per ACL differ).
 fn build_all(
     jobs: &[Job<'_>],
     key: &HashKey,
     max: usize,
     source: &AclSource,
 ) -> (Vec<Result<Table, AclError>>, String) {
-    let run = |mine: &[bool], hash: bool| {
+    let total: usize = jobs.iter().map(|j| j.acls.len()).sum();
+    // Largest first; the hash weighs about a sixth of a table build per
+    // ACL (measured, 1,000,000 ACLs).
+    let mut order: Vec<(usize, Task)> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.acls.len(), Task::Table(i)))
+        .chain([(total / 6, Task::Hash)])
+        .collect();
+    order.sort_by_key(|&(w, _)| std::cmp::Reverse(w));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let run = || {
         let mut b = Builder {
             key,
             scratch: Vec::new(),
             max_string_len: max,
         };
-        let tables: Vec<Option<Result<Table, AclError>>> = jobs
-            .iter()
-            .zip(mine)
-            .map(|(j, &m)| {
-                m.then(|| {
-                    let mut budget = j.budget;
-                    Table::build(j.acls, j.hierarchical, &mut b, &mut budget)
-                })
-            })
-            .collect();
-        (tables, hash.then(|| policy_hash(source)))
-    };
-    let total: usize = jobs.iter().map(|j| j.acls.len()).sum();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if total < PARALLEL_FROM || threads < 2 {
-        let (tables, hash) = run(&vec![true; jobs.len()], true);
-        return (
-            tables.into_iter().flatten().collect(),
-            hash.unwrap_or_default(),
-        );
-    }
-    // Largest first, each to the less loaded side; the hash weighs about
-    // an eighth of a table build per ACL (measured, 1,000,000 ACLs).
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs.get(i).map_or(0, |j| j.acls.len())));
-    let mut other = vec![false; jobs.len()];
-    let (mut here, mut there) = (total / 8, 0usize);
-    for i in order {
-        let w = jobs.get(i).map_or(0, |j| j.acls.len());
-        if there < here {
-            there += w;
-            if let Some(o) = other.get_mut(i) {
-                *o = true;
+        let mut tables: Vec<(usize, Result<Table, AclError>)> = Vec::new();
+        let mut hash = None;
+        while let Some(&(_, task)) =
+            order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        {
+            match task {
+                Task::Hash => hash = Some(policy_hash(source)),
+                Task::Table(i) => {
+                    if let Some(j) = jobs.get(i) {
+                        let mut budget = j.budget;
+                        tables.push((i, Table::build(j.acls, j.hierarchical, &mut b, &mut budget)));
+                    }
+                }
             }
-        } else {
-            here += w;
+        }
+        (tables, hash)
+    };
+    let ((mut tables, hash), theirs) = if parallel(total) {
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("acl-compile".into())
+                .spawn_scoped(scope, run)
+                .ok();
+            let ours = run();
+            // A worker that could not start has taken nothing: this
+            // thread has emptied the queue. One that panicked may have
+            // lost tasks it took: they are redone below.
+            let theirs = worker.and_then(|w| w.join().ok());
+            (ours, theirs)
+        })
+    } else {
+        (run(), None)
+    };
+    let mut hash = hash;
+    if let Some((t, h)) = theirs {
+        tables.extend(t);
+        hash = hash.or(h);
+    }
+    let mut out: Vec<Option<Result<Table, AclError>>> = (0..jobs.len()).map(|_| None).collect();
+    for (i, t) in tables {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = Some(t);
         }
     }
-    let mine: Vec<bool> = other.iter().map(|o| !o).collect();
-    let ((ours, hash), (theirs, _)) = std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name("acl-compile".into())
-            .spawn_scoped(scope, || run(&other, false))
-            .ok();
-        let ours = run(&mine, true);
-        // A worker that could not start (or failed) is redone here.
-        let theirs = worker
-            .and_then(|w| w.join().ok())
-            .unwrap_or_else(|| run(&other, false));
-        (ours, theirs)
-    });
-    let out = ours
+    let mut b = Builder {
+        key,
+        scratch: Vec::new(),
+        max_string_len: max,
+    };
+    let out = out
         .into_iter()
-        .zip(theirs)
-        .map(|(a, b)| match (a, b) {
-            (Some(t), _) | (None, Some(t)) => t,
-            // Every job is on one side or the other.
-            (None, None) => Ok(Table::empty(false)),
+        .zip(jobs)
+        .map(|(t, j)| {
+            t.unwrap_or_else(|| {
+                let mut budget = j.budget;
+                Table::build(j.acls, j.hierarchical, &mut b, &mut budget)
+            })
         })
         .collect();
-    (out, hash.unwrap_or_default())
+    (out, hash.unwrap_or_else(|| policy_hash(source)))
 }
 
 /// Value counts from which [`distinct_names`] estimates rather than
 /// takes the count.
 const ESTIMATE_FROM: usize = 4096;
 
-/// About how many distinct strings the `n` values of `acls` hold, a few
-/// percent over, to size the name table once: counting every value
+/// About how many distinct strings the `n` values of `acls` that go to
+/// the name table hold (on a hierarchical list, all but the `x/%` ones),
+/// a little over, to size the name table once: counting every value
 /// over-sizes it when values repeat (objects often do), and then the
 /// table is built at up to twice its size (a large one is zeroed page by
 /// page) and rehashed smaller when frozen. Linear counting: each value's
 /// hash sets one bit of at least `2n` bits, and the share of bits left
-/// clear gives the count (within about 1% at this fill). Never over `n`.
-fn distinct_names(acls: &[Acl], key: &HashKey, n: usize) -> usize {
+/// clear gives the count. Never over `n`.
+pub(super) fn distinct_names(acls: &[Acl], key: &HashKey, n: usize, hierarchical: bool) -> usize {
     if n < ESTIMATE_FROM {
         return n;
     }
@@ -320,8 +352,11 @@ fn distinct_names(acls: &[Acl], key: &HashKey, n: usize) -> usize {
         for e in [&acl.principals, &acl.object] {
             let Entity::Some(values) = e else { continue };
             for v in values {
+                if hierarchical && recursive_prefix(v).is_some() {
+                    continue;
+                }
                 // The high half: the low bits place the string in its table.
-                let i = (key.hash(v.as_str().as_bytes()).hash >> 32) as usize & mask;
+                let i = (key.hash(v.bytes()).hash >> 32) as usize & mask;
                 if let Some(w) = map.get_mut(i / 64) {
                     *w |= 1 << (i % 64);
                 }
@@ -334,24 +369,16 @@ fn distinct_names(acls: &[Acl], key: &HashKey, n: usize) -> usize {
     }
     let m = bits as f64;
     let estimate = -m * (clear as f64 / m).ln();
-    // 3% over: a table sized just under the count would grow once.
-    let padded = (estimate * 1.03) as usize + 16;
+    // Four standard errors over (linear counting's, at load `t`:
+    // `sqrt(m (e^t - t - 1))`; Whang et al. 1990), so a table sized from
+    // it is all but never just under the count, and then grown once: a
+    // fixed share over (3% was) sized the tables of some policies twice
+    // over when the count fell just under a power of two, where the
+    // error is a fraction of a percent at these sizes.
+    let t = estimate / m;
+    let sd = (m * (t.exp() - t - 1.0)).max(0.0).sqrt();
+    let padded = (estimate + 4.0 * sd) as usize + 16;
     padded.min(n)
-}
-
-/// The index entries the ACLs of one list take from the budget (as
-/// [`Table::derive`] takes them).
-fn budget_need(acls: &[Acl]) -> usize {
-    let mut n = 0usize;
-    for acl in acls {
-        let (Entity::Some(ss), Entity::Some(os)) = (&acl.principals, &acl.object) else {
-            continue;
-        };
-        // Each `x/%` value takes `ss.len()` and the plain ones together
-        // `ss.len()` each: every object value, hierarchical or not.
-        n = n.saturating_add(ss.len().saturating_mul(os.len()));
-    }
-    n
 }
 
 /// The policy's fingerprint for audit records: SHA-256 over a canonical
@@ -382,7 +409,7 @@ fn policy_hash(source: &AclSource) -> String {
                     self.buf
                         .extend_from_slice(&(values.len() as u64).to_le_bytes());
                     for v in values {
-                        self.put(v.as_str().as_bytes());
+                        self.put(v.bytes());
                     }
                 }
             }
@@ -417,7 +444,71 @@ fn acl_path(acl: &Acl) -> String {
     format!("$.{}[{}]", acl.list.key(), acl.index)
 }
 
-fn check_limits(source: &AclSource, cfg: &Config) -> Result<(), AclError> {
+/// Checks every ACL against the limits (the first problem, in file list
+/// order, is the error) and counts the index entries each list's ACLs take
+/// from the budget (by list index, as [`Table::derive`] takes them). A
+/// large policy is checked in two halves, one on another thread: the
+/// first half's problem, if any, comes first.
+fn check_all(source: &AclSource, cfg: &Config) -> Result<Vec<usize>, AclError> {
+    let total: usize = source.lists.iter().map(Vec::len).sum();
+    let (first, second) = if parallel(total) {
+        let half = total / 2;
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("acl-check".into())
+                .spawn_scoped(scope, || check_span(source, cfg, half, total))
+                .ok();
+            let first = check_span(source, cfg, 0, half);
+            let second = worker
+                .and_then(|w| w.join().ok())
+                .unwrap_or_else(|| check_span(source, cfg, half, total));
+            (first, second)
+        })
+    } else {
+        (
+            check_span(source, cfg, 0, total),
+            Ok(vec![0; source.lists.len()]),
+        )
+    };
+    let (mut needs, more) = (first?, second?);
+    for (n, m) in needs.iter_mut().zip(more) {
+        *n = n.saturating_add(m);
+    }
+    Ok(needs)
+}
+
+/// [`check_all`] on the ACLs at positions `from..to` of
+/// [`AclSource::iter`]: the first problem there, or each list's index
+/// entries there.
+fn check_span(
+    source: &AclSource,
+    cfg: &Config,
+    from: usize,
+    to: usize,
+) -> Result<Vec<usize>, AclError> {
+    let mut needs = vec![0usize; source.lists.len()];
+    let mut base = 0usize;
+    for (list, need) in source.lists.iter().zip(needs.iter_mut()) {
+        let (start, end) = (from.max(base), to.min(base + list.len()));
+        if start < end {
+            let acls = list.get(start - base..end - base).unwrap_or_default();
+            for (n, acl) in (start..).zip(acls) {
+                check_acl(acl, n, cfg)?;
+                if let (Entity::Some(ss), Entity::Some(os)) = (&acl.principals, &acl.object) {
+                    // Each `x/%` value takes `ss.len()` and the plain ones
+                    // together `ss.len()` each: every object value,
+                    // hierarchical or not.
+                    *need = need.saturating_add(ss.len().saturating_mul(os.len()));
+                }
+            }
+        }
+        base += list.len();
+    }
+    Ok(needs)
+}
+
+/// The limits on one ACL, the `n`th of the policy (from 0).
+fn check_acl(acl: &Acl, n: usize, cfg: &Config) -> Result<(), AclError> {
     let limit = |kind, limit, found, path: String, location| {
         Err(AclError::Limit(LimitError {
             kind,
@@ -427,42 +518,40 @@ fn check_limits(source: &AclSource, cfg: &Config) -> Result<(), AclError> {
             location,
         }))
     };
-    for (n, acl) in source.iter().enumerate() {
-        if n >= cfg.rules() {
+    if n >= cfg.rules() {
+        return limit(
+            LimitKind::Rules,
+            cfg.rules(),
+            n + 1,
+            acl_path(acl),
+            acl.location,
+        );
+    }
+    for (field, entity) in [
+        ("principals", &acl.principals),
+        (acl.list.object_field(), &acl.object),
+    ] {
+        let Entity::Some(values) = entity else {
+            continue;
+        };
+        if values.len() > cfg.values() {
             return limit(
-                LimitKind::Rules,
-                cfg.rules(),
-                n + 1,
-                acl_path(acl),
+                LimitKind::ValuesPerEntity,
+                cfg.values(),
+                values.len(),
+                format!("{}.{field}", acl_path(acl)),
                 acl.location,
             );
         }
-        for (field, entity) in [
-            ("principals", &acl.principals),
-            (acl.list.object_field(), &acl.object),
-        ] {
-            let Entity::Some(values) = entity else {
-                continue;
-            };
-            if values.len() > cfg.values() {
+        for (i, v) in values.iter().enumerate() {
+            if v.bytes().len() > cfg.string_len() {
                 return limit(
-                    LimitKind::ValuesPerEntity,
-                    cfg.values(),
-                    values.len(),
-                    format!("{}.{field}", acl_path(acl)),
-                    acl.location,
+                    LimitKind::StringBytes,
+                    cfg.string_len(),
+                    v.bytes().len(),
+                    format!("{}.{field}.values[{i}]", acl_path(acl)),
+                    v.location,
                 );
-            }
-            for (i, v) in values.iter().enumerate() {
-                if v.as_str().len() > cfg.string_len() {
-                    return limit(
-                        LimitKind::StringBytes,
-                        cfg.string_len(),
-                        v.as_str().len(),
-                        format!("{}.{field}.values[{i}]", acl_path(acl)),
-                        v.location,
-                    );
-                }
             }
         }
     }
@@ -584,21 +673,21 @@ enum Obj<'a> {
     /// The values of a SOME entity, without the `x/%` ones when `bool`
     /// (hierarchical list).
     Set(&'a [Value], bool),
-    Prefix(&'a str),
+    Prefix(&'a [u8]),
 }
 
 /// The `x/` of an `x/%` value.
-fn recursive_prefix(v: &Value) -> Option<&str> {
-    v.as_str()
-        .strip_suffix('%')
-        .filter(|prefix| prefix.ends_with('/'))
+fn recursive_prefix(v: &Value) -> Option<&[u8]> {
+    v.bytes()
+        .strip_suffix(b"%")
+        .filter(|prefix| prefix.ends_with(b"/"))
 }
 
-fn plain_values(values: &[Value], hierarchical: bool) -> impl Iterator<Item = &str> {
+fn plain_values(values: &[Value], hierarchical: bool) -> impl Iterator<Item = &[u8]> {
     values
         .iter()
         .filter(move |v| !hierarchical || recursive_prefix(v).is_none())
-        .map(Value::as_str)
+        .map(Value::bytes)
 }
 
 /// A principal found in a table's `names`.
@@ -694,19 +783,33 @@ impl Table {
             return Ok(t);
         }
         // Size the tables once: growing 10^5 keys is much of a compile.
-        let (mut n, mut np) = (0usize, 0usize);
-        let count = |e: &Entity| match e {
-            Entity::Some(v) => v.len(),
-            _ => 0,
-        };
+        // On a hierarchical list an `x/%` value's pairs go to
+        // `prefix_pairs`, the others' to `pairs`: counted apart, so
+        // neither table is sized twice over and shrunk (a second large
+        // table, zeroed page by page, then a rehash) nor grown.
+        let (mut n, mut np, mut npp) = (0usize, 0usize, 0usize);
         for acl in acls {
-            let a = count(&acl.principals);
-            let o = count(&acl.object);
-            n += a + o;
-            np = np.saturating_add(a.saturating_mul(o));
+            let a = match &acl.principals {
+                Entity::Some(v) => v.len(),
+                _ => 0,
+            };
+            let (plain, prefix) = match &acl.object {
+                Entity::Some(v) if hierarchical => {
+                    let p = v.iter().filter(|v| recursive_prefix(v).is_some()).count();
+                    (v.len() - p, p)
+                }
+                Entity::Some(v) => (v.len(), 0),
+                _ => (0, 0),
+            };
+            // `x/%` values go to `prefixes` (a few; grown as needed).
+            n += a + plain;
+            np = np.saturating_add(a.saturating_mul(plain));
+            npp = npp.saturating_add(a.saturating_mul(prefix));
         }
-        t.names.reserve(distinct_names(acls, b.key, n));
+        t.names
+            .reserve(distinct_names(acls, b.key, n, hierarchical));
         t.pairs.reserve(np.min(budget.left));
+        t.prefix_pairs.reserve(npp.min(budget.left));
         t.rules.reserve(acls.len());
         // The slots of ACL `i + BUILD_AHEAD` are prefetched (hashed ahead)
         // just before ACL `i` is added: on a large policy most of a
@@ -737,7 +840,7 @@ impl Table {
     #[inline(always)]
     fn touch_slots(&self, acl: &Acl, key: &HashKey) {
         let first = |e: &Entity| match e {
-            Entity::Some(v) => v.first().map(|v| key.hash(v.as_str().as_bytes())),
+            Entity::Some(v) => v.first().map(|v| key.hash(v.bytes())),
             _ => None,
         };
         let p = first(&acl.principals);
@@ -841,7 +944,7 @@ impl Table {
             }
             (Subj::Set(ss), Obj::All) => {
                 for s in ss {
-                    let s = s.as_str();
+                    let s = s.bytes();
                     intern_side(&mut self.names, key, s, AS_SUBJECT, d, false, acl, budget)?;
                 }
             }
@@ -859,7 +962,7 @@ impl Table {
                         .push(interned.ok_or_else(|| ids_exhausted(acl, budget))?);
                 }
                 for s in ss {
-                    let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
+                    let (sid, sh) = intern(&mut self.names, key, s.bytes(), acl, budget)?;
                     for &(oid, oh) in &b.scratch {
                         self.pairs.insert_first(
                             key.pair_hash(sh, oh),
@@ -874,7 +977,7 @@ impl Table {
                 budget.take(ss.len(), acl)?;
                 let (pid, ph) = intern(&mut self.prefixes, key, p, acl, budget)?;
                 for s in ss {
-                    let (sid, sh) = intern(&mut self.names, key, s.as_str(), acl, budget)?;
+                    let (sid, sh) = intern(&mut self.names, key, s.bytes(), acl, budget)?;
                     self.prefix_pairs.insert_first(
                         key.pair_hash(sh, ph),
                         pair(sid, pid),
@@ -1051,7 +1154,7 @@ impl Best {
 fn intern(
     table: &mut NameTable,
     key: &HashKey,
-    s: &str,
+    s: &[u8],
     acl: &Acl,
     budget: &Budget,
 ) -> Result<(u32, u64), AclError> {
@@ -1068,7 +1171,7 @@ fn intern(
 fn intern_side(
     table: &mut NameTable,
     key: &HashKey,
-    s: &str,
+    s: &[u8],
     which: usize,
     d: u32,
     role: bool,

@@ -494,12 +494,12 @@ impl NameTable {
     pub(crate) fn intern_side(
         &mut self,
         key: &HashKey,
-        s: &str,
+        s: &(impl AsRef<[u8]> + ?Sized),
         which: usize,
         d: u32,
         role: bool,
     ) -> Option<(u32, u64)> {
-        let (id, h, at) = self.intern_at(key, s, role)?;
+        let (id, h, at) = self.intern_at(key, s.as_ref(), role)?;
         if let Some(slot) = self.slots.as_mut_slice().get_mut(at) {
             slot.id |= HAS_SIDE;
             self.any_side = true;
@@ -516,24 +516,34 @@ impl NameTable {
 
     /// The id and hash of `s`, added if new; `None` if the ids ran out
     /// (more than 2^29 - 1 strings) or the table is frozen.
-    pub(crate) fn intern(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64)> {
-        self.intern_at(key, s, false).map(|(id, h, _)| (id, h))
+    pub(crate) fn intern(
+        &mut self,
+        key: &HashKey,
+        s: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Option<(u32, u64)> {
+        self.intern_at(key, s.as_ref(), false)
+            .map(|(id, h, _)| (id, h))
     }
 
     /// [`intern`](Self::intern) for an object of a role list: the slot is
     /// also flagged [`ROLE_OK`] if `s` is a valid role.
-    pub(crate) fn intern_role(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64)> {
-        self.intern_at(key, s, true).map(|(id, h, _)| (id, h))
+    pub(crate) fn intern_role(
+        &mut self,
+        key: &HashKey,
+        s: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Option<(u32, u64)> {
+        self.intern_at(key, s.as_ref(), true)
+            .map(|(id, h, _)| (id, h))
     }
 
     /// [`intern`](Self::intern), and the index of the string's slot;
     /// `role`: flag the slot [`ROLE_OK`] if `s` is a valid role.
-    fn intern_at(&mut self, key: &HashKey, s: &str, role: bool) -> Option<(u32, u64, usize)> {
+    fn intern_at(&mut self, key: &HashKey, s: &[u8], role: bool) -> Option<(u32, u64, usize)> {
         let (id, h, at) = self.intern_slot(key, s)?;
         if role
             && let Some(slot) = self.slots.as_mut_slice().get_mut(at)
             && slot.id & ROLE_OK == 0
-            && super::decision::valid_role(s)
+            && std::str::from_utf8(s).is_ok_and(super::decision::valid_role)
         {
             slot.id |= ROLE_OK;
         }
@@ -541,9 +551,9 @@ impl NameTable {
     }
 
     /// [`intern_at`](Self::intern_at) without the role flag.
-    fn intern_slot(&mut self, key: &HashKey, s: &str) -> Option<(u32, u64, usize)> {
-        let h = key.hash(s.as_bytes()).hash;
-        let (mut w, tail) = name_key(s.as_bytes(), h);
+    fn intern_slot(&mut self, key: &HashKey, s: &[u8]) -> Option<(u32, u64, usize)> {
+        let h = key.hash(s).hash;
+        let (mut w, tail) = name_key(s, h);
         // Room first, so the probe below also finds where a new string
         // goes (no second probe).
         if (self.len + 1).saturating_mul(4) > self.slots.as_slice().len().saturating_mul(3) {
@@ -565,10 +575,7 @@ impl NameTable {
                 break;
             }
             let hit = if long {
-                e.w[0] == LONG_KEY
-                    && e.w[1] == h
-                    && e.tail == tail
-                    && self.same_long(e.w[2], s.as_bytes())
+                e.w[0] == LONG_KEY && e.w[1] == h && e.tail == tail && self.same_long(e.w[2], s)
             } else {
                 e.w == w && e.tail == tail
             };
@@ -583,7 +590,7 @@ impl NameTable {
         }
         if long {
             w[2] = self.bytes.len() as u64;
-            self.bytes.extend_from_slice(s.as_bytes());
+            self.bytes.extend_from_slice(s);
             self.bytes.push(END);
         }
         self.hashes.push(h);

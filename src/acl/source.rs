@@ -95,19 +95,87 @@ impl Options {
 /// One literal value of a SOME entity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Value {
-    pub(crate) text: Box<str>,
+    pub(crate) text: Text,
     pub(crate) location: Location,
 }
 
 impl Value {
     /// The literal string.
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.text.as_str()
+    }
+
+    /// The literal string's bytes (for the compiler, which hashes and
+    /// stores bytes: no UTF-8 check of a short value's bytes).
+    #[inline(always)]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.text.as_bytes()
     }
 
     /// Where it is written.
     pub fn location(&self) -> Location {
         self.location
+    }
+}
+
+/// Longest value text kept in place in its [`Value`].
+const INLINE_TEXT: usize = 22;
+
+/// A value's text: up to [`INLINE_TEXT`] bytes in place, longer ones on
+/// the heap. A policy of 1,000,000 ACLs holds two to three million values,
+/// nearly all short: an allocation each was a large part of reading the
+/// policy and of dropping it (a `malloc`, then a `free`, apiece), and of
+/// its size (a 32-byte heap block besides the 16-byte pointer).
+#[derive(Clone)]
+pub(crate) enum Text {
+    /// The first `len` bytes of `bytes` (UTF-8: copied from a `str`); the
+    /// rest zero.
+    Inline { len: u8, bytes: [u8; INLINE_TEXT] },
+    /// Over [`INLINE_TEXT`] bytes (never fewer: one form per string).
+    Heap(Box<str>),
+}
+
+impl Text {
+    pub(crate) fn new(s: &str) -> Self {
+        let mut bytes = [0u8; INLINE_TEXT];
+        match (bytes.get_mut(..s.len()), u8::try_from(s.len())) {
+            (Some(b), Ok(len)) => {
+                b.copy_from_slice(s.as_bytes());
+                Self::Inline { len, bytes }
+            }
+            _ => Self::Heap(s.into()),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Self::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    /// The text (the bytes in place are checked as UTF-8 again, being
+    /// bytes here: they always are, copied from a `str`).
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Self::Inline { .. } => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+            Self::Heap(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Text {}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -802,7 +870,7 @@ impl Parser<'_> {
             );
         }
         Value {
-            text: s.into(),
+            text: Text::new(s),
             location: self.loc(offset),
         }
     }

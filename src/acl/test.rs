@@ -706,3 +706,239 @@ fn role_check_skipped_only_for_valid_roles_the_policy_holds() {
     assert!(decide("q", "p").is_allowed());
     assert!(decide("nobody", "ok/role").is_allowed(), "permissive");
 }
+
+/// Limits on a large policy are checked in two halves on two threads;
+/// the problem reported is still the first in list order, whichever half
+/// (or both) holds one, with its path and the same count as when checked
+/// on one thread (a small policy).
+#[test]
+fn limits_checked_in_halves_report_the_first_problem() {
+    use super::{AclError, Config, LimitKind};
+    // `n` run_tasks ACLs; a value over 8 bytes at each of `long`, four
+    // values at each of `many`; two register_frameworks ACLs (a list
+    // that comes before run_tasks), the second with a long role if `reg`.
+    let policy = |n: usize, long: &[usize], many: &[usize], reg: bool| {
+        let mut s = String::from(r#"{"permissive": false, "run_tasks": ["#);
+        for i in 0..n {
+            if i > 0 {
+                s.push(',');
+            }
+            let users = if long.contains(&i) {
+                format!(r#""u{i}", "long-user-{i}""#)
+            } else if many.contains(&i) {
+                r#""a", "b", "c", "d""#.to_owned()
+            } else {
+                format!(r#""u{i}""#)
+            };
+            s.push_str(&format!(
+                r#"{{"principals": {{"values": ["p{i}"]}}, "users": {{"values": [{users}]}}}}"#
+            ));
+        }
+        let role = if reg { "a-much-too-long-role" } else { "r" };
+        s.push_str(&format!(
+            r#"], "register_frameworks": [
+            {{"principals": {{"type": "ANY"}}, "roles": {{"values": ["r"]}}}},
+            {{"principals": {{"values": ["a"]}}, "roles": {{"values": ["{role}"]}}}}]}}"#
+        ));
+        super::parse(&s).unwrap()
+    };
+    let tight = |rules: usize| {
+        Compiler::new().config(
+            Config::new()
+                .max_string_len(8)
+                .max_values(3)
+                .max_rules(rules),
+        )
+    };
+    /// Long values at, many values at, a long role, the rule cap; then
+    /// the problem's kind, path and count.
+    type Case<'a> = (
+        &'a [usize],
+        &'a [usize],
+        bool,
+        usize,
+        LimitKind,
+        String,
+        usize,
+    );
+    for n in [40usize, 20_000] {
+        let (q, h) = (n / 4, n / 2 + n / 4);
+        let cases: [Case<'_>; 7] = [
+            (
+                &[q, h],
+                &[],
+                false,
+                n + 2,
+                LimitKind::StringBytes,
+                format!("$.run_tasks[{q}].users.values[1]"),
+                10 + digits(q),
+            ),
+            (
+                &[h],
+                &[],
+                false,
+                n + 2,
+                LimitKind::StringBytes,
+                format!("$.run_tasks[{h}].users.values[1]"),
+                10 + digits(h),
+            ),
+            (
+                &[h],
+                &[q],
+                false,
+                n + 2,
+                LimitKind::ValuesPerEntity,
+                format!("$.run_tasks[{q}].users"),
+                4,
+            ),
+            (
+                &[q],
+                &[h],
+                false,
+                n + 2,
+                LimitKind::StringBytes,
+                format!("$.run_tasks[{q}].users.values[1]"),
+                10 + digits(q),
+            ),
+            (
+                &[q],
+                &[h],
+                true,
+                n + 2,
+                LimitKind::StringBytes,
+                "$.register_frameworks[1].roles.values[0]".to_owned(),
+                20,
+            ),
+            // The rule cap falls before the problem in the second half.
+            (
+                &[h],
+                &[],
+                false,
+                n / 2,
+                LimitKind::Rules,
+                format!("$.run_tasks[{}]", n / 2 - 2),
+                n / 2 + 1,
+            ),
+            (
+                &[],
+                &[],
+                false,
+                n + 1,
+                LimitKind::Rules,
+                format!("$.run_tasks[{}]", n - 1),
+                n + 2,
+            ),
+        ];
+        for (long, many, reg, rules, kind, path, found) in cases {
+            let src = policy(n, long, many, reg);
+            match tight(rules).compile(&src) {
+                Err(AclError::Limit(l)) => {
+                    assert_eq!(l.kind(), kind, "{n} {path}");
+                    assert_eq!(l.path(), path, "{n}");
+                    assert_eq!(l.found(), found, "{n} {path}");
+                }
+                other => panic!("{n} {path}: {other:?}"),
+            }
+        }
+        // No problem: it compiles.
+        assert_eq!(
+            tight(n + 2)
+                .compile(&policy(n, &[], &[], false))
+                .unwrap()
+                .rule_count(),
+            n + 2
+        );
+    }
+}
+
+/// Decimal digits of `n`.
+fn digits(n: usize) -> usize {
+    n.to_string().len()
+}
+
+/// A value's text is kept in place up to 22 bytes and on the heap above:
+/// either way it reads back exactly (multi-byte characters across the
+/// boundary too), compares by its text, prints as a string, and compiles
+/// to the same decisions.
+#[test]
+fn value_text_in_place_or_on_the_heap_reads_back() {
+    use super::source::Text;
+    let strings: Vec<String> = (1..=30)
+        .map(|n| "x".repeat(n))
+        .chain((18..26).map(|n| format!("{}é", "y".repeat(n))))
+        .chain(["ü".repeat(11), "€".repeat(8)])
+        .collect();
+    for s in &strings {
+        let t = Text::new(s);
+        assert_eq!(t.as_str(), s);
+        assert_eq!(t.as_bytes(), s.as_bytes());
+        assert_eq!(matches!(t, Text::Inline { .. }), s.len() <= 22, "{s}");
+        assert_eq!(t, Text::new(s));
+        assert_ne!(t, Text::new(&format!("{s}z")));
+        assert_eq!(format!("{t:?}"), format!("{s:?}"));
+    }
+    assert_eq!(size_of::<super::source::Value>(), 32);
+    let mut text = String::from(r#"{"permissive": false, "run_tasks": ["#);
+    for (i, s) in strings.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!(
+            r#"{{"principals": {{"values": ["{s}"]}}, "users": {{"values": ["u{s}"]}}}}"#
+        ));
+    }
+    text.push_str("]}");
+    let src = super::parse(&text).unwrap();
+    let values: Vec<&str> = src
+        .iter()
+        .filter_map(|a| match a.principals() {
+            super::Entity::Some(v) => v.first().map(super::source::Value::as_str),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        values,
+        strings.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let compiled = Compiler::new().compile(&src).unwrap();
+    for (i, s) in strings.iter().enumerate() {
+        let u = format!("u{s}");
+        let d = compiled.authorize(&Request::new(Action::RunTasks, Some(s), Object::One(&u)));
+        assert_eq!(d.rule().map(|r| r.index), Some(i as u32), "{s}");
+        let miss = compiled.authorize(&Request::new(Action::RunTasks, Some(s), Object::One(s)));
+        assert!(!miss.is_allowed(), "{s}");
+    }
+}
+
+/// The name-table size estimate is at or a little over the distinct
+/// strings that go to the name table (never under them by more than the
+/// estimator's error: a table sized under its count grows once), and
+/// leaves out a role list's `x/%` values, which go elsewhere.
+#[test]
+fn distinct_name_estimate_is_just_over_the_count() {
+    use super::compile::distinct_names;
+    let key = HashKey::random();
+    for (acls, distinct) in [(5_000usize, 700usize), (60_000, 20_000), (200_000, 150_000)] {
+        let mut s = String::from(r#"{"permissive": false, "register_frameworks": ["#);
+        for i in 0..acls {
+            if i > 0 {
+                s.push(',');
+            }
+            // `distinct - 100` principals (repeating), 100 roles, and
+            // their `x/%` forms (not names).
+            let p = i % (distinct - 100);
+            let r = i % 100;
+            s.push_str(&format!(
+                r#"{{"principals": {{"values": ["p{p}"]}}, "roles": {{"values": ["r{r}", "r{r}/%"]}}}}"#
+            ));
+        }
+        s.push_str("]}");
+        let src = super::parse(&s).unwrap();
+        let list = src.acls(super::AclList::RegisterFrameworks);
+        let est = distinct_names(list, &key, 2 * acls, true);
+        assert!(
+            est as f64 >= distinct as f64 * 0.995 && est as f64 <= distinct as f64 * 1.02 + 16.0,
+            "{acls} ACLs, {distinct} names: estimate {est}"
+        );
+    }
+}

@@ -23,7 +23,7 @@ use crate::json::Scanner;
 use crate::span::Location;
 
 use super::super::kind::{AclList, ENDPOINT_PATHS, LIST_COUNT, ObjectRule};
-use super::{Acl, AclSource, Entity, Locator, Value};
+use super::{Acl, AclSource, Entity, Locator, Text, Value};
 
 /// Texts this large are read in pieces on several threads (below, a thread
 /// costs more than it saves).
@@ -513,7 +513,7 @@ fn strings(
             return None;
         }
         out.push(Value {
-            text: Box::from(&*text),
+            text: Text::new(&text),
             location: lines.location(span.start),
         });
         if s.eat(b']') {
