@@ -208,7 +208,29 @@ fn no_output_is_lost_and_one_event_per_session() {
         let events = std::iter::from_fn(|| s.poll_event()).count();
         let terminal = !matches!(s.status(), Status::Pending);
         assert_eq!(events, usize::from(terminal), "sequence {code}");
+        // An ended session has let go of the store, however it ended: a
+        // host that keeps it does not keep a rotated-out store's secrets.
+        if terminal {
+            assert_eq!(Arc::strong_count(&store), 1, "sequence {code}");
+        }
     }
+    // Ended from outside: a timeout (before and after the client chose)
+    // and a discard.
+    let timeout = AuthenticatorConfig::new().timeout(std::time::Duration::from_secs(1));
+    let later = now + std::time::Duration::from_secs(2);
+    for start in [false, true] {
+        let mut s = Authenticator::new(store.clone(), timeout.clone(), &mut Fixed, now);
+        if start {
+            s.handle_start(now, "CRAM-MD5", b"").unwrap();
+        }
+        assert_eq!(Arc::strong_count(&store), 2);
+        s.handle_timeout(later);
+        assert!(s.status().is_terminal());
+        assert_eq!(Arc::strong_count(&store), 1, "timed out, started: {start}");
+    }
+    let mut s = Authenticator::new(store.clone(), AuthenticatorConfig::new(), &mut Fixed, now);
+    s.discard();
+    assert_eq!(Arc::strong_count(&store), 1, "discarded");
 }
 
 /// The default source is ours: its error converts with `?` into the usual
