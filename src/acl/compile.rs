@@ -953,11 +953,7 @@ impl Table {
                 budget.take(n, acl)?;
                 b.scratch.clear();
                 for o in plain_values(os, h) {
-                    let interned = if role {
-                        self.names.intern_role(key, o)
-                    } else {
-                        self.names.intern(key, o)
-                    };
+                    let interned = self.names.intern_object(key, o, role);
                     b.scratch
                         .push(interned.ok_or_else(|| ids_exhausted(acl, budget))?);
                 }

@@ -521,18 +521,18 @@ impl NameTable {
         key: &HashKey,
         s: &(impl AsRef<[u8]> + ?Sized),
     ) -> Option<(u32, u64)> {
-        self.intern_at(key, s.as_ref(), false)
-            .map(|(id, h, _)| (id, h))
+        self.intern_object(key, s, false)
     }
 
-    /// [`intern`](Self::intern) for an object of a role list: the slot is
-    /// also flagged [`ROLE_OK`] if `s` is a valid role.
-    pub(crate) fn intern_role(
+    /// [`intern`](Self::intern) for an object; on a role list (`role`) the
+    /// slot is also flagged [`ROLE_OK`] if `s` is a valid role.
+    pub(crate) fn intern_object(
         &mut self,
         key: &HashKey,
         s: &(impl AsRef<[u8]> + ?Sized),
+        role: bool,
     ) -> Option<(u32, u64)> {
-        self.intern_at(key, s.as_ref(), true)
+        self.intern_at(key, s.as_ref(), role)
             .map(|(id, h, _)| (id, h))
     }
 
@@ -617,7 +617,7 @@ impl NameTable {
     }
 
     /// [`find`](Self::find), and whether the string is flagged a valid
-    /// role ([`intern_role`](Self::intern_role)).
+    /// role ([`intern_object`](Self::intern_object)).
     #[inline(always)]
     pub(crate) fn find_role(&self, s: &[u8], hashed: &Hashed) -> Option<(u32, [u32; 2], bool)> {
         let (w, tail) = name_key(s, hashed.hash);
