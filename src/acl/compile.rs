@@ -24,7 +24,7 @@ use super::decision::{
     check_principal, valid_role,
 };
 use super::error::{AclError, LimitError, LimitKind};
-use super::index::{HashKey, Hashed, NameTable, PairTable, pair};
+use super::index::{HashKey, Hashed, Look, NameTable, PairTable, pair};
 use super::kind::{AclList, Action, LIST_COUNT};
 use super::source::{Acl, AclSource, Entity, Value};
 
@@ -1084,6 +1084,72 @@ impl Table {
         }
     }
 
+    /// [`decide`](Self::decide) (or [`decide_role`](Self::decide_role) on a
+    /// role list) on one object, for a table without `x/%` values, with
+    /// no branch on what the table's slots hold (but for the rare: a long
+    /// string, a probe past two lines, side values): the look-ups return
+    /// values ([`NameTable::look`]) and the first rule is picked by
+    /// comparison. Deciding one request after another, a branch that
+    /// waits on a slot that missed the cache and is mispredicted (found
+    /// or not is a coin toss on a stream of distinct requests) discards
+    /// the next requests' loads, which the core would otherwise already
+    /// have in flight.
+    #[inline(always)]
+    fn decide_one(
+        &self,
+        key: &HashKey,
+        subject: Option<Probe<'_>>,
+        o: Probe<'_>,
+        permissive: bool,
+    ) -> Decision {
+        let p = subject.filter(|_| self.has_subjects);
+        let pl = match p {
+            Some(p) => self.names.look(p.text.as_bytes(), &p.hash),
+            None => Look::NONE,
+        };
+        let ol = self.names.look(o.text.as_bytes(), &o.hash);
+        let (pair_found, pair_d, pair_rule) = match p {
+            Some(p) if self.has_pairs => self.pairs.look(
+                key.pair_hash(p.hash.hash, o.hash.hash),
+                pair(pl.id(), ol.id()),
+            ),
+            _ => (false, NO_RULE, [0; 4]),
+        };
+        let side = self
+            .any_any
+            .min(self.names.side_values(pl)[AS_SUBJECT])
+            .min(self.names.side_values(ol)[AS_OBJECT]);
+        // A principal this list does not name matches no rule unless
+        // some rule has an ANY/NONE principal; then no pair holds it.
+        let side = if pl.found | self.open_subjects {
+            side
+        } else {
+            NO_RULE
+        };
+        let pair_d = if pair_found & pl.found & ol.found {
+            pair_d
+        } else {
+            NO_RULE
+        };
+        if self.hierarchical && !(ol.found & ol.role_ok()) && !valid_role(o.text) {
+            return deny(RequestError::InvalidRole);
+        }
+        let best = if pair_d < side {
+            Best {
+                d: pair_d,
+                rule: RuleInfo::unpack(pair_rule),
+                role_ok: true,
+            }
+        } else {
+            Best {
+                d: side,
+                rule: None,
+                role_ok: true,
+            }
+        };
+        self.verdict(best, permissive)
+    }
+
     /// [`decide`](Self::decide) on one object of a role list, whose role
     /// check was left to this: an object this table holds flagged a valid
     /// role needs none (the check ran when the policy was compiled); any
@@ -1539,6 +1605,13 @@ impl CompiledAcls {
                 // follows from the two hashes alone.
                 if pre.object.is_none() {
                     table.touch(key, subject.as_ref().map(|s| &s.hash), &o.hash);
+                }
+                // A batch's loads were started requests ago: decide
+                // without branching on them. One by one, the branching
+                // path measured faster at 1,000,000 ACLs (1.04-1.06x
+                // slower through `decide_one`).
+                if pre.object.is_some() && (!table.hierarchical || table.prefixes.is_empty()) {
+                    return table.decide_one(key, subject, o, permissive);
                 }
                 let who = table.subject(subject);
                 if who.is_none() && !table.open_subjects {

@@ -276,6 +276,46 @@ fn prefetch_home<T>(slots: &[T], hash: u64) {
     }
 }
 
+/// The home line of a key hashed to `hash` ([`home`]), or `None` for an
+/// empty table.
+#[inline(always)]
+fn home_line<T>(slots: &[T], hash: u64) -> Option<&[T; PER_LINE]> {
+    slots.get(home(hash, slots.len())..)?.first_chunk()
+}
+
+/// What [`NameTable::look`] found: the slot's id word (the id and its
+/// flags; 0 when not found).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Look {
+    pub(crate) found: bool,
+    word: u32,
+}
+
+impl Look {
+    pub(crate) const NONE: Look = Look {
+        found: false,
+        word: 0,
+    };
+
+    /// The id (0 when not found: never use it without `found`).
+    #[inline(always)]
+    pub(crate) fn id(self) -> u32 {
+        self.word & MAX_ID
+    }
+
+    #[inline(always)]
+    pub(crate) fn has_side(self) -> bool {
+        self.word & HAS_SIDE != 0
+    }
+
+    /// Whether the string is flagged a valid role
+    /// ([`NameTable::intern_object`]).
+    #[inline(always)]
+    pub(crate) fn role_ok(self) -> bool {
+        self.word & ROLE_OK != 0
+    }
+}
+
 /// One string's slot: 28 bytes of string (padded with [`PAD`]) in `w` and
 /// `tail`, or, over 28 bytes, [`LONG_W0`], its full hash, where its bytes
 /// are, and its length; then its id and the [`HAS_SIDE`] flag. `w[0]` is
@@ -631,6 +671,60 @@ impl NameTable {
         Some((id, side, e.id & ROLE_OK != 0))
     }
 
+    /// [`find_role`](Self::find_role) as values rather than control flow,
+    /// for a decision that must not branch on what memory returns: a
+    /// mispredicted branch waiting on a slot that missed the cache throws
+    /// away the following requests' loads, which an out-of-order core
+    /// would otherwise have in flight already. A string of up to
+    /// [`INLINE`] bytes is compared against both slots of its home line
+    /// at once; the loop of [`find_keyed`](Self::find_keyed) runs only for
+    /// a long string, or when the string may lie past its home line (it
+    /// is not there and the line spilled).
+    #[inline(always)]
+    pub(crate) fn look(&self, s: &[u8], hashed: &Hashed) -> Look {
+        let h = hashed.hash;
+        let (w, tail) = name_key(s, h);
+        if s.len() <= INLINE
+            && let Some(line) = home_line(self.slots.as_slice(), h)
+        {
+            let mut word = 0u32;
+            let mut any = 0u32;
+            for e in line {
+                let diff = (e.w[0] ^ w[0]) | (e.w[1] ^ w[1]) | (e.w[2] ^ w[2]);
+                let hit = (diff | u64::from(e.tail ^ tail)) == 0;
+                let m = 0u32.wrapping_sub(u32::from(hit));
+                word |= e.id & m;
+                any |= m;
+            }
+            // An empty slot never matches: a short key's first word is
+            // never 0 (its first byte would be 0xFE) nor [`LONG_KEY`].
+            if (any != 0) | (line[0].id & NAME_SPILL == 0) {
+                return Look {
+                    found: any != 0,
+                    word: word & !NAME_SPILL,
+                };
+            }
+        }
+        match self.find_keyed(s, h, w, tail) {
+            Some(e) => Look {
+                found: true,
+                word: e.id & !NAME_SPILL,
+            },
+            None => Look::NONE,
+        }
+    }
+
+    /// The side values of a string [`look`](Self::look) found with
+    /// [`Look::has_side`].
+    #[inline(always)]
+    pub(crate) fn side_values(&self, l: Look) -> [u32; 2] {
+        if l.has_side() {
+            self.side_of(l.id())
+        } else {
+            NO_SIDE
+        }
+    }
+
     /// The slot of `s`, hashed to `h`, whose slot words ([`name_key`])
     /// are `w` and `tail`.
     #[inline(always)]
@@ -811,6 +905,34 @@ impl PairTable {
         self.get_with(h, k).map(|(v, _)| v)
     }
 
+    /// [`get_with`](Self::get_with) as values rather than control flow
+    /// (see [`NameTable::look`]): whether the pair is here, its rule
+    /// position and its rule (zeros when not).
+    #[inline(always)]
+    pub(crate) fn look(&self, h: u64, k: u64) -> (bool, u32, [u32; 4]) {
+        if let Some(line) = home_line(self.slots.as_slice(), h) {
+            // Never 0 (ids stay below 2^29), so never an empty slot's key.
+            let want = k ^ NO_PAIR;
+            let hits = u32::from(line[0].key == want) | (u32::from(line[1].key == want) << 1);
+            if (hits != 0) | (line[0].hash & PAIR_SPILL == 0) {
+                // The matching slot's values, or the first's (then
+                // unused): picked by a mask, not by a branch.
+                let [a, b] = line;
+                let m = 0u32.wrapping_sub(hits >> 1);
+                let pick = |x: u32, y: u32| (x & !m) | (y & m);
+                let mut extra = a.extra;
+                for (x, y) in extra.iter_mut().zip(b.extra) {
+                    *x = pick(*x, y);
+                }
+                return (hits != 0, pick(a.val, b.val), extra);
+            }
+        }
+        match self.get_with(h, k) {
+            Some((v, e)) => (true, v, e),
+            None => (false, 0, [0; 4]),
+        }
+    }
+
     /// The value of `k`, whose slot hash is `h`, and its copy of the rule.
     #[inline(always)]
     pub(crate) fn get_with(&self, h: u64, k: u64) -> Option<(u32, [u32; 4])> {
@@ -876,6 +998,10 @@ mod tests {
         for w in &words {
             names.intern(&key, w);
         }
+        let long: Vec<String> = (0..500).map(|i| format!("{i:040}")).collect();
+        for (i, w) in long.iter().enumerate() {
+            names.intern_side(&key, w, i % 2, i as u32, false);
+        }
         names.freeze();
         for (i, w) in words.iter().enumerate() {
             let h = key.hash(w.as_bytes());
@@ -887,7 +1013,36 @@ mod tests {
         for i in 0..5000 {
             let w = format!("other-{i}");
             assert_eq!(names.find(w.as_bytes(), &key.hash(w.as_bytes())), None);
+            assert_eq!(
+                names.look(w.as_bytes(), &key.hash(w.as_bytes())),
+                Look::NONE
+            );
         }
+        // `look` (no branch on the slots) agrees with `find`, found or
+        // not, past the home line or in it, for long strings too.
+        let mut past_home = 0;
+        for w in words
+            .iter()
+            .chain(&long)
+            .map(String::as_str)
+            .chain(["other-1", "x"])
+        {
+            let h = key.hash(w.as_bytes());
+            let l = names.look(w.as_bytes(), &h);
+            let f = names.find_role(w.as_bytes(), &h);
+            assert_eq!(l.found, f.is_some(), "{w}");
+            if let Some((id, side, role_ok)) = f {
+                assert_eq!(
+                    (l.id(), names.side_values(l), l.role_ok()),
+                    (id, side, role_ok)
+                );
+                let slots = names.slots.as_slice();
+                let at = home(h.hash, slots.len());
+                past_home +=
+                    usize::from(slots[at].id & MAX_ID != id && slots[at + 1].id & MAX_ID != id);
+            }
+        }
+        assert!(past_home > 0, "some key lies past its home line");
         let mut pairs = PairTable::new();
         for i in 0..5000u32 {
             pairs.insert_first(key.pair_hash(u64::from(i), 1), pair(i, 1), i, [i; 4]);
@@ -899,6 +1054,12 @@ mod tests {
                 Some(i)
             );
             assert_eq!(pairs.get(key.pair_hash(u64::from(i), 2), pair(i, 2)), None);
+            for b in [1, 2] {
+                let h = key.pair_hash(u64::from(i), b);
+                let want = pairs.get_with(h, pair(i, b as u32));
+                let (found, val, extra) = pairs.look(h, pair(i, b as u32));
+                assert_eq!(found.then_some((val, extra)), want, "pair {i} {b}");
+            }
         }
     }
 }

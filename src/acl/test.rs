@@ -942,3 +942,72 @@ fn distinct_name_estimate_is_just_over_the_count() {
         );
     }
 }
+
+/// The batch decides without branching on table slots (`decide_one`):
+/// on a policy large enough that strings and pairs lie past their home
+/// lines, every decision equals the one-by-one path's and the reference
+/// interpreter's, hits and misses, both actions, role and user objects.
+#[test]
+fn batch_equals_one_by_one_on_a_large_policy() {
+    use super::{Decision, Reason};
+    let mut lists = [Vec::new(), Vec::new()];
+    for i in 0..3000u32 {
+        let p = format!("principal-{}", i % 1100);
+        let (o, field) = if i % 2 == 0 {
+            (format!("team-{}/svc-{}", i % 7, i % 1300), "roles")
+        } else {
+            (format!("user-{}", i % 1300), "users")
+        };
+        let subj = if i % 97 == 5 {
+            r#"{"type": "ANY"}"#.to_string()
+        } else {
+            format!(r#"{{"values": ["{p}"]}}"#)
+        };
+        let obj = if i % 89 == 7 {
+            r#"{"type": "NONE"}"#.to_string()
+        } else {
+            format!(r#"{{"values": ["{o}"]}}"#)
+        };
+        lists[(i % 2) as usize].push(format!(r#"{{"principals": {subj}, "{field}": {obj}}}"#));
+    }
+    let text = format!(
+        r#"{{"permissive": false, "register_frameworks": [{}], "run_tasks": [{}]}}"#,
+        lists[0].join(","),
+        lists[1].join(",")
+    );
+    let src = super::parse(&text).unwrap();
+    let compiled = Compiler::new().compile(&src).unwrap();
+    let mut owned = Vec::new();
+    for i in 0..1500u32 {
+        for (action, o) in [
+            (
+                Action::RegisterFrameworks,
+                format!("team-{}/svc-{}", i % 7, i % 1400),
+            ),
+            (Action::RunTasks, format!("user-{}", i % 1400)),
+            (
+                Action::RunTasks,
+                format!("user-{}-with-a-longer-name-{i}", i % 1400),
+            ),
+        ] {
+            owned.push((action, format!("principal-{}", (i * 7) % 1200), o));
+        }
+    }
+    let reqs: Vec<Request<'_>> = owned
+        .iter()
+        .map(|(a, p, o)| Request::new(*a, Some(p), Object::One(o)))
+        .collect();
+    let mut out = vec![Decision::Allow(Reason::NothingToAuthorize); reqs.len()];
+    assert_eq!(compiled.authorize_many(&reqs, &mut out), reqs.len());
+    let mut allowed = 0;
+    for (q, d) in reqs.iter().zip(&out) {
+        assert_eq!(*d, compiled.authorize(q), "{q:?}");
+        assert_eq!(*d, super::reference::authorize(&src, q), "{q:?}");
+        allowed += usize::from(d.is_allowed());
+    }
+    assert!(
+        allowed > 0 && allowed < reqs.len(),
+        "{allowed} of {}",
+        reqs.len()
+    );
+}
