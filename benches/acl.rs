@@ -325,6 +325,14 @@ fn bench_stream(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new("memory_round_trip", n), |b| {
                 b.iter(|| black_box(chain.follow(&mut one, black_box(CHUNK))))
             });
+            // The same over 16 MiB, about what this VM's share of the
+            // last-level cache holds: what a decision's round trip would
+            // cost if the tables fit there.
+            let small = Chain::new(16 << 20);
+            let mut one_small = small.starts::<1>();
+            group.bench_function(BenchmarkId::new("memory_round_trip_16mib", n), |b| {
+                b.iter(|| black_box(small.follow(&mut one_small, black_box(CHUNK))))
+            });
             let mut sixteen = chain.starts::<16>();
             group.bench_function(BenchmarkId::new("memory_16_chains", n), |b| {
                 b.iter(|| black_box(chain.follow(&mut sixteen, black_box(CHUNK / 16))))
