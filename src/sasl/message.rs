@@ -143,13 +143,19 @@ pub struct StepData(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    // INVARIANT: `len <= INLINE`; bytes past it are unspecified.
-    Inline {
-        bytes: [u8; StepData::INLINE],
-        len: u8,
-    },
+    // INVARIANT: `len <= INLINE`; bytes past it are unspecified. `len` sits
+    // beside the tag and the bytes start at offset 8, so a message is 64
+    // bytes copied as four aligned 16-byte words: with the bytes at offset
+    // 1, the outbox's writes and the caller's reads of a message used
+    // different words, and each read stalled on them.
+    Inline { len: u8, bytes: Buf },
     Heap(Vec<u8>),
 }
+
+/// Inline step data, 8-aligned (see [`Repr`]).
+#[derive(Clone, Copy)]
+#[repr(align(8))]
+struct Buf([u8; StepData::INLINE]);
 
 impl StepData {
     /// Most bytes kept inline: a challenge's whole buffer (55 bytes and a
@@ -159,7 +165,10 @@ impl StepData {
     /// `bytes[..len]`, inline (a fixed-size copy of the whole buffer).
     pub(crate) fn inline(bytes: [u8; Self::INLINE], len: usize) -> Self {
         match u8::try_from(len) {
-            Ok(n) if len <= Self::INLINE => Self(Repr::Inline { bytes, len: n }),
+            Ok(n) if len <= Self::INLINE => Self(Repr::Inline {
+                len: n,
+                bytes: Buf(bytes),
+            }),
             // Not reached (callers pass a challenge's length); keep what
             // there is rather than fail.
             _ => Self(Repr::Heap(bytes.to_vec())),
@@ -169,7 +178,7 @@ impl StepData {
     /// The bytes as a slice.
     pub fn as_slice(&self) -> &[u8] {
         match &self.0 {
-            Repr::Inline { bytes, len } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Repr::Inline { len, bytes } => bytes.0.get(..usize::from(*len)).unwrap_or_default(),
             Repr::Heap(v) => v,
         }
     }
@@ -266,3 +275,6 @@ impl std::fmt::Debug for StepData {
         f.debug_tuple("StepData").field(&self.as_slice()).finish()
     }
 }
+
+#[cfg(test)]
+mod test;
