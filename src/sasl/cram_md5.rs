@@ -283,6 +283,8 @@ impl super::mechanism::ServerMechanism for Server {
         super::mechanism::CRAM_MD5
     }
 
+    // Inlined like `step`.
+    #[inline]
     fn start(
         &mut self,
         data: &[u8],
@@ -297,14 +299,20 @@ impl super::mechanism::ServerMechanism for Server {
         ))
     }
 
+    // Inlined into the session's dispatch, so its answer is built where the
+    // session reads it rather than stored and copied back in pieces.
+    #[inline]
     fn step(
         &mut self,
         data: &[u8],
         _ctx: super::mechanism::StepCtx,
     ) -> Result<super::mechanism::ServerStep, super::SaslError> {
         use super::mechanism::{ServerStep, Verified};
-        // One response per challenge: a second step is a violation.
-        if !std::mem::take(&mut self.challenged) {
+        // A response before the challenge is a violation, and so is a second
+        // one: the store is taken by the first. The flag is only read: a
+        // byte written beside the challenge's length stalled the read of
+        // the length that followed.
+        if !self.challenged {
             return Err(super::PeerMisbehaved::UnexpectedStep.into());
         }
         let Some(store) = self.store.take() else {
