@@ -20,7 +20,7 @@ use mesos_auth::internal::{
 };
 use mesos_auth::sasl::{
     Authenticatee, Authenticator, AuthenticatorConfig, ClientMessage, NonceSource, ServerMessage,
-    default_nonce_source,
+    StepData, default_nonce_source,
 };
 use mesos_auth::{Principal, Secret};
 
@@ -45,7 +45,7 @@ fn store() -> Arc<CredentialStore> {
     )
 }
 
-fn challenge_of(server: &mut Authenticator, now: Instant) -> Vec<u8> {
+fn challenge_of(server: &mut Authenticator, now: Instant) -> StepData {
     server.poll_output();
     server.handle_start(now, "CRAM-MD5", b"").unwrap();
     match server.poll_output() {
@@ -160,10 +160,10 @@ fn client(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let mut a = Authenticatee::new(principal.clone(), &secret).unwrap();
-                a.handle_message(ServerMessage::Mechanisms(vec!["CRAM-MD5".into()]))
+                a.handle_message(ServerMessage::Mechanisms(["CRAM-MD5"].into()))
                     .unwrap();
                 a.poll_output();
-                (a, ServerMessage::Step(challenge.clone()))
+                (a, ServerMessage::Step(challenge.clone().into()))
             },
             |(mut a, step)| {
                 a.handle_message(step).unwrap();
@@ -175,10 +175,10 @@ fn client(c: &mut Criterion) {
     c.bench_function("sasl/client/session", |b| {
         b.iter(|| {
             let mut a = Authenticatee::new(principal.clone(), &secret).unwrap();
-            a.handle_message(ServerMessage::Mechanisms(vec!["CRAM-MD5".into()]))
+            a.handle_message(ServerMessage::Mechanisms(["CRAM-MD5"].into()))
                 .unwrap();
             a.poll_output();
-            a.handle_message(ServerMessage::Step(challenge.clone()))
+            a.handle_message(ServerMessage::Step(challenge.clone().into()))
                 .unwrap();
             match a.poll_output() {
                 Some(ClientMessage::Step(r)) => black_box(r),

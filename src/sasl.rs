@@ -87,7 +87,9 @@ pub use backoff::RetryBackoff;
 pub use error::{ApiMisuse, PeerMisbehaved, SaslError};
 pub use event::{AuthEvent, AuthResult, FailureReason, Side};
 pub use mechanism::{CRAM_MD5, GSSAPI, OAUTHBEARER};
-pub use message::{ClientMessage, MAX_MESSAGE_LEN, MECHANISM, ServerMessage};
+pub use message::{
+    ClientMessage, MAX_MESSAGE_LEN, MECHANISM, MechanismList, ServerMessage, StepData,
+};
 pub use nonce::{NonceError, NonceSource, OsNonceSource, default_nonce_source};
 pub use throttle::{Throttle, ThrottleConfig, Verdict};
 pub use token_source::{MAX_TOKEN_SOURCE_BYTES, TokenSource, TokenSourceError};

@@ -197,7 +197,7 @@ fn our_client(
     let mut client =
         Authenticatee::new(Principal::new(principal).unwrap(), &Secret::new(secret)).unwrap();
     client
-        .handle_message(ServerMessage::Mechanisms(vec!["CRAM-MD5".into()]))
+        .handle_message(ServerMessage::Mechanisms(["CRAM-MD5"].into()))
         .unwrap();
     assert!(matches!(
         client.poll_output(),
@@ -207,7 +207,7 @@ fn our_client(
     from.read_line(&mut line).unwrap();
     let challenge = unhex(line.trim_end().strip_prefix("C ").expect("C line"));
     client
-        .handle_message(ServerMessage::Step(challenge))
+        .handle_message(ServerMessage::Step(challenge.into()))
         .unwrap();
     let Some(ClientMessage::Step(response)) = client.poll_output() else {
         panic!()

@@ -767,7 +767,7 @@ fn cram_md5_login(
                     .map(str::to_owned)
                     .collect(),
             ),
-            tag::CHALLENGE => ServerMessage::Step(body),
+            tag::CHALLENGE => ServerMessage::Step(body.into()),
             tag::COMPLETED => ServerMessage::Completed,
             tag::FAILED => ServerMessage::Failed,
             tag::ERROR => ServerMessage::Error(String::from_utf8_lossy(&body).into_owned()),

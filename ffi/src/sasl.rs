@@ -600,7 +600,7 @@ impl mesos_auth_authenticator {
                         Some(ServerMessage::Mechanisms(list)) => {
                             (mesos_auth_message_kind::Mechanisms, list.join(","), Vec::new())
                         }
-                        Some(ServerMessage::Step(d)) => (mesos_auth_message_kind::Step, String::new(), d),
+                        Some(ServerMessage::Step(d)) => (mesos_auth_message_kind::Step, String::new(), d.into_vec()),
                         Some(ServerMessage::Completed) => {
                             (mesos_auth_message_kind::Completed, String::new(), Vec::new())
                         }
@@ -988,7 +988,7 @@ impl mesos_auth_authenticatee {
                         mesos_auth_message_kind::Mechanisms => ServerMessage::Mechanisms(
                             mechanism.split(',').map(str::to_owned).collect(),
                         ),
-                        mesos_auth_message_kind::Step => ServerMessage::Step(data.to_vec()),
+                        mesos_auth_message_kind::Step => ServerMessage::Step(data.to_vec().into()),
                         mesos_auth_message_kind::Completed => ServerMessage::Completed,
                         mesos_auth_message_kind::Failed => ServerMessage::Failed,
                         mesos_auth_message_kind::Error => {

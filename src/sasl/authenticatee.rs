@@ -10,7 +10,7 @@ use super::event::{AuthEvent, AuthResult, FailureReason, Side};
 #[cfg(feature = "gssapi")]
 use super::gssapi::{self, GssapiClientConfig};
 use super::mechanism::ClientMechanism;
-use super::message::{ClientMessage, ServerMessage};
+use super::message::{ClientMessage, MechanismList, ServerMessage};
 use super::oauthbearer;
 use crate::hmac_md5::HmacMd5Key;
 use crate::{Principal, Secret};
@@ -66,11 +66,11 @@ enum Next {
     Downgrade(SaslError),
 }
 
-fn on_mechanisms(mut mech: Mech, offered: &[String]) -> Result<Next, SaslError> {
+fn on_mechanisms(mut mech: Mech, offered: &MechanismList) -> Result<Next, SaslError> {
     let name = mech.get().name();
     // Only the configured mechanism, whatever else is offered: no
     // downgrade (threats.md SC-2).
-    if !offered.iter().any(|m| m == name) {
+    if !offered.contains(name) {
         return match mech {
             // CRAM-MD5 is Mesos's own: its absence is a broken server, and
             // Mesos retries.
@@ -109,9 +109,9 @@ fn on_mechanisms(mut mech: Mech, offered: &[String]) -> Result<Next, SaslError> 
 ///
 /// // RFC 2195's example exchange.
 /// let mut client = Authenticatee::new(Principal::new("tim")?, &Secret::new(b"tanstaaftanstaaf"))?;
-/// client.handle_message(ServerMessage::Mechanisms(vec!["CRAM-MD5".into()]))?;
+/// client.handle_message(ServerMessage::Mechanisms(["CRAM-MD5"].into()))?;
 /// assert!(matches!(client.poll_output(), Some(ClientMessage::Start { .. })));
-/// client.handle_message(ServerMessage::Step(b"<1896.697170952@postoffice.reston.mci.net>".to_vec()))?;
+/// client.handle_message(ServerMessage::Step(b"<1896.697170952@postoffice.reston.mci.net>".into()))?;
 /// let Some(ClientMessage::Step(response)) = client.poll_output() else {
 ///     return Err("no response".into());
 /// };
@@ -326,7 +326,7 @@ impl Authenticatee {
     ) -> AuthEvent {
         AuthEvent {
             side: Side::Authenticatee,
-            principal: Some(self.principal.as_str().to_owned()),
+            principal: Some(self.principal.shared()),
             peer: None,
             mechanism: self.mechanism,
             result,

@@ -1,5 +1,6 @@
 //! The server side (the Mesos master's authenticator session).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -9,10 +10,10 @@ use super::error::{ApiMisuse, PeerMisbehaved, SaslError};
 use super::event::{AuthEvent, AuthResult, FailureReason, Side};
 #[cfg(feature = "gssapi")]
 use super::gssapi::{self, GssapiServerConfig};
-#[cfg(feature = "gssapi")]
-use super::mechanism::GSSAPI;
-use super::mechanism::{CRAM_MD5, OAUTHBEARER, ServerMechanism, ServerStep, StepCtx, Verified};
-use super::message::{ClientMessage, MAX_MESSAGE_LEN, ServerMessage};
+use super::mechanism::{
+    CRAM_MD5, GSSAPI, OAUTHBEARER, ServerMechanism, ServerStep, StepCtx, Verified,
+};
+use super::message::{ClientMessage, MAX_MESSAGE_LEN, MechanismList, ServerMessage};
 use super::nonce::{self, NonceSource};
 use super::oauthbearer;
 use crate::Principal;
@@ -132,8 +133,36 @@ impl AuthenticatorConfig {
         self.offered().into_iter().flatten().collect()
     }
 
-    /// The mechanism list without allocating: a session builds its message
-    /// from it (one allocation per name and one for the list).
+    /// The mechanism list as a session sends it: one of the fixed lists, so
+    /// the message costs no allocation (issue 14, item 3).
+    fn offered_list(&self) -> MechanismList {
+        // Strongest first: a client that takes the first one it knows gets
+        // Kerberos, then the token mechanism.
+        const fn b(name: &'static str) -> Cow<'static, str> {
+            Cow::Borrowed(name)
+        }
+        static NONE: [Cow<'static, str>; 0] = [];
+        static C: [Cow<'static, str>; 1] = [b(CRAM_MD5)];
+        static O: [Cow<'static, str>; 1] = [b(OAUTHBEARER)];
+        static OC: [Cow<'static, str>; 2] = [b(OAUTHBEARER), b(CRAM_MD5)];
+        static G: [Cow<'static, str>; 1] = [b(GSSAPI)];
+        static GC: [Cow<'static, str>; 2] = [b(GSSAPI), b(CRAM_MD5)];
+        static GO: [Cow<'static, str>; 2] = [b(GSSAPI), b(OAUTHBEARER)];
+        static GOC: [Cow<'static, str>; 3] = [b(GSSAPI), b(OAUTHBEARER), b(CRAM_MD5)];
+        let [gss, oauth, cram] = self.offered().map(|m| m.is_some());
+        MechanismList::fixed(match (gss, oauth, cram) {
+            (false, false, false) => &NONE,
+            (false, false, true) => &C,
+            (false, true, false) => &O,
+            (false, true, true) => &OC,
+            (true, false, false) => &G,
+            (true, false, true) => &GC,
+            (true, true, false) => &GO,
+            (true, true, true) => &GOC,
+        })
+    }
+
+    /// The mechanism list without allocating, strongest first.
     fn offered(&self) -> [Option<&'static str>; 3] {
         #[cfg(feature = "gssapi")]
         let gssapi = self.gssapi.is_some().then_some(GSSAPI);
@@ -295,19 +324,6 @@ enum Input<'a> {
     Step(&'a [u8]),
 }
 
-/// `name` as an owned string. Matched against the constants so each copy
-/// has a length known when compiling: a few moves instead of a `memcpy`
-/// call per session.
-fn owned_name(name: &'static str) -> String {
-    match name {
-        CRAM_MD5 => CRAM_MD5.to_owned(),
-        OAUTHBEARER => OAUTHBEARER.to_owned(),
-        #[cfg(feature = "gssapi")]
-        GSSAPI => GSSAPI.to_owned(),
-        other => other.to_owned(),
-    }
-}
-
 /// Largest message data for `mechanism`: Kerberos AP-REQs (a ticket, maybe
 /// with a PAC) and identity providers' access tokens outgrow the 1 KiB that
 /// suits CRAM-MD5.
@@ -333,7 +349,7 @@ impl Ctx<'_> {
     #[inline(always)]
     fn event(
         &self,
-        principal: Option<String>,
+        principal: Option<Arc<str>>,
         result: AuthResult,
         reason: Option<FailureReason>,
         error: Option<&SaslError>,
@@ -498,12 +514,7 @@ impl Authenticator {
             let challenge = nonce::challenge_with(nonces.nonce(), &config.host);
             cram_md5::Server::new(challenge, store)
         });
-        // Strongest first: a client that takes the first one it knows gets
-        // Kerberos, then the token mechanism.
-        // Sized up front: collecting through `flatten` grows the vector.
-        let offered = config.offered();
-        let mut names = Vec::with_capacity(offered.iter().flatten().count());
-        names.extend(offered.iter().flatten().map(|n| owned_name(n)));
+        let names = config.offered_list();
         let oauth = config.oauthbearer.map(oauthbearer::Server::new);
         #[cfg(feature = "gssapi")]
         let gss = config.gssapi.map(gssapi::mech::Server::new);

@@ -1,6 +1,7 @@
 //! The CRAM-MD5 computation and the constant-time response check.
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use super::event::FailureReason;
 use crate::Principal;
@@ -114,13 +115,11 @@ impl Checked<'_, '_> {
         self.accepted == 1
     }
 
-    /// The peer's claimed name for the audit log (see [`claimed_name`]),
-    /// without decoding it again when the check found it valid.
-    pub(crate) fn claimed(&self, raw: &[u8]) -> String {
-        match self.name {
-            Some(name) => name.to_owned(),
-            None => claimed_name(raw),
-        }
+    /// The peer's claimed name for the audit log, as a refusal records it
+    /// (see [`claimed_of`]).
+    #[cfg(test)]
+    pub(crate) fn claimed(&self, raw: &[u8]) -> Arc<str> {
+        claimed_of(self.name, raw)
     }
 
     /// The stored principal with the proof, or why the response failed.
@@ -248,15 +247,12 @@ pub(crate) struct Server {
     // Taken by the one step: the session lets go of the store (and the
     // secrets of a snapshot a rotation replaced) as soon as it has checked
     // the response.
-    store: Option<std::sync::Arc<CredentialStore>>,
+    store: Option<Arc<CredentialStore>>,
     challenged: bool,
 }
 
 impl Server {
-    pub(crate) fn new(
-        challenge: super::nonce::Challenge,
-        store: std::sync::Arc<CredentialStore>,
-    ) -> Self {
+    pub(crate) fn new(challenge: super::nonce::Challenge, store: Arc<CredentialStore>) -> Self {
         Self {
             challenge,
             store: Some(store),
@@ -265,10 +261,21 @@ impl Server {
     }
 }
 
+/// The peer's claimed name `raw` for the audit log (see [`claimed_name`]),
+/// without decoding it again if the check found it valid (`name`). Only
+/// refusals need it: an accepted claim is the stored principal's name, which
+/// the event shares.
+fn claimed_of(name: Option<&str>, raw: &[u8]) -> Arc<str> {
+    match name {
+        Some(name) => Arc::from(name),
+        None => claimed_name(raw),
+    }
+}
+
 /// The peer's claimed name for the audit log: lossy UTF-8, at most 256 bytes.
-pub(crate) fn claimed_name(name: &[u8]) -> String {
+pub(crate) fn claimed_name(name: &[u8]) -> Arc<str> {
     let cut = name.get(..crate::MAX_PRINCIPAL_LEN).unwrap_or(name);
-    String::from_utf8_lossy(cut).into_owned()
+    Arc::from(String::from_utf8_lossy(cut).as_ref())
 }
 
 impl super::mechanism::ServerMechanism for Server {
@@ -276,6 +283,8 @@ impl super::mechanism::ServerMechanism for Server {
         super::mechanism::CRAM_MD5
     }
 
+    // Inlined like `step`.
+    #[inline]
     fn start(
         &mut self,
         data: &[u8],
@@ -286,18 +295,24 @@ impl super::mechanism::ServerMechanism for Server {
         }
         self.challenged = true;
         Ok(super::mechanism::ServerStep::Challenge(
-            self.challenge.to_vec(),
+            self.challenge.to_step_data(),
         ))
     }
 
+    // Inlined into the session's dispatch, so its answer is built where the
+    // session reads it rather than stored and copied back in pieces.
+    #[inline]
     fn step(
         &mut self,
         data: &[u8],
         _ctx: super::mechanism::StepCtx,
     ) -> Result<super::mechanism::ServerStep, super::SaslError> {
         use super::mechanism::{ServerStep, Verified};
-        // One response per challenge: a second step is a violation.
-        if !std::mem::take(&mut self.challenged) {
+        // A response before the challenge is a violation, and so is a second
+        // one: the store is taken by the first. The flag is only read: a
+        // byte written beside the challenge's length stalled the read of
+        // the length that followed.
+        if !self.challenged {
             return Err(super::PeerMisbehaved::UnexpectedStep.into());
         }
         let Some(store) = self.store.take() else {
@@ -308,16 +323,18 @@ impl super::mechanism::ServerMechanism for Server {
         };
         let checked = check(&store, self.challenge.as_slice(), &parsed);
         // Everything below runs after the decision and depends only on it.
-        let claimed = Some(checked.claimed(parsed.name));
+        let name = checked.name;
         Ok(match checked.into_result() {
+            // Accepted means the claim is the stored name (threats.md SA-4):
+            // the event shares it rather than copying the claim.
             Ok((principal, proof)) => ServerStep::Success {
+                claimed: Some(principal.shared()),
                 principal,
                 proof: Verified::digest(proof),
-                claimed,
             },
             Err(reason) => ServerStep::Failure {
                 reason,
-                claimed,
+                claimed: Some(claimed_of(name, parsed.name)),
                 detail: None,
             },
         })

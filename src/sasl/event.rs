@@ -1,5 +1,7 @@
 //! The audit record of one exchange.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 /// Which side produced an event.
@@ -72,7 +74,10 @@ pub struct AuthEvent {
     pub side: Side,
     /// The principal claimed (server) or used (client), if known. On the
     /// server this is the peer's claim, lossily decoded, at most 256 bytes.
-    pub principal: Option<String>,
+    /// Shared with the stored principal when it is that one, so a completed
+    /// session names it without an allocation (issue 14, item 3).
+    #[serde(serialize_with = "shared_str")]
+    pub principal: Option<Arc<str>>,
     /// The peer, as the host named it.
     pub peer: Option<String>,
     /// The mechanism (`CRAM-MD5`, `OAUTHBEARER`, `GSSAPI`); `CRAM-MD5` when the
@@ -93,6 +98,12 @@ pub struct AuthEvent {
     /// ([`with_audit_id`](Self::with_audit_id)); omitted from JSON if not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_id: Option<crate::audit::AuditId>,
+}
+
+/// `Option<Arc<str>>` as an optional string (serde's own impl needs its
+/// `rc` feature).
+fn shared_str<S: serde::Serializer>(v: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_deref().serialize(s)
 }
 
 impl AuthEvent {

@@ -63,18 +63,18 @@ pub(crate) struct StepCtx {
 #[derive(Debug)]
 pub(crate) enum ServerStep {
     /// Send this challenge and wait for the next step.
-    Challenge(Vec<u8>),
+    Challenge(super::message::StepData),
     /// Authenticated as `principal`.
     Success {
         principal: Principal,
         proof: Verified,
         /// The identity the peer claimed, for the audit record.
-        claimed: Option<String>,
+        claimed: Option<std::sync::Arc<str>>,
     },
     /// Refused: the peer gets the uniform `Failed`, the reason stays local.
     Failure {
         reason: FailureReason,
-        claimed: Option<String>,
+        claimed: Option<std::sync::Arc<str>>,
         /// Finer detail for the audit record (a token rejection's tag).
         detail: Option<String>,
     },

@@ -130,13 +130,10 @@ impl Challenge {
         self.bytes.get(..usize::from(self.len)).unwrap_or_default()
     }
 
-    /// The challenge as a vector, for the message that carries it. Its
-    /// whole buffer is copied (a fixed size, so four moves rather than a
-    /// `memcpy` call), then cut to the challenge.
-    pub(crate) fn to_vec(&self) -> Vec<u8> {
-        let mut out = self.bytes.to_vec();
-        out.truncate(usize::from(self.len));
-        out
+    /// The challenge as a step message's data, inline: its whole buffer
+    /// is copied (a fixed size, a few moves rather than a `memcpy` call).
+    pub(crate) fn to_step_data(&self) -> super::message::StepData {
+        super::message::StepData::inline(self.bytes, usize::from(self.len))
     }
 }
 
@@ -258,7 +255,7 @@ pub(crate) fn challenge_inline(nonce: [u8; 16], host: &str) -> Challenge {
 
 /// [`challenge_inline`] as a vector.
 pub(crate) fn challenge(nonce: [u8; 16], host: &str) -> Vec<u8> {
-    challenge_inline(nonce, host).to_vec()
+    challenge_inline(nonce, host).as_slice().to_vec()
 }
 
 /// A host name for challenges, at most [`MAX_HOST_LEN`] bytes: `host` if it

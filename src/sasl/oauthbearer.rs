@@ -210,7 +210,7 @@ enum ServerState {
     /// Sent the error document; waiting for the client's `0x01`.
     AwaitingErrorAck {
         reason: FailureReason,
-        claimed: Option<String>,
+        claimed: Option<Arc<str>>,
         detail: Option<String>,
     },
     Done,
@@ -235,7 +235,7 @@ impl Server {
 
     fn check(&mut self, data: &[u8], ctx: StepCtx) -> Result<ServerStep, SaslError> {
         let initial = parse_initial(data).map_err(malformed)?;
-        let claimed = initial.authzid.clone();
+        let claimed: Option<Arc<str>> = initial.authzid.as_deref().map(Into::into);
         let refusal = match self.validator.validate(initial.token, ctx.wall) {
             Ok(validated) => match &initial.authzid {
                 // RFC 7628 §3.1: an authzid other than the token's identity
@@ -263,7 +263,7 @@ impl Server {
             claimed,
             detail: refusal.1,
         };
-        Ok(ServerStep::Challenge(ERROR_DOCUMENT.to_vec()))
+        Ok(ServerStep::Challenge(ERROR_DOCUMENT.to_vec().into()))
     }
 }
 
@@ -277,7 +277,7 @@ impl ServerMechanism for Server {
         if data.is_empty() {
             // No initial response: an empty challenge asks for it (RFC 4422
             // §5, client-first mechanism over a protocol that allows it).
-            return Ok(ServerStep::Challenge(Vec::new()));
+            return Ok(ServerStep::Challenge(Vec::new().into()));
         }
         self.check(data, ctx)
     }

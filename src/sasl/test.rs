@@ -260,7 +260,7 @@ fn throttle_ignores_the_masters_own_kerberos_fault() {
 
     let failed = |reason| AuthEvent {
         side: Side::Authenticator,
-        principal: Some("alice".to_owned()),
+        principal: Some("alice".into()),
         peer: Some("10.0.0.9:5050".to_owned()),
         mechanism: "GSSAPI",
         result: AuthResult::Failed,

@@ -121,7 +121,7 @@ mod child {
         assert_eq!(seen.len(), 7, "{seen:?}");
         assert_eq!(
             seen[0],
-            Seen::ToClient(ServerMessage::Mechanisms(vec!["GSSAPI".into()]))
+            Seen::ToClient(ServerMessage::Mechanisms(["GSSAPI"].into()))
         );
         match &seen[1] {
             Seen::ToServer(ClientMessage::Start { mechanism, data }) => {
@@ -179,10 +179,7 @@ mod child {
         let seen = run(&mut server, &mut client);
         assert_eq!(
             seen[0],
-            Seen::ToClient(ServerMessage::Mechanisms(vec![
-                "GSSAPI".into(),
-                "CRAM-MD5".into()
-            ]))
+            Seen::ToClient(ServerMessage::Mechanisms(["GSSAPI", "CRAM-MD5"].into()))
         );
         assert!(
             matches!(&seen[1], Seen::ToServer(ClientMessage::Start { mechanism, .. }) if mechanism == "GSSAPI")
@@ -213,9 +210,9 @@ mod child {
         let seen = run(&mut server, &mut client);
         assert_eq!(
             seen,
-            [Seen::ToClient(ServerMessage::Mechanisms(vec![
-                "CRAM-MD5".into()
-            ]))]
+            [Seen::ToClient(ServerMessage::Mechanisms(
+                ["CRAM-MD5"].into()
+            ))]
         );
         assert_eq!(client.status(), Status::Failed);
         let event = client.poll_event().unwrap();

@@ -109,7 +109,7 @@ fn oauthbearer_pair_authenticates_with_the_providers_token() {
     assert_eq!(
         &sent[1..],
         [
-            ServerMessage::Step(br#"{"status":"invalid_token"}"#.to_vec()),
+            ServerMessage::Step(br#"{"status":"invalid_token"}"#.to_vec().into()),
             ServerMessage::Failed
         ]
     );

@@ -372,9 +372,11 @@ fn negotiated_client_exchange(session: &mut Authenticatee) -> Result<ExitCode, S
             .ok_or("eof before the verdict")?;
         let msg = match parse_line(&line) {
             ("M", list) => ServerMessage::Mechanisms(list.split(',').map(str::to_owned).collect()),
-            ("C", b64) => {
-                ServerMessage::Step(B64.decode(b64).map_err(|_| "challenge is not base64")?)
-            }
+            ("C", b64) => ServerMessage::Step(
+                B64.decode(b64)
+                    .map_err(|_| "challenge is not base64")?
+                    .into(),
+            ),
             ("OK", _) => ServerMessage::Completed,
             ("NO", _) => ServerMessage::Failed,
             _ => return Err("expected M, C, OK or NO".to_owned()),
@@ -619,7 +621,7 @@ fn client(principal: Option<String>, secret_file: Option<PathBuf>) -> ExitCode {
 fn client_exchange(session: &mut Authenticatee) -> Result<ExitCode, String> {
     let to_string = |e: mesos_auth::sasl::SaslError| e.to_string();
     session
-        .handle_message(ServerMessage::Mechanisms(vec!["CRAM-MD5".to_owned()]))
+        .handle_message(ServerMessage::Mechanisms(["CRAM-MD5"].into()))
         .map_err(to_string)?;
     let _start = session.poll_output();
     let mut input = io::stdin().lock();
@@ -631,7 +633,7 @@ fn client_exchange(session: &mut Authenticatee) -> Result<ExitCode, String> {
         _ => return Err("expected a C line".to_owned()),
     };
     session
-        .handle_message(ServerMessage::Step(challenge))
+        .handle_message(ServerMessage::Step(challenge.into()))
         .map_err(to_string)?;
     let Some(ClientMessage::Step(response)) = session.poll_output() else {
         return Err("no response computed".to_owned());

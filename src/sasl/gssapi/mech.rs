@@ -70,12 +70,12 @@ impl Server {
             return Err(PeerMisbehaved::UnexpectedStep.into());
         };
         match inner.step(data) {
-            Ok(GssStep::Continue(token)) => Ok(ServerStep::Challenge(token)),
+            Ok(GssStep::Continue(token)) => Ok(ServerStep::Challenge(token.into())),
             Ok(GssStep::Done { principal, .. }) => match inner.established() {
                 Some(proof) => Ok(ServerStep::Success {
                     // The mapped name (the authzid, if sent, was checked
                     // equal to it).
-                    claimed: Some(principal.as_str().to_owned()),
+                    claimed: Some(principal.shared()),
                     principal,
                     proof: Verified::kerberos(proof),
                 }),
@@ -103,7 +103,7 @@ impl ServerMechanism for Server {
         if data.is_empty() {
             // No initial token in `Start`: an empty challenge asks for it
             // (RFC 4422 §5, a client-first mechanism).
-            return Ok(ServerStep::Challenge(Vec::new()));
+            return Ok(ServerStep::Challenge(Vec::new().into()));
         }
         self.feed(data)
     }

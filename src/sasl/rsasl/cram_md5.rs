@@ -84,9 +84,9 @@ impl Authentication for Client {
         let mut client = Authenticatee::new(principal, &secret)?;
         // rsasl already chose the mechanism; replay the Mesos prelude so the
         // state machine checks the challenge exactly as it does for Mesos.
-        client.handle_message(ServerMessage::Mechanisms(vec![MECHANISM.to_owned()]))?;
+        client.handle_message(ServerMessage::Mechanisms([MECHANISM].into()))?;
         let _start = client.poll_output();
-        client.handle_message(ServerMessage::Step(challenge.to_vec()))?;
+        client.handle_message(ServerMessage::Step(challenge.into()))?;
         match client.poll_output() {
             Some(ClientMessage::Step(response)) => {
                 writer.write_all(&response)?;

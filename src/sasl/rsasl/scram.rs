@@ -181,7 +181,7 @@ impl Authentication for AuditedServer {
         }
         let event = |result, reason, error| AuthEvent {
             side: crate::sasl::Side::Authenticator,
-            principal: self.claimed.as_deref().map(audit_name),
+            principal: self.claimed.as_deref().map(|n| audit_name(n).into()),
             peer: None,
             mechanism: NAME,
             result,

@@ -36,10 +36,7 @@ fn offered_first() {
     let mut s = server(config);
     assert_eq!(
         s.poll_output(),
-        Some(ServerMessage::Mechanisms(vec![
-            "GSSAPI".to_owned(),
-            "CRAM-MD5".to_owned()
-        ]))
+        Some(ServerMessage::Mechanisms(["GSSAPI", "CRAM-MD5"].into()))
     );
     // GSSAPI alone.
     let config = AuthenticatorConfig::new()
@@ -110,7 +107,10 @@ fn an_empty_start_asks_for_the_token() {
     let mut s = server(AuthenticatorConfig::new().gssapi(gss_config()));
     s.poll_output();
     s.handle_start(Instant::now(), "GSSAPI", b"").unwrap();
-    assert_eq!(s.poll_output(), Some(ServerMessage::Step(Vec::new())));
+    assert_eq!(
+        s.poll_output(),
+        Some(ServerMessage::Step(Vec::new().into()))
+    );
     // The token then comes in a step (here not Kerberos: refused).
     s.handle_step(Instant::now(), b"not a token").unwrap();
     assert_eq!(s.poll_output(), Some(ServerMessage::Failed));
@@ -126,7 +126,7 @@ fn client_refuses_to_fall_back() {
     let mut c = Authenticatee::gssapi(config).unwrap();
     assert_eq!(c.mechanism(), "GSSAPI");
     let err = c
-        .handle_message(ServerMessage::Mechanisms(vec!["CRAM-MD5".into()]))
+        .handle_message(ServerMessage::Mechanisms(["CRAM-MD5"].into()))
         .unwrap_err();
     assert_eq!(err, PeerMisbehaved::MechanismNotOffered("GSSAPI").into());
     assert_eq!(c.poll_output(), None, "no Start is sent");
