@@ -1087,13 +1087,12 @@ impl Table {
     /// [`decide`](Self::decide) (or [`decide_role`](Self::decide_role) on a
     /// role list) on one object, for a table without `x/%` values, with
     /// no branch on what the table's slots hold (but for the rare: a long
-    /// string, a probe past two lines, side values): the look-ups return
-    /// values ([`NameTable::look`]) and the first rule is picked by
-    /// comparison. Deciding one request after another, a branch that
-    /// waits on a slot that missed the cache and is mispredicted (found
-    /// or not is a coin toss on a stream of distinct requests) discards
-    /// the next requests' loads, which the core would otherwise already
-    /// have in flight.
+    /// string, a probe past the home line, side values): the look-ups
+    /// return values ([`NameTable::look`]) and the first rule is picked by
+    /// comparison. In a batch, a branch that waits on a slot that missed
+    /// the cache and is mispredicted (found or not is a coin toss on a
+    /// stream of distinct requests) throws away the work the core has
+    /// already started on the following requests.
     #[inline(always)]
     fn decide_one(
         &self,
@@ -1120,7 +1119,9 @@ impl Table {
             .min(self.names.side_values(pl)[AS_SUBJECT])
             .min(self.names.side_values(ol)[AS_OBJECT]);
         // A principal this list does not name matches no rule unless
-        // some rule has an ANY/NONE principal; then no pair holds it.
+        // some rule has an ANY/NONE principal (without one, `any_any`
+        // and the object's side are empty anyway: said here, not
+        // assumed); no pair holds it either way.
         let side = if pl.found | self.open_subjects {
             side
         } else {
