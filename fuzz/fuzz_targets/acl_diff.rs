@@ -8,11 +8,31 @@ use libfuzzer_sys::fuzz_target;
 use mesos_auth::acl::{self, Action, Compiler, LegacyQuotaOp, Object, Options, Request};
 
 const NAMES: &[&str] = &[
-    "a", "b", "", "a/b", "a/%", "a/b/%", "b/%", "*", "%", "a/b/c", "ab", "a//b", "x/../a",
+    "a",
+    "b",
+    "",
+    "a/b",
+    "a/%",
+    "a/b/%",
+    "b/%",
+    "*",
+    "%",
+    "a/b/c",
+    "ab",
+    "a//b",
+    "x/../a",
     // Strings the compiled form screens while hashing: C1 control, Unicode
     // and ASCII whitespace, non-ASCII roles and prefixes, over 16 bytes.
-    "a\u{85}b", "a b", "a\u{a0}", "é/%", "é/x", "-a", "a/\u{1}", "abcdefghijklmnopq/%",
-    "abcdefghijklmnopq/rs", "abcdefghijklmnopq",
+    "a\u{85}b",
+    "a b",
+    "a\u{a0}",
+    "é/%",
+    "é/x",
+    "-a",
+    "a/\u{1}",
+    "abcdefghijklmnopq/%",
+    "abcdefghijklmnopq/rs",
+    "abcdefghijklmnopq",
 ];
 const LISTS: &[(&str, &str)] = &[
     ("register_frameworks", "roles"),
@@ -89,24 +109,51 @@ fuzz_target!(|input: Input| {
             entity(&r.object)
         ));
     }
-    let mut parts: Vec<String> = input.permissive.iter().map(|p| format!(r#""permissive":{p}"#)).collect();
+    let mut parts: Vec<String> = input
+        .permissive
+        .iter()
+        .map(|p| format!(r#""permissive":{p}"#))
+        .collect();
     for (i, l) in lists.iter().enumerate() {
         if !l.is_empty() {
             parts.push(format!(r#""{}":[{}]"#, LISTS[i].0, l.join(",")));
         }
     }
     let text = format!("{{{}}}", parts.join(","));
-    let src = acl::parse_with(&text, Options::new().lenient(true)).expect("generated policies parse leniently");
-    let compiled = Compiler::new().compile(&src).expect("small policies compile");
+    let src = acl::parse_with(&text, Options::new().lenient(true))
+        .expect("generated policies parse leniently");
+    let compiled = Compiler::new()
+        .compile(&src)
+        .expect("small policies compile");
     for r in input.requests.iter().take(16) {
-        let objects: Vec<&str> = r.object.iter().flatten().take(4).map(|i| name(*i)).collect();
+        let objects: Vec<&str> = r
+            .object
+            .iter()
+            .flatten()
+            .take(4)
+            .map(|i| name(*i))
+            .collect();
         let object = match (&r.object, r.many, objects.first()) {
             (None, _, _) => Object::Absent,
             (Some(_), false, Some(o)) => Object::One(o),
             _ => Object::many(&objects),
         };
-        let mut req = Request::new(ACTIONS[usize::from(r.action) % ACTIONS.len()], r.principal.map(name), object);
-        req.legacy_quota_op = r.legacy.map(|s| if s { LegacyQuotaOp::SetQuota } else { LegacyQuotaOp::RemoveQuota });
-        assert_eq!(compiled.authorize(&req), acl::reference::authorize(&src, &req), "{text} {r:?}");
+        let mut req = Request::new(
+            ACTIONS[usize::from(r.action) % ACTIONS.len()],
+            r.principal.map(name),
+            object,
+        );
+        req.legacy_quota_op = r.legacy.map(|s| {
+            if s {
+                LegacyQuotaOp::SetQuota
+            } else {
+                LegacyQuotaOp::RemoveQuota
+            }
+        });
+        assert_eq!(
+            compiled.authorize(&req),
+            acl::reference::authorize(&src, &req),
+            "{text} {r:?}"
+        );
     }
 });

@@ -36,7 +36,10 @@ fuzz_target!(|data: &[u8]| {
                     for p in values.iter().map(|p| Some(*p)).chain([None]) {
                         for o in &values {
                             let req = Request::new(action, p, Object::One(o));
-                            assert_eq!(compiled.authorize(&req), acl::reference::authorize(&src, &req));
+                            assert_eq!(
+                                compiled.authorize(&req),
+                                acl::reference::authorize(&src, &req)
+                            );
                         }
                     }
                 }

@@ -77,7 +77,8 @@ struct Input {
 }
 
 // JSON: FORMAT_AUTO (0, below) refuses the text format, as Mesos >= 1.11.
-const CREDS: &[u8] = br#"{"credentials": [{"principal": "tim", "secret": "tanstaaftanstaaf-0123"}]}"#;
+const CREDS: &[u8] =
+    br#"{"credentials": [{"principal": "tim", "secret": "tanstaaftanstaaf-0123"}]}"#;
 static FALLBACK: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
 
 const RULES: &[u8] = br#"["RULE:^CN=([^,]+)$/$1/L"]"#;
@@ -409,7 +410,10 @@ fuzz_target!(|input: Input| {
                     // it is decided or explained (a short buffer aside).
                     assert_eq!(
                         r == mesos_auth_result::Ok,
-                        matches!(r2, mesos_auth_result::Ok | mesos_auth_result::BufferTooSmall),
+                        matches!(
+                            r2,
+                            mesos_auth_result::Ok | mesos_auth_result::BufferTooSmall
+                        ),
                         "authorize {r:?} vs explain {r2:?}"
                     );
                     // Many single-role objects at once == one by one, when
@@ -455,7 +459,10 @@ fuzz_target!(|input: Input| {
                             mesos_auth_result::Ok
                         );
                         let (d, m) = (d.assume_init(), m.assume_init());
-                        assert_eq!((d.allowed, d.reason, d.index), (m.allowed, m.reason, m.index));
+                        assert_eq!(
+                            (d.allowed, d.reason, d.index),
+                            (m.allowed, m.reason, m.index)
+                        );
                     }
                 }
                 Op::FreeWrongKind => {

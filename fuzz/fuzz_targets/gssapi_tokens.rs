@@ -8,9 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use mesos_auth::sasl::gssapi::{
-    AuthToLocal, GssStep, GssapiServer, GssapiServerConfig, layer,
-};
+use mesos_auth::sasl::gssapi::{AuthToLocal, GssStep, GssapiServer, GssapiServerConfig, layer};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -25,8 +23,11 @@ fn server_rules() -> Arc<AuthToLocal> {
     RULES
         .get_or_init(|| {
             Arc::new(
-                AuthToLocal::parse(r"RULE:[1:$1@$0](.*@EXAMPLE\.ORG)s/@.*// DEFAULT", Some("EXAMPLE.ORG"))
-                    .unwrap(),
+                AuthToLocal::parse(
+                    r"RULE:[1:$1@$0](.*@EXAMPLE\.ORG)s/@.*// DEFAULT",
+                    Some("EXAMPLE.ORG"),
+                )
+                .unwrap(),
             )
         })
         .clone()

@@ -40,7 +40,9 @@ fn fixtures() -> &'static (Arc<CredentialStore>, AuthenticatorConfig) {
             Secret::new(b"tanstaaftanstaaf"),
         )])
         .unwrap();
-        let config = ValidatorConfig::new().issuer("https://idp.test").audience("mesos-master");
+        let config = ValidatorConfig::new()
+            .issuer("https://idp.test")
+            .audience("mesos-master");
         let validator = Validator::new(&config, Jwks::from_json(JWKS.as_bytes()).unwrap()).unwrap();
         (
             Arc::new(store),
@@ -80,10 +82,16 @@ fuzz_target!(|input: &[u8]| {
     let mut good_sent = false;
     let mut rest = input;
     for _ in 0..16 {
-        let [tag, l0, l1, tail @ ..] = rest else { break };
+        let [tag, l0, l1, tail @ ..] = rest else {
+            break;
+        };
         let len = usize::from(u16::from_le_bytes([*l0, *l1]));
         // A wait or a discard carries no data: `len` is the wait.
-        let take = if matches!(tag % 8, 6 | 7) { 0 } else { len.min(tail.len()) };
+        let take = if matches!(tag % 8, 6 | 7) {
+            0
+        } else {
+            len.min(tail.len())
+        };
         let (data, tail) = tail.split_at(take);
         rest = tail;
         let live = terminal.is_none() && now < t0 + Duration::from_secs(15);

@@ -19,15 +19,18 @@ enum Msg {
 }
 
 fuzz_target!(|msgs: Vec<Msg>| {
-    let mut client =
-        Authenticatee::new(Principal::new("tim").unwrap(), &Secret::new(b"tanstaaftanstaaf")).unwrap();
+    let mut client = Authenticatee::new(
+        Principal::new("tim").unwrap(),
+        &Secret::new(b"tanstaaftanstaaf"),
+    )
+    .unwrap();
     let (mut starts, mut steps) = (0, 0);
     let mut terminal: Option<Status> = None;
     for msg in msgs.into_iter().take(16) {
         let m = match msg {
-            Msg::Mechanisms(l) => ServerMessage::Mechanisms(l),
-            Msg::CramOnly => ServerMessage::Mechanisms(vec!["CRAM-MD5".into()]),
-            Msg::Step(d) => ServerMessage::Step(d),
+            Msg::Mechanisms(l) => ServerMessage::Mechanisms(l.into()),
+            Msg::CramOnly => ServerMessage::Mechanisms(["CRAM-MD5"].into()),
+            Msg::Step(d) => ServerMessage::Step(d.into()),
             Msg::Completed => ServerMessage::Completed,
             Msg::Failed => ServerMessage::Failed,
             Msg::Error(e) => ServerMessage::Error(e),

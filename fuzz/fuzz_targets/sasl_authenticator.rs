@@ -15,7 +15,11 @@ use mesos_auth::{Principal, Secret};
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Start { cram: bool, mechanism: String, data: Vec<u8> },
+    Start {
+        cram: bool,
+        mechanism: String,
+        data: Vec<u8>,
+    },
     Step(Vec<u8>),
     /// The right response to the challenge seen so far (or to none).
     Good,
@@ -39,7 +43,10 @@ fn store() -> Arc<CredentialStore> {
         .get_or_init(|| {
             Arc::new(
                 CredentialStore::from_credentials([
-                    Credential::plain(Principal::new("tim").unwrap(), Secret::new(b"tanstaaftanstaaf")),
+                    Credential::plain(
+                        Principal::new("tim").unwrap(),
+                        Secret::new(b"tanstaaftanstaaf"),
+                    ),
                     Credential::plain(Principal::new("svc account").unwrap(), Secret::new(b"pw")),
                 ])
                 .unwrap(),
@@ -58,7 +65,11 @@ fuzz_target!(|input: (u64, Vec<Op>)| {
     let mut terminal: Option<Status> = None;
     for op in ops.into_iter().take(16) {
         match op {
-            Op::Start { cram, mechanism, data } => {
+            Op::Start {
+                cram,
+                mechanism,
+                data,
+            } => {
                 let m = if cram { "CRAM-MD5" } else { mechanism.as_str() };
                 let _ = server.handle_start(now, m, &data);
             }
@@ -81,7 +92,7 @@ fuzz_target!(|input: (u64, Vec<Op>)| {
         while let Some(m) = server.poll_output() {
             if let ServerMessage::Step(c) = m {
                 assert!(challenge.is_none(), "a second challenge");
-                challenge = Some(c);
+                challenge = Some(c.into_vec());
             }
         }
         let status = server.status();

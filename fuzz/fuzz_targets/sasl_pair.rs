@@ -22,7 +22,8 @@ impl NonceSource for Fixed {
 
 fuzz_target!(|input: (String, Vec<u8>, Vec<u8>, [u8; 16])| {
     let (name, stored, used, nonce) = input;
-    let (Ok(principal), false, false) = (Principal::new(&name), stored.is_empty(), used.is_empty()) else {
+    let (Ok(principal), false, false) = (Principal::new(&name), stored.is_empty(), used.is_empty())
+    else {
         return;
     };
     // A name of spaces only is no name on the wire (threats.md SA-3).
@@ -30,11 +31,21 @@ fuzz_target!(|input: (String, Vec<u8>, Vec<u8>, [u8; 16])| {
         return;
     }
     let store = Arc::new(
-        CredentialStore::from_credentials([Credential::plain(principal.clone(), Secret::new(&stored))]).unwrap(),
+        CredentialStore::from_credentials([Credential::plain(
+            principal.clone(),
+            Secret::new(&stored),
+        )])
+        .unwrap(),
     );
     let client = Authenticatee::new(principal.clone(), &Secret::new(&used)).unwrap();
     let now = Instant::now();
-    let mut pair = Pair::new(store, AuthenticatorConfig::new(), &mut Fixed(nonce), client, now);
+    let mut pair = Pair::new(
+        store,
+        AuthenticatorConfig::new(),
+        &mut Fixed(nonce),
+        client,
+        now,
+    );
     let _ = pair.drive(now);
     // HMAC pads keys of up to 64 bytes with zeros (RFC 2104), so keys that
     // differ only in trailing zero bytes are the same key.
@@ -42,7 +53,12 @@ fuzz_target!(|input: (String, Vec<u8>, Vec<u8>, [u8; 16])| {
         let end = k.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         k[..end].to_vec()
     };
-    let same = stored == used || (stored.len() <= 64 && used.len() <= 64 && trim(&stored) == trim(&used));
-    let expected = if same { Status::Completed(principal) } else { Status::Failed };
+    let same =
+        stored == used || (stored.len() <= 64 && used.len() <= 64 && trim(&stored) == trim(&used));
+    let expected = if same {
+        Status::Completed(principal)
+    } else {
+        Status::Failed
+    };
     assert_eq!(pair.status(), (expected.clone(), expected));
 });

@@ -907,7 +907,8 @@ impl PairTable {
 
     /// [`get_with`](Self::get_with) as values rather than control flow
     /// (see [`NameTable::look`]): whether the pair is here, its rule
-    /// position and its rule (zeros when not).
+    /// position and its rule (meaningless when it is not: use them only
+    /// with the flag).
     #[inline(always)]
     pub(crate) fn look(&self, h: u64, k: u64) -> (bool, u32, [u32; 4]) {
         if let Some(line) = home_line(self.slots.as_slice(), h) {
