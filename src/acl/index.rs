@@ -662,13 +662,11 @@ impl NameTable {
     pub(crate) fn find_role(&self, s: &[u8], hashed: &Hashed) -> Option<(u32, [u32; 2], bool)> {
         let (w, tail) = name_key(s, hashed.hash);
         let e = self.find_keyed(s, hashed.hash, w, tail)?;
-        let id = e.id & MAX_ID;
-        let side = if e.id & HAS_SIDE != 0 {
-            self.side_of(id)
-        } else {
-            NO_SIDE
+        let l = Look {
+            found: true,
+            word: e.id,
         };
-        Some((id, side, e.id & ROLE_OK != 0))
+        Some((l.id(), self.side_values(l), l.role_ok()))
     }
 
     /// [`find_role`](Self::find_role) as values rather than control flow,

@@ -263,7 +263,7 @@ impl Server {
             claimed,
             detail: refusal.1,
         };
-        Ok(ServerStep::Challenge(ERROR_DOCUMENT.to_vec().into()))
+        Ok(ServerStep::Challenge(ERROR_DOCUMENT.into()))
     }
 }
 
