@@ -21,6 +21,24 @@ pub fn reset_peak() {
     PEAK.store(LIVE.load(Ordering::SeqCst), Ordering::SeqCst);
 }
 
+thread_local! {
+    // Const-initialised, no destructor: reading it never allocates, so the
+    // allocator itself may.
+    static THREAD_ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Allocations (and reallocations) made so far by the calling thread: unlike
+/// [`ALLOCATIONS`], not moved by the test harness's other threads (which
+/// allocate to report a finished test while the next one runs).
+pub fn thread_allocations() -> usize {
+    THREAD_ALLOCATIONS.with(std::cell::Cell::get)
+}
+
+fn count_thread() {
+    // `try_with`: during thread teardown the slot may be gone.
+    let _ = THREAD_ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
 /// Forwards to `System`, counting calls and live bytes. A test binary
 /// installs it with `#[global_allocator] static GLOBAL: Counting = Counting;`.
 pub struct Counting;
@@ -33,6 +51,7 @@ pub struct Counting;
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        count_thread();
         let live = LIVE.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
         PEAK.fetch_max(live, Ordering::SeqCst);
         // SAFETY: same contract as the caller's.
@@ -45,6 +64,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        count_thread();
         let live = LIVE.fetch_add(new_size, Ordering::SeqCst) + new_size;
         LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
         // Net of the old block: a large block grows in place (mremap).

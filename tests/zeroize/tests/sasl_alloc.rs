@@ -3,13 +3,13 @@
 //! challenge inline and the audit event shares the stored principal's name.
 //! The client's messages are read in place. The client side allocates only
 //! its output queue, the start message's mechanism name and the response
-//! (the audit event shares its principal's name). Its own test binary,
-//! because the counting allocator is process-wide.
+//! (the audit event shares its principal's name). Each test counts its own
+//! thread's allocations: the harness's other threads allocate meanwhile
+//! (reporting the test before), which a process-wide count took in.
 #![allow(missing_docs, reason = "test binary")]
 #![allow(clippy::unwrap_used, clippy::panic, reason = "test binary")]
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Instant;
 
 use mesos_auth::credentials::{Credential, CredentialStore};
@@ -19,18 +19,10 @@ use mesos_auth::sasl::{
     Status,
 };
 use mesos_auth::{Principal, Secret};
-use mesos_auth_zeroize_test::{ALLOCATIONS, Counting};
+use mesos_auth_zeroize_test::{Counting, thread_allocations};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// The count is process-wide and the harness runs tests on threads side by
-/// side: each test counts alone.
-static ALONE: Mutex<()> = Mutex::new(());
-
-fn alone() -> MutexGuard<'static, ()> {
-    ALONE.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 struct Fixed;
 
@@ -42,7 +34,6 @@ impl NonceSource for Fixed {
 
 #[test]
 fn a_server_session_allocates_only_its_outputs() {
-    let _alone = alone();
     let store = Arc::new(
         CredentialStore::from_credentials([Credential::plain(
             Principal::new("fw").unwrap(),
@@ -56,7 +47,7 @@ fn a_server_session_allocates_only_its_outputs() {
     let now = Instant::now();
     // Warm-up: lazy statics, the store's first use.
     for _ in 0..2 {
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let before = thread_allocations();
         let mut s = Authenticator::new(store.clone(), config.clone(), &mut Fixed, now);
         let mechanisms = s.poll_output();
         s.handle_start(now, "CRAM-MD5", b"").unwrap();
@@ -68,7 +59,7 @@ fn a_server_session_allocates_only_its_outputs() {
         assert_eq!(s.poll_output(), Some(ServerMessage::Completed));
         assert!(matches!(s.status(), Status::Completed(_)));
         let event = s.poll_event();
-        let used = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        let used = thread_allocations() - before;
         // `status()` clones an `Arc`, which does not allocate.
         assert_eq!(used, 0, "{used} allocations");
         assert_eq!(
@@ -78,10 +69,10 @@ fn a_server_session_allocates_only_its_outputs() {
         );
         drop((mechanisms, c));
         // Zero means something only if the counter counts.
-        let probe = ALLOCATIONS.load(Ordering::SeqCst);
+        let probe = thread_allocations();
         drop(std::hint::black_box(vec![0u8; 8]));
         assert!(
-            ALLOCATIONS.load(Ordering::SeqCst) > probe,
+            thread_allocations() > probe,
             "the counting allocator is not installed"
         );
     }
@@ -89,7 +80,6 @@ fn a_server_session_allocates_only_its_outputs() {
 
 #[test]
 fn a_client_exchange_allocates_only_its_outputs() {
-    let _alone = alone();
     let principal = Principal::new("fw").unwrap();
     let secret = Secret::new(b"pw");
     let challenge = mesos_auth::internal::sasl_challenge([7; 16], "master.example.org");
@@ -97,7 +87,7 @@ fn a_client_exchange_allocates_only_its_outputs() {
         // The server's messages are the host's, built before counting.
         let mechanisms = ServerMessage::Mechanisms(["CRAM-MD5"].into());
         let step = ServerMessage::Step(challenge.clone().into());
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let before = thread_allocations();
         let mut a = Authenticatee::new(principal.clone(), &secret).unwrap();
         a.handle_message(mechanisms).unwrap();
         let start = a.poll_output();
@@ -108,7 +98,7 @@ fn a_client_exchange_allocates_only_its_outputs() {
         a.handle_message(ServerMessage::Completed).unwrap();
         let event = a.poll_event();
         assert!(event.is_some());
-        let used = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        let used = thread_allocations() - before;
         // The output queue, the mechanism name in `Start` and the response;
         // the event shares the principal's name, and the event itself is
         // held inline (it was a queue of its own, one more allocation).
