@@ -140,7 +140,7 @@ mod span;
 mod strtable;
 
 pub use audit::{AuditEvent, AuditSink};
-pub use principal::{MAX_PRINCIPAL_LEN, Principal, PrincipalError};
+pub use principal::{MAX_PRINCIPAL_LEN, Name, Principal, PrincipalError};
 pub use reload::{Reloadable, Snapshot};
 pub use secret::{MAX_SECRET_LEN, Secret};
 pub use span::{Location, Span};

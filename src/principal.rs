@@ -1,7 +1,6 @@
 //! The `Principal` newtype: an authenticated identity as Mesos names it.
 
 use std::fmt;
-use std::sync::Arc;
 
 /// Longest principal accepted anywhere in the library, in bytes.
 ///
@@ -13,7 +12,8 @@ pub const MAX_PRINCIPAL_LEN: usize = 256;
 ///
 /// A `Principal` is never empty, at most [`MAX_PRINCIPAL_LEN`] bytes, and holds
 /// no NUL or other control character, so it can never match a rule by
-/// truncation in a C caller. Cloning is cheap.
+/// truncation in a C caller. Cloning is cheap: a name of up to 23 bytes is
+/// held inline (see [`Name`]).
 ///
 /// It is made with [`Principal::new`], `str::parse`, `TryFrom<&str>` or
 /// serde (the same checks each way):
@@ -35,7 +35,7 @@ pub const MAX_PRINCIPAL_LEN: usize = 256;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Principal(Arc<str>);
+pub struct Principal(Name);
 
 impl Principal {
     /// Checks `name` and makes it a principal.
@@ -53,29 +53,30 @@ impl Principal {
         if let Some(pos) = name.char_indices().find(|(_, c)| c.is_control()) {
             return Err(PrincipalError::ControlCharacter { offset: pos.0 });
         }
-        Ok(Self(Arc::from(name)))
+        Ok(Self(Name::new(name)))
     }
 
     /// The principal's name.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
-    /// The name, shared (an audit event names the principal without a copy).
-    pub(crate) fn shared(&self) -> Arc<str> {
-        Arc::clone(&self.0)
+    /// The name as a [`Name`], for an audit event: a copy of at most 24
+    /// bytes, or a shared reference for a long one.
+    pub(crate) fn name(&self) -> Name {
+        self.0.clone()
     }
 }
 
 impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0.as_str())
     }
 }
 
 impl fmt::Debug for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Principal({:?})", &*self.0)
+        write!(f, "Principal({:?})", self.0.as_str())
     }
 }
 
@@ -83,19 +84,19 @@ impl fmt::Debug for Principal {
 // principal can be searched with a `&str`.
 impl std::borrow::Borrow<str> for Principal {
     fn borrow(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
 impl AsRef<str> for Principal {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
 impl serde::Serialize for Principal {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.0.as_str())
     }
 }
 
@@ -119,6 +120,101 @@ impl<'de> serde::Deserialize<'de> for Principal {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
         Self::new(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A name as audit events hold it: a principal's, or the name a peer
+/// claimed (any text, lossily decoded). Up to 23 bytes it is held inline,
+/// longer behind a shared pointer: a clone never allocates, and a short
+/// one touches no reference count (a completed CRAM-MD5 session names its
+/// principal twice, in its state and its event; two atomic count changes
+/// each were a measured part of the session, issue 14 item 3).
+///
+/// Compares, orders and hashes as its text; reads as `&str`:
+///
+/// ```
+/// use mesos_auth::Name;
+///
+/// let n = Name::new("marathon");
+/// assert_eq!(n, "marathon");
+/// assert_eq!(n.len(), 8);
+/// assert_eq!(serde_json::to_string(&n)?, r#""marathon""#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(smol_str::SmolStr);
+
+impl Name {
+    /// `text`, held inline if it is at most 23 bytes.
+    pub fn new(text: &str) -> Self {
+        Self(smol_str::SmolStr::new(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Self {
+        Self(smol_str::SmolStr::from(text))
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -326,7 +326,7 @@ impl Authenticatee {
     ) -> AuthEvent {
         AuthEvent {
             side: Side::Authenticatee,
-            principal: Some(self.principal.shared()),
+            principal: Some(self.principal.name()),
             peer: None,
             mechanism: self.mechanism,
             result,

@@ -16,9 +16,9 @@ use super::mechanism::{
 use super::message::{ClientMessage, MAX_MESSAGE_LEN, MechanismList, ServerMessage};
 use super::nonce::{self, NonceSource};
 use super::oauthbearer;
-use crate::Principal;
 use crate::bearer::Validator;
 use crate::credentials::CredentialStore;
+use crate::{Name, Principal};
 
 /// Settings of an [`Authenticator`].
 #[derive(Debug, Clone)]
@@ -349,7 +349,7 @@ impl Ctx<'_> {
     #[inline(always)]
     fn event(
         &self,
-        principal: Option<Arc<str>>,
+        principal: Option<Name>,
         result: AuthResult,
         reason: Option<FailureReason>,
         error: Option<&SaslError>,

@@ -4,9 +4,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use super::event::FailureReason;
-use crate::Principal;
 use crate::credentials::{CramMd5Lookup, CredentialStore};
 use crate::hmac_md5::HmacMd5Key;
+use crate::{Name, Principal};
 
 /// Proof that a response's digest matched in constant time. Only
 /// [`Checked::into_result`] can make one; a completed server session needs it.
@@ -118,7 +118,7 @@ impl Checked<'_, '_> {
     /// The peer's claimed name for the audit log, as a refusal records it
     /// (see [`claimed_of`]).
     #[cfg(test)]
-    pub(crate) fn claimed(&self, raw: &[u8]) -> Arc<str> {
+    pub(crate) fn claimed(&self, raw: &[u8]) -> Name {
         claimed_of(self.name, raw)
     }
 
@@ -265,17 +265,17 @@ impl Server {
 /// without decoding it again if the check found it valid (`name`). Only
 /// refusals need it: an accepted claim is the stored principal's name, which
 /// the event shares.
-fn claimed_of(name: Option<&str>, raw: &[u8]) -> Arc<str> {
+fn claimed_of(name: Option<&str>, raw: &[u8]) -> Name {
     match name {
-        Some(name) => Arc::from(name),
+        Some(name) => Name::new(name),
         None => claimed_name(raw),
     }
 }
 
 /// The peer's claimed name for the audit log: lossy UTF-8, at most 256 bytes.
-pub(crate) fn claimed_name(name: &[u8]) -> Arc<str> {
+pub(crate) fn claimed_name(name: &[u8]) -> Name {
     let cut = name.get(..crate::MAX_PRINCIPAL_LEN).unwrap_or(name);
-    Arc::from(String::from_utf8_lossy(cut).as_ref())
+    Name::new(&String::from_utf8_lossy(cut))
 }
 
 impl super::mechanism::ServerMechanism for Server {
@@ -328,7 +328,7 @@ impl super::mechanism::ServerMechanism for Server {
             // Accepted means the claim is the stored name (threats.md SA-4):
             // the event shares it rather than copying the claim.
             Ok((principal, proof)) => ServerStep::Success {
-                claimed: Some(principal.shared()),
+                claimed: Some(principal.name()),
                 principal,
                 proof: Verified::digest(proof),
             },

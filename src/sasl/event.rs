@@ -1,6 +1,6 @@
 //! The audit record of one exchange.
 
-use std::sync::Arc;
+use crate::Name;
 
 use serde::Serialize;
 
@@ -74,10 +74,9 @@ pub struct AuthEvent {
     pub side: Side,
     /// The principal claimed (server) or used (client), if known. On the
     /// server this is the peer's claim, lossily decoded, at most 256 bytes.
-    /// Shared with the stored principal when it is that one, so a completed
-    /// session names it without an allocation (issue 14, item 3).
-    #[serde(serialize_with = "shared_str")]
-    pub principal: Option<Arc<str>>,
+    /// A [`Name`]: a completed session names the stored principal without
+    /// an allocation (issue 14, item 3).
+    pub principal: Option<Name>,
     /// The peer, as the host named it.
     pub peer: Option<String>,
     /// The mechanism (`CRAM-MD5`, `OAUTHBEARER`, `GSSAPI`); `CRAM-MD5` when the
@@ -98,12 +97,6 @@ pub struct AuthEvent {
     /// ([`with_audit_id`](Self::with_audit_id)); omitted from JSON if not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_id: Option<crate::audit::AuditId>,
-}
-
-/// `Option<Arc<str>>` as an optional string (serde's own impl needs its
-/// `rc` feature).
-fn shared_str<S: serde::Serializer>(v: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
-    v.as_deref().serialize(s)
 }
 
 impl AuthEvent {

@@ -69,12 +69,12 @@ pub(crate) enum ServerStep {
         principal: Principal,
         proof: Verified,
         /// The identity the peer claimed, for the audit record.
-        claimed: Option<std::sync::Arc<str>>,
+        claimed: Option<crate::Name>,
     },
     /// Refused: the peer gets the uniform `Failed`, the reason stays local.
     Failure {
         reason: FailureReason,
-        claimed: Option<std::sync::Arc<str>>,
+        claimed: Option<crate::Name>,
         /// Finer detail for the audit record (a token rejection's tag).
         detail: Option<String>,
     },

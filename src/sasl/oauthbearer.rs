@@ -210,7 +210,7 @@ enum ServerState {
     /// Sent the error document; waiting for the client's `0x01`.
     AwaitingErrorAck {
         reason: FailureReason,
-        claimed: Option<Arc<str>>,
+        claimed: Option<crate::Name>,
         detail: Option<String>,
     },
     Done,
@@ -235,7 +235,7 @@ impl Server {
 
     fn check(&mut self, data: &[u8], ctx: StepCtx) -> Result<ServerStep, SaslError> {
         let initial = parse_initial(data).map_err(malformed)?;
-        let claimed: Option<Arc<str>> = initial.authzid.as_deref().map(Into::into);
+        let claimed: Option<crate::Name> = initial.authzid.as_deref().map(Into::into);
         let refusal = match self.validator.validate(initial.token, ctx.wall) {
             Ok(validated) => match &initial.authzid {
                 // RFC 7628 §3.1: an authzid other than the token's identity

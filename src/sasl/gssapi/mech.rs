@@ -75,7 +75,7 @@ impl Server {
                 Some(proof) => Ok(ServerStep::Success {
                     // The mapped name (the authzid, if sent, was checked
                     // equal to it).
-                    claimed: Some(principal.shared()),
+                    claimed: Some(principal.name()),
                     principal,
                     proof: Verified::kerberos(proof),
                 }),
