@@ -23,8 +23,11 @@ const MAX_SERVER_ERROR_LEN: usize = 256;
 enum Mech {
     CramMd5(cram_md5::Client),
     OAuthBearer(oauthbearer::Client),
+    /// Boxed: the largest client by far, it would set the size of every
+    /// session's state, which moves on each message (a Kerberos exchange
+    /// costs far more than the allocation).
     #[cfg(feature = "gssapi")]
-    Gssapi(gssapi::mech::Client),
+    Gssapi(Box<gssapi::mech::Client>),
 }
 
 impl Mech {
@@ -33,7 +36,7 @@ impl Mech {
             Self::CramMd5(m) => m,
             Self::OAuthBearer(m) => m,
             #[cfg(feature = "gssapi")]
-            Self::Gssapi(m) => m,
+            Self::Gssapi(m) => &**m,
         }
     }
 
@@ -42,7 +45,7 @@ impl Mech {
             Self::CramMd5(m) => m,
             Self::OAuthBearer(m) => m,
             #[cfg(feature = "gssapi")]
-            Self::Gssapi(m) => m,
+            Self::Gssapi(m) => &mut **m,
         }
     }
 }
@@ -66,7 +69,11 @@ enum Next {
     Downgrade(SaslError),
 }
 
-fn on_mechanisms(mut mech: Mech, offered: &MechanismList) -> Result<Next, SaslError> {
+fn on_mechanisms(
+    mut mech: Mech,
+    principal: &Principal,
+    offered: &MechanismList,
+) -> Result<Next, SaslError> {
     let name = mech.get().name();
     // Only the configured mechanism, whatever else is offered: no
     // downgrade (threats.md SC-2).
@@ -86,7 +93,7 @@ fn on_mechanisms(mut mech: Mech, offered: &MechanismList) -> Result<Next, SaslEr
             )),
         };
     }
-    let data = mech.get_mut().start()?;
+    let data = mech.get_mut().start(principal)?;
     Ok(Next::Started(
         State::Stepping(mech),
         ClientMessage::Start {
@@ -146,7 +153,6 @@ impl Authenticatee {
         Ok(Self {
             state: State::AwaitingMechanisms(Mech::CramMd5(cram_md5::Client::new(
                 HmacMd5Key::from_secret(secret.expose()),
-                principal.clone(),
             ))),
             principal,
             mechanism: super::CRAM_MD5,
@@ -168,7 +174,7 @@ impl Authenticatee {
     /// [`ApiMisuse::BadToken`] for an empty token or one outside RFC 6750's
     /// `b64token` syntax.
     pub fn oauthbearer(principal: Principal, token: &Secret) -> Result<Self, SaslError> {
-        let mech = oauthbearer::Client::new(token, Some(principal.clone()))?;
+        let mech = oauthbearer::Client::new(token)?;
         Ok(Self {
             state: State::AwaitingMechanisms(Mech::OAuthBearer(mech)),
             principal,
@@ -197,7 +203,7 @@ impl Authenticatee {
         let principal = config.principal().clone();
         let mech = gssapi::mech::Client::new(config)?;
         Ok(Self {
-            state: State::AwaitingMechanisms(Mech::Gssapi(mech)),
+            state: State::AwaitingMechanisms(Mech::Gssapi(Box::new(mech))),
             principal,
             mechanism: super::mechanism::GSSAPI,
             outputs: VecDeque::with_capacity(2),
@@ -248,7 +254,7 @@ impl Authenticatee {
             }
             (_, ServerMessage::Error(text)) => Err(SaslError::Server(sanitize(&text))),
             (State::AwaitingMechanisms(m), ServerMessage::Mechanisms(list)) => {
-                match on_mechanisms(m, &list) {
+                match on_mechanisms(m, &self.principal, &list) {
                     Ok(Next::Started(next, out)) => {
                         self.outputs.push_back(out);
                         Ok(next)
@@ -267,7 +273,7 @@ impl Authenticatee {
                 }
             }
             (State::Stepping(mut m), ServerMessage::Step(challenge)) => {
-                m.get_mut().step(&challenge).map(|out| {
+                m.get_mut().step(&self.principal, &challenge).map(|out| {
                     self.outputs.push_back(ClientMessage::Step(out));
                     State::Stepping(m)
                 })

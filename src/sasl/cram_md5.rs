@@ -346,15 +346,13 @@ impl super::mechanism::ServerMechanism for Server {
 #[derive(Debug)]
 pub(crate) struct Client {
     key: Option<HmacMd5Key>,
-    principal: Principal,
     responded: bool,
 }
 
 impl Client {
-    pub(crate) fn new(key: HmacMd5Key, principal: Principal) -> Self {
+    pub(crate) fn new(key: HmacMd5Key) -> Self {
         Self {
             key: Some(key),
-            principal,
             responded: false,
         }
     }
@@ -365,11 +363,15 @@ impl super::mechanism::ClientMechanism for Client {
         super::mechanism::CRAM_MD5
     }
 
-    fn start(&mut self) -> Result<Vec<u8>, super::SaslError> {
+    fn start(&mut self, _principal: &Principal) -> Result<Vec<u8>, super::SaslError> {
         Ok(Vec::new())
     }
 
-    fn step(&mut self, challenge: &[u8]) -> Result<Vec<u8>, super::SaslError> {
+    fn step(
+        &mut self,
+        principal: &Principal,
+        challenge: &[u8],
+    ) -> Result<Vec<u8>, super::SaslError> {
         use super::PeerMisbehaved;
         let Some(key) = self.key.take() else {
             return Err(PeerMisbehaved::UnexpectedStep.into());
@@ -386,7 +388,7 @@ impl super::mechanism::ClientMechanism for Client {
         }
         self.responded = true;
         // `key` is dropped (and wiped) on return.
-        Ok(response_with(&key, self.principal.as_str(), challenge))
+        Ok(response_with(&key, principal.as_str(), challenge))
     }
 
     fn may_complete(&self) -> bool {

@@ -101,11 +101,13 @@ pub(crate) trait ClientMechanism {
     /// The IANA name sent in `Start`.
     fn name(&self) -> &'static str;
 
-    /// The `Start` message's data.
-    fn start(&mut self) -> Result<Vec<u8>, SaslError>;
+    /// The `Start` message's data. `principal` is the session's (the
+    /// mechanisms keep no copy: the session's state is moved on every
+    /// message, and a copy made it larger than the compiler copies inline).
+    fn start(&mut self, principal: &Principal) -> Result<Vec<u8>, SaslError>;
 
     /// The response to a server challenge.
-    fn step(&mut self, challenge: &[u8]) -> Result<Vec<u8>, SaslError>;
+    fn step(&mut self, principal: &Principal, challenge: &[u8]) -> Result<Vec<u8>, SaslError>;
 
     /// Whether a `Completed` from the server is plausible now; `false`
     /// before the client has proved anything (threats.md SC-1).

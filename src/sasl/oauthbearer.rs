@@ -314,7 +314,6 @@ impl ServerMechanism for Server {
 pub(crate) struct Client {
     // Dropped (and wiped) once the initial response is built.
     token: Option<Secret>,
-    authzid: Option<Principal>,
     sent: bool,
     server_status: Option<String>,
 }
@@ -322,11 +321,10 @@ pub(crate) struct Client {
 impl Client {
     /// Checks the token's syntax here, so a bad token is the caller's error
     /// before anything is sent.
-    pub(crate) fn new(token: &Secret, authzid: Option<Principal>) -> Result<Self, SaslError> {
+    pub(crate) fn new(token: &Secret) -> Result<Self, SaslError> {
         check_b64token(token.expose()).map_err(ApiMisuse::BadToken)?;
         Ok(Self {
             token: Some(Secret::new(token.expose())),
-            authzid,
             sent: false,
             server_status: None,
         })
@@ -338,15 +336,13 @@ impl ClientMechanism for Client {
         OAUTHBEARER
     }
 
-    fn start(&mut self) -> Result<Vec<u8>, SaslError> {
+    /// `principal` is sent as the authzid (the server refuses the token
+    /// unless it maps to the same principal).
+    fn start(&mut self, principal: &Principal) -> Result<Vec<u8>, SaslError> {
         let Some(token) = self.token.take() else {
             return Err(ApiMisuse::Finished.into());
         };
-        let authzid = self
-            .authzid
-            .as_ref()
-            .map(|p| escape_saslname(p.as_str()))
-            .unwrap_or_default();
+        let authzid = escape_saslname(principal.as_str());
         let mut out = Vec::with_capacity(authzid.len() + token.len() + 24);
         out.extend_from_slice(b"n,");
         if !authzid.is_empty() {
@@ -360,7 +356,7 @@ impl ClientMechanism for Client {
         Ok(out)
     }
 
-    fn step(&mut self, challenge: &[u8]) -> Result<Vec<u8>, SaslError> {
+    fn step(&mut self, _principal: &Principal, challenge: &[u8]) -> Result<Vec<u8>, SaslError> {
         if !self.sent {
             return Err(PeerMisbehaved::UnexpectedStep.into());
         }

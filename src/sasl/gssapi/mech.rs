@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use super::{
     GssStep, GssapiClient, GssapiClientConfig, GssapiError, GssapiServer, GssapiServerConfig,
 };
+use crate::Principal;
 use crate::sasl::error::{ApiMisuse, PeerMisbehaved, SaslError};
 use crate::sasl::event::FailureReason;
 use crate::sasl::mechanism::{
@@ -160,7 +161,7 @@ impl ClientMechanism for Client {
         GSSAPI
     }
 
-    fn start(&mut self) -> Result<Vec<u8>, SaslError> {
+    fn start(&mut self, _principal: &Principal) -> Result<Vec<u8>, SaslError> {
         if self.sent {
             return Err(ApiMisuse::Finished.into());
         }
@@ -174,7 +175,7 @@ impl ClientMechanism for Client {
         }
     }
 
-    fn step(&mut self, challenge: &[u8]) -> Result<Vec<u8>, SaslError> {
+    fn step(&mut self, _principal: &Principal, challenge: &[u8]) -> Result<Vec<u8>, SaslError> {
         if !self.sent || self.done {
             return Err(PeerMisbehaved::UnexpectedStep.into());
         }
