@@ -264,7 +264,7 @@ impl Server {
 /// The peer's claimed name `raw` for the audit log (see [`claimed_name`]),
 /// without decoding it again if the check found it valid (`name`). Only
 /// refusals need it: an accepted claim is the stored principal's name, which
-/// the event shares.
+/// the event takes from the principal (a `Name`, without an allocation).
 fn claimed_of(name: Option<&str>, raw: &[u8]) -> Name {
     match name {
         Some(name) => Name::new(name),
@@ -326,7 +326,7 @@ impl super::mechanism::ServerMechanism for Server {
         let name = checked.name;
         Ok(match checked.into_result() {
             // Accepted means the claim is the stored name (threats.md SA-4):
-            // the event shares it rather than copying the claim.
+            // the event names it rather than copying the claim.
             Ok((principal, proof)) => ServerStep::Success {
                 claimed: Some(principal.name()),
                 principal,

@@ -344,11 +344,9 @@ impl ClientMechanism for Client {
         };
         let authzid = escape_saslname(principal.as_str());
         let mut out = Vec::with_capacity(authzid.len() + token.len() + 24);
-        out.extend_from_slice(b"n,");
-        if !authzid.is_empty() {
-            out.extend_from_slice(b"a=");
-            out.extend_from_slice(authzid.as_bytes());
-        }
+        // A principal is never empty, so there is always an authzid.
+        out.extend_from_slice(b"n,a=");
+        out.extend_from_slice(authzid.as_bytes());
         out.extend_from_slice(b",\x01auth=Bearer ");
         out.extend_from_slice(token.expose());
         out.extend_from_slice(b"\x01\x01");
