@@ -56,6 +56,7 @@
 mod compile;
 mod decision;
 mod error;
+mod filter;
 pub(crate) mod index;
 mod kind;
 mod lint;

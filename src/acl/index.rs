@@ -447,6 +447,16 @@ impl NameTable {
         self.len == 0
     }
 
+    /// While building (before [`freeze`](Self::freeze)): the hash and
+    /// side values of each string that has any.
+    pub(crate) fn sided(&self) -> impl Iterator<Item = (u64, [u32; 2])> + '_ {
+        self.hashes
+            .iter()
+            .zip(&self.sides)
+            .filter(|(_, v)| **v != NO_SIDE)
+            .map(|(h, v)| (*h, *v))
+    }
+
     /// Ends building: gives back what [`reserve`](Self::reserve)
     /// over-estimated (the estimate counts every value, the table holds
     /// each string once) and what only building needs.

@@ -1011,3 +1011,110 @@ fn batch_equals_one_by_one_on_a_large_policy() {
         reqs.len()
     );
 }
+
+/// The filters that let a request matching no pair and no single-sided
+/// rule skip the tables: never "quiet" for a request some pair or side
+/// rule could match (every pair of the policy is tried), quiet for most
+/// requests that match none, and every decision the reference's, one by
+/// one and in a batch, with and without an ANY/ANY rule to decide them.
+#[test]
+fn filters_skip_the_tables_only_when_nothing_there_matches() {
+    use super::{Decision, Reason};
+    for any_any in [false, true] {
+        let mut lists = [Vec::new(), Vec::new()];
+        let mut pairs = Vec::new();
+        for i in 0..4000u32 {
+            let which = (i % 2) as usize;
+            let p = format!("principal-{}", i % 1500);
+            let (o, field) = if which == 0 {
+                (format!("team-{}/svc-{}", i % 7, i % 1700), "roles")
+            } else {
+                (format!("user-{}", i % 1700), "users")
+            };
+            let acl = match i % 113 {
+                5 => format!(
+                    r#"{{"principals": {{"type": "ANY"}}, "{field}": {{"values": ["{o}"]}}}}"#
+                ),
+                9 => format!(
+                    r#"{{"principals": {{"values": ["{p}"]}}, "{field}": {{"type": "NONE"}}}}"#
+                ),
+                _ => {
+                    pairs.push((which, p.clone(), o.clone()));
+                    format!(
+                        r#"{{"principals": {{"values": ["{p}"]}}, "{field}": {{"values": ["{o}"]}}}}"#
+                    )
+                }
+            };
+            lists[which].push(acl);
+        }
+        if any_any {
+            lists[1].push(r#"{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}"#.into());
+        }
+        let text = format!(
+            r#"{{"permissive": false, "register_frameworks": [{}], "run_tasks": [{}]}}"#,
+            lists[0].join(","),
+            lists[1].join(",")
+        );
+        let src = super::parse(&text).unwrap();
+        let compiled = Compiler::new().compile(&src).unwrap();
+        let action = |which: usize| [Action::RegisterFrameworks, Action::RunTasks][which];
+        for (which, p, o) in &pairs {
+            let r = Request::new(action(*which), Some(p), Object::One(o));
+            assert_eq!(compiled.is_quiet(&r), Some(false), "{r:?}: a pair it holds");
+        }
+        let mut owned = Vec::new();
+        for i in 0..3000u32 {
+            let which = (i % 2) as usize;
+            let o = if which == 0 {
+                format!("team-{}/svc-{}", i % 7, (i * 13) % 1700)
+            } else {
+                format!("user-{}", (i * 13) % 1700)
+            };
+            owned.push((which, format!("stranger-{i}"), o.clone()));
+            owned.push((which, format!("principal-{}", (i * 7) % 1500), o));
+        }
+        // Some invalid roles, decided without the tables too.
+        owned.push((0, "stranger".into(), "a//b".into()));
+        owned.push((0, "principal-3".into(), "..".into()));
+        let reqs: Vec<Request<'_>> = owned
+            .iter()
+            .map(|(w, p, o)| Request::new(action(*w), Some(p), Object::One(o)))
+            .collect();
+        let quiet = reqs
+            .iter()
+            .filter(|r| compiled.is_quiet(r) == Some(true))
+            .count();
+        assert!(
+            quiet * 10 > reqs.len() * 8,
+            "only {quiet} of {} decided by the filters",
+            reqs.len()
+        );
+        let mut out = vec![Decision::Allow(Reason::NothingToAuthorize); reqs.len()];
+        assert_eq!(compiled.authorize_many(&reqs, &mut out), reqs.len());
+        let mut by_any_any = 0;
+        for (q, d) in reqs.iter().zip(&out) {
+            let want = super::reference::authorize(&src, q);
+            assert_eq!(*d, want, "{q:?}: batch");
+            assert_eq!(compiled.authorize(q), want, "{q:?}");
+            by_any_any += usize::from(
+                matches!(d, Decision::Allow(Reason::Rule(_))) && compiled.is_quiet(q) == Some(true),
+            );
+        }
+        assert_eq!(
+            by_any_any > 0,
+            any_any,
+            "quiet requests the ANY/ANY rule allowed"
+        );
+    }
+    // A role list with an `x/%` value keeps its tables: no filters.
+    let src = super::parse(
+        r#"{"permissive": false, "register_frameworks": [
+            {"principals": {"values": ["p"]}, "roles": {"values": ["a/%", "b"]}}]}"#,
+    )
+    .unwrap();
+    let compiled = Compiler::new().compile(&src).unwrap();
+    for o in ["a/x", "b", "c"] {
+        let r = Request::new(Action::RegisterFrameworks, Some("q"), Object::One(o));
+        assert_eq!(compiled.is_quiet(&r), Some(false), "{o}");
+    }
+}
