@@ -947,6 +947,19 @@ fn distinct_name_estimate_is_just_over_the_count() {
 /// on a policy large enough that strings and pairs lie past their home
 /// lines, every decision equals the one-by-one path's and the reference
 /// interpreter's, hits and misses, both actions, role and user objects.
+/// A non-permissive policy of `lists[0]` as register_frameworks ACLs and
+/// `lists[1]` as run_tasks ACLs (each an ACL's JSON), parsed and compiled.
+fn two_lists(lists: &[Vec<String>; 2]) -> (super::AclSource, super::CompiledAcls) {
+    let text = format!(
+        r#"{{"permissive": false, "register_frameworks": [{}], "run_tasks": [{}]}}"#,
+        lists[0].join(","),
+        lists[1].join(",")
+    );
+    let src = super::parse(&text).unwrap();
+    let compiled = Compiler::new().compile(&src).unwrap();
+    (src, compiled)
+}
+
 #[test]
 fn batch_equals_one_by_one_on_a_large_policy() {
     use super::{Decision, Reason};
@@ -970,13 +983,7 @@ fn batch_equals_one_by_one_on_a_large_policy() {
         };
         lists[(i % 2) as usize].push(format!(r#"{{"principals": {subj}, "{field}": {obj}}}"#));
     }
-    let text = format!(
-        r#"{{"permissive": false, "register_frameworks": [{}], "run_tasks": [{}]}}"#,
-        lists[0].join(","),
-        lists[1].join(",")
-    );
-    let src = super::parse(&text).unwrap();
-    let compiled = Compiler::new().compile(&src).unwrap();
+    let (src, compiled) = two_lists(&lists);
     let mut owned = Vec::new();
     for i in 0..1500u32 {
         for (action, o) in [
@@ -1050,13 +1057,7 @@ fn filters_skip_the_tables_only_when_nothing_there_matches() {
         if any_any {
             lists[1].push(r#"{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}"#.into());
         }
-        let text = format!(
-            r#"{{"permissive": false, "register_frameworks": [{}], "run_tasks": [{}]}}"#,
-            lists[0].join(","),
-            lists[1].join(",")
-        );
-        let src = super::parse(&text).unwrap();
-        let compiled = Compiler::new().compile(&src).unwrap();
+        let (src, compiled) = two_lists(&lists);
         let action = |which: usize| [Action::RegisterFrameworks, Action::RunTasks][which];
         for (which, p, o) in &pairs {
             let r = Request::new(action(*which), Some(p), Object::One(o));
