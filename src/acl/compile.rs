@@ -875,6 +875,7 @@ impl Table {
                 sides: Filter::new(sides.iter().copied(), sides.len()),
             });
         }
+        // Only building needs them.
         b.pair_hashes = Vec::new();
         t.names.freeze();
         t.prefixes.freeze();
@@ -1397,7 +1398,7 @@ pub struct CompiledAcls {
 /// that the lines are still in cache when their decision runs (4, 8 and
 /// 16 measured alike at 1,000,000 ACLs; 8 kept).
 const AHEAD: usize = 8;
-/// Requests hashed ahead in a batch: their filter blocks are prefetched
+/// Requests hashed ahead in a batch: their filter words are prefetched
 /// `RING - AHEAD` requests before they are checked.
 const RING: usize = 2 * AHEAD;
 
@@ -1564,8 +1565,8 @@ impl CompiledAcls {
         // loads are always in flight (a steady stream, where deciding in
         // groups issued bursts that outran the processor's miss
         // buffers): just before request `i` is decided, request
-        // `i + RING` is hashed and its filter blocks are prefetched, and
-        // request `i + AHEAD`, whose blocks have come in meanwhile, is
+        // `i + RING` is hashed and its filter words are prefetched, and
+        // request `i + AHEAD`, whose words have come in meanwhile, is
         // checked against them and, unless they rule every table entry
         // out, has its table lines prefetched.
         let mut ring = [Hashes::default(); RING];
@@ -1616,7 +1617,7 @@ impl CompiledAcls {
         }
     }
 
-    /// Starts the loads of the filter blocks that tell whether the
+    /// Starts the loads of the filter words that tell whether the
     /// decision on `request`, hashed as `h`, needs its table lines.
     #[inline(always)]
     fn touch_filters(&self, request: &Request<'_>, h: &Hashes) {
@@ -1735,9 +1736,10 @@ impl CompiledAcls {
                 // Start the object's and the pair's loads before the
                 // principal's look-up waits on its own: the pair's slot
                 // follows from the two hashes alone. Before the filters
-                // are read, too: a request they pass waits no longer
-                // for them (measured: a hit waited 1.3x as long when
-                // the filters were read first).
+                // are read, too, so that a hit waits less for them
+                // (measured at 1,000,000 ACLs with the filters read
+                // first: hits 1.11x as long, misses 0.66x, the mix the
+                // same).
                 if pre.object.is_none() {
                     if let Some(p) = ph.filter(|_| table.has_subjects) {
                         table.names.touch(p);

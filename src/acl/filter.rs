@@ -7,8 +7,7 @@
 //! object's and the pair's slot) only to learn that. At twelve bits a
 //! key the filter of 1,000,000 pairs is 1.5 MiB, which mostly stays in
 //! cache: "absent" then costs one cached word instead of a memory round
-//! trip.
-//! A filter never says "absent" of a key it holds, so a decision taken
+//! trip. A filter never says "absent" of a key it holds, so a decision taken
 //! on its word is the one the tables would give; "maybe" (every key held,
 //! and about 2 % of the others) goes on to the tables.
 //!
@@ -114,7 +113,7 @@ mod tests {
                 .filter(|&k| f.may_hold(k))
                 .count();
             let rate = false_pos as f64 / others as f64;
-            // Tiny filters are one block: their rate is not the sizing's.
+            // Tiny filters are a word or a few: their rate is not the sizing's.
             if n >= 1_000 {
                 assert!(rate < 0.03, "{n} keys: false-positive rate {rate}");
             }
