@@ -252,6 +252,16 @@ const CHUNK: usize = 1024;
 /// Length of the request stream.
 const STREAM: usize = 1_000_000;
 
+/// The whole `CHUNK`s of `reqs`, one per call, in turn.
+fn chunks_of<'r, 'a>(reqs: &'r [Request<'a>]) -> impl FnMut() -> &'r [Request<'a>] {
+    let chunks: Vec<&[Request<'_>]> = reqs.chunks(CHUNK).filter(|c| c.len() == CHUNK).collect();
+    let mut at = 0usize;
+    move || {
+        at = (at + 1) % chunks.len();
+        chunks[at]
+    }
+}
+
 /// Distinct requests at 100,000 and 1,000,000 ACLs (issue 14, item 1): the
 /// stream decided one by one and in batches, and, in the same run, the
 /// baselines (the stream walked without deciding, one request repeated,
@@ -288,12 +298,7 @@ fn bench_stream(c: &mut Criterion) {
             .iter()
             .map(|&(a, s, m, e)| Request::new(a, Some(&arena[s..m]), Object::One(&arena[m..e])))
             .collect();
-        let chunks: Vec<&[Request<'_>]> = reqs.chunks(CHUNK).filter(|c| c.len() == CHUNK).collect();
-        let mut at = 0usize;
-        let mut next = move || {
-            at = (at + 1) % chunks.len();
-            chunks[at]
-        };
+        let mut next = chunks_of(&reqs);
         group.bench_function(BenchmarkId::new("walk", n), |b| {
             b.iter(|| {
                 for r in next() {
@@ -326,13 +331,7 @@ fn bench_stream(c: &mut Criterion) {
                     .filter(|(i, _)| (i % 4 < 2) == hit)
                     .map(|(_, r)| *r)
                     .collect();
-                let chunks: Vec<&[Request<'_>]> =
-                    part.chunks(CHUNK).filter(|c| c.len() == CHUNK).collect();
-                let mut at = 0usize;
-                let mut next = move || {
-                    at = (at + 1) % chunks.len();
-                    chunks[at]
-                };
+                let mut next = chunks_of(&part);
                 group.bench_function(BenchmarkId::new(format!("distinct_{name}"), n), |b| {
                     b.iter(|| {
                         for r in next() {
