@@ -871,8 +871,8 @@ impl Table {
             });
             let sides: Vec<u64> = sides.collect();
             t.filters = Some(Filters {
-                pairs: Filter::new(b.pair_hashes.iter().copied(), b.pair_hashes.len()),
-                sides: Filter::new(sides.iter().copied(), sides.len()),
+                pairs: Filter::new(&b.pair_hashes),
+                sides: Filter::new(&sides),
             });
         }
         // Only building needs them.

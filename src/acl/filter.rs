@@ -49,16 +49,17 @@ fn mask(hash: u64) -> u64 {
 }
 
 impl Filter {
-    /// A filter holding every key of `keys` (`len` of them, an estimate
-    /// that sizes it).
-    pub(crate) fn new(keys: impl IntoIterator<Item = u64>, len: usize) -> Self {
+    /// A filter holding every key of `keys` (sized to their count, which
+    /// may include repeats).
+    pub(crate) fn new(keys: &[u64]) -> Self {
         // At least one word: an empty filter answers "not held" to all.
-        let n = len
+        let n = keys
+            .len()
             .saturating_mul(BITS_PER_KEY)
             .div_ceil(64)
             .clamp(1, u32::MAX as usize);
         let mut words = vec![0u64; n];
-        for k in keys {
+        for &k in keys {
             if let Some(w) = words.get_mut(word_of(k, n)) {
                 *w |= mask(k);
             }
@@ -105,7 +106,7 @@ mod tests {
     fn holds_every_key_and_few_others() {
         for n in [0usize, 1, 7, 1_000, 100_000] {
             let keys: Vec<u64> = (0..n as u64).map(mix).collect();
-            let f = Filter::new(keys.iter().copied(), keys.len());
+            let f = Filter::new(&keys);
             assert!(keys.iter().all(|&k| f.may_hold(k)), "a key of {n} lost");
             let others = 200_000u64;
             let false_pos = (0..others)
